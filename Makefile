@@ -1,0 +1,157 @@
+# trailkeep: one Makefile.  `make help` lists the targets.
+#   make DEVELOPER=1                  warnings are errors
+#   make SANITIZE=address,undefined   sanitizer build (objects go to build/san-*)
+#   make V=1                          show the commands
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PYTHON  ?= /usr/bin/python3
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+
+PKGS      = libcurl openssl jansson inih expat zlib
+TEST_PKGS = cmocka
+
+WARN = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wwrite-strings -Wcast-qual -Wundef -fno-common \
+       -Wno-unused-parameter
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+ifneq ($(SANITIZE),)
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+else
+SANFLAGS =
+BUILD ?= build/default
+endif
+comma := ,
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -D_DEFAULT_SOURCE -Isrc -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS = $(PKG_LIBS) -lm -lpthread
+
+ifeq ($(V),1)
+Q =
+QP = @:
+else
+Q = @
+QP = @printf '  %-6s %s\n'
+endif
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+CMD_SRC  := $(wildcard src/cmd/*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/main.o
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+LIBTK    := $(BUILD)/libtrailkeep.a
+BIN      := $(BUILD)/trailkeep
+
+.PHONY: all help test check unit demo lint policies install uninstall clean bench deps \
+        fuzz-replay tools
+all: trailkeep
+
+help:
+	@echo "targets: all test demo lint policies install clean bench deps"
+
+# the top-level ./trailkeep always points at the last build
+trailkeep: $(BIN)
+	$(Q)ln -sf $(BIN) trailkeep
+
+$(BUILD)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' | cmp -s - $@ || \
+	  echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LIBS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(QP) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBTK): $(LIB_OBJ)
+	$(QP) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIBTK)
+	$(QP) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CMD_OBJ) $(LIBTK) $(LIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(QP) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBTK)
+	$(QP) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBTK) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(QP) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -DFUZZ_REPLAY -o $@ $< tests/fuzz/replay_main.c $(LIBTK) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIBTK) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(QP) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(LIBS)
+
+tools: $(BIN) $(TEST_BIN) $(FUZZ_BIN)
+
+# Dependencies: installs missing Debian packages when root, else prints the command.
+deps:
+	$(Q)PYTHON=$(PYTHON) sh scripts/deps.sh
+
+# make test: every unit test, CLI case, fuzz corpus replay and integration test
+# against the local fake AWS; ends with "N passed, N failed".
+test check: deps
+	$(Q)$(MAKE) --no-print-directory tools
+	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) sh tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory trailkeep
+	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) sh scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory tools $(BENCH_BIN)
+	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) sh bench/run.sh
+
+# policies/ holds what `plan` renders from each file in examples/
+policies: trailkeep
+	$(Q)sh scripts/policies.sh $(BIN)
+
+lint:
+	$(Q)if grep -nE '\b(strcpy|strcat|strncpy|sprintf|vsprintf|strtok|atoi|gmtime|localtime|mktemp)\(' \
+	    $(LIB_SRC) $(CMD_SRC) src/main.c | grep -v 'banned.h'; then \
+	    echo "lint: banned function used (see src/banned.h)"; exit 1; fi
+	$(Q)for f in $(LIB_SRC) $(CMD_SRC) src/main.c; do \
+	    grep -q '"banned.h"\|"../banned.h"' $$f || { echo "lint: $$f does not include banned.h"; exit 1; }; done
+	$(Q)if grep -nE '\b(printf|fprintf|puts|fputs|exit)\(' $(LIB_SRC) | grep -v 'src/buf.c'; then \
+	    echo "lint: library code (src/*.c) must not print or exit"; exit 1; fi
+	@echo "lint: ok"
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/trailkeep/templates
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/trailkeep
+	install -m 644 templates/*.json $(DESTDIR)$(PREFIX)/share/trailkeep/templates/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/trailkeep
+	rm -rf $(DESTDIR)$(PREFIX)/share/trailkeep
+
+clean:
+	rm -rf build trailkeep
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,66 @@
+/* cmd.h: the command table and the helpers every command uses.
+ * Only src/cmd/ and src/main.c print, read argv, the clock or the environment. */
+#ifndef TK_CMD_H
+#define TK_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "../err.h"
+#include "../exitcodes.h"
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	const char *usage;   /* synopsis lines, shown by help and --help */
+	bool ready;          /* false: not built yet, exits 2 */
+};
+
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+const struct cmd *cmd_lookup(const char *name);
+const struct cmd *cmd_table(size_t *n);
+
+/* Global options (parsed by main.c before the command name, and by commands
+ * after theirs through cli_global_option()). */
+struct cli_globals {
+	const char *profile;
+	const char *region;
+	const char *endpoint_url;
+	const char *ca_bundle;
+	bool no_verify_ssl;
+	int verbose;   /* -v count */
+	bool quiet;    /* -q */
+};
+extern struct cli_globals g_cli;
+
+/* If argv[*i] is a global option, consume it (and its value) and return 1;
+ * return 0 if it is not one; return -1 (message printed) on a usage error. */
+int cli_global_option(const char *cmd, int argc, char **argv, int *i);
+
+/* Messages: "trailkeep: CMD: message" on stderr.  Each returns the exit code
+ * it is given so a command can `return cli_error(...)`. */
+int cli_error(const char *cmd, int code, const char *fmt, ...) TK_PRINTF(3, 4);
+int cli_usage(const char *cmd, const char *fmt, ...) TK_PRINTF(2, 3);   /* exit 2 + hint */
+void cli_warn(const char *cmd, const char *fmt, ...) TK_PRINTF(2, 3);
+void cli_info(const char *fmt, ...) TK_PRINTF(1, 2);   /* stderr, unless -q */
+/* Print the help text of a command to stdout; returns 0. */
+int cli_help(const char *cmd);
+/* Map a library error code to an exit code (TK_EUSAGE -> 2, else 3). */
+int cli_exit_for(int err);
+
+/* The clock: time(NULL), or TRAILKEEP_NOW (epoch seconds or
+ * YYYY-MM-DDTHH:MM:SSZ) so tests can pin it. */
+time_t cli_now(void);
+/* True when stderr is a terminal (progress lines are shown only then). */
+bool cli_progress_enabled(void);
+
+#endif

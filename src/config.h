@@ -1,0 +1,93 @@
+/* config.h: the organization config (INI, read with inih).
+ * See README "Configuration" for every key; design.md section 3.
+ * config_load() checks every value and reports ALL problems of a file, each
+ * as "FILE:LINE: message", before anything runs. */
+#ifndef TK_CONFIG_H
+#define TK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+#define TK_ACCOUNT_ID_LEN 12
+
+enum tk_trail_mode { TK_MODE_ORGANIZATION, TK_MODE_PER_ACCOUNT };
+enum tk_object_lock { TK_LOCK_NONE, TK_LOCK_GOVERNANCE, TK_LOCK_COMPLIANCE };
+
+struct tk_strlist {
+	char **v;
+	size_t n;
+};
+
+struct tk_account {
+	char *name;                       /* the NAME of [account NAME] */
+	char id[TK_ACCOUNT_ID_LEN + 1];
+	struct tk_strlist regions;        /* own list, or a copy of [organization] regions */
+	int line;                         /* line of the section header */
+};
+
+struct tk_config {
+	char *path;
+
+	/* [organization] */
+	char *org_id;                     /* NULL when not set */
+	char management_account[TK_ACCOUNT_ID_LEN + 1];   /* "" when not set */
+	char log_archive_account[TK_ACCOUNT_ID_LEN + 1];  /* "" -> management account */
+	char *home_region;
+	struct tk_strlist regions;
+	char *assume_role;                /* role name assumed in each account */
+	char *external_id;                /* NULL when not set (not a secret, but not printed) */
+
+	/* [central] */
+	char *bucket;
+	char *key_prefix;                 /* NULL when not set; no leading/trailing '/' */
+	char *kms_alias;                  /* "alias/..." */
+	struct tk_strlist decrypt_principals;
+	struct tk_strlist break_glass_principals;
+	int retention_days;               /* 0 = keep forever (no expiration rule) */
+	enum tk_object_lock object_lock;
+	int object_lock_days;
+	char *access_log_bucket;          /* NULL when not set */
+	long max_delivery_age;            /* seconds, default 3600 */
+
+	/* [trail] */
+	char *trail_name;
+	enum tk_trail_mode mode;
+	bool multi_region;
+	bool include_global_events;
+	bool log_file_validation;
+	struct tk_strlist data_event_buckets;  /* bucket names from "s3:NAME" */
+
+	/* [account NAME] sections, in file order */
+	struct tk_account *accounts;
+	size_t naccounts;
+};
+
+/* One diagnostic per problem: "FILE:LINE: message". */
+struct tk_diags {
+	char **v;
+	size_t n;
+};
+
+/* Load and check path.  Returns 0, or TK_EUSAGE with every problem in diags
+ * (and a summary in err), or TK_EFAIL/TK_ENOTFOUND when the file cannot be
+ * read.  On failure *out is released. */
+int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
+		struct errbuf *err);
+void config_release(struct tk_config *c);
+void diags_release(struct tk_diags *d);
+
+/* Helpers shared by other modules. */
+const struct tk_account *config_find_account(const struct tk_config *c, const char *id);
+/* The trail ARN for an account: organization mode -> the org trail in the
+ * management account's home region; per-account -> that account's trail. */
+char *config_trail_arn(const struct tk_config *c, const char *account_id);
+/* Central bucket/key account (log_archive_account or management_account). */
+const char *config_central_account(const struct tk_config *c);
+/* Is name a known AWS region (any partition)? */
+bool tk_region_known(const char *name);
+/* Partition of a region: "aws", "aws-cn" or "aws-us-gov". */
+const char *tk_region_partition(const char *region);
+
+#endif

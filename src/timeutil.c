@@ -1,0 +1,172 @@
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timeutil.h"
+#include "banned.h"
+
+static int is_leap(long y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+time_t tk_timegm(const struct tm *tm)
+{
+	static const int cum[12] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334 };
+	long y = tm->tm_year + 1900L, days;
+	long long t;
+
+	days = (y - 1970) * 365L + ((y - 1) / 4 - 1969 / 4) - ((y - 1) / 100 - 1969 / 100)
+	       + ((y - 1) / 400 - 1969 / 400);
+	days += cum[tm->tm_mon % 12];
+	if (tm->tm_mon > 1 && is_leap(y))
+		days++;
+	days += tm->tm_mday - 1;
+	t = (long long)days * 86400 + tm->tm_hour * 3600L + tm->tm_min * 60L + tm->tm_sec;
+	return (time_t)t;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int valid_tm(const struct tm *tm)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_mday < 1 ||
+	    tm->tm_mday > mdays[tm->tm_mon] || tm->tm_hour > 23 || tm->tm_min > 59 ||
+	    tm->tm_sec > 60)
+		return -1;
+	if (tm->tm_mon == 1 && tm->tm_mday == 29 && !is_leap(tm->tm_year + 1900L))
+		return -1;
+	return 0;
+}
+
+int tk_parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, se = 0;
+	size_t n = strlen(s), i;
+	int all_digits = n > 0;
+
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			all_digits = 0;
+	if (all_digits && n != 8) {
+		char *end;
+		long long v;
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno || *end || v < 0)
+			return -1;
+		*out = (time_t)v;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if (n == 16 && s[8] == 'T' && s[15] == 'Z') {   /* YYYYMMDDTHHMMSSZ */
+		if (digits(s, 4, &y) || digits(s + 4, 2, &mo) || digits(s + 6, 2, &d) ||
+		    digits(s + 9, 2, &h) || digits(s + 11, 2, &mi) || digits(s + 13, 2, &se))
+			return -1;
+	} else if (n >= 10 && s[4] == '-' && s[7] == '-') {
+		if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d))
+			return -1;
+		if (n == 10 || (n == 11 && s[10] == 'Z')) {
+			/* date only */
+		} else if ((n == 17 && s[16] == 'Z') || (n == 20 && s[19] == 'Z') || n == 16 || n == 19) {
+			if ((s[10] != 'T' && s[10] != ' ') || s[13] != ':')
+				return -1;
+			if (digits(s + 11, 2, &h) || digits(s + 14, 2, &mi))
+				return -1;
+			if (n >= 19) {
+				if (s[16] != ':' || digits(s + 17, 2, &se))
+					return -1;
+			}
+		} else {
+			return -1;
+		}
+	} else if (n == 8) {   /* YYYYMMDD */
+		if (digits(s, 4, &y) || digits(s + 4, 2, &mo) || digits(s + 6, 2, &d))
+			return -1;
+	} else {
+		return -1;
+	}
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	if (valid_tm(&tm))
+		return -1;
+	*out = tk_timegm(&tm);
+	return 0;
+}
+
+int tk_parse_duration(const char *s, long *seconds)
+{
+	long total = 0;
+	int any = 0;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		char *end;
+		long v, mult;
+
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno || v < 0)
+			return -1;
+		switch (*end) {
+		case '\0': mult = 1; break;
+		case 's': mult = 1; end++; break;
+		case 'm': mult = 60; end++; break;
+		case 'h': mult = 3600; end++; break;
+		case 'd': mult = 86400; end++; break;
+		case 'w': mult = 604800; end++; break;
+		default: return -1;
+		}
+		if (v > LONG_MAX / mult || total > LONG_MAX - v * mult)
+			return -1;
+		total += v * mult;
+		any = 1;
+		s = end;
+	}
+	if (!any)
+		return -1;
+	*seconds = total;
+	return 0;
+}
+
+char *tk_format_iso(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+char *tk_format_amz(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y%m%dT%H%M%SZ", &tm);
+	return buf;
+}

@@ -1,0 +1,1 @@
+#define TRAILKEEP_VERSION "0.1.0"

@@ -1,0 +1,122 @@
+#!/bin/sh
+# tests/run.sh: the one test runner behind `make test`.
+#   1. unit tests (cmocka binaries in $BUILD/tests/)
+#   2. CLI cases (tests/cases/NNNN-name/)
+#   3. fuzz corpus replay ($BUILD/fuzz/ over tests/fuzz/corpus/NAME/)
+#   4. integration tests against the local fake AWS (tests/integration/*.sh|*.py)
+# Every test counts once; a crash, a sanitizer report or a wrong exit code is a
+# failure.  Ends with "N passed, N failed" and exits non-zero on any failure.
+# TESTS=pattern limits what runs (matched against the test name).
+set -u
+BUILD=${BUILD:-build/default}
+PYTHON=${PYTHON:-/usr/bin/python3}
+TOP=$(pwd)
+export TOP BUILD PYTHON
+export TRAILKEEP="$TOP/$BUILD/trailkeep"
+export PATH="$TOP/$BUILD:$PATH"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}
+# never let a developer's real AWS setup leak into a test
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+      AWS_ENDPOINT_URL AWS_REGION AWS_DEFAULT_REGION AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
+export AWS_EC2_METADATA_DISABLED=true
+TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/trailkeep-test.XXXXXX")
+trap 'rm -rf "$TMPROOT"' EXIT INT TERM
+export TMPROOT
+pass=0
+fail=0
+failed_names=""
+want() { [ -z "${TESTS:-}" ] && return 0; case "$1" in *$TESTS*) return 0;; esac; return 1; }
+ok() { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "ok   $1"; return 0; }
+bad() { fail=$((fail + 1)); failed_names="$failed_names $1"; echo "FAIL $1"; }
+sanitizer_report() { grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"; }
+
+# 1. unit tests: cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	case "$t" in *.o|*.d) continue;; esac
+	name="unit/$(basename "$t")"
+	want "$name" || continue
+	out="$TMPROOT/unit.out"
+	(cd "$TOP" && CMOCKA_MESSAGE_OUTPUT=stdout "$t") >"$out" 2>&1
+	rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n1)
+	p=${p:-0}; f=${f:-0}
+	pass=$((pass + p))
+	if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || sanitizer_report "$out"; then
+		[ "$f" -eq 0 ] && f=1
+		fail=$((fail + f)); failed_names="$failed_names $name"
+		echo "FAIL $name (exit $rc)"; sed 's/^/    /' "$out" | grep -v '^    \[ *\(RUN\|OK\) ' | tail -n 40
+	elif [ -n "${VERBOSE:-}" ]; then
+		echo "ok   $name ($p)"
+	fi
+done
+
+# 2. CLI cases: tests/cases/NAME/cmd is run by sh in a copy of the case
+#    directory; expect.exit (default 0), expect.stdout, expect.stderr compared
+#    exactly when present; expect.stdout.grep / expect.stderr.grep: each line a
+#    fixed string that must occur.  @TOP@ in cmd is the checkout.
+for d in tests/cases/*/; do
+	[ -f "$d/cmd" ] || continue
+	name="case/$(basename "$d")"
+	want "$name" || continue
+	w="$TMPROOT/case"; rm -rf "$w"; mkdir -p "$w"; cp -R "$d". "$w/"
+	(cd "$w" && TOP="$TOP" sh ./cmd >actual.stdout 2>actual.stderr); rc=$?
+	exp=0; [ -f "$d/expect.exit" ] && exp=$(cat "$d/expect.exit")
+	why=""
+	[ "$rc" = "$exp" ] || why="exit $rc, expected $exp"
+	for s in stdout stderr; do
+		if [ -f "$d/expect.$s" ] && ! cmp -s "$d/expect.$s" "$w/actual.$s"; then
+			why="$why; $s differs"; diff -u "$d/expect.$s" "$w/actual.$s" | head -n 30 | sed 's/^/    /'
+		fi
+		if [ -f "$d/expect.$s.grep" ]; then
+			while IFS= read -r line; do
+				[ -z "$line" ] && continue
+				grep -qF -- "$line" "$w/actual.$s" || why="$why; $s lacks '$line'"
+			done < "$d/expect.$s.grep"
+		fi
+	done
+	sanitizer_report "$w/actual.stderr" && why="$why; sanitizer report"
+	if [ -z "$why" ]; then ok "$name"; else
+		bad "$name"; echo "    $why"; sed 's/^/    stderr: /' "$w/actual.stderr" | head -n 10
+	fi
+done
+
+# 3. fuzz corpus replay
+for t in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t"); name="fuzz/$n"
+	want "$name" || continue
+	c="tests/fuzz/corpus/${n#fuzz_}"
+	[ -d "$c" ] || { bad "$name"; echo "    no corpus $c"; continue; }
+	if "$t" "$c"/* >"$TMPROOT/fuzz.out" 2>&1 && ! sanitizer_report "$TMPROOT/fuzz.out"; then ok "$name"
+	else bad "$name"; tail -n 20 "$TMPROOT/fuzz.out" | sed 's/^/    /'; fi
+done
+
+# 4. integration tests: each script prints "PASS: what" / "FAIL: what" lines;
+#    a non-zero exit with no FAIL line counts as one failure.
+for s in tests/integration/*.sh tests/integration/*.py; do
+	[ -f "$s" ] || continue
+	name="integration/$(basename "$s")"
+	want "$name" || continue
+	out="$TMPROOT/integ.out"
+	case "$s" in
+	*.py) timeout 600 "$PYTHON" "$s" >"$out" 2>&1 ;;
+	*) timeout 600 sh "$s" >"$out" 2>&1 ;;
+	esac
+	rc=$?
+	p=$(grep -c '^PASS: ' "$out"); f=$(grep -c '^FAIL: ' "$out")
+	pass=$((pass + p))
+	if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ "$p" -eq 0 ]; then
+		[ "$f" -eq 0 ] && f=1
+		fail=$((fail + f)); failed_names="$failed_names $name"
+		echo "FAIL $name (exit $rc)"; grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'
+	elif [ -n "${VERBOSE:-}" ]; then
+		echo "ok   $name ($p)"
+	fi
+done
+
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
