@@ -11,6 +11,10 @@
 #include "err.h"
 
 #define TK_ACCOUNT_ID_LEN 12
+/* inih's line buffer in Debian's build is INI_MAX_LINE = 200 bytes, newline
+ * and NUL included: longer lines are reported, never silently split. */
+#define TK_CONFIG_MAX_LINE 198
+#define TK_CONFIG_MAX_BYTES (4u << 20)   /* 4 MiB: far beyond any real org */
 
 enum tk_trail_mode { TK_MODE_ORGANIZATION, TK_MODE_PER_ACCOUNT };
 enum tk_object_lock { TK_LOCK_NONE, TK_LOCK_GOVERNANCE, TK_LOCK_COMPLIANCE };
@@ -38,6 +42,7 @@ struct tk_config {
 	struct tk_strlist regions;
 	char *assume_role;                /* role name assumed in each account */
 	char *external_id;                /* NULL when not set (not a secret, but not printed) */
+	const char *partition;            /* "aws", "aws-cn", "aws-us-gov": from home_region */
 
 	/* [central] */
 	char *bucket;
@@ -71,8 +76,10 @@ struct tk_diags {
 };
 
 /* Load and check path.  Returns 0, or TK_EUSAGE with every problem in diags
- * (and a summary in err), or TK_EFAIL/TK_ENOTFOUND when the file cannot be
- * read.  On failure *out is released. */
+ * (and a summary in err).  A file that cannot be used at all (missing,
+ * unreadable, a directory, binary) is TK_EUSAGE too, with only err set (and
+ * diags empty), so every config problem maps to exit 2.  On failure *out is
+ * released.  diags may be NULL (then only err is set). */
 int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 		struct errbuf *err);
 void config_release(struct tk_config *c);

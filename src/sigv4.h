@@ -60,14 +60,53 @@ struct sigv4_result {
 	char *signed_headers;               /* "host;x-amz-date" */
 	char *authorization;                /* header value; NULL with presign */
 	char *presigned_query;              /* with presign: the full new query string */
-	struct { char *name; char *value; } add[4];  /* X-Amz-Date, x-amz-content-sha256,
-	                                               X-Amz-Security-Token, Authorization */
+	struct { char *name; char *value; } add[4];  /* in this order, each when used:
+	                                               X-Amz-Security-Token, X-Amz-Date,
+	                                               x-amz-content-sha256, Authorization */
 	size_t nadd;
 };
 
 int sigv4_sign(struct sigv4_result *out, const struct sigv4_request *req,
 	       const struct sigv4_params *p, struct errbuf *err);
 void sigv4_result_release(struct sigv4_result *r);
+
+/* The canonicalisation choices behind s3_rules, for callers (and the test
+ * vectors) that need them separately.  sigv4_sign() uses
+ *   s3_rules:  { .normalize_path = false, .encode_path = false, .content_sha256_header = true }
+ *   otherwise: { .normalize_path = true,  .encode_path = true,  .content_sha256_header = false } */
+struct sigv4_options {
+	bool normalize_path;          /* remove "." / ".." segments and empty segments */
+	bool encode_path;             /* percent-encode the (already encoded) path again */
+	bool content_sha256_header;   /* header form: add and sign x-amz-content-sha256 */
+	bool omit_session_token;      /* send X-Amz-Security-Token but do not sign it */
+};
+int sigv4_sign_ex(struct sigv4_result *out, const struct sigv4_request *req,
+		  const struct sigv4_params *p, const struct sigv4_options *opt,
+		  struct errbuf *err);
+
+/* The signing key is cached per (secret, day, region, service) in a small
+ * process-wide cache guarded by a mutex (signing from several threads is
+ * safe, though the HTTP layer signs from one).  The cache identifies a
+ * secret by its SHA-256, never stores the secret, and is wiped with
+ * OPENSSL_cleanse by sigv4_cache_clear() (call it before exit). */
+void sigv4_cache_clear(void);
+
+/* Canonicalisation steps, exposed for unit tests.  Each returns 0 or a
+ * negative tk_err; outputs are malloc'd. */
+/* path (as sent) -> canonical URI */
+int sigv4_canonical_uri(char **out, const char *path, bool normalize, bool encode,
+			struct errbuf *err);
+/* query (as sent, without '?', may be NULL) -> canonical query: each name and
+ * value percent-decoded then strictly re-encoded, pairs sorted by name then
+ * value, "name=" for valueless names, empty "&&" segments dropped. */
+int sigv4_canonical_query(char **out, const char *query, struct errbuf *err);
+/* headers -> "name:value\n"... (names lower-case, values trimmed, internal
+ * whitespace collapsed, repeated names joined with ',' in order, sorted) and
+ * "name;name".  user-agent, expect and x-amzn-trace-id are not signed. */
+int sigv4_canonical_headers(char **canon, char **signed_list, const struct sigv4_header *h,
+			    size_t n, struct errbuf *err);
+/* lower-case hex SHA-256 of data into hex[65] */
+void sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* Percent-encoding helpers shared with the HTTP clients.
  * uri_encode: RFC 3986 unreserved kept; keep_slash keeps '/'.  Returns malloc'd. */

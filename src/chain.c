@@ -1,0 +1,620 @@
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "buf.h"
+#include "timeutil.h"
+#include "banned.h"
+
+/* a log file named at time t may still be in the digest after the newest
+ * one we have when it was delivered late: give it this much slack */
+#define UNREF_SLACK 600
+
+struct dentry {
+	char *key;
+	time_t t;
+	int backfill, listed, in_window;
+	int fetched;
+	enum chain_fetch st;
+	char *errmsg;
+	int load_rc;
+	char *load_msg;
+	struct digest d;
+	char *sig, *sig_alg;
+	int visited, valid;
+};
+
+struct lentry {
+	char *key;
+	time_t t;
+};
+
+struct chain {
+	char *bucket;
+	struct digest_loc loc;     /* strings owned (copied) */
+	time_t start, end;
+	const struct keyset *keys;
+	struct dentry *d;
+	size_t nd, ad;
+	struct lentry *l;
+	size_t nl, al;
+	const char **wanted;
+	size_t nwanted;
+	struct chain_log *logs;
+	size_t nlogs, alogs;
+	size_t digests_valid, logs_valid;
+	time_t newest_end;
+	int walked;
+};
+
+static char *dupn(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void *grow(void *p, size_t *alloc, size_t n, size_t size)
+{
+	size_t na, bytes;
+
+	if (n < *alloc)
+		return p;
+	na = *alloc ? *alloc : 16;
+	while (na <= n)
+		if (st_mult(&na, na, 2))
+			abort();
+	if (st_mult(&bytes, na, size))
+		abort();
+	*alloc = na;
+	return xrealloc(p, bytes);
+}
+
+struct chain *chain_new(const struct chain_params *p)
+{
+	struct chain *c = xcalloc(1, sizeof(*c));
+
+	c->bucket = xstrdup(p->bucket);
+	c->loc.prefix = dupn(p->loc.prefix);
+	c->loc.org_id = dupn(p->loc.org_id);
+	c->loc.account = dupn(p->loc.account);
+	c->loc.region = dupn(p->loc.region);
+	c->loc.trail = dupn(p->loc.trail);
+	c->loc.home_region = dupn(p->loc.home_region);
+	c->start = p->start;
+	c->end = p->end;
+	c->keys = p->keys;
+	return c;
+}
+
+void chain_free(struct chain *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->nd; i++) {
+		free(c->d[i].key);
+		free(c->d[i].errmsg);
+		free(c->d[i].load_msg);
+		free(c->d[i].sig);
+		free(c->d[i].sig_alg);
+		digest_release(&c->d[i].d);
+	}
+	free(c->d);
+	for (i = 0; i < c->nl; i++)
+		free(c->l[i].key);
+	free(c->l);
+	free(c->wanted);
+	free(c->logs);
+	free(c->bucket);
+	free((char *)(uintptr_t)c->loc.prefix);
+	free((char *)(uintptr_t)c->loc.org_id);
+	free((char *)(uintptr_t)c->loc.account);
+	free((char *)(uintptr_t)c->loc.region);
+	free((char *)(uintptr_t)c->loc.trail);
+	free((char *)(uintptr_t)c->loc.home_region);
+	free(c);
+}
+
+static struct dentry *find_entry(struct chain *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->nd; i++)
+		if (!strcmp(c->d[i].key, key))
+			return &c->d[i];
+	return NULL;
+}
+
+static struct dentry *add_entry(struct chain *c, const char *key)
+{
+	struct dentry *e = find_entry(c, key);
+
+	if (e)
+		return e;
+	c->d = grow(c->d, &c->ad, c->nd, sizeof(*c->d));
+	e = &c->d[c->nd++];
+	memset(e, 0, sizeof(*e));
+	e->key = xstrdup(key);
+	if (digest_key_time(key, &e->t, &e->backfill) < 0)
+		e->t = (time_t)-1;
+	return e;
+}
+
+int chain_add_listed_digest(struct chain *c, const char *key)
+{
+	struct dentry *e;
+	time_t t;
+	int bf;
+
+	if (!digest_key_matches(&c->loc, key) || digest_key_time(key, &t, &bf) < 0)
+		return 1;
+	e = add_entry(c, key);
+	e->listed = 1;
+	/* the CLI keeps keys whose date is in [start, end + 1 hour] */
+	e->in_window = t >= c->start && t <= c->end + 3600;
+	return e->in_window ? 0 : 1;
+}
+
+int chain_add_listed_log(struct chain *c, const char *key)
+{
+	time_t t;
+
+	if (log_key_time(&c->loc, key, &t) < 0)
+		return 1;
+	c->l = grow(c->l, &c->al, c->nl, sizeof(*c->l));
+	c->l[c->nl].key = xstrdup(key);
+	c->l[c->nl].t = t;
+	c->nl++;
+	return 0;
+}
+
+void chain_add_fetched(struct chain *c, const char *key, enum chain_fetch st,
+		       const void *gz, size_t len, const char *sig, const char *sig_alg,
+		       const char *errmsg)
+{
+	struct dentry *e = add_entry(c, key);
+	struct errbuf err;
+
+	if (e->fetched)
+		return;
+	e->fetched = 1;
+	e->st = st;
+	e->errmsg = dupn(errmsg);
+	if (st != CHAIN_FETCH_OK)
+		return;
+	e->sig = dupn(sig);
+	e->sig_alg = dupn(sig_alg);
+	err.msg[0] = '\0';
+	e->load_rc = digest_load_gz(&e->d, gz, len, &err);
+	if (e->load_rc)
+		e->load_msg = xstrdup(err.msg);
+}
+
+/* ---- the walk ---- */
+
+struct walk {
+	struct chain *c;
+	struct findings *out;      /* NULL: dry run, only find what is needed */
+	size_t *stack;             /* in-window listed regular digests, by key */
+	size_t sp;
+	const char *need;
+};
+
+/* qsort has no context argument: single-threaded, as the whole library */
+static const struct chain *sort_chain;
+
+static int cmp_idx(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	return strcmp(sort_chain->d[i].key, sort_chain->d[j].key);
+}
+
+static void add_finding(struct walk *w, enum finding_code code, const char *key,
+			const char *fmt, ...) TK_PRINTF(4, 5);
+
+static void add_finding(struct walk *w, enum finding_code code, const char *key,
+			const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT_LIMIT(4096);
+	va_list ap;
+
+	if (!w->out)
+		return;
+	va_start(ap, fmt);
+	if (buf_vaddf(&msg, fmt, ap) < 0) {
+		buf_reset(&msg);
+		buf_adds(&msg, "(message too long)");
+	}
+	va_end(ap);
+	findings_add(w->out, code, w->c->loc.account, w->c->loc.region, w->c->bucket, key,
+		     "%s", buf_cstr(&msg));
+	buf_release(&msg);
+}
+
+/* the newest listed digest older than t (pops the ones in between) */
+static struct dentry *find_next(struct walk *w, time_t t)
+{
+	while (w->sp > 0) {
+		struct dentry *e = &w->c->d[w->stack[--w->sp]];
+
+		if (e->t < t)
+			return e;
+	}
+	return NULL;
+}
+
+/* Validate one fetched digest; 1 valid, 0 invalid (finding added). */
+static int check_digest(struct walk *w, struct dentry *e)
+{
+	const struct pubkey *k;
+	struct errbuf err;
+	int rc;
+
+	if (e->st == CHAIN_FETCH_NOT_FOUND) {
+		add_finding(w, F_DIGEST_MISSING, e->key, "digest file not found");
+		return 0;
+	}
+	if (e->st == CHAIN_FETCH_DENIED) {
+		add_finding(w, F_ACCESS_DENIED, e->key, "cannot read digest file: %s",
+			    e->errmsg ? e->errmsg : "access denied");
+		return 0;
+	}
+	if (e->st != CHAIN_FETCH_OK) {
+		add_finding(w, F_CELL_UNCHECKED, e->key, "cannot read digest file: %s",
+			    e->errmsg ? e->errmsg : "error");
+		return 0;
+	}
+	if (e->load_rc) {
+		add_finding(w, F_DIGEST_FORMAT_INVALID, e->key, "invalid digest file: %s",
+			    e->load_msg);
+		return 0;
+	}
+	if (!e->sig || !e->sig_alg) {
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key,
+			    "digest object has no signature metadata (x-amz-meta-signature%s)",
+			    e->sig ? "-algorithm" : "");
+		return 0;
+	}
+	err.msg[0] = '\0';
+	if (digest_check_location(&e->d, w->c->bucket, e->key, &err)) {
+		add_finding(w, F_DIGEST_MOVED, e->key, "digest has been moved from its original "
+			    "location: %s", err.msg);
+		return 0;
+	}
+	k = keyset_find(w->c->keys, e->d.fingerprint);
+	if (!k) {
+		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e->key,
+			    "public key not found in region '%s' for fingerprint '%.100s'",
+			    w->c->loc.home_region, e->d.fingerprint);
+		return 0;
+	}
+	rc = digest_verify(&e->d, k, e->sig, &err);
+	if (rc == TK_ETAMPERED) {
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key, "%s", err.msg);
+		return 0;
+	}
+	if (rc) {
+		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e->key, "%s", err.msg);
+		return 0;
+	}
+	if (strcmp(e->sig_alg, "SHA256withRSA")) {
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key,
+			    "unsupported signature algorithm '%.60s'", e->sig_alg);
+		return 0;
+	}
+	return 1;
+}
+
+static void fmt_time(time_t t, char *buf, size_t n)
+{
+	tk_format_iso(t, buf, n);
+}
+
+/* Returns with w->need set when a digest must be fetched first. */
+static void walk_regular(struct walk *w)
+{
+	struct chain *c = w->c;
+	struct dentry *e;
+	time_t last_start;
+	size_t i, guard = 0;
+
+	for (i = 0; i < c->nd; i++)
+		c->d[i].visited = 0;
+	w->sp = 0;
+	for (i = 0; i < c->nd; i++)
+		if (c->d[i].listed && c->d[i].in_window && !c->d[i].backfill)
+			w->stack[w->sp++] = i;
+	sort_chain = c;
+	qsort(w->stack, w->sp, sizeof(*w->stack), cmp_idx);
+	sort_chain = NULL;
+
+	e = w->sp ? &c->d[w->stack[--w->sp]] : NULL;
+	last_start = e ? e->t : 0;
+	while (e && c->start <= last_start) {
+		if (++guard > 2 * c->nd + 16)
+			break;
+		if (!e->fetched) {
+			w->need = e->key;
+			return;
+		}
+		e->visited = 1;
+		if (!check_digest(w, e)) {
+			e = find_next(w, e->t);
+			continue;
+		}
+		e->valid = 1;
+		last_start = e->d.start;
+		if (!e->d.prev_bucket) {
+			struct dentry *n = find_next(w, e->t);
+
+			if (n && w->out) {
+				char a[32], b[32];
+
+				fmt_time(n->t, a, sizeof(a));
+				fmt_time(e->d.start, b, sizeof(b));
+				findings_add(w->out, F_DIGEST_CHAIN_GAP, c->loc.account, c->loc.region,
+					     c->bucket, e->key, "the digest chain restarted: no log "
+					     "files were digested between %s and %s", a, b);
+			}
+			e = n;
+		} else if (strcmp(e->d.prev_bucket, c->bucket)) {
+			add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "the previous digest is in "
+				    "bucket '%.200s', which is not being validated",
+				    e->d.prev_bucket);
+			e = find_next(w, e->t);
+		} else {
+			struct dentry *p;
+			time_t pt;
+
+			if (digest_key_time(e->d.prev_object, &pt, NULL) < 0 || pt >= e->t ||
+			    !digest_key_matches(&c->loc, e->d.prev_object)) {
+				add_finding(w, F_DIGEST_FORMAT_INVALID, e->key,
+					    "previousDigestS3Object '%.300s' is not an older digest "
+					    "of this trail", e->d.prev_object);
+				e = find_next(w, e->t);
+				continue;
+			}
+			p = find_entry(c, e->d.prev_object);
+			if (!p) {
+				if (!w->out) {
+					w->need = e->d.prev_object;
+					return;
+				}
+				break;   /* cannot happen after chain_wanted() == 0 */
+			}
+			e = p;
+		}
+	}
+	if (!w->out)
+		return;
+	/* beyond the CLI: listed digests the walk never reached */
+	for (i = 0; i < c->nd; i++) {
+		e = &c->d[i];
+		if (e->listed && e->in_window && !e->backfill && !e->visited)
+			add_finding(w, F_DIGEST_MISSING, e->key, "digest file is not part of the "
+				    "chain: no newer digest links to it");
+	}
+}
+
+size_t chain_wanted(struct chain *c, const char *const **keys)
+{
+	struct walk w;
+	size_t i;
+
+	c->nwanted = 0;
+	free(c->wanted);
+	c->wanted = xcalloc(c->nd + 1, sizeof(*c->wanted));
+	for (i = 0; i < c->nd; i++)
+		if (c->d[i].listed && c->d[i].in_window && !c->d[i].fetched)
+			c->wanted[c->nwanted++] = c->d[i].key;
+	if (c->nwanted == 0) {
+		memset(&w, 0, sizeof(w));
+		w.c = c;
+		w.stack = xcalloc(c->nd + 1, sizeof(*w.stack));
+		walk_regular(&w);
+		free(w.stack);
+		if (w.need) {
+			/* make an entry so the key outlives this call */
+			struct dentry *e = add_entry(c, w.need);
+
+			free(c->wanted);
+			c->wanted = xcalloc(1, sizeof(*c->wanted));
+			c->wanted[c->nwanted++] = e->key;
+		}
+	}
+	*keys = c->wanted;
+	return c->nwanted;
+}
+
+static int cmp_log(const void *a, const void *b)
+{
+	const struct chain_log *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+
+	return r ? r : strcmp(x->hash, y->hash);
+}
+
+int chain_walk(struct chain *c, struct findings *out)
+{
+	const char *const *keys;
+	struct walk w;
+	size_t i, j, nlisted = 0;
+
+	if (c->walked)
+		return TK_EUSAGE;
+	if (chain_wanted(c, &keys) != 0)
+		return TK_EUSAGE;
+	c->walked = 1;
+	for (i = 0; i < c->nd; i++)
+		nlisted += c->d[i].listed && c->d[i].in_window;
+	if (nlisted == 0) {
+		char a[32], b[32], *pre = digest_list_prefix(&c->loc);
+
+		fmt_time(c->start, a, sizeof(a));
+		fmt_time(c->end, b, sizeof(b));
+		findings_add(out, F_DIGEST_MISSING, c->loc.account, c->loc.region, c->bucket, NULL,
+			     "no digest file found between %s and %s under '%s' for trail '%s'",
+			     a, b, pre, c->loc.trail);
+		free(pre);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	w.c = c;
+	w.out = out;
+	w.stack = xcalloc(c->nd + 1, sizeof(*w.stack));
+	walk_regular(&w);
+	free(w.stack);
+	/* backfill digests: each on its own */
+	for (i = 0; i < c->nd; i++) {
+		struct dentry *e = &c->d[i];
+
+		if (e->backfill && e->listed && e->in_window && check_digest(&w, e))
+			e->valid = 1;
+	}
+	/* the logs of valid digests, deduplicated */
+	for (i = 0; i < c->nd; i++) {
+		struct dentry *e = &c->d[i];
+
+		if (!e->valid)
+			continue;
+		c->digests_valid++;
+		if (e->d.end > c->newest_end)
+			c->newest_end = e->d.end;
+		for (j = 0; j < e->d.nlogs; j++) {
+			struct digest_logfile *l = &e->d.logs[j];
+
+			if (strcmp(l->bucket, c->bucket)) {
+				findings_add(out, F_LOG_MISSING, c->loc.account, c->loc.region,
+					     l->bucket, l->key, "the digest '%s' lists a log file in "
+					     "bucket '%s', which is not being validated", e->key, l->bucket);
+				continue;
+			}
+			c->logs = grow(c->logs, &c->alogs, c->nlogs, sizeof(*c->logs));
+			c->logs[c->nlogs].bucket = l->bucket;
+			c->logs[c->nlogs].key = l->key;
+			c->logs[c->nlogs].hash = l->hash;
+			c->nlogs++;
+		}
+	}
+	if (c->nlogs > 1) {
+		qsort(c->logs, c->nlogs, sizeof(*c->logs), cmp_log);
+		for (i = 1, j = 1; i < c->nlogs; i++)
+			if (cmp_log(&c->logs[i], &c->logs[j - 1]))
+				c->logs[j++] = c->logs[i];
+		c->nlogs = j;
+	}
+	return 0;
+}
+
+size_t chain_nlogs(const struct chain *c)
+{
+	return c->nlogs;
+}
+
+const struct chain_log *chain_log(const struct chain *c, size_t i)
+{
+	return i < c->nlogs ? &c->logs[i] : NULL;
+}
+
+void chain_log_result(struct chain *c, size_t i, enum chain_fetch st,
+		      enum loghash_status hs, const char *hex, const char *errmsg,
+		      struct findings *out)
+{
+	const struct chain_log *l = chain_log(c, i);
+	const char *acct = c->loc.account, *reg = c->loc.region;
+
+	if (!l)
+		return;
+	switch (st) {
+	case CHAIN_FETCH_OK:
+		break;
+	case CHAIN_FETCH_NOT_FOUND:
+		findings_add(out, F_LOG_MISSING, acct, reg, l->bucket, l->key,
+			     "log file listed in a valid digest not found");
+		return;
+	case CHAIN_FETCH_DENIED:
+		findings_add(out, F_ACCESS_DENIED, acct, reg, l->bucket, l->key,
+			     "cannot read log file: %s", errmsg ? errmsg : "access denied");
+		return;
+	default:
+		findings_add(out, F_CELL_UNCHECKED, acct, reg, l->bucket, l->key,
+			     "cannot read log file: %s", errmsg ? errmsg : "error");
+		return;
+	}
+	if (hs == LOGHASH_BAD_GZIP || hs == LOGHASH_TOO_BIG) {
+		findings_add(out, F_LOG_FORMAT_INVALID, acct, reg, l->bucket, l->key,
+			     "invalid log file: %s", loghash_status_str(hs));
+		return;
+	}
+	/* the CLI compares the hex strings exactly */
+	if (!hex || strcmp(hex, l->hash)) {
+		findings_add(out, F_LOG_HASH_MISMATCH, acct, reg, l->bucket, l->key,
+			     "hash value doesn't match%s%s",
+			     hs == LOGHASH_OK ? "" : ": ", hs == LOGHASH_OK ? "" : loghash_status_str(hs));
+		return;
+	}
+	if (hs != LOGHASH_OK) {
+		findings_add(out, F_LOG_FORMAT_INVALID, acct, reg, l->bucket, l->key,
+			     "invalid log file: %s (the hash of the first gzip member matches)",
+			     loghash_status_str(hs));
+		return;
+	}
+	c->logs_valid++;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void chain_unreferenced(struct chain *c, struct findings *out)
+{
+	const char **ref = NULL;
+	size_t nref = 0, aref = 0, i, j;
+
+	if (!c->walked || c->digests_valid == 0)
+		return;
+	for (i = 0; i < c->nd; i++) {
+		struct dentry *e = &c->d[i];
+
+		if (!e->fetched || e->st != CHAIN_FETCH_OK || e->load_rc)
+			continue;
+		for (j = 0; j < e->d.nlogs; j++) {
+			if (strcmp(e->d.logs[j].bucket, c->bucket))
+				continue;
+			ref = grow(ref, &aref, nref, sizeof(*ref));
+			ref[nref++] = e->d.logs[j].key;
+		}
+	}
+	if (nref > 1)
+		qsort(ref, nref, sizeof(*ref), cmp_strp);
+	for (i = 0; i < c->nl; i++) {
+		const char *k = c->l[i].key;
+
+		if (c->l[i].t < c->start || c->l[i].t + UNREF_SLACK > c->newest_end)
+			continue;
+		if (nref && bsearch(&k, ref, nref, sizeof(*ref), cmp_strp))
+			continue;
+		findings_add(out, F_LOG_UNREFERENCED, c->loc.account, c->loc.region, c->bucket, k,
+			     "no digest lists this log file");
+	}
+	free(ref);
+}
+
+size_t chain_digests_valid(const struct chain *c)
+{
+	return c->digests_valid;
+}
+
+size_t chain_logs_valid(const struct chain *c)
+{
+	return c->logs_valid;
+}
+
+time_t chain_newest_end(const struct chain *c)
+{
+	return c->newest_end;
+}

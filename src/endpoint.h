@@ -1,0 +1,68 @@
+/* endpoint.h: where a request to an AWS service goes, and how it is signed.
+ * Partitions aws (amazonaws.com), aws-cn (amazonaws.com.cn), aws-us-gov
+ * (amazonaws.com).  Custom endpoints, in this order (aws-wire.md section 5):
+ *   cfg->cli_url (--endpoint-url, always wins)
+ *   then, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true or the profile's
+ *   ignore_configured_endpoint_urls = true:
+ *   AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the [services NAME] section
+ *   named by the profile's `services` (key "<service>.endpoint_url"), the
+ *   profile's endpoint_url.
+ * A custom endpoint keeps the configured region as signing region and makes
+ * S3 path-style (unless the profile's s3.addressing_style = virtual).
+ * Organizations has one endpoint per partition: us-east-1 (aws),
+ * us-gov-west-1 (aws-us-gov), cn-northwest-1 (aws-cn).
+ * Implemented in src/endpoint.c. */
+#ifndef TK_ENDPOINT_H
+#define TK_ENDPOINT_H
+
+#include <stdbool.h>
+
+#include "err.h"
+#include "creds.h"
+
+struct profile_set;
+
+struct endpoint_config {
+	const char *cli_url;               /* --endpoint-url or NULL */
+	struct tk_env env;                 /* AWS_ENDPOINT_URL*, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
+	const struct profile_set *profiles;/* NULL: no profile settings */
+	const char *profile;               /* profile name (NULL: "default") */
+};
+
+struct endpoint {
+	char *scheme;         /* "https" or "http" */
+	char *host;           /* host[:port] for the Host header and the URL (port
+	                         only when not the scheme's default) */
+	char *hostname;       /* without port; IPv6 literal keeps its brackets */
+	int port;             /* effective port (443/80 when not given) */
+	char *base_path;      /* "" or "/prefix" (no trailing '/') to put before request paths */
+	char *signing_region;
+	char *signing_name;   /* "s3", "cloudtrail", "kms", "sts", "organizations" */
+	char *partition;      /* "aws", "aws-cn", "aws-us-gov" */
+	bool custom;          /* from --endpoint-url or configuration */
+	bool path_style;      /* S3: bucket in the path, not the host */
+};
+
+/* service: "s3", "cloudtrail", "kms", "sts", "organizations" (also "iam",
+ * "logs").  region must be a region name (lower-case letters, digits, '-').
+ * TK_EUSAGE for a bad URL, unknown service or malformed region. */
+int endpoint_resolve(struct endpoint *out, const char *service, const char *region,
+		     const struct endpoint_config *cfg, struct errbuf *err);
+void endpoint_release(struct endpoint *e);
+
+/* Partition of a region name ("cn-*" -> aws-cn, "us-gov-*" -> aws-us-gov, else aws). */
+const char *endpoint_partition(const char *region);
+
+/* Can this bucket be a DNS label in a virtual-hosted URL?  (3-63 chars of
+ * a-z 0-9 '-' '.', starts/ends alphanumeric, not an IP; with https no dots.) */
+bool endpoint_bucket_virtual_ok(const char *bucket, bool https);
+
+/* The Host header and path (percent-encoded once, base_path included) of an
+ * S3 request on bucket (and key, or NULL for bucket operations), choosing
+ * virtual-hosted or path-style addressing: path-style when ep->path_style,
+ * when the host is an IP literal or the bucket name is not virtual-hostable.
+ * *host and *path are malloc'd. */
+int endpoint_s3_target(const struct endpoint *ep, const char *bucket, const char *key,
+		       char **host, char **path, struct errbuf *err);
+
+#endif

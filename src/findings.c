@@ -1,0 +1,348 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "findings.h"
+#include "banned.h"
+
+static const struct {
+	const char *name;
+	enum severity sev;
+	const char *hint;
+} table[F__COUNT] = {
+	[F_TRAIL_MISSING] = { "trail_missing", SEV_ERROR,
+		"create the trail: run 'trailkeep apply CONFIG'" },
+	[F_TRAIL_NOT_LOGGING] = { "trail_not_logging", SEV_ERROR,
+		"logging is stopped: run 'trailkeep doctor CONFIG' to see who stopped it, then StartLogging" },
+	[F_TRAIL_DELIVERY_ERROR] = { "trail_delivery_error", SEV_ERROR,
+		"CloudTrail cannot write to the bucket: check the bucket and KMS key policies with 'trailkeep doctor'" },
+	[F_TRAIL_CONFIG_DRIFT] = { "trail_config_drift", SEV_WARNING,
+		"the trail differs from the plan: review with 'trailkeep apply --dry-run' and converge" },
+	[F_VALIDATION_DISABLED] = { "validation_disabled", SEV_ERROR,
+		"turn log file validation on (EnableLogFileValidation) so digests are written" },
+	[F_GLOBAL_EVENTS_DUPLICATED] = { "global_events_duplicated", SEV_WARNING,
+		"keep IncludeGlobalServiceEvents on exactly one trail" },
+	[F_DELIVERY_STALE] = { "delivery_stale", SEV_ERROR,
+		"no recent log file: check the trail status and policies with 'trailkeep doctor'" },
+	[F_DELIVERY_NONE] = { "delivery_none", SEV_ERROR,
+		"no log file was ever delivered here: check the trail, bucket policy and prefix with 'trailkeep doctor'" },
+	[F_PREFIX_MISSING] = { "prefix_missing", SEV_ERROR,
+		"the account's prefix does not exist in the bucket: check the bucket policy and trail prefix" },
+	[F_PREFIX_UNEXPECTED] = { "prefix_unexpected", SEV_WARNING,
+		"an account nobody configured writes to the bucket: add it to the config or find out why" },
+	[F_DIGEST_MISSING] = { "digest_missing", SEV_ERROR,
+		"a digest file was deleted or never written: check the bucket's access logs and object versions" },
+	[F_DIGEST_MOVED] = { "digest_moved", SEV_ERROR,
+		"the digest is not where CloudTrail wrote it: it was copied or moved" },
+	[F_DIGEST_FORMAT_INVALID] = { "digest_format_invalid", SEV_ERROR,
+		"the digest file is not valid gzip'd JSON of the expected shape: it was altered" },
+	[F_DIGEST_SIGNATURE_INVALID] = { "digest_signature_invalid", SEV_ERROR,
+		"the digest's signature does not verify: the digest or its metadata was altered" },
+	[F_DIGEST_PUBLIC_KEY_UNKNOWN] = { "digest_public_key_unknown", SEV_ERROR,
+		"no CloudTrail public key with this fingerprint for the period: wrong home region or a forged digest" },
+	[F_DIGEST_CHAIN_GAP] = { "digest_chain_gap", SEV_WARNING,
+		"the digest chain restarted: logging or validation was off during the gap" },
+	[F_LOG_MISSING] = { "log_missing", SEV_ERROR,
+		"a log file listed in a signed digest is gone: check the bucket's access logs and object versions" },
+	[F_LOG_HASH_MISMATCH] = { "log_hash_mismatch", SEV_ERROR,
+		"the log file's content differs from what CloudTrail signed: it was modified" },
+	[F_LOG_FORMAT_INVALID] = { "log_format_invalid", SEV_ERROR,
+		"the log file is not a single valid gzip stream within the size limit: it was altered" },
+	[F_LOG_UNREFERENCED] = { "log_unreferenced", SEV_ERROR,
+		"no digest lists this log file: it was not written by CloudTrail or its digest is gone" },
+	[F_ACCESS_DENIED] = { "access_denied", SEV_ERROR,
+		"the verify role may not read this: grant it the read-only policy from 'trailkeep plan'" },
+	[F_CELL_UNCHECKED] = { "cell_unchecked", SEV_ERROR,
+		"this account x region could not be checked at all: see the message, then rerun" },
+};
+
+const char *finding_code_name(enum finding_code c)
+{
+	return (unsigned)c < F__COUNT ? table[c].name : "unknown";
+}
+
+int finding_code_from_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < F__COUNT; i++)
+		if (!strcmp(table[i].name, name))
+			return i;
+	return -1;
+}
+
+enum severity finding_severity(enum finding_code c)
+{
+	return (unsigned)c < F__COUNT ? table[c].sev : SEV_ERROR;
+}
+
+const char *finding_hint(enum finding_code c)
+{
+	return (unsigned)c < F__COUNT ? table[c].hint : "";
+}
+
+const char *severity_name(enum severity s)
+{
+	switch (s) {
+	case SEV_INFO: return "info";
+	case SEV_WARNING: return "warning";
+	default: return "error";
+	}
+}
+
+void findings_init(struct findings *f)
+{
+	f->v = NULL;
+	f->n = f->alloc = 0;
+}
+
+static void finding_release(struct finding *x)
+{
+	free(x->account);
+	free(x->region);
+	free(x->bucket);
+	free(x->key);
+	free(x->message);
+}
+
+void findings_release(struct findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		finding_release(&f->v[i]);
+	free(f->v);
+	findings_init(f);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void findings_add(struct findings *f, enum finding_code code, const char *account,
+		  const char *region, const char *bucket, const char *key,
+		  const char *fmt, ...)
+{
+	struct finding *x;
+	struct buf msg = BUF_INIT_LIMIT(4096);
+	va_list ap;
+
+	if (f->n == f->alloc) {
+		size_t na = f->alloc ? f->alloc : 16, bytes;
+
+		if (f->alloc && st_mult(&na, f->alloc, 2))
+			abort();
+		if (st_mult(&bytes, na, sizeof(*f->v)))
+			abort();
+		f->v = xrealloc(f->v, bytes);
+		f->alloc = na;
+	}
+	va_start(ap, fmt);
+	if (buf_vaddf(&msg, fmt, ap) < 0) {
+		/* too long: keep what fits; messages are for people */
+		buf_reset(&msg);
+		buf_adds(&msg, "(message too long)");
+	}
+	va_end(ap);
+	x = &f->v[f->n++];
+	x->code = code;
+	x->account = dup_or_null(account);
+	x->region = dup_or_null(region);
+	x->bucket = dup_or_null(bucket);
+	x->key = dup_or_null(key);
+	x->message = buf_detach(&msg);
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_finding(const void *pa, const void *pb)
+{
+	const struct finding *a = pa, *b = pb;
+	int r;
+
+	if ((r = cmp_str(a->account, b->account)))
+		return r;
+	if ((r = cmp_str(a->region, b->region)))
+		return r;
+	if (a->code != b->code)
+		return a->code < b->code ? -1 : 1;
+	if ((r = cmp_str(a->bucket, b->bucket)))
+		return r;
+	if ((r = cmp_str(a->key, b->key)))
+		return r;
+	return cmp_str(a->message, b->message);
+}
+
+void findings_sort(struct findings *f)
+{
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof(*f->v), cmp_finding);
+}
+
+size_t findings_count(const struct findings *f, enum finding_code code)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		n += f->v[i].code == code;
+	return n;
+}
+
+void cell_init(struct cell_stats *c, const char *account, const char *region)
+{
+	memset(c, 0, sizeof(*c));
+	c->account = dup_or_null(account);
+	c->region = dup_or_null(region);
+	c->status = CELL_OK;
+}
+
+void cell_release(struct cell_stats *c)
+{
+	free(c->account);
+	free(c->region);
+	c->account = c->region = NULL;
+}
+
+void cells_tally(struct cell_stats *cells, size_t n, const struct findings *f)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		int unchecked = 0;
+
+		cells[i].findings = 0;
+		for (j = 0; j < f->n; j++) {
+			if (cmp_str(f->v[j].account, cells[i].account) ||
+			    cmp_str(f->v[j].region, cells[i].region))
+				continue;
+			cells[i].findings++;
+			if (f->v[j].code == F_CELL_UNCHECKED)
+				unchecked = 1;
+		}
+		cells[i].status = unchecked ? CELL_UNCHECKED :
+				  cells[i].findings ? CELL_FINDINGS : CELL_OK;
+	}
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static const char *status_name(enum cell_status s)
+{
+	switch (s) {
+	case CELL_OK: return "ok";
+	case CELL_FINDINGS: return "findings";
+	default: return "unchecked";
+	}
+}
+
+json_t *findings_to_json(const struct findings *f, const struct cell_stats *cells,
+			 size_t ncells)
+{
+	json_t *doc = json_object(), *arr = json_array(), *carr = json_array();
+	size_t i;
+
+	/* every *_set_new / *_append_new below steals the fresh reference */
+	for (i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+		json_t *o = json_object(), *m;
+
+		json_object_set_new(o, "code", json_string(finding_code_name(x->code)));
+		json_object_set_new(o, "severity",
+				    json_string(severity_name(finding_severity(x->code))));
+		json_object_set_new(o, "account", str_or_null(x->account));
+		json_object_set_new(o, "region", str_or_null(x->region));
+		json_object_set_new(o, "bucket", str_or_null(x->bucket));
+		json_object_set_new(o, "key", str_or_null(x->key));
+		/* messages may quote hostile bytes: jansson needs valid UTF-8 */
+		m = json_string(x->message);
+		json_object_set_new(o, "message", m ? m : json_string("(message not UTF-8)"));
+		json_object_set_new(o, "hint", json_string(finding_hint(x->code)));
+		json_array_append_new(arr, o);
+	}
+	for (i = 0; i < ncells; i++) {
+		const struct cell_stats *c = &cells[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "account", str_or_null(c->account));
+		json_object_set_new(o, "region", str_or_null(c->region));
+		json_object_set_new(o, "newest_delivery", c->has_newest ?
+				    json_integer((json_int_t)c->newest_delivery) : json_null());
+		json_object_set_new(o, "digests_checked", json_integer((json_int_t)c->digests_checked));
+		json_object_set_new(o, "logs_checked", json_integer((json_int_t)c->logs_checked));
+		json_object_set_new(o, "findings", json_integer((json_int_t)c->findings));
+		json_object_set_new(o, "status", json_string(status_name(c->status)));
+		json_array_append_new(carr, o);
+	}
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "findings", arr);
+	json_object_set_new(doc, "cells", carr);
+	return doc;
+}
+
+/* Prometheus label value: escape backslash, double quote and newline. */
+static int add_label(struct buf *out, const char *s)
+{
+	int rc = 0;
+
+	for (; s && *s && !rc; s++) {
+		if (*s == '\\')
+			rc = buf_adds(out, "\\\\");
+		else if (*s == '"')
+			rc = buf_adds(out, "\\\"");
+		else if (*s == '\n')
+			rc = buf_adds(out, "\\n");
+		else
+			rc = buf_addc(out, *s);
+	}
+	return rc;
+}
+
+int findings_to_prometheus(struct buf *out, const struct findings *f,
+			   const struct cell_stats *cells, size_t ncells, time_t now)
+{
+	unsigned long long digests = 0, logs = 0;
+	size_t i;
+	int rc = 0, c;
+
+	rc |= buf_adds(out, "# HELP trailkeep_delivery_age_seconds Seconds since the newest log "
+		       "object was delivered, per account and region (+Inf: never).\n"
+		       "# TYPE trailkeep_delivery_age_seconds gauge\n");
+	for (i = 0; i < ncells && !rc; i++) {
+		rc |= buf_adds(out, "trailkeep_delivery_age_seconds{account=\"");
+		rc |= add_label(out, cells[i].account);
+		rc |= buf_adds(out, "\",region=\"");
+		rc |= add_label(out, cells[i].region);
+		if (cells[i].has_newest) {
+			long long age = (long long)now - (long long)cells[i].newest_delivery;
+
+			rc |= buf_addf(out, "\"} %lld\n", age < 0 ? 0 : age);
+		} else {
+			rc |= buf_adds(out, "\"} +Inf\n");
+		}
+		digests += cells[i].digests_checked;
+		logs += cells[i].logs_checked;
+	}
+	rc |= buf_adds(out, "# HELP trailkeep_findings Findings of the last run by code.\n"
+		       "# TYPE trailkeep_findings gauge\n");
+	for (c = 0; c < F__COUNT && !rc; c++)
+		rc |= buf_addf(out, "trailkeep_findings{code=\"%s\"} %zu\n",
+			       finding_code_name((enum finding_code)c),
+			       findings_count(f, (enum finding_code)c));
+	rc |= buf_adds(out, "# HELP trailkeep_objects_checked_total Digest and log objects "
+		       "checked by the last run.\n"
+		       "# TYPE trailkeep_objects_checked_total counter\n");
+	if (!rc)
+		rc |= buf_addf(out, "trailkeep_objects_checked_total{kind=\"digest\"} %llu\n"
+			       "trailkeep_objects_checked_total{kind=\"log\"} %llu\n", digests, logs);
+	return rc ? TK_ELIMIT : 0;
+}

@@ -1,0 +1,655 @@
+/* http.c: see http.h. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "http.h"
+#include "banned.h"
+
+struct xfer {
+	struct http_pool *pool;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url;
+	char *method;
+	const void *body;
+	size_t body_len;
+	http_sink_fn sink;
+	void *sink_ud;
+	http_done_fn done;
+	void *ud;
+	long timeout_ms;
+	struct http_response resp;
+	char curl_err[CURL_ERROR_SIZE];
+	struct xfer *next;            /* queue */
+	struct xfer *rprev, *rnext;   /* running list */
+};
+
+struct http_pool {
+	CURLM *multi;
+	struct http_pool_options opt;
+	char *ca_bundle;
+	char *user_agent;
+	struct xfer *qhead, *qtail;   /* queued, not started */
+	struct xfer *rhead;           /* running */
+	size_t running;
+	size_t pending;               /* queued + running */
+	bool in_run;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_response_init(struct http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, HTTP_MAX_BODY);
+}
+
+static void headers_free(struct http_response *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	free(r->headers);
+	r->headers = NULL;
+	r->nheaders = 0;
+	r->header_bytes = 0;
+}
+
+void http_response_release(struct http_response *r)
+{
+	if (!r)
+		return;
+	headers_free(r);
+	buf_release(&r->body);
+}
+
+void http_response_move(struct http_response *dst, struct http_response *src)
+{
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+	buf_init(&src->body, dst->body.limit);
+}
+
+const char *http_header_get(const struct http_response *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (!strcasecmp(r->headers[i].name, name))
+			return r->headers[i].value;
+	return NULL;
+}
+
+void http_content_md5(const void *data, size_t n, char out[25])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);   /* 16 bytes -> 24 chars + NUL */
+}
+
+static bool host_is_loopback(const char *host)
+{
+	unsigned char a6[16];
+	struct in_addr a4;
+	char tmp[64];
+	size_t n;
+
+	if (!strcasecmp(host, "localhost"))
+		return true;
+	n = strlen(host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(tmp)) {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = '\0';
+		if (inet_pton(AF_INET6, tmp, a6) == 1) {
+			static const unsigned char lo[16] = { [15] = 1 };
+			return !memcmp(a6, lo, 16);
+		}
+		return false;
+	}
+	if (inet_pton(AF_INET6, host, a6) == 1) {
+		static const unsigned char lo[16] = { [15] = 1 };
+		return !memcmp(a6, lo, 16);
+	}
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return false;
+}
+
+/* Parse url: scheme must be http/https; *host_out malloc'd (curl_free'd copy). */
+static int url_check(const char *url, char **host_out, struct errbuf *err)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = 0;
+
+	*host_out = NULL;
+	if (!u)
+		return err_set(err, TK_EFAIL, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = err_set(err, TK_EUSAGE, "invalid url '%.200s'", url);
+		goto done;
+	}
+	if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
+		rc = err_set(err, TK_EUSAGE, "unsupported url scheme '%.20s'", scheme);
+		goto done;
+	}
+	*host_out = xstrdup(host);
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+bool http_url_is_loopback(const char *url)
+{
+	char *host = NULL;
+	bool lo;
+
+	if (url_check(url, &host, NULL))
+		return false;
+	lo = host_is_loopback(host);
+	free(host);
+	return lo;
+}
+
+int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, struct errbuf *err)
+{
+	struct http_pool *p;
+	long n;
+
+	*out = NULL;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return err_set(err, TK_EFAIL, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
+	p = xcalloc(1, sizeof(*p));
+	if (opt)
+		p->opt = *opt;
+	if (p->opt.max_in_flight <= 0)
+		p->opt.max_in_flight = HTTP_DEFAULT_IN_FLIGHT;
+	if (p->opt.connect_timeout_ms <= 0)
+		p->opt.connect_timeout_ms = 10000;
+	if (p->opt.low_speed_time_s <= 0)
+		p->opt.low_speed_time_s = 30;
+	if (p->opt.low_speed_limit <= 0)
+		p->opt.low_speed_limit = 1;
+	p->ca_bundle = p->opt.ca_bundle ? xstrdup(p->opt.ca_bundle) : NULL;
+	p->user_agent = xstrdup(p->opt.user_agent ? p->opt.user_agent : "trailkeep");
+	p->opt.ca_bundle = p->ca_bundle;
+	p->opt.user_agent = p->user_agent;
+	p->multi = curl_multi_init();
+	if (!p->multi) {
+		http_pool_free(p);
+		return err_set(err, TK_EFAIL, "cannot create a curl multi handle");
+	}
+	n = p->opt.max_in_flight;
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, n);
+	*out = p;
+	return 0;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	if (!x)
+		return;
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	free(x->url);
+	free(x->method);
+	http_response_release(&x->resp);
+	free(x);
+}
+
+void http_pool_free(struct http_pool *p)
+{
+	struct xfer *x, *next;
+
+	if (!p)
+		return;
+	for (x = p->qhead; x; x = next) {
+		next = x->next;
+		xfer_free(x);
+	}
+	for (x = p->rhead; x; x = next) {
+		next = x->rnext;
+		if (x->easy && p->multi)
+			curl_multi_remove_handle(p->multi, x->easy);
+		xfer_free(x);
+	}
+	if (p->multi)
+		curl_multi_cleanup(p->multi);
+	free(p->ca_bundle);
+	free(p->user_agent);
+	free(p);
+}
+
+size_t http_pool_pending(const struct http_pool *p)
+{
+	return p->pending;
+}
+
+/* ---- curl callbacks ---- */
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nmemb;
+	long st = x->resp.status;
+	int rc;
+
+	if (x->sink && st >= 200 && st < 300) {
+		rc = x->sink(x->sink_ud, ptr, n);
+		if (rc) {
+			x->resp.result = rc;
+			snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "response body rejected by the reader");
+			return 0;
+		}
+		if (n)
+			x->resp.streamed = true;
+		return n;
+	}
+	if (buf_add(&x->resp.body, ptr, n)) {
+		x->resp.result = TK_ELIMIT;
+		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "response body larger than %zu bytes",
+			 x->resp.body.limit);
+		return 0;
+	}
+	return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	struct http_response *r = &x->resp;
+	size_t n = size * nmemb, nl, vs, ve;
+	const char *colon;
+	struct http_header *h;
+	char code[4];
+	size_t i;
+
+	if (n >= 5 && !memcmp(ptr, "HTTP/", 5)) {
+		/* a new response (100 Continue, then the real one) */
+		headers_free(r);
+		r->status = 0;
+		for (i = 5; i < n && ptr[i] != ' '; i++)
+			;
+		if (i + 4 <= n && isdigit((unsigned char)ptr[i + 1]) && isdigit((unsigned char)ptr[i + 2]) &&
+		    isdigit((unsigned char)ptr[i + 3])) {
+			memcpy(code, ptr + i + 1, 3);
+			code[3] = '\0';
+			r->status = strtol(code, NULL, 10);
+		}
+		return n;
+	}
+	if (st_add(&r->header_bytes, r->header_bytes, n) || r->header_bytes > HTTP_MAX_HEADER_BYTES ||
+	    r->nheaders >= HTTP_MAX_HEADERS) {
+		if (!r->result) {
+			r->result = TK_ELIMIT;
+			snprintf(r->errmsg, sizeof(r->errmsg), "too many or too large response headers");
+		}
+		return 0;
+	}
+	if (n == 0 || ptr[0] == ' ' || ptr[0] == '\t' || ptr[0] == '\r' || ptr[0] == '\n')
+		return n;   /* end of headers, or an obsolete continuation line */
+	colon = memchr(ptr, ':', n);
+	if (!colon)
+		return n;
+	nl = (size_t)(colon - ptr);
+	vs = nl + 1;
+	ve = n;
+	while (vs < ve && (ptr[vs] == ' ' || ptr[vs] == '\t'))
+		vs++;
+	while (ve > vs && (ptr[ve - 1] == '\r' || ptr[ve - 1] == '\n' || ptr[ve - 1] == ' ' || ptr[ve - 1] == '\t'))
+		ve--;
+	r->headers = xrealloc(r->headers, (r->nheaders + 1) * sizeof(*r->headers));
+	h = &r->headers[r->nheaders++];
+	h->name = xstrndup(ptr, nl);
+	for (i = 0; i < nl; i++)
+		h->name[i] = (char)tolower((unsigned char)h->name[i]);
+	h->value = xstrndup(ptr + vs, ve - vs);
+	return n;
+}
+
+static bool secret_header(const char *line, size_t n)
+{
+	static const char *const names[] = { "authorization:", "x-amz-security-token:",
+					     "proxy-authorization:", "cookie:" };
+	size_t i, l;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		l = strlen(names[i]);
+		if (n >= l && !strncasecmp(line, names[i], l))
+			return true;
+	}
+	return false;
+}
+
+static void debug_lines(struct http_pool *p, const char *prefix, const char *data, size_t size)
+{
+	char line[1024];
+	size_t s = 0, e, n;
+
+	while (s < size) {
+		for (e = s; e < size && data[e] != '\n'; e++)
+			;
+		n = e - s;
+		if (n && data[s + n - 1] == '\r')
+			n--;
+		if (n) {
+			if (secret_header(data + s, n)) {
+				const char *c = memchr(data + s, ':', n);
+				snprintf(line, sizeof(line), "%s%.*s: [redacted]", prefix, (int)(c - (data + s)), data + s);
+			} else {
+				snprintf(line, sizeof(line), "%s%.*s", prefix, (int)(n > 900 ? 900 : n), data + s);
+			}
+			p->opt.debug(p->opt.debug_ud, line);
+		}
+		s = e + 1;
+	}
+}
+
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+	struct xfer *x = ud;
+
+	(void)h;
+	switch (type) {
+	case CURLINFO_TEXT:
+		debug_lines(x->pool, "* ", data, size);
+		break;
+	case CURLINFO_HEADER_OUT:
+		debug_lines(x->pool, "> ", data, size);
+		break;
+	case CURLINFO_HEADER_IN:
+		debug_lines(x->pool, "< ", data, size);
+		break;
+	default:
+		break;   /* bodies and TLS data are never shown */
+	}
+	return 0;
+}
+
+/* ---- submitting and running ---- */
+
+int http_submit(struct http_pool *p, const struct http_request *req, http_done_fn done,
+		void *ud, struct errbuf *err)
+{
+	struct xfer *x;
+	char *host = NULL;
+	size_t i;
+	int rc;
+
+	if (!req->method || !req->url)
+		return err_set(err, TK_EFAIL, "http request without method or url");
+	rc = url_check(req->url, &host, err);
+	if (rc)
+		return rc;
+	if (p->opt.insecure && !host_is_loopback(host)) {
+		rc = err_set(err, TK_EUSAGE,
+			     "refusing to skip TLS verification for '%.200s': not a loopback address", host);
+		free(host);
+		return rc;
+	}
+	free(host);
+	x = xcalloc(1, sizeof(*x));
+	x->pool = p;
+	x->url = xstrdup(req->url);
+	x->method = xstrdup(req->method);
+	x->body = req->body;
+	x->body_len = req->body_len;
+	x->sink = req->sink;
+	x->sink_ud = req->sink_ud;
+	x->done = done;
+	x->ud = ud;
+	x->timeout_ms = req->timeout_ms ? req->timeout_ms : p->opt.timeout_ms;
+	http_response_init(&x->resp);
+	x->resp.body.limit = req->body_limit ? req->body_limit : HTTP_MAX_BODY;
+	for (i = 0; i < req->nheaders; i++) {
+		struct curl_slist *s = curl_slist_append(x->hdrs, req->headers[i]);
+		if (!s) {
+			xfer_free(x);
+			return err_set(err, TK_EFAIL, "out of memory");
+		}
+		x->hdrs = s;
+	}
+	/* no "Expect: 100-continue" round trip */
+	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	if (p->qtail)
+		p->qtail->next = x;
+	else
+		p->qhead = x;
+	p->qtail = x;
+	p->pending++;
+	return 0;
+}
+
+static int xfer_start(struct http_pool *p, struct xfer *x)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e) {
+		x->resp.result = TK_EFAIL;
+		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "cannot create a curl handle");
+		return -1;
+	}
+	x->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->curl_err);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, p->user_agent);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->opt.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, p->opt.low_speed_time_s);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, p->opt.low_speed_limit);
+	if (x->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, p->opt.insecure ? 0L : 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->opt.insecure ? 0L : 2L);
+	if (p->ca_bundle)
+		curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_bundle);
+	if (p->opt.debug) {
+		curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(e, CURLOPT_DEBUGDATA, x);
+		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	}
+	if (!strcmp(x->method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (!strcmp(x->method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body ? (const char *)x->body : "");
+		if (strcmp(x->method, "POST"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
+	}
+	if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
+		x->resp.result = TK_EFAIL;
+		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "cannot add a curl handle");
+		return -1;
+	}
+	p->running++;
+	x->rnext = p->rhead;
+	if (p->rhead)
+		p->rhead->rprev = x;
+	p->rhead = x;
+	return 0;
+}
+
+static bool curl_retryable(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void xfer_finish(struct http_pool *p, struct xfer *x, CURLcode cc)
+{
+	struct http_response *r = &x->resp;
+
+	if (cc != CURLE_OK && !r->result) {
+		r->result = TK_ENET;
+		r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
+		r->retryable = curl_retryable(cc);
+		snprintf(r->errmsg, sizeof(r->errmsg), "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
+	}
+	if (x->easy) {
+		long st = 0;
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &st);
+		if (st)
+			r->status = st;
+		curl_multi_remove_handle(p->multi, x->easy);
+		p->running--;
+		if (x->rprev)
+			x->rprev->rnext = x->rnext;
+		else if (p->rhead == x)
+			p->rhead = x->rnext;
+		if (x->rnext)
+			x->rnext->rprev = x->rprev;
+	}
+	p->pending--;
+	if (x->done)
+		x->done(x->ud, r);
+	xfer_free(x);
+}
+
+static void start_queued(struct http_pool *p)
+{
+	struct xfer *x;
+
+	while (p->qhead && p->running < (size_t)p->opt.max_in_flight) {
+		x = p->qhead;
+		p->qhead = x->next;
+		if (!p->qhead)
+			p->qtail = NULL;
+		x->next = NULL;
+		if (xfer_start(p, x))
+			xfer_finish(p, x, CURLE_OK);
+	}
+}
+
+/* Run until *flag is true (flag NULL: until nothing is pending). */
+static int run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
+{
+	int still = 0, nmsg;
+	CURLMsg *m;
+	CURLMcode mc;
+
+	while (p->pending && !(flag && *flag)) {
+		start_queued(p);
+		mc = curl_multi_perform(p->multi, &still);
+		if (mc != CURLM_OK)
+			return err_set(err, TK_EFAIL, "curl: %s", curl_multi_strerror(mc));
+		while ((m = curl_multi_info_read(p->multi, &nmsg))) {
+			struct xfer *x = NULL;
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			xfer_finish(p, x, m->data.result);
+		}
+		if (flag && *flag)
+			break;
+		if (!p->pending)
+			break;
+		if (p->qhead && p->running < (size_t)p->opt.max_in_flight)
+			continue;
+		mc = curl_multi_poll(p->multi, NULL, 0, 1000, NULL);
+		if (mc != CURLM_OK)
+			return err_set(err, TK_EFAIL, "curl: %s", curl_multi_strerror(mc));
+	}
+	return 0;
+}
+
+int http_pool_run(struct http_pool *p, struct errbuf *err)
+{
+	int rc;
+
+	if (p->in_run)
+		return err_set(err, TK_EFAIL, "http_pool_run called recursively");
+	p->in_run = true;
+	rc = run_until(p, NULL, err);
+	p->in_run = false;
+	return rc;
+}
+
+struct sync_ctx {
+	struct http_response *out;
+	bool done;
+};
+
+static void sync_done(void *ud, struct http_response *resp)
+{
+	struct sync_ctx *s = ud;
+
+	http_response_move(s->out, resp);
+	s->done = true;
+}
+
+int http_do(struct http_pool *p, const struct http_request *req, struct http_response *resp,
+	    struct errbuf *err)
+{
+	struct sync_ctx s = { resp, false };
+	const char *q;
+	int rc;
+
+	http_response_init(resp);
+	if (p->in_run)
+		return err_set(err, TK_EFAIL, "http_do called from a completion callback");
+	rc = http_submit(p, req, sync_done, &s, err);
+	if (rc)
+		return rc;
+	http_response_release(resp);
+	p->in_run = true;
+	rc = run_until(p, &s.done, err);
+	p->in_run = false;
+	if (rc)
+		return rc;
+	if (!s.done)
+		return err_set(err, TK_EFAIL, "http request did not complete");
+	if (resp->result) {
+		q = strchr(req->url, '?');
+		return err_set(err, resp->result, "%s '%.*s': %s", req->method,
+			       (int)(q ? (size_t)(q - req->url) : strlen(req->url)), req->url, resp->errmsg);
+	}
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* http.h: HTTP on libcurl.  One pool = one CURLM multi handle with
+ * connection reuse and a bounded number of requests in flight; an async API
+ * (submit with a completion callback, http_pool_run drives everything; a
+ * callback may submit more) and a synchronous wrapper (http_do).
+ *
+ * TLS verification is always on.  `insecure` (--no-verify-ssl) is refused
+ * for every host that is not loopback (127.0.0.0/8, ::1, localhost): the
+ * check is made here, per request.  Proxies: curl's own environment handling
+ * (http_proxy, https_proxy, no_proxy) is left alone.  Redirects are not
+ * followed (AWS redirects are errors the caller handles).
+ *
+ * Response bodies are either streamed to a sink callback (2xx only: error
+ * bodies are always collected, for parsing) or collected into a struct buf
+ * with a per-request limit (HTTP_MAX_BODY by default; more -> TK_ELIMIT).
+ * Response headers are captured with lower-cased names, at most
+ * HTTP_MAX_HEADERS headers and HTTP_MAX_HEADER_BYTES bytes.
+ *
+ * The debug callback (for -v) sees request and response header lines with
+ * the values of Authorization and X-Amz-Security-Token replaced by
+ * "[redacted]"; bodies are never shown.
+ *
+ * Library code: nothing here prints, exits or reads the environment.
+ * Implemented in src/http.c. */
+#ifndef TK_HTTP_H
+#define TK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "buf.h"
+
+#define HTTP_MAX_BODY (8u * 1024 * 1024)     /* default limit of a collected body */
+#define HTTP_MAX_HEADERS 128                 /* response header lines */
+#define HTTP_MAX_HEADER_BYTES (64 * 1024)    /* all response header bytes */
+#define HTTP_DEFAULT_IN_FLIGHT 64
+
+struct http_pool;
+
+struct http_pool_options {
+	int max_in_flight;          /* requests in flight (and connections); 0: 64 */
+	const char *ca_bundle;      /* CURLOPT_CAINFO (--ca-bundle / AWS_CA_BUNDLE); NULL: system */
+	bool insecure;              /* skip TLS verification: loopback hosts only */
+	long connect_timeout_ms;    /* 0: 10000 */
+	long low_speed_time_s;      /* abort when < low_speed_limit B/s for this long; 0: 30 */
+	long low_speed_limit;       /* 0: 1 */
+	long timeout_ms;            /* whole request; 0: none */
+	const char *user_agent;     /* NULL: "trailkeep" */
+	/* -v: called with one line (no newline) per header line sent/received
+	 * and curl's informational text; secrets redacted */
+	void (*debug)(void *ud, const char *line);
+	void *debug_ud;
+};
+
+/* Streaming sink: called with each chunk of a 2xx body.  Return 0, or a
+ * negative tk_err to abort the transfer (the response then carries that
+ * code). */
+typedef int (*http_sink_fn)(void *ud, const void *data, size_t n);
+
+struct http_request {
+	const char *method;          /* "GET", "PUT", "POST", "DELETE", "HEAD" */
+	const char *url;             /* full URL, already percent-encoded */
+	const char *const *headers;  /* "Name: value" lines (copied at submit) */
+	size_t nheaders;
+	const void *body;            /* borrowed: must stay valid until done */
+	size_t body_len;
+	size_t body_limit;           /* collected-body limit; 0: HTTP_MAX_BODY */
+	http_sink_fn sink;           /* NULL: collect the body into resp->body */
+	void *sink_ud;
+	long timeout_ms;             /* 0: the pool's */
+};
+
+struct http_header {
+	char *name;                  /* lower case */
+	char *value;                 /* trimmed */
+};
+
+struct http_response {
+	int result;                  /* 0, or TK_ENET (transport), TK_ELIMIT, a sink's code */
+	long status;                 /* HTTP status; 0 when no response arrived */
+	bool timed_out;              /* the transport error was a timeout */
+	bool retryable;              /* transport error worth a retry (reset, timeout, ...) */
+	bool streamed;               /* at least one byte went to the sink */
+	char errmsg[256];            /* for result != 0: what went wrong (no secrets) */
+	struct http_header *headers;
+	size_t nheaders;
+	size_t header_bytes;
+	struct buf body;             /* collected body (or the error body when streaming) */
+};
+
+/* The pool.  *out is NULL on failure. */
+int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, struct errbuf *err);
+void http_pool_free(struct http_pool *p);
+
+/* Completion callback: resp belongs to the pool and is released after the
+ * callback returns; move what you keep (e.g. http_response_move). */
+typedef void (*http_done_fn)(void *ud, struct http_response *resp);
+
+/* Queue a request (it starts when a slot is free).  Errors here (bad URL,
+ * insecure for a non-loopback host) are returned at once and done is not
+ * called. */
+int http_submit(struct http_pool *p, const struct http_request *req, http_done_fn done,
+		void *ud, struct errbuf *err);
+/* Drive every queued and running request to completion (callbacks may
+ * submit more).  Returns 0, or TK_EFAIL when curl itself fails. */
+int http_pool_run(struct http_pool *p, struct errbuf *err);
+/* Number of requests queued or running. */
+size_t http_pool_pending(const struct http_pool *p);
+
+/* Synchronous: submit and run until this request is done (other queued
+ * requests make progress too).  Not to be called from a done callback.
+ * Returns 0 when a response (any status) arrived, else resp->result with
+ * the message in err; *resp is filled in both cases. */
+int http_do(struct http_pool *p, const struct http_request *req, struct http_response *resp,
+	    struct errbuf *err);
+
+void http_response_init(struct http_response *r);
+void http_response_release(struct http_response *r);
+/* *dst = *src; src left empty (released state). */
+void http_response_move(struct http_response *dst, struct http_response *src);
+/* Value of a response header (name case-insensitive), NULL when absent. */
+const char *http_header_get(const struct http_response *r, const char *name);
+
+/* base64 of the binary MD5 of data (S3 Content-MD5): out must hold 25 bytes. */
+void http_content_md5(const void *data, size_t n, char out[25]);
+
+/* Is the host of url a loopback address or "localhost"? */
+bool http_url_is_loopback(const char *url);
+
+#endif

@@ -1,0 +1,1 @@
+"""The local fake AWS used by trailkeep's tests (see README.md)."""
