@@ -11,9 +11,11 @@
 #include "err.h"
 
 #define TK_ACCOUNT_ID_LEN 12
-/* inih's line buffer in Debian's build is INI_MAX_LINE = 200 bytes, newline
- * and NUL included: longer lines are reported, never silently split. */
-#define TK_CONFIG_MAX_LINE 198
+/* Longest line accepted.  inih's line buffer in Debian's build is
+ * INI_MAX_LINE = 200 bytes: config.c hands longer "key = value" lines to
+ * inih with a stand-in value and keeps the real one itself, so a 17-region
+ * list fits; lines over this limit are reported, never silently split. */
+#define TK_CONFIG_MAX_LINE 4096
 #define TK_CONFIG_MAX_BYTES (4u << 20)   /* 4 MiB: far beyond any real org */
 
 enum tk_trail_mode { TK_MODE_ORGANIZATION, TK_MODE_PER_ACCOUNT };

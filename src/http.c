@@ -145,13 +145,16 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 	if (!u)
 		return err_set(err, TK_EFAIL, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
 		rc = err_set(err, TK_EUSAGE, "invalid url '%.200s'", url);
 		goto done;
 	}
 	if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
 		rc = err_set(err, TK_EUSAGE, "unsupported url scheme '%.20s'", scheme);
+		goto done;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = err_set(err, TK_EUSAGE, "invalid url '%.200s'", url);
 		goto done;
 	}
 	*host_out = xstrdup(host);
@@ -265,7 +268,9 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 		rc = x->sink(x->sink_ud, ptr, n);
 		if (rc) {
 			x->resp.result = rc;
-			snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "response body rejected by the reader");
+			snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "%s",
+				 rc == TK_ELIMIT ? "response body larger than the limit" :
+				 "response body rejected by the reader");
 			return 0;
 		}
 		if (n)
@@ -494,6 +499,8 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
 	}
 	if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		x->easy = NULL;
 		x->resp.result = TK_EFAIL;
 		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "cannot add a curl handle");
 		return -1;

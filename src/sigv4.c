@@ -458,7 +458,8 @@ static int join_query(char **out, struct qpair *v, size_t n, struct errbuf *err)
 	struct buf b;
 	size_t i;
 
-	qsort(v, n, sizeof(*v), qpair_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), qpair_cmp);
 	buf_init(&b, SIGV4_MAX_TEXT);
 	for (i = 0; i < n; i++) {
 		if ((i && buf_addc(&b, '&')) || buf_adds(&b, v[i].name) || buf_addc(&b, '=') ||
@@ -578,7 +579,8 @@ static int headers_join(char **canon, char **signed_list, struct hdr *h, size_t 
 	size_t i;
 	int rc = 0;
 
-	qsort(h, n, sizeof(*h), hdr_cmp);
+	if (n)
+		qsort(h, n, sizeof(*h), hdr_cmp);
 	buf_init(&c, SIGV4_MAX_TEXT);
 	buf_init(&s, SIGV4_MAX_TEXT);
 	for (i = 0; i < n && rc == 0; i++) {

@@ -1,10 +1,157 @@
-/* plan.c: `trailkeep plan` (not built yet). */
+/* plan.c: `trailkeep plan CONFIG [-o DIR] [--templates DIR] [--detailed-exitcode]`
+ *
+ * Templates: --templates DIR, else $TRAILKEEP_TEMPLATES, else next to the
+ * executable (resolved through /proc/self/exe): BINDIR/../share/trailkeep/templates
+ * when installed, else the checkout's templates/ (BINDIR/../../templates for
+ * build/<variant>/trailkeep), else ./templates. */
+#define _POSIX_C_SOURCE 200809L
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "../buf.h"
+#include "../config.h"
+#include "../plan.h"
 #include "../banned.h"
+
+static bool is_dir(const char *p)
+{
+	struct stat sb;
+
+	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Returns a malloc'd directory name. */
+static char *default_templates(void)
+{
+	const char *env = getenv("TRAILKEEP_TEMPLATES");
+	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates" };
+	char exe[PATH_MAX];
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				char *cand = xasprintf("%s/%s", exe, rel[i]);
+
+				if (is_dir(cand))
+					return cand;
+				free(cand);
+			}
+		}
+	}
+	return xstrdup("templates");
+}
 
 int cmd_plan(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("plan", TK_EXIT_USAGE, "not built yet in this version");
+	const char *config_path = NULL, *outdir = "plan", *templates = NULL;
+	bool detailed = false, changed = false;
+	struct tk_config cfg;
+	struct tk_diags diags = { NULL, 0 };
+	struct plan plan;
+	struct plan_opts opts;
+	struct errbuf err;
+	char *tdir = NULL;
+	int i, rc, ret = TK_EXIT_USAGE;
+	size_t k;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&cfg, 0, sizeof(cfg));
+	err_clear(&err);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int g;
+
+		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--templates")) {
+			if (i + 1 >= argc)
+				return cli_usage("plan", "option '%s' needs a value", a);
+			if (!strcmp(a, "--templates"))
+				templates = argv[++i];
+			else
+				outdir = argv[++i];
+			continue;
+		}
+		if (!strncmp(a, "--output=", 9)) {
+			outdir = a + 9;
+			continue;
+		}
+		if (!strncmp(a, "--templates=", 12)) {
+			templates = a + 12;
+			continue;
+		}
+		if (!strcmp(a, "--detailed-exitcode")) {
+			detailed = true;
+			continue;
+		}
+		g = cli_global_option("plan", argc, argv, &i);
+		if (g < 0)
+			return TK_EXIT_USAGE;
+		if (g > 0)
+			continue;
+		if (a[0] == '-' && a[1])
+			return cli_usage("plan", "unknown option '%s'", a);
+		if (config_path)
+			return cli_usage("plan", "too many arguments: '%s'", a);
+		config_path = a;
+	}
+	if (!config_path)
+		return cli_usage("plan", "missing CONFIG (an INI file such as examples/org.ini)");
+	if (!*outdir)
+		return cli_usage("plan", "'-o' needs a directory name");
+
+	rc = config_load(&cfg, config_path, &diags, &err);
+	if (rc < 0) {
+		for (k = 0; k < diags.n; k++)
+			cli_error("plan", 0, "%s", diags.v[k]);
+		cli_error("plan", 0, "%s", err.msg);
+		goto done;
+	}
+	tdir = templates ? xstrdup(templates) : default_templates();
+	opts.templates_dir = tdir;
+	opts.no_limits = false;
+	rc = plan_build(&plan, &cfg, &opts, &err);
+	if (rc < 0) {
+		ret = cli_error("plan", rc == TK_EUSAGE || rc == TK_ELIMIT ? TK_EXIT_USAGE : TK_EXIT_RUNTIME,
+				"%s", err.msg);
+		goto done;
+	}
+	rc = plan_write(&plan, outdir, &changed, &err);
+	if (rc < 0) {
+		ret = cli_error("plan", cli_exit_for(rc), "%s", err.msg);
+		goto done;
+	}
+	printf("plan: %s mode, %zu account%s, %zu region%s, %zu trail%s, %zu policy statements\n",
+	       cfg.mode == TK_MODE_ORGANIZATION ? "organization" : "per-account",
+	       plan.naccounts, plan.naccounts == 1 ? "" : "s", plan.nregions, plan.nregions == 1 ? "" : "s",
+	       plan.ntrails, plan.ntrails == 1 ? "" : "s", plan.nstatements);
+	printf("  bucket policy      %6zu of %d bytes (%zu%%)\n", plan.bucket_policy_size, TK_BUCKET_POLICY_LIMIT,
+	       plan.bucket_policy_size * 100 / TK_BUCKET_POLICY_LIMIT);
+	printf("  KMS key policy     %6zu of %d bytes (%zu%%)\n", plan.key_policy_size, TK_KEY_POLICY_LIMIT,
+	       plan.key_policy_size * 100 / TK_KEY_POLICY_LIMIT);
+	if (cfg.access_log_bucket)
+		printf("  access-log policy  %6zu of %d bytes (%zu%%)\n", plan.access_log_policy_size,
+		       TK_BUCKET_POLICY_LIMIT, plan.access_log_policy_size * 100 / TK_BUCKET_POLICY_LIMIT);
+	printf("wrote %zu files to '%s'%s\n", plan.nfiles, outdir,
+	       detailed ? (changed ? " (changed)" : " (no changes)") : "");
+	ret = detailed && changed ? TK_EXIT_CHANGES : TK_EXIT_OK;
+done:
+	plan_release(&plan);
+	config_release(&cfg);
+	diags_release(&diags);
+	free(tdir);
+	return ret;
 }

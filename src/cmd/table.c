@@ -20,7 +20,7 @@ static const struct cmd commands[] = {
 	  "                   [--home-region R] --start T [--end T] [--local DIR] [--save DIR] [--json]", false },
 	{ "sign", cmd_sign, "debug: print the SigV4 canonical request, string to sign and headers",
 	  "trailkeep sign --service S --region R --method M --url URL [--header 'N: v']...\n"
-	  "               [--body-file F] [--date YYYYMMDDTHHMMSSZ] [--json]", false },
+	  "               [--body-file F] [--date YYYYMMDDTHHMMSSZ] [--json]", true },
 	{ "help", cmd_help, "show help for trailkeep or one command",
 	  "trailkeep help [COMMAND]", true },
 };

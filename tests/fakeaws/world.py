@@ -90,6 +90,7 @@ class Org:
     trusted_services: set = field(default_factory=set)
     delegated_admins: dict = field(default_factory=dict)   # service principal -> set(account ids)
     root_id: str = ""
+    members: list = field(default_factory=list)            # account ids, join order (incl. management)
 
     @property
     def arn(self):

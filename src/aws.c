@@ -1,0 +1,528 @@
+/* aws.c: see aws.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws.h"
+#include "banned.h"
+
+#define AWS_MAX_ATTEMPTS_DEFAULT 3
+#define AWS_BACKOFF_CAP_S 20.0
+#define AWS_RETRY_COST 5
+#define AWS_RETRY_COST_TIMEOUT 10
+#define AWS_REFRESH_MARGIN_S 300
+
+static void default_sleep(void *ud, long ms)
+{
+	struct timespec ts;
+
+	(void)ud;
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* splitmix64 */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+int aws_ctx_init(struct aws_ctx *ctx, const struct aws_ctx_options *o, struct errbuf *err)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	if (!o->http || !o->region || !o->clock)
+		return err_set(err, TK_EFAIL, "aws context needs an http pool, a region and a clock");
+	ctx->http = o->http;
+	ctx->region = xstrdup(o->region);
+	ctx->endpoints = o->endpoints;
+	ctx->clock = o->clock;
+	ctx->clock_ud = o->clock_ud;
+	ctx->sleep_ms = o->sleep_ms ? o->sleep_ms : default_sleep;
+	ctx->sleep_ud = o->sleep_ud;
+	ctx->rng = o->seed;
+	ctx->max_attempts = o->max_attempts > 0 ? o->max_attempts : AWS_MAX_ATTEMPTS_DEFAULT;
+	ctx->backoff_scale = o->backoff_scale > 0 ? o->backoff_scale : 1.0;
+	ctx->retry_tokens = AWS_RETRY_TOKENS;
+	ctx->refresh = o->refresh;
+	ctx->refresh_ud = o->refresh_ud;
+	if (o->creds && o->creds->access_key_id && aws_creds_copy(&ctx->creds, o->creds)) {
+		aws_ctx_release(ctx);
+		return err_set(err, TK_EFAIL, "cannot copy credentials");
+	}
+	return 0;
+}
+
+void aws_ctx_release(struct aws_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	aws_creds_release(&ctx->creds);
+	free(ctx->region);
+	aws_error_release(&ctx->last_error);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *region,
+		  const struct aws_creds *creds, struct errbuf *err)
+{
+	struct aws_ctx_options o = {
+		.http = src->http,
+		.creds = creds ? creds : &src->creds,
+		.region = region ? region : src->region,
+		.endpoints = src->endpoints,
+		.clock = src->clock,
+		.clock_ud = src->clock_ud,
+		.sleep_ms = src->sleep_ms,
+		.sleep_ud = src->sleep_ud,
+		.seed = src->rng ^ 0x5bd1e995u,
+		.max_attempts = src->max_attempts,
+		.backoff_scale = src->backoff_scale,
+		.refresh = creds ? NULL : src->refresh,
+		.refresh_ud = creds ? NULL : src->refresh_ud,
+	};
+	return aws_ctx_init(out, &o, err);
+}
+
+void aws_query_add(struct buf *q, const char *name, const char *value)
+{
+	char *n = sigv4_uri_encode(name, strlen(name), false);
+	char *v = value ? sigv4_uri_encode(value, strlen(value), false) : NULL;
+
+	if (q->len)
+		buf_addc(q, '&');
+	buf_adds(q, n);
+	buf_addc(q, '=');
+	if (v)
+		buf_adds(q, v);
+	free(n);
+	free(v);
+}
+
+static const char *resp_header(void *ud, const char *name)
+{
+	return http_header_get(ud, name);
+}
+
+static int refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
+{
+	struct aws_creds fresh = { 0 };
+	int rc;
+
+	if (!ctx->refresh || !ctx->creds.expiration || ctx->creds.expiration - now > AWS_REFRESH_MARGIN_S)
+		return 0;
+	rc = ctx->refresh(ctx->refresh_ud, &fresh, err);
+	if (rc)
+		return rc;
+	aws_creds_release(&ctx->creds);
+	ctx->creds = fresh;
+	return 0;
+}
+
+static long backoff_ms(struct aws_ctx *ctx, int attempt)
+{
+	double cap = 1.0, r;
+	int i;
+
+	for (i = 1; i < attempt && cap < AWS_BACKOFF_CAP_S; i++)
+		cap *= 2;
+	if (cap > AWS_BACKOFF_CAP_S)
+		cap = AWS_BACKOFF_CAP_S;
+	r = (double)(rng_next(&ctx->rng) >> 11) / (double)(1ULL << 53);
+	return (long)(r * cap * 1000.0 * ctx->backoff_scale);
+}
+
+/* Take the tokens for one retry; false when the bucket is empty. */
+static bool take_retry_tokens(struct aws_ctx *ctx, bool timeout, int *cost)
+{
+	int c = timeout ? AWS_RETRY_COST_TIMEOUT : AWS_RETRY_COST;
+
+	if (ctx->retry_tokens < c)
+		return false;
+	ctx->retry_tokens -= c;
+	*cost = c;
+	return true;
+}
+
+static int build_target(const struct aws_request *req, const struct endpoint *ep, char **host,
+			char **path, struct errbuf *err)
+{
+	const char *p;
+
+	if (!strcmp(req->service, "s3") && req->bucket)
+		return endpoint_s3_target(ep, req->bucket, req->key, host, path, err);
+	*host = xstrdup(ep->host);
+	p = req->path ? req->path : "/";
+	*path = xasprintf("%s%s", ep->base_path ? ep->base_path : "", p);
+	return 0;
+}
+
+int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_response *resp,
+	     struct errbuf *err)
+{
+	static const struct endpoint_config no_config;
+	struct endpoint ep;
+	struct sigv4_request sr;
+	struct sigv4_params sp;
+	struct sigv4_result res;
+	struct aws_error ae = { 0 };
+	char *host = NULL, *path = NULL, *url = NULL;
+	char **lines = NULL;
+	size_t nlines, i;
+	bool s3 = !strcmp(req->service, "s3");
+	int rc, attempt, cost = 0;
+	char msg[ERRBUF_LEN];
+
+	memset(&ep, 0, sizeof(ep));
+	http_response_init(resp);
+	ctx->last_attempts = 0;
+	aws_error_release(&ctx->last_error);
+	rc = endpoint_resolve(&ep, req->service, req->region ? req->region : ctx->region,
+			      ctx->endpoints ? ctx->endpoints : &no_config, err);
+	if (rc)
+		goto done;
+	rc = build_target(req, &ep, &host, &path, err);
+	if (rc)
+		goto done;
+	url = xasprintf("%s://%s%s%s%s", ep.scheme, host, path, req->query ? "?" : "",
+			req->query ? req->query : "");
+	lines = xcalloc(req->nheaders + 8, sizeof(*lines));
+
+	for (attempt = 1;; attempt++) {
+		time_t now = ctx->clock(ctx->clock_ud);
+		bool retry = false, timeout = false;
+
+		ctx->last_attempts = attempt;
+		rc = refresh_creds(ctx, now, err);
+		if (rc)
+			goto done;
+		if (!req->anonymous && !ctx->creds.access_key_id) {
+			rc = err_set(err, TK_EAUTH, "%s %s: no credentials", req->service, req->operation);
+			goto done;
+		}
+		memset(&res, 0, sizeof(res));
+		if (!req->anonymous) {
+			memset(&sr, 0, sizeof(sr));
+			sr.method = req->method;
+			sr.host = host;
+			sr.path = path;
+			sr.query = req->query;
+			sr.headers = req->headers;
+			sr.nheaders = req->nheaders;
+			sr.body = req->body;
+			sr.body_len = req->body_len;
+			sr.payload_hash = req->unsigned_payload ? "UNSIGNED-PAYLOAD" : NULL;
+			memset(&sp, 0, sizeof(sp));
+			sp.region = ep.signing_region;
+			sp.service = ep.signing_name;
+			sp.when = now;
+			sp.creds = &ctx->creds;
+			sp.s3_rules = s3;
+			rc = sigv4_sign(&res, &sr, &sp, err);
+			if (rc)
+				goto done;
+		}
+		nlines = 0;
+		lines[nlines++] = xasprintf("Host: %s", host);
+		for (i = 0; i < req->nheaders; i++)
+			lines[nlines++] = xasprintf("%s: %s", req->headers[i].name, req->headers[i].value);
+		for (i = 0; i < res.nadd; i++)
+			lines[nlines++] = xasprintf("%s: %s", res.add[i].name, res.add[i].value);
+		sigv4_result_release(&res);
+		{
+			struct http_request hr = {
+				.method = req->method, .url = url, .headers = (const char *const *)lines, .nheaders = nlines,
+				.body = req->body, .body_len = req->body_len,
+				.body_limit = req->body_limit ? req->body_limit : AWS_MAX_XML_BODY,
+				.sink = req->sink, .sink_ud = req->sink_ud,
+			};
+			struct errbuf herr;
+			http_response_release(resp);
+			rc = http_do(ctx->http, &hr, resp, &herr);
+			for (i = 0; i < nlines; i++) {
+				/* the Authorization line: wipe before free */
+				size_t l = strlen(lines[i]);
+				memset(lines[i], 0, l);
+				free(lines[i]);
+			}
+			if (rc == TK_EUSAGE) {
+				rc = err_set(err, rc, "%s", herr.msg);
+				goto done;
+			}
+		}
+		if (resp->result) {
+			/* transport failure */
+			timeout = resp->timed_out;
+			if (resp->result == TK_ENET && resp->retryable && !resp->streamed &&
+			    attempt < ctx->max_attempts && take_retry_tokens(ctx, timeout, &cost))
+				retry = true;
+			if (!retry) {
+				aws_error_set_context(&ctx->last_error, req->service, req->operation, req->subject);
+				char att[32] = "";
+				if (attempt > 1)
+					snprintf(att, sizeof(att), " (%d attempts)", attempt);
+				rc = err_set(err, resp->result, "%s %s%s%s%s: %s%s", req->service, req->operation,
+					     req->subject ? " '" : "", req->subject ? req->subject : "",
+					     req->subject ? "'" : "", resp->errmsg, att);
+				goto done;
+			}
+		} else if (resp->status >= 200 && resp->status < 300) {
+			if (attempt == 1) {
+				if (ctx->retry_tokens < AWS_RETRY_TOKENS)
+					ctx->retry_tokens++;
+			} else {
+				ctx->retry_tokens += cost;
+				if (ctx->retry_tokens > AWS_RETRY_TOKENS)
+					ctx->retry_tokens = AWS_RETRY_TOKENS;
+			}
+			rc = 0;
+			goto done;
+		} else {
+			aws_error_parse(&ae, req->proto, resp->status, resp->body.data, resp->body.len,
+					resp_header, resp);
+			aws_error_set_context(&ae, req->service, req->operation, req->subject);
+			if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
+			    attempt < ctx->max_attempts && take_retry_tokens(ctx, false, &cost))
+				retry = true;
+			if (!retry) {
+				aws_error_format(&ae, msg, sizeof(msg));
+				rc = aws_error_tk(&ae);
+				if (aws_error_is_clock_skew(&ae)) {
+					const char *d = http_header_get(resp, "date");
+					err_set(err, rc, "%s; the local clock is off (server time %.64s): fix the system clock",
+						msg, d ? d : "unknown");
+				} else if (ae.region && (ae.status == 301 || ae.status == 307 ||
+							 aws_error_is(&ae, "AuthorizationHeaderMalformed") ||
+							 aws_error_is(&ae, "IllegalLocationConstraintException"))) {
+					err_set(err, rc, "%s; the bucket is in region '%s'", msg, ae.region);
+				} else if (attempt > 1) {
+					err_set(err, rc, "%s (%d attempts)", msg, attempt);
+				} else {
+					err_set(err, rc, "%s", msg);
+				}
+				aws_error_move(&ctx->last_error, &ae);
+				goto done;
+			}
+		}
+		ctx->total_retries++;
+		ctx->sleep_ms(ctx->sleep_ud, backoff_ms(ctx, attempt));
+	}
+done:
+	if (rc)
+		http_response_release(resp);
+	aws_error_release(&ae);
+	free(lines);
+	free(url);
+	free(host);
+	free(path);
+	endpoint_release(&ep);
+	return rc;
+}
+
+int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
+		  const char *op, const char *subject, json_t *in, json_t **out, struct errbuf *err)
+{
+	struct http_response resp;
+	struct sigv4_header h[2];
+	char *target = xasprintf("%s.%s", target_prefix, op);
+	char *body = NULL;
+	json_t *empty = NULL, *parsed = NULL;
+	json_error_t je;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!in)
+		in = empty = json_object();
+	body = json_dumps(in, JSON_COMPACT);
+	if (!body) {
+		rc = err_set(err, TK_EFAIL, "%s %s: cannot encode the request", service, op);
+		goto done;
+	}
+	h[0].name = "Content-Type";
+	h[0].value = "application/x-amz-json-1.1";
+	h[1].name = "X-Amz-Target";
+	h[1].value = target;
+	{
+		struct aws_request r = {
+			.service = service, .operation = op, .subject = subject, .proto = AWS_PROTO_JSON,
+			.method = "POST", .path = "/", .headers = h, .nheaders = 2,
+			.body = body, .body_len = strlen(body), .body_limit = AWS_MAX_JSON_BODY,
+		};
+		rc = aws_call(ctx, &r, &resp, err);
+	}
+	if (rc)
+		goto done;
+	if (resp.body.len == 0) {
+		parsed = json_object();
+	} else {
+		parsed = json_loadb(resp.body.data, resp.body.len, 0, &je);
+		if (!parsed || !json_is_object(parsed)) {
+			rc = err_set(err, TK_EFAIL, "%s %s%s%s%s: malformed JSON response%s%.100s", service, op,
+				     subject ? " '" : "", subject ? subject : "", subject ? "'" : "",
+				     parsed ? " (not an object)" : ": ", parsed ? "" : je.text);
+			json_decref(parsed);
+			parsed = NULL;
+		}
+	}
+	http_response_release(&resp);
+	if (!rc && out)
+		*out = parsed;
+	else
+		json_decref(parsed);
+done:
+	free(target);
+	free(body);
+	json_decref(empty);
+	return rc;
+}
+
+static int query_call(struct aws_ctx *ctx, const char *service, const char *version, const char *op,
+		      const char *subject, const struct aws_param *params, size_t nparams,
+		      bool anonymous, struct xml_doc *out, struct errbuf *err)
+{
+	struct http_response resp;
+	struct buf body;
+	struct sigv4_header h[1];
+	struct errbuf xe;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&body, 1024 * 1024);
+	aws_query_add(&body, "Action", op);
+	aws_query_add(&body, "Version", version);
+	for (i = 0; i < nparams; i++)
+		aws_query_add(&body, params[i].name, params[i].value);
+	h[0].name = "Content-Type";
+	h[0].value = "application/x-www-form-urlencoded; charset=utf-8";
+	{
+		struct aws_request r = {
+			.service = service, .operation = op, .subject = subject, .proto = AWS_PROTO_QUERY,
+			.method = "POST", .path = "/", .headers = h, .nheaders = 1,
+			.body = body.data, .body_len = body.len, .body_limit = AWS_MAX_XML_BODY,
+			.anonymous = anonymous,
+		};
+		rc = aws_call(ctx, &r, &resp, err);
+	}
+	/* the body holds secrets for some calls (web identity token) */
+	if (body.data)
+		memset(body.data, 0, body.len);
+	buf_release(&body);
+	if (rc)
+		return rc;
+	rc = xml_parse(out, resp.body.data ? resp.body.data : "", resp.body.len, &xe);
+	if (rc)
+		rc = err_set(err, rc, "%s %s%s%s%s: %s", service, op, subject ? " '" : "", subject ? subject : "",
+			     subject ? "'" : "", xe.msg);
+	if (resp.body.data)
+		memset(resp.body.data, 0, resp.body.len);   /* may hold credentials */
+	http_response_release(&resp);
+	return rc;
+}
+
+int aws_query_call(struct aws_ctx *ctx, const char *service, const char *version, const char *op,
+		   const char *subject, const struct aws_param *params, size_t nparams,
+		   struct xml_doc *out, struct errbuf *err)
+{
+	return query_call(ctx, service, version, op, subject, params, nparams, false, out, err);
+}
+
+int aws_query_call_anonymous(struct aws_ctx *ctx, const char *service, const char *version,
+			     const char *op, const char *subject, const struct aws_param *params,
+			     size_t nparams, struct xml_doc *out, struct errbuf *err)
+{
+	return query_call(ctx, service, version, op, subject, params, nparams, true, out, err);
+}
+
+int aws_s3_call(struct aws_ctx *ctx, const struct aws_s3_request *r, struct http_response *resp,
+		struct errbuf *err)
+{
+	struct sigv4_header *h = xcalloc(r->nheaders + 1, sizeof(*h));
+	char md5[25];
+	char *subject = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	for (i = 0; i < r->nheaders; i++)
+		h[n++] = r->headers[i];
+	if (r->content_md5) {
+		http_content_md5(r->body ? r->body : "", r->body_len, md5);
+		h[n].name = "Content-MD5";
+		h[n].value = md5;
+		n++;
+	}
+	if (r->bucket)
+		subject = r->key ? xasprintf("%s/%s", r->bucket, r->key) : xstrdup(r->bucket);
+	{
+		struct aws_request a = {
+			.service = "s3", .operation = r->operation, .subject = subject,
+			.proto = AWS_PROTO_RESTXML, .region = r->region, .method = r->method,
+			.bucket = r->bucket, .key = r->key, .query = r->query, .headers = h, .nheaders = n,
+			.body = r->body, .body_len = r->body_len, .body_limit = r->body_limit,
+			.sink = r->sink, .sink_ud = r->sink_ud,
+		};
+		rc = aws_call(ctx, &a, resp, err);
+	}
+	free(subject);
+	free(h);
+	return rc;
+}
+
+int aws_s3_call_xml(struct aws_ctx *ctx, const struct aws_s3_request *r, struct xml_doc *out,
+		    struct errbuf *err)
+{
+	struct http_response resp;
+	struct errbuf xe;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = aws_s3_call(ctx, r, &resp, err);
+	if (rc)
+		return rc;
+	rc = xml_parse(out, resp.body.data ? resp.body.data : "", resp.body.len, &xe);
+	if (rc) {
+		if (r->key)
+			err_set(err, rc, "s3 %s '%s/%s': %s", r->operation, r->bucket, r->key, xe.msg);
+		else
+			err_set(err, rc, "s3 %s '%s': %s", r->operation, r->bucket ? r->bucket : "", xe.msg);
+	}
+	http_response_release(&resp);
+	return rc;
+}
+
+char *aws_json_strdup(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+}
+
+int aws_json_bool(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+time_t aws_json_time(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	double d;
+
+	if (!json_is_number(v))
+		return 0;
+	d = json_number_value(v);
+	if (!(d > 0) || d > 1e11)
+		return 0;
+	return (time_t)d;
+}

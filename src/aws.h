@@ -1,0 +1,167 @@
+/* aws.h: the AWS client context: credentials, region, endpoints
+ * (endpoint.h), SigV4 signing (sigv4.h) with the time from a clock function
+ * (library code never reads the clock), retries in the AWS "standard" mode,
+ * error parsing (awserr.h), and one helper per protocol.
+ *
+ * Retries: at most max_attempts (default 3) attempts; full-jitter backoff
+ * rand(0,1) * min(2^(attempt-1), 20) s, times backoff_scale, from a seeded
+ * RNG in the context; a retry-token bucket (500 tokens, a retry costs 5, 10
+ * after a timeout, a success without retry returns 1, a success after a
+ * retry refunds its cost; empty bucket: no more retries).  Retried:
+ * throttling codes, 429, 5xx, transient codes, connection resets and
+ * timeouts.  Never: other 4xx.  RequestTimeTooSkewed is reported as a clock
+ * problem and not retried.  Every attempt is signed again with a fresh
+ * clock reading.  A streamed body that has started is never retried.
+ *
+ * Errors: the message in err reads
+ *   s3 GetObject 'bucket/key': 403 AccessDenied: Access Denied (request id X)
+ * and the parsed error stays in ctx->last_error (code for doctor).
+ * Return codes: TK_ENOTFOUND, TK_EAUTH, TK_ENET (transport failure after
+ * retries), TK_ELIMIT (body over its limit), TK_EFAIL.
+ * Implemented in src/aws.c. */
+#ifndef TK_AWS_H
+#define TK_AWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "awserr.h"
+#include "endpoint.h"
+#include "err.h"
+#include "http.h"
+#include "sigv4.h"
+#include "xml.h"
+
+#define AWS_MAX_JSON_BODY (8u * 1024 * 1024)
+#define AWS_MAX_XML_BODY (8u * 1024 * 1024)
+#define AWS_RETRY_TOKENS 500
+
+struct aws_ctx_options {
+	struct http_pool *http;              /* borrowed; required */
+	const struct aws_creds *creds;       /* copied */
+	const char *region;                  /* required */
+	const struct endpoint_config *endpoints;  /* borrowed (NULL: AWS defaults) */
+	time_t (*clock)(void *ud);           /* required: the command layer passes cli_now */
+	void *clock_ud;
+	void (*sleep_ms)(void *ud, long ms); /* NULL: nanosleep */
+	void *sleep_ud;
+	uint64_t seed;                       /* backoff RNG seed */
+	int max_attempts;                    /* 0: 3 */
+	double backoff_scale;                /* 0: 1.0; tests use a small value */
+	/* optional: new credentials when the current ones expire within 5 minutes */
+	int (*refresh)(void *ud, struct aws_creds *out, struct errbuf *err);
+	void *refresh_ud;
+};
+
+struct aws_ctx {
+	struct http_pool *http;
+	struct aws_creds creds;
+	char *region;
+	const struct endpoint_config *endpoints;
+	time_t (*clock)(void *ud);
+	void *clock_ud;
+	void (*sleep_ms)(void *ud, long ms);
+	void *sleep_ud;
+	uint64_t rng;
+	int max_attempts;
+	double backoff_scale;
+	int retry_tokens;
+	int (*refresh)(void *ud, struct aws_creds *out, struct errbuf *err);
+	void *refresh_ud;
+	struct aws_error last_error;         /* the last AWS error (status 0 for transport errors) */
+	int last_attempts;                   /* attempts made by the last call */
+	long total_retries;                  /* retries made through this context */
+};
+
+int aws_ctx_init(struct aws_ctx *ctx, const struct aws_ctx_options *o, struct errbuf *err);
+void aws_ctx_release(struct aws_ctx *ctx);
+/* The same settings with another region and/or credentials (NULL: keep). */
+int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *region,
+		  const struct aws_creds *creds, struct errbuf *err);
+
+/* One request with signing, retries and error parsing (all protocols). */
+struct aws_request {
+	const char *service;        /* endpoint service: "s3", "cloudtrail", "kms", "sts", "organizations" */
+	const char *operation;      /* for messages: "GetObject" */
+	const char *subject;        /* for messages: "bucket/key" (NULL: none) */
+	enum aws_proto proto;
+	const char *region;         /* NULL: the context's */
+	const char *method;
+	const char *bucket;         /* S3: addressed via endpoint_s3_target (NULL: service root) */
+	const char *key;            /* S3 object key (raw, encoded here) */
+	const char *path;           /* non-S3: path ("/" when NULL) */
+	const char *query;          /* encoded query without '?' (NULL: none) */
+	const struct sigv4_header *headers;
+	size_t nheaders;
+	const void *body;
+	size_t body_len;
+	bool unsigned_payload;      /* S3: UNSIGNED-PAYLOAD */
+	bool anonymous;             /* not signed (STS AssumeRoleWithWebIdentity) */
+	size_t body_limit;          /* 0: 8 MiB */
+	http_sink_fn sink;          /* S3 GetObject streaming */
+	void *sink_ud;
+};
+
+/* 0 with *resp holding the 2xx response (caller releases), or an error
+ * (resp released/empty). */
+int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_response *resp,
+	     struct errbuf *err);
+
+/* awsJson1_1: POST / with X-Amz-Target: <target_prefix>.<op>; in NULL sends
+ * {}; *out gets the parsed response object (caller decrefs).  out may be NULL. */
+int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
+		  const char *op, const char *subject, json_t *in, json_t **out, struct errbuf *err);
+
+/* Query protocol (STS): Action=op&Version=version&k=v...; params are
+ * name/value pairs (raw; encoded here), nparams pairs.  *out is the parsed
+ * XML response (caller releases). */
+struct aws_param {
+	const char *name;
+	const char *value;
+};
+int aws_query_call(struct aws_ctx *ctx, const char *service, const char *version, const char *op,
+		   const char *subject, const struct aws_param *params, size_t nparams,
+		   struct xml_doc *out, struct errbuf *err);
+/* The same, unsigned (no credentials needed). */
+int aws_query_call_anonymous(struct aws_ctx *ctx, const char *service, const char *version,
+			     const char *op, const char *subject, const struct aws_param *params,
+			     size_t nparams, struct xml_doc *out, struct errbuf *err);
+
+/* S3 REST-XML: method on bucket (and key), query (encoded), headers, body;
+ * with sink the 2xx body streams there, else it is collected into *resp. */
+struct aws_s3_request {
+	const char *method;
+	const char *operation;
+	const char *bucket;
+	const char *key;
+	const char *query;
+	const struct sigv4_header *headers;
+	size_t nheaders;
+	const void *body;
+	size_t body_len;
+	bool content_md5;           /* add Content-MD5 of the body */
+	const char *region;         /* NULL: the context's */
+	http_sink_fn sink;
+	void *sink_ud;
+	size_t body_limit;
+};
+int aws_s3_call(struct aws_ctx *ctx, const struct aws_s3_request *r, struct http_response *resp,
+		struct errbuf *err);
+/* aws_s3_call, then parse the body as XML into *out. */
+int aws_s3_call_xml(struct aws_ctx *ctx, const struct aws_s3_request *r, struct xml_doc *out,
+		    struct errbuf *err);
+
+/* Typed reads of JSON response members (wrong types read as absent). */
+char *aws_json_strdup(const json_t *o, const char *key);   /* NULL when absent */
+int aws_json_bool(const json_t *o, const char *key);       /* 1, 0, -1 absent */
+time_t aws_json_time(const json_t *o, const char *key);    /* epoch seconds (int or real); 0 absent */
+
+/* Append name=value to a query string being built (strict SigV4 encoding;
+ * value NULL gives "name="). */
+void aws_query_add(struct buf *q, const char *name, const char *value);
+
+#endif

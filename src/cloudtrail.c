@@ -1,0 +1,383 @@
+/* cloudtrail.c: see cloudtrail.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "cloudtrail.h"
+#include "banned.h"
+
+#define CT_TARGET "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
+#define CT_MAX_PAGES 100000
+
+static int call(struct aws_ctx *ctx, const char *op, const char *subject, json_t *in, json_t **out,
+		struct errbuf *err)
+{
+	int rc = aws_json_call(ctx, "cloudtrail", CT_TARGET, op, subject, in, out, err);
+
+	json_decref(in);
+	return rc;
+}
+
+void ct_trail_release(struct ct_trail *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->arn);
+	free(t->home_region);
+	free(t->s3_bucket);
+	free(t->s3_prefix);
+	free(t->kms_key_id);
+	memset(t, 0, sizeof(*t));
+}
+
+void ct_trails_free(struct ct_trail *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; t && i < n; i++)
+		ct_trail_release(&t[i]);
+	free(t);
+}
+
+/* Trail objects (DescribeTrails/GetTrail) and Create/Update responses use
+ * slightly different member names. */
+static void trail_from(struct ct_trail *t, const json_t *o)
+{
+	memset(t, 0, sizeof(*t));
+	t->name = aws_json_strdup(o, "Name");
+	t->arn = aws_json_strdup(o, "TrailARN");
+	t->home_region = aws_json_strdup(o, "HomeRegion");
+	t->s3_bucket = aws_json_strdup(o, "S3BucketName");
+	t->s3_prefix = aws_json_strdup(o, "S3KeyPrefix");
+	t->kms_key_id = aws_json_strdup(o, "KmsKeyId");
+	t->multi_region = aws_json_bool(o, "IsMultiRegionTrail");
+	t->global_events = aws_json_bool(o, "IncludeGlobalServiceEvents");
+	t->log_file_validation = aws_json_bool(o, "LogFileValidationEnabled");
+	t->organization = aws_json_bool(o, "IsOrganizationTrail");
+	t->custom_event_selectors = aws_json_bool(o, "HasCustomEventSelectors");
+}
+
+static json_t *trail_params(const struct ct_trail_params *p)
+{
+	json_t *in = json_object();
+
+	json_object_set_new(in, "Name", json_string(p->name));
+	if (p->s3_bucket)
+		json_object_set_new(in, "S3BucketName", json_string(p->s3_bucket));
+	if (p->s3_prefix)
+		json_object_set_new(in, "S3KeyPrefix", json_string(p->s3_prefix));
+	if (p->kms_key_id)
+		json_object_set_new(in, "KmsKeyId", json_string(p->kms_key_id));
+	json_object_set_new(in, "IsMultiRegionTrail", json_boolean(p->multi_region));
+	json_object_set_new(in, "IncludeGlobalServiceEvents", json_boolean(p->global_events));
+	json_object_set_new(in, "EnableLogFileValidation", json_boolean(p->log_file_validation));
+	json_object_set_new(in, "IsOrganizationTrail", json_boolean(p->organization));
+	return in;
+}
+
+static int create_update(struct aws_ctx *ctx, const char *op, const struct ct_trail_params *p,
+			 struct ct_trail *out, struct errbuf *err)
+{
+	json_t *resp = NULL;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!p->name)
+		return err_set(err, TK_EUSAGE, "cloudtrail %s: no trail name", op);
+	rc = call(ctx, op, p->name, trail_params(p), &resp, err);
+	if (!rc && out) {
+		trail_from(out, resp);
+		if (aws_json_bool(resp, "LogFileValidationEnabled") < 0)
+			out->log_file_validation = p->log_file_validation;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+int ct_create_trail(struct aws_ctx *ctx, const struct ct_trail_params *p, struct ct_trail *out,
+		    struct errbuf *err)
+{
+	return create_update(ctx, "CreateTrail", p, out, err);
+}
+
+int ct_update_trail(struct aws_ctx *ctx, const struct ct_trail_params *p, struct ct_trail *out,
+		    struct errbuf *err)
+{
+	return create_update(ctx, "UpdateTrail", p, out, err);
+}
+
+int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nnames, bool include_shadow,
+		       struct ct_trail **out, size_t *n, struct errbuf *err)
+{
+	json_t *in = json_object(), *resp = NULL, *list, *t;
+	struct ct_trail *v = NULL;
+	size_t i, nv = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (nnames) {
+		json_t *a = json_array();
+		for (i = 0; i < nnames; i++)
+			json_array_append_new(a, json_string(names[i]));
+		json_object_set_new(in, "trailNameList", a);
+	}
+	json_object_set_new(in, "includeShadowTrails", json_boolean(include_shadow));
+	rc = call(ctx, "DescribeTrails", nnames == 1 ? names[0] : NULL, in, &resp, err);
+	if (rc)
+		return rc;
+	list = json_object_get(resp, "trailList");
+	if (list && !json_is_array(list)) {
+		json_decref(resp);
+		return err_set(err, TK_EFAIL, "cloudtrail DescribeTrails: unexpected response: trailList "
+			       "is not a list");
+	}
+	json_array_foreach(list, i, t) {
+		if (!json_is_object(t))
+			continue;
+		v = xrealloc(v, (nv + 1) * sizeof(*v));
+		trail_from(&v[nv++], t);
+	}
+	json_decref(resp);
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int ct_get_trail(struct aws_ctx *ctx, const char *name, struct ct_trail *out, struct errbuf *err)
+{
+	json_t *resp = NULL, *t;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = call(ctx, "GetTrail", name, json_pack("{s:s}", "Name", name), &resp, err);
+	if (rc)
+		return rc;
+	t = json_object_get(resp, "Trail");
+	if (!json_is_object(t))
+		rc = err_set(err, TK_EFAIL, "cloudtrail GetTrail '%s': unexpected response: no Trail", name);
+	else
+		trail_from(out, t);
+	json_decref(resp);
+	return rc;
+}
+
+void ct_status_release(struct ct_status *s)
+{
+	if (!s)
+		return;
+	free(s->latest_delivery_error);
+	free(s->latest_digest_delivery_error);
+	memset(s, 0, sizeof(*s));
+}
+
+int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status *out, struct errbuf *err)
+{
+	json_t *resp = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = call(ctx, "GetTrailStatus", name, json_pack("{s:s}", "Name", name), &resp, err);
+	if (rc)
+		return rc;
+	out->is_logging = aws_json_bool(resp, "IsLogging");
+	if (out->is_logging < 0) {
+		rc = err_set(err, TK_EFAIL, "cloudtrail GetTrailStatus '%s': unexpected response: no IsLogging",
+			     name);
+		out->is_logging = 0;
+	}
+	out->latest_delivery = aws_json_time(resp, "LatestDeliveryTime");
+	out->latest_digest_delivery = aws_json_time(resp, "LatestDigestDeliveryTime");
+	out->start_logging = aws_json_time(resp, "StartLoggingTime");
+	out->stop_logging = aws_json_time(resp, "StopLoggingTime");
+	out->latest_delivery_error = aws_json_strdup(resp, "LatestDeliveryError");
+	out->latest_digest_delivery_error = aws_json_strdup(resp, "LatestDigestDeliveryError");
+	json_decref(resp);
+	return rc;
+}
+
+int ct_start_logging(struct aws_ctx *ctx, const char *name, struct errbuf *err)
+{
+	return call(ctx, "StartLogging", name, json_pack("{s:s}", "Name", name), NULL, err);
+}
+
+int ct_stop_logging(struct aws_ctx *ctx, const char *name, struct errbuf *err)
+{
+	return call(ctx, "StopLogging", name, json_pack("{s:s}", "Name", name), NULL, err);
+}
+
+int ct_delete_trail(struct aws_ctx *ctx, const char *name, struct errbuf *err)
+{
+	return call(ctx, "DeleteTrail", name, json_pack("{s:s}", "Name", name), NULL, err);
+}
+
+int ct_put_event_selectors(struct aws_ctx *ctx, const char *trail, const json_t *selectors,
+			   json_t **out, struct errbuf *err)
+{
+	json_t *in = json_deep_copy(selectors);
+
+	if (!json_is_object(in)) {
+		json_decref(in);
+		return err_set(err, TK_EUSAGE, "cloudtrail PutEventSelectors '%s': selectors must be an object",
+			       trail);
+	}
+	json_object_set_new(in, "TrailName", json_string(trail));
+	return call(ctx, "PutEventSelectors", trail, in, out, err);
+}
+
+int ct_get_event_selectors(struct aws_ctx *ctx, const char *trail, json_t **out, struct errbuf *err)
+{
+	return call(ctx, "GetEventSelectors", trail, json_pack("{s:s}", "TrailName", trail), out, err);
+}
+
+int ct_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)
+{
+	unsigned char *o;
+	size_t pad = 0, i;
+	int n;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len == 0 || len % 4 || len > (64u << 20))
+		return -1;
+	for (i = 0; i < len; i++) {
+		char c = in[i];
+		bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  c == '+' || c == '/' || (c == '=' && i >= len - 2);
+		if (!ok)
+			return -1;
+	}
+	if (in[len - 1] == '=')
+		pad++;
+	if (in[len - 2] == '=')
+		pad++;
+	if (pad == 1 && in[len - 2] == '=')
+		return -1;
+	o = xmalloc(len / 4 * 3 + 1);
+	n = EVP_DecodeBlock(o, (const unsigned char *)in, (int)len);
+	if (n < 0 || (size_t)n < pad) {
+		free(o);
+		return -1;
+	}
+	*out = o;
+	*outlen = (size_t)n - pad;
+	return 0;
+}
+
+void ct_public_keys_free(struct ct_public_key *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; k && i < n; i++) {
+		free(k[i].der);
+		free(k[i].fingerprint);
+	}
+	free(k);
+}
+
+int ct_list_public_keys(struct aws_ctx *ctx, time_t start, time_t end, struct ct_public_key **out,
+			size_t *n, struct errbuf *err)
+{
+	struct ct_public_key *v = NULL;
+	size_t nv = 0, pages = 0;
+	char *token = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		json_t *in = json_object(), *resp = NULL, *list, *k;
+		size_t i;
+
+		if (start)
+			json_object_set_new(in, "StartTime", json_integer((json_int_t)start));
+		if (end)
+			json_object_set_new(in, "EndTime", json_integer((json_int_t)end));
+		if (token)
+			json_object_set_new(in, "NextToken", json_string(token));
+		rc = call(ctx, "ListPublicKeys", NULL, in, &resp, err);
+		if (rc)
+			break;
+		list = json_object_get(resp, "PublicKeyList");
+		json_array_foreach(list, i, k) {
+			const json_t *val = json_object_get(k, "Value");
+			struct ct_public_key *pk;
+			if (!json_is_string(val)) {
+				rc = err_set(err, TK_EFAIL, "cloudtrail ListPublicKeys: unexpected response: "
+					     "public key without a Value");
+				break;
+			}
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			pk = &v[nv];
+			memset(pk, 0, sizeof(*pk));
+			if (ct_base64_decode(json_string_value(val), json_string_length(val), &pk->der, &pk->der_len)) {
+				rc = err_set(err, TK_EFAIL, "cloudtrail ListPublicKeys: unexpected response: "
+					     "public key Value is not base64");
+				break;
+			}
+			pk->valid_from = aws_json_time(k, "ValidityStartTime");
+			pk->valid_to = aws_json_time(k, "ValidityEndTime");
+			pk->fingerprint = aws_json_strdup(k, "Fingerprint");
+			nv++;
+		}
+		free(token);
+		token = rc ? NULL : aws_json_strdup(resp, "NextToken");
+		json_decref(resp);
+		if (rc || !token || !*token)
+			break;
+		if (++pages > CT_MAX_PAGES) {
+			rc = err_set(err, TK_EFAIL, "cloudtrail ListPublicKeys: too many pages");
+			break;
+		}
+	}
+	free(token);
+	if (rc) {
+		ct_public_keys_free(v, nv);
+		return rc;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int ct_lookup_events(struct aws_ctx *ctx, const json_t *attrs, time_t start, time_t end, size_t max_pages,
+		     int (*fn)(void *ud, json_t *event), void *ud, struct errbuf *err)
+{
+	char *token = NULL;
+	size_t pages = 0;
+	int rc = 0;
+
+	for (;;) {
+		json_t *in = json_object(), *resp = NULL, *list, *e;
+		size_t i;
+
+		if (attrs)
+			json_object_set_new(in, "LookupAttributes", json_deep_copy(attrs));
+		if (start)
+			json_object_set_new(in, "StartTime", json_integer((json_int_t)start));
+		if (end)
+			json_object_set_new(in, "EndTime", json_integer((json_int_t)end));
+		json_object_set_new(in, "MaxResults", json_integer(50));
+		if (token)
+			json_object_set_new(in, "NextToken", json_string(token));
+		rc = call(ctx, "LookupEvents", NULL, in, &resp, err);
+		if (rc)
+			break;
+		list = json_object_get(resp, "Events");
+		json_array_foreach(list, i, e) {
+			if (fn && (rc = fn(ud, e)) != 0)
+				break;
+		}
+		free(token);
+		token = rc ? NULL : aws_json_strdup(resp, "NextToken");
+		json_decref(resp);
+		pages++;
+		if (rc || !token || !*token || (max_pages && pages >= max_pages) || pages > CT_MAX_PAGES)
+			break;
+	}
+	free(token);
+	return rc > 0 ? 0 : rc;
+}

@@ -1,0 +1,1240 @@
+/* config.c: read and check the organization config (design.md section 3).
+ *
+ * The file is read whole (limit TK_CONFIG_MAX_BYTES) and fed to inih line by
+ * line through ini_parse_stream() with our own reader.  Debian's inih is
+ * built without INI_HANDLER_LINENO and with INI_MAX_LINE = 200, so the reader:
+ *   - counts lines (the handler knows the line it is called for),
+ *   - hands inih a stand-in value for a line longer than INI_MAX_LINE and
+ *     keeps the real value itself (inih would split such a line in two);
+ *     lines longer than TK_CONFIG_MAX_LINE are reported,
+ *   - tracks [section] headers itself (inih does not call the handler for a
+ *     section without keys) and reports malformed lines,
+ *   - strips leading blanks so inih's multi-line continuation never applies.
+ * inih does the key = value split and strips inline "; comments".
+ * Every problem becomes one "FILE:LINE: message" diagnostic; checking goes
+ * on after a problem so one run reports all of them. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "buf.h"
+#include "config.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define MAX_DIAGS 200
+#define LONG_STANDIN "\x01long"
+
+/* ---- regions ---- */
+
+struct region {
+	const char *name;
+	const char *partition;
+};
+
+static const struct region regions_table[] = {
+	{ "af-south-1", "aws" }, { "ap-east-1", "aws" }, { "ap-east-2", "aws" },
+	{ "ap-northeast-1", "aws" }, { "ap-northeast-2", "aws" }, { "ap-northeast-3", "aws" },
+	{ "ap-south-1", "aws" }, { "ap-south-2", "aws" },
+	{ "ap-southeast-1", "aws" }, { "ap-southeast-2", "aws" }, { "ap-southeast-3", "aws" },
+	{ "ap-southeast-4", "aws" }, { "ap-southeast-5", "aws" }, { "ap-southeast-7", "aws" },
+	{ "ca-central-1", "aws" }, { "ca-west-1", "aws" },
+	{ "eu-central-1", "aws" }, { "eu-central-2", "aws" }, { "eu-north-1", "aws" },
+	{ "eu-south-1", "aws" }, { "eu-south-2", "aws" },
+	{ "eu-west-1", "aws" }, { "eu-west-2", "aws" }, { "eu-west-3", "aws" },
+	{ "il-central-1", "aws" }, { "me-central-1", "aws" }, { "me-south-1", "aws" },
+	{ "mx-central-1", "aws" }, { "sa-east-1", "aws" },
+	{ "us-east-1", "aws" }, { "us-east-2", "aws" }, { "us-west-1", "aws" }, { "us-west-2", "aws" },
+	{ "cn-north-1", "aws-cn" }, { "cn-northwest-1", "aws-cn" },
+	{ "us-gov-east-1", "aws-us-gov" }, { "us-gov-west-1", "aws-us-gov" },
+};
+#define NREGIONS (sizeof(regions_table) / sizeof(regions_table[0]))
+
+bool tk_region_known(const char *name)
+{
+	return tk_region_partition(name) != NULL;
+}
+
+const char *tk_region_partition(const char *region)
+{
+	size_t i;
+
+	if (!region)
+		return NULL;
+	for (i = 0; i < NREGIONS; i++)
+		if (!strcmp(regions_table[i].name, region))
+			return regions_table[i].partition;
+	return NULL;
+}
+
+/* ---- keys ---- */
+
+enum sect { S_NONE, S_ORG, S_CENTRAL, S_TRAIL, S_ACCOUNT, S_BAD };
+
+static const char *const org_keys[] = {
+	"id", "management_account", "log_archive_account", "home_region", "regions",
+	"assume_role", "external_id", NULL
+};
+enum { K_ORG_ID, K_MGMT, K_LOGARCH, K_HOME, K_REGIONS, K_ROLE, K_EXTID, NORG_KEYS };
+static const char *const central_keys[] = {
+	"bucket", "key_prefix", "kms_alias", "decrypt_principals", "break_glass_principals",
+	"retention_days", "object_lock", "access_log_bucket", "max_delivery_age", NULL
+};
+enum { K_BUCKET, K_PREFIX, K_ALIAS, K_DECRYPT, K_BREAK, K_RETENTION, K_LOCK, K_ACCESSLOG,
+       K_MAXAGE, NCENTRAL_KEYS };
+static const char *const trail_keys[] = {
+	"name", "mode", "multi_region", "include_global_events", "log_file_validation",
+	"data_events", NULL
+};
+enum { K_NAME, K_MODE, K_MULTI, K_GLOBAL, K_VALIDATION, K_DATA, NTRAIL_KEYS };
+static const char *const account_keys[] = { "id", "regions", NULL };
+enum { K_ACCT_ID, K_ACCT_REGIONS, NACCOUNT_KEYS };
+static const char *const section_names[] = { "organization", "central", "trail", "account NAME", NULL };
+
+struct acct_lines {
+	int key[NACCOUNT_KEYS];
+};
+
+struct pstate {
+	struct tk_config *c;
+	struct tk_diags *d;
+	size_t ndiags;
+	const char *path;
+	const char *text;
+	size_t len, pos;
+	int lineno;
+	enum sect cur;
+	size_t cur_acct;            /* index into c->accounts when cur == S_ACCOUNT */
+	int sect_line[S_ACCOUNT];   /* header line of org/central/trail (0: absent) */
+	int org_line[NORG_KEYS];
+	int central_line[NCENTRAL_KEYS];
+	int trail_line[NTRAIL_KEYS];
+	struct acct_lines *alines;  /* parallel to c->accounts */
+	bool bad_account[2];
+	char *long_value;           /* the value of a line too long for inih */        /* [1]: management_account was invalid (reported) */
+};
+
+static void diag(struct pstate *st, int line, const char *fmt, ...) TK_PRINTF(3, 4);
+
+static void diag(struct pstate *st, int line, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	st->ndiags++;
+	if (!st->d)
+		return;
+	if (st->d->n >= MAX_DIAGS)
+		return;
+	buf_init(&b, 4096);
+	if (line > 0)
+		buf_addf(&b, "%s:%d: ", st->path, line);
+	else
+		buf_addf(&b, "%s: ", st->path);
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	st->d->v = xrealloc(st->d->v, (st->d->n + 1) * sizeof(*st->d->v));
+	st->d->v[st->d->n++] = buf_detach(&b);
+}
+
+/* Levenshtein distance, case-insensitive, for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t *row, d;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	row = xcalloc(lb + 1, sizeof(*row));
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cur = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t best = prev + cost;
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = cur;
+		}
+	}
+	d = row[lb];
+	free(row);
+	return d;
+}
+
+static const char *closest(const char *word, const char *const *names)
+{
+	const char *best = NULL;
+	size_t bestd = SIZE_MAX, max, i;
+
+	max = strlen(word) / 3;
+	if (max < 2)
+		max = 2;
+	for (i = 0; names[i]; i++) {
+		size_t dd = edit_distance(word, names[i]);
+		size_t ln = strlen(names[i]);
+
+		/* "bucket_name" for "bucket": a known name plus a suffix */
+		if (dd > max && ln >= 4 && !strncmp(word, names[i], ln) && (word[ln] == '_' || word[ln] == '-'))
+			dd = max;
+
+		if (dd < bestd) {
+			bestd = dd;
+			best = names[i];
+		}
+	}
+	return bestd <= max ? best : NULL;
+}
+
+static int key_index(const char *const *keys, const char *name)
+{
+	int i;
+
+	for (i = 0; keys[i]; i++)
+		if (!strcmp(keys[i], name))
+			return i;
+	return -1;
+}
+
+/* ---- value checks ---- */
+
+static bool all_digits(const char *s, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool valid_org_id(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 12 || n > 34 || strncmp(s, "o-", 2))
+		return false;
+	for (i = 2; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* S3 bucket naming rules: NULL when valid, else why not. */
+static const char *bucket_problem(const char *s)
+{
+	size_t n = strlen(s), i;
+	int dots = 0, digits_dots = 1;
+
+	if (n < 3 || n > 63)
+		return "must be 3 to 63 characters long";
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(islower(ch) || isdigit(ch) || ch == '.' || ch == '-'))
+			return "may contain only lower-case letters, digits, '.' and '-'";
+		if (ch == '.')
+			dots++;
+		else if (!isdigit(ch))
+			digits_dots = 0;
+	}
+	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return "must begin and end with a letter or digit";
+	if (strstr(s, ".."))
+		return "may not contain two adjacent periods";
+	if (digits_dots && dots == 3)
+		return "may not be formatted as an IP address";
+	if (!strncmp(s, "xn--", 4) || !strncmp(s, "sthree-", 7))
+		return "may not start with 'xn--' or 'sthree-'";
+	if ((n >= 8 && !strcmp(s + n - 8, "-s3alias")) || (n >= 7 && !strcmp(s + n - 7, "--ol-s3")))
+		return "may not end with '-s3alias' or '--ol-s3'";
+	return NULL;
+}
+
+/* CloudTrail trail name rules (aws-wire.md 3.1). */
+static const char *trail_name_problem(const char *s)
+{
+	size_t n = strlen(s), i;
+	int digits_dots = 1;
+
+	if (n < 3 || n > 128)
+		return "must be 3 to 128 characters long";
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!(isalnum(ch) || ch == '.' || ch == '_' || ch == '-'))
+			return "may contain only letters, digits, '.', '_' and '-'";
+		if (i > 0 && strchr("._-", ch) && strchr("._-", s[i - 1]))
+			return "may not have adjacent '.', '_' or '-'";
+		if (!isdigit(ch) && ch != '.')
+			digits_dots = 0;
+	}
+	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return "must begin and end with a letter or digit";
+	if (digits_dots)
+		return "may not be formatted as an IP address";
+	return NULL;
+}
+
+static bool valid_role_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("+=,.@_-", s[i]))
+			return false;
+	return true;
+}
+
+static bool valid_external_id(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 2 || n > 1224)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("+=,.@:/_-", s[i]))
+			return false;
+	return true;
+}
+
+/* arn:PARTITION:iam::ACCOUNT:root | role/PATH/NAME | user/PATH/NAME */
+static bool valid_principal(const char *s)
+{
+	const char *p;
+	static const char *const parts[] = { "arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::" };
+	size_t i, pl = 0;
+
+	for (i = 0; i < 3; i++)
+		if (!strncmp(s, parts[i], strlen(parts[i])))
+			pl = strlen(parts[i]);
+	if (!pl)
+		return false;
+	p = s + pl;
+	for (i = 0; i < 12; i++)
+		if (!isdigit((unsigned char)p[i]))
+			return false;
+	if (p[12] != ':')
+		return false;
+	p += 13;
+	if (!strcmp(p, "root"))
+		return true;
+	if (strncmp(p, "role/", 5) && strncmp(p, "user/", 5))
+		return false;
+	p += 5;
+	if (!*p || p[strlen(p) - 1] == '/')
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("+=,.@_-/", *p))
+			return false;
+	return true;
+}
+
+static bool valid_alias(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (strncmp(s, "alias/", 6) || n == 6 || n > 256 || !strncmp(s, "alias/aws/", 10))
+		return false;
+	for (i = 6; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("/_-", s[i]))
+			return false;
+	return true;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_uint(const char *v, long max, int *out)
+{
+	char *end;
+	long x;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno || *end || x < 0 || x > max)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+static void strlist_release(struct tk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void strlist_add(struct tk_strlist *l, const char *s, size_t n)
+{
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrndup(s, n);
+}
+
+static bool strlist_has(const struct tk_strlist *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return true;
+	return false;
+}
+
+/* Split "a, b ,c" into l; empty value = empty list.  Reports empty items
+ * and duplicates. */
+static void parse_list(struct pstate *st, const char *key, const char *v, struct tk_strlist *l)
+{
+	const char *p = v;
+
+	strlist_release(l);
+	if (!*v)
+		return;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+		const char *s = p;
+		char *item;
+
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if (s == e) {
+			diag(st, st->lineno, "empty item in the list of '%s'", key);
+		} else {
+			item = xstrndup(s, (size_t)(e - s));
+			if (strlist_has(l, item))
+				diag(st, st->lineno, "'%s' is listed twice in '%s'", item, key);
+			else
+				strlist_add(l, s, (size_t)(e - s));
+			free(item);
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+}
+
+static void check_regions(struct pstate *st, const char *key, const struct tk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (!tk_region_known(l->v[i])) {
+			const char *names[NREGIONS + 1];
+			const char *m;
+			size_t k;
+
+			for (k = 0; k < NREGIONS; k++)
+				names[k] = regions_table[k].name;
+			names[NREGIONS] = NULL;
+			m = closest(l->v[i], names);
+			if (m)
+				diag(st, st->lineno, "unknown region '%s' in '%s'; did you mean '%s'?", l->v[i], key, m);
+			else
+				diag(st, st->lineno, "unknown region '%s' in '%s'", l->v[i], key);
+		}
+	}
+}
+
+static void set_str(char **field, const char *v)
+{
+	free(*field);
+	*field = *v ? xstrdup(v) : NULL;
+}
+
+/* ---- per-section handlers ---- */
+
+static void org_key(struct pstate *st, int k, const char *v)
+{
+	struct tk_config *c = st->c;
+
+	switch (k) {
+	case K_ORG_ID:
+		set_str(&c->org_id, v);
+		if (*v && !valid_org_id(v))
+			diag(st, st->lineno, "bad organization id '%s': expected 'o-' and 10 to 32 lower-case letters or digits", v);
+		break;
+	case K_MGMT:
+	case K_LOGARCH: {
+		char *dst = k == K_MGMT ? c->management_account : c->log_archive_account;
+
+		dst[0] = '\0';
+		if (!*v)
+			break;
+		if (!all_digits(v, TK_ACCOUNT_ID_LEN)) {
+			st->bad_account[k == K_MGMT] = true;
+			diag(st, st->lineno, "bad account id '%s' for '%s': expected 12 digits", v, org_keys[k]);
+		} else
+			memcpy(dst, v, TK_ACCOUNT_ID_LEN + 1);
+		break;
+	}
+	case K_HOME:
+		set_str(&c->home_region, v);
+		if (*v && !tk_region_known(v)) {
+			struct tk_strlist one = { NULL, 0 };
+
+			strlist_add(&one, v, strlen(v));
+			check_regions(st, "home_region", &one);
+			strlist_release(&one);
+		}
+		break;
+	case K_REGIONS:
+		parse_list(st, "regions", v, &c->regions);
+		check_regions(st, "regions", &c->regions);
+		break;
+	case K_ROLE:
+		set_str(&c->assume_role, v);
+		if (*v && !valid_role_name(v))
+			diag(st, st->lineno, "bad role name '%s' for 'assume_role': 1 to 64 letters, digits or '+=,.@_-'", v);
+		break;
+	case K_EXTID:
+		set_str(&c->external_id, v);
+		if (*v && !valid_external_id(v))
+			diag(st, st->lineno, "bad 'external_id': 2 to 1224 letters, digits or '+=,.@:/_-'");
+		break;
+	}
+}
+
+static void check_bucket(struct pstate *st, const char *key, const char *v)
+{
+	const char *why = bucket_problem(v);
+
+	if (why)
+		diag(st, st->lineno, "bad bucket name '%s' for '%s': %s", v, key, why);
+}
+
+static void check_principals(struct pstate *st, const char *key, const struct tk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!valid_principal(l->v[i]))
+			diag(st, st->lineno, "bad principal '%s' in '%s': expected an IAM ARN such as "
+			     "'arn:aws:iam::123456789012:role/NAME'", l->v[i], key);
+}
+
+static void central_key(struct pstate *st, int k, const char *v)
+{
+	struct tk_config *c = st->c;
+	long secs;
+
+	switch (k) {
+	case K_BUCKET:
+		set_str(&c->bucket, v);
+		if (*v)
+			check_bucket(st, "bucket", v);
+		break;
+	case K_PREFIX: {
+		size_t n;
+
+		while (*v == '/')
+			v++;
+		set_str(&c->key_prefix, v);
+		if (!c->key_prefix)
+			break;
+		n = strlen(c->key_prefix);
+		while (n > 0 && c->key_prefix[n - 1] == '/')
+			c->key_prefix[--n] = '\0';
+		if (n == 0) {
+			free(c->key_prefix);
+			c->key_prefix = NULL;
+		} else if (n > 200 || strstr(c->key_prefix, "//") || strstr(c->key_prefix, "AWSLogs")) {
+			diag(st, st->lineno, "bad 'key_prefix' '%s': at most 200 characters, no '//', no 'AWSLogs'", v);
+		} else {
+			size_t i;
+
+			for (i = 0; i < n; i++)
+				if (!isalnum((unsigned char)c->key_prefix[i]) && !strchr("/!_.*'()-", c->key_prefix[i])) {
+					diag(st, st->lineno, "bad 'key_prefix' '%s': use letters, digits and /!_.*'()-", v);
+					break;
+				}
+		}
+		break;
+	}
+	case K_ALIAS:
+		set_str(&c->kms_alias, v);
+		if (*v && !valid_alias(v))
+			diag(st, st->lineno, "bad 'kms_alias' '%s': expected 'alias/NAME' (letters, digits, '/_-'; not 'alias/aws/')", v);
+		break;
+	case K_DECRYPT:
+		parse_list(st, "decrypt_principals", v, &c->decrypt_principals);
+		check_principals(st, "decrypt_principals", &c->decrypt_principals);
+		break;
+	case K_BREAK:
+		parse_list(st, "break_glass_principals", v, &c->break_glass_principals);
+		check_principals(st, "break_glass_principals", &c->break_glass_principals);
+		break;
+	case K_RETENTION:
+		if (parse_uint(v, 36500, &c->retention_days) < 0)
+			diag(st, st->lineno, "bad 'retention_days' '%s': expected whole days from 0 (keep forever) to 36500", v);
+		break;
+	case K_LOCK:
+		if (!strcmp(v, "none") || !*v) {
+			c->object_lock = TK_LOCK_NONE;
+			c->object_lock_days = 0;
+		} else if ((!strncmp(v, "governance:", 11) && parse_uint(v + 11, 36500, &c->object_lock_days) == 0) ||
+			   (!strncmp(v, "compliance:", 11) && parse_uint(v + 11, 36500, &c->object_lock_days) == 0)) {
+			c->object_lock = v[0] == 'g' ? TK_LOCK_GOVERNANCE : TK_LOCK_COMPLIANCE;
+			if (c->object_lock_days == 0)
+				diag(st, st->lineno, "bad 'object_lock' '%s': DAYS must be at least 1", v);
+		} else {
+			diag(st, st->lineno, "bad 'object_lock' '%s': expected none, governance:DAYS or compliance:DAYS", v);
+		}
+		break;
+	case K_ACCESSLOG:
+		set_str(&c->access_log_bucket, v);
+		if (*v)
+			check_bucket(st, "access_log_bucket", v);
+		break;
+	case K_MAXAGE:
+		if (tk_parse_duration(v, &secs) < 0 || secs <= 0)
+			diag(st, st->lineno, "bad duration '%s' for 'max_delivery_age': expected e.g. 90m, 1h, 2h30m, 1d", v);
+		else
+			c->max_delivery_age = secs;
+		break;
+	}
+}
+
+static void trail_key(struct pstate *st, int k, const char *v)
+{
+	struct tk_config *c = st->c;
+	const char *why;
+	bool *bp = NULL;
+
+	switch (k) {
+	case K_NAME:
+		if (!*v)
+			break;
+		free(c->trail_name);
+		c->trail_name = xstrdup(v);
+		why = trail_name_problem(v);
+		if (why)
+			diag(st, st->lineno, "bad trail name '%s': %s", v, why);
+		break;
+	case K_MODE:
+		if (!strcmp(v, "organization"))
+			c->mode = TK_MODE_ORGANIZATION;
+		else if (!strcmp(v, "per-account"))
+			c->mode = TK_MODE_PER_ACCOUNT;
+		else
+			diag(st, st->lineno, "bad 'mode' '%s': expected organization or per-account", v);
+		break;
+	case K_MULTI: bp = &c->multi_region; break;
+	case K_GLOBAL: bp = &c->include_global_events; break;
+	case K_VALIDATION: bp = &c->log_file_validation; break;
+	case K_DATA: {
+		struct tk_strlist raw = { NULL, 0 };
+		size_t i;
+
+		parse_list(st, "data_events", v, &raw);
+		strlist_release(&c->data_event_buckets);
+		for (i = 0; i < raw.n; i++) {
+			const char *b = raw.v[i];
+
+			if (strncmp(b, "s3:", 3)) {
+				diag(st, st->lineno, "bad data event '%s': expected 's3:BUCKET'", b);
+				continue;
+			}
+			b += 3;
+			why = bucket_problem(b);
+			if (why) {
+				diag(st, st->lineno, "bad data event bucket name '%s': %s", b, why);
+				continue;
+			}
+			strlist_add(&c->data_event_buckets, b, strlen(b));
+		}
+		strlist_release(&raw);
+		break;
+	}
+	}
+	if (bp && parse_bool(v, bp) < 0)
+		diag(st, st->lineno, "bad value '%s' for '%s': expected true or false", v, trail_keys[k]);
+}
+
+static void account_key(struct pstate *st, int k, const char *v)
+{
+	struct tk_account *a = &st->c->accounts[st->cur_acct];
+
+	switch (k) {
+	case K_ACCT_ID:
+		a->id[0] = '\0';
+		if (!all_digits(v, TK_ACCOUNT_ID_LEN))
+			diag(st, st->lineno, "bad account id '%s': expected 12 digits", v);
+		else
+			memcpy(a->id, v, TK_ACCOUNT_ID_LEN + 1);
+		break;
+	case K_ACCT_REGIONS:
+		parse_list(st, "regions", v, &a->regions);
+		check_regions(st, "regions", &a->regions);
+		break;
+	}
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct pstate *st = user;
+	const char *const *keys;
+	int *lines, k;
+	const char *sname;
+
+	(void)section;
+	if (!strcmp(value, LONG_STANDIN) && st->long_value)
+		value = st->long_value;
+	switch (st->cur) {
+	case S_ORG: keys = org_keys; lines = st->org_line; sname = "organization"; break;
+	case S_CENTRAL: keys = central_keys; lines = st->central_line; sname = "central"; break;
+	case S_TRAIL: keys = trail_keys; lines = st->trail_line; sname = "trail"; break;
+	case S_ACCOUNT:
+		keys = account_keys;
+		lines = st->alines[st->cur_acct].key;
+		sname = "account";
+		break;
+	case S_NONE:
+		diag(st, st->lineno, "key '%s' is outside any section", name);
+		return 1;
+	default:
+		return 1;   /* inside a bad section: already reported */
+	}
+	k = key_index(keys, name);
+	if (k < 0) {
+		const char *m = closest(name, keys);
+
+		char where[160];
+
+		if (st->cur == S_ACCOUNT)
+			snprintf(where, sizeof(where), "account %s", st->c->accounts[st->cur_acct].name);
+		else
+			snprintf(where, sizeof(where), "%s", sname);
+		if (m)
+			diag(st, st->lineno, "unknown key '%s' in [%s]; did you mean '%s'?", name, where, m);
+		else
+			diag(st, st->lineno, "unknown key '%s' in [%s]", name, where);
+		return 1;
+	}
+	if (lines[k]) {
+		diag(st, st->lineno, "duplicate key '%s' (first set at line %d)", name, lines[k]);
+		return 1;
+	}
+	lines[k] = st->lineno;
+	switch (st->cur) {
+	case S_ORG: org_key(st, k, value); break;
+	case S_CENTRAL: central_key(st, k, value); break;
+	case S_TRAIL: trail_key(st, k, value); break;
+	case S_ACCOUNT: account_key(st, k, value); break;
+	default: break;
+	}
+	return 1;
+}
+
+/* A [section] header: set st->cur. */
+static void section_header(struct pstate *st, const char *s, size_t n)
+{
+	char name[128];
+	const char *sp;
+	size_t i;
+
+	while (n && isspace((unsigned char)*s))
+		s++, n--;
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	st->cur = S_BAD;
+	if (!strcmp(name, "organization") || !strcmp(name, "central") || !strcmp(name, "trail")) {
+		enum sect t = name[0] == 'o' ? S_ORG : name[0] == 'c' ? S_CENTRAL : S_TRAIL;
+
+		if (st->sect_line[t]) {
+			diag(st, st->lineno, "duplicate section '[%s]' (first at line %d)", name, st->sect_line[t]);
+			return;
+		}
+		st->sect_line[t] = st->lineno;
+		st->cur = t;
+		return;
+	}
+	if (!strncmp(name, "account", 7) && (name[7] == '\0' || isspace((unsigned char)name[7]))) {
+		struct tk_account *a;
+
+		sp = name + 7;
+		while (isspace((unsigned char)*sp))
+			sp++;
+		if (!*sp) {
+			diag(st, st->lineno, "section '[account]' needs a name: [account NAME]");
+			return;
+		}
+		for (i = 0; sp[i]; i++)
+			if (!isalnum((unsigned char)sp[i]) && !strchr("._-", sp[i])) {
+				diag(st, st->lineno, "bad account name '%s': use letters, digits, '.', '_' and '-'", sp);
+				return;
+			}
+		for (i = 0; i < st->c->naccounts; i++)
+			if (!strcmp(st->c->accounts[i].name, sp)) {
+				diag(st, st->lineno, "duplicate section '[account %s]' (first at line %d)", sp,
+				     st->c->accounts[i].line);
+				return;
+			}
+		st->c->accounts = xrealloc(st->c->accounts, (st->c->naccounts + 1) * sizeof(*st->c->accounts));
+		st->alines = xrealloc(st->alines, (st->c->naccounts + 1) * sizeof(*st->alines));
+		a = &st->c->accounts[st->c->naccounts];
+		memset(a, 0, sizeof(*a));
+		memset(&st->alines[st->c->naccounts], 0, sizeof(*st->alines));
+		a->name = xstrdup(sp);
+		a->line = st->lineno;
+		st->cur_acct = st->c->naccounts++;
+		st->cur = S_ACCOUNT;
+		return;
+	}
+	{
+		const char *m = closest(name, section_names);
+
+		if (m && !strcmp(m, "account NAME") && !strncmp(name, "acc", 3))
+			m = NULL;
+		if (m)
+			diag(st, st->lineno, "unknown section '[%s]'; did you mean '[%s]'?", name, m);
+		else
+			diag(st, st->lineno, "unknown section '[%s]' (known: [organization], [central], [trail], [account NAME])", name);
+	}
+}
+
+/* inih reader over the in-memory text; see the comment at the top. */
+static char *reader(char *out, int num, void *stream)
+{
+	struct pstate *st = stream;
+	const char *l, *nl, *s, *e;
+	size_t n;
+
+	if (st->pos >= st->len || num < 4)
+		return NULL;
+	l = st->text + st->pos;
+	nl = memchr(l, '\n', st->len - st->pos);
+	n = nl ? (size_t)(nl - l) : st->len - st->pos;
+	st->pos += n + (nl ? 1 : 0);
+	st->lineno++;
+	if (n && l[n - 1] == '\r')
+		n--;
+	if (st->lineno == 1 && n >= 3 && !memcmp(l, "\xEF\xBB\xBF", 3))
+		l += 3, n -= 3;
+	out[0] = '\n';
+	out[1] = '\0';
+	if (n > TK_CONFIG_MAX_LINE) {
+		diag(st, st->lineno, "line is longer than %d characters", TK_CONFIG_MAX_LINE);
+		return out;
+	}
+	s = l;
+	e = l + n;
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	if (s == e || *s == ';' || *s == '#')
+		return out;
+	if (*s == '[') {
+		const char *close = memchr(s, ']', (size_t)(e - s));
+		const char *t;
+
+		if (!close) {
+			diag(st, st->lineno, "section header without ']'");
+			st->cur = S_BAD;
+			return out;
+		}
+		for (t = close + 1; t < e && isspace((unsigned char)*t); t++)
+			;
+		if (t < e && *t != ';' && *t != '#') {
+			diag(st, st->lineno, "unexpected text after section header");
+			st->cur = S_BAD;
+			return out;
+		}
+		section_header(st, s + 1, (size_t)(close - s - 1));
+		/* inih only needs to see a header; its name is not used */
+		memcpy(out, "[s]\n", 5);
+		return out;
+	}
+	{
+		const char *eq = memchr(s, '=', (size_t)(e - s));
+		const char *colon = memchr(s, ':', (size_t)(e - s));
+
+		if (!eq) {
+			diag(st, st->lineno, "expected 'key = value' or '[section]'");
+			return out;
+		}
+		if (eq == s) {
+			diag(st, st->lineno, "missing key name before '='");
+			return out;
+		}
+		if (colon && colon < eq) {
+			diag(st, st->lineno, "a key name may not contain ':'");
+			return out;
+		}
+	}
+	if ((size_t)(e - s) + 2 > (size_t)num) {
+		/* too long for inih: keep the value (inline comment stripped as
+		 * inih does: ';' after a blank) and pass a stand-in */
+		const char *eq = memchr(s, '=', (size_t)(e - s)), *v = eq + 1, *c;
+		const char *ke = eq;
+
+		for (c = v; c < e; c++)
+			if (*c == ';' && c > v && isspace((unsigned char)c[-1]))
+				break;
+		while (v < c && isspace((unsigned char)*v))
+			v++;
+		while (c > v && isspace((unsigned char)c[-1]))
+			c--;
+		while (ke > s && isspace((unsigned char)ke[-1]))
+			ke--;
+		if ((size_t)(ke - s) + sizeof(LONG_STANDIN) + 4 > (size_t)num) {
+			diag(st, st->lineno, "key name is too long");
+			return out;
+		}
+		free(st->long_value);
+		st->long_value = xstrndup(v, (size_t)(c - v));
+		snprintf(out, (size_t)num, "%.*s = %s\n", (int)(ke - s), s, LONG_STANDIN);
+		return out;
+	}
+	memcpy(out, s, (size_t)(e - s));
+	out[e - s] = '\n';
+	out[e - s + 1] = '\0';
+	return out;
+}
+
+/* ---- loading ---- */
+
+static int read_file(const char *path, char **text, size_t *len, struct errbuf *err)
+{
+	struct buf b;
+	struct stat sb;
+	char chunk[8192];
+	int fd, rc = TK_EUSAGE;
+	ssize_t r;
+
+	buf_init(&b, TK_CONFIG_MAX_BYTES);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		err_set(err, TK_EUSAGE, "cannot open '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (fstat(fd, &sb) < 0) {
+		err_set(err, TK_EUSAGE, "cannot read '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (S_ISDIR(sb.st_mode)) {
+		err_set(err, TK_EUSAGE, "cannot read '%s': it is a directory", path);
+		goto done;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		err_set(err, TK_EUSAGE, "cannot read '%s': not a regular file", path);
+		goto done;
+	}
+	for (;;) {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err_set(err, TK_EUSAGE, "cannot read '%s': %s", path, strerror(errno));
+			goto done;
+		}
+		if (r == 0)
+			break;
+		if (buf_add(&b, chunk, (size_t)r) < 0) {
+			err_set(err, TK_EUSAGE, "cannot read '%s': larger than %u bytes", path, TK_CONFIG_MAX_BYTES);
+			goto done;
+		}
+	}
+	*len = b.len;
+	*text = buf_detach(&b);
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&b);
+	return rc;
+}
+
+/* Binary junk: NUL or control bytes.  Returns the line, 0 when clean. */
+static int binary_line(const char *t, size_t n, unsigned *byte)
+{
+	size_t i;
+	int line = 1;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)t[i];
+
+		if (ch == '\n') {
+			line++;
+			continue;
+		}
+		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+			*byte = ch;
+			return line;
+		}
+	}
+	return 0;
+}
+
+static void account_regions_default(struct pstate *st)
+{
+	struct tk_config *c = st->c;
+	size_t i, j;
+
+	for (i = 0; i < c->naccounts; i++) {
+		struct tk_account *a = &c->accounts[i];
+		const struct acct_lines *al = &st->alines[i];
+
+		if (!al->key[K_ACCT_REGIONS])
+			for (j = 0; j < c->regions.n; j++)
+				strlist_add(&a->regions, c->regions.v[j], strlen(c->regions.v[j]));
+	}
+}
+
+/* Checks across keys, after the whole file was read. */
+static void cross_checks(struct pstate *st)
+{
+	struct tk_config *c = st->c;
+	size_t i, j;
+	int org_line = st->sect_line[S_ORG];
+	int trail_line = st->sect_line[S_TRAIL];
+
+	/* regions and home region */
+	if (!c->home_region && c->regions.n)
+		c->home_region = xstrdup(c->regions.v[0]);
+	if (c->home_region && !c->regions.n && !st->org_line[K_REGIONS])
+		strlist_add(&c->regions, c->home_region, strlen(c->home_region));
+	if (!c->home_region) {
+		if (org_line)
+			diag(st, org_line, "[organization] needs 'home_region' or 'regions'");
+		else
+			diag(st, 0, "missing section [organization] (it needs at least 'home_region' or 'regions')");
+	}
+	c->partition = tk_region_partition(c->home_region);
+	if (!c->partition)
+		c->partition = "aws";
+	for (i = 0; c->home_region && i < c->regions.n; i++) {
+		const char *p = tk_region_partition(c->regions.v[i]);
+
+		if (p && tk_region_partition(c->home_region) && strcmp(p, c->partition))
+			diag(st, st->org_line[K_REGIONS], "region '%s' is in partition '%s', home_region '%s' in '%s'",
+			     c->regions.v[i], p, c->home_region, c->partition);
+	}
+	account_regions_default(st);
+
+	if (!c->bucket) {
+		if (st->central_line[K_BUCKET])
+			diag(st, st->central_line[K_BUCKET], "'bucket' may not be empty");
+		else if (st->sect_line[S_CENTRAL])
+			diag(st, st->sect_line[S_CENTRAL], "[central] needs 'bucket'");
+		else
+			diag(st, 0, "missing section [central] (it needs at least 'bucket')");
+	}
+	if (c->bucket && c->access_log_bucket && !strcmp(c->bucket, c->access_log_bucket))
+		diag(st, st->central_line[K_ACCESSLOG], "'access_log_bucket' must differ from 'bucket' "
+		     "(a bucket cannot log into itself)");
+	if (c->bucket && strlist_has(&c->data_event_buckets, c->bucket))
+		diag(st, st->trail_line[K_DATA], "data events on the log bucket '%s' itself would log the trail's own writes",
+		     c->bucket);
+	if (c->object_lock != TK_LOCK_NONE && c->retention_days && c->retention_days < c->object_lock_days)
+		diag(st, st->central_line[K_RETENTION], "'retention_days' (%d) is shorter than the object lock period (%d days)",
+		     c->retention_days, c->object_lock_days);
+
+	/* mode */
+	if (!st->trail_line[K_MODE])
+		c->mode = c->org_id ? TK_MODE_ORGANIZATION : TK_MODE_PER_ACCOUNT;
+	if (c->mode == TK_MODE_ORGANIZATION) {
+		int l = st->trail_line[K_MODE];
+
+		if (!c->org_id)
+			diag(st, l, "mode = organization needs 'id' (the organization id) in [organization]");
+		if (!c->management_account[0] && !st->bad_account[1])
+			diag(st, l ? l : org_line, "organization mode needs 'management_account' in [organization]");
+	} else {
+		if (!c->management_account[0] && !c->log_archive_account[0] &&
+		    !st->bad_account[0] && !st->bad_account[1])
+			diag(st, org_line, "set 'log_archive_account' (or 'management_account') in [organization]: "
+			     "the account that owns the bucket and the key");
+		if (c->naccounts == 0)
+			diag(st, trail_line, "per-account mode needs at least one [account NAME] section");
+	}
+	if (!c->log_archive_account[0])
+		memcpy(c->log_archive_account, c->management_account, sizeof(c->log_archive_account));
+
+	/* accounts */
+	for (i = 0; i < c->naccounts; i++) {
+		struct tk_account *a = &c->accounts[i];
+		const struct acct_lines *al = &st->alines[i];
+
+		if (!a->id[0] && !al->key[K_ACCT_ID])
+			diag(st, a->line, "[account %s] needs 'id' (12 digits)", a->name);
+		if (a->id[0])
+			for (j = 0; j < i; j++)
+				if (!strcmp(c->accounts[j].id, a->id)) {
+					diag(st, al->key[K_ACCT_ID], "duplicate account id '%s' (also [account %s] at line %d)",
+					     a->id, c->accounts[j].name, c->accounts[j].line);
+					break;
+				}
+		if (!a->regions.n && (al->key[K_ACCT_REGIONS] || c->home_region))
+			diag(st, al->key[K_ACCT_REGIONS] ? al->key[K_ACCT_REGIONS] : a->line,
+			     "account '%s' (%s) is listed in no region", a->name, a->id[0] ? a->id : "no id");
+		for (j = 0; al->key[K_ACCT_REGIONS] && j < a->regions.n && c->home_region; j++) {
+			const char *p = tk_region_partition(a->regions.v[j]);
+
+			if (p && strcmp(p, c->partition))
+				diag(st, al->key[K_ACCT_REGIONS], "region '%s' is in partition '%s', home_region '%s' in '%s'",
+				     a->regions.v[j], p, c->home_region, c->partition);
+		}
+	}
+}
+
+int config_load(struct tk_config *out, const char *path, struct tk_diags *diags, struct errbuf *err)
+{
+	struct pstate st;
+	char *text = NULL;
+	size_t len = 0;
+	unsigned byte = 0;
+	int rc, line;
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	out->path = xstrdup(path);
+	out->multi_region = out->include_global_events = out->log_file_validation = true;
+	out->max_delivery_age = 3600;
+	out->assume_role = xstrdup("OrganizationAccountAccessRole");
+	out->kms_alias = xstrdup("alias/trailkeep-cloudtrail");
+	out->trail_name = xstrdup("trailkeep");
+	out->partition = "aws";
+	if (diags) {
+		diags->v = NULL;
+		diags->n = 0;
+	}
+	rc = read_file(path, &text, &len, err);
+	if (rc < 0)
+		goto done;
+	line = binary_line(text, len, &byte);
+	if (line) {
+		rc = err_set(err, TK_EUSAGE, "%s:%d: binary data (byte 0x%02x): '%s' is not a text INI file",
+			     path, line, byte, path);
+		goto done;
+	}
+	st.c = out;
+	st.d = diags;
+	st.path = path;
+	st.text = text;
+	st.len = len;
+	st.cur = S_NONE;
+	rc = ini_parse_stream(reader, &st, handler, &st);
+	if (rc != 0 && st.ndiags == 0)
+		diag(&st, rc > 0 ? rc : 0, "cannot parse this line");
+	cross_checks(&st);
+	if (st.ndiags) {
+		rc = err_set(err, TK_EUSAGE, "'%s': %zu problem%s", path, st.ndiags, st.ndiags == 1 ? "" : "s");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(text);
+	free(st.alines);
+	free(st.long_value);
+	if (rc < 0)
+		config_release(out);
+	return rc;
+}
+
+void config_release(struct tk_config *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	free(c->path);
+	free(c->org_id);
+	free(c->home_region);
+	strlist_release(&c->regions);
+	free(c->assume_role);
+	free(c->external_id);
+	free(c->bucket);
+	free(c->key_prefix);
+	free(c->kms_alias);
+	strlist_release(&c->decrypt_principals);
+	strlist_release(&c->break_glass_principals);
+	free(c->access_log_bucket);
+	free(c->trail_name);
+	strlist_release(&c->data_event_buckets);
+	for (i = 0; i < c->naccounts; i++) {
+		free(c->accounts[i].name);
+		strlist_release(&c->accounts[i].regions);
+	}
+	free(c->accounts);
+	memset(c, 0, sizeof(*c));
+}
+
+void diags_release(struct tk_diags *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->v[i]);
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+}
+
+const struct tk_account *config_find_account(const struct tk_config *c, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i].id, id))
+			return &c->accounts[i];
+	return NULL;
+}
+
+char *config_trail_arn(const struct tk_config *c, const char *account_id)
+{
+	const char *owner = c->mode == TK_MODE_ORGANIZATION ? c->management_account : account_id;
+
+	return xasprintf("arn:%s:cloudtrail:%s:%s:trail/%s", c->partition ? c->partition : "aws",
+			 c->home_region ? c->home_region : "", owner, c->trail_name);
+}
+
+const char *config_central_account(const struct tk_config *c)
+{
+	return c->log_archive_account[0] ? c->log_archive_account : c->management_account;
+}

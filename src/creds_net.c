@@ -1,0 +1,395 @@
+/* creds_net.c: see creds_net.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "aws.h"
+#include "creds_net.h"
+#include "sts.h"
+#include "banned.h"
+
+#define REFRESH_MARGIN_S 300
+#define METADATA_BODY_LIMIT (64 * 1024)
+
+struct cache_entry {
+	char *key;                  /* role ARN + "\n" + external id */
+	struct aws_creds creds;
+};
+
+struct creds_net {
+	struct creds_net_ops ops;
+	struct creds_net_config cfg;
+	char *imds;
+	struct cache_entry *cache;
+	size_t ncache;
+};
+
+static void free_secret(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+static int sts_ctx(struct creds_net *net, struct aws_ctx *ctx, const struct aws_creds *source,
+		   const char *region, struct errbuf *err)
+{
+	struct aws_ctx_options o = {
+		.http = net->cfg.http,
+		.creds = source,
+		.region = region ? region : "us-east-1",
+		.endpoints = net->cfg.endpoints,
+		.clock = net->cfg.clock,
+		.clock_ud = net->cfg.clock_ud,
+		.seed = net->cfg.seed,
+		.backoff_scale = net->cfg.backoff_scale,
+	};
+
+	return aws_ctx_init(ctx, &o, err);
+}
+
+static int op_assume_role(void *ud, struct aws_creds *out, const struct aws_creds *source, const char *role_arn,
+			  const char *session_name, const char *external_id, long duration_s, const char *region,
+			  struct errbuf *err)
+{
+	struct creds_net *net = ud;
+	struct aws_ctx ctx;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sts_ctx(net, &ctx, source, region, err);
+	if (rc)
+		return rc;
+	rc = sts_assume_role(&ctx, role_arn, session_name ? session_name : "trailkeep", external_id, duration_s,
+			     out, NULL, err);
+	if (!rc) {
+		free(out->source);   /* the chain names the source */
+		out->source = NULL;
+	}
+	aws_ctx_release(&ctx);
+	return rc;
+}
+
+/* Read a small secret file (token); trailing whitespace removed. */
+static int read_small(char **out, const char *path, const char *what, struct errbuf *err)
+{
+	struct buf b;
+	char chunk[4096];
+	ssize_t n;
+	int fd, rc = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(err, TK_EAUTH, "cannot open %s '%s': %s", what, path, strerror(errno));
+	buf_init(&b, CREDS_NET_MAX_TOKEN);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (buf_add(&b, chunk, (size_t)n)) {
+			rc = err_set(err, TK_ELIMIT, "%s '%s' is larger than %d bytes", what, path, CREDS_NET_MAX_TOKEN);
+			break;
+		}
+	}
+	if (!rc && n < 0)
+		rc = err_set(err, TK_EAUTH, "cannot read %s '%s': %s", what, path, strerror(errno));
+	close(fd);
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	while (!rc && b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
+				b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
+		b.data[--b.len] = '\0';
+	if (!rc && !b.len)
+		rc = err_set(err, TK_EAUTH, "%s '%s' is empty", what, path);
+	if (rc) {
+		if (b.data)
+			OPENSSL_cleanse(b.data, b.len);
+		buf_release(&b);
+		return rc;
+	}
+	*out = buf_detach(&b);
+	return 0;
+}
+
+static int op_web_identity(void *ud, struct aws_creds *out, const char *role_arn, const char *token_file,
+			   const char *session_name, const char *region, struct errbuf *err)
+{
+	struct creds_net *net = ud;
+	struct aws_ctx ctx;
+	char *token = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = read_small(&token, token_file, "web identity token file", err);
+	if (rc)
+		return rc;
+	rc = sts_ctx(net, &ctx, NULL, region, err);
+	if (!rc) {
+		rc = sts_assume_role_with_web_identity(&ctx, role_arn, session_name ? session_name : "trailkeep",
+						       token, 0, out, err);
+		aws_ctx_release(&ctx);
+	}
+	if (!rc) {
+		free(out->source);
+		out->source = NULL;
+	}
+	free_secret(token);
+	return rc;
+}
+
+/* {"AccessKeyId","SecretAccessKey","Token","Expiration"} -> out */
+static int creds_from_json(struct aws_creds *out, const char *body, size_t len, const char *what,
+			   struct errbuf *err)
+{
+	json_error_t je;
+	json_t *o = json_loadb(body, len, 0, &je);
+	const json_t *code;
+	const char *exp;
+	time_t t = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(o)) {
+		rc = err_set(err, TK_EAUTH, "%s: malformed credentials response", what);
+		goto done;
+	}
+	code = json_object_get(o, "Code");
+	if (json_is_string(code) && strcmp(json_string_value(code), "Success")) {
+		rc = err_set(err, TK_EAUTH, "%s: credentials not available (%.64s)", what, json_string_value(code));
+		goto done;
+	}
+	if (!json_is_string(json_object_get(o, "AccessKeyId")) ||
+	    !json_is_string(json_object_get(o, "SecretAccessKey"))) {
+		rc = err_set(err, TK_EAUTH, "%s: credentials response without AccessKeyId/SecretAccessKey", what);
+		goto done;
+	}
+	exp = json_string_value(json_object_get(o, "Expiration"));
+	if (exp && sts_parse_time(exp, &t)) {
+		rc = err_set(err, TK_EAUTH, "%s: credentials response with a malformed Expiration", what);
+		goto done;
+	}
+	out->access_key_id = aws_json_strdup(o, "AccessKeyId");
+	out->secret_access_key = aws_json_strdup(o, "SecretAccessKey");
+	out->session_token = aws_json_strdup(o, "Token");
+	out->expiration = t;
+done:
+	if (o) {
+		/* wipe the secret strings jansson holds */
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			if (json_is_string(v))
+				OPENSSL_cleanse((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+static int metadata_get(struct creds_net *net, const char *method, const char *url, const char *const *headers,
+			size_t nheaders, struct http_response *resp, struct errbuf *err)
+{
+	struct http_request req = {
+		.method = method, .url = url, .headers = headers, .nheaders = nheaders,
+		.body = "", .body_len = 0, .body_limit = METADATA_BODY_LIMIT,
+		.timeout_ms = net->cfg.metadata_timeout_ms > 0 ? net->cfg.metadata_timeout_ms : 1000,
+	};
+	int rc, attempt;
+
+	for (attempt = 1;; attempt++) {
+		rc = http_do(net->cfg.http, &req, resp, err);
+		if (rc != TK_ENET || !resp->retryable || attempt >= 2)
+			break;
+		http_response_release(resp);
+	}
+	return rc;
+}
+
+static void wipe_response(struct http_response *r)
+{
+	if (r->body.data)
+		OPENSSL_cleanse(r->body.data, r->body.len);
+	http_response_release(r);
+}
+
+static int op_container(void *ud, struct aws_creds *out, const char *full_uri, const char *auth_token,
+			struct errbuf *err)
+{
+	struct creds_net *net = ud;
+	struct http_response resp;
+	char *hdr = NULL;
+	const char *h[1] = { NULL };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (auth_token) {
+		hdr = xasprintf("Authorization: %s", auth_token);
+		h[0] = hdr;
+	}
+	rc = metadata_get(net, "GET", full_uri, h, auth_token ? 1 : 0, &resp, err);
+	free_secret(hdr);
+	if (rc)
+		return err_prefix(err, TK_EAUTH, "container credentials");
+	if (resp.status != 200)
+		rc = err_set(err, TK_EAUTH, "container credentials: HTTP %ld from the credentials endpoint",
+			     resp.status);
+	else
+		rc = creds_from_json(out, buf_cstr(&resp.body), resp.body.len, "container credentials", err);
+	wipe_response(&resp);
+	return rc;
+}
+
+static int op_imds(void *ud, struct aws_creds *out, struct errbuf *err)
+{
+	struct creds_net *net = ud;
+	struct http_response resp;
+	char *url = NULL, *tokhdr = NULL, *role = NULL, *nl;
+	const char *h[1];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* IMDSv2: a session token first */
+	url = xasprintf("%s/latest/api/token", net->imds);
+	h[0] = "X-aws-ec2-metadata-token-ttl-seconds: 21600";
+	rc = metadata_get(net, "PUT", url, h, 1, &resp, err);
+	free(url);
+	if (rc) {
+		http_response_release(&resp);
+		/* no metadata service here: not applicable */
+		return rc == TK_ENET ? TK_ENOTFOUND : rc;
+	}
+	if (resp.status != 200 || !resp.body.len) {
+		rc = err_set(err, TK_EAUTH, "instance metadata: HTTP %ld for an IMDSv2 token", resp.status);
+		wipe_response(&resp);
+		return rc;
+	}
+	tokhdr = xasprintf("X-aws-ec2-metadata-token: %s", buf_cstr(&resp.body));
+	wipe_response(&resp);
+	h[0] = tokhdr;
+	url = xasprintf("%s/latest/meta-data/iam/security-credentials/", net->imds);
+	rc = metadata_get(net, "GET", url, h, 1, &resp, err);
+	free(url);
+	if (rc) {
+		rc = err_prefix(err, TK_EAUTH, "instance metadata");
+		goto done;
+	}
+	if (resp.status == 404) {
+		rc = err_set(err, TK_EAUTH, "instance metadata: no IAM role is attached to this instance");
+		http_response_release(&resp);
+		goto done;
+	}
+	if (resp.status != 200 || !resp.body.len) {
+		rc = err_set(err, TK_EAUTH, "instance metadata: HTTP %ld for the role name", resp.status);
+		http_response_release(&resp);
+		goto done;
+	}
+	role = xstrdup(buf_cstr(&resp.body));
+	http_response_release(&resp);
+	if ((nl = strchr(role, '\n')))
+		*nl = '\0';
+	if (!*role || strchr(role, '/') || strchr(role, '?')) {
+		rc = err_set(err, TK_EAUTH, "instance metadata: malformed role name");
+		goto done;
+	}
+	url = xasprintf("%s/latest/meta-data/iam/security-credentials/%s", net->imds, role);
+	rc = metadata_get(net, "GET", url, h, 1, &resp, err);
+	free(url);
+	if (rc) {
+		rc = err_prefix(err, TK_EAUTH, "instance metadata");
+		goto done;
+	}
+	if (resp.status != 200)
+		rc = err_set(err, TK_EAUTH, "instance metadata: HTTP %ld for the credentials of role '%s'",
+			     resp.status, role);
+	else
+		rc = creds_from_json(out, buf_cstr(&resp.body), resp.body.len, "instance metadata", err);
+	wipe_response(&resp);
+done:
+	free_secret(tokhdr);
+	free(role);
+	return rc;
+}
+
+struct creds_net *creds_net_new(const struct creds_net_config *cfg)
+{
+	struct creds_net *net = xcalloc(1, sizeof(*net));
+	size_t l;
+
+	net->cfg = *cfg;
+	net->imds = xstrdup(cfg->imds_endpoint && *cfg->imds_endpoint ? cfg->imds_endpoint : "http://169.254.169.254");
+	l = strlen(net->imds);
+	while (l && net->imds[l - 1] == '/')
+		net->imds[--l] = '\0';
+	net->ops.assume_role = op_assume_role;
+	net->ops.web_identity = op_web_identity;
+	net->ops.container = op_container;
+	net->ops.imds = op_imds;
+	net->ops.ud = net;
+	return net;
+}
+
+void creds_net_free(struct creds_net *net)
+{
+	size_t i;
+
+	if (!net)
+		return;
+	for (i = 0; i < net->ncache; i++) {
+		free(net->cache[i].key);
+		aws_creds_release(&net->cache[i].creds);
+	}
+	free(net->cache);
+	free(net->imds);
+	free(net);
+}
+
+const struct creds_net_ops *creds_net_ops(struct creds_net *net)
+{
+	return &net->ops;
+}
+
+int aws_account_creds(struct creds_net *net, const struct aws_creds *source, const char *partition,
+		      const char *account_id, const char *role_name, const char *external_id,
+		      const char *region, struct aws_creds *out, struct errbuf *err)
+{
+	char *arn = xasprintf("arn:%s:iam::%s:role/%s", partition ? partition : "aws", account_id, role_name);
+	char *key = xasprintf("%s\n%s", arn, external_id ? external_id : "");
+	time_t now = net->cfg.clock(net->cfg.clock_ud);
+	struct cache_entry *e = NULL;
+	struct aws_creds fresh;
+	char session[64];
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < net->ncache; i++)
+		if (!strcmp(net->cache[i].key, key))
+			e = &net->cache[i];
+	if (!e || (e->creds.expiration && e->creds.expiration - now <= REFRESH_MARGIN_S)) {
+		snprintf(session, sizeof(session), "trailkeep-%s", account_id);
+		rc = op_assume_role(net, &fresh, source, arn, session, external_id, 0, region, err);
+		if (rc)
+			goto done;
+		fresh.source = xasprintf("assume role '%s'", arn);
+		if (!e) {
+			net->cache = xrealloc(net->cache, (net->ncache + 1) * sizeof(*net->cache));
+			e = &net->cache[net->ncache++];
+			e->key = key;
+			key = NULL;
+		} else {
+			aws_creds_release(&e->creds);
+		}
+		e->creds = fresh;
+	}
+	if (aws_creds_copy(out, &e->creds))
+		rc = err_set(err, TK_EFAIL, "cannot copy credentials");
+done:
+	free(arn);
+	free(key);
+	return rc;
+}

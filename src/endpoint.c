@@ -1,0 +1,316 @@
+/* endpoint.c: partitions, service hostnames, custom endpoints and S3
+ * addressing (aws-wire.md sections 0 and 5).  See endpoint.h for the order
+ * in which custom endpoints are looked up. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "endpoint.h"
+#include "profile.h"
+#include "sigv4.h"
+#include "buf.h"
+#include "banned.h"
+
+#define MAX_URL 2048
+
+struct service_info {
+	const char *name;       /* our name and signing name */
+	const char *env;        /* AWS_ENDPOINT_URL_<env> */
+	const char *svc_key;    /* key in a [services x] section */
+};
+
+static const struct service_info services[] = {
+	{ "s3", "S3", "s3" },
+	{ "cloudtrail", "CLOUDTRAIL", "cloudtrail" },
+	{ "kms", "KMS", "kms" },
+	{ "sts", "STS", "sts" },
+	{ "organizations", "ORGANIZATIONS", "organizations" },
+	{ "iam", "IAM", "iam" },
+	{ "logs", "CLOUDWATCH_LOGS", "cloudwatch_logs" },
+};
+
+const char *endpoint_partition(const char *region)
+{
+	if (region && !strncmp(region, "cn-", 3))
+		return "aws-cn";
+	if (region && !strncmp(region, "us-gov-", 7))
+		return "aws-us-gov";
+	return "aws";
+}
+
+static const char *dns_suffix(const char *partition)
+{
+	return !strcmp(partition, "aws-cn") ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
+/* the one region of a partition's global services */
+static const char *global_region(const char *partition, const char *service)
+{
+	if (!strcmp(partition, "aws-cn"))
+		return !strcmp(service, "organizations") ? "cn-northwest-1" : "cn-north-1";
+	if (!strcmp(partition, "aws-us-gov"))
+		return "us-gov-west-1";
+	return "us-east-1";
+}
+
+static bool region_ok(const char *r)
+{
+	size_t i, n = r ? strlen(r) : 0;
+
+	if (!n || n > 64 || r[0] == '-' || r[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-'))
+			return false;
+	return true;
+}
+
+void endpoint_release(struct endpoint *e)
+{
+	if (!e)
+		return;
+	free(e->scheme);
+	free(e->host);
+	free(e->hostname);
+	free(e->base_path);
+	free(e->signing_region);
+	free(e->signing_name);
+	free(e->partition);
+	memset(e, 0, sizeof(*e));
+}
+
+static bool is_ip_literal(const char *host)
+{
+	size_t i, dots = 0;
+
+	if (host[0] == '[')
+		return true;
+	for (i = 0; host[i]; i++) {
+		if (host[i] == '.')
+			dots++;
+		else if (host[i] < '0' || host[i] > '9')
+			return false;
+	}
+	return dots == 3;
+}
+
+/* scheme://host[:port][/path] -> out fields.  No user info, query or fragment. */
+static int parse_url(struct endpoint *out, const char *url, const char *what, struct errbuf *err)
+{
+	const char *p, *h, *hend, *port = NULL;
+	size_t n = strlen(url), i;
+	long pn = 0;
+
+	if (n > MAX_URL)
+		return err_set(err, TK_EUSAGE, "%s is longer than %d characters", what, MAX_URL);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)url[i] <= 32 || (unsigned char)url[i] == 127)
+			return err_set(err, TK_EUSAGE, "%s '%s' contains a space or control character", what, url);
+	if (!strncasecmp(url, "https://", 8)) {
+		out->scheme = xstrdup("https");
+		h = url + 8;
+	} else if (!strncasecmp(url, "http://", 7)) {
+		out->scheme = xstrdup("http");
+		h = url + 7;
+	} else {
+		return err_set(err, TK_EUSAGE, "%s '%s' is not an http:// or https:// URL", what, url);
+	}
+	hend = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(hend - h)))
+		return err_set(err, TK_EUSAGE, "%s '%s' must not contain user information", what, url);
+	if (*hend == '?' || *hend == '#' || strpbrk(hend, "?#"))
+		return err_set(err, TK_EUSAGE, "%s '%s' must not have a query or fragment", what, url);
+	if (h[0] == '[') {
+		const char *rb = memchr(h, ']', (size_t)(hend - h));
+
+		if (!rb)
+			return err_set(err, TK_EUSAGE, "%s '%s' has a bad IPv6 address", what, url);
+		out->hostname = xstrndup(h, (size_t)(rb - h + 1));
+		if (rb + 1 < hend) {
+			if (rb[1] != ':')
+				return err_set(err, TK_EUSAGE, "%s '%s' has a bad host", what, url);
+			port = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(h, ':', (size_t)(hend - h));
+
+		out->hostname = xstrndup(h, (size_t)((colon ? colon : hend) - h));
+		if (colon)
+			port = colon + 1;
+	}
+	if (!*out->hostname)
+		return err_set(err, TK_EUSAGE, "%s '%s' has no host", what, url);
+	for (i = 0; out->hostname[i]; i++) {
+		char c = out->hostname[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
+			return err_set(err, TK_EUSAGE, "%s '%s' has a bad host", what, url);
+	}
+	if (port) {
+		char *end;
+
+		errno = 0;
+		pn = strtol(port, &end, 10);
+		if (end != hend || errno || pn < 1 || pn > 65535 || port == hend)
+			return err_set(err, TK_EUSAGE, "%s '%s' has a bad port", what, url);
+	}
+	if (!pn)
+		pn = !strcmp(out->scheme, "https") ? 443 : 80;
+	out->port = (int)pn;
+	if ((pn == 443 && !strcmp(out->scheme, "https")) || (pn == 80 && !strcmp(out->scheme, "http")))
+		out->host = xstrdup(out->hostname);
+	else
+		out->host = xasprintf("%s:%ld", out->hostname, pn);
+	/* base path without trailing slashes */
+	p = hend;
+	n = strlen(p);
+	while (n && p[n - 1] == '/')
+		n--;
+	out->base_path = xstrndup(p, n);
+	return 0;
+}
+
+static bool truthy(const char *v)
+{
+	return v && !strcasecmp(v, "true");
+}
+
+int endpoint_resolve(struct endpoint *out, const char *service, const char *region,
+		     const struct endpoint_config *cfg, struct errbuf *err)
+{
+	const struct service_info *si = NULL;
+	const char *url = NULL, *what = "--endpoint-url", *profile;
+	const struct tk_env *env = cfg ? &cfg->env : NULL;
+	const struct profile_set *ps = cfg ? cfg->profiles : NULL;
+	const char *style;
+	char envname[64];
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; service && i < sizeof(services) / sizeof(services[0]); i++)
+		if (!strcmp(services[i].name, service))
+			si = &services[i];
+	if (!si)
+		return err_set(err, TK_EUSAGE, "unknown service '%s'", service ? service : "");
+	if (!region_ok(region))
+		return err_set(err, TK_EUSAGE, "region '%s' is not a region name", region ? region : "");
+	profile = cfg && cfg->profile ? cfg->profile : "default";
+
+	if (cfg && cfg->cli_url && *cfg->cli_url) {
+		url = cfg->cli_url;
+	} else if (!truthy(tk_env_get(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) &&
+		   !truthy(profile_get(ps, profile, "ignore_configured_endpoint_urls"))) {
+		snprintf(envname, sizeof(envname), "AWS_ENDPOINT_URL_%s", si->env);
+		if ((url = tk_env_get(env, envname)))
+			what = envname;
+		else if ((url = tk_env_get(env, "AWS_ENDPOINT_URL")))
+			what = "AWS_ENDPOINT_URL";
+		else if ((url = profile_service_get(ps, profile, si->svc_key, "endpoint_url")))
+			what = "endpoint_url of the services section";
+		else if ((url = profile_get(ps, profile, "endpoint_url")))
+			what = "endpoint_url of the profile";
+	}
+
+	out->partition = xstrdup(endpoint_partition(region));
+	out->signing_name = xstrdup(si->name);
+	if (url) {
+		rc = parse_url(out, url, what, err);
+		if (rc) {
+			endpoint_release(out);
+			return rc;
+		}
+		out->custom = true;
+		out->signing_region = xstrdup(region);
+	} else {
+		const char *dns = dns_suffix(out->partition);
+
+		out->scheme = xstrdup("https");
+		out->port = 443;
+		out->base_path = xstrdup("");
+		if (!strcmp(service, "organizations")) {
+			out->signing_region = xstrdup(global_region(out->partition, service));
+			out->hostname = xasprintf("organizations.%s.%s", out->signing_region, dns);
+		} else if (!strcmp(service, "iam")) {
+			out->signing_region = xstrdup(global_region(out->partition, service));
+			if (!strcmp(out->partition, "aws"))
+				out->hostname = xstrdup("iam.amazonaws.com");
+			else if (!strcmp(out->partition, "aws-us-gov"))
+				out->hostname = xstrdup("iam.us-gov.amazonaws.com");
+			else
+				out->hostname = xasprintf("iam.%s.%s", out->signing_region, dns);
+		} else {
+			out->signing_region = xstrdup(region);
+			out->hostname = xasprintf("%s.%s.%s", service, region, dns);
+		}
+		out->host = xstrdup(out->hostname);
+	}
+	if (!strcmp(service, "s3")) {
+		style = profile_get(ps, profile, "s3.addressing_style");
+		if (style && !strcmp(style, "path"))
+			out->path_style = true;
+		else if (style && !strcmp(style, "virtual"))
+			out->path_style = false;
+		else
+			out->path_style = out->custom;
+	}
+	return 0;
+}
+
+bool endpoint_bucket_virtual_ok(const char *b, bool https)
+{
+	size_t i, n = b ? strlen(b) : 0;
+
+	if (n < 3 || n > 63)
+		return false;
+	if (!((b[0] >= 'a' && b[0] <= 'z') || (b[0] >= '0' && b[0] <= '9')) ||
+	    !((b[n - 1] >= 'a' && b[n - 1] <= 'z') || (b[n - 1] >= '0' && b[n - 1] <= '9')))
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = b[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			return false;
+		if (c == '.' && (https || b[i + 1] == '.' || b[i + 1] == '-' || (i && b[i - 1] == '-')))
+			return false;
+	}
+	return !is_ip_literal(b);
+}
+
+int endpoint_s3_target(const struct endpoint *ep, const char *bucket, const char *key,
+		       char **host, char **path, struct errbuf *err)
+{
+	bool https = ep->scheme && !strcmp(ep->scheme, "https");
+	bool virt;
+	char *eb, *ek = NULL;
+
+	*host = *path = NULL;
+	if (!bucket || !*bucket || strlen(bucket) > 255)
+		return err_set(err, TK_EUSAGE, "bucket name '%s' is not valid", bucket ? bucket : "");
+	if (key && strlen(key) > 1024)
+		return err_set(err, TK_EUSAGE, "object key is longer than 1024 bytes");
+	virt = !ep->path_style && !is_ip_literal(ep->hostname) && endpoint_bucket_virtual_ok(bucket, https);
+	if (key) {
+		ek = sigv4_uri_encode(key, strlen(key), true);
+		if (!ek)
+			return err_set(err, TK_ELIMIT, "object key is too long");
+	}
+	if (virt) {
+		*host = xasprintf("%s.%s", bucket, ep->host);
+		*path = xasprintf("%s/%s", ep->base_path, ek ? ek : "");
+	} else {
+		eb = sigv4_uri_encode(bucket, strlen(bucket), false);
+		*host = xstrdup(ep->host);
+		if (ek)
+			*path = xasprintf("%s/%s/%s", ep->base_path, eb ? eb : "", ek);
+		else
+			*path = xasprintf("%s/%s", ep->base_path, eb ? eb : "");
+		free(eb);
+	}
+	free(ek);
+	return 0;
+}

@@ -1,0 +1,111 @@
+/* orgs.c: see orgs.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "orgs.h"
+#include "banned.h"
+
+#define ORGS_TARGET "AWSOrganizationsV20161128"
+#define ORGS_MAX_PAGES 100000
+
+void org_info_release(struct org_info *o)
+{
+	if (!o)
+		return;
+	free(o->id);
+	free(o->arn);
+	free(o->feature_set);
+	free(o->master_account_id);
+	free(o->master_account_email);
+	memset(o, 0, sizeof(*o));
+}
+
+int orgs_describe_organization(struct aws_ctx *ctx, struct org_info *out, struct errbuf *err)
+{
+	json_t *resp = NULL, *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "DescribeOrganization", NULL, NULL, &resp, err);
+	if (rc)
+		return rc;
+	o = json_object_get(resp, "Organization");
+	if (!json_is_object(o) || !json_is_string(json_object_get(o, "Id"))) {
+		rc = err_set(err, TK_EFAIL, "organizations DescribeOrganization: unexpected response: "
+			     "no Organization");
+	} else {
+		out->id = aws_json_strdup(o, "Id");
+		out->arn = aws_json_strdup(o, "Arn");
+		out->feature_set = aws_json_strdup(o, "FeatureSet");
+		out->master_account_id = aws_json_strdup(o, "MasterAccountId");
+		out->master_account_email = aws_json_strdup(o, "MasterAccountEmail");
+	}
+	json_decref(resp);
+	return rc;
+}
+
+void org_accounts_free(struct org_account *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; a && i < n; i++) {
+		free(a[i].id);
+		free(a[i].arn);
+		free(a[i].email);
+		free(a[i].name);
+		free(a[i].status);
+	}
+	free(a);
+}
+
+int orgs_list_accounts(struct aws_ctx *ctx, struct org_account **out, size_t *n, struct errbuf *err)
+{
+	struct org_account *v = NULL;
+	size_t nv = 0, pages = 0;
+	char *token = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		json_t *in = json_object(), *resp = NULL, *list, *a;
+		size_t i;
+
+		json_object_set_new(in, "MaxResults", json_integer(20));
+		if (token)
+			json_object_set_new(in, "NextToken", json_string(token));
+		rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "ListAccounts", NULL, in, &resp, err);
+		json_decref(in);
+		if (rc)
+			break;
+		list = json_object_get(resp, "Accounts");
+		json_array_foreach(list, i, a) {
+			if (!json_is_object(a) || !json_is_string(json_object_get(a, "Id")))
+				continue;
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			v[nv].id = aws_json_strdup(a, "Id");
+			v[nv].arn = aws_json_strdup(a, "Arn");
+			v[nv].email = aws_json_strdup(a, "Email");
+			v[nv].name = aws_json_strdup(a, "Name");
+			v[nv].status = aws_json_strdup(a, "Status");
+			nv++;
+		}
+		free(token);
+		token = aws_json_strdup(resp, "NextToken");
+		json_decref(resp);
+		if (!token || !*token)
+			break;
+		if (++pages > ORGS_MAX_PAGES) {
+			rc = err_set(err, TK_EFAIL, "organizations ListAccounts: too many pages");
+			break;
+		}
+	}
+	free(token);
+	if (rc) {
+		org_accounts_free(v, nv);
+		return rc;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}

@@ -1,0 +1,628 @@
+/* plan.c: build the plan of a config (jansson trees) and write it
+ * atomically.  Library code: no printing, no clock, no environment. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "plan.h"
+#include "template.h"
+#include "banned.h"
+
+#define MAX_PLAN_FILE (64u << 20)
+
+/* ---- variables ---- */
+
+static json_t *strlist_json(const struct tk_strlist *l)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		json_array_append_new(a, json_string(l->v[i]));   /* steals */
+	return a;
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	json_object_set_new(o, k, json_string(v ? v : ""));   /* steals */
+}
+
+json_t *plan_vars(const struct tk_config *c)
+{
+	json_t *v = json_object(), *accounts = json_array(), *writers = json_array();
+	json_t *trail_arns = json_array(), *ctx = json_array(), *admins, *buckets, *prefixes;
+	const char *part = c->partition ? c->partition : "aws";
+	const char *central = config_central_account(c);
+	char *bucket_arn = xasprintf("arn:%s:s3:::%s", part, c->bucket);
+	char *kp = c->key_prefix ? xasprintf("%s/", c->key_prefix) : xstrdup("");
+	char *logs = xasprintf("%s/%sAWSLogs", bucket_arn, kp);
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	size_t i;
+
+	set_str(v, "partition", part);
+	set_str(v, "home_region", c->home_region);
+	set_str(v, "org_id", c->org_id);
+	set_str(v, "management_account", c->management_account);
+	set_str(v, "central_account", central);
+	set_str(v, "bucket", c->bucket);
+	set_str(v, "bucket_arn", bucket_arn);
+	set_str(v, "key_prefix", kp);
+	set_str(v, "key_prefix_name", c->key_prefix);
+	set_str(v, "logs_arn", logs);
+	set_str(v, "access_log_bucket", c->access_log_bucket);
+	set_str(v, "access_log_bucket_arn", "");
+	if (c->access_log_bucket) {
+		json_object_set_new(v, "access_log_bucket_arn",
+				    json_sprintf("arn:%s:s3:::%s", part, c->access_log_bucket));
+		json_object_set_new(v, "access_log_prefix", json_sprintf("%s/", c->bucket));
+	} else {
+		set_str(v, "access_log_prefix", "");
+	}
+	set_str(v, "kms_alias", c->kms_alias);
+	json_object_set_new(v, "kms_key_arn",
+			    json_sprintf("arn:%s:kms:%s:%s:%s", part, c->home_region, central, c->kms_alias));
+	set_str(v, "trail_name", c->trail_name);
+	set_str(v, "mode", org ? "organization" : "per-account");
+	json_object_set_new(v, "is_org", json_boolean(org));
+	json_object_set_new(v, "is_per_account", json_boolean(!org));
+	json_object_set_new(v, "multi_region", json_boolean(c->multi_region));
+	json_object_set_new(v, "include_global_events", json_boolean(c->include_global_events));
+	json_object_set_new(v, "log_file_validation", json_boolean(c->log_file_validation));
+	json_object_set_new(v, "retention_days", json_integer(c->retention_days));
+	json_object_set_new(v, "object_lock", json_boolean(c->object_lock != TK_LOCK_NONE));
+	set_str(v, "object_lock_mode", c->object_lock == TK_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE");
+	json_object_set_new(v, "object_lock_days", json_integer(c->object_lock_days));
+	set_str(v, "assume_role", c->assume_role);
+	json_object_set_new(v, "regions", strlist_json(&c->regions));
+	json_object_set_new(v, "decrypt_principals", strlist_json(&c->decrypt_principals));
+	json_object_set_new(v, "break_glass_principals", strlist_json(&c->break_glass_principals));
+	admins = strlist_json(&c->break_glass_principals);
+	json_array_append_new(admins, json_sprintf("arn:%s:iam::%s:role/%s", part, central, c->assume_role));
+	json_object_set_new(v, "protection_admins", admins);   /* steals */
+	buckets = json_array();
+	json_array_append_new(buckets, json_string(bucket_arn));
+	if (c->access_log_bucket)
+		json_array_append_new(buckets, json_sprintf("arn:%s:s3:::%s", part, c->access_log_bucket));
+	json_object_set_new(v, "managed_bucket_arns", buckets);
+	prefixes = json_array();
+	for (i = 0; i < c->data_event_buckets.n; i++)
+		json_array_append_new(prefixes, json_sprintf("arn:%s:s3:::%s/", part, c->data_event_buckets.v[i]));
+	json_object_set_new(v, "data_event_prefixes", prefixes);
+
+	if (org) {
+		char *arn = config_trail_arn(c, c->management_account);
+		json_t *w;
+
+		json_array_append_new(trail_arns, json_string(arn));
+		json_array_append_new(ctx, json_sprintf("arn:%s:cloudtrail:*:%s:trail/*", part, c->management_account));
+		w = json_pack("{s:s, s:s+++, s:s}", "sid", "TrailkeepOrgWrite", "resource", logs, "/", c->org_id, "/*",
+			      "trail_arn", arn);
+		json_array_append_new(writers, w);
+		w = json_pack("{s:s, s:s+++, s:s}", "sid", "TrailkeepManagementWrite", "resource", logs, "/",
+			      c->management_account, "/*", "trail_arn", arn);
+		json_array_append_new(writers, w);
+		free(arn);
+	}
+	for (i = 0; i < c->naccounts; i++) {
+		const struct tk_account *a = &c->accounts[i];
+		char *arn = config_trail_arn(c, a->id);
+
+		json_array_append_new(accounts, json_pack("{s:s, s:s, s:s, s:o}", "name", a->name, "id", a->id,
+							  "trail_arn", arn, "regions", strlist_json(&a->regions)));
+		if (!org) {
+			json_array_append_new(trail_arns, json_string(arn));
+			json_array_append_new(ctx, json_sprintf("arn:%s:cloudtrail:*:%s:trail/*", part, a->id));
+			json_array_append_new(writers, json_pack("{s:s+, s:s+++, s:s}", "sid", "TrailkeepWrite", a->id,
+								 "resource", logs, "/", a->id, "/*", "trail_arn", arn));
+		}
+		free(arn);
+	}
+	json_object_set_new(v, "accounts", accounts);
+	json_object_set_new(v, "writers", writers);
+	json_object_set_new(v, "trail_arns", trail_arns);
+	json_object_set_new(v, "encryption_context_arns", ctx);
+	free(bucket_arn);
+	free(kp);
+	free(logs);
+	return v;
+}
+
+/* ---- building ---- */
+
+char *plan_dump(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *t;
+
+	if (!s)
+		return xstrdup("null\n");
+	t = xasprintf("%s\n", s);
+	free(s);
+	return t;
+}
+
+size_t plan_policy_size(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n = s ? strlen(s) : 0;
+
+	free(s);
+	return n;
+}
+
+static void add_file(struct plan *p, const char *path, json_t *doc)
+{
+	p->files = xrealloc(p->files, (p->nfiles + 1) * sizeof(*p->files));
+	p->files[p->nfiles].path = xstrdup(path);
+	p->files[p->nfiles].doc = doc;   /* owned by the plan now */
+	p->nfiles++;
+}
+
+const struct plan_file *plan_find(const struct plan *p, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (!strcmp(p->files[i].path, path))
+			return &p->files[i];
+	return NULL;
+}
+
+static int render_into(struct plan *p, const char *dir, const char *tmpl, const char *path, json_t *vars,
+		       struct errbuf *err)
+{
+	json_t *doc = NULL;
+	int rc = tmpl_render_file(&doc, dir, tmpl, vars, err);
+
+	if (rc < 0)
+		return rc;
+	add_file(p, path, doc);
+	return 0;
+}
+
+static size_t count_statements(const json_t *doc)
+{
+	return json_array_size(json_object_get(doc, "Statement"));
+}
+
+static json_t *step(json_t *order, const char *type, const char *account, const char *region,
+		    const char *name)
+{
+	json_t *s = json_pack("{s:I, s:s, s:s, s:s, s:s}", "step", (json_int_t)json_array_size(order) + 1,
+			      "type", type, "account", account, "region", region, "name", name);
+
+	json_array_append_new(order, s);   /* steals; s stays valid as the array holds it */
+	return s;
+}
+
+static size_t count_regions(const struct tk_config *c)
+{
+	struct tk_strlist seen = { NULL, 0 };
+	size_t i, j, k, n;
+
+	for (i = 0; i <= c->naccounts; i++) {
+		const struct tk_strlist *l = i < c->naccounts ? &c->accounts[i].regions : &c->regions;
+
+		for (j = 0; j < l->n; j++) {
+			for (k = 0; k < seen.n; k++)
+				if (!strcmp(seen.v[k], l->v[j]))
+					break;
+			if (k == seen.n) {
+				seen.v = xrealloc(seen.v, (seen.n + 1) * sizeof(*seen.v));
+				seen.v[seen.n++] = l->v[j];   /* borrowed */
+			}
+		}
+	}
+	n = seen.n;
+	free(seen.v);
+	return n;
+}
+
+int plan_build(struct plan *out, const struct tk_config *c, const struct plan_opts *o, struct errbuf *err)
+{
+	const char *dir = o->templates_dir;
+	json_t *vars = plan_vars(c), *meta = NULL, *order, *s, *trailvar;
+	const char *central = config_central_account(c);
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	size_t i, ntrails = org ? 1 : c->naccounts;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	add_file(out, "plan.json", NULL);   /* filled in at the end */
+	if ((rc = render_into(out, dir, "bucket-policy.json", "central/bucket-policy.json", vars, err)) < 0 ||
+	    (rc = render_into(out, dir, "kms-key-policy.json", "central/kms-key-policy.json", vars, err)) < 0 ||
+	    (rc = render_into(out, dir, "bucket-settings.json", "central/bucket-settings.json", vars, err)) < 0)
+		goto done;
+	if (c->access_log_bucket &&
+	    (rc = render_into(out, dir, "access-log-bucket-policy.json", "central/access-log-bucket-policy.json",
+			      vars, err)) < 0)
+		goto done;
+	trailvar = json_object();
+	json_object_set_new(vars, "trail", trailvar);   /* steals; trailvar stays valid */
+	for (i = 0; i < ntrails; i++) {
+		const char *acct = org ? c->management_account : c->accounts[i].id;
+		char *arn = config_trail_arn(c, acct);
+		char *path = xasprintf("accounts/%s/trail.json", acct);
+
+		json_object_set_new(trailvar, "account", json_string(acct));
+		json_object_set_new(trailvar, "arn", json_string(arn));
+		rc = render_into(out, dir, "trail.json", path, vars, err);
+		free(arn);
+		free(path);
+		if (rc < 0)
+			goto done;
+	}
+	json_object_del(vars, "trail");
+	if ((rc = render_into(out, dir, "apply-role-policy.json", "iam/apply-role-policy.json", vars, err)) < 0 ||
+	    (rc = render_into(out, dir, "verify-role-policy.json", "iam/verify-role-policy.json", vars, err)) < 0)
+		goto done;
+
+	out->bucket_policy_size = plan_policy_size(plan_find(out, "central/bucket-policy.json")->doc);
+	out->key_policy_size = plan_policy_size(plan_find(out, "central/kms-key-policy.json")->doc);
+	if (c->access_log_bucket)
+		out->access_log_policy_size = plan_policy_size(plan_find(out, "central/access-log-bucket-policy.json")->doc);
+	out->naccounts = c->naccounts;
+	out->nregions = count_regions(c);
+	out->ntrails = ntrails;
+	out->nstatements = count_statements(plan_find(out, "central/bucket-policy.json")->doc) +
+			   count_statements(plan_find(out, "central/kms-key-policy.json")->doc);
+	if (!o->no_limits) {
+		if (out->bucket_policy_size > TK_BUCKET_POLICY_LIMIT) {
+			rc = err_set(err, TK_ELIMIT, "the bucket policy would be %zu bytes, over S3's limit of %d bytes "
+				     "(20 KB)%s", out->bucket_policy_size, TK_BUCKET_POLICY_LIMIT,
+				     org ? ": shorten the bucket name or key_prefix" :
+				     ": use mode = organization (one trail, two write statements) "
+				     "or split the accounts over several buckets");
+			goto done;
+		}
+		if (out->key_policy_size > TK_KEY_POLICY_LIMIT) {
+			rc = err_set(err, TK_ELIMIT, "the KMS key policy would be %zu bytes, over KMS's limit of %d bytes "
+				     "(32 KB)%s", out->key_policy_size, TK_KEY_POLICY_LIMIT,
+				     org ? ": list fewer decrypt_principals or break_glass_principals" :
+				     ": use mode = organization or split the accounts over several keys");
+			goto done;
+		}
+		if (out->access_log_policy_size > TK_BUCKET_POLICY_LIMIT) {
+			rc = err_set(err, TK_ELIMIT, "the access-log bucket policy would be %zu bytes, over S3's limit "
+				     "of %d bytes (20 KB)", out->access_log_policy_size, TK_BUCKET_POLICY_LIMIT);
+			goto done;
+		}
+	}
+
+	/* plan.json: every resource, its desired state, the apply order */
+	order = json_array();
+	s = step(order, "kms_key", central, c->home_region, c->kms_alias);
+	json_object_set_new(s, "desired", json_pack("{s:s, s:s, s:b, s:s}", "KeySpec", "SYMMETRIC_DEFAULT",
+						     "KeyUsage", "ENCRYPT_DECRYPT", "KeyRotationEnabled", 1,
+						     "Policy", "central/kms-key-policy.json"));
+	s = step(order, "kms_alias", central, c->home_region, c->kms_alias);
+	s = step(order, "s3_bucket", central, c->home_region, c->bucket);
+	json_object_set_new(s, "desired", json_pack("{s:s}", "Settings", "central/bucket-settings.json"));
+	s = step(order, "s3_bucket_policy", central, c->home_region, c->bucket);
+	json_object_set_new(s, "desired", json_pack("{s:s}", "Policy", "central/bucket-policy.json"));
+	if (c->access_log_bucket) {
+		s = step(order, "s3_access_log_bucket", central, c->home_region, c->access_log_bucket);
+		json_object_set_new(s, "desired", json_pack("{s:s, s:s}", "Settings",
+							     "central/bucket-settings.json#AccessLogBucket",
+							     "Policy", "central/access-log-bucket-policy.json"));
+	}
+	for (i = 0; i < ntrails; i++) {
+		const char *acct = org ? c->management_account : c->accounts[i].id;
+		char *path = xasprintf("accounts/%s/trail.json", acct);
+		char *arn = config_trail_arn(c, acct);
+
+		s = step(order, "cloudtrail_trail", acct, c->home_region, c->trail_name);
+		json_object_set_new(s, "arn", json_string(arn));
+		json_object_set_new(s, "desired", json_pack("{s:s}", "Trail", path));
+		s = step(order, "cloudtrail_event_selectors", acct, c->home_region, c->trail_name);
+		json_object_set_new(s, "desired", json_pack("{s:s+}", "Selectors", path, "#PutEventSelectors"));
+		s = step(order, "cloudtrail_logging", acct, c->home_region, c->trail_name);
+		json_object_set_new(s, "desired", json_pack("{s:b}", "IsLogging", 1));
+		free(path);
+		free(arn);
+	}
+	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
+			 "format", 1,
+			 "mode", org ? "organization" : "per-account",
+			 "partition", c->partition ? c->partition : "aws",
+			 "home_region", c->home_region,
+			 "central_account", central,
+			 "bucket", c->bucket,
+			 "trail_name", c->trail_name,
+			 "kms_alias", c->kms_alias,
+			 "accounts", json_incref(json_object_get(vars, "accounts")),
+			 "apply_order", order,
+			 "sizes", json_pack("{s:{s:I, s:i}, s:{s:I, s:i}}",
+					    "bucket_policy", "bytes", (json_int_t)out->bucket_policy_size,
+					    "limit", TK_BUCKET_POLICY_LIMIT,
+					    "kms_key_policy", "bytes", (json_int_t)out->key_policy_size,
+					    "limit", TK_KEY_POLICY_LIMIT));
+	if (!meta) {
+		rc = err_set(err, TK_EFAIL, "cannot build plan.json");
+		goto done;
+	}
+	if (c->org_id)
+		json_object_set_new(meta, "organization_id", json_string(c->org_id));
+	if (c->management_account[0])
+		json_object_set_new(meta, "management_account", json_string(c->management_account));
+	json_object_set_new(meta, "files", json_array());
+	for (i = 1; i < out->nfiles; i++)
+		json_array_append_new(json_object_get(meta, "files"), json_string(out->files[i].path));
+	out->files[0].doc = meta;
+	rc = 0;
+done:
+	json_decref(vars);
+	if (rc < 0)
+		plan_release(out);
+	return rc;
+}
+
+void plan_release(struct plan *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		json_decref(p->files[i].doc);
+	}
+	free(p->files);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- writing ---- */
+
+/* rm -rf of a directory we created (the temporary or the replaced plan). */
+static void remove_tree(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0) {
+		unlinkat(dirfd, name, 0);
+		return;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat sb;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
+			remove_tree(fd, e->d_name);
+		else
+			unlinkat(fd, e->d_name, 0);
+	}
+	closedir(d);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int mkdirs(const char *root, const char *rel, struct errbuf *err)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	char *p;
+	int rc = 0;
+
+	for (p = path + strlen(root) + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			rc = err_set(err, TK_EFAIL, "cannot create directory '%s': %s", path, strerror(errno));
+			break;
+		}
+		*p = '/';
+	}
+	free(path);
+	return rc;
+}
+
+static int write_file(const char *root, const struct plan_file *f, struct errbuf *err)
+{
+	char *path = xasprintf("%s/%s", root, f->path);
+	char *text = NULL;
+	int fd = -1, rc;
+
+	if ((rc = mkdirs(root, f->path, err)) < 0)
+		goto done;
+	text = plan_dump(f->doc);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
+	if (fd < 0 || fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0) {
+		rc = err_set(err, TK_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = err_set(err, TK_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static int read_small(const char *path, struct buf *b)
+{
+	char chunk[8192];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW);
+	ssize_t n;
+	int rc = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(b, chunk, (size_t)n) < 0) {
+			rc = -1;
+			break;
+		}
+	if (n < 0)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* Is the directory tree a the same as b (names, types, contents)? */
+static bool same_tree(const char *a, const char *b)
+{
+	DIR *da = opendir(a), *db = NULL;
+	struct dirent *e;
+	size_t na = 0, nb = 0;
+	bool same = true;
+
+	if (!da)
+		return false;
+	db = opendir(b);
+	if (!db) {
+		closedir(da);
+		return false;
+	}
+	while (same && (e = readdir(da))) {
+		char *pa, *pb;
+		struct stat sa, sb;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		na++;
+		pa = xasprintf("%s/%s", a, e->d_name);
+		pb = xasprintf("%s/%s", b, e->d_name);
+		if (lstat(pa, &sa) < 0 || lstat(pb, &sb) < 0 ||
+		    S_ISDIR(sa.st_mode) != S_ISDIR(sb.st_mode) || S_ISREG(sa.st_mode) != S_ISREG(sb.st_mode)) {
+			same = false;
+		} else if (S_ISDIR(sa.st_mode)) {
+			same = same_tree(pa, pb);
+		} else if (sa.st_size != sb.st_size) {
+			same = false;
+		} else {
+			struct buf x, y;
+
+			buf_init(&x, MAX_PLAN_FILE);
+			buf_init(&y, MAX_PLAN_FILE);
+			same = read_small(pa, &x) == 0 && read_small(pb, &y) == 0 && x.len == y.len &&
+			       (x.len == 0 || !memcmp(x.data, y.data, x.len));
+			buf_release(&x);
+			buf_release(&y);
+		}
+		free(pa);
+		free(pb);
+	}
+	while (same && (e = readdir(db)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			nb++;
+	closedir(da);
+	closedir(db);
+	return same && na == nb;
+}
+
+static bool dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	bool empty = true;
+
+	if (!d)
+		return true;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+int plan_write(const struct plan *p, const char *dir, bool *changed, struct errbuf *err)
+{
+	char *tmp = NULL, *dircopy = xstrdup(dir), *plan_json = NULL;
+	struct stat sb;
+	bool exists = false;
+	size_t n = strlen(dircopy), i;
+	int rc;
+
+	while (n > 1 && dircopy[n - 1] == '/')
+		dircopy[--n] = '\0';
+	if (lstat(dircopy, &sb) == 0) {
+		exists = true;
+		plan_json = xasprintf("%s/plan.json", dircopy);
+		if (!S_ISDIR(sb.st_mode)) {
+			rc = err_set(err, TK_EUSAGE, "cannot write the plan to '%s': it exists and is not a directory", dir);
+			goto done;
+		}
+		if (!dir_empty(dircopy) && access(plan_json, F_OK) < 0) {
+			rc = err_set(err, TK_EUSAGE, "refusing to replace '%s': it is not empty and holds no plan.json "
+				     "(choose another -o DIR)", dir);
+			goto done;
+		}
+	} else if (errno != ENOENT) {
+		rc = err_set(err, TK_EFAIL, "cannot use '%s': %s", dir, strerror(errno));
+		goto done;
+	}
+	tmp = xasprintf("%s.tmp-XXXXXX", dircopy);
+	if (!exists && strchr(dircopy, '/') && (rc = mkdirs(dircopy[0] == '/' ? "" : ".", dircopy[0] == '/' ? dircopy + 1 : dircopy, err)) < 0) {
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	if (!mkdtemp(tmp)) {
+		rc = err_set(err, TK_EFAIL, "cannot create a temporary directory next to '%s': %s", dir, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto done;
+	}
+	if (chmod(tmp, 0755) < 0) {
+		rc = err_set(err, TK_EFAIL, "cannot set the mode of '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	for (i = 0; i < p->nfiles; i++)
+		if ((rc = write_file(tmp, &p->files[i], err)) < 0)
+			goto done;
+	if (changed)
+		*changed = !exists || !same_tree(tmp, dircopy);
+	if (exists) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dircopy, RENAME_EXCHANGE) < 0) {
+			rc = err_set(err, TK_EFAIL, "cannot replace '%s': %s", dir, strerror(errno));
+			goto done;
+		}
+	} else if (rename(tmp, dircopy) < 0) {
+		rc = err_set(err, TK_EFAIL, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
+		goto done;
+	}
+	rc = 0;   /* tmp now holds the previous plan (or nothing): removed below */
+done:
+	if (tmp)
+		remove_tree(AT_FDCWD, tmp);
+	free(tmp);
+	free(dircopy);
+	free(plan_json);
+	return rc;
+}

@@ -1,0 +1,158 @@
+#!/bin/sh
+# Conformance of the fake AWS core (S3, KMS, STS, Organizations) with Debian's
+# awscli: every call goes through botocore's real serializers, signers and
+# parsers.  Prints PASS:/FAIL: lines; exits non-zero on any failure.
+set -u
+TOP=${TOP:-$(pwd)}
+PYTHON=${PYTHON:-/usr/bin/python3}
+export TOP PYTHON
+command -v aws >/dev/null 2>&1 || { echo "FAIL: awscli (aws) not installed"; exit 1; }
+. "$TOP/tests/fakeaws/fakeaws.sh"
+W=$(mktemp -d "${TMPDIR:-/tmp}/fakeaws-cli.XXXXXX")
+trap 'fakeaws_stop; rm -rf "$W"' EXIT INT TERM
+export HOME="$W" AWS_CONFIG_FILE="$W/config" AWS_SHARED_CREDENTIALS_FILE="$W/credentials"
+export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard
+fakeaws_start --seed 7 || { echo "FAIL: fake AWS starts"; exit 1; }
+A() { aws --endpoint-url "$FAKEAWS_URL" --output json "$@"; }
+failed=0
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1"; failed=1; }
+# check NAME CMD...: command succeeds
+check() { n=$1; shift; if "$@" >"$W/out" 2>"$W/err"; then pass "$n"; else fail "$n"; sed 's/^/    /' "$W/err" | head -5; fi; }
+# expect_err NAME CODE CMD...: command fails with error CODE
+expect_err() {
+	n=$1; c=$2; shift 2
+	if "$@" >"$W/out" 2>"$W/err"; then fail "$n (succeeded)"; return; fi
+	if grep -q "($c)" "$W/err"; then pass "$n"; else fail "$n (wanted $c)"; sed 's/^/    /' "$W/err" | head -3; fi
+}
+jq_py() { "$PYTHON" -c "import json,sys; d=json.load(open('$W/out')); print($1)"; }
+
+# --- STS / Organizations ---
+check "sts get-caller-identity" A sts get-caller-identity
+[ "$(jq_py 'd["Account"]')" = 111111111111 ] && pass "caller is the management account" || fail "caller is the management account"
+check "organizations describe-organization" A organizations describe-organization
+[ "$(jq_py 'd["Organization"]["MasterAccountId"]')" = 111111111111 ] && pass "org management id" || fail "org management id"
+check "organizations list-accounts paginated (page size 1)" A organizations list-accounts --page-size 1
+[ "$(jq_py 'len(d["Accounts"])')" = 4 ] && pass "list-accounts returns all 4 accounts" || fail "list-accounts returns all 4 accounts"
+check "sts assume-role into a member" A sts assume-role --role-arn arn:aws:iam::333333333333:role/OrganizationAccountAccessRole --role-session-name trailkeep-test
+AK=$(jq_py 'd["Credentials"]["AccessKeyId"]'); SK=$(jq_py 'd["Credentials"]["SecretAccessKey"]'); ST=$(jq_py 'd["Credentials"]["SessionToken"]')
+check "assumed-role credentials work" env AWS_ACCESS_KEY_ID="$AK" AWS_SECRET_ACCESS_KEY="$SK" AWS_SESSION_TOKEN="$ST" aws --endpoint-url "$FAKEAWS_URL" sts get-caller-identity
+grep -q 'assumed-role/OrganizationAccountAccessRole/trailkeep-test' "$W/out" && pass "assumed-role ARN" || fail "assumed-role ARN"
+expect_err "assume-role without trust is denied" AccessDenied env $(fakeaws_env 333333333333 | sed -n 's/^export //p') aws --endpoint-url "$FAKEAWS_URL" sts assume-role --role-arn arn:aws:iam::444444444444:role/OrganizationAccountAccessRole --role-session-name xx
+fakeaws_post create_role '{"account":"222222222222","name":"ExtRole","trust_policy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"secret-ext"}}}]}}' >/dev/null
+expect_err "assume-role with wrong ExternalId is denied" AccessDenied A sts assume-role --role-arn arn:aws:iam::222222222222:role/ExtRole --role-session-name sess --external-id wrong-ext
+check "assume-role with the right ExternalId" A sts assume-role --role-arn arn:aws:iam::222222222222:role/ExtRole --role-session-name sess --external-id secret-ext
+expect_err "DurationSeconds above the role maximum" ValidationError A sts assume-role --role-arn arn:aws:iam::222222222222:role/ExtRole --role-session-name sess --external-id secret-ext --duration-seconds 7200
+expect_err "member cannot list accounts" AccessDeniedException env $(fakeaws_env 333333333333 | sed -n 's/^export //p') aws --endpoint-url "$FAKEAWS_URL" organizations list-accounts
+
+# --- signature and credential errors ---
+expect_err "wrong secret -> SignatureDoesNotMatch (query)" SignatureDoesNotMatch env AWS_SECRET_ACCESS_KEY=wrongwrongwrong aws --endpoint-url "$FAKEAWS_URL" sts get-caller-identity
+expect_err "wrong secret -> SignatureDoesNotMatch (S3)" SignatureDoesNotMatch env AWS_SECRET_ACCESS_KEY=wrongwrongwrong aws --endpoint-url "$FAKEAWS_URL" s3api list-buckets
+expect_err "wrong secret -> InvalidSignatureException (JSON)" InvalidSignatureException env AWS_SECRET_ACCESS_KEY=wrongwrongwrong aws --endpoint-url "$FAKEAWS_URL" kms list-keys
+expect_err "unknown key -> InvalidAccessKeyId (S3)" InvalidAccessKeyId env AWS_ACCESS_KEY_ID=AKIAUNKNOWNUNKNOWN00 aws --endpoint-url "$FAKEAWS_URL" s3api list-buckets
+expect_err "unknown key -> UnrecognizedClientException (JSON)" UnrecognizedClientException env AWS_ACCESS_KEY_ID=AKIAUNKNOWNUNKNOWN00 aws --endpoint-url "$FAKEAWS_URL" organizations describe-organization
+expect_err "unknown key -> InvalidClientTokenId (STS)" InvalidClientTokenId env AWS_ACCESS_KEY_ID=AKIAUNKNOWNUNKNOWN00 aws --endpoint-url "$FAKEAWS_URL" sts get-caller-identity
+fakeaws_post create_access_key '{"account":"111111111111","expires_in":-60}' >"$W/exp.json"
+EAK=$("$PYTHON" -c "import json; print(json.load(open('$W/exp.json'))['access_key_id'])")
+ESK=$("$PYTHON" -c "import json; print(json.load(open('$W/exp.json'))['secret_access_key'])")
+EST=$("$PYTHON" -c "import json; print(json.load(open('$W/exp.json'))['session_token'])")
+expect_err "expired token -> ExpiredToken (S3)" ExpiredToken env AWS_ACCESS_KEY_ID="$EAK" AWS_SECRET_ACCESS_KEY="$ESK" AWS_SESSION_TOKEN="$EST" aws --endpoint-url "$FAKEAWS_URL" s3api list-buckets
+expect_err "expired token -> ExpiredTokenException (JSON)" ExpiredTokenException env AWS_ACCESS_KEY_ID="$EAK" AWS_SECRET_ACCESS_KEY="$ESK" AWS_SESSION_TOKEN="$EST" aws --endpoint-url "$FAKEAWS_URL" kms list-keys
+fakeaws_post set_auth_clock '{"time":"2020-01-01T00:00:00Z"}' >/dev/null
+expect_err "clock skew -> RequestTimeTooSkewed (S3)" RequestTimeTooSkewed A s3api list-buckets
+fakeaws_post set_auth_clock '{"time":null}' >/dev/null
+
+# --- S3 ---
+B=trailkeep-logs-111111111111
+check "s3api create-bucket (us-east-1, no body)" A s3api create-bucket --bucket "$B"
+expect_err "create-bucket with LocationConstraint=us-east-1" InvalidLocationConstraint A s3api create-bucket --bucket other-bucket-x --create-bucket-configuration LocationConstraint=us-east-1
+check "create-bucket in eu-west-1" A s3api create-bucket --bucket eu-bucket-111 --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1
+expect_err "re-create own eu bucket -> BucketAlreadyOwnedByYou" BucketAlreadyOwnedByYou A s3api create-bucket --bucket eu-bucket-111 --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1
+expect_err "bucket of another account -> BucketAlreadyExists" BucketAlreadyExists env $(fakeaws_env 333333333333 | sed -n 's/^export //p') aws --endpoint-url "$FAKEAWS_URL" s3api create-bucket --bucket "$B"
+check "get-bucket-location (eu-west-1)" A s3api get-bucket-location --bucket eu-bucket-111
+[ "$(jq_py 'd["LocationConstraint"]')" = eu-west-1 ] && pass "location is eu-west-1" || fail "location is eu-west-1"
+cat >"$W/policy.json" <<EOF
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"AclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::$B"},
+ {"Sid":"Write333","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::333333333333:root"},"Action":"s3:PutObject","Resource":"arn:aws:s3:::$B/AWSLogs/333333333333/*","Condition":{"StringEquals":{"s3:x-amz-acl":"bucket-owner-full-control"}}},
+ {"Sid":"DenyDelete","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::$B/*"}]}
+EOF
+check "put-bucket-policy" A s3api put-bucket-policy --bucket "$B" --policy "file://$W/policy.json"
+check "get-bucket-policy" A s3api get-bucket-policy --bucket "$B"
+jq_py 'json.loads(d["Policy"])["Statement"][0]["Sid"]' | grep -q AclCheck && pass "policy round-trips" || fail "policy round-trips"
+echo '{not json' >"$W/bad.json"
+expect_err "malformed policy -> MalformedPolicy" MalformedPolicy A s3api put-bucket-policy --bucket "$B" --policy "file://$W/bad.json"
+expect_err "no policy -> NoSuchBucketPolicy" NoSuchBucketPolicy A s3api get-bucket-policy --bucket eu-bucket-111 --region eu-west-1
+check "put-bucket-versioning" A s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
+check "get-bucket-versioning" A s3api get-bucket-versioning --bucket "$B"
+[ "$(jq_py 'd["Status"]')" = Enabled ] && pass "versioning is Enabled" || fail "versioning is Enabled"
+check "put-public-access-block" A s3api put-public-access-block --bucket "$B" --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+check "get-bucket-ownership-controls (default BucketOwnerEnforced)" A s3api get-bucket-ownership-controls --bucket "$B"
+expect_err "no object lock -> ObjectLockConfigurationNotFoundError" ObjectLockConfigurationNotFoundError A s3api get-object-lock-configuration --bucket "$B"
+expect_err "no lifecycle -> NoSuchLifecycleConfiguration" NoSuchLifecycleConfiguration A s3api get-bucket-lifecycle-configuration --bucket "$B"
+check "put-bucket-lifecycle-configuration" A s3api put-bucket-lifecycle-configuration --bucket "$B" --lifecycle-configuration '{"Rules":[{"ID":"expire","Status":"Enabled","Filter":{"Prefix":"AWSLogs/"},"Expiration":{"Days":365}}]}'
+for i in 01 02 03 04 05 06 07; do
+	printf 'object %s\n' "$i" >"$W/obj"
+	A s3api put-object --bucket "$B" --key "AWSLogs/111111111111/f$i.json" --body "$W/obj" --metadata "n=$i" >/dev/null 2>"$W/err" || fail "put-object f$i"
+done
+A s3api put-object --bucket "$B" --key "other/x" --body "$W/obj" >/dev/null
+check "list-objects-v2 with --page-size 2 walks every page" A s3api list-objects-v2 --bucket "$B" --page-size 2 --prefix AWSLogs/
+[ "$(jq_py 'len(d["Contents"])')" = 7 ] && pass "7 keys over 4 pages" || fail "7 keys over 4 pages"
+check "list-objects-v2 --max-items 3 gives a NextToken" A s3api list-objects-v2 --bucket "$B" --max-items 3 --page-size 2
+[ "$(jq_py 'len(d["Contents"])')" = 3 ] && [ -n "$(jq_py 'd.get("NextToken","")')" ] && pass "max-items 3" || fail "max-items 3"
+check "list-objects-v2 delimiter" A s3api list-objects-v2 --bucket "$B" --delimiter /
+[ "$(jq_py 'sorted(p["Prefix"] for p in d["CommonPrefixes"])')" = "['AWSLogs/', 'other/']" ] && pass "CommonPrefixes" || fail "CommonPrefixes"
+check "list-objects v1 (Marker) pages" A s3api list-objects --bucket "$B" --page-size 3
+[ "$(jq_py 'len(d["Contents"])')" = 8 ] && pass "v1 lists all 8" || fail "v1 lists all 8"
+check "get-object with Range" A s3api get-object --bucket "$B" --key AWSLogs/111111111111/f03.json --range bytes=0-5 "$W/got"
+[ "$(cat "$W/got")" = "object" ] && [ "$(jq_py 'd["Metadata"]["n"]')" = 03 ] && pass "range body and metadata" || fail "range body and metadata"
+expect_err "explicit Deny wins, even for the owner" AccessDenied A s3api delete-object --bucket "$B" --key other/x
+# cross-account
+M3=$(fakeaws_env 333333333333 | sed -n 's/^export //p')
+M4=$(fakeaws_env 444444444444 | sed -n 's/^export //p')
+check "member 3333 writes its prefix (policy Allow)" env $M3 aws --endpoint-url "$FAKEAWS_URL" s3api put-object --bucket "$B" --key AWSLogs/333333333333/x.json --body "$W/obj" --acl bucket-owner-full-control
+expect_err "member 3333 without the ACL condition is denied" AccessDenied env $M3 aws --endpoint-url "$FAKEAWS_URL" s3api put-object --bucket "$B" --key AWSLogs/333333333333/y.json --body "$W/obj"
+expect_err "member 4444 (prefix omitted from the policy) is denied" AccessDenied env $M4 aws --endpoint-url "$FAKEAWS_URL" s3api put-object --bucket "$B" --key AWSLogs/444444444444/x.json --body "$W/obj" --acl bucket-owner-full-control
+expect_err "cross-account read without policy -> AccessDenied" AccessDenied env $M3 aws --endpoint-url "$FAKEAWS_URL" s3api get-object --bucket "$B" --key AWSLogs/111111111111/f01.json "$W/x"
+expect_err "missing key -> NoSuchKey" NoSuchKey A s3api get-object --bucket "$B" --key nope "$W/x"
+
+# --- KMS ---
+check "kms create-key" A kms create-key --description "trailkeep test"
+KID=$(jq_py 'd["KeyMetadata"]["KeyId"]'); KARN=$(jq_py 'd["KeyMetadata"]["Arn"]')
+check "kms describe-key" A kms describe-key --key-id "$KID"
+[ "$(jq_py 'd["KeyMetadata"]["KeyState"]')" = Enabled ] && pass "key is Enabled" || fail "key is Enabled"
+cat >"$W/kp.json" <<EOF
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"kms:*","Resource":"*"},
+ {"Sid":"CT","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:GenerateDataKey*","Resource":"*",
+  "Condition":{"StringLike":{"kms:EncryptionContext:aws:cloudtrail:arn":"arn:aws:cloudtrail:*:111111111111:trail/*"}}}]}
+EOF
+check "kms put-key-policy" A kms put-key-policy --key-id "$KID" --policy-name default --policy "file://$W/kp.json"
+check "kms get-key-policy" A kms get-key-policy --key-id "$KID" --policy-name default
+jq_py 'json.loads(d["Policy"])["Statement"][1]["Sid"]' | grep -q CT && pass "key policy round-trips" || fail "key policy round-trips"
+cat >"$W/lock.json" <<EOF
+{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"kms:*","Resource":"*"}]}
+EOF
+expect_err "lock-out safety check" MalformedPolicyDocumentException A kms put-key-policy --key-id "$KID" --policy-name default --policy "file://$W/lock.json"
+check "kms create-alias" A kms create-alias --alias-name alias/trailkeep --target-key-id "$KID"
+expect_err "duplicate alias -> AlreadyExistsException" AlreadyExistsException A kms create-alias --alias-name alias/trailkeep --target-key-id "$KID"
+check "describe-key by alias" A kms describe-key --key-id alias/trailkeep
+check "kms enable-key-rotation" A kms enable-key-rotation --key-id "$KID"
+check "kms get-key-rotation-status" A kms get-key-rotation-status --key-id "$KID"
+[ "$(jq_py 'd["KeyRotationEnabled"]')" = True ] && pass "rotation enabled" || fail "rotation enabled"
+check "generate-data-key as the owner (delegated to root)" A kms generate-data-key --key-id "$KID" --key-spec AES_256 --encryption-context aws:cloudtrail:arn=arn:aws:cloudtrail:us-east-1:111111111111:trail/t
+expect_err "generate-data-key by another account -> AccessDeniedException" AccessDeniedException env $M3 aws --endpoint-url "$FAKEAWS_URL" kms generate-data-key --key-id "$KARN" --key-spec AES_256
+check "kms disable-key" A kms disable-key --key-id "$KID"
+expect_err "generate-data-key on a disabled key -> DisabledException" DisabledException A kms generate-data-key --key-id "$KID" --key-spec AES_256
+check "kms schedule-key-deletion" A kms schedule-key-deletion --key-id "$KID" --pending-window-in-days 7
+expect_err "enable a key pending deletion -> KMSInvalidStateException" KMSInvalidStateException A kms enable-key --key-id "$KID"
+expect_err "unknown key -> NotFoundException" NotFoundException A kms describe-key --key-id 00000000-0000-0000-0000-000000000000
+
+# --- bookkeeping ---
+fakeaws_post stats '{}' >"$W/out"
+[ "$(jq_py 'd["per_op"].get("s3:PutBucketPolicy", 0)')" -ge 2 ] && pass "stats counts calls" || fail "stats counts calls"
+fakeaws_post list_events '{}' >"$W/out"
+jq_py '[e["eventName"] for e in d["events"]]' | grep -q "'PutBucketPolicy'" && pass "management events recorded" || fail "management events recorded"
+jq_py '[e for e in d["events"] if e["eventName"]=="AssumeRole"][0]["responseElements"]' | grep -qv SecretAccessKey && pass "no secret in recorded events" || fail "no secret in recorded events"
+grep -q "Traceback" "$FAKEAWS_DIR/stderr" && { fail "server raised no exception"; sed 's/^/    /' "$FAKEAWS_DIR/stderr" | tail -20; } || pass "server raised no exception"
+exit $failed

@@ -1,0 +1,337 @@
+/* test_chain.c: every fixture scenario of tests/fixtures/integrity/ (made
+ * by make.py, checked there against the AWS CLI's own validator) run
+ * through chain.c the way `validate --local` will: findings must be
+ * exactly the scenario's expect.txt ("code key" lines). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "chain.h"
+#include "digest.h"
+#include "findings.h"
+#include "loghash.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define FIX "tests/fixtures/integrity"
+#define BUCKET "tk-fixture-bucket"
+
+static int read_file(const char *path, struct buf *out, size_t limit)
+{
+	char tmp[65536];
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	buf_init(out, limit);
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+		if (buf_add(out, tmp, (size_t)r) < 0) {
+			close(fd);
+			return -2;
+		}
+	close(fd);
+	return 0;
+}
+
+struct keys_list {
+	char **v;
+	size_t n;
+};
+
+static void list_dir(const char *root, const char *rel, struct keys_list *out)
+{
+	char *path = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char *r, *full;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		r = rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+		full = xasprintf("%s/%s", root, r);
+		assert_int_equal(lstat(full, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			list_dir(root, r, out);
+			free(r);
+		} else {
+			out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+			out->v[out->n++] = r;
+		}
+		free(full);
+	}
+	closedir(d);
+	free(path);
+}
+
+/* validate a --local copy; returns the findings */
+static void run_local(const char *dir, const struct digest_loc *loc, time_t start, time_t end,
+		      uint64_t max_inflated, struct findings *f)
+{
+	struct chain_params p;
+	struct chain *c;
+	struct keyset ks;
+	struct keys_list keys = { NULL, 0 };
+	struct buf b;
+	char *root = xasprintf("%s/%s", dir, BUCKET), *pk = xasprintf("%s/%s", dir, LOCAL_PUBKEYS);
+	const char *const *want;
+	size_t n, i, rounds = 0;
+
+	keyset_init(&ks);
+	assert_int_equal(read_file(pk, &b, MAX_PUBKEYS_JSON), 0);
+	assert_int_equal(keyset_load_json(&ks, b.data, b.len, NULL), 0);
+	buf_release(&b);
+	memset(&p, 0, sizeof(p));
+	p.bucket = BUCKET;
+	p.loc = *loc;
+	p.start = start;
+	p.end = end;
+	p.keys = &ks;
+	c = chain_new(&p);
+	list_dir(root, "", &keys);
+	for (i = 0; i < keys.n; i++) {
+		chain_add_listed_digest(c, keys.v[i]);
+		chain_add_listed_log(c, keys.v[i]);
+	}
+	while ((n = chain_wanted(c, &want)) > 0) {
+		assert_true(++rounds < 10);
+		for (i = 0; i < n; i++) {
+			char *path, *meta, *sig = NULL, *alg = NULL;
+			struct buf m;
+			int rc;
+
+			assert_int_equal(local_path(&path, dir, BUCKET, want[i], strlen(want[i]), NULL), 0);
+			meta = xasprintf("%s%s", path, LOCAL_META_SUFFIX);
+			rc = read_file(path, &b, MAX_DIGEST_GZ);
+			if (rc == -1) {
+				chain_add_fetched(c, want[i], CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL, NULL);
+			} else {
+				if (read_file(meta, &m, 65536) == 0)
+					assert_int_equal(local_read_meta(m.data, m.len, &sig, &alg, NULL), 0);
+				buf_release(&m);
+				chain_add_fetched(c, want[i], CHAIN_FETCH_OK, b.data, b.len, sig, alg, NULL);
+			}
+			buf_release(&b);
+			free(sig);
+			free(alg);
+			free(path);
+			free(meta);
+		}
+	}
+	assert_int_equal(chain_walk(c, f), 0);
+	for (i = 0; i < chain_nlogs(c); i++) {
+		const struct chain_log *l = chain_log(c, i);
+		char *path, hex[65], tmp[4096];
+		struct loghash *h;
+		ssize_t r;
+		int fd;
+
+		assert_int_equal(local_path(&path, dir, l->bucket, l->key, strlen(l->key), NULL), 0);
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			chain_log_result(c, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, f);
+		} else {
+			enum loghash_status st;
+
+			h = loghash_new(max_inflated, 0);
+			while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+				if (loghash_feed(h, tmp, (size_t)r) > LOGHASH_TRAILING_DATA)
+					break;
+			close(fd);
+			st = loghash_finish(h, hex);
+			chain_log_result(c, i, CHAIN_FETCH_OK, st, hex, NULL, f);
+			loghash_free(h);
+		}
+		free(path);
+	}
+	chain_unreferenced(c, f);
+	chain_free(c);
+	keyset_release(&ks);
+	for (i = 0; i < keys.n; i++)
+		free(keys.v[i]);
+	free(keys.v);
+	free(root);
+	free(pk);
+}
+
+static const struct digest_loc LOC = {
+	"logs", NULL, "111122223333", "us-east-1", "org-trail", "us-east-1"
+};
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void check_scenario(const char *name, uint64_t max_inflated)
+{
+	char *dir = xasprintf("%s/%s", FIX, name), *exp = xasprintf("%s/expect.txt", dir);
+	char **lines;
+	struct findings f;
+	struct buf got = BUF_INIT_LIMIT(1 << 20), want;
+	time_t s, e;
+	size_t i;
+
+	assert_int_equal(tk_parse_time("2024-03-01T00:00:00Z", &s), 0);
+	assert_int_equal(tk_parse_time("2024-03-01T05:00:00Z", &e), 0);
+	findings_init(&f);
+	run_local(dir, &LOC, s, e, max_inflated, &f);
+	/* expect.txt lines are sorted "code key": sort ours the same way */
+	lines = xcalloc(f.n + 1, sizeof(*lines));
+	for (i = 0; i < f.n; i++) {
+		assert_string_equal(f.v[i].account, "111122223333");
+		assert_string_equal(f.v[i].region, "us-east-1");
+		assert_string_equal(f.v[i].bucket, BUCKET);
+		lines[i] = xasprintf("%s %s\n", finding_code_name(f.v[i].code),
+				     f.v[i].key ? f.v[i].key : "-");
+	}
+	qsort(lines, f.n, sizeof(*lines), cmp_line);
+	for (i = 0; i < f.n; i++) {
+		buf_adds(&got, lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	assert_int_equal(read_file(exp, &want, 1 << 20), 0);
+	if (strcmp(buf_cstr(&got), buf_cstr(&want))) {
+		print_error("scenario %s\nexpected:\n%sgot:\n%s", name, buf_cstr(&want), buf_cstr(&got));
+		for (i = 0; i < f.n; i++)
+			print_error("  %s %s: %s\n", finding_code_name(f.v[i].code),
+				    f.v[i].key ? f.v[i].key : "-", f.v[i].message);
+		fail();
+	}
+	buf_release(&got);
+	buf_release(&want);
+	free(dir);
+	free(exp);
+	findings_release(&f);
+}
+
+#define SCENARIO(fn, name) \
+	static void fn(void **state) { (void)state; check_scenario(name, 1u << 20); }
+
+SCENARIO(test_clean, "clean")
+SCENARIO(test_log_modified, "log-modified")
+SCENARIO(test_log_truncated, "log-truncated")
+SCENARIO(test_log_trailing, "log-trailing")
+SCENARIO(test_log_multimember, "log-multimember")
+SCENARIO(test_log_missing, "log-missing")
+SCENARIO(test_log_unreferenced, "log-unreferenced")
+SCENARIO(test_log_bomb, "log-bomb")
+SCENARIO(test_digest_deleted, "digest-deleted")
+SCENARIO(test_digest_moved, "digest-moved")
+SCENARIO(test_digest_bad_signature, "digest-bad-signature")
+SCENARIO(test_digest_unknown_key, "digest-unknown-key")
+SCENARIO(test_digest_wrong_types, "digest-wrong-types")
+SCENARIO(test_digest_skipped, "digest-skipped")
+SCENARIO(test_chain_restart, "chain-restart")
+
+/* the bomb is only a finding because of the cap: without it, a mismatch */
+static void test_bomb_without_cap_is_mismatch(void **state)
+{
+	struct findings f;
+	time_t s, e;
+
+	(void)state;
+	tk_parse_time("2024-03-01T00:00:00Z", &s);
+	tk_parse_time("2024-03-01T05:00:00Z", &e);
+	findings_init(&f);
+	run_local(FIX "/log-bomb", &LOC, s, e, 0, &f);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_LOG_HASH_MISMATCH);
+	findings_release(&f);
+}
+
+/* "no digest found in the range" is a finding, never success */
+static void test_no_digest_in_range(void **state)
+{
+	struct findings f;
+	time_t s, e;
+
+	(void)state;
+	tk_parse_time("2024-04-01T00:00:00Z", &s);
+	tk_parse_time("2024-04-01T05:00:00Z", &e);
+	findings_init(&f);
+	run_local(FIX "/clean", &LOC, s, e, 0, &f);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_MISSING);
+	assert_null(f.v[0].key);
+	assert_non_null(strstr(f.v[0].message, "no digest file found"));
+	findings_release(&f);
+}
+
+/* a wrong trail name lists nothing: also "no digest" */
+static void test_wrong_trail(void **state)
+{
+	struct digest_loc l = LOC;
+	struct findings f;
+	time_t s, e;
+
+	(void)state;
+	l.trail = "other-trail";
+	tk_parse_time("2024-03-01T00:00:00Z", &s);
+	tk_parse_time("2024-03-01T05:00:00Z", &e);
+	findings_init(&f);
+	run_local(FIX "/clean", &l, s, e, 0, &f);
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_MISSING);
+	findings_release(&f);
+}
+
+/* a window inside the data: the walk stops at the digest covering the
+ * start; the digests before it are neither checked nor reported */
+static void test_partial_window(void **state)
+{
+	struct findings f;
+	time_t s, e;
+
+	(void)state;
+	tk_parse_time("2024-03-01T02:30:00Z", &s);
+	tk_parse_time("2024-03-01T03:30:00Z", &e);
+	findings_init(&f);
+	run_local(FIX "/clean", &LOC, s, e, 0, &f);
+	assert_int_equal(f.n, 0);
+	findings_release(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_log_modified),
+		cmocka_unit_test(test_log_truncated),
+		cmocka_unit_test(test_log_trailing),
+		cmocka_unit_test(test_log_multimember),
+		cmocka_unit_test(test_log_missing),
+		cmocka_unit_test(test_log_unreferenced),
+		cmocka_unit_test(test_log_bomb),
+		cmocka_unit_test(test_digest_deleted),
+		cmocka_unit_test(test_digest_moved),
+		cmocka_unit_test(test_digest_bad_signature),
+		cmocka_unit_test(test_digest_unknown_key),
+		cmocka_unit_test(test_digest_wrong_types),
+		cmocka_unit_test(test_digest_skipped),
+		cmocka_unit_test(test_chain_restart),
+		cmocka_unit_test(test_bomb_without_cap_is_mismatch),
+		cmocka_unit_test(test_no_digest_in_range),
+		cmocka_unit_test(test_wrong_trail),
+		cmocka_unit_test(test_partial_window),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,138 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "findings.h"
+#include "banned.h"
+
+static void test_table(void **state)
+{
+	static const char *design[] = { "trail_missing", "trail_not_logging", "trail_delivery_error",
+		"trail_config_drift", "validation_disabled", "global_events_duplicated",
+		"delivery_stale", "delivery_none", "prefix_missing", "prefix_unexpected",
+		"digest_missing", "digest_moved", "digest_format_invalid", "digest_signature_invalid",
+		"digest_public_key_unknown", "digest_chain_gap", "log_missing", "log_hash_mismatch",
+		"log_format_invalid", "log_unreferenced", "access_denied", "cell_unchecked" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sizeof(design) / sizeof(*design), F__COUNT);
+	for (i = 0; i < F__COUNT; i++) {
+		int c = finding_code_from_name(design[i]);
+
+		assert_true(c >= 0);
+		assert_string_equal(finding_code_name((enum finding_code)c), design[i]);
+		/* hints: one line, lower case start, no full stop */
+		assert_true(strlen(finding_hint((enum finding_code)c)) > 10);
+		assert_null(strchr(finding_hint((enum finding_code)c), '\n'));
+		assert_true(finding_hint((enum finding_code)c)[strlen(finding_hint((enum finding_code)c)) - 1] != '.');
+	}
+	assert_int_equal(finding_code_from_name("nope"), -1);
+	assert_string_equal(severity_name(finding_severity(F_LOG_HASH_MISMATCH)), "error");
+	assert_string_equal(severity_name(finding_severity(F_DIGEST_CHAIN_GAP)), "warning");
+}
+
+static void test_sort_and_json(void **state)
+{
+	struct findings f;
+	struct cell_stats cells[2];
+	json_t *doc, *arr, *o;
+	char *s;
+
+	(void)state;
+	findings_init(&f);
+	findings_add(&f, F_LOG_MISSING, "2", "us-east-1", "b", "k2", "gone %d", 2);
+	findings_add(&f, F_DIGEST_MISSING, "2", "us-east-1", "b", NULL, "no digest");
+	findings_add(&f, F_LOG_MISSING, "1", "us-east-1", "b", "k1", "gone");
+	findings_add(&f, F_CELL_UNCHECKED, "3", "eu-west-1", NULL, NULL, "could not list");
+	findings_sort(&f);
+	assert_string_equal(f.v[0].account, "1");
+	assert_int_equal(f.v[1].code, F_DIGEST_MISSING);
+	assert_int_equal(f.v[2].code, F_LOG_MISSING);
+	assert_string_equal(f.v[2].message, "gone 2");
+	assert_int_equal(findings_count(&f, F_LOG_MISSING), 2);
+
+	cell_init(&cells[0], "2", "us-east-1");
+	cell_init(&cells[1], "3", "eu-west-1");
+	cells[0].has_newest = 1;
+	cells[0].newest_delivery = 1700000000;
+	cells[0].digests_checked = 5;
+	cells_tally(cells, 2, &f);
+	assert_int_equal(cells[0].findings, 2);
+	assert_int_equal(cells[0].status, CELL_FINDINGS);
+	assert_int_equal(cells[1].status, CELL_UNCHECKED);
+
+	doc = findings_to_json(&f, cells, 2);
+	assert_int_equal(json_integer_value(json_object_get(doc, "version")), 1);
+	arr = json_object_get(doc, "findings");
+	assert_int_equal(json_array_size(arr), 4);
+	o = json_array_get(arr, 1);
+	assert_string_equal(json_string_value(json_object_get(o, "code")), "digest_missing");
+	assert_string_equal(json_string_value(json_object_get(o, "severity")), "error");
+	assert_true(json_is_null(json_object_get(o, "key")));
+	assert_string_equal(json_string_value(json_object_get(o, "hint")), finding_hint(F_DIGEST_MISSING));
+	o = json_array_get(json_object_get(doc, "cells"), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "newest_delivery")), 1700000000);
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "findings");
+	o = json_array_get(json_object_get(doc, "cells"), 1);
+	assert_true(json_is_null(json_object_get(o, "newest_delivery")));
+	assert_string_equal(json_string_value(json_object_get(o, "status")), "unchecked");
+	s = json_dumps(doc, JSON_COMPACT);
+	assert_non_null(s);
+	free(s);
+	json_decref(doc);
+	cell_release(&cells[0]);
+	cell_release(&cells[1]);
+	findings_release(&f);
+}
+
+static void test_prometheus(void **state)
+{
+	struct findings f;
+	struct cell_stats cells[2];
+	struct buf b = BUF_INIT_LIMIT(1 << 20);
+	const char *t;
+
+	(void)state;
+	findings_init(&f);
+	findings_add(&f, F_LOG_MISSING, "1", "r", "b", "k", "x");
+	cell_init(&cells[0], "1", "us-east-1");
+	cell_init(&cells[1], "2\"\\\n", "eu-west-1");
+	cells[0].has_newest = 1;
+	cells[0].newest_delivery = 1000;
+	cells[0].logs_checked = 7;
+	cells[1].digests_checked = 3;
+	assert_int_equal(findings_to_prometheus(&b, &f, cells, 2, 1600), 0);
+	t = buf_cstr(&b);
+	assert_non_null(strstr(t, "# TYPE trailkeep_delivery_age_seconds gauge\n"));
+	assert_non_null(strstr(t, "trailkeep_delivery_age_seconds{account=\"1\",region=\"us-east-1\"} 600\n"));
+	assert_non_null(strstr(t, "trailkeep_delivery_age_seconds{account=\"2\\\"\\\\\\n\",region=\"eu-west-1\"} +Inf\n"));
+	assert_non_null(strstr(t, "trailkeep_findings{code=\"log_missing\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_findings{code=\"cell_unchecked\"} 0\n"));
+	assert_non_null(strstr(t, "trailkeep_objects_checked_total{kind=\"digest\"} 3\n"));
+	assert_non_null(strstr(t, "trailkeep_objects_checked_total{kind=\"log\"} 7\n"));
+	assert_non_null(strstr(t, "# HELP trailkeep_findings "));
+	buf_release(&b);
+	/* a too-small limit is an error, not a silent truncation */
+	buf_init(&b, 64);
+	assert_int_equal(findings_to_prometheus(&b, &f, cells, 2, 1600), TK_ELIMIT);
+	buf_release(&b);
+	cell_release(&cells[0]);
+	cell_release(&cells[1]);
+	findings_release(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_sort_and_json),
+		cmocka_unit_test(test_prometheus),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,502 @@
+/* test_http_aws.c: the AWS client context (signing, retries, errors, limits,
+ * streaming) against tests/integration/scriptserver.py on 127.0.0.1, which
+ * re-checks every signature with botocore.  Clock and RNG seed are pinned;
+ * backoff sleeps are recorded, not slept. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "aws.h"
+#include "cloudtrail.h"
+#include "s3.h"
+#include "sts.h"
+
+#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+static pid_t srv_pid;
+static int srv_port;
+static char port_file[256];
+static struct http_pool *pool;
+static long sleeps[16];
+static int nsleeps;
+
+static int start_server(void **state)
+{
+	const char *py = getenv("PYTHON"), *top = getenv("TOP");
+	char script[1024];
+	struct errbuf err;
+	int i;
+
+	(void)state;
+	if (!py || !*py)
+		py = "/usr/bin/python3";
+	if (!top || !*top)
+		top = ".";
+	snprintf(script, sizeof(script), "%s/tests/integration/scriptserver.py", top);
+	snprintf(port_file, sizeof(port_file), "/tmp/tk-aws-test-%d.port", (int)getpid());
+	unlink(port_file);
+	srv_pid = fork();
+	if (srv_pid == 0) {
+		execl(py, py, script, "--port-file", port_file, (char *)NULL);
+		_exit(127);
+	}
+	if (http_pool_new(&pool, NULL, &err))
+		return -1;
+	for (i = 0; i < 200; i++) {
+		FILE *f = fopen(port_file, "r");
+		if (f) {
+			int ok = fscanf(f, "%d", &srv_port) == 1;
+			fclose(f);
+			if (ok)
+				return 0;
+		}
+		usleep(50000);
+	}
+	return -1;
+}
+
+static int stop_server(void **state)
+{
+	(void)state;
+	http_pool_free(pool);
+	if (srv_pid > 0) {
+		kill(srv_pid, SIGTERM);
+		waitpid(srv_pid, NULL, 0);
+	}
+	unlink(port_file);
+	return 0;
+}
+
+static time_t fixed_clock(void *ud)
+{
+	(void)ud;
+	return 1700000000;
+}
+
+static void record_sleep(void *ud, long ms)
+{
+	(void)ud;
+	if (nsleeps < 16)
+		sleeps[nsleeps] = ms;
+	nsleeps++;
+}
+
+struct fx {
+	struct aws_ctx ctx;
+	struct endpoint_config ep;
+	char *url;
+};
+
+/* A context whose every request goes to /s/<uid>/<steps> */
+static void fx_init(struct fx *f, const char *uid, const char *steps, int max_attempts)
+{
+	struct aws_creds c = { 0 };
+	struct errbuf err;
+	struct aws_ctx_options o;
+
+	memset(f, 0, sizeof(*f));
+	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv_port, uid, steps);
+	f->ep.cli_url = f->url;
+	c.access_key_id = xstrdup("AKIDEXAMPLE");
+	c.secret_access_key = xstrdup(SECRET);
+	memset(&o, 0, sizeof(o));
+	o.http = pool;
+	o.creds = &c;
+	o.region = "us-east-1";
+	o.endpoints = &f->ep;
+	o.clock = fixed_clock;
+	o.sleep_ms = record_sleep;
+	o.seed = 42;
+	o.max_attempts = max_attempts;
+	nsleeps = 0;
+	assert_int_equal(aws_ctx_init(&f->ctx, &o, &err), 0);
+	aws_creds_release(&c);
+}
+
+static void fx_release(struct fx *f)
+{
+	aws_ctx_release(&f->ctx);
+	free(f->url);
+}
+
+/* GET /path on the script server (plain) into a malloc'd string */
+static char *server_get(const char *path)
+{
+	struct http_response r;
+	struct errbuf err;
+	char *u = xasprintf("http://127.0.0.1:%d%s", srv_port, path);
+	struct http_request req = { .method = "GET", .url = u };
+	char *s;
+
+	assert_int_equal(http_do(pool, &req, &r, &err), 0);
+	s = xstrdup(buf_cstr(&r.body));
+	http_response_release(&r);
+	free(u);
+	return s;
+}
+
+static long server_count(const char *uid)
+{
+	char path[128];
+	char *s;
+	long n;
+
+	snprintf(path, sizeof(path), "/count/%s", uid);
+	s = server_get(path);
+	n = strtol(s, NULL, 10);
+	free(s);
+	return n;
+}
+
+static int s3_get(struct fx *f, struct buf *out, struct errbuf *err)
+{
+	return s3_get_object_buf(&f->ctx, "bkt", "key", out, NULL, err);
+}
+
+static void test_retry_503_then_ok(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r1", "503,503,200", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), 0);
+	assert_string_equal(buf_cstr(&b), "ok");
+	assert_int_equal(f.ctx.last_attempts, 3);
+	assert_int_equal(server_count("r1"), 3);
+	assert_int_equal(nsleeps, 2);
+	/* full jitter: attempt 1 waits < 1 s, attempt 2 < 2 s */
+	assert_true(sleeps[0] >= 0 && sleeps[0] < 1000);
+	assert_true(sleeps[1] >= 0 && sleeps[1] < 2000);
+	assert_true(sleeps[0] != sleeps[1]);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_503_gives_up_after_3(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r2", "503", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EFAIL);
+	assert_string_equal(err.msg, "s3 GetObject 'bkt/key': 503 ServiceUnavailable: Please reduce your "
+			    "request rate. (request id REQ123) (3 attempts)");
+	assert_int_equal(server_count("r2"), 3);
+	assert_string_equal(f.ctx.last_error.code, "ServiceUnavailable");
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_403_not_retried(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r3", "denied,200", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EAUTH);
+	assert_string_equal(err.msg, "s3 GetObject 'bkt/key': 403 AccessDenied: Access Denied (request id REQ123)");
+	assert_int_equal(server_count("r3"), 1);
+	assert_int_equal(nsleeps, 0);
+	assert_string_equal(f.ctx.last_error.code, "AccessDenied");
+	assert_int_equal(f.ctx.last_error.status, 403);
+	assert_null(strstr(err.msg, SECRET));
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_slowdown_and_reset_retried(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r4", "slowdown,reset,200", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), 0);
+	assert_int_equal(server_count("r4"), 3);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_max_attempts_override(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r5", "500", 5);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EFAIL);
+	assert_int_equal(server_count("r5"), 5);
+	assert_non_null(strstr(err.msg, "(5 attempts)"));
+	/* backoff caps grow: < 1, 2, 4, 8 s */
+	assert_int_equal(nsleeps, 4);
+	assert_true(sleeps[3] < 8000);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_retry_token_bucket(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r6", "503", 0);
+	f.ctx.retry_tokens = 7;   /* room for one retry (cost 5) */
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EFAIL);
+	assert_int_equal(server_count("r6"), 2);
+	assert_int_equal(f.ctx.retry_tokens, 2);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_clock_skew_not_looped(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "r7", "skew", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EAUTH);
+	assert_int_equal(server_count("r7"), 1);
+	assert_non_null(strstr(err.msg, "403 RequestTimeTooSkewed"));
+	assert_non_null(strstr(err.msg, "the local clock is off (server time Mon, 01 Jan 2024 00:00:00 GMT)"));
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_not_found_and_head(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+	struct s3_meta m;
+
+	(void)state;
+	fx_init(&f, "r8", "notfound", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_ENOTFOUND);
+	assert_string_equal(err.msg, "s3 GetObject 'bkt/key': 404 NoSuchKey: The specified key does not exist. "
+			    "(request id REQ123)");
+	assert_int_equal(s3_head_object(&f.ctx, "bkt", "key", &m, &err), TK_ENOTFOUND);
+	assert_string_equal(err.msg, "s3 HeadObject 'bkt/key': 404 NotFound");
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_redirect_names_region(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	char *region = NULL;
+
+	(void)state;
+	fx_init(&f, "r9", "redirect", 0);
+	assert_int_equal(s3_head_bucket(&f.ctx, "bkt", &region, &err), TK_EFAIL);
+	assert_null(region);
+	assert_string_equal(err.msg, "s3 HeadBucket 'bkt': 301 PermanentRedirect; the bucket is in region 'eu-west-1'");
+	assert_int_equal(server_count("r9"), 1);
+	fx_release(&f);
+}
+
+static void test_json_throttle_retried(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	json_t *out = NULL;
+
+	(void)state;
+	fx_init(&f, "j1", "throttle,throttle,json", 0);
+	assert_int_equal(aws_json_call(&f.ctx, "cloudtrail", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+				       "GetTrail", "t", NULL, &out, &err), 0);
+	assert_true(json_is_true(json_object_get(out, "ok")));
+	assert_int_equal(server_count("j1"), 3);
+	json_decref(out);
+	fx_release(&f);
+}
+
+static void test_json_errors(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct ct_trail t;
+
+	(void)state;
+	fx_init(&f, "j2", "throttle", 2);
+	assert_int_equal(ct_get_trail(&f.ctx, "org-trail", &t, &err), TK_EFAIL);
+	assert_string_equal(err.msg, "cloudtrail GetTrail 'org-trail': 400 ThrottlingException: Rate exceeded "
+			    "(request id TR1) (2 attempts)");
+	fx_release(&f);
+	fx_init(&f, "j3", "jsondenied", 0);
+	assert_int_equal(ct_get_trail(&f.ctx, "org-trail", &t, &err), TK_EAUTH);
+	assert_string_equal(err.msg, "cloudtrail GetTrail 'org-trail': 400 AccessDeniedException: not allowed "
+			    "(request id JD1)");
+	fx_release(&f);
+	fx_init(&f, "j4", "wrongjson", 0);
+	assert_int_equal(ct_get_trail(&f.ctx, "org-trail", &t, &err), TK_EFAIL);
+	assert_non_null(strstr(err.msg, "cloudtrail GetTrail 'org-trail': malformed JSON response"));
+	fx_release(&f);
+	fx_init(&f, "j5", "json", 0);
+	/* a 200 without the Trail member */
+	assert_int_equal(ct_get_trail(&f.ctx, "org-trail", &t, &err), TK_EFAIL);
+	assert_string_equal(err.msg, "cloudtrail GetTrail 'org-trail': unexpected response: no Trail");
+	fx_release(&f);
+}
+
+static void test_query_error(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct sts_identity id;
+
+	(void)state;
+	fx_init(&f, "q1", "queryerr", 0);
+	assert_int_equal(sts_get_caller_identity(&f.ctx, &id, &err), TK_EAUTH);
+	assert_string_equal(err.msg, "sts GetCallerIdentity: 403 InvalidClientTokenId: The security token included "
+			    "in the request is invalid. (request id Q1)");
+	fx_release(&f);
+}
+
+static void test_bad_error_bodies(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "e1", "badxml", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_EFAIL);
+	assert_non_null(strstr(err.msg, "s3 GetObject 'bkt/key': 400 BadRequest: unreadable error body (malformed XML"));
+	fx_release(&f);
+	fx_init(&f, "e2", "hugeerr", 0);
+	assert_int_equal(s3_get(&f, &b, &err), TK_ELIMIT);
+	assert_string_equal(err.msg, "s3 GetObject 'bkt/key': response body larger than 8388608 bytes");
+	assert_int_equal(server_count("e2"), 1);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+struct count {
+	size_t n;
+};
+
+static int count_sink(void *ud, const void *d, size_t n)
+{
+	(void)d;
+	((struct count *)ud)->n += n;
+	return 0;
+}
+
+static void test_streaming(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct count c = { 0 };
+	struct s3_meta m;
+	struct buf b;
+
+	(void)state;
+	fx_init(&f, "g1", "big2000000", 0);
+	assert_int_equal(s3_get_object(&f.ctx, "bkt", "logs/a b+c.json.gz", count_sink, &c, &m, &err), 0);
+	assert_int_equal(c.n, 2000000);
+	assert_int_equal(m.content_length, 2000000);
+	s3_meta_release(&m);
+	fx_release(&f);
+	/* a body that stops mid-way after bytes were delivered: not retried */
+	c.n = 0;
+	fx_init(&f, "g2", "trunc", 0);
+	assert_int_equal(s3_get_object(&f.ctx, "bkt", "k", count_sink, &c, NULL, &err), TK_ENET);
+	assert_int_equal(server_count("g2"), 1);
+	assert_int_equal(c.n, 10);
+	fx_release(&f);
+	/* the buffered variant has a limit */
+	fx_init(&f, "g3", "big5000", 0);
+	buf_init(&b, 1000);
+	assert_int_equal(s3_get(&f, &b, &err), TK_ELIMIT);
+	assert_non_null(strstr(err.msg, "s3 GetObject 'bkt/key': response body larger than the limit"));
+	buf_release(&b);
+	fx_release(&f);
+}
+
+static void test_put_has_content_md5(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	char *last;
+
+	(void)state;
+	fx_init(&f, "p1", "200", 0);
+	assert_int_equal(s3_put_bucket_policy(&f.ctx, "bkt", "{\"Version\":\"2012-10-17\"}", &err), 0);
+	last = server_get("/last");
+	assert_non_null(strstr(last, "\"content-md5\": \""));
+	assert_non_null(strstr(last, "\"method\": \"PUT\""));
+	assert_non_null(strstr(last, "/bkt?policy="));
+	free(last);
+	assert_int_equal(s3_put_versioning(&f.ctx, "bkt", "Enabled", &err), 0);
+	last = server_get("/last");
+	assert_non_null(strstr(last, "<Status>Enabled</Status>"));
+	free(last);
+	fx_release(&f);
+}
+
+/* runs last: every signed request so far must have verified with botocore */
+static void test_all_signatures_checked_by_botocore(void **state)
+{
+	char *stats;
+
+	(void)state;
+	stats = server_get("/stats");
+	assert_non_null(strstr(stats, "\"sig_bad\": 0,"));
+	assert_null(strstr(stats, "\"signed\": 0,"));
+	free(stats);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retry_503_then_ok),
+		cmocka_unit_test(test_503_gives_up_after_3),
+		cmocka_unit_test(test_403_not_retried),
+		cmocka_unit_test(test_slowdown_and_reset_retried),
+		cmocka_unit_test(test_max_attempts_override),
+		cmocka_unit_test(test_retry_token_bucket),
+		cmocka_unit_test(test_clock_skew_not_looped),
+		cmocka_unit_test(test_not_found_and_head),
+		cmocka_unit_test(test_redirect_names_region),
+		cmocka_unit_test(test_json_throttle_retried),
+		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_query_error),
+		cmocka_unit_test(test_bad_error_bodies),
+		cmocka_unit_test(test_streaming),
+		cmocka_unit_test(test_put_has_content_md5),
+		cmocka_unit_test(test_all_signatures_checked_by_botocore),
+	};
+
+	return cmocka_run_group_tests(tests, start_server, stop_server);
+}
