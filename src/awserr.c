@@ -80,7 +80,7 @@ static char *json_code(const char *t)
 static void parse_json(struct aws_error *e, const char *body, size_t len)
 {
 	json_error_t je;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 	json_t *v;
 
 	if (!root || !json_is_object(root)) {
@@ -207,7 +207,7 @@ void aws_error_format(const struct aws_error *e, char *out, size_t n)
 {
 	struct buf b;
 
-	buf_init(&b, n ? n - 1 : 1);
+	buf_init(&b, 4 * ERRBUF_LEN + 4 * 400);
 	buf_addf(&b, "%s %s", e->service ? e->service : "aws", e->operation ? e->operation : "request");
 	if (e->subject)
 		buf_addf(&b, " '%s'", e->subject);

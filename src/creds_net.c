@@ -207,6 +207,8 @@ static int metadata_get(struct creds_net *net, const char *method, const char *u
 			break;
 		http_response_release(resp);
 	}
+	if (rc)
+		http_response_release(resp);
 	return rc;
 }
 

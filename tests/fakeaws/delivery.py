@@ -24,8 +24,12 @@ is set while any destination is failing.
 Signing keys: one RSA-2048 key per region, created on first use and kept in the
 world state (world.extra["cloudtrail"]["keys"]); rotate_signing_key retires the
 current one.  Fingerprint = hex MD5 of the DER PKCS#1 public key.  ListPublicKeys
-Value = base64 text of the DER, sent as a blob (so base64 twice on the wire), the
-way awscli's validator decodes it.
+Value on the wire (a JSON blob) = base64 of the DER PKCS#1 RSAPublicKey, ONCE:
+the AWS CLI (v1 and v2) registers an identity blob parser, so validate-logs gets
+the wire string and base64-decodes it once before load_der_public_key.  (A plain
+botocore client decodes the blob itself and gets the DER bytes.)  Note that
+reference/cloudtrail-integrity.md section 4 says "decode twice"; that is wrong
+for the wire format: the awscli validator passes only with single encoding.
 
 Control operations registered here: advance, set_regions, set_delivery,
 rotate_signing_key, backfill, delivery_state.
@@ -193,7 +197,7 @@ def public_keys(world, region, start, end):
     for k in state(world)["keys"].get(region, []):
         kend = k["end"] if k["end"] is not None else k["start"] + 365 * 86400
         if k["start"] <= end and kend >= start:
-            out.append({"Value": base64.b64encode(base64.b64encode(k["der"])).decode(),
+            out.append({"Value": base64.b64encode(k["der"]).decode(),
                         "ValidityStartTime": int(k["start"]),
                         "ValidityEndTime": int(kend),
                         "Fingerprint": k["fingerprint"]})

@@ -119,6 +119,60 @@ def step_response(step):
     return 200, [], b"ok"
 
 
+STS_CREDS = ("<Credentials><AccessKeyId>ASIATEMP</AccessKeyId><SecretAccessKey>tempsecret</SecretAccessKey>"
+             "<SessionToken>tok-%d</SessionToken><Expiration>2023-11-14T23:13:20.000Z</Expiration></Credentials>")
+
+
+def metadata(method, path, headers, body):
+    """fake IMDSv2, container credentials and STS (AssumeRole, web identity, GetCallerIdentity)"""
+    creds = {"Code": "Success", "AccessKeyId": "ASIAIMDS", "SecretAccessKey": "imdssecret",
+             "Token": "imdstoken", "Expiration": "2023-11-14T23:13:20Z"}
+    if path == "/latest/api/token":
+        if method != "PUT" or "x-aws-ec2-metadata-token-ttl-seconds" not in headers:
+            return 400, [], b"bad token request"
+        return 200, [], b"IMDSTOKEN"
+    if path.startswith("/latest/meta-data/iam/security-credentials/"):
+        if headers.get("x-aws-ec2-metadata-token") != "IMDSTOKEN":
+            return 401, [], b""
+        role = path[len("/latest/meta-data/iam/security-credentials/"):]
+        if role == "":
+            return 200, [], b"role1\n"
+        if role == "role1":
+            return 200, [], json.dumps(creds).encode()
+        return 404, [], b""
+    if path == "/container/creds":
+        if headers.get("authorization") != "ctok":
+            return 403, [], b'{"message":"denied"}'
+        creds["AccessKeyId"] = "ASIACONT"
+        return 200, [], json.dumps(creds).encode()
+    if path.startswith("/sts"):
+        from urllib.parse import parse_qs
+        form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+        STATE["last"] = {"method": method, "path": path, "headers": headers, "body": body.decode()}
+        act = form.get("Action")
+        n = STATE["count"].get("sts-" + str(act), 0) + 1
+        STATE["count"]["sts-" + str(act)] = n
+        ns = ' xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
+        if act == "AssumeRole" and "authorization" in headers:
+            x = ("<AssumeRoleResponse%s><AssumeRoleResult>%s<AssumedRoleUser><Arn>%s/s</Arn>"
+                 "<AssumedRoleId>AROA:s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult>"
+                 "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>"
+                 % (ns, STS_CREDS % n, form.get("RoleArn", "")))
+            return 200, [("Content-Type", "text/xml")], x.encode()
+        if act == "AssumeRoleWithWebIdentity" and "authorization" not in headers \
+                and form.get("WebIdentityToken") == "webtoken":
+            x = ("<AssumeRoleWithWebIdentityResponse%s><AssumeRoleWithWebIdentityResult>%s"
+                 "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>" % (ns, STS_CREDS % n))
+            return 200, [("Content-Type", "text/xml")], x.encode()
+        if act == "GetCallerIdentity" and "authorization" in headers:
+            x = ("<GetCallerIdentityResponse%s><GetCallerIdentityResult><Arn>arn:aws:iam::111111111111:user/t</Arn>"
+                 "<UserId>AIDA</UserId><Account>111111111111</Account></GetCallerIdentityResult>"
+                 "</GetCallerIdentityResponse>" % ns)
+            return 200, [("Content-Type", "text/xml")], x.encode()
+        return step_response("queryerr")
+    return 404, [], b""
+
+
 async def handle(reader, writer, latency):
     try:
         while True:
@@ -164,6 +218,8 @@ async def handle(reader, writer, latency):
                     writer.transport.abort()
                     return
                 status, hdrs, out = step_response(step)
+            elif path.startswith("/latest/") or path.startswith("/container/") or path.startswith("/sts"):
+                status, hdrs, out = metadata(method, path, headers, body)
             elif len(parts) >= 3 and parts[1] == "count":
                 status, hdrs, out = 200, [], str(STATE["count"].get(parts[2], 0)).encode()
             elif path == "/stats":

@@ -1,0 +1,444 @@
+/* aws_async.c: see aws_async.h.  The retry policy mirrors aws_call in
+ * aws.c (same constants, same splitmix64 RNG in ctx->rng, same token
+ * bucket in ctx->retry_tokens) so sync and async calls share one budget. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_async.h"
+#include "banned.h"
+
+#define ASYNC_BACKOFF_CAP_S 20.0
+#define ASYNC_RETRY_COST 5
+#define ASYNC_RETRY_COST_TIMEOUT 10
+#define ASYNC_REFRESH_MARGIN_S 300
+
+struct acall {
+	struct aws_sched *s;
+	struct aws_ctx *ctx;
+	/* copies of the request */
+	char *service, *operation, *subject, *method, *query;
+	enum aws_proto proto;
+	struct sigv4_header *headers;   /* pointing into hstore */
+	char **hstore;                  /* owned names and values, 2 per header */
+	size_t nheaders;
+	const void *body;
+	size_t body_len;
+	bool unsigned_payload, anonymous;
+	size_t body_limit;
+	http_sink_fn sink;
+	void *sink_ud;
+	int (*sink_reset)(void *ud);
+	aws_async_done_fn done;
+	void *ud;
+	/* resolved target */
+	struct endpoint ep;
+	char *host, *path, *url;
+	bool s3;
+	int attempt;
+	int cost;
+	/* timer: remaining delay in ms (while waiting) */
+	long wait_ms;
+	struct acall *next;             /* timer list */
+};
+
+struct aws_sched {
+	struct http_pool *http;
+	struct acall *timers;
+	size_t pending;
+};
+
+static void acall_free(struct acall *c);
+
+int aws_sched_new(struct aws_sched **out, struct http_pool *http)
+{
+	struct aws_sched *s = xcalloc(1, sizeof(*s));
+
+	s->http = http;
+	*out = s;
+	return 0;
+}
+
+void aws_sched_free(struct aws_sched *s)
+{
+	if (!s)
+		return;
+	/* calls still waiting are dropped (only after a failed run) */
+	while (s->timers) {
+		struct acall *c = s->timers;
+
+		s->timers = c->next;
+		acall_free(c);
+	}
+	free(s);
+}
+
+size_t aws_sched_pending(const struct aws_sched *s)
+{
+	return s->pending;
+}
+
+static void acall_free(struct acall *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	free(c->service);
+	free(c->operation);
+	free(c->subject);
+	free(c->method);
+	free(c->query);
+	for (i = 0; i < 2 * c->nheaders; i++)
+		free(c->hstore[i]);
+	free(c->hstore);
+	free(c->headers);
+	endpoint_release(&c->ep);
+	free(c->host);
+	free(c->path);
+	free(c->url);
+	free(c);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* splitmix64, as aws.c */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static long backoff_ms(struct aws_ctx *ctx, int attempt)
+{
+	double cap = 1.0, r;
+	int i;
+
+	for (i = 1; i < attempt && cap < ASYNC_BACKOFF_CAP_S; i++)
+		cap *= 2;
+	if (cap > ASYNC_BACKOFF_CAP_S)
+		cap = ASYNC_BACKOFF_CAP_S;
+	r = (double)(rng_next(&ctx->rng) >> 11) / (double)(1ULL << 53);
+	return (long)(r * cap * 1000.0 * ctx->backoff_scale);
+}
+
+static bool take_retry_tokens(struct aws_ctx *ctx, bool timeout, int *cost)
+{
+	int c = timeout ? ASYNC_RETRY_COST_TIMEOUT : ASYNC_RETRY_COST;
+
+	if (ctx->retry_tokens < c)
+		return false;
+	ctx->retry_tokens -= c;
+	*cost = c;
+	return true;
+}
+
+static int refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
+{
+	struct aws_creds fresh = { 0 };
+	int rc;
+
+	if (!ctx->refresh || !ctx->creds.expiration || ctx->creds.expiration - now > ASYNC_REFRESH_MARGIN_S)
+		return 0;
+	rc = ctx->refresh(ctx->refresh_ud, &fresh, err);
+	if (rc)
+		return rc;
+	aws_creds_release(&ctx->creds);
+	ctx->creds = fresh;
+	return 0;
+}
+
+static const char *resp_header(void *ud, const char *name)
+{
+	return http_header_get(ud, name);
+}
+
+static void http_done(void *ud, struct http_response *resp);
+
+/* Finish a call: the callback, then free.  resp may be NULL (submit error). */
+static void finish(struct acall *c, int rc, struct http_response *resp, const struct aws_error *ae,
+		   const char *msg)
+{
+	struct aws_async_result r;
+	struct http_response empty;
+	struct aws_error none;
+
+	memset(&none, 0, sizeof(none));
+	if (!resp) {
+		http_response_init(&empty);
+		resp = &empty;
+	}
+	r.rc = rc;
+	r.resp = resp;
+	r.error = ae ? ae : &none;
+	r.errmsg = msg ? msg : "";
+	r.attempts = c->attempt;
+	c->ctx->last_attempts = c->attempt;
+	c->s->pending--;
+	c->done(c->ud, &r);
+	if (resp == &empty)
+		http_response_release(&empty);
+	acall_free(c);
+}
+
+/* Sign and submit one attempt.  0, or an error (message in err). */
+static int submit_attempt(struct acall *c, struct errbuf *err)
+{
+	struct aws_ctx *ctx = c->ctx;
+	time_t now = ctx->clock(ctx->clock_ud);
+	struct sigv4_request sr;
+	struct sigv4_params sp;
+	struct sigv4_result res;
+	char **lines = NULL;
+	size_t nlines = 0, i;
+	int rc;
+
+	c->attempt++;
+	memset(&res, 0, sizeof(res));
+	rc = refresh_creds(ctx, now, err);
+	if (rc)
+		return rc;
+	if (!c->anonymous && !ctx->creds.access_key_id)
+		return err_set(err, TK_EAUTH, "%s %s: no credentials", c->service, c->operation);
+	if (!c->anonymous) {
+		memset(&sr, 0, sizeof(sr));
+		sr.method = c->method;
+		sr.host = c->host;
+		sr.path = c->path;
+		sr.query = c->query;
+		sr.headers = c->headers;
+		sr.nheaders = c->nheaders;
+		sr.body = c->body;
+		sr.body_len = c->body_len;
+		sr.payload_hash = c->unsigned_payload ? "UNSIGNED-PAYLOAD" : NULL;
+		memset(&sp, 0, sizeof(sp));
+		sp.region = c->ep.signing_region;
+		sp.service = c->ep.signing_name;
+		sp.when = now;
+		sp.creds = &ctx->creds;
+		sp.s3_rules = c->s3;
+		rc = sigv4_sign(&res, &sr, &sp, err);
+		if (rc)
+			return rc;
+	}
+	lines = xcalloc(c->nheaders + 8, sizeof(*lines));
+	lines[nlines++] = xasprintf("Host: %s", c->host);
+	for (i = 0; i < c->nheaders; i++)
+		lines[nlines++] = xasprintf("%s: %s", c->headers[i].name, c->headers[i].value);
+	for (i = 0; i < res.nadd; i++)
+		lines[nlines++] = xasprintf("%s: %s", res.add[i].name, res.add[i].value);
+	sigv4_result_release(&res);
+	{
+		struct http_request hr = {
+			.method = c->method, .url = c->url, .headers = (const char *const *)lines,
+			.nheaders = nlines, .body = c->body, .body_len = c->body_len,
+			.body_limit = c->body_limit ? c->body_limit : AWS_MAX_XML_BODY,
+			.sink = c->sink, .sink_ud = c->sink_ud,
+		};
+		rc = http_submit(c->s->http, &hr, http_done, c, err);
+	}
+	for (i = 0; i < nlines; i++) {
+		/* the Authorization line: wipe before free (http copied it) */
+		memset(lines[i], 0, strlen(lines[i]));
+		free(lines[i]);
+	}
+	free(lines);
+	return rc;
+}
+
+static void schedule_retry(struct acall *c)
+{
+	struct aws_sched *s = c->s;
+
+	c->ctx->total_retries++;
+	c->wait_ms = backoff_ms(c->ctx, c->attempt);
+	c->next = s->timers;
+	s->timers = c;
+}
+
+static void http_done(void *ud, struct http_response *resp)
+{
+	struct acall *c = ud;
+	struct aws_ctx *ctx = c->ctx;
+	struct aws_error ae;
+	char msg[2 * ERRBUF_LEN];
+	bool retry = false;
+	int rc;
+
+	memset(&ae, 0, sizeof(ae));
+	if (resp->result) {
+		bool timeout = resp->timed_out;
+		bool restartable = !resp->streamed || c->sink_reset;
+
+		if (resp->result == TK_ENET && resp->retryable && restartable &&
+		    c->attempt < ctx->max_attempts && take_retry_tokens(ctx, timeout, &c->cost))
+			retry = true;
+		if (!retry) {
+			char att[32] = "";
+
+			if (c->attempt > 1)
+				snprintf(att, sizeof(att), " (%d attempts)", c->attempt);
+			aws_error_set_context(&ae, c->service, c->operation, c->subject);
+			snprintf(msg, sizeof(msg), "%s %s%s%s%s: %s%s", c->service, c->operation,
+				 c->subject ? " '" : "", c->subject ? c->subject : "",
+				 c->subject ? "'" : "", resp->errmsg, att);
+			finish(c, resp->result, resp, &ae, msg);
+			aws_error_release(&ae);
+			return;
+		}
+	} else if (resp->status >= 200 && resp->status < 300) {
+		if (c->attempt == 1) {
+			if (ctx->retry_tokens < AWS_RETRY_TOKENS)
+				ctx->retry_tokens++;
+		} else {
+			ctx->retry_tokens += c->cost;
+			if (ctx->retry_tokens > AWS_RETRY_TOKENS)
+				ctx->retry_tokens = AWS_RETRY_TOKENS;
+		}
+		finish(c, 0, resp, NULL, NULL);
+		return;
+	} else {
+		aws_error_parse(&ae, c->proto, resp->status, resp->body.data, resp->body.len,
+				resp_header, resp);
+		aws_error_set_context(&ae, c->service, c->operation, c->subject);
+		if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
+		    c->attempt < ctx->max_attempts && take_retry_tokens(ctx, false, &c->cost))
+			retry = true;
+		if (!retry) {
+			char base[ERRBUF_LEN];
+
+			aws_error_format(&ae, base, sizeof(base));
+			rc = aws_error_tk(&ae);
+			if (aws_error_is_clock_skew(&ae)) {
+				const char *d = http_header_get(resp, "date");
+
+				snprintf(msg, sizeof(msg),
+					 "%s; the local clock is off (server time %.64s): fix the system clock",
+					 base, d ? d : "unknown");
+			} else if (c->attempt > 1) {
+				snprintf(msg, sizeof(msg), "%s (%d attempts)", base, c->attempt);
+			} else {
+				snprintf(msg, sizeof(msg), "%s", base);
+			}
+			finish(c, rc, resp, &ae, msg);
+			aws_error_release(&ae);
+			return;
+		}
+	}
+	aws_error_release(&ae);
+	/* retry: a streamed body starts again from zero */
+	if (resp->streamed && c->sink_reset && c->sink_reset(c->sink_ud)) {
+		snprintf(msg, sizeof(msg), "%s %s%s%s%s: cannot restart the download", c->service,
+			 c->operation, c->subject ? " '" : "", c->subject ? c->subject : "",
+			 c->subject ? "'" : "");
+		finish(c, TK_EFAIL, resp, NULL, msg);
+		return;
+	}
+	schedule_retry(c);
+}
+
+int aws_call_async(struct aws_sched *s, struct aws_ctx *ctx, const struct aws_request *req,
+		   int (*sink_reset)(void *ud), aws_async_done_fn done, void *ud,
+		   struct errbuf *err)
+{
+	static const struct endpoint_config no_config;
+	struct acall *c = xcalloc(1, sizeof(*c));
+	const char *p;
+	size_t i;
+	int rc;
+
+	c->s = s;
+	c->ctx = ctx;
+	c->service = xstrdup(req->service);
+	c->operation = xstrdup(req->operation ? req->operation : "request");
+	c->subject = req->subject ? xstrdup(req->subject) : NULL;
+	c->method = xstrdup(req->method);
+	c->query = req->query ? xstrdup(req->query) : NULL;
+	c->proto = req->proto;
+	c->headers = xcalloc(req->nheaders + 1, sizeof(*c->headers));
+	c->hstore = xcalloc(2 * req->nheaders + 1, sizeof(*c->hstore));
+	for (i = 0; i < req->nheaders; i++) {
+		c->hstore[2 * i] = xstrdup(req->headers[i].name);
+		c->hstore[2 * i + 1] = xstrdup(req->headers[i].value);
+		c->headers[i].name = c->hstore[2 * i];
+		c->headers[i].value = c->hstore[2 * i + 1];
+	}
+	c->nheaders = req->nheaders;
+	c->body = req->body;
+	c->body_len = req->body_len;
+	c->unsigned_payload = req->unsigned_payload;
+	c->anonymous = req->anonymous;
+	c->body_limit = req->body_limit;
+	c->sink = req->sink;
+	c->sink_ud = req->sink_ud;
+	c->sink_reset = sink_reset;
+	c->done = done;
+	c->ud = ud;
+	c->s3 = !strcmp(req->service, "s3");
+	rc = endpoint_resolve(&c->ep, req->service, req->region ? req->region : ctx->region,
+			      ctx->endpoints ? ctx->endpoints : &no_config, err);
+	if (rc)
+		goto done;
+	if (c->s3 && req->bucket) {
+		rc = endpoint_s3_target(&c->ep, req->bucket, req->key, &c->host, &c->path, err);
+		if (rc)
+			goto done;
+	} else {
+		c->host = xstrdup(c->ep.host);
+		p = req->path ? req->path : "/";
+		c->path = xasprintf("%s%s", c->ep.base_path ? c->ep.base_path : "", p);
+	}
+	c->url = xasprintf("%s://%s%s%s%s", c->ep.scheme, c->host, c->path, c->query ? "?" : "",
+			   c->query ? c->query : "");
+	rc = submit_attempt(c, err);
+	if (rc)
+		goto done;
+	s->pending++;
+done:
+	if (rc)
+		acall_free(c);
+	return rc;
+}
+
+int aws_sched_run(struct aws_sched *s, struct errbuf *err)
+{
+	int rc;
+
+	for (;;) {
+		struct acall **pp, *c, *due = NULL;
+		long min = -1;
+
+		rc = http_pool_run(s->http, err);
+		if (rc)
+			return rc;
+		if (!s->timers)
+			break;
+		for (c = s->timers; c; c = c->next)
+			if (min < 0 || c->wait_ms < min)
+				min = c->wait_ms;
+		if (min > 0)
+			s->timers->ctx->sleep_ms(s->timers->ctx->sleep_ud, min);
+		pp = &s->timers;
+		while ((c = *pp)) {
+			c->wait_ms -= min;
+			if (c->wait_ms <= 0) {
+				*pp = c->next;
+				c->next = due;
+				due = c;
+			} else {
+				pp = &c->next;
+			}
+		}
+		while (due) {
+			struct errbuf e;
+
+			c = due;
+			due = c->next;
+			c->next = NULL;
+			if (submit_attempt(c, &e))
+				finish(c, TK_EFAIL, NULL, NULL, e.msg);
+		}
+	}
+	return 0;
+}

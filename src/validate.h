@@ -1,0 +1,78 @@
+/* validate.h: the integrity engine behind `trailkeep validate` and the
+ * integrity part of `trailkeep verify`: for each account x region cell,
+ * list the digests and log files of the window, walk the digest chain
+ * (chain.h), fetch and hash the log files as streams (loghash.h), and
+ * report findings (findings.h) plus per-cell statistics.
+ *
+ * Two back ends, same findings:
+ *  - online: every cell at once over one HTTP pool (aws_async.h): the
+ *    listings (ListObjectsV2 from the digest start marker / the log date
+ *    path), digest GETs with their signature metadata, streaming log GETs;
+ *    ListPublicKeys once per region for the window.  `save_dir` writes
+ *    everything fetched in the --local layout (digest.h local_create: 0600
+ *    files, 0700 directories, hostile keys refused) plus public-keys.json;
+ *    log files no digest lists are downloaded too, so that `--local` on the
+ *    copy reports them as well.
+ *  - local (`local_dir`): the same walk over a saved copy, no network.
+ *
+ * Library code: no printing, no clock (the window comes in opts), no env.
+ */
+#ifndef TK_VALIDATE_H
+#define TK_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "findings.h"
+
+struct aws_ctx;
+struct aws_sched;
+
+#define VALIDATE_MAX_LIST_PAGES 100000     /* "a listing that never ends" */
+#define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
+
+struct validate_cell {
+	const char *account;
+	const char *region;
+};
+
+struct validate_progress {
+	size_t cells, cells_done;
+	size_t digests, logs;           /* fetched so far */
+	unsigned long long bytes;       /* compressed bytes received */
+};
+
+struct validate_opts {
+	const char *bucket;
+	const char *prefix;             /* S3KeyPrefix, NULL or "" for none */
+	const char *trail;              /* trail name (in digest keys) */
+	const char *org_id;             /* organization trails: o-xxxx, else NULL */
+	const char *home_region;        /* trail's home region (in digest keys) */
+	const struct validate_cell *cells;
+	size_t ncells;
+	time_t start, end;              /* the window */
+	uint64_t max_inflated;          /* per log file; 0: LOGHASH_MAX_INFLATED */
+
+	const char *local_dir;          /* non-NULL: offline, from a saved copy */
+	const char *save_dir;           /* online: also write a --local copy here */
+
+	/* online */
+	struct aws_ctx *aws;            /* S3 reads + ListPublicKeys (region set per call) */
+	struct aws_sched *sched;        /* the async scheduler over aws->http */
+
+	/* optional progress callback (the command layer prints it) */
+	void (*progress)(void *ud, const struct validate_progress *p);
+	void *progress_ud;
+};
+
+/* Run.  Findings are appended to *out (not sorted); cells_out gets
+ * ncells statistics (caller releases each with cell_release and frees the
+ * array; tally with cells_tally).  A cell that could not be checked at all
+ * gets a cell_unchecked finding.  Returns 0, or an error that stopped the
+ * whole run (TK_EUSAGE: bad --local/--save directory; TK_EFAIL ...). */
+int validate_run(const struct validate_opts *o, struct findings *out,
+		 struct cell_stats **cells_out, struct errbuf *err);
+
+#endif
