@@ -1,0 +1,138 @@
+/* apply.h: converge AWS to a plan (design.md section 5).  Library code: it
+ * reads the current state, compares it with the plan and writes only what
+ * differs; it never prints, exits or reads the clock/environment.
+ *
+ * Order (what AWS requires):
+ *   preflight (reads only, before ANY write): the plan's key policy keeps
+ *     the account root (lock-out check), the central bucket and the
+ *     access-log bucket are either missing or owned by the central account
+ *     and in home_region, the access-log bucket has no object lock and no
+ *     SSE-KMS default, the KMS key (if it exists) is Enabled;
+ *   central account (log_archive_account, else management_account), home region:
+ *     KMS key found by kms_alias (created with the plan's key policy, then
+ *     the alias), key policy, rotation;
+ *     bucket (created in home_region; object lock only at creation),
+ *     versioning, default encryption SSE-KMS with the key's full ARN, public
+ *     access block, ownership controls, lifecycle, object lock (reported
+ *     when it differs: it cannot be changed after creation);
+ *     access-log bucket (versioning, SSE-S3, public access block, ownership,
+ *     its policy), logging of the central bucket into it;
+ *     bucket policy;
+ *   trails (after the central part succeeded), one worker per account in
+ *     parallel: organization mode -> the org trail in the management
+ *     account; per-account mode -> one trail per [account] (filtered by
+ *     --account) through STS AssumeRole into [organization] assume_role
+ *     (with external_id):  trail (create/update), event selectors,
+ *     StartLogging last.
+ *
+ * Credentials: the caller's own account (STS GetCallerIdentity) is used
+ * with the caller's credentials; every other account through AssumeRole of
+ * arn:PARTITION:iam::ACCOUNT:role/ASSUME_ROLE, cached per account.
+ *
+ * Policy statements: a statement whose Sid starts with "Trailkeep" is owned
+ * by trailkeep.  apply replaces the owned set with the plan's and keeps
+ * every other ("foreign") statement unchanged and in its place: the plan's
+ * statements go where the first owned statement was, or at the end when the
+ * current policy has none.  It never removes a foreign statement, never
+ * deletes a bucket, key, trail or object, never stops logging and never
+ * disables versioning.
+ *
+ * InsufficientS3BucketPolicyException from CreateTrail/UpdateTrail after this
+ * run changed the bucket policy is retried with backoff (1, 2, 4, 8, ... s,
+ * at most policy_retry_ms in total).
+ * Implemented in src/apply.c. */
+#ifndef TK_APPLY_H
+#define TK_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "aws.h"
+#include "config.h"
+#include "err.h"
+#include "http.h"
+#include "plan.h"
+
+#define APPLY_SID_PREFIX "Trailkeep"
+#define APPLY_MAX_JOBS 64
+#define APPLY_POLICY_RETRY_MS 60000L
+
+/* Is this statement Sid trailkeep's? */
+bool apply_sid_owned(const char *sid);
+
+/* Merge a desired policy into the current one (see above).  current may be
+ * NULL (no policy yet): the result is a copy of desired.  TK_EUSAGE when
+ * current is not a policy document (no Statement list) with err naming what;
+ * subject names the policy in messages.  Caller decrefs *out. */
+int apply_merge_policy(json_t **out, const json_t *current, const json_t *desired, const char *subject,
+		       struct errbuf *err);
+
+/* The KMS lock-out check: does policy still allow the account root
+ * (arn:PARTITION:iam::ACCOUNT:root) kms:PutKeyPolicy on the key?  Checked
+ * structurally: an Allow statement without Condition whose Principal names
+ * the root ARN or the account id and whose Action covers kms:PutKeyPolicy,
+ * and no Deny statement that could match the root.  TK_EUSAGE with a
+ * message naming subject otherwise. */
+int apply_check_key_policy(const json_t *policy, const char *partition, const char *account,
+			   const char *subject, struct errbuf *err);
+
+/* One change apply made (or, in a dry run, would make). */
+struct apply_change {
+	char *account;
+	char *subject;      /* "kms key 'alias/x' policy", "bucket 'b' versioning", "trail 'arn'" */
+	char *verb;         /* "create", "update", "start logging", "enable", "set" */
+	char *before;       /* pretty JSON text of the current state, NULL when absent */
+	char *after;        /* pretty JSON text of the desired state */
+	bool done;          /* the write succeeded (false in a dry run) */
+};
+
+enum apply_scope { APPLY_SCOPE_CENTRAL, APPLY_SCOPE_TRAIL };
+
+/* The outcome of one account's part. */
+struct apply_outcome {
+	char account[TK_ACCOUNT_ID_LEN + 1];
+	enum apply_scope scope;
+	int rc;                 /* 0 or the error */
+	char msg[ERRBUF_LEN];   /* the error message when rc < 0 */
+	size_t nchanges;
+	bool skipped;           /* not attempted (the central part failed) */
+};
+
+struct apply_result {
+	struct apply_change *changes;   /* central first, then trails in config order */
+	size_t nchanges;
+	struct apply_outcome *outcomes; /* central first, then one per trail account */
+	size_t noutcomes;
+	char **warnings;                /* things apply cannot or will not change */
+	size_t nwarnings;
+	size_t writes;                  /* write calls that succeeded */
+	bool failed;                    /* some outcome has rc < 0 */
+};
+void apply_result_release(struct apply_result *r);
+
+struct apply_options {
+	const struct tk_config *cfg;
+	const struct plan *plan;
+	bool dry_run;
+	const char *const *accounts;   /* trails only for these accounts (NULL: all) */
+	size_t naccounts;
+	/* a template for every AWS context apply makes: creds are the caller's;
+	 * http and region are ignored (each worker makes its own pool from
+	 * http_opts and uses home_region) */
+	const struct aws_ctx_options *aws;
+	const struct http_pool_options *http_opts;
+	int jobs;                      /* accounts in parallel; 0: 16, at most APPLY_MAX_JOBS */
+	long policy_retry_ms;          /* 0: APPLY_POLICY_RETRY_MS */
+	const char *session_name;      /* AssumeRole session name; NULL: "trailkeep-apply" */
+};
+
+/* Run.  Returns 0 when the run could be attempted (per-account failures
+ * are in out->outcomes and out->failed), TK_EUSAGE for a plan that fails a
+ * safety check that needs no AWS call (key policy lock-out), or the error
+ * of a preflight check / the caller's identity (nothing was written then).
+ * *out is filled in every case (release it). */
+int apply_run(struct apply_result *out, const struct apply_options *o, struct errbuf *err);
+
+#endif
