@@ -30,10 +30,14 @@
  * arn:PARTITION:iam::ACCOUNT:role/ASSUME_ROLE, cached per account.
  *
  * Policy statements: a statement whose Sid starts with "Trailkeep" is owned
- * by trailkeep.  apply replaces the owned set with the plan's and keeps
- * every other ("foreign") statement unchanged and in its place: the plan's
- * statements go where the first owned statement was, or at the end when the
- * current policy has none.  It never removes a foreign statement, never
+ * by trailkeep (every planned statement must have such a Sid).  apply
+ * replaces the owned set with the plan's and keeps every other ("foreign")
+ * statement unchanged and in its place: an owned statement is replaced in
+ * place by the planned statement with the same Sid (or dropped when the plan
+ * has none), planned statements not present yet go right after the last
+ * owned statement, or at the end when the current policy has none.  The
+ * comparison is semantic (diff.h): statement order is kept as it is when the
+ * content is equal.  It never removes a foreign statement, never
  * deletes a bucket, key, trail or object, never stops logging and never
  * disables versioning.
  *
@@ -126,6 +130,12 @@ struct apply_options {
 	int jobs;                      /* accounts in parallel; 0: 16, at most APPLY_MAX_JOBS */
 	long policy_retry_ms;          /* 0: APPLY_POLICY_RETRY_MS */
 	const char *session_name;      /* AssumeRole session name; NULL: "trailkeep-apply" */
+	/* optional: credentials for another account (the command passes the
+	 * per-account AssumeRole cache of creds_net.h, aws_account_creds); it
+	 * is called under a lock, so it need not be thread-safe.  NULL: STS
+	 * AssumeRole from here (cached per account for the run). */
+	int (*account_creds)(void *ud, const char *account, struct aws_creds *out, struct errbuf *err);
+	void *account_creds_ud;
 };
 
 /* Run.  Returns 0 when the run could be attempted (per-account failures

@@ -318,6 +318,20 @@ int ct_list_public_keys(struct aws_ctx *ctx, time_t start, time_t end, struct ct
 					     "public key Value is not base64");
 				break;
 			}
+			if (pk->der_len && pk->der[0] != 0x30) {
+				/* some producers base64 the base64 text once more: decode again
+				 * when that yields DER (a SEQUENCE) */
+				unsigned char *d2;
+				size_t l2;
+				if (ct_base64_decode((const char *)pk->der, pk->der_len, &d2, &l2) == 0 && l2 &&
+				    d2[0] == 0x30) {
+					free(pk->der);
+					pk->der = d2;
+					pk->der_len = l2;
+				} else if (d2) {
+					free(d2);
+				}
+			}
 			pk->valid_from = aws_json_time(k, "ValidityStartTime");
 			pk->valid_to = aws_json_time(k, "ValidityEndTime");
 			pk->fingerprint = aws_json_strdup(k, "Fingerprint");

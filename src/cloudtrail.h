@@ -76,7 +76,8 @@ int ct_put_event_selectors(struct aws_ctx *ctx, const char *trail, const json_t 
 int ct_get_event_selectors(struct aws_ctx *ctx, const char *trail, json_t **out, struct errbuf *err);
 
 /* ListPublicKeys (all pages) between start and end (0: server default).
- * Value (a base64 blob in JSON) is decoded to DER. */
+ * Value (a base64 blob in JSON) is decoded to DER; when the decoded bytes
+ * are base64 text of DER again (double encoding), they are decoded twice. */
 struct ct_public_key {
 	unsigned char *der;         /* DER PKCS#1 RSAPublicKey */
 	size_t der_len;

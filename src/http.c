@@ -134,6 +134,15 @@ static bool host_is_loopback(const char *host)
 	return false;
 }
 
+/* How much of a url goes into a message: never the query (a presigned URL
+ * carries credentials there), at most 200 bytes. */
+static int url_shown(const char *url)
+{
+	size_t n = strcspn(url, "?#");
+
+	return (int)(n > 200 ? 200 : n);
+}
+
 /* Parse url: scheme must be http/https; *host_out malloc'd (curl_free'd copy). */
 static int url_check(const char *url, char **host_out, struct errbuf *err)
 {
@@ -146,7 +155,7 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 		return err_set(err, TK_EFAIL, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-		rc = err_set(err, TK_EUSAGE, "invalid url '%.200s'", url);
+		rc = err_set(err, TK_EUSAGE, "invalid url '%.*s'", url_shown(url), url);
 		goto done;
 	}
 	if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
@@ -154,7 +163,7 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = err_set(err, TK_EUSAGE, "invalid url '%.200s'", url);
+		rc = err_set(err, TK_EUSAGE, "invalid url '%.*s'", url_shown(url), url);
 		goto done;
 	}
 	*host_out = xstrdup(host);
@@ -636,7 +645,6 @@ int http_do(struct http_pool *p, const struct http_request *req, struct http_res
 	    struct errbuf *err)
 {
 	struct sync_ctx s = { resp, false };
-	const char *q;
 	int rc;
 
 	http_response_init(resp);
@@ -654,9 +662,8 @@ int http_do(struct http_pool *p, const struct http_request *req, struct http_res
 	if (!s.done)
 		return err_set(err, TK_EFAIL, "http request did not complete");
 	if (resp->result) {
-		q = strchr(req->url, '?');
-		return err_set(err, resp->result, "%s '%.*s': %s", req->method,
-			       (int)(q ? (size_t)(q - req->url) : strlen(req->url)), req->url, resp->errmsg);
+		return err_set(err, resp->result, "%s '%.*s': %s", req->method, url_shown(req->url), req->url,
+			       resp->errmsg);
 	}
 	return 0;
 }

@@ -108,6 +108,22 @@ static void add_quoted(struct buf *b, const char *s)
 	buf_addc(b, '\'');
 }
 
+/* the same escaping without quotes, into a fixed buffer (truncated) */
+static const char *esc(char *tmp, size_t n, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	for (; p && *p && o + 5 < n; p++) {
+		if (*p < 0x20 || *p >= 0x7f || *p == '\'' || *p == '\\')
+			o += (size_t)snprintf(tmp + o, n - o, "\\x%02x", *p);
+		else
+			tmp[o++] = (char)*p;
+	}
+	tmp[o] = '\0';
+	return tmp;
+}
+
 #define LIST_SHOW 8
 
 /* 'a' for a single string, ['a', 'b'] for a list (shortened past LIST_SHOW) */
@@ -136,6 +152,7 @@ static void add_list(struct buf *b, const json_t *v, int force_brackets)
 static void add_json(struct buf *b, const json_t *v)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+	const unsigned char *p;
 
 	if (!s) {
 		buf_adds(b, "?");
@@ -143,7 +160,12 @@ static void add_json(struct buf *b, const json_t *v)
 	}
 	if (strlen(s) > 200)
 		memcpy(s + 196, "...", 4);
-	buf_adds(b, s);
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f)   /* DEL is not escaped by jansson */
+			buf_addf(b, "\\x%02x", *p);
+		else
+			buf_addc(b, (char)*p);
+	}
 	free(s);
 }
 
@@ -325,6 +347,7 @@ int policy_context_touch(struct policy_context *ctx, const char *key, struct err
 int policy_context_add(struct policy_context *ctx, const char *key, const char *value,
                        struct errbuf *err)
 {
+	char ek[128];
 	struct ctx_entry *e;
 	int rc = ctx_entry_get(&e, ctx, key, err);
 
@@ -332,10 +355,10 @@ int policy_context_add(struct policy_context *ctx, const char *key, const char *
 		return rc;
 	if (strlen(value) > POLICY_MAX_STRING)
 		return err_set(err, TK_ELIMIT, "value of condition key '%s' longer than %d bytes",
-		               key, POLICY_MAX_STRING);
+		               esc(ek, sizeof(ek), key), POLICY_MAX_STRING);
 	if (e->n >= POLICY_CTX_MAX_VALUES)
 		return err_set(err, TK_ELIMIT, "more than %d values for condition key '%s'",
-		               POLICY_CTX_MAX_VALUES, key);
+		               POLICY_CTX_MAX_VALUES, esc(ek, sizeof(ek), key));
 	if (e->n == e->alloc) {
 		e->alloc = e->alloc ? 2 * e->alloc : 4;
 		e->vals = xrealloc(e->vals, e->alloc * sizeof(*e->vals));
@@ -346,6 +369,7 @@ int policy_context_add(struct policy_context *ctx, const char *key, const char *
 
 int policy_context_from_json(struct policy_context **out, const json_t *obj, struct errbuf *err)
 {
+	char ek[128];
 	struct policy_context *ctx = NULL;
 	const char *key;
 	json_t *v, *e;
@@ -371,14 +395,14 @@ int policy_context_from_json(struct policy_context **out, const json_t *obj, str
 					break;
 				if (!is_scalar(e)) {
 					rc = err_set(err, TK_EUSAGE,
-					             "context key '%s': values must be strings, numbers or booleans", key);
+					             "context key '%s': values must be strings, numbers or booleans", esc(ek, sizeof(ek), key));
 					break;
 				}
 				rc = policy_context_add(ctx, key, scalar_text(e, tmp, sizeof(tmp)), err);
 			}
 		} else {
 			rc = err_set(err, TK_EUSAGE,
-			             "context key '%s' must be a string, a list of strings or null", key);
+			             "context key '%s' must be a string, a list of strings or null", esc(ek, sizeof(ek), key));
 		}
 		if (rc)
 			goto done;
@@ -394,6 +418,7 @@ done:
 
 int policy_principal_from_json(struct policy_principal *out, const json_t *obj, struct errbuf *err)
 {
+	char ek[128];
 	const char *k;
 	json_t *v;
 
@@ -405,7 +430,7 @@ int policy_principal_from_json(struct policy_principal *out, const json_t *obj, 
 		return err_set(err, TK_EUSAGE, "principal must be a JSON object");
 	json_object_foreach(unconst(obj), k, v) {
 		if (!json_is_string(v))
-			return err_set(err, TK_EUSAGE, "principal field '%s' must be a string", k);
+			return err_set(err, TK_EUSAGE, "principal field '%s' must be a string", esc(ek, sizeof(ek), k));
 		if (strcmp(k, "AWS") == 0) {
 			if (strcmp(json_string_value(v), "*") != 0) {
 				out->kind = PRINCIPAL_AWS;
@@ -420,7 +445,7 @@ int policy_principal_from_json(struct policy_principal *out, const json_t *obj, 
 			out->role_arn = json_string_value(v);
 		} else {
 			return err_set(err, TK_EUSAGE,
-			               "unknown principal field '%s' (want AWS, Service, Account, RoleArn)", k);
+			               "unknown principal field '%s' (want AWS, Service, Account, RoleArn)", esc(ek, sizeof(ek), k));
 		}
 	}
 	if (json_object_get(obj, "AWS") && json_object_get(obj, "Service"))
@@ -507,8 +532,10 @@ static const char *stmt_label(const json_t *st, size_t idx, char *tmp, size_t n)
 {
 	const json_t *sid = json_object_get(st, "Sid");
 
+	char e[POLICY_SID_LEN];
+
 	if (json_is_string(sid) && json_string_length(sid) > 0)
-		snprintf(tmp, n, "'%.*s'", (int)(n > 8 ? n - 8 : 1), json_string_value(sid));
+		snprintf(tmp, n, "'%s'", esc(e, sizeof(e), json_string_value(sid)));
 	else
 		snprintf(tmp, n, "#%zu", idx + 1);
 	return tmp;
@@ -543,6 +570,7 @@ static int check_strings(const json_t *v, int scalars_ok, const char *what, cons
 
 static int check_principal(const json_t *p, const char *field, const char *lbl, struct errbuf *err)
 {
+	char ek[128];
 	const char *k;
 	json_t *v;
 	int rc;
@@ -559,8 +587,8 @@ static int check_principal(const json_t *p, const char *field, const char *lbl, 
 	json_object_foreach(unconst(p), k, v) {
 		if (strcmp(k, "AWS") && strcmp(k, "Service") && strcmp(k, "Federated") &&
 		    strcmp(k, "CanonicalUser"))
-			return err_set(err, TK_EUSAGE, "policy statement %s: unknown principal type '%.64s' in '%s'",
-			               lbl, k, field);
+			return err_set(err, TK_EUSAGE, "policy statement %s: unknown principal type '%s' in '%s'",
+			               lbl, esc(ek, sizeof(ek), k), field);
 		if (!is_strlist(v))
 			return err_set(err, TK_EUSAGE, "policy statement %s: '%s' %s must be a string or a list of strings",
 			               lbl, field, k);
@@ -572,6 +600,7 @@ static int check_principal(const json_t *p, const char *field, const char *lbl, 
 
 static int check_condition(const json_t *c, const char *lbl, struct errbuf *err)
 {
+	char ek[128];
 	const char *opname, *key;
 	json_t *kv, *vals;
 	struct op op;
@@ -581,8 +610,8 @@ static int check_condition(const json_t *c, const char *lbl, struct errbuf *err)
 		return err_set(err, TK_EUSAGE, "policy statement %s: 'Condition' must be an object", lbl);
 	json_object_foreach(unconst(c), opname, kv) {
 		if (op_parse(&op, opname))
-			return err_set(err, TK_EUSAGE, "policy statement %s: unknown condition operator '%.64s'",
-			               lbl, opname);
+			return err_set(err, TK_EUSAGE, "policy statement %s: unknown condition operator '%s'",
+			               lbl, esc(ek, sizeof(ek), opname));
 		if (!json_is_object(kv))
 			return err_set(err, TK_EUSAGE, "policy statement %s: condition '%s' must be an object",
 			               lbl, opname);
@@ -598,6 +627,7 @@ static int check_condition(const json_t *c, const char *lbl, struct errbuf *err)
 
 static int check_statement(const json_t *st, size_t idx, struct errbuf *err)
 {
+	char ek[128];
 	static const char *known[] = { "Sid", "Effect", "Principal", "NotPrincipal", "Action",
 		"NotAction", "Resource", "NotResource", "Condition" };
 	char lbl[POLICY_SID_LEN + 8];
@@ -620,7 +650,7 @@ static int check_statement(const json_t *st, size_t idx, struct errbuf *err)
 			if (strcmp(k, known[i]) == 0)
 				break;
 		if (i == sizeof(known) / sizeof(*known))
-			return err_set(err, TK_EUSAGE, "policy statement %s: unknown field '%.64s'", lbl, k);
+			return err_set(err, TK_EUSAGE, "policy statement %s: unknown field '%s'", lbl, esc(ek, sizeof(ek), k));
 	}
 	v = json_object_get(st, "Effect");
 	eff = json_string_value(v);
@@ -654,6 +684,7 @@ static int check_statement(const json_t *st, size_t idx, struct errbuf *err)
 
 int policy_check(const json_t *policy, struct errbuf *err)
 {
+	char ek[128];
 	const json_t *sts;
 	const char *k;
 	json_t *v;
@@ -664,7 +695,7 @@ int policy_check(const json_t *policy, struct errbuf *err)
 		return err_set(err, TK_EUSAGE, "policy must be a JSON object");
 	json_object_foreach(unconst(policy), k, v) {
 		if (strcmp(k, "Version") && strcmp(k, "Id") && strcmp(k, "Statement"))
-			return err_set(err, TK_EUSAGE, "policy has an unknown field '%.64s'", k);
+			return err_set(err, TK_EUSAGE, "policy has an unknown field '%s'", esc(ek, sizeof(ek), k));
 		if (strcmp(k, "Statement") && !json_is_string(v))
 			return err_set(err, TK_EUSAGE, "policy field '%s' must be a string", k);
 	}
@@ -1044,11 +1075,13 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 	struct op op;
 	const struct opdef *d;
 	int neg, r = 0;
-	char tmp[64];
+	char tmp[64], ek[256];
 
 	if (op_parse(&op, opname))
 		return 0;   /* policy_check rejects these */
 	d = op.def;
+	if (why)
+		esc(ek, sizeof(ek), key);
 	neg = d->negated;
 	if (d->fam == F_NULL) {
 		const char *first = list_len(pvals) ? scalar_text(list_get(pvals, 0), tmp, sizeof(tmp)) : "true";
@@ -1057,7 +1090,7 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 		r = want_null == (n == 0);
 		if (!r && why) {
 			buf_addf(why, "condition %s ", opname);
-			buf_adds(why, key);
+			buf_adds(why, ek);
 			if (n == 0) {
 				buf_adds(why, ": key is absent but the policy requires it to be present");
 			} else {
@@ -1077,7 +1110,7 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 		}
 		r = i == n;
 		if (!r && why) {
-			buf_addf(why, "condition %s %s: context value ", opname, key);
+			buf_addf(why, "condition %s %s: context value ", opname, ek);
 			add_quoted(why, e->vals[i]);
 			buf_addc(why, ' ');
 			add_phrase(why, d, neg, pvals);
@@ -1087,7 +1120,7 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 	if (n == 0) {
 		r = op.if_exists || (neg && op.qual == Q_NONE);
 		if (!r && why)
-			buf_addf(why, "condition %s %s: key is absent from the request context", opname, key);
+			buf_addf(why, "condition %s %s: key is absent from the request context", opname, ek);
 		return r;
 	}
 	if (op.qual == Q_ANY || !neg) {
@@ -1099,7 +1132,7 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 				return 1;
 		}
 		if (why) {
-			buf_addf(why, "condition %s %s: ", opname, key);
+			buf_addf(why, "condition %s %s: ", opname, ek);
 			if (n == 1) {
 				buf_adds(why, "context value ");
 				add_quoted(why, e->vals[0]);
@@ -1118,7 +1151,7 @@ static int cond_one(const char *opname, const char *key, const json_t *pvals,
 	for (i = 0; i < n; i++) {
 		if (hit_any(d, pvals, e->vals[i])) {
 			if (why) {
-				buf_addf(why, "condition %s %s: context value ", opname, key);
+				buf_addf(why, "condition %s %s: context value ", opname, ek);
 				add_quoted(why, e->vals[i]);
 				buf_addc(why, ' ');
 				add_phrase(why, d, 1, pvals);
@@ -1271,7 +1304,7 @@ static void explain_miss(struct buf *b, const json_t *st, size_t idx, const stru
 
 			if (!cond_one(opname, key, vals, req->context, b)) {
 				if (b->len == before)
-					buf_addf(b, "condition %s %s is not satisfied", opname, key);
+					buf_addf(b, "condition %s %s is not satisfied", opname, esc(lbl, sizeof(lbl), key));
 				if (sc->conds - sc->conds_ok > 1)
 					buf_addf(b, " (and %d more failing condition%s)",
 					         sc->conds - sc->conds_ok - 1,

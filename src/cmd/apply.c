@@ -1,10 +1,423 @@
-/* apply.c: `trailkeep apply` (not built yet). */
+/* apply.c: `trailkeep apply CONFIG [--dry-run] [--yes] [--account ID]...
+ *                          [--templates DIR]`
+ *
+ * Renders the plan of CONFIG in memory (like `plan`), then converges AWS to
+ * it (src/apply.h).  Output on stdout: one line per change ("+ create",
+ * "~ update/set", "> start logging"), with --dry-run (and before the
+ * interactive question) the unified diff of each; then one summary line per
+ * account and a total.  Diagnostics (errors, warnings) on stderr.
+ *
+ * Without --yes: when stdin and stdout are terminals, apply first reads
+ * everything, shows the diff and asks "apply these changes? [y/N]";
+ * otherwise it refuses before contacting anything (exit 2).
+ *
+ * Exit status: 0 applied, or nothing to do; 2 usage, config or template
+ * error, a key policy that would lock out the account root, or no --yes
+ * without a terminal (nothing was contacted); 3 an AWS, network or
+ * credentials error, a preflight safety check that failed (bucket owned by
+ * another account or in another region, unusable access-log bucket,
+ * disabled key: nothing was written), or any account that failed;
+ * 4 --dry-run found changes pending. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cmd.h"
+#include "awsenv.h"
+#include "../apply.h"
+#include "../buf.h"
+#include "../config.h"
+#include "../creds_net.h"
+#include "../diff.h"
+#include "../plan.h"
 #include "../banned.h"
+
+#define CMD "apply"
+#define MAX_DIFF_TEXT (4u << 20)
+
+/* The templates directory, as `plan` finds it: $TRAILKEEP_TEMPLATES, else
+ * next to the executable, else ./templates. */
+static char *default_templates(void)
+{
+	const char *env = getenv("TRAILKEEP_TEMPLATES");
+	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates" };
+	char exe[PATH_MAX], *slash, *p;
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				p = xasprintf("%s/%s/bucket-policy.json", exe, rel[i]);
+				if (access(p, R_OK) == 0) {
+					free(p);
+					return xasprintf("%s/%s", exe, rel[i]);
+				}
+				free(p);
+			}
+		}
+	}
+	return xstrdup("templates");
+}
+
+struct acreds {
+	struct creds_net *net;
+	const struct aws_creds *source;
+	const char *partition, *role, *external_id, *region;
+};
+
+/* apply_options.account_creds: the per-account AssumeRole cache. */
+static int account_creds(void *ud, const char *account, struct aws_creds *out, struct errbuf *err)
+{
+	struct acreds *a = ud;
+	int rc = aws_account_creds(a->net, a->source, a->partition, account, a->role, a->external_id, a->region,
+				   out, err);
+
+	if (rc)
+		err_prefix(err, rc, "account %s: cannot assume role 'arn:%s:iam::%s:role/%s'", account,
+			   a->partition, account, a->role);
+	return rc;
+}
+
+static const char *account_name(const struct tk_config *c, const char *id)
+{
+	const struct tk_account *a = config_find_account(c, id);
+
+	return a ? a->name : NULL;
+}
+
+static char mark(const char *verb)
+{
+	if (!strcmp(verb, "create"))
+		return '+';
+	if (!strcmp(verb, "start logging"))
+		return '>';
+	return '~';
+}
+
+/* Print the changes; with diffs the unified diff of each. */
+static int print_changes(const struct apply_result *res, bool diffs)
+{
+	struct buf d = BUF_INIT_LIMIT(MAX_DIFF_TEXT);
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < res->nchanges; i++) {
+		const struct apply_change *c = &res->changes[i];
+		char *a, *b;
+
+		printf("%c %s %s (account %s)\n", mark(c->verb), c->verb, c->subject, c->account);
+		if (!diffs || (!c->before && !c->after))
+			continue;
+		a = xasprintf("%s (current)", c->subject);
+		b = xasprintf("%s (planned)", c->subject);
+		buf_reset(&d);
+		rc = diff_unified(&d, c->before ? c->before : "", c->after ? c->after : "",
+				  c->before ? a : "(absent)", b, DIFF_CONTEXT);
+		free(a);
+		free(b);
+		if (rc < 0) {
+			printf("  (diff too large to show)\n");
+			rc = 0;
+			continue;
+		}
+		fputs(buf_cstr(&d), stdout);
+	}
+	buf_release(&d);
+	return rc;
+}
+
+static void print_summary(const struct tk_config *cfg, const struct apply_result *res, bool dry)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < res->nwarnings; i++)
+		cli_warn(CMD, "warning: %s", res->warnings[i]);
+	for (i = 0; i < res->noutcomes; i++) {
+		const struct apply_outcome *o = &res->outcomes[i];
+		const char *name = account_name(cfg, o->account);
+		char label[128];
+
+		snprintf(label, sizeof(label), "%s%s%s%s", o->account, name ? " (" : "", name ? name : "",
+			 name ? ")" : "");
+		if (o->rc < 0) {
+			failed++;
+			printf("account %s %s: failed%s\n", label, o->scope == APPLY_SCOPE_CENTRAL ? "central" : "trail",
+			       o->skipped ? " (skipped)" : "");
+			cli_error(CMD, 0, "account %s: %s", o->account, o->msg);
+		} else if (o->nchanges == 0) {
+			printf("account %s %s: ok, no changes\n", label,
+			       o->scope == APPLY_SCOPE_CENTRAL ? "central" : "trail");
+		} else {
+			printf("account %s %s: ok, %zu change%s%s\n", label,
+			       o->scope == APPLY_SCOPE_CENTRAL ? "central" : "trail", o->nchanges,
+			       o->nchanges == 1 ? "" : "s", dry ? " pending" : "");
+		}
+	}
+	if (res->nchanges == 0 && !failed)
+		printf("nothing to do\n");
+	else if (dry)
+		printf("%zu change%s pending%s\n", res->nchanges, res->nchanges == 1 ? "" : "s",
+		       failed ? ", some accounts could not be read" : "");
+	else
+		printf("%zu change%s made (%zu write call%s)%s\n", res->nchanges, res->nchanges == 1 ? "" : "s",
+		       res->writes, res->writes == 1 ? "" : "s", failed ? ", some accounts failed" : "");
+}
+
+static bool ask(void)
+{
+	char line[64];
+
+	printf("apply these changes? [y/N] ");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return !strcmp(line, "y\n") || !strcmp(line, "Y\n") || !strcmp(line, "yes\n") || !strcmp(line, "y") ||
+	       !strcmp(line, "yes");
+}
+
+static int usage_help(void)
+{
+	return cli_help(CMD);
+}
 
 int cmd_apply(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("apply", TK_EXIT_USAGE, "not built yet in this version");
+	const char *config_path = NULL, *templates = NULL;
+	const char **accounts = NULL;
+	size_t naccounts = 0, k;
+	bool dry = false, yes = false, interactive, asked = false;
+	struct tk_config cfg;
+	struct tk_diags diags = { NULL, 0 };
+	struct plan plan;
+	struct plan_opts popts;
+	struct awsenv env;
+	struct awsenv_options eo;
+	struct aws_ctx_options ao;
+	struct http_pool_options ho;
+	struct apply_options opts;
+	struct apply_result res;
+	struct creds_net_config nc;
+	struct acreds ac;
+	struct errbuf err;
+	char *tdir = NULL;
+	bool cfg_loaded = false, plan_built = false, env_open = false;
+	struct http_pool *net_pool = NULL;
+	int i, rc, ret = TK_EXIT_USAGE;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&plan, 0, sizeof(plan));
+	memset(&res, 0, sizeof(res));
+	memset(&ac, 0, sizeof(ac));
+	err_clear(&err);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int g;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			free(accounts);
+			return usage_help();
+		}
+		if (!strcmp(a, "--dry-run")) {
+			dry = true;
+			continue;
+		}
+		if (!strcmp(a, "--yes") || !strcmp(a, "-y")) {
+			yes = true;
+			continue;
+		}
+		if (!strcmp(a, "--account") || !strcmp(a, "--templates")) {
+			if (i + 1 >= argc) {
+				free(accounts);
+				return cli_usage(CMD, "option '%s' needs a value", a);
+			}
+			if (!strcmp(a, "--templates")) {
+				templates = argv[++i];
+			} else {
+				accounts = xrealloc(accounts, (naccounts + 1) * sizeof(*accounts));
+				accounts[naccounts++] = argv[++i];
+			}
+			continue;
+		}
+		if (!strncmp(a, "--account=", 10)) {
+			accounts = xrealloc(accounts, (naccounts + 1) * sizeof(*accounts));
+			accounts[naccounts++] = a + 10;
+			continue;
+		}
+		if (!strncmp(a, "--templates=", 12)) {
+			templates = a + 12;
+			continue;
+		}
+		g = cli_global_option(CMD, argc, argv, &i);
+		if (g < 0) {
+			free(accounts);
+			return TK_EXIT_USAGE;
+		}
+		if (g > 0)
+			continue;
+		if (a[0] == '-' && a[1]) {
+			free(accounts);
+			return cli_usage(CMD, "unknown option '%s'", a);
+		}
+		if (config_path) {
+			free(accounts);
+			return cli_usage(CMD, "more than one CONFIG ('%s' and '%s')", config_path, a);
+		}
+		config_path = a;
+	}
+	if (!config_path) {
+		free(accounts);
+		return cli_usage(CMD, "no CONFIG given");
+	}
+	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (!dry && !yes && !interactive) {
+		free(accounts);
+		return cli_usage(CMD, "refusing to change AWS without confirmation: pass --yes "
+				 "(or --dry-run to see what would change)");
+	}
+
+	rc = config_load(&cfg, config_path, &diags, &err);
+	if (rc) {
+		for (k = 0; k < diags.n; k++)
+			cli_error(CMD, 0, "%s", diags.v[k]);
+		ret = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
+		goto done;
+	}
+	cfg_loaded = true;
+	for (k = 0; k < naccounts; k++) {
+		if (!config_find_account(&cfg, accounts[k])) {
+			ret = cli_usage(CMD, "account '%s' is not in '%s'", accounts[k], config_path);
+			goto done;
+		}
+	}
+	tdir = templates ? xstrdup(templates) : default_templates();
+	memset(&popts, 0, sizeof(popts));
+	popts.templates_dir = tdir;
+	rc = plan_build(&plan, &cfg, &popts, &err);
+	if (rc) {
+		ret = cli_error(CMD, rc == TK_EUSAGE || rc == TK_ELIMIT ? TK_EXIT_USAGE : TK_EXIT_RUNTIME, "%s",
+				err.msg);
+		goto done;
+	}
+	plan_built = true;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.region = cfg.home_region;
+	eo.need_creds = true;
+	eo.max_attempts = 5;   /* like botocore legacy mode: apply is a one-shot writer */
+	rc = awsenv_open(&env, CMD, &eo);
+	if (rc) {
+		ret = rc;
+		goto done;
+	}
+	env_open = true;
+
+	/* every worker makes its own HTTP pool with these options */
+	memset(&ho, 0, sizeof(ho));
+	ho.max_in_flight = 4;
+	ho.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (ho.ca_bundle && !*ho.ca_bundle)
+		ho.ca_bundle = NULL;
+	ho.insecure = g_cli.no_verify_ssl;
+	memset(&ao, 0, sizeof(ao));
+	ao.creds = &env.creds;
+	ao.region = cfg.home_region;
+	ao.endpoints = &env.endpoints;
+	ao.clock = env.ctx.clock;
+	ao.clock_ud = env.ctx.clock_ud;
+	ao.max_attempts = env.ctx.max_attempts;
+	ao.backoff_scale = env.ctx.backoff_scale;
+	ao.seed = env.ctx.rng;
+
+	/* the per-account AssumeRole cache (creds_net.h) on a pool of its own */
+	rc = http_pool_new(&net_pool, &ho, &err);
+	if (rc) {
+		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+		goto done;
+	}
+	memset(&nc, 0, sizeof(nc));
+	nc.http = net_pool;
+	nc.endpoints = &env.endpoints;
+	nc.clock = env.ctx.clock;
+	nc.clock_ud = env.ctx.clock_ud;
+	nc.backoff_scale = env.ctx.backoff_scale;
+	ac.net = creds_net_new(&nc);
+	ac.source = &env.creds;
+	ac.partition = cfg.partition ? cfg.partition : "aws";
+	ac.role = cfg.assume_role;
+	ac.external_id = cfg.external_id;
+	ac.region = cfg.home_region;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.cfg = &cfg;
+	opts.plan = &plan;
+	opts.accounts = naccounts ? accounts : NULL;
+	opts.naccounts = naccounts;
+	opts.aws = &ao;
+	opts.http_opts = &ho;
+	opts.account_creds = account_creds;
+	opts.account_creds_ud = &ac;
+
+	if (!dry && !yes) {
+		/* interactive: show what would change, then ask */
+		opts.dry_run = true;
+		rc = apply_run(&res, &opts, &err);
+		if (rc) {
+			ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+			goto done;
+		}
+		print_changes(&res, true);
+		if (res.nchanges == 0 || res.failed) {
+			print_summary(&cfg, &res, true);
+			ret = res.failed ? TK_EXIT_RUNTIME : TK_EXIT_OK;
+			goto done;
+		}
+		if (!ask()) {
+			printf("nothing changed\n");
+			ret = TK_EXIT_OK;
+			goto done;
+		}
+		asked = true;
+		apply_result_release(&res);
+	}
+	opts.dry_run = dry;
+	rc = apply_run(&res, &opts, &err);
+	if (rc) {
+		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+		goto done;
+	}
+	print_changes(&res, dry);
+	print_summary(&cfg, &res, dry);
+	if (res.failed)
+		ret = TK_EXIT_RUNTIME;
+	else if (dry && res.nchanges)
+		ret = TK_EXIT_CHANGES;
+	else
+		ret = TK_EXIT_OK;
+	(void)asked;
+done:
+	apply_result_release(&res);
+	creds_net_free(ac.net);
+	if (net_pool)
+		http_pool_free(net_pool);
+	if (env_open)
+		awsenv_close(&env);
+	if (plan_built)
+		plan_release(&plan);
+	if (cfg_loaded)
+		config_release(&cfg);
+	diags_release(&diags);
+	free(tdir);
+	free(accounts);
+	return ret;
 }

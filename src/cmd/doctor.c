@@ -1,10 +1,272 @@
-/* doctor.c: `trailkeep doctor` (not built yet). */
+/* doctor.c: `trailkeep doctor CONFIG [--account ID]... [--region R]... [--json]`
+ *
+ * 1. which cells are red: the trail's control plane and the freshness of
+ *    each account x region (doctor_select);
+ * 2. for each red cell, the cause, its evidence and the fix (doctor_run);
+ * 3. text or --json on stdout.  Exit 0: every cell healthy; 1: a cause was
+ *    found; 3: a cell could not be examined (or a runtime failure); 2: usage.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
 #include "cmd.h"
+#include "awsenv.h"
+#include "../buf.h"
+#include "../config.h"
+#include "../doctor.h"
+#include "../plan.h"
 #include "../banned.h"
+
+#define MAX_FILTERS 1024
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The templates plan uses (TRAILKEEP_TEMPLATES, else next to the binary). */
+static char *find_templates(void)
+{
+	const char *env = getenv("TRAILKEEP_TEMPLATES");
+	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates",
+					   "templates" };
+	char exe[PATH_MAX];
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				char *cand = xasprintf("%s/%s", exe, rel[i]);
+
+				if (is_dir(cand))
+					return cand;
+				free(cand);
+			}
+		}
+	}
+	return xstrdup("templates");
+}
+
+static void print_indented(const char *text, const char *indent)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+
+		printf("%s%.*s\n", indent, (int)n, p);
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+static void print_text(const struct doctor_report *r)
+{
+	size_t i, j, red = 0;
+
+	for (i = 0; i < r->ncells; i++) {
+		const struct doctor_cell *c = &r->cells[i];
+
+		if (c->status == DOCTOR_HEALTHY)
+			continue;
+		red++;
+		if (c->status == DOCTOR_UNEXAMINED)
+			printf("%s %s: not examined: %s\n", c->account, c->region, c->error ? c->error : "?");
+		else
+			printf("%s %s: %s\n", c->account, c->region, doctor_cause_name(c->cause));
+		if (c->symptom)
+			printf("  symptom: %s\n", c->symptom);
+		if (c->status == DOCTOR_CAUSE)
+			printf("  cause: %s\n", doctor_cause_hint(c->cause));
+		if (c->culprit.who)
+			printf("  culprit: %s by %s at %s from %s\n", c->culprit.event ? c->culprit.event : "?",
+			       c->culprit.who, c->culprit.when ? c->culprit.when : "?",
+			       c->culprit.source_ip ? c->culprit.source_ip : "?");
+		printf("  evidence:\n");
+		for (j = 0; j < c->nevidence; j++)
+			printf("    - %s\n", c->evidence[j]);
+		if (c->fix)
+			printf("  fix: %s\n", c->fix);
+		if (c->fix_diff) {
+			printf("  what apply would change:\n");
+			print_indented(c->fix_diff, "    ");
+		}
+		printf("\n");
+	}
+	printf("doctor: %zu cell%s, %zu red, %zu cause%s found, %zu not examined\n", r->ncells,
+	       r->ncells == 1 ? "" : "s", red, r->ncauses, r->ncauses == 1 ? "" : "s", r->nunexamined);
+}
 
 int cmd_doctor(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("doctor", TK_EXIT_USAGE, "not built yet in this version");
+	const char *config_path = NULL, *templates = NULL;
+	const char *accounts[MAX_FILTERS], *regions[MAX_FILTERS];
+	size_t naccounts = 0, nregions = 0, k;
+	bool json = false, env_open = false;
+	struct tk_config cfg;
+	struct tk_diags diags = { NULL, 0 };
+	struct plan plan;
+	bool have_plan = false;
+	struct plan_opts popts;
+	struct awsenv env;
+	struct awsenv_options eo;
+	struct doctor_opts dopts;
+	struct doctor_report rep;
+	struct doctor_cell_in *cells = NULL;
+	size_t ncells = 0;
+	struct errbuf err;
+	char *tdir = NULL;
+	int i, rc, ret = TK_EXIT_USAGE;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&plan, 0, sizeof(plan));
+	memset(&rep, 0, sizeof(rep));
+	memset(&env, 0, sizeof(env));
+	err_clear(&err);
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int g;
+
+		if (!strcmp(a, "--account") || !strcmp(a, "--region") || !strcmp(a, "--templates")) {
+			const char *v;
+
+			if (i + 1 >= argc)
+				return cli_usage("doctor", "option '%s' needs a value", a);
+			v = argv[++i];
+			if (!strcmp(a, "--templates")) {
+				templates = v;
+				continue;
+			}
+			if (naccounts >= MAX_FILTERS || nregions >= MAX_FILTERS)
+				return cli_usage("doctor", "too many '%s' options", a);
+			if (!strcmp(a, "--account"))
+				accounts[naccounts++] = v;
+			else
+				regions[nregions++] = v;
+			continue;
+		}
+		if (!strcmp(a, "--json")) {
+			json = true;
+			continue;
+		}
+		g = cli_global_option("doctor", argc, argv, &i);
+		if (g < 0)
+			return TK_EXIT_USAGE;
+		if (g > 0)
+			continue;
+		if (a[0] == '-' && a[1])
+			return cli_usage("doctor", "unknown option '%s'", a);
+		if (config_path)
+			return cli_usage("doctor", "too many arguments: '%s'", a);
+		config_path = a;
+	}
+	if (!config_path)
+		return cli_usage("doctor", "missing CONFIG (an INI file such as examples/org.ini)");
+
+	rc = config_load(&cfg, config_path, &diags, &err);
+	if (rc < 0) {
+		for (k = 0; k < diags.n; k++)
+			cli_error("doctor", 0, "%s", diags.v[k]);
+		cli_error("doctor", 0, "%s", err.msg);
+		goto done;
+	}
+	for (k = 0; k < naccounts; k++)
+		if (!config_find_account(&cfg, accounts[k])) {
+			ret = cli_usage("doctor", "account '%s' is not in '%s'", accounts[k], config_path);
+			goto done;
+		}
+	for (k = 0; k < nregions; k++)
+		if (!tk_region_known(regions[k])) {
+			ret = cli_usage("doctor", "unknown region '%s'", regions[k]);
+			goto done;
+		}
+
+	/* the desired state, for the fix diffs (doctor works without it) */
+	tdir = templates ? xstrdup(templates) : find_templates();
+	memset(&popts, 0, sizeof(popts));
+	popts.templates_dir = tdir;
+	rc = plan_build(&plan, &cfg, &popts, &err);
+	if (rc < 0) {
+		if (templates) {
+			ret = cli_error("doctor", TK_EXIT_USAGE, "%s", err.msg);
+			goto done;
+		}
+		if (g_cli.verbose)
+			cli_warn("doctor", "no fix diffs: %s", err.msg);
+	} else {
+		have_plan = true;
+	}
+
+	memset(&eo, 0, sizeof(eo));
+	eo.region = cfg.home_region;
+	eo.need_creds = true;
+	rc = awsenv_open(&env, "doctor", &eo);
+	if (rc) {
+		ret = rc;
+		goto done;
+	}
+	env_open = true;
+
+	memset(&dopts, 0, sizeof(dopts));
+	dopts.cfg = &cfg;
+	dopts.plan = have_plan ? &plan : NULL;
+	dopts.config_path = config_path;
+	dopts.aws = &env.ctx;
+	dopts.now = cli_now();
+	dopts.session_name = "trailkeep-doctor";
+
+	rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
+			   nregions ? regions : NULL, nregions, &err);
+	if (rc) {
+		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
+		goto done;
+	}
+	dopts.cells = cells;
+	dopts.ncells = ncells;
+	rc = doctor_run(&rep, &dopts, &err);
+	if (rc) {
+		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
+		goto done;
+	}
+	if (json) {
+		json_t *doc = doctor_report_json(&rep);
+
+		if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
+			fputc('\n', stdout);
+		json_decref(doc);   /* ours */
+	} else {
+		print_text(&rep);
+	}
+	if (g_cli.verbose)
+		cli_info("doctor: %zu AWS calls", rep.aws_calls);
+	ret = rep.nunexamined ? TK_EXIT_RUNTIME : rep.ncauses ? TK_EXIT_FINDINGS : TK_EXIT_OK;
+done:
+	doctor_report_release(&rep);
+	doctor_cells_free(cells, ncells);
+	if (env_open)
+		awsenv_close(&env);
+	if (have_plan)
+		plan_release(&plan);
+	config_release(&cfg);
+	diags_release(&diags);
+	free(tdir);
+	return ret;
 }

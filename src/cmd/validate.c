@@ -1,10 +1,461 @@
-/* validate.c: `trailkeep validate` (not built yet). */
+/* validate.c: `trailkeep validate`: the digest-chain validation of one trail
+ * for one or more accounts x regions (validate.h), online or from a saved
+ * copy (--local), and the findings report shared with verify. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
 #include "cmd.h"
+#include "awsenv.h"
+#include "../buf.h"
+#include "../findings.h"
+#include "../timeutil.h"
+#include "../validate.h"
 #include "../banned.h"
+
+#define CMD "validate"
+#define MAX_LIST 10000
+
+/* ---------------------------------------------------------------- report */
+
+static void format_age(char *out, size_t n, const struct cell_stats *c, time_t now)
+{
+	long s;
+
+	if (!c->has_newest) {
+		snprintf(out, n, "-");
+		return;
+	}
+	s = (long)(now - c->newest_delivery);
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, n, "%lds", s);
+	else if (s < 3600)
+		snprintf(out, n, "%ldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(out, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
+}
+
+static const char *status_name(enum cell_status s)
+{
+	return s == CELL_OK ? "ok" : s == CELL_FINDINGS ? "findings" : "unchecked";
+}
+
+int report_exit_code(const struct cell_stats *cells, size_t ncells, const struct findings *f)
+{
+	size_t i;
+
+	for (i = 0; i < ncells; i++)
+		if (cells[i].status == CELL_UNCHECKED)
+			return TK_EXIT_RUNTIME;
+	if (findings_count(f, F_CELL_UNCHECKED))
+		return TK_EXIT_RUNTIME;
+	return f->n ? TK_EXIT_FINDINGS : TK_EXIT_OK;
+}
+
+static int write_metrics(const char *cmd, const char *path, const struct findings *f,
+			 const struct cell_stats *cells, size_t ncells, time_t now)
+{
+	struct buf b = BUF_INIT_LIMIT(64u << 20);
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd, rc = 0;
+	size_t off = 0;
+
+	if (findings_to_prometheus(&b, f, cells, ncells, now)) {
+		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot render metrics: too large");
+		goto done;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot create '%s': %s", tmp, strerror(errno));
+		goto done;
+	}
+	while (off < b.len) {
+		ssize_t w = write(fd, b.data + off, b.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot write '%s': %s", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			goto done;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) || close(fd) || rename(tmp, path)) {
+		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
+		unlink(tmp);
+	}
+done:
+	free(tmp);
+	buf_release(&b);
+	return rc;
+}
+
+int report_findings(const char *cmd, struct findings *f, struct cell_stats *cells, size_t ncells,
+		    bool json, const char *metrics, time_t now)
+{
+	size_t i, nerr = 0;
+	int rc;
+
+	findings_sort(f);
+	cells_tally(cells, ncells, f);
+	if (json) {
+		json_t *doc = findings_to_json(f, cells, ncells);
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(doc);
+	} else {
+		char age[32];
+
+		printf("%-14s %-16s %8s %8s %8s %9s  %s\n", "ACCOUNT", "REGION", "NEWEST", "DIGESTS",
+		       "LOGS", "FINDINGS", "STATUS");
+		for (i = 0; i < ncells; i++) {
+			format_age(age, sizeof(age), &cells[i], now);
+			printf("%-14s %-16s %8s %8zu %8zu %9zu  %s\n", cells[i].account, cells[i].region, age,
+			       cells[i].digests_checked, cells[i].logs_checked, cells[i].findings,
+			       status_name(cells[i].status));
+		}
+		for (i = 0; i < f->n; i++) {
+			const struct finding *x = &f->v[i];
+			enum severity sev = finding_severity(x->code);
+
+			if (sev == SEV_ERROR)
+				nerr++;
+			printf("\n%s %s", severity_name(sev), finding_code_name(x->code));
+			if (x->account)
+				printf(" %s", x->account);
+			if (x->region)
+				printf(" %s", x->region);
+			printf("\n");
+			if (x->key)
+				printf("  s3://%s/%s\n", x->bucket ? x->bucket : "", x->key);
+			else if (x->bucket)
+				printf("  s3://%s\n", x->bucket);
+			printf("  %s\n  hint: %s\n", x->message, finding_hint(x->code));
+		}
+		if (f->n)
+			printf("\n%zu finding%s (%zu error%s)\n", f->n, f->n == 1 ? "" : "s", nerr,
+			       nerr == 1 ? "" : "s");
+		else
+			printf("\nno findings\n");
+	}
+	if (fflush(stdout) || ferror(stdout))
+		return cli_error(cmd, TK_EXIT_RUNTIME, "cannot write to stdout: %s", strerror(errno));
+	if (metrics) {
+		rc = write_metrics(cmd, metrics, f, cells, ncells, now);
+		if (rc)
+			return rc;
+	}
+	return report_exit_code(cells, ncells, f);
+}
+
+/* ---------------------------------------------------------------- progress */
+
+struct progress_ud {
+	const char *cmd;
+	time_t last;
+	bool shown;
+};
+
+static void show_progress(void *ud, const struct validate_progress *p)
+{
+	struct progress_ud *u = ud;
+	time_t now = time(NULL);
+
+	if (now == u->last && p->cells_done != p->cells)
+		return;
+	u->last = now;
+	u->shown = true;
+	fprintf(stderr, "\rtrailkeep: %s: %zu/%zu cells, %zu digests, %zu logs, %.1f MiB   ", u->cmd,
+		p->cells_done, p->cells, p->digests, p->logs, (double)p->bytes / (1024.0 * 1024.0));
+	fflush(stderr);
+}
+
+/* ---------------------------------------------------------------- argv */
+
+static bool valid_account(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return i == 12;
+}
+
+static bool valid_region(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return i > 0 && i < 64;
+}
+
+static bool valid_bucket(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 3 || n > 63)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+struct strv {
+	const char *v[MAX_LIST];
+	size_t n;
+};
+
+static int push(struct strv *l, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 0;   /* given twice: once is enough */
+	if (l->n >= MAX_LIST)
+		return -1;
+	l->v[l->n++] = s;
+	return 0;
+}
 
 int cmd_validate(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_error("validate", TK_EXIT_USAGE, "not built yet in this version");
+	static struct strv accounts, regions;
+	const char *bucket = NULL, *prefix = NULL, *trail = NULL, *org = NULL, *home = NULL;
+	const char *start_s = NULL, *end_s = NULL, *local = NULL, *save = NULL, *jobs_s = NULL;
+	const char *maxlog_s = NULL;
+	unsigned long long max_log = 0;
+	char *trail_name = NULL, *home_from_arn = NULL;
+	bool json = false;
+	struct validate_opts vo;
+	struct validate_cell *cells = NULL;
+	struct cell_stats *stats = NULL;
+	struct findings f;
+	struct awsenv env;
+	struct progress_ud pud = { CMD, 0, false };
+	struct errbuf err;
+	time_t start, end, now = cli_now();
+	bool env_open = false;
+	int i, rc, jobs = 64;
+	size_t a, r, n = 0;
+
+	findings_init(&f);
+	memset(&env, 0, sizeof(env));
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char **slot = NULL;
+		struct strv *list = NULL;
+		const char *eq = NULL;
+		size_t len;
+
+		if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
+			return cli_help(CMD);
+		if (!strcmp(arg, "--json")) {
+			json = true;
+			continue;
+		}
+		if (!strncmp(arg, "--", 2))
+			eq = strchr(arg, '=');
+		len = eq ? (size_t)(eq - arg) : strlen(arg);
+#define OPT(name) (len == strlen(name) && !strncmp(arg, name, len))
+		if (OPT("--bucket"))
+			slot = &bucket;
+		else if (OPT("--prefix"))
+			slot = &prefix;
+		else if (OPT("--trail") || OPT("--trail-arn"))
+			slot = &trail;
+		else if (OPT("--org-id"))
+			slot = &org;
+		else if (OPT("--home-region"))
+			slot = &home;
+		else if (OPT("--start") || OPT("--start-time"))
+			slot = &start_s;
+		else if (OPT("--end") || OPT("--end-time"))
+			slot = &end_s;
+		else if (OPT("--local"))
+			slot = &local;
+		else if (OPT("--save"))
+			slot = &save;
+		else if (OPT("--jobs"))
+			slot = &jobs_s;
+		else if (OPT("--max-log-size"))
+			slot = &maxlog_s;
+		else if (OPT("--account") || OPT("--account-id"))
+			list = &accounts;
+		else if (OPT("--region"))
+			list = &regions;
+#undef OPT
+		if (slot || list) {
+			const char *val;
+
+			if (eq) {
+				val = eq + 1;
+			} else if (i + 1 < argc) {
+				val = argv[++i];
+			} else {
+				return cli_usage(CMD, "option '%s' needs a value", arg);
+			}
+			if (slot) {
+				*slot = val;
+			} else if (push(list, val)) {
+				return cli_usage(CMD, "too many '%.*s' options", (int)len, arg);
+			}
+			continue;
+		}
+		rc = cli_global_option(CMD, argc, argv, &i);
+		if (rc < 0)
+			return TK_EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (arg[0] == '-')
+			return cli_usage(CMD, "unknown option '%s'", arg);
+		return cli_usage(CMD, "unexpected argument '%s'", arg);
+	}
+	if (!bucket || !trail || !accounts.n || !regions.n || !start_s)
+		return cli_usage(CMD, "--bucket, --account, --region, --trail and --start are required");
+	if (!valid_bucket(bucket))
+		return cli_usage(CMD, "'%s' is not a valid bucket name", bucket);
+	for (a = 0; a < accounts.n; a++)
+		if (!valid_account(accounts.v[a]))
+			return cli_usage(CMD, "account id '%s' is not 12 digits", accounts.v[a]);
+	for (r = 0; r < regions.n; r++)
+		if (!valid_region(regions.v[r]))
+			return cli_usage(CMD, "'%s' is not a region name", regions.v[r]);
+	if (home && !valid_region(home))
+		return cli_usage(CMD, "'%s' is not a region name", home);
+	if (org && (strncmp(org, "o-", 2) || strlen(org) < 12 || strlen(org) > 34))
+		return cli_usage(CMD, "'%s' is not an organization id (o-...)", org);
+	if (prefix && (prefix[0] == '/' || (prefix[0] && prefix[strlen(prefix) - 1] == '/')))
+		return cli_usage(CMD, "--prefix '%s' must not start or end with '/'", prefix);
+	if (tk_parse_time(start_s, &start))
+		return cli_usage(CMD, "--start '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", start_s);
+	end = now;
+	if (end_s && tk_parse_time(end_s, &end))
+		return cli_usage(CMD, "--end '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", end_s);
+	if (end <= start)
+		return cli_usage(CMD, "--end must be after --start");
+	if (local && save)
+		return cli_usage(CMD, "--local and --save cannot be used together");
+	if (jobs_s) {
+		char *e;
+		long v = strtol(jobs_s, &e, 10);
+
+		if (*e || v < 1 || v > 1024)
+			return cli_usage(CMD, "--jobs '%s' is not 1..1024", jobs_s);
+		jobs = (int)v;
+	}
+	if (maxlog_s) {
+		char *e;
+		unsigned long long v = strtoull(maxlog_s, &e, 10);
+		int shift = 0;
+
+		if (*e == 'K' || *e == 'k')
+			shift = 10;
+		else if (*e == 'M' || *e == 'm')
+			shift = 20;
+		else if (*e == 'G' || *e == 'g')
+			shift = 30;
+		if (shift)
+			e++;
+		if (e == maxlog_s || *e || v == 0 || v > (1ULL << 40) >> shift || maxlog_s[0] == '-')
+			return cli_usage(CMD, "--max-log-size '%s' is not a size (e.g. 512M)", maxlog_s);
+		max_log = v << shift;
+	}
+	/* --trail may be an ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME */
+	if (!strncmp(trail, "arn:", 4)) {
+		const char *t = strstr(trail, ":trail/");
+		const char *p = trail;
+		int k;
+
+		for (k = 0; k < 3 && p; k++) {
+			p = strchr(p, ':');
+			if (p)
+				p++;
+		}
+		if (!t || !p || !t[7])
+			return cli_usage(CMD, "'%s' is not a trail ARN", trail);
+		trail_name = xstrdup(t + 7);
+		home_from_arn = xstrndup(p, strcspn(p, ":"));
+	} else {
+		trail_name = xstrdup(trail);
+	}
+	if (!home)
+		home = home_from_arn && *home_from_arn ? home_from_arn : regions.v[0];
+
+	cells = xcalloc(accounts.n * regions.n + 1, sizeof(*cells));
+	for (a = 0; a < accounts.n; a++)
+		for (r = 0; r < regions.n; r++) {
+			cells[n].account = accounts.v[a];
+			cells[n].region = regions.v[r];
+			n++;
+		}
+	memset(&vo, 0, sizeof(vo));
+	vo.bucket = bucket;
+	vo.prefix = prefix;
+	vo.trail = trail_name;
+	vo.org_id = org;
+	vo.home_region = home;
+	vo.cells = cells;
+	vo.ncells = n;
+	vo.start = start;
+	vo.end = end;
+	vo.local_dir = local;
+	vo.save_dir = save;
+	vo.max_inflated = max_log;
+	if (cli_progress_enabled()) {
+		vo.progress = show_progress;
+		vo.progress_ud = &pud;
+	}
+	if (!local) {
+		struct awsenv_options eo = { home, jobs, 8, true };
+
+		rc = awsenv_open(&env, CMD, &eo);
+		if (rc)
+			goto done;
+		env_open = true;
+		vo.aws = &env.ctx;
+		vo.sched = env.sched;
+	}
+	err_clear(&err);
+	rc = validate_run(&vo, &f, &stats, &err);
+	if (pud.shown)
+		fputs("\n", stderr);
+	if (rc) {
+		rc = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+		goto done;
+	}
+	rc = report_findings(CMD, &f, stats, n, json, NULL, now);
+done:
+	if (stats) {
+		for (a = 0; a < n; a++)
+			cell_release(&stats[a]);
+		free(stats);
+	}
+	if (env_open)
+		awsenv_close(&env);
+	findings_release(&f);
+	free(cells);
+	free(trail_name);
+	free(home_from_arn);
+	return rc;
 }

@@ -14,6 +14,7 @@ stored secret and the request's own X-Amz-Date.  Signing keys are cached per
 (secret, date, region, service).
 """
 
+import calendar
 import datetime
 import hashlib
 import hmac
@@ -169,8 +170,13 @@ def _err_skew(proto, amzdate, now):
 
 
 def _parse_amz(s):
-    d = datetime.datetime.strptime(s, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
-    return d.timestamp()
+    """YYYYMMDDTHHMMSSZ -> epoch seconds; ValueError if malformed."""
+    if len(s) != 16 or s[8] != "T" or s[15] != "Z" or not (s[:8] + s[9:15]).isdigit():
+        raise ValueError(s)
+    y, mo, d, h, mi, se = int(s[0:4]), int(s[4:6]), int(s[6:8]), int(s[9:11]), int(s[11:13]), int(s[13:15])
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and se < 61):
+        raise ValueError(s)
+    return float(calendar.timegm((y, mo, d, h, mi, se, 0, 0, 0)))
 
 
 # --- parsing -------------------------------------------------------------------

@@ -140,15 +140,13 @@ def find(world, ctx, ref, modify=False):
             if x.name == ref and x.account == ctx.account and x.home_region == ctx.region:
                 t = x
                 break
-        if t is None and not modify:
-            for x in world.trails.values():
-                if x.name == ref and visible(world, ctx, x) and in_region(x, ctx.region):
-                    t = x
-                    break
         if t is None:
+            # a name never finds a shadow trail (AWS wants its ARN); a
+            # modifying call by name in a region where the caller's
+            # multi-region trail is a shadow is told to use the home region
             if modify:
                 for x in world.trails.values():
-                    if x.name == ref and x.account == ctx.account:
+                    if x.name == ref and x.account == ctx.account and in_region(x, ctx.region):
                         raise _err("InvalidHomeRegionException",
                                    "This operation must be called from the trail's home region (%s)."
                                    % x.home_region)

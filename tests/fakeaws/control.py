@@ -247,7 +247,7 @@ class FakeAWS:
         self.port = int(line[5:])
         self.url = "http://127.0.0.1:%d" % self.port
 
-    def post(self, name, **body):
+    def post(self, name, /, **body):
         req = urllib.request.Request(self.url + "/_fake/" + name, data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
         try:

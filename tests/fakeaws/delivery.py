@@ -36,7 +36,6 @@ rotate_signing_key, backfill, delivery_state.
 """
 
 import base64
-import binascii
 import datetime
 import gzip
 import hashlib
@@ -138,6 +137,18 @@ def log_key(world, trail, acct, region, t):
     return "%sCloudTrail/%s/%s/%s_CloudTrail_%s_%s_%s.json.gz" % (
         base_prefix(world, trail, acct), region, d.strftime("%Y/%m/%d"), acct, region,
         d.strftime("%Y%m%dT%H%MZ"), world.rand_chars(16, ALNUM))
+
+
+def log_key_time(key):
+    """Epoch seconds of a log file key's YYYYMMDDTHHmmZ stamp, or None."""
+    parts = key.rsplit("/", 1)[-1].rsplit("_", 2)
+    if len(parts) != 3:
+        return None
+    try:
+        return datetime.datetime.strptime(parts[1], "%Y%m%dT%H%MZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def digest_key(world, trail, acct, region, t, backfill=False):
@@ -536,7 +547,7 @@ def write_digest(world, trail, acct, region, t, cache=None, backfill=None):
 
 
 def _trails(world):
-    from .cloudtrail import Trail  # noqa: F401  (Trail objects live in world.trails)
+    # cloudtrail.Trail objects, in ARN order (deterministic delivery order)
     return [t for _arn, t in sorted(world.trails.items())]
 
 
@@ -725,11 +736,8 @@ def c_backfill(world, body):
             continue
         files = []
         for k, v in world.list_current(tr.bucket, logs_prefix + _ymd(h).strftime("%Y/%m/%d/")):
-            stamp = k[-33:-20]        # YYYYMMDDTHHmmZ
-            try:
-                ts = datetime.datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(
-                    tzinfo=datetime.timezone.utc).timestamp()
-            except ValueError:
+            ts = log_key_time(k)
+            if ts is None:
                 continue
             if h < ts <= t:
                 try:

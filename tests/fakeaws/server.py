@@ -430,6 +430,8 @@ def main(argv=None):
     ap.add_argument("--state", help="directory to load the world from and save it to on exit")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", help="simulated start time (ISO 8601), default 2026-01-01T00:00:00Z")
+    ap.add_argument("--auth-clock", help="clock for SigV4 skew and token expiry: 'real' (default), "
+                    "'sim' (the simulated clock) or an ISO 8601 time")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -438,6 +440,17 @@ def main(argv=None):
     load_service_modules()
     world = make_world(args)
     world.state_dir = args.state
+    if args.auth_clock:
+        if args.auth_clock == "real":
+            world.auth_clock = None
+        elif args.auth_clock == "sim":
+            world.auth_clock = "sim"
+        else:
+            try:
+                world.auth_clock = parse_iso8601(args.auth_clock)
+            except ValueError:
+                sys.stderr.write("fakeaws: bad --auth-clock '%s'\n" % args.auth_clock)
+                return 2
     srv = Server((args.host, args.port), world, args.verbose)
     sys.stdout.write("PORT=%d\n" % srv.server_address[1])
     sys.stdout.flush()

@@ -100,11 +100,7 @@ def inject_log(world, body):
     objs = _objects(world, tr, acct, region, "CloudTrail")
     t = world.now - 1800
     if objs:
-        k0 = objs[len(objs) // 2][0]
-        import datetime
-        stamp = k0[-33:-20]
-        t = datetime.datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(
-            tzinfo=datetime.timezone.utc).timestamp() + 60
+        t = (delivery.log_key_time(objs[len(objs) // 2][0]) or t) + 60
     key = delivery.log_key(world, tr, acct, region, t)
     ev = delivery._bg_events(world, acct, region, t - 60, 1, delivery.state(world))
     raw = json.dumps({"Records": [delivery._public_event(e) for e in ev]},

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Conformance of the fake AWS core (S3 part) with Debian's
+# Conformance of the fake AWS core (S3 part; more cases through botocore in
+# fakeaws_core.py) with Debian's
 # awscli: every call goes through botocore's real serializers, signers and
 # parsers.  Prints PASS:/FAIL: lines; exits non-zero on any failure.
 set -u
@@ -32,10 +33,6 @@ B=trailkeep-logs-111111111111
 check "s3api create-bucket (us-east-1, no body)" A s3api create-bucket --bucket "$B"
 expect_err "create-bucket with LocationConstraint=us-east-1" InvalidLocationConstraint A s3api create-bucket --bucket other-bucket-x --create-bucket-configuration LocationConstraint=us-east-1
 check "create-bucket in eu-west-1" A s3api create-bucket --bucket eu-bucket-111 --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1
-expect_err "re-create own eu bucket -> BucketAlreadyOwnedByYou" BucketAlreadyOwnedByYou A s3api create-bucket --bucket eu-bucket-111 --region eu-west-1 --create-bucket-configuration LocationConstraint=eu-west-1
-expect_err "bucket of another account -> BucketAlreadyExists" BucketAlreadyExists env $(fakeaws_env 333333333333 | sed -n 's/^export //p') aws --endpoint-url "$FAKEAWS_URL" s3api create-bucket --bucket "$B"
-check "get-bucket-location (eu-west-1)" A s3api get-bucket-location --bucket eu-bucket-111
-[ "$(jq_py 'd["LocationConstraint"]')" = eu-west-1 ] && pass "location is eu-west-1" || fail "location is eu-west-1"
 cat >"$W/policy.json" <<EOF
 {"Version":"2012-10-17","Statement":[
  {"Sid":"AclCheck","Effect":"Allow","Principal":{"Service":"cloudtrail.amazonaws.com"},"Action":"s3:GetBucketAcl","Resource":"arn:aws:s3:::$B"},
@@ -45,33 +42,24 @@ EOF
 check "put-bucket-policy" A s3api put-bucket-policy --bucket "$B" --policy "file://$W/policy.json"
 check "get-bucket-policy" A s3api get-bucket-policy --bucket "$B"
 jq_py 'json.loads(d["Policy"])["Statement"][0]["Sid"]' | grep -q AclCheck && pass "policy round-trips" || fail "policy round-trips"
-echo '{not json' >"$W/bad.json"
-expect_err "malformed policy -> MalformedPolicy" MalformedPolicy A s3api put-bucket-policy --bucket "$B" --policy "file://$W/bad.json"
-expect_err "no policy -> NoSuchBucketPolicy" NoSuchBucketPolicy A s3api get-bucket-policy --bucket eu-bucket-111 --region eu-west-1
 check "put-bucket-versioning" A s3api put-bucket-versioning --bucket "$B" --versioning-configuration Status=Enabled
 check "get-bucket-versioning" A s3api get-bucket-versioning --bucket "$B"
 [ "$(jq_py 'd["Status"]')" = Enabled ] && pass "versioning is Enabled" || fail "versioning is Enabled"
-check "put-public-access-block" A s3api put-public-access-block --bucket "$B" --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
-check "get-bucket-ownership-controls (default BucketOwnerEnforced)" A s3api get-bucket-ownership-controls --bucket "$B"
-expect_err "no object lock -> ObjectLockConfigurationNotFoundError" ObjectLockConfigurationNotFoundError A s3api get-object-lock-configuration --bucket "$B"
-expect_err "no lifecycle -> NoSuchLifecycleConfiguration" NoSuchLifecycleConfiguration A s3api get-bucket-lifecycle-configuration --bucket "$B"
-check "put-bucket-lifecycle-configuration" A s3api put-bucket-lifecycle-configuration --bucket "$B" --lifecycle-configuration '{"Rules":[{"ID":"expire","Status":"Enabled","Filter":{"Prefix":"AWSLogs/"},"Expiration":{"Days":365}}]}'
-for i in 01 02 03 04 05 06 07; do
+for i in 01 02 03 04 05; do
 	printf 'object %s\n' "$i" >"$W/obj"
 	A s3api put-object --bucket "$B" --key "AWSLogs/111111111111/f$i.json" --body "$W/obj" --metadata "n=$i" >/dev/null 2>"$W/err" || fail "put-object f$i"
 done
 A s3api put-object --bucket "$B" --key "other/x" --body "$W/obj" >/dev/null
 check "list-objects-v2 with --page-size 2 walks every page" A s3api list-objects-v2 --bucket "$B" --page-size 2 --prefix AWSLogs/
-[ "$(jq_py 'len(d["Contents"])')" = 7 ] && pass "7 keys over 4 pages" || fail "7 keys over 4 pages"
+[ "$(jq_py 'len(d["Contents"])')" = 5 ] && pass "5 keys over 3 pages" || fail "5 keys over 3 pages"
 check "list-objects-v2 --max-items 3 gives a NextToken" A s3api list-objects-v2 --bucket "$B" --max-items 3 --page-size 2
 [ "$(jq_py 'len(d["Contents"])')" = 3 ] && [ -n "$(jq_py 'd.get("NextToken","")')" ] && pass "max-items 3" || fail "max-items 3"
 check "list-objects-v2 delimiter" A s3api list-objects-v2 --bucket "$B" --delimiter /
 [ "$(jq_py 'sorted(p["Prefix"] for p in d["CommonPrefixes"])')" = "['AWSLogs/', 'other/']" ] && pass "CommonPrefixes" || fail "CommonPrefixes"
 check "list-objects v1 (Marker) pages" A s3api list-objects --bucket "$B" --page-size 3
-[ "$(jq_py 'len(d["Contents"])')" = 8 ] && pass "v1 lists all 8" || fail "v1 lists all 8"
+[ "$(jq_py 'len(d["Contents"])')" = 6 ] && pass "v1 lists all 6" || fail "v1 lists all 6"
 check "get-object with Range" A s3api get-object --bucket "$B" --key AWSLogs/111111111111/f03.json --range bytes=0-5 "$W/got"
 [ "$(cat "$W/got")" = "object" ] && [ "$(jq_py 'd["Metadata"]["n"]')" = 03 ] && pass "range body and metadata" || fail "range body and metadata"
-expect_err "explicit Deny wins, even for the owner" AccessDenied A s3api delete-object --bucket "$B" --key other/x
 # cross-account
 M3=$(fakeaws_env 333333333333 | sed -n 's/^export //p')
 M4=$(fakeaws_env 444444444444 | sed -n 's/^export //p')
@@ -83,7 +71,7 @@ expect_err "missing key -> NoSuchKey" NoSuchKey A s3api get-object --bucket "$B"
 
 # --- bookkeeping ---
 fakeaws_post stats '{}' >"$W/out"
-[ "$(jq_py 'd["per_op"].get("s3:PutBucketPolicy", 0)')" -ge 2 ] && pass "stats counts calls" || fail "stats counts calls"
+[ "$(jq_py 'd["per_op"].get("s3:PutBucketPolicy", 0)')" -ge 1 ] && pass "stats counts calls" || fail "stats counts calls"
 fakeaws_post list_events '{}' >"$W/out"
 jq_py '[e["eventName"] for e in d["events"]]' | grep -q "'PutBucketPolicy'" && pass "management events recorded" || fail "management events recorded"
 jq_py '[e["eventName"] for e in d["events"]]' | grep -q "'PutObject'" && fail "object writes are data events, not recorded" || pass "object writes are data events, not recorded"

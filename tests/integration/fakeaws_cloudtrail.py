@@ -241,11 +241,11 @@ def run(fa):
     s3 = aws(fa, la, "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
              "AWSLogs/%s/%s/" % (oid, victim["id"]))
     objs = json.loads(s3.stdout or "{}").get("Contents", [])
-    newer = [x for x in objs if x["LastModified"] > "2026-01-01T05:00:00"]
+    newer = [x for x in objs if x["LastModified"] > "2026-01-01T05:00:00+00:00"]
     s3b = aws(fa, la, "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
               "AWSLogs/%s/%s/" % (oid, members[0]["id"]))
     others = [x for x in json.loads(s3b.stdout or "{}").get("Contents", [])
-              if x["LastModified"] > "2026-01-01T05:00:00"]
+              if x["LastModified"] > "2026-01-01T05:00:00+00:00"]
     check(before == "2026-01-01T05:00:00Z" and objs and not newer and others,
           "deny_account: no new objects for the denied account, others still delivered",
           "%d old, %d new, %d others" % (len(objs), len(newer), len(others)))

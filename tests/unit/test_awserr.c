@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "awserr.h"
+#include "cloudtrail.h"
 #include "buf.h"
 
 struct hdrs {
@@ -206,6 +207,27 @@ static void test_format_truncates(void **state)
 	aws_error_release(&e);
 }
 
+static void test_base64(void **state)
+{
+	unsigned char *o;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ct_base64_decode("MAMCAQE=", 8, &o, &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(o, "\x30\x03\x02\x01\x01", 5);
+	free(o);
+	assert_int_equal(ct_base64_decode("MAMCAQ==", 8, &o, &n), 0);
+	assert_int_equal(n, 4);
+	free(o);
+	assert_int_equal(ct_base64_decode("MAMCAQE", 7, &o, &n), -1);   /* length */
+	assert_int_equal(ct_base64_decode("MA=CAQE=", 8, &o, &n), -1);  /* '=' inside */
+	assert_int_equal(ct_base64_decode("MAMC AQ=", 8, &o, &n), -1);  /* space */
+	assert_int_equal(ct_base64_decode("MAMCAQ=E", 8, &o, &n), -1);
+	assert_int_equal(ct_base64_decode("", 0, &o, &n), -1);
+	assert_null(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_query_error),
 		cmocka_unit_test(test_bad_bodies),
 		cmocka_unit_test(test_format_truncates),
+		cmocka_unit_test(test_base64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1912 @@
+/* doctor.c: see doctor.h. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor.h"
+#include "aws.h"
+#include "buf.h"
+#include "cloudtrail.h"
+#include "diff.h"
+#include "kms.h"
+#include "policy.h"
+#include "s3.h"
+#include "sts.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define FIX_DIFF_LIMIT (256u * 1024)
+#define LINE_LIMIT 4096
+
+/* ---- cause table ---------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	const char *hint;
+} causes[DC__COUNT] = {
+	[DC_NONE] = { "", "" },
+	[DC_TRAIL_MISSING] = { "trail_missing", "the trail does not exist: trailkeep apply creates it and starts logging" },
+	[DC_TRAIL_DELETED] = { "trail_deleted", "someone deleted the trail: trailkeep apply re-creates it; ask the culprit why" },
+	[DC_TRAIL_NOT_LOGGING] = { "trail_not_logging", "the trail exists but logging is stopped: trailkeep apply starts it" },
+	[DC_TRAIL_REGION_NOT_COVERED] = { "trail_region_not_covered", "the trail is single-region and this region is not its home: make it multi-region (trailkeep apply)" },
+	[DC_DELIVERY_ERROR] = { "delivery_error", "CloudTrail reports a delivery error: its value says which permission or resource is wrong" },
+	[DC_BUCKET_POLICY_DENIES] = { "bucket_policy_denies", "the bucket policy does not let this trail write this account's prefix: trailkeep apply restores its statements" },
+	[DC_KMS_KEY_MISSING] = { "kms_key_missing", "the trail's KMS key does not exist: trailkeep apply creates the key and points the trail at it" },
+	[DC_KMS_KEY_DISABLED] = { "kms_key_disabled", "the trail's KMS key is disabled: aws kms enable-key, then trailkeep apply" },
+	[DC_KMS_KEY_PENDING_DELETION] = { "kms_key_pending_deletion", "the trail's KMS key is scheduled for deletion: aws kms cancel-key-deletion and enable-key, now" },
+	[DC_KMS_KEY_WRONG_REGION] = { "kms_key_wrong_region", "the KMS key must be in the bucket's region: use a key in home_region (trailkeep apply)" },
+	[DC_KMS_POLICY_DENIES] = { "kms_policy_denies", "the key policy does not let CloudTrail GenerateDataKey for this trail: trailkeep apply restores its statements" },
+	[DC_BUCKET_MISSING] = { "bucket_missing", "the trail's bucket does not exist: trailkeep apply creates it" },
+	[DC_BUCKET_WRONG_REGION] = { "bucket_wrong_region", "the bucket is not in home_region: choose another bucket name or region in the config" },
+	[DC_BUCKET_FOREIGN_OWNER] = { "bucket_foreign_owner", "the bucket belongs to another account: choose another bucket name in the config" },
+	[DC_BUCKET_CHANGED] = { "bucket_changed", "the trail writes to another bucket than the config says: trailkeep apply points it back" },
+	[DC_PREFIX_CHANGED] = { "prefix_changed", "the trail's S3KeyPrefix differs from the config: trailkeep apply sets it back" },
+	[DC_ORG_PATH_LAYOUT] = { "org_path_layout", "the key prefix repeats the organization id: logs land under ORG/AWSLogs/ORG/...; drop it from key_prefix" },
+	[DC_REGION_NOT_ENABLED] = { "region_not_enabled", "the region is not enabled for the account: enable it or remove it from the config" },
+	[DC_SELECTORS_EXCLUDE] = { "selectors_exclude", "the event selectors leave out management events or a configured data-event bucket: trailkeep apply restores them" },
+	[DC_GLOBAL_EVENTS_OFF] = { "global_events_off", "the trail does not include global service events: trailkeep apply turns them on" },
+	[DC_GLOBAL_EVENTS_DUPLICATED] = { "global_events_duplicated", "more than one trail in the account records global service events: turn them off on the other trail" },
+	[DC_UNKNOWN] = { "unknown", "no known cause explains this cell: read the evidence (everything doctor checked is listed)" },
+};
+
+const char *doctor_cause_name(enum doctor_cause c)
+{
+	return (unsigned)c < DC__COUNT ? causes[c].name : "";
+}
+
+const char *doctor_cause_hint(enum doctor_cause c)
+{
+	return (unsigned)c < DC__COUNT ? causes[c].hint : "";
+}
+
+int doctor_cause_from_name(const char *name)
+{
+	int i;
+
+	for (i = 1; i < DC__COUNT; i++)
+		if (!strcmp(causes[i].name, name))
+			return i;
+	return -1;
+}
+
+const char *doctor_status_name(enum doctor_status s)
+{
+	switch (s) {
+	case DOCTOR_HEALTHY: return "ok";
+	case DOCTOR_CAUSE: return "cause";
+	case DOCTOR_UNEXAMINED: return "unexamined";
+	}
+	return "?";
+}
+
+/* What each LatestDeliveryError value means (AWS documents few of them;
+ * these are the ones CloudTrail and the fake report). */
+static const char *delivery_error_meaning(const char *v)
+{
+	static const struct { const char *code, *meaning; } m[] = {
+		{ "AccessDenied", "S3 refused the PutObject: the bucket policy (or an SCP / object ownership setting) does not let CloudTrail write this prefix" },
+		{ "NoSuchBucket", "the trail's S3 bucket does not exist" },
+		{ "KMS.DisabledException", "the trail's KMS key is disabled" },
+		{ "KMS.NotFoundException", "the trail's KMS key does not exist (deleted, or in another region)" },
+		{ "KMS.KMSInvalidStateException", "the trail's KMS key is not usable (pending deletion or import)" },
+		{ "KMS.AccessDeniedException", "the key policy does not let CloudTrail use the KMS key" },
+		{ "InsufficientEncryptionPolicy", "the key policy does not let CloudTrail GenerateDataKey with this trail's encryption context" },
+		{ "InsufficientS3BucketPolicy", "the bucket policy does not let CloudTrail write" },
+		{ "PermanentRedirect", "the bucket is in another region than the endpoint CloudTrail used" },
+		{ "AllAccessDisabled", "all access to the bucket is disabled (suspended account)" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (!strcmp(m[i].code, v))
+			return m[i].meaning;
+	return "an error CloudTrail reported without a documented meaning";
+}
+
+/* Does a delivery error point at a resource that a later check examines? */
+static bool delivery_error_deferred(const char *v)
+{
+	return !strcmp(v, "AccessDenied") || !strcmp(v, "NoSuchBucket") || !strncmp(v, "KMS.", 4) ||
+	       !strcmp(v, "InsufficientEncryptionPolicy") || !strcmp(v, "InsufficientS3BucketPolicy") ||
+	       !strcmp(v, "PermanentRedirect");
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+struct acct_creds {
+	char account[TK_ACCOUNT_ID_LEN + 1];
+	struct aws_creds creds;
+	int rc;
+	char msg[ERRBUF_LEN];
+};
+
+struct rctx {
+	char account[TK_ACCOUNT_ID_LEN + 1];
+	char *region;
+	struct aws_ctx ctx;
+	int rc;
+	char msg[ERRBUF_LEN];
+};
+
+struct trail_cache {
+	char *arn;
+	char *owner;
+	char *home;
+	bool loaded;
+	int rc;                  /* GetTrail: 0, TK_ENOTFOUND, other */
+	char msg[ERRBUF_LEN];
+	struct ct_trail trail;
+	bool status_loaded;
+	int status_rc;
+	char status_msg[ERRBUF_LEN];
+	struct ct_status status;
+	bool sel_loaded;
+	int sel_rc;
+	char sel_msg[ERRBUF_LEN];
+	json_t *selectors;
+};
+
+struct res_cache {           /* bucket policy / key policy / location, by name */
+	char *name;
+	int rc;
+	char msg[ERRBUF_LEN];
+	char *text;
+	json_t *doc;
+	char *region;
+	struct kms_key key;
+};
+
+struct dstate {
+	const struct doctor_opts *o;
+	char *self_account;
+	struct acct_creds *creds;
+	size_t ncreds;
+	struct rctx **ctxs;
+	size_t nctxs;
+	struct trail_cache *trails;
+	size_t ntrails;
+	struct res_cache *bpol, *bloc, *keys, *kpol;
+	size_t nbpol, nbloc, nkeys, nkpol;
+	size_t calls;
+};
+
+static struct res_cache *res_find(struct res_cache **v, size_t *n, const char *name, bool *fresh)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].name, name)) {
+			*fresh = false;
+			return &(*v)[i];
+		}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	*fresh = true;
+	return &(*v)[(*n)++];
+}
+
+static void res_free(struct res_cache *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].text);
+		json_decref(v[i].doc);
+		free(v[i].region);
+		kms_key_release(&v[i].key);
+	}
+	free(v);
+}
+
+static void state_release(struct dstate *st)
+{
+	size_t i;
+
+	free(st->self_account);
+	for (i = 0; i < st->ncreds; i++)
+		aws_creds_release(&st->creds[i].creds);
+	free(st->creds);
+	for (i = 0; i < st->nctxs; i++) {
+		if (!st->ctxs[i]->rc)
+			aws_ctx_release(&st->ctxs[i]->ctx);
+		free(st->ctxs[i]->region);
+		free(st->ctxs[i]);
+	}
+	free(st->ctxs);
+	for (i = 0; i < st->ntrails; i++) {
+		struct trail_cache *t = &st->trails[i];
+
+		free(t->arn);
+		free(t->owner);
+		free(t->home);
+		ct_trail_release(&t->trail);
+		ct_status_release(&t->status);
+		json_decref(t->selectors);
+	}
+	free(st->trails);
+	res_free(st->bpol, st->nbpol);
+	res_free(st->bloc, st->nbloc);
+	res_free(st->keys, st->nkeys);
+	res_free(st->kpol, st->nkpol);
+}
+
+static int self_account(struct dstate *st, struct errbuf *err)
+{
+	struct sts_identity id;
+	int rc;
+
+	if (st->self_account)
+		return 0;
+	memset(&id, 0, sizeof(id));
+	st->calls++;
+	rc = sts_get_caller_identity(st->o->aws, &id, err);
+	if (rc)
+		return rc;
+	st->self_account = id.account ? xstrdup(id.account) : xstrdup("");
+	sts_identity_release(&id);
+	return 0;
+}
+
+/* An AWS context for account x region (cached; creds by AssumeRole). */
+static struct aws_ctx *ctx_for(struct dstate *st, const char *account, const char *region,
+			       struct errbuf *err)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct acct_creds *ac = NULL;
+	struct rctx *r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->nctxs; i++) {
+		r = st->ctxs[i];
+		if (!strcmp(r->account, account) && !strcmp(r->region, region)) {
+			if (r->rc) {
+				err_set(err, r->rc, "%s", r->msg);
+				return NULL;
+			}
+			return &r->ctx;
+		}
+	}
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->account, sizeof(r->account), "%s", account);
+	r->region = xstrdup(region);
+	st->ctxs = xrealloc(st->ctxs, (st->nctxs + 1) * sizeof(*st->ctxs));
+	st->ctxs[st->nctxs++] = r;
+
+	if (self_account(st, err)) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", err->msg);
+		return NULL;
+	}
+	if (!strcmp(st->self_account, account)) {
+		rc = aws_ctx_clone(&r->ctx, st->o->aws, region, NULL, err);
+	} else {
+		for (i = 0; i < st->ncreds; i++)
+			if (!strcmp(st->creds[i].account, account))
+				ac = &st->creds[i];
+		if (!ac) {
+			char *role = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws",
+					       account, cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
+			struct errbuf e2;
+
+			st->creds = xrealloc(st->creds, (st->ncreds + 1) * sizeof(*st->creds));
+			ac = &st->creds[st->ncreds++];
+			memset(ac, 0, sizeof(*ac));
+			snprintf(ac->account, sizeof(ac->account), "%s", account);
+			err_clear(&e2);
+			st->calls++;
+			ac->rc = sts_assume_role(st->o->aws, role, st->o->session_name ? st->o->session_name
+						 : "trailkeep-doctor", cfg->external_id, 0, &ac->creds, NULL, &e2);
+			if (ac->rc)
+				snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': %.700s", role, e2.msg);
+			free(role);
+		}
+		if (ac->rc) {
+			rc = err_set(err, ac->rc, "%s", ac->msg);
+		} else {
+			rc = aws_ctx_clone(&r->ctx, st->o->aws, region, &ac->creds, err);
+		}
+	}
+	if (rc) {
+		r->rc = rc;
+		snprintf(r->msg, sizeof(r->msg), "%s", err->msg);
+		return NULL;
+	}
+	return &r->ctx;
+}
+
+/* ---- the trail ------------------------------------------------------------ */
+
+static const char *trail_owner(const struct tk_config *c, const char *account)
+{
+	return c->mode == TK_MODE_ORGANIZATION ? c->management_account : account;
+}
+
+static struct trail_cache *trail_get(struct dstate *st, const char *account)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	char *arn = config_trail_arn(cfg, account);
+	struct trail_cache *t;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	size_t i;
+
+	for (i = 0; i < st->ntrails; i++)
+		if (!strcmp(st->trails[i].arn, arn)) {
+			free(arn);
+			return &st->trails[i];
+		}
+	st->trails = xrealloc(st->trails, (st->ntrails + 1) * sizeof(*st->trails));
+	t = &st->trails[st->ntrails++];
+	memset(t, 0, sizeof(*t));
+	t->arn = arn;
+	t->owner = xstrdup(trail_owner(cfg, account));
+	t->home = xstrdup(cfg->home_region);
+	err_clear(&e);
+	ctx = ctx_for(st, t->owner, t->home, &e);
+	t->loaded = true;
+	if (!ctx) {
+		t->rc = TK_EAUTH;
+		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
+		return t;
+	}
+	st->calls++;
+	t->rc = ct_get_trail(ctx, t->arn, &t->trail, &e);
+	if (t->rc)
+		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
+	return t;
+}
+
+static int trail_status(struct dstate *st, struct trail_cache *t)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+
+	if (t->status_loaded)
+		return t->status_rc;
+	t->status_loaded = true;
+	err_clear(&e);
+	ctx = ctx_for(st, t->owner, t->home, &e);
+	if (!ctx) {
+		snprintf(t->status_msg, sizeof(t->status_msg), "%s", e.msg);
+		return t->status_rc = TK_EAUTH;
+	}
+	st->calls++;
+	t->status_rc = ct_get_trail_status(ctx, t->arn, &t->status, &e);
+	if (t->status_rc)
+		snprintf(t->status_msg, sizeof(t->status_msg), "%s", e.msg);
+	return t->status_rc;
+}
+
+static int trail_selectors(struct dstate *st, struct trail_cache *t)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+
+	if (t->sel_loaded)
+		return t->sel_rc;
+	t->sel_loaded = true;
+	err_clear(&e);
+	ctx = ctx_for(st, t->owner, t->home, &e);
+	if (!ctx) {
+		snprintf(t->sel_msg, sizeof(t->sel_msg), "%s", e.msg);
+		return t->sel_rc = TK_EAUTH;
+	}
+	st->calls++;
+	t->sel_rc = ct_get_event_selectors(ctx, t->arn, &t->selectors, &e);
+	if (t->sel_rc)
+		snprintf(t->sel_msg, sizeof(t->sel_msg), "%s", e.msg);
+	return t->sel_rc;
+}
+
+/* ---- cells ---------------------------------------------------------------- */
+
+static void ev(struct doctor_cell *c, const char *fmt, ...) TK_PRINTF(2, 3);
+static void ev(struct doctor_cell *c, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	if (c->nevidence >= DOCTOR_MAX_EVIDENCE)
+		return;
+	buf_init(&b, LINE_LIMIT);
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) == TK_ELIMIT)
+		(void)0;   /* keep what fits */
+	va_end(ap);
+	c->evidence = xrealloc(c->evidence, (c->nevidence + 1) * sizeof(*c->evidence));
+	c->evidence[c->nevidence++] = buf_detach(&b);
+}
+
+static void set_fix(struct doctor_cell *c, const char *fmt, ...) TK_PRINTF(2, 3);
+static void set_fix(struct doctor_cell *c, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b, LINE_LIMIT);
+	va_start(ap, fmt);
+	(void)buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(c->fix);
+	c->fix = buf_detach(&b);
+}
+
+static void culprit_release(struct doctor_culprit *k)
+{
+	free(k->who);
+	free(k->when);
+	free(k->source_ip);
+	free(k->event);
+	free(k->event_id);
+	memset(k, 0, sizeof(*k));
+}
+
+static void cell_free(struct doctor_cell *c)
+{
+	size_t i;
+
+	free(c->account);
+	free(c->region);
+	free(c->symptom);
+	for (i = 0; i < c->nevidence; i++)
+		free(c->evidence[i]);
+	free(c->evidence);
+	free(c->fix);
+	free(c->fix_diff);
+	free(c->error);
+	culprit_release(&c->culprit);
+}
+
+void doctor_report_release(struct doctor_report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->ncells; i++)
+		cell_free(&r->cells[i]);
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
+}
+
+/* "trailkeep apply CONFIG" (with --account for per-account trails). */
+static void fix_apply(struct dstate *st, struct doctor_cell *c, const char *before)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	const char *path = st->o->config_path ? st->o->config_path : cfg->path;
+
+	if (cfg->mode == TK_MODE_PER_ACCOUNT)
+		set_fix(c, "%s%strailkeep apply %s --account %s", before ? before : "",
+			before ? ", then " : "", path, c->account);
+	else
+		set_fix(c, "%s%strailkeep apply %s", before ? before : "", before ? ", then " : "", path);
+}
+
+/* ---- events (who did it) --------------------------------------------------- */
+
+struct ev_search {
+	const char *const *match;      /* requestParameters values that name the resource */
+	size_t nmatch;
+	json_t *found;                 /* the parsed CloudTrailEvent (owned) */
+	time_t found_time;
+	time_t best_time;
+	json_t *best;
+};
+
+static bool params_match(json_t *rp, const char *const *match, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(rp))
+		return false;
+	json_object_foreach(rp, k, v) {
+		const char *s = json_string_value(v);
+
+		(void)k;
+		if (!s)
+			continue;
+		for (i = 0; i < n; i++) {
+			size_t ls = strlen(s), lm = strlen(match[i]);
+
+			if (!strcmp(s, match[i]))
+				return true;
+			/* a key id matches the key ARN that ends with it */
+			if (ls > lm && s[ls - lm - 1] == '/' && !strcmp(s + ls - lm, match[i]))
+				return true;
+			if (lm > ls && match[i][lm - ls - 1] == '/' && !strcmp(match[i] + lm - ls, s))
+				return true;
+		}
+	}
+	return false;
+}
+
+static int ev_cb(void *ud, json_t *event)
+{
+	struct ev_search *s = ud;
+	const char *text = json_string_value(json_object_get(event, "CloudTrailEvent"));
+	json_t *doc;
+	time_t t = aws_json_time(event, "EventTime");
+
+	if (!text)
+		return 0;
+	doc = json_loads(text, 0, NULL);
+	if (!doc)
+		return 0;
+	if (json_object_get(doc, "errorCode") ||
+	    !params_match(json_object_get(doc, "requestParameters"), s->match, s->nmatch)) {
+		json_decref(doc);
+		return 0;
+	}
+	s->found = doc;
+	s->found_time = t;
+	return 1;   /* newest first: the first match is the last change */
+}
+
+/* The newest event named one of names, in account x region, whose request
+ * parameters name one of match[].  Fills c->culprit and an evidence line.
+ * Returns 1 when found, 0 when not, < 0 when LookupEvents failed (evidence
+ * says so). */
+static int find_culprit(struct dstate *st, struct doctor_cell *c, const char *account, const char *region,
+			const char *const *names, size_t nnames, const char *const *match, size_t nmatch)
+{
+	struct ev_search s;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	size_t i;
+	long lookback = st->o->lookback_s > 0 ? st->o->lookback_s : DOCTOR_LOOKBACK_S;
+	time_t start = st->o->now > lookback ? st->o->now - lookback : 1;
+	const json_t *ui;
+	const char *who, *issuer;
+	struct buf names_b;
+
+	memset(&s, 0, sizeof(s));
+	s.match = match;
+	s.nmatch = nmatch;
+	err_clear(&e);
+	ctx = ctx_for(st, account, region, &e);
+	if (!ctx) {
+		ev(c, "cloudtrail LookupEvents in %s %s: not possible: %s", account, region, e.msg);
+		return TK_EAUTH;
+	}
+	for (i = 0; i < nnames; i++) {
+		json_t *attrs = json_pack("[{s:s, s:s}]", "AttributeKey", "EventName", "AttributeValue", names[i]);
+		int rc;
+
+		s.found = NULL;
+		st->calls++;
+		rc = ct_lookup_events(ctx, attrs, start, st->o->now, DOCTOR_MAX_EVENT_PAGES, ev_cb, &s, &e);
+		json_decref(attrs);
+		if (rc) {
+			json_decref(s.best);
+			ev(c, "cloudtrail LookupEvents %s in %s %s: %s", names[i], account, region, e.msg);
+			return rc;
+		}
+		if (s.found && (!s.best || s.found_time > s.best_time)) {
+			json_decref(s.best);
+			s.best = s.found;
+			s.best_time = s.found_time;
+		} else {
+			json_decref(s.found);
+		}
+	}
+	buf_init(&names_b, LINE_LIMIT);
+	for (i = 0; i < nnames; i++)
+		(void)buf_addf(&names_b, "%s%s", i ? "/" : "", names[i]);
+	if (!s.best) {
+		ev(c, "cloudtrail LookupEvents %s in %s %s: no such event in the last %ld days",
+		   buf_cstr(&names_b), account, region, lookback / 86400);
+		buf_release(&names_b);
+		return 0;
+	}
+	buf_release(&names_b);
+	culprit_release(&c->culprit);
+	ui = json_object_get(s.best, "userIdentity");
+	who = json_string_value(json_object_get(ui, "arn"));
+	issuer = json_string_value(json_object_get(json_object_get(json_object_get(ui, "sessionContext"),
+								    "sessionIssuer"), "arn"));
+	if (who && issuer && strcmp(who, issuer))
+		c->culprit.who = xasprintf("%s (role %s)", who, issuer);
+	else
+		c->culprit.who = xstrdup(who ? who : "unknown principal");
+	c->culprit.when = aws_json_strdup(s.best, "eventTime");
+	c->culprit.source_ip = aws_json_strdup(s.best, "sourceIPAddress");
+	c->culprit.event = aws_json_strdup(s.best, "eventName");
+	c->culprit.event_id = aws_json_strdup(s.best, "eventID");
+	ev(c, "cloudtrail event %s by %s at %s from %s (event id %s, %s %s)",
+	   c->culprit.event ? c->culprit.event : "?", c->culprit.who,
+	   c->culprit.when ? c->culprit.when : "?", c->culprit.source_ip ? c->culprit.source_ip : "?",
+	   c->culprit.event_id ? c->culprit.event_id : "?", account, region);
+	json_decref(s.best);
+	return 1;
+}
+
+/* ---- fix diffs ------------------------------------------------------------- */
+
+static bool sid_owned(const json_t *st)
+{
+	const char *sid = json_string_value(json_object_get(st, "Sid"));
+
+	return sid && !strncmp(sid, "Trailkeep", 9);
+}
+
+/* What apply would make of the current policy: trailkeep's statements
+ * (Sid prefix Trailkeep) replaced by the plan's, every other statement kept
+ * in place (the rule documented in apply.h). */
+static json_t *merge_policy(const json_t *current, const json_t *desired)
+{
+	json_t *out, *stmts, *cur, *want, *s;
+	size_t i;
+	bool placed = false;
+
+	if (!json_is_object(current))
+		return json_deep_copy(desired);
+	out = json_deep_copy(current);
+	stmts = json_array();
+	cur = json_object_get(current, "Statement");
+	want = json_object_get(desired, "Statement");
+	if (json_is_object(cur)) {
+		json_t *one = json_array();
+
+		json_array_append(one, cur);
+		cur = one;
+	} else {
+		json_incref(cur);
+	}
+	json_array_foreach(cur, i, s) {
+		if (sid_owned(s)) {
+			if (!placed) {
+				json_array_extend(stmts, want);
+				placed = true;
+			}
+			continue;
+		}
+		json_array_append(stmts, s);
+	}
+	if (!placed)
+		json_array_extend(stmts, want);
+	json_decref(cur);
+	json_object_set_new(out, "Statement", stmts);   /* steals stmts */
+	return out;
+}
+
+static void fix_diff_docs(struct doctor_cell *c, const json_t *before, const json_t *after, bool policy,
+			  const char *name)
+{
+	char *a = before ? diff_json_text(before, policy) : NULL;
+	char *b = diff_json_text(after, policy);
+	char *na = xasprintf("a/%s", name), *nb = xasprintf("b/%s", name);
+	struct buf out;
+
+	buf_init(&out, FIX_DIFF_LIMIT);
+	if (diff_unified(&out, a, b, na, nb, DIFF_CONTEXT) == 1) {
+		free(c->fix_diff);
+		c->fix_diff = buf_detach(&out);
+	}
+	buf_release(&out);
+	free(a);
+	free(b);
+	free(na);
+	free(nb);
+}
+
+static const json_t *plan_doc(struct dstate *st, const char *path)
+{
+	const struct plan_file *f;
+
+	if (!st->o->plan)
+		return NULL;
+	f = plan_find(st->o->plan, path);
+	return f ? f->doc : NULL;
+}
+
+static const json_t *plan_trail(struct dstate *st, const char *account)
+{
+	char *p = xasprintf("accounts/%s/trail.json", trail_owner(st->o->cfg, account));
+	const json_t *d = plan_doc(st, p);
+
+	free(p);
+	return d;
+}
+
+/* ---- resource caches ------------------------------------------------------- */
+
+static struct res_cache *bucket_policy(struct dstate *st, const char *bucket)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct res_cache *r;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	bool fresh;
+
+	r = res_find(&st->bpol, &st->nbpol, bucket, &fresh);
+	if (!fresh)
+		return r;
+	err_clear(&e);
+	ctx = ctx_for(st, config_central_account(cfg), cfg->home_region, &e);
+	if (!ctx) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		return r;
+	}
+	st->calls++;
+	r->rc = s3_get_bucket_policy(ctx, bucket, &r->text, &e);
+	if (!r->rc)
+		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
+	if (r->rc) {
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		if (ctx->last_error.code)
+			r->region = xstrdup(ctx->last_error.code);   /* the S3 error code */
+	}
+	return r;
+}
+
+static struct res_cache *bucket_location(struct dstate *st, const char *bucket)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct res_cache *r;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	bool fresh;
+
+	r = res_find(&st->bloc, &st->nbloc, bucket, &fresh);
+	if (!fresh)
+		return r;
+	err_clear(&e);
+	ctx = ctx_for(st, config_central_account(cfg), cfg->home_region, &e);
+	if (!ctx) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		return r;
+	}
+	st->calls++;
+	r->rc = s3_head_bucket(ctx, bucket, &r->region, &e);
+	if (r->rc)
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	return r;
+}
+
+static const char *arn_region(const char *arn, char *out, size_t n)
+{
+	/* arn:PARTITION:SERVICE:REGION:... */
+	const char *p = arn;
+	int i;
+	size_t len;
+
+	out[0] = '\0';
+	for (i = 0; i < 3 && p; i++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	if (!p || strncmp(arn, "arn:", 4))
+		return out;
+	len = strcspn(p, ":");
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return out;
+}
+
+static struct res_cache *key_desc(struct dstate *st, const char *key_id)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct res_cache *r;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	char region[64];
+	bool fresh;
+
+	r = res_find(&st->keys, &st->nkeys, key_id, &fresh);
+	if (!fresh)
+		return r;
+	arn_region(key_id, region, sizeof(region));
+	err_clear(&e);
+	ctx = ctx_for(st, config_central_account(cfg), region[0] ? region : cfg->home_region, &e);
+	if (!ctx) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		return r;
+	}
+	st->calls++;
+	r->rc = kms_describe_key(ctx, key_id, &r->key, &e);
+	if (r->rc) {
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		return r;
+	}
+	st->calls++;
+	r->rc = kms_get_key_policy(ctx, r->key.arn ? r->key.arn : key_id, &r->text, &e);
+	if (!r->rc)
+		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
+	if (r->rc) {
+		snprintf(r->msg, sizeof(r->msg), "key policy: %.1000s", e.msg);
+		r->rc = 1;   /* the key exists; its policy could not be read */
+	}
+	return r;
+}
+
+/* ---- the checks ----------------------------------------------------------- */
+
+struct cellctx {
+	struct dstate *st;
+	struct doctor_cell *c;
+	struct trail_cache *t;
+	const char *bucket;      /* where the trail writes (its own, else the config's) */
+	const char *prefix;      /* the trail's S3KeyPrefix (NULL: none) */
+	const char *deferred_error;
+	bool incomplete;         /* a check could not be made */
+	char incomplete_msg[ERRBUF_LEN];
+};
+
+static void incomplete(struct cellctx *x, const char *msg)
+{
+	if (!x->incomplete)
+		snprintf(x->incomplete_msg, sizeof(x->incomplete_msg), "%s", msg);
+	x->incomplete = true;
+}
+
+static char *cell_key(struct cellctx *x, bool digest)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const struct doctor_cell *c = x->c;
+	struct tm tm;
+	char ymd[16], stamp[32];
+	time_t now = x->st->o->now;
+	char *p, *org;
+
+	gmtime_r(&now, &tm);
+	strftime(ymd, sizeof(ymd), "%Y/%m/%d", &tm);
+	org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id ? xasprintf("%s/", cfg->org_id) : xstrdup("");
+	if (!digest) {
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%MZ", &tm);
+		p = xasprintf("%s%sAWSLogs/%s%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_doctorcheck0000.json.gz",
+			      x->prefix ? x->prefix : "", x->prefix ? "/" : "", org, c->account, c->region, ymd,
+			      c->account, c->region, stamp);
+	} else {
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+		p = xasprintf("%s%sAWSLogs/%s%s/CloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz",
+			      x->prefix ? x->prefix : "", x->prefix ? "/" : "", org, c->account, c->region, ymd,
+			      c->account, c->region, cfg->trail_name, cfg->home_region, stamp);
+	}
+	free(org);
+	return p;
+}
+
+/* 1: explained, 0: not, (for the trail step) -1: stop, cell unexamined */
+static int check_trail(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	struct trail_cache *t = trail_get(st, c->account);
+	const char *tn[] = { "DeleteTrail" };
+	const char *sn[] = { "StopLogging" };
+	const char *match[2];
+
+	x->t = t;
+	match[0] = t->arn;
+	match[1] = st->o->cfg->trail_name;
+	if (t->rc == TK_ENOTFOUND) {
+		ev(c, "cloudtrail GetTrail '%s' in %s %s: TrailNotFoundException", t->arn, t->owner, t->home);
+		if (find_culprit(st, c, t->owner, t->home, tn, 1, match, 2) > 0)
+			c->cause = DC_TRAIL_DELETED;
+		else
+			c->cause = DC_TRAIL_MISSING;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (t->rc) {
+		ev(c, "cloudtrail GetTrail '%s': %s", t->arn, t->msg);
+		c->error = xasprintf("cannot read trail '%s': %s", t->arn, t->msg);
+		return -1;
+	}
+	ev(c, "cloudtrail GetTrail '%s': bucket '%s', prefix %s%s%s, multi-region %s, kms key %s",
+	   t->arn, t->trail.s3_bucket ? t->trail.s3_bucket : "?", t->trail.s3_prefix ? "'" : "",
+	   t->trail.s3_prefix ? t->trail.s3_prefix : "none", t->trail.s3_prefix ? "'" : "",
+	   t->trail.multi_region == 1 ? "yes" : "no", t->trail.kms_key_id ? t->trail.kms_key_id : "none");
+	x->bucket = t->trail.s3_bucket ? t->trail.s3_bucket : st->o->cfg->bucket;
+	x->prefix = t->trail.s3_prefix && *t->trail.s3_prefix ? t->trail.s3_prefix : NULL;
+	if (trail_status(st, t)) {
+		ev(c, "cloudtrail GetTrailStatus '%s': %s", t->arn, t->status_msg);
+		c->error = xasprintf("cannot read the status of trail '%s': %s", t->arn, t->status_msg);
+		return -1;
+	}
+	if (!t->status.is_logging) {
+		char when[32] = "";
+
+		if (t->status.stop_logging)
+			tk_format_iso(t->status.stop_logging, when, sizeof(when));
+		ev(c, "cloudtrail GetTrailStatus '%s': IsLogging false%s%s", t->arn,
+		   when[0] ? ", StopLoggingTime " : "", when);
+		find_culprit(st, c, t->owner, t->home, sn, 1, match, 2);
+		c->cause = DC_TRAIL_NOT_LOGGING;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	ev(c, "cloudtrail GetTrailStatus '%s': IsLogging true", t->arn);
+	if (t->trail.multi_region != 1 && strcmp(c->region, t->home)) {
+		const char *un[] = { "UpdateTrail" };
+
+		ev(c, "the trail is single-region (home %s): nothing delivers %s", t->home, c->region);
+		find_culprit(st, c, t->owner, t->home, un, 1, match, 2);
+		c->cause = DC_TRAIL_REGION_NOT_COVERED;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+static int check_delivery_error(struct cellctx *x)
+{
+	struct trail_cache *t = x->t;
+	struct doctor_cell *c = x->c;
+	const char *v = t->status.latest_delivery_error;
+	const char *d = t->status.latest_digest_delivery_error;
+
+	if (v && *v)
+		ev(c, "cloudtrail GetTrailStatus '%s': LatestDeliveryError '%s': %s", t->arn, v,
+		   delivery_error_meaning(v));
+	if (d && *d)
+		ev(c, "cloudtrail GetTrailStatus '%s': LatestDigestDeliveryError '%s': %s", t->arn, d,
+		   delivery_error_meaning(d));
+	if (!(v && *v))
+		v = d;
+	if (!(v && *v)) {
+		ev(c, "cloudtrail GetTrailStatus '%s': no LatestDeliveryError, no LatestDigestDeliveryError", t->arn);
+		return 0;
+	}
+	if (delivery_error_deferred(v)) {
+		x->deferred_error = v;
+		return 0;
+	}
+	x->c->cause = DC_DELIVERY_ERROR;
+	fix_apply(x->st, c, NULL);
+	return 1;
+}
+
+static void add_trail_ctx(struct policy_context *pc, struct cellctx *x, bool s3)
+{
+	struct errbuf e;
+
+	policy_context_add(pc, "aws:SourceArn", x->t->arn, &e);
+	policy_context_add(pc, "aws:SourceAccount", x->t->owner, &e);
+	policy_context_add(pc, "aws:SecureTransport", "true", &e);
+	if (s3)
+		policy_context_add(pc, "s3:x-amz-acl", "bucket-owner-full-control", &e);
+	else
+		policy_context_add(pc, "kms:EncryptionContext:aws:cloudtrail:arn", x->t->arn, &e);
+}
+
+static int check_bucket_policy(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	struct res_cache *r = bucket_policy(st, x->bucket);
+	const char *names[] = { "PutBucketPolicy", "DeleteBucketPolicy" };
+	const char *match[] = { x->bucket };
+	int which;
+
+	if (r->rc == TK_ENOTFOUND && r->region && !strcmp(r->region, "NoSuchBucketPolicy")) {
+		ev(c, "s3 GetBucketPolicy '%s': NoSuchBucketPolicy: the bucket has no policy, so CloudTrail may not write",
+		   x->bucket);
+		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 2, match, 1);
+		c->cause = DC_BUCKET_POLICY_DENIES;
+		if (plan_doc(st, "central/bucket-policy.json"))
+			fix_diff_docs(c, NULL, plan_doc(st, "central/bucket-policy.json"), true,
+				      "central/bucket-policy.json");
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (r->rc) {
+		ev(c, "s3 GetBucketPolicy '%s': %s", x->bucket, r->msg);
+		if (r->rc != TK_ENOTFOUND && r->rc != TK_EAUTH)
+			incomplete(x, r->msg);
+		return 0;   /* bucket missing / not ours: the bucket checks say which */
+	}
+	for (which = 0; which < 2; which++) {
+		struct policy_context *pc = policy_context_new();
+		struct policy_request req;
+		struct policy_result res;
+		struct errbuf e;
+		char *key = cell_key(x, which == 1);
+		char *resource = xasprintf("arn:%s:s3:::%s/%s", cfg->partition ? cfg->partition : "aws",
+					   x->bucket, key);
+		int rc;
+
+		if (which == 1 && !cfg->log_file_validation) {
+			policy_context_free(pc);
+			free(key);
+			free(resource);
+			break;
+		}
+		add_trail_ctx(pc, x, true);
+		memset(&req, 0, sizeof(req));
+		req.principal.kind = PRINCIPAL_SERVICE;
+		req.principal.arn = "cloudtrail.amazonaws.com";
+		req.action = "s3:PutObject";
+		req.resource = resource;
+		req.context = pc;
+		err_clear(&e);
+		rc = policy_eval(&res, r->doc, &req, &e);
+		policy_context_free(pc);
+		if (rc) {
+			ev(c, "bucket policy of '%s' cannot be evaluated: %s", x->bucket, e.msg);
+			incomplete(x, e.msg);
+			free(key);
+			free(resource);
+			return 0;
+		}
+		if (res.decision == POLICY_ALLOW) {
+			ev(c, "bucket policy of '%s' allows cloudtrail.amazonaws.com s3:PutObject on '%s' (%s)",
+			   x->bucket, resource, res.explain);
+			free(key);
+			free(resource);
+			continue;
+		}
+		ev(c, "bucket policy of '%s' %s cloudtrail.amazonaws.com s3:PutObject on '%s' with aws:SourceArn '%s': %s",
+		   x->bucket, res.decision == POLICY_DENY ? "explicitly denies" : "does not allow", resource,
+		   x->t->arn, res.explain);
+		if (res.decision == POLICY_DENY)
+			ev(c, "denying statement: %s%s%s (index %d)", res.sid[0] ? "'" : "",
+			   res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "", res.statement);
+		else if (res.statement >= 0)
+			ev(c, "missing allow: the closest statement is %s%s%s (index %d)", res.sid[0] ? "'" : "",
+			   res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "", res.statement);
+		else
+			ev(c, "missing allow: no statement allows CloudTrail to write this prefix");
+		free(key);
+		free(resource);
+		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 2, match, 1);
+		c->cause = DC_BUCKET_POLICY_DENIES;
+		if (res.decision == POLICY_DENY && res.statement >= 0 &&
+		    !sid_owned(json_array_get(json_object_get(r->doc, "Statement"), (size_t)res.statement))) {
+			/* apply keeps statements it does not own: this one has to go by hand */
+			json_t *m = json_deep_copy(r->doc);
+			json_t *sts = json_object_get(m, "Statement");
+
+			if (json_is_array(sts))
+				json_array_remove(sts, (size_t)res.statement);
+			fix_diff_docs(c, r->doc, m, true, "bucket-policy.json");
+			json_decref(m);
+			set_fix(c, "remove statement %s%s%s from the policy of bucket '%s' (trailkeep apply keeps "
+				"statements it does not own): aws s3api put-bucket-policy --bucket %s --policy file://FIXED.json",
+				res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
+				x->bucket, x->bucket);
+			return 1;
+		}
+		if (plan_doc(st, "central/bucket-policy.json") && !strcmp(x->bucket, cfg->bucket)) {
+			json_t *m = merge_policy(r->doc, plan_doc(st, "central/bucket-policy.json"));
+
+			fix_diff_docs(c, r->doc, m, true, "central/bucket-policy.json");
+			json_decref(m);
+		}
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+static int check_kms(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *kid = x->t->trail.kms_key_id;
+	struct res_cache *r;
+	char kregion[64], bregion_buf[64];
+	const char *match[3];
+	size_t nmatch = 0;
+	const char *bregion;
+	struct res_cache *loc;
+
+	if (!kid || !*kid) {
+		ev(c, "the trail has no KMS key (SSE-S3)");
+		return 0;
+	}
+	r = key_desc(st, kid);
+	match[nmatch++] = kid;
+	if (r->rc == TK_ENOTFOUND) {
+		const char *names[] = { "ScheduleKeyDeletion", "DeleteAlias" };
+
+		ev(c, "kms DescribeKey '%s': NotFoundException", kid);
+		find_culprit(st, c, config_central_account(cfg), arn_region(kid, kregion, sizeof(kregion))[0]
+			     ? kregion : cfg->home_region, names, 2, match, nmatch);
+		c->cause = DC_KMS_KEY_MISSING;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (r->rc < 0) {
+		ev(c, "kms DescribeKey '%s': %s", kid, r->msg);
+		incomplete(x, r->msg);
+		return 0;
+	}
+	if (r->key.key_id)
+		match[nmatch++] = r->key.key_id;
+	if (r->key.arn)
+		match[nmatch++] = r->key.arn;
+	arn_region(r->key.arn ? r->key.arn : kid, kregion, sizeof(kregion));
+	ev(c, "kms DescribeKey '%s': KeyState %s", r->key.arn ? r->key.arn : kid, r->key.state ? r->key.state : "?");
+	if (r->key.state && !strcmp(r->key.state, "Disabled")) {
+		const char *names[] = { "DisableKey" };
+		char *pre;
+
+		find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
+		c->cause = DC_KMS_KEY_DISABLED;
+		pre = xasprintf("aws kms enable-key --key-id %s --region %s", r->key.arn ? r->key.arn : kid, kregion);
+		fix_apply(st, c, pre);
+		free(pre);
+		return 1;
+	}
+	if (r->key.state && !strcmp(r->key.state, "PendingDeletion")) {
+		const char *names[] = { "ScheduleKeyDeletion" };
+		char when[32] = "";
+		char *pre;
+
+		if (r->key.deletion_date) {
+			tk_format_iso(r->key.deletion_date, when, sizeof(when));
+			ev(c, "kms DescribeKey '%s': DeletionDate %s (the key and every log it encrypted become unreadable then)",
+			   r->key.arn ? r->key.arn : kid, when);
+		}
+		find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
+		c->cause = DC_KMS_KEY_PENDING_DELETION;
+		pre = xasprintf("aws kms cancel-key-deletion --key-id %s --region %s && aws kms enable-key --key-id %s --region %s",
+				r->key.arn ? r->key.arn : kid, kregion, r->key.arn ? r->key.arn : kid, kregion);
+		fix_apply(st, c, pre);
+		free(pre);
+		return 1;
+	}
+	if (r->key.state && strcmp(r->key.state, "Enabled")) {
+		ev(c, "the key is not usable in state %s", r->key.state);
+		c->cause = DC_KMS_KEY_DISABLED;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	loc = bucket_location(st, x->bucket);
+	bregion = loc->rc == 0 && loc->region ? loc->region : NULL;
+	if (!bregion) {
+		snprintf(bregion_buf, sizeof(bregion_buf), "%s", cfg->home_region);
+		bregion = bregion_buf;
+	}
+	if (kregion[0] && strcmp(kregion, bregion)) {
+		ev(c, "the key is in %s but the bucket '%s' is in %s: CloudTrail needs both in one region",
+		   kregion, x->bucket, bregion);
+		c->cause = DC_KMS_KEY_WRONG_REGION;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (r->rc == 1 || !r->doc) {
+		ev(c, "kms GetKeyPolicy '%s': %s", kid, r->msg);
+		incomplete(x, r->msg);
+		return 0;
+	}
+	{
+		struct policy_context *pc = policy_context_new();
+		struct policy_request req;
+		struct policy_result res;
+		struct errbuf e;
+		int rc;
+
+		add_trail_ctx(pc, x, false);
+		memset(&req, 0, sizeof(req));
+		req.principal.kind = PRINCIPAL_SERVICE;
+		req.principal.arn = "cloudtrail.amazonaws.com";
+		req.action = "kms:GenerateDataKey";
+		req.resource = r->key.arn ? r->key.arn : kid;
+		req.context = pc;
+		err_clear(&e);
+		rc = policy_eval(&res, r->doc, &req, &e);
+		policy_context_free(pc);
+		if (rc) {
+			ev(c, "key policy of '%s' cannot be evaluated: %s", kid, e.msg);
+			incomplete(x, e.msg);
+			return 0;
+		}
+		if (res.decision == POLICY_ALLOW) {
+			ev(c, "key policy allows cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
+			   "aws:cloudtrail:arn '%s' (%s)", x->t->arn, res.explain);
+			return 0;
+		}
+		ev(c, "key policy of '%s' %s cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
+		   "aws:cloudtrail:arn '%s': %s", r->key.arn ? r->key.arn : kid,
+		   res.decision == POLICY_DENY ? "explicitly denies" : "does not allow", x->t->arn, res.explain);
+		if (res.statement >= 0)
+			ev(c, "%s statement: %s%s%s (index %d)", res.decision == POLICY_DENY ? "denying" : "closest",
+			   res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
+			   res.statement);
+		{
+			const char *names[] = { "PutKeyPolicy" };
+
+			find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
+		}
+		c->cause = DC_KMS_POLICY_DENIES;
+		if (plan_doc(st, "central/kms-key-policy.json")) {
+			json_t *m = merge_policy(r->doc, plan_doc(st, "central/kms-key-policy.json"));
+
+			fix_diff_docs(c, r->doc, m, true, "central/kms-key-policy.json");
+			json_decref(m);
+		}
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+}
+
+static int check_bucket(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	struct res_cache *r = bucket_location(st, x->bucket);
+
+	if (r->rc == TK_ENOTFOUND) {
+		const char *names[] = { "DeleteBucket" };
+		const char *match[] = { x->bucket };
+
+		ev(c, "s3 HeadBucket '%s': 404 Not Found", x->bucket);
+		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 1, match, 1);
+		c->cause = DC_BUCKET_MISSING;
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (r->rc == TK_EAUTH) {
+		ev(c, "s3 HeadBucket '%s' from the central account %s: 403: the bucket exists but belongs to another account",
+		   x->bucket, config_central_account(cfg));
+		c->cause = DC_BUCKET_FOREIGN_OWNER;
+		set_fix(c, "choose a bucket name the central account owns in [central] bucket of %s, then trailkeep apply %s",
+			st->o->config_path ? st->o->config_path : cfg->path,
+			st->o->config_path ? st->o->config_path : cfg->path);
+		return 1;
+	}
+	if (r->rc) {
+		ev(c, "s3 HeadBucket '%s': %s", x->bucket, r->msg);
+		incomplete(x, r->msg);
+		return 0;
+	}
+	ev(c, "s3 HeadBucket '%s': exists, owned by the central account %s, region %s", x->bucket,
+	   config_central_account(cfg), r->region ? r->region : "?");
+	if (r->region && *r->region && strcmp(r->region, cfg->home_region)) {
+		ev(c, "the bucket is in %s, not in home_region %s", r->region, cfg->home_region);
+		c->cause = DC_BUCKET_WRONG_REGION;
+		set_fix(c, "set home_region = %s or choose another bucket in %s, then trailkeep apply %s", r->region,
+			st->o->config_path ? st->o->config_path : cfg->path,
+			st->o->config_path ? st->o->config_path : cfg->path);
+		return 1;
+	}
+	return 0;
+}
+
+static void trail_settings_diff(struct cellctx *x)
+{
+	const json_t *pt = plan_trail(x->st, x->c->account);
+	const json_t *want = json_object_get(pt, "CreateTrail");
+	json_t *cur;
+	const struct ct_trail *t = &x->t->trail;
+
+	if (!want)
+		return;
+	cur = json_pack("{s:s?, s:s?, s:b, s:b, s:b, s:b, s:s?, s:s?}",
+			"Name", t->name, "S3BucketName", t->s3_bucket,
+			"IncludeGlobalServiceEvents", t->global_events == 1,
+			"IsMultiRegionTrail", t->multi_region == 1,
+			"EnableLogFileValidation", t->log_file_validation == 1,
+			"IsOrganizationTrail", t->organization == 1,
+			"KmsKeyId", t->kms_key_id, "S3KeyPrefix", t->s3_prefix);
+	if (!cur)
+		return;
+	{
+		/* compare like with like: the plan's KmsKeyId is an alias ARN */
+		json_t *w = json_deep_copy(want);
+
+		if (json_object_get(w, "KmsKeyId") && t->kms_key_id)
+			json_object_set_new(w, "KmsKeyId", json_string(t->kms_key_id));
+		fix_diff_docs(x->c, cur, w, false, "trail.json");
+		json_decref(w);
+	}
+	json_decref(cur);
+}
+
+static int check_prefix(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *want = cfg->key_prefix && *cfg->key_prefix ? cfg->key_prefix : NULL;
+	const char *names[] = { "UpdateTrail", "CreateTrail" };
+	const char *match[2];
+
+	match[0] = x->t->arn;
+	match[1] = cfg->trail_name;
+	if (strcmp(x->bucket, cfg->bucket)) {
+		ev(c, "the trail writes to bucket '%s', the config says '%s'", x->bucket, cfg->bucket);
+		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
+		c->cause = DC_BUCKET_CHANGED;
+		trail_settings_diff(x);
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if ((want == NULL) != (x->prefix == NULL) || (want && strcmp(want, x->prefix))) {
+		ev(c, "the trail's S3KeyPrefix is %s%s%s, the config says %s%s%s: logs land under '%s%sAWSLogs/...'",
+		   x->prefix ? "'" : "", x->prefix ? x->prefix : "none", x->prefix ? "'" : "",
+		   want ? "'" : "", want ? want : "none", want ? "'" : "",
+		   x->prefix ? x->prefix : "", x->prefix ? "/" : "");
+		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
+		c->cause = DC_PREFIX_CHANGED;
+		trail_settings_diff(x);
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	ev(c, "the trail's bucket and S3KeyPrefix are as configured");
+	if (cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id && want) {
+		size_t lp = strlen(want), lo = strlen(cfg->org_id);
+
+		if (!strcmp(want, cfg->org_id) || (lp > lo && want[lp - lo - 1] == '/' &&
+						   !strcmp(want + lp - lo, cfg->org_id))) {
+			ev(c, "key_prefix '%s' ends with the organization id: an organization trail adds it again "
+			   "('%s/AWSLogs/%s/%s/'), a layout readers and other tools do not expect", want, want,
+			   cfg->org_id, c->account);
+			c->cause = DC_ORG_PATH_LAYOUT;
+			set_fix(c, "remove '%s' from key_prefix in %s, then trailkeep apply %s", cfg->org_id,
+				st->o->config_path ? st->o->config_path : cfg->path,
+				st->o->config_path ? st->o->config_path : cfg->path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static bool str_in(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
+static bool prefix_in(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v) {
+		const char *p = json_string_value(v);
+
+		if (p && !strncmp(s, p, strlen(p)))
+			return true;
+	}
+	return false;
+}
+
+/* Does the selectors document log management events (all of them) and S3
+ * data events of bucket b (b NULL: management)? */
+static bool selectors_cover(const json_t *doc, const char *b)
+{
+	const json_t *adv = json_object_get(doc, "AdvancedEventSelectors");
+	const json_t *basic = json_object_get(doc, "EventSelectors");
+	char *arn = b ? xasprintf("arn:aws:s3:::%s/", b) : NULL;
+	bool ok = false;
+	size_t i, j;
+	json_t *s, *f;
+
+	if (json_array_size(adv)) {
+		json_array_foreach(adv, i, s) {
+			const json_t *cat = NULL, *type = NULL, *res = NULL, *ro = NULL;
+
+			json_array_foreach(json_object_get(s, "FieldSelectors"), j, f) {
+				const char *field = json_string_value(json_object_get(f, "Field"));
+
+				if (!field)
+					continue;
+				if (!strcmp(field, "eventCategory"))
+					cat = json_object_get(f, "Equals");
+				else if (!strcmp(field, "resources.type"))
+					type = json_object_get(f, "Equals");
+				else if (!strcmp(field, "resources.ARN"))
+					res = f;
+				else if (!strcmp(field, "readOnly"))
+					ro = f;
+			}
+			if (!b) {
+				if (str_in(cat, "Management") && !ro)
+					ok = true;
+			} else if (str_in(cat, "Data") && str_in(type, "AWS::S3::Object")) {
+				if (!res || prefix_in(json_object_get(res, "StartsWith"), arn) ||
+				    str_in(json_object_get(res, "Equals"), arn))
+					ok = true;
+			}
+		}
+	} else if (json_is_array(basic)) {
+		json_array_foreach(basic, i, s) {
+			const char *rw = json_string_value(json_object_get(s, "ReadWriteType"));
+
+			if (!b) {
+				const json_t *inc = json_object_get(s, "IncludeManagementEvents");
+
+				if ((!inc || json_is_true(inc)) && (!rw || !strcmp(rw, "All")))
+					ok = true;
+			} else {
+				json_array_foreach(json_object_get(s, "DataResources"), j, f) {
+					const char *ty = json_string_value(json_object_get(f, "Type"));
+					const json_t *vals = json_object_get(f, "Values");
+
+					if (ty && !strcmp(ty, "AWS::S3::Object") &&
+					    (str_in(vals, "arn:aws:s3") || prefix_in(vals, arn)))
+						ok = true;
+				}
+			}
+		}
+	} else {
+		ok = b == NULL;   /* no selectors: the default, all management events */
+	}
+	free(arn);
+	return ok;
+}
+
+static int check_selectors(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	struct trail_cache *t = x->t;
+	const char *names[] = { "PutEventSelectors" };
+	const char *match[2];
+	bool bad = false;
+	size_t i;
+
+	match[0] = t->arn;
+	match[1] = cfg->trail_name;
+	if (trail_selectors(st, t)) {
+		ev(c, "cloudtrail GetEventSelectors '%s': %s", t->arn, t->sel_msg);
+		incomplete(x, t->sel_msg);
+		return 0;
+	}
+	if (!selectors_cover(t->selectors, NULL)) {
+		ev(c, "cloudtrail GetEventSelectors '%s': no selector includes all management events", t->arn);
+		bad = true;
+	}
+	for (i = 0; i < cfg->data_event_buckets.n; i++)
+		if (!selectors_cover(t->selectors, cfg->data_event_buckets.v[i])) {
+			ev(c, "cloudtrail GetEventSelectors '%s': no selector logs S3 data events of '%s'", t->arn,
+			   cfg->data_event_buckets.v[i]);
+			bad = true;
+		}
+	if (!bad) {
+		ev(c, "cloudtrail GetEventSelectors '%s': management events%s selected", t->arn,
+		   cfg->data_event_buckets.n ? " and configured data events" : "");
+		return 0;
+	}
+	find_culprit(st, c, t->owner, t->home, names, 1, match, 2);
+	c->cause = DC_SELECTORS_EXCLUDE;
+	{
+		const json_t *pt = json_object_get(plan_trail(st, c->account), "PutEventSelectors");
+
+		if (pt) {
+			json_t *want = json_deep_copy(pt), *cur = json_deep_copy(t->selectors);
+
+			json_object_del(want, "TrailName");
+			json_object_del(cur, "TrailARN");
+			fix_diff_docs(c, cur, want, false, "event-selectors.json");
+			json_decref(want);
+			json_decref(cur);
+		}
+	}
+	fix_apply(st, c, NULL);
+	return 1;
+}
+
+static int check_global(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	struct trail_cache *t = x->t;
+	struct aws_ctx *ctx;
+	struct ct_trail *list = NULL;
+	size_t n = 0, i, nglobal = 0;
+	struct errbuf e;
+	const char *other = NULL;
+
+	if (cfg->include_global_events && t->trail.global_events != 1) {
+		const char *names[] = { "UpdateTrail", "CreateTrail" };
+		const char *match[2];
+
+		match[0] = t->arn;
+		match[1] = cfg->trail_name;
+		ev(c, "the trail has IncludeGlobalServiceEvents false; the config asks for global events");
+		find_culprit(st, c, t->owner, t->home, names, 2, match, 2);
+		c->cause = DC_GLOBAL_EVENTS_OFF;
+		trail_settings_diff(x);
+		fix_apply(st, c, NULL);
+		return 1;
+	}
+	if (!cfg->include_global_events)
+		return 0;
+	err_clear(&e);
+	ctx = ctx_for(st, c->account, cfg->home_region, &e);
+	if (!ctx) {
+		ev(c, "cloudtrail DescribeTrails in %s: not possible: %s", c->account, e.msg);
+		incomplete(x, e.msg);
+		return 0;
+	}
+	st->calls++;
+	if (ct_describe_trails(ctx, NULL, 0, true, &list, &n, &e)) {
+		ev(c, "cloudtrail DescribeTrails in %s %s: %s", c->account, cfg->home_region, e.msg);
+		incomplete(x, e.msg);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (list[i].global_events == 1) {
+			nglobal++;
+			if (list[i].arn && strcmp(list[i].arn, t->arn))
+				other = list[i].arn;
+		}
+	if (nglobal > 1 && other) {
+		ev(c, "cloudtrail DescribeTrails in %s %s: %zu trails record global service events, also '%s'",
+		   c->account, cfg->home_region, nglobal, other);
+		c->cause = DC_GLOBAL_EVENTS_DUPLICATED;
+		set_fix(c, "aws cloudtrail update-trail --name %s --no-include-global-service-events (in its home region)",
+			other);
+		ct_trails_free(list, n);
+		return 1;
+	}
+	ev(c, "cloudtrail DescribeTrails in %s %s: one trail records global service events", c->account,
+	   cfg->home_region);
+	ct_trails_free(list, n);
+	return 0;
+}
+
+static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct doctor_cell *c)
+{
+	struct cellctx x;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.st = st;
+	x.c = c;
+	x.bucket = st->o->cfg->bucket;
+	rc = check_trail(&x);
+	if (rc < 0) {
+		c->status = DOCTOR_UNEXAMINED;
+		return;
+	}
+	c->status = DOCTOR_CAUSE;
+	if (rc > 0)
+		return;
+	if (check_delivery_error(&x) || check_bucket_policy(&x) || check_kms(&x) || check_bucket(&x) ||
+	    check_prefix(&x))
+		goto found;
+	ev(c, "region_not_enabled: not checked (no API for it here)");
+	if (check_selectors(&x) || check_global(&x))
+		goto found;
+	if (x.deferred_error) {
+		c->cause = DC_DELIVERY_ERROR;
+		set_fix(c, "%s: %s; after fixing it, trailkeep apply %s", x.deferred_error,
+			delivery_error_meaning(x.deferred_error),
+			st->o->config_path ? st->o->config_path : st->o->cfg->path);
+		return;
+	}
+	if (x.incomplete) {
+		c->status = DOCTOR_UNEXAMINED;
+		c->error = xasprintf("some checks could not be made: %s", x.incomplete_msg);
+		return;
+	}
+	c->cause = DC_UNKNOWN;
+	set_fix(c, "none known: every check above passed%s%s%s; trailkeep apply %s converges what trailkeep owns",
+		in->symptom ? " (verify saw: " : "", in->symptom ? in->symptom : "", in->symptom ? ")" : "",
+		st->o->config_path ? st->o->config_path : st->o->cfg->path);
+	return;
+found:
+	if (x.deferred_error && c->cause != DC_DELIVERY_ERROR)
+		ev(c, "this explains CloudTrail's delivery error '%s'", x.deferred_error);
+}
+
+int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct errbuf *err)
+{
+	struct dstate st;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&st, 0, sizeof(st));
+	st.o = o;
+	out->cells = xcalloc(o->ncells ? o->ncells : 1, sizeof(*out->cells));
+	out->ncells = o->ncells;
+	for (i = 0; i < o->ncells; i++) {
+		struct doctor_cell *c = &out->cells[i];
+
+		c->account = xstrdup(o->cells[i].account);
+		c->region = xstrdup(o->cells[i].region);
+		c->symptom = o->cells[i].symptom ? xstrdup(o->cells[i].symptom) : NULL;
+		c->status = DOCTOR_HEALTHY;
+	}
+	for (i = 0; i < o->ncells; i++) {
+		if (!o->cells[i].red)
+			continue;
+		if (!st.self_account && (rc = self_account(&st, err)) != 0)
+			goto done;
+		diagnose(&st, &o->cells[i], &out->cells[i]);
+		if (out->cells[i].status == DOCTOR_CAUSE)
+			out->ncauses++;
+		else if (out->cells[i].status == DOCTOR_UNEXAMINED)
+			out->nunexamined++;
+	}
+done:
+	out->aws_calls = st.calls;
+	state_release(&st);
+	return rc;
+}
+
+/* ---- selection without verify --------------------------------------------- */
+
+char *doctor_cell_prefix(const struct tk_config *c, const char *account, const char *region)
+{
+	const char *p = c->key_prefix && *c->key_prefix ? c->key_prefix : NULL;
+
+	if (c->mode == TK_MODE_ORGANIZATION && c->org_id)
+		return xasprintf("%s%sAWSLogs/%s/%s/CloudTrail/%s/", p ? p : "", p ? "/" : "", c->org_id,
+				 account, region);
+	return xasprintf("%s%sAWSLogs/%s/CloudTrail/%s/", p ? p : "", p ? "/" : "", account, region);
+}
+
+/* Epoch of a log key's ..._YYYYMMDDTHHMMZ_xxxx.json.gz stamp, or 0. */
+static time_t key_stamp(const char *key)
+{
+	const char *base = strrchr(key, '/');
+	const char *u;
+	struct tm tm;
+	int v[5], i;
+	const int len[5] = { 4, 2, 2, 2, 2 };
+	const char *p;
+
+	base = base ? base + 1 : key;
+	/* the stamp is the 4th '_'-separated field */
+	u = base;
+	for (i = 0; i < 3 && u; i++) {
+		u = strchr(u, '_');
+		if (u)
+			u++;
+	}
+	if (!u || strlen(u) < 14 || u[8] != 'T' || u[13] != 'Z')
+		return 0;
+	p = u;
+	for (i = 0; i < 5; i++) {
+		int k;
+
+		v[i] = 0;
+		for (k = 0; k < len[i]; k++, p++) {
+			if (*p < '0' || *p > '9')
+				return 0;
+			v[i] = v[i] * 10 + (*p - '0');
+		}
+		if (i == 2)
+			p++;   /* 'T' */
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	return tk_timegm(&tm);
+}
+
+static int newest_cb(void *ud, const struct s3_object *o)
+{
+	time_t *newest = ud;
+	time_t t = key_stamp(o->key);
+
+	if (t > *newest)
+		*newest = t;
+	return 0;
+}
+
+static bool listed(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	if (!v || !n)
+		return true;
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* verify's control-plane drift that stops or hides delivery, as a symptom
+ * (NULL when none). */
+static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	const char *want = cfg->key_prefix && *cfg->key_prefix ? cfg->key_prefix : "";
+	const char *have = t->trail.s3_prefix ? t->trail.s3_prefix : "";
+	size_t i;
+
+	if (t->trail.s3_bucket && strcmp(t->trail.s3_bucket, cfg->bucket))
+		return xasprintf("trail_config_drift: S3BucketName '%s'", t->trail.s3_bucket);
+	if (strcmp(want, have))
+		return xasprintf("trail_config_drift: S3KeyPrefix '%s'", have);
+	if (cfg->include_global_events && t->trail.global_events == 0)
+		return xstrdup("trail_config_drift: IncludeGlobalServiceEvents false");
+	if (trail_selectors(st, t) == 0) {
+		if (!selectors_cover(t->selectors, NULL))
+			return xstrdup("trail_config_drift: event selectors leave out management events");
+		for (i = 0; i < cfg->data_event_buckets.n; i++)
+			if (!selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
+				return xasprintf("trail_config_drift: event selectors leave out data events of '%s'",
+						 cfg->data_event_buckets.v[i]);
+	}
+	return NULL;
+}
+
+void doctor_cells_free(struct doctor_cell_in *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; c && i < n; i++) {
+		free((void *)(uintptr_t)c[i].account);   /* doctor_select allocated them */
+		free((void *)(uintptr_t)c[i].region);
+		free((void *)(uintptr_t)c[i].symptom);
+	}
+	free(c);
+}
+
+int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_opts *o,
+		  const char *const *accounts, size_t naccounts, const char *const *regions,
+		  size_t nregions, struct errbuf *err)
+{
+	const struct tk_config *cfg = o->cfg;
+	struct dstate st;
+	struct doctor_cell_in *v = NULL;
+	size_t nv = 0, i, j;
+	struct aws_ctx *ctx;
+	int rc = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.o = o;
+	*out = NULL;
+	*n = 0;
+	ctx = ctx_for(&st, config_central_account(cfg), cfg->home_region, err);
+	if (!ctx) {
+		rc = TK_EAUTH;
+		goto done;
+	}
+	for (i = 0; i < cfg->naccounts; i++) {
+		const struct tk_account *a = &cfg->accounts[i];
+
+		if (!listed(accounts, naccounts, a->id))
+			continue;
+		for (j = 0; j < a->regions.n; j++) {
+			const char *r = a->regions.v[j];
+			struct doctor_cell_in *c;
+			struct trail_cache *t;
+			char *sym = NULL;
+
+			if (!listed(regions, nregions, r))
+				continue;
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			c = &v[nv++];
+			memset(c, 0, sizeof(*c));
+			c->account = xstrdup(a->id);
+			c->region = xstrdup(r);
+			t = trail_get(&st, a->id);
+			if (t->rc == TK_ENOTFOUND) {
+				sym = xstrdup("trail_missing");
+			} else if (t->rc == 0 && trail_status(&st, t) == 0 && !t->status.is_logging) {
+				sym = xstrdup("trail_not_logging");
+			} else if (t->rc == 0 && t->trail.multi_region != 1 && strcmp(r, t->home)) {
+				sym = xstrdup("trail_config_drift: not multi-region");
+			} else if (t->rc == 0) {
+				sym = control_plane_drift(&st, t);
+			}
+			if (!sym) {
+				char *prefix = doctor_cell_prefix(cfg, a->id, r);
+				time_t newest = 0, day;
+				int k;
+
+				for (k = 0; k < 2 && !newest; k++) {
+					struct s3_list_params lp;
+					struct tm tm;
+					char ymd[16];
+					char *p;
+					struct errbuf e;
+
+					day = o->now - (time_t)k * 86400;
+					gmtime_r(&day, &tm);
+					strftime(ymd, sizeof(ymd), "%Y/%m/%d/", &tm);
+					p = xasprintf("%s%s", prefix, ymd);
+					memset(&lp, 0, sizeof(lp));
+					lp.prefix = p;
+					lp.on_object = newest_cb;
+					lp.ud = &newest;
+					lp.max_pages = 50;
+					st.calls++;
+					if (s3_list_objects(ctx, cfg->bucket, &lp, &e)) {
+						sym = xasprintf("access_denied: %s", e.msg);
+						free(p);
+						break;
+					}
+					free(p);
+				}
+				free(prefix);
+				if (!sym && !newest)
+					sym = xstrdup("delivery_none: no log object today or yesterday");
+				else if (!sym && o->now - newest > cfg->max_delivery_age) {
+					char when[32];
+
+					tk_format_iso(newest, when, sizeof(when));
+					sym = xasprintf("delivery_stale: newest log object %s", when);
+				}
+			}
+			c->red = sym != NULL;
+			c->symptom = sym;
+		}
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+done:
+	doctor_cells_free(v, nv);
+	state_release(&st);
+	return rc;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *doctor_report_json(const struct doctor_report *r)
+{
+	json_t *doc = json_object(), *cells = json_array(), *counts = json_object(), *sum;
+	size_t i, j, red = 0;
+
+	for (i = 0; i < r->ncells; i++) {
+		const struct doctor_cell *c = &r->cells[i];
+		json_t *o = json_object(), *evs = json_array();
+
+		json_object_set_new(o, "account", json_string(c->account));
+		json_object_set_new(o, "region", json_string(c->region));
+		json_object_set_new(o, "status", json_string(doctor_status_name(c->status)));
+		json_object_set_new(o, "cause", c->status == DOCTOR_CAUSE ? json_string(doctor_cause_name(c->cause))
+				    : json_null());
+		json_object_set_new(o, "hint", c->status == DOCTOR_CAUSE ? json_string(doctor_cause_hint(c->cause))
+				    : json_null());
+		json_object_set_new(o, "symptom", str_or_null(c->symptom));
+		for (j = 0; j < c->nevidence; j++)
+			json_array_append_new(evs, json_string(c->evidence[j]));
+		json_object_set_new(o, "evidence", evs);
+		json_object_set_new(o, "fix", str_or_null(c->fix));
+		json_object_set_new(o, "fix_diff", str_or_null(c->fix_diff));
+		json_object_set_new(o, "error", str_or_null(c->error));
+		if (c->culprit.who)
+			json_object_set_new(o, "culprit", json_pack("{s:o, s:o, s:o, s:o, s:o}",
+				"who", str_or_null(c->culprit.who), "when", str_or_null(c->culprit.when),
+				"source_ip", str_or_null(c->culprit.source_ip), "event", str_or_null(c->culprit.event),
+				"event_id", str_or_null(c->culprit.event_id)));
+		else
+			json_object_set_new(o, "culprit", json_null());
+		json_array_append_new(cells, o);
+		if (c->status != DOCTOR_HEALTHY)
+			red++;
+		if (c->status == DOCTOR_CAUSE) {
+			const char *k = doctor_cause_name(c->cause);
+			json_int_t v = json_integer_value(json_object_get(counts, k));
+
+			json_object_set_new(counts, k, json_integer(v + 1));
+		}
+	}
+	sum = json_pack("{s:I, s:I, s:o, s:I}", "cells", (json_int_t)r->ncells, "red", (json_int_t)red,
+			"causes", counts, "unexamined", (json_int_t)r->nunexamined);
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "cells", cells);
+	json_object_set_new(doc, "summary", sum);
+	return doc;
+}

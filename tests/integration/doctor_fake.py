@@ -1,0 +1,411 @@
+#!/usr/bin/python3
+"""`trailkeep doctor` against the fake AWS (tests/fakeaws).
+
+Each scenario builds an organization with `trailkeep apply` in a fresh fake,
+lets delivery run, breaks it the way users break it (as a named principal,
+with botocore), lets the logs go stale, and asserts doctor's exact cause
+code, the culprit (principal ARN, event time, source IP, statement Sid or
+key) and the suggested fix, in text and --json.  A healthy org gives no
+cause and exit 0; the full story ends with apply fixing it and doctor green.
+
+Clocks: the fake's simulated clock starts at START; apply and botocore sign
+with the real clock (the fake checks SigV4 against the real clock then);
+doctor runs with TRAILKEEP_NOW = the simulated now, and the fake checks its
+signatures against the simulated clock for that run (set_auth_clock sim).
+
+Prints PASS:/FAIL: lines; exits non-zero on any failure."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, TOP)
+
+import botocore.session  # noqa: E402
+
+from tests.fakeaws.control import FakeAWS  # noqa: E402
+
+BUILD = os.environ.get("BUILD", "build/default")
+TK = os.environ.get("TRAILKEEP") or os.path.join(TOP, BUILD, "trailkeep")
+START = "2026-01-01T00:00:00Z"
+BUCKET = "acme-org-cloudtrail"
+MGMT, ARCHIVE, PROD, STAGING = "111111111111", "222222222222", "333333333333", "444444444444"
+
+failures = 0
+
+
+def check(ok, what, detail=""):
+    global failures
+    if ok:
+        print("PASS: %s" % what)
+    else:
+        failures += 1
+        print("FAIL: %s" % what)
+        if detail:
+            for line in str(detail).splitlines()[-60:]:
+                print("    " + line)
+    return ok
+
+
+ORG_INI = """[organization]
+id = {org_id}
+management_account = 111111111111
+log_archive_account = 222222222222
+home_region = us-east-1
+regions = us-east-1, eu-west-1
+assume_role = OrganizationAccountAccessRole
+
+[central]
+bucket = acme-org-cloudtrail
+kms_alias = alias/acme-cloudtrail
+break_glass_principals = arn:aws:iam::222222222222:role/LogArchiveAdmin
+retention_days = 2555
+max_delivery_age = 1h
+
+[trail]
+name = org-trail
+mode = organization
+
+[account management]
+id = 111111111111
+
+[account log-archive]
+id = 222222222222
+
+[account prod]
+id = 333333333333
+
+[account staging]
+id = 444444444444
+regions = eu-west-1
+"""
+
+
+class World:
+    def __init__(self, seed=1):
+        self.fa = FakeAWS(seed=seed, start=START)
+        self.dir = tempfile.mkdtemp(prefix="tk-doctor-")
+        self.seed = self.fa.post("seed_org", members=2)
+        self.fa.post("set_secure_transport", secure=True)
+        self.fa.post("create_role", account=ARCHIVE, name="LogArchiveAdmin",
+                     trust_policy={"Version": "2012-10-17", "Statement": [{
+                         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % ARCHIVE},
+                         "Action": "sts:AssumeRole"}]})
+        self.accounts = {a["id"]: a for a in self.seed["accounts"]}
+        self.org_id = self.seed["org_id"]
+        self.config = os.path.join(self.dir, "org.ini")
+        with open(self.config, "w") as f:
+            f.write(ORG_INI.format(org_id=self.org_id))
+        self.trail_arn = "arn:aws:cloudtrail:us-east-1:%s:trail/org-trail" % MGMT
+
+    def env(self, account=MGMT, now=None):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        e.update(self.fa.env(self.accounts[account]))
+        e["TRAILKEEP_NOW"] = now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        e["TRAILKEEP_BACKOFF_SCALE"] = "0.01"
+        e["TRAILKEEP_SEED"] = "1"
+        e["TRAILKEEP_TEMPLATES"] = os.path.join(TOP, "templates")
+        return e
+
+    def now(self):
+        return self.fa.post("stats", since=10 ** 9)["now"]
+
+    def apply(self):
+        p = subprocess.run([TK, "apply", self.config, "--yes"], env=self.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        return p.returncode, p.stdout.decode() + p.stderr.decode()
+
+    def run(self, *args, cmd="doctor"):
+        """trailkeep CMD on the simulated clock."""
+        self.fa.post("set_auth_clock", time="sim")
+        try:
+            p = subprocess.run([TK, cmd, self.config] + list(args), env=self.env(now=self.now()),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=300)
+        finally:
+            self.fa.post("set_auth_clock", time=None)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def doctor_json(self, *args):
+        rc, out, err = self.run("--json", *args)
+        try:
+            doc = json.loads(out)
+        except ValueError:
+            doc = None
+        return rc, doc, out + err
+
+    def user(self, account, name):
+        """Access keys of a named IAM user (admin) in account."""
+        return self.fa.post("create_access_key", account=account, user=name, admin=True)
+
+    def client(self, service, key, region="us-east-1"):
+        s = botocore.session.get_session()
+        return s.create_client(service, region_name=region, endpoint_url=self.fa.url,
+                               aws_access_key_id=key["access_key_id"],
+                               aws_secret_access_key=key["secret_access_key"],
+                               aws_session_token=key.get("session_token"))
+
+    def assume(self, key, role_arn, session):
+        c = self.client("sts", key).assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+        return {"access_key_id": c["AccessKeyId"], "secret_access_key": c["SecretAccessKey"],
+                "session_token": c["SessionToken"]}
+
+    def advance(self, seconds):
+        self.fa.post("advance", seconds=seconds)
+
+    def close(self):
+        self.fa.stop()
+
+
+def build(name):
+    w = World()
+    rc, out = w.apply()
+    if not check(rc == 0, "%s: apply builds the org" % name, out):
+        w.close()
+        return None
+    w.advance(2 * 3600)
+    return w
+
+
+def cells_by(doc, status=None):
+    return [c for c in (doc or {}).get("cells", []) if status is None or c["status"] == status]
+
+
+def red_of(doc):
+    return sorted((c["account"], c["region"]) for c in (doc or {}).get("cells", []) if c["status"] != "ok")
+
+
+ALL_CELLS = sorted([(MGMT, "us-east-1"), (MGMT, "eu-west-1"), (ARCHIVE, "us-east-1"), (ARCHIVE, "eu-west-1"),
+                    (PROD, "us-east-1"), (PROD, "eu-west-1"), (STAGING, "eu-west-1")])
+
+
+def one_cause(doc, code):
+    cs = cells_by(doc, "cause")
+    return bool(cs) and all(c["cause"] == code for c in cs)
+
+
+def scenario_healthy_then_stop_then_apply():
+    w = build("healthy")
+    if not w:
+        return
+    try:
+        rc, doc, out = w.doctor_json()
+        check(rc == 0 and doc and not red_of(doc) and len(doc["cells"]) == len(ALL_CELLS),
+              "healthy: no causes, every cell ok, exit 0", out)
+        rc, out, err = w.run()
+        check(rc == 0 and "0 red, 0 causes found" in out, "healthy: text summary says 0 red", out + err)
+
+        # mallory stops the org trail
+        mallory = w.user(MGMT, "mallory")
+        t_stop = w.now()
+        w.client("cloudtrail", mallory).stop_logging(Name=w.trail_arn)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1, "stop: doctor exits 1", out)
+        check(red_of(doc) == ALL_CELLS, "stop: every cell is red", out)
+        check(one_cause(doc, "trail_not_logging"), "stop: cause trail_not_logging in every cell", out)
+        c = cells_by(doc, "cause")[0] if cells_by(doc, "cause") else {}
+        k = c.get("culprit") or {}
+        check(k.get("who") == "arn:aws:iam::%s:user/mallory" % MGMT and k.get("event") == "StopLogging"
+              and k.get("when") == t_stop and k.get("source_ip") == "127.0.0.1",
+              "stop: culprit is mallory's StopLogging, with its time and source IP", json.dumps(k))
+        check(c.get("fix") == "trailkeep apply %s" % w.config, "stop: the fix is 'trailkeep apply CONFIG'",
+              c.get("fix"))
+        check(any("IsLogging false" in e for e in c.get("evidence", [])), "stop: evidence shows IsLogging false",
+              json.dumps(c.get("evidence")))
+        rc, out, err = w.run()
+        check(rc == 1 and "trail_not_logging" in out and "culprit: StopLogging by arn:aws:iam::%s:user/mallory"
+              % MGMT in out and "fix: trailkeep apply" in out, "stop: text output names cause, culprit, fix",
+              out + err)
+        # apply fixes it, doctor is green again
+        rc, aout = w.apply()
+        check(rc == 0, "stop: apply fixes it", aout)
+        w.advance(3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 0 and not red_of(doc), "stop: after apply doctor finds nothing (exit 0)", out)
+    finally:
+        w.close()
+
+
+def scenario_bucket_policy_deny():
+    w = build("bucket-policy")
+    if not w:
+        return
+    try:
+        mallory = w.user(ARCHIVE, "mallory")
+        sess = w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory")
+        s3 = w.client("s3", sess)
+        pol = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        pol["Statement"].append({"Sid": "TemporaryDenyProd", "Effect": "Deny",
+                                 "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+                                 "Resource": "arn:aws:s3:::%s/AWSLogs/%s/%s/*" % (BUCKET, w.org_id, PROD)})
+        t_edit = w.now()
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(pol))
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1, "bucket-policy: doctor exits 1", out)
+        check(red_of(doc) == [(PROD, "eu-west-1"), (PROD, "us-east-1")], "bucket-policy: only prod's cells are red",
+              json.dumps(red_of(doc)))
+        check(one_cause(doc, "bucket_policy_denies"), "bucket-policy: cause bucket_policy_denies", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("denying statement: 'TemporaryDenyProd'" in ev, "bucket-policy: evidence names the denying statement",
+              ev)
+        check("AccessDenied" in ev, "bucket-policy: evidence shows CloudTrail's LatestDeliveryError AccessDenied", ev)
+        k = c.get("culprit") or {}
+        check(k.get("event") == "PutBucketPolicy" and k.get("when") == t_edit and
+              k.get("who", "").startswith("arn:aws:sts::%s:assumed-role/LogArchiveAdmin/mallory" % ARCHIVE),
+              "bucket-policy: culprit is the LogArchiveAdmin session 'mallory' and the time of the edit",
+              json.dumps(k))
+        check("remove statement 'TemporaryDenyProd'" in (c.get("fix") or "") and
+              '-      "Sid": "TemporaryDenyProd"' in (c.get("fix_diff") or ""),
+              "bucket-policy: the fix removes that statement (diff shown)", (c.get("fix") or "") + "\n" +
+              (c.get("fix_diff") or ""))
+        rc, doc, out = w.doctor_json("--account", PROD, "--region", "eu-west-1")
+        check(rc == 1 and [(x["account"], x["region"]) for x in doc["cells"]] == [(PROD, "eu-west-1")],
+              "bucket-policy: --account/--region limit the cells", out)
+    finally:
+        w.close()
+
+
+def scenario_kms(kind):
+    w = build("kms-" + kind)
+    if not w:
+        return
+    try:
+        mallory = w.user(ARCHIVE, "mallory")
+        kms = w.client("kms", mallory)
+        key = kms.describe_key(KeyId="alias/acme-cloudtrail")["KeyMetadata"]
+        t = w.now()
+        if kind == "disabled":
+            kms.disable_key(KeyId=key["KeyId"])
+        else:
+            kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        code = "kms_key_disabled" if kind == "disabled" else "kms_key_pending_deletion"
+        check(rc == 1 and red_of(doc) == ALL_CELLS, "kms-%s: every cell is red, exit 1" % kind, out)
+        check(one_cause(doc, code), "kms-%s: cause %s" % (kind, code), out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        ename = "DisableKey" if kind == "disabled" else "ScheduleKeyDeletion"
+        check(k.get("event") == ename and k.get("who") == "arn:aws:iam::%s:user/mallory" % ARCHIVE and
+              k.get("when") == t, "kms-%s: culprit is mallory's %s at its time" % (kind, ename), json.dumps(k))
+        ev = "\n".join(c.get("evidence", []))
+        check(key["Arn"] in ev and ("KMS.DisabledException" in ev if kind == "disabled" else "PendingDeletion" in ev),
+              "kms-%s: evidence names the key and its state" % kind, ev)
+        fix = c.get("fix") or ""
+        want = ("aws kms enable-key --key-id %s" % key["Arn"]) if kind == "disabled" else \
+            ("aws kms cancel-key-deletion --key-id %s" % key["Arn"])
+        check(fix.startswith(want) and fix.endswith("trailkeep apply %s" % w.config),
+              "kms-%s: the fix is '%s ..., then trailkeep apply'" % (kind, want), fix)
+    finally:
+        w.close()
+
+
+def scenario_selectors():
+    w = build("selectors")
+    if not w:
+        return
+    try:
+        mallory = w.user(MGMT, "mallory")
+        t = w.now()
+        w.client("cloudtrail", mallory).put_event_selectors(
+            TrailName=w.trail_arn, AdvancedEventSelectors=[{"Name": "only data", "FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Data"]},
+                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                {"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::some-bucket/"]}]}])
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "selectors_exclude"),
+              "selectors: every cell red with cause selectors_exclude", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        check(k.get("event") == "PutEventSelectors" and k.get("who") == "arn:aws:iam::%s:user/mallory" % MGMT
+              and k.get("when") == t, "selectors: culprit is mallory's PutEventSelectors", json.dumps(k))
+        d = c.get("fix_diff") or ""
+        check('+            "Management"' in d and c.get("fix") == "trailkeep apply %s" % w.config,
+              "selectors: the fix is apply, with the selector diff adding management events", d)
+    finally:
+        w.close()
+
+
+def scenario_prefix():
+    w = build("prefix")
+    if not w:
+        return
+    try:
+        # widen the bucket policy for a new prefix (as the break-glass role), then move the trail
+        mallory = w.user(ARCHIVE, "mallory")
+        s3 = w.client("s3", w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory"))
+        pol = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+        pol["Statement"].append({"Sid": "MovedLogs", "Effect": "Allow",
+                                 "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                                 "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::%s/moved/*" % BUCKET})
+        s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(pol))
+        bob = w.user(MGMT, "bob")
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, S3KeyPrefix="moved")
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "prefix_changed"),
+              "prefix: every cell red with cause prefix_changed", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
+              k.get("when") == t, "prefix: culprit is bob's UpdateTrail", json.dumps(k))
+        check('-  "S3KeyPrefix": "moved"' in (c.get("fix_diff") or "") and
+              c.get("fix") == "trailkeep apply %s" % w.config,
+              "prefix: the fix is apply, the diff removes S3KeyPrefix 'moved'", c.get("fix_diff"))
+    finally:
+        w.close()
+
+
+def scenario_deleted():
+    w = build("deleted")
+    if not w:
+        return
+    try:
+        mallory = w.user(MGMT, "mallory")
+        t = w.now()
+        w.client("cloudtrail", mallory).delete_trail(Name=w.trail_arn)
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "trail_deleted"),
+              "deleted: every cell red with cause trail_deleted", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        check(k.get("event") == "DeleteTrail" and k.get("who") == "arn:aws:iam::%s:user/mallory" % MGMT and
+              k.get("when") == t, "deleted: culprit is mallory's DeleteTrail", json.dumps(k))
+        check(c.get("fix") == "trailkeep apply %s" % w.config, "deleted: the fix is apply", c.get("fix"))
+    finally:
+        w.close()
+
+
+def main():
+    if not os.path.exists(TK):
+        print("FAIL: %s not built" % TK)
+        return 1
+    only = sys.argv[1:]
+    for name, fn in (("healthy", scenario_healthy_then_stop_then_apply),
+                     ("bucket-policy", scenario_bucket_policy_deny),
+                     ("kms-disabled", lambda: scenario_kms("disabled")),
+                     ("kms-deletion", lambda: scenario_kms("deletion")),
+                     ("selectors", scenario_selectors),
+                     ("prefix", scenario_prefix),
+                     ("deleted", scenario_deleted)):
+        if only and name not in only:
+            continue
+        t0 = time.time()
+        fn()
+        sys.stderr.write("doctor_fake: %s took %.1fs\n" % (name, time.time() - t0))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
