@@ -374,13 +374,19 @@ void keyset_add(struct keyset *ks, const char *fingerprint, const char *value,
 	unsigned char *once = xmalloc(n + 1), *twice = xmalloc(n + 1);
 	long l1, l2;
 
-	/* first decode: the JSON blob (botocore); second: validation.py */
+	/* On the wire the JSON blob `Value` is base64 of the DER key; the AWS
+	 * CLI keeps blobs as base64 text and validation.py decodes it once.
+	 * (reference/cloudtrail-integrity.md section 4 says "twice"; the CLI
+	 * code and the fake show once.)  A value that is base64 of base64
+	 * text is still accepted. */
 	l1 = b64decode_lenient(value, n, once);
-	l2 = l1 < 0 ? -1 : b64decode_lenient((const char *)once, (size_t)l1, twice);
-	if (l2 < 0)
-		k->load_error = xstrdup("key value is not base64 of base64");
-	else if (!(k->pkey = load_der(twice, (size_t)l2)))
-		k->load_error = xstrdup("unable to load PKCS #1 key");
+	if (l1 < 0) {
+		k->load_error = xstrdup("key value is not base64");
+	} else if (!(k->pkey = load_der(once, (size_t)l1))) {
+		l2 = b64decode_lenient((const char *)once, (size_t)l1, twice);
+		if (l2 < 0 || !(k->pkey = load_der(twice, (size_t)l2)))
+			k->load_error = xstrdup("unable to load PKCS #1 key");
+	}
 	free(once);
 	free(twice);
 }

@@ -79,10 +79,11 @@ struct keyset {
 
 void keyset_init(struct keyset *ks);
 void keyset_release(struct keyset *ks);
-/* value is ListPublicKeys' Value as it appears in the JSON response: base64
- * of the base64 text of a DER key.  Decoded twice, leniently, exactly as
- * botocore + validation.py do (b64decode without validate), then loaded as
- * SubjectPublicKeyInfo or PKCS#1 RSAPublicKey (cryptography's
+/* value is ListPublicKeys' Value as it appears in the JSON response:
+ * base64 of the DER key (the AWS CLI keeps blobs as base64 text and
+ * validation.py decodes once).  Decoded leniently (b64decode without
+ * validate); a value that is base64 of base64 text is also accepted.  Then
+ * loaded as SubjectPublicKeyInfo or PKCS#1 RSAPublicKey (cryptography's
  * load_der_public_key).  A value that does not load is kept with
  * load_error (digests signed with it are reported, like the CLI does). */
 void keyset_add(struct keyset *ks, const char *fingerprint, const char *value,

@@ -29,7 +29,7 @@ static const struct {
 	[DC_TRAIL_DELETED] = { "trail_deleted", "someone deleted the trail: trailkeep apply re-creates it; ask the culprit why" },
 	[DC_TRAIL_NOT_LOGGING] = { "trail_not_logging", "the trail exists but logging is stopped: trailkeep apply starts it" },
 	[DC_TRAIL_REGION_NOT_COVERED] = { "trail_region_not_covered", "the trail is single-region and this region is not its home: make it multi-region (trailkeep apply)" },
-	[DC_DELIVERY_ERROR] = { "delivery_error", "CloudTrail reports a delivery error: its value says which permission or resource is wrong" },
+	[DC_DELIVERY_ERROR] = { "delivery_error", "the trail reports a delivery error nothing else explains: its value says which permission or resource is wrong" },
 	[DC_BUCKET_POLICY_DENIES] = { "bucket_policy_denies", "the bucket policy does not let this trail write this account's prefix: trailkeep apply restores its statements" },
 	[DC_KMS_KEY_MISSING] = { "kms_key_missing", "the trail's KMS key does not exist: trailkeep apply creates the key and points the trail at it" },
 	[DC_KMS_KEY_DISABLED] = { "kms_key_disabled", "the trail's KMS key is disabled: aws kms enable-key, then trailkeep apply" },
@@ -81,7 +81,7 @@ const char *doctor_status_name(enum doctor_status s)
 
 /* What each LatestDeliveryError value means (AWS documents few of them;
  * these are the ones CloudTrail and the fake report). */
-static const char *delivery_error_meaning(const char *v)
+const char *doctor_delivery_error_meaning(const char *v)
 {
 	static const struct { const char *code, *meaning; } m[] = {
 		{ "AccessDenied", "S3 refused the PutObject: the bucket policy (or an SCP / object ownership setting) does not let CloudTrail write this prefix" },
@@ -949,10 +949,10 @@ static int check_delivery_error(struct cellctx *x)
 
 	if (v && *v)
 		ev(c, "cloudtrail GetTrailStatus '%s': LatestDeliveryError '%s': %s", t->arn, v,
-		   delivery_error_meaning(v));
+		   doctor_delivery_error_meaning(v));
 	if (d && *d)
 		ev(c, "cloudtrail GetTrailStatus '%s': LatestDigestDeliveryError '%s': %s", t->arn, d,
-		   delivery_error_meaning(d));
+		   doctor_delivery_error_meaning(d));
 	if (!(v && *v))
 		v = d;
 	if (!(v && *v)) {
@@ -1385,7 +1385,7 @@ static bool prefix_in(const json_t *arr, const char *s)
 
 /* Does the selectors document log management events (all of them) and S3
  * data events of bucket b (b NULL: management)? */
-static bool selectors_cover(const json_t *doc, const char *b)
+bool doctor_selectors_cover(const json_t *doc, const char *b)
 {
 	const json_t *adv = json_object_get(doc, "AdvancedEventSelectors");
 	const json_t *basic = json_object_get(doc, "EventSelectors");
@@ -1466,12 +1466,12 @@ static int check_selectors(struct cellctx *x)
 		incomplete(x, t->sel_msg);
 		return 0;
 	}
-	if (!selectors_cover(t->selectors, NULL)) {
+	if (!doctor_selectors_cover(t->selectors, NULL)) {
 		ev(c, "cloudtrail GetEventSelectors '%s': no selector includes all management events", t->arn);
 		bad = true;
 	}
 	for (i = 0; i < cfg->data_event_buckets.n; i++)
-		if (!selectors_cover(t->selectors, cfg->data_event_buckets.v[i])) {
+		if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i])) {
 			ev(c, "cloudtrail GetEventSelectors '%s': no selector logs S3 data events of '%s'", t->arn,
 			   cfg->data_event_buckets.v[i]);
 			bad = true;
@@ -1549,6 +1549,15 @@ static int check_global(struct cellctx *x)
 	if (nglobal > 1 && other) {
 		ev(c, "cloudtrail DescribeTrails in %s %s: %zu trails record global service events, also '%s'",
 		   c->account, cfg->home_region, nglobal, other);
+		{
+			const char *names[] = { "CreateTrail", "UpdateTrail" };
+			const char *slash = strrchr(other, '/');
+			const char *match[2];
+
+			match[0] = other;
+			match[1] = slash ? slash + 1 : other;
+			find_culprit(st, c, c->account, cfg->home_region, names, 2, match, 2);
+		}
 		c->cause = DC_GLOBAL_EVENTS_DUPLICATED;
 		set_fix(c, "aws cloudtrail update-trail --name %s --no-include-global-service-events (in its home region)",
 			other);
@@ -1587,7 +1596,7 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 	if (x.deferred_error) {
 		c->cause = DC_DELIVERY_ERROR;
 		set_fix(c, "%s: %s; after fixing it, trailkeep apply %s", x.deferred_error,
-			delivery_error_meaning(x.deferred_error),
+			doctor_delivery_error_meaning(x.deferred_error),
 			st->o->config_path ? st->o->config_path : st->o->cfg->path);
 		return;
 	}
@@ -1718,6 +1727,33 @@ static bool listed(const char *const *v, size_t n, const char *s)
 	return false;
 }
 
+/* More than one trail in the account records global service events (one
+ * DescribeTrails in home_region per account; unreadable: not judged). */
+static char *global_duplicated(struct dstate *st, const char *account, const struct trail_cache *t)
+{
+	struct aws_ctx *ctx;
+	struct ct_trail *list = NULL;
+	size_t n = 0, i, nglobal = 0;
+	struct errbuf e;
+	char *sym = NULL;
+
+	err_clear(&e);
+	ctx = ctx_for(st, account, st->o->cfg->home_region, &e);
+	if (!ctx)
+		return NULL;
+	st->calls++;
+	if (ct_describe_trails(ctx, NULL, 0, true, &list, &n, &e))
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (list[i].global_events == 1)
+			nglobal++;
+	if (nglobal > 1)
+		sym = xasprintf("global_events_duplicated: %zu trails record global service events besides '%s'",
+				nglobal - 1, t->arn);
+	ct_trails_free(list, n);
+	return sym;
+}
+
 /* verify's control-plane drift that stops or hides delivery, as a symptom
  * (NULL when none). */
 static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
@@ -1734,10 +1770,10 @@ static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
 	if (cfg->include_global_events && t->trail.global_events == 0)
 		return xstrdup("trail_config_drift: IncludeGlobalServiceEvents false");
 	if (trail_selectors(st, t) == 0) {
-		if (!selectors_cover(t->selectors, NULL))
+		if (!doctor_selectors_cover(t->selectors, NULL))
 			return xstrdup("trail_config_drift: event selectors leave out management events");
 		for (i = 0; i < cfg->data_event_buckets.n; i++)
-			if (!selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
+			if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
 				return xasprintf("trail_config_drift: event selectors leave out data events of '%s'",
 						 cfg->data_event_buckets.v[i]);
 	}
@@ -1804,6 +1840,8 @@ int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_op
 			} else if (t->rc == 0) {
 				sym = control_plane_drift(&st, t);
 			}
+			if (!sym && t->rc == 0 && cfg->include_global_events && !strcmp(r, cfg->home_region))
+				sym = global_duplicated(&st, a->id, t);
 			if (!sym) {
 				char *prefix = doctor_cell_prefix(cfg, a->id, r);
 				time_t newest = 0, day;

@@ -188,6 +188,15 @@ void doctor_cells_free(struct doctor_cell_in *c, size_t n);
  * Caller decrefs. */
 json_t *doctor_report_json(const struct doctor_report *r);
 
+/* Does an event selectors document (GetEventSelectors' answer: EventSelectors
+ * or AdvancedEventSelectors; NULL or neither = the default) log every
+ * management event (bucket NULL), or the S3 data events of bucket? */
+bool doctor_selectors_cover(const json_t *doc, const char *bucket);
+
+/* What a LatestDeliveryError / LatestDigestDeliveryError value means (one
+ * line; a generic sentence for values nobody documented). */
+const char *doctor_delivery_error_meaning(const char *value);
+
 /* The log object key prefix of a cell: [prefix/]AWSLogs/[org/]ACCT/CloudTrail/REGION/
  * (org part in organization mode).  Caller frees. */
 char *doctor_cell_prefix(const struct tk_config *c, const char *account, const char *region);

@@ -987,6 +987,11 @@ static void cell_advance(struct vcell *c)
 	}
 	switch (c->phase) {
 	case PH_LIST:
+		if (r->o->list_only) {
+			c->phase = PH_DONE;
+			r->prog.cells_done++;
+			return;
+		}
 		c->phase = PH_DIGESTS;
 		/* fall through */
 	case PH_DIGESTS:
@@ -1056,6 +1061,8 @@ static int online_run(struct vrun *r, struct errbuf *err)
 		return err_set(err, TK_EFAIL, "validate: no AWS context");
 	if (o->save_dir && mkdir(o->save_dir, 0700) && errno != EEXIST)
 		return err_set(err, TK_EUSAGE, "cannot create '%s': %s", o->save_dir, strerror(errno));
+	if (o->list_only)
+		goto cells;
 	/* 1. public keys, once per region of the cells (and the home region) */
 	r->key_regions = xcalloc(o->ncells + 1, sizeof(*r->key_regions));
 	r->key_fail = xcalloc(o->ncells + 1, sizeof(*r->key_fail));
@@ -1081,6 +1088,7 @@ static int online_run(struct vrun *r, struct errbuf *err)
 		return rc;
 	if (r->fatal)
 		return err_set(err, r->fatal, "%s", r->fatal_err.msg);
+cells:
 	/* 2. every cell: list, digests, logs */
 	for (i = 0; i < r->ncells; i++) {
 		struct vcell *c = &r->cells[i];
@@ -1092,7 +1100,8 @@ static int online_run(struct vrun *r, struct errbuf *err)
 			cell_advance(c);
 			continue;
 		}
-		enqueue(r, job_new(JOB_LIST_DIGESTS, r, c, NULL));
+		if (!o->list_only)
+			enqueue(r, job_new(JOB_LIST_DIGESTS, r, c, NULL));
 		enqueue(r, job_new(JOB_LIST_LOGS, r, c, NULL));
 	}
 	pump(r);
@@ -1104,7 +1113,7 @@ static int online_run(struct vrun *r, struct errbuf *err)
 	for (i = 0; i < r->ncells; i++)
 		if (r->cells[i].phase != PH_DONE)
 			cell_fail(&r->cells[i], NULL, "", "validation did not complete");
-	if (o->save_dir) {
+	if (o->save_dir && !o->list_only) {
 		char *s = json_dumps(r->saved_keys, JSON_INDENT(1) | JSON_SORT_KEYS);
 		int fd;
 

@@ -54,6 +54,8 @@ struct validate_opts {
 	size_t ncells;
 	time_t start, end;              /* the window */
 	uint64_t max_inflated;          /* per log file; 0: LOGHASH_MAX_INFLATED */
+	int list_only;                  /* only list the log files (freshness: each cell's
+	                                   newest_delivery); no digests, no findings */
 
 	const char *local_dir;          /* non-NULL: offline, from a saved copy */
 	const char *save_dir;           /* online: also write a --local copy here */

@@ -271,13 +271,13 @@ int cmd_apply(int argc, char **argv)
 		}
 		if (config_path) {
 			free(accounts);
-			return cli_usage(CMD, "more than one CONFIG ('%s' and '%s')", config_path, a);
+			return cli_usage(CMD, "too many arguments: '%s'", a);
 		}
 		config_path = a;
 	}
 	if (!config_path) {
 		free(accounts);
-		return cli_usage(CMD, "no CONFIG given");
+		return cli_usage(CMD, "missing CONFIG (an INI file such as examples/org.ini)");
 	}
 	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (!dry && !yes && !interactive) {

@@ -106,7 +106,7 @@ static void print_text(const struct doctor_report *r)
 		if (c->fix)
 			printf("  fix: %s\n", c->fix);
 		if (c->fix_diff) {
-			printf("  what apply would change:\n");
+			printf("  the change that fixes it:\n");
 			print_indented(c->fix_diff, "    ");
 		}
 		printf("\n");

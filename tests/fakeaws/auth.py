@@ -344,6 +344,10 @@ def verify(world, req, proto):
     sts = signer.string_to_sign(areq, cr)
     expect = signer.signature(sts, areq)
     if not hmac.compare_digest(expect, provided):
+        # AWS echoes the canonical request; the fake blanks the session token in it
+        # so that no error body or log ever carries a credential
+        if key.session_token:
+            cr = cr.replace(key.session_token, "<session-token>")
         extra = {"AWSAccessKeyId": akid, "StringToSign": sts, "SignatureProvided": provided,
                  "CanonicalRequest": cr}
         raise _err_signature(proto, extra)

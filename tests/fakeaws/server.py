@@ -110,7 +110,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
-            sys.stderr.write("fakeaws: %s\n" % (fmt % args))
+            # never the query string: presigned URLs carry credentials and tokens
+            path = getattr(self, "path", "") or ""
+            line = (fmt % args).replace(path, path.split("?", 1)[0]) if path else fmt % args
+            sys.stderr.write("fakeaws: %s\n" % line)
 
     def do_GET(self):
         self.dispatch()

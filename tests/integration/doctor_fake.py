@@ -387,6 +387,162 @@ def scenario_deleted():
         w.close()
 
 
+def scenario_kms_policy():
+    w = build("kms-policy")
+    if not w:
+        return
+    try:
+        mallory = w.user(ARCHIVE, "mallory")
+        kms = w.client("kms", mallory)
+        key = kms.describe_key(KeyId="alias/acme-cloudtrail")["KeyMetadata"]
+        pol = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        dropped = [st.get("Sid") for st in pol["Statement"] if "GenerateDataKey" in json.dumps(st.get("Action"))]
+        pol["Statement"] = [st for st in pol["Statement"] if "GenerateDataKey" not in json.dumps(st.get("Action"))]
+        t = w.now()
+        kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(pol))
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "kms_policy_denies"),
+              "kms-policy: every cell red with cause kms_policy_denies", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("does not allow cloudtrail.amazonaws.com kms:GenerateDataKey" in ev and
+              "InsufficientEncryptionPolicy" in ev, "kms-policy: evidence shows the missing allow and the delivery error",
+              ev)
+        k = c.get("culprit") or {}
+        check(k.get("event") == "PutKeyPolicy" and k.get("who") == "arn:aws:iam::%s:user/mallory" % ARCHIVE and
+              k.get("when") == t, "kms-policy: culprit is mallory's PutKeyPolicy", json.dumps(k))
+        d = c.get("fix_diff") or ""
+        check(dropped and all(('+      "Sid": "%s"' % sid) in d for sid in dropped) and
+              c.get("fix") == "trailkeep apply %s" % w.config,
+              "kms-policy: the fix is apply; its diff restores %s" % dropped, d)
+        rc, aout = w.apply()
+        w.advance(3600)
+        rc2, doc, out = w.doctor_json()
+        check(rc == 0 and rc2 == 0 and not red_of(doc), "kms-policy: after apply doctor finds nothing", aout + out)
+    finally:
+        w.close()
+
+
+def scenario_unknown():
+    w = build("unknown")
+    if not w:
+        return
+    try:
+        # the break-glass role removes today's log files of prod us-east-1: the cell
+        # is red (no logs) while every setting is right
+        mallory = w.user(ARCHIVE, "mallory")
+        s3 = w.client("s3", w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory"))
+        pre = "AWSLogs/%s/%s/CloudTrail/us-east-1/" % (w.org_id, PROD)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=pre).get("Contents", [])]
+        for k in keys:
+            s3.delete_object(Bucket=BUCKET, Key=k)
+        rc, doc, out = w.doctor_json()
+        check(bool(keys) and rc == 1 and red_of(doc) == [(PROD, "us-east-1")] and one_cause(doc, "unknown"),
+              "unknown: the emptied cell is red with cause unknown", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        want = ["GetTrail", "IsLogging true", "no LatestDeliveryError", "bucket policy of '%s' allows" % BUCKET,
+                "key policy allows", "HeadBucket", "S3KeyPrefix are as configured", "GetEventSelectors",
+                "DescribeTrails"]
+        check(all(x in ev for x in want), "unknown: the evidence lists every check made", ev)
+        check((c.get("symptom") or "").startswith("delivery_none"), "unknown: the symptom is delivery_none",
+              c.get("symptom"))
+    finally:
+        w.close()
+
+
+def scenario_global_duplicated():
+    w = build("global-dup")
+    if not w:
+        return
+    try:
+        dave = w.user(PROD, "dave")
+        s3 = w.client("s3", dave)
+        s3.create_bucket(Bucket="prod-own-trail")
+        s3.put_bucket_policy(Bucket="prod-own-trail", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": ["s3:GetBucketAcl", "s3:PutObject"],
+             "Resource": ["arn:aws:s3:::prod-own-trail", "arn:aws:s3:::prod-own-trail/*"]}]}))
+        t = w.now()
+        w.client("cloudtrail", dave).create_trail(Name="prod-extra", S3BucketName="prod-own-trail",
+                                                  IncludeGlobalServiceEvents=True)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == [(PROD, "us-east-1")] and one_cause(doc, "global_events_duplicated"),
+              "global-dup: prod's home-region cell has cause global_events_duplicated", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        other = "arn:aws:cloudtrail:us-east-1:%s:trail/prod-extra" % PROD
+        check(k.get("event") == "CreateTrail" and k.get("who") == "arn:aws:iam::%s:user/dave" % PROD and
+              k.get("when") == t and other in (c.get("fix") or ""),
+              "global-dup: culprit is dave's CreateTrail; the fix names the other trail", json.dumps(c))
+    finally:
+        w.close()
+
+
+PER_ACCOUNT_INI = """[organization]
+management_account = 111111111111
+log_archive_account = 222222222222
+home_region = us-east-1
+regions = us-east-1, eu-west-1
+assume_role = OrganizationAccountAccessRole
+
+[central]
+bucket = acme-cloudtrail-logs
+key_prefix = cloudtrail
+kms_alias = alias/acme-trails
+break_glass_principals = arn:aws:iam::222222222222:role/LogArchiveAdmin
+max_delivery_age = 1h
+
+[trail]
+name = acme-trail
+mode = per-account
+
+[account prod]
+id = 333333333333
+
+[account staging]
+id = 444444444444
+"""
+
+
+def scenario_per_account_drop():
+    w = World()
+    with open(w.config, "w") as f:
+        f.write(PER_ACCOUNT_INI)
+    try:
+        rc, out = w.apply()
+        if not check(rc == 0, "per-account: apply builds the trails", out):
+            return
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 0 and not red_of(doc) and len(doc["cells"]) == 4, "per-account: healthy, exit 0", out)
+        mallory = w.user(ARCHIVE, "mallory")
+        s3 = w.client("s3", w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory"))
+        pol = json.loads(s3.get_bucket_policy(Bucket="acme-cloudtrail-logs")["Policy"])
+        pol["Statement"] = [st for st in pol["Statement"] if st.get("Sid") != "TrailkeepWrite%s" % PROD]
+        t = w.now()
+        s3.put_bucket_policy(Bucket="acme-cloudtrail-logs", Policy=json.dumps(pol))
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == [(PROD, "eu-west-1"), (PROD, "us-east-1")] and
+              one_cause(doc, "bucket_policy_denies"),
+              "per-account: dropping prod's statement makes only prod red, bucket_policy_denies", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("missing allow" in ev and "does not allow" in ev, "per-account: evidence says which allow is missing", ev)
+        k = c.get("culprit") or {}
+        check(k.get("event") == "PutBucketPolicy" and k.get("when") == t and
+              "assumed-role/LogArchiveAdmin/mallory" in (k.get("who") or ""),
+              "per-account: culprit is the mallory session's PutBucketPolicy", json.dumps(k))
+        check(c.get("fix") == "trailkeep apply %s --account %s" % (w.config, PROD) and
+              '+      "Sid": "TrailkeepWrite%s"' % PROD in (c.get("fix_diff") or ""),
+              "per-account: the fix is apply --account, its diff restores TrailkeepWrite%s" % PROD,
+              (c.get("fix") or "") + "\n" + (c.get("fix_diff") or ""))
+    finally:
+        w.close()
+
+
 def main():
     if not os.path.exists(TK):
         print("FAIL: %s not built" % TK)
@@ -398,7 +554,11 @@ def main():
                      ("kms-deletion", lambda: scenario_kms("deletion")),
                      ("selectors", scenario_selectors),
                      ("prefix", scenario_prefix),
-                     ("deleted", scenario_deleted)):
+                     ("deleted", scenario_deleted),
+                     ("kms-policy", scenario_kms_policy),
+                     ("unknown", scenario_unknown),
+                     ("global-dup", scenario_global_duplicated),
+                     ("per-account", scenario_per_account_drop)):
         if only and name not in only:
             continue
         t0 = time.time()

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -235,6 +236,21 @@ static void test_base64_values(void **state)
 		assert_non_null(ks.v[0].pkey);
 		keyset_release(&ks);
 		buf_release(&w);
+	}
+	/* base64 of the base64 text (what older notes describe) also loads */
+	{
+		const char *v = strstr(b.data, "\"Value\": \"") + 10;
+		const char *end = strchr(v, '"');
+		size_t n = (size_t)(end - v), cap = 4 * ((n + 2) / 3) + 1;
+		unsigned char *twice = xmalloc(cap);
+
+		EVP_EncodeBlock(twice, (const unsigned char *)v, (int)n);
+		keyset_init(&ks);
+		keyset_add(&ks, "y", (const char *)twice, 0, 0);
+		assert_non_null(ks.v[0].pkey);
+		assert_null(ks.v[0].load_error);
+		keyset_release(&ks);
+		free(twice);
 	}
 	buf_release(&b);
 	keyset_init(&ks);

@@ -1,0 +1,479 @@
+/* verify.c: see verify.h. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "verify.h"
+#include "aws.h"
+#include "aws_async.h"
+#include "buf.h"
+#include "cloudtrail.h"
+#include "digest.h"
+#include "s3.h"
+#include "sts.h"
+#include "timeutil.h"
+#include "banned.h"
+
+#define MAX_PREFIX_PAGES 1000
+
+struct acct_ctx {
+	const char *account;
+	struct aws_ctx ctx;         /* home region */
+	int rc;                     /* 0: ctx ready */
+	char msg[ERRBUF_LEN];
+};
+
+struct vstate {
+	const struct verify_opts *o;
+	const struct tk_config *cfg;
+	struct findings *out;
+	char *caller;               /* account of the caller's credentials */
+	struct acct_ctx **ac;       /* stable pointers: contexts are never moved */
+	size_t nac;
+	struct validate_cell *cells;
+	size_t ncells;
+};
+
+static bool selected(const char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	if (!n)
+		return true;
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+/* An aws_ctx for account, in the home region: the caller's own credentials
+ * when it is that account, else STS AssumeRole of [organization] assume_role. */
+static struct acct_ctx *ctx_for(struct vstate *v, const char *account)
+{
+	const struct tk_config *cfg = v->cfg;
+	struct acct_ctx *a;
+	struct errbuf err;
+	size_t i;
+
+	for (i = 0; i < v->nac; i++)
+		if (!strcmp(v->ac[i]->account, account))
+			return v->ac[i];
+	v->ac = xrealloc(v->ac, (v->nac + 1) * sizeof(*v->ac));
+	a = xcalloc(1, sizeof(*a));
+	v->ac[v->nac++] = a;
+	a->account = account;
+	err_clear(&err);
+	if (v->caller && !strcmp(v->caller, account)) {
+		a->rc = aws_ctx_clone(&a->ctx, v->o->aws, cfg->home_region, NULL, &err);
+	} else if (!cfg->assume_role) {
+		a->rc = err_set(&err, TK_EUSAGE,
+				"the credentials are for account '%s', not '%s', and [organization] "
+				"assume_role is not set", v->caller ? v->caller : "?", account);
+	} else {
+		char *arn = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws",
+				      account, cfg->assume_role);
+		struct aws_creds creds;
+
+		memset(&creds, 0, sizeof(creds));
+		a->rc = sts_assume_role(v->o->aws, arn, "trailkeep-verify", cfg->external_id, 0, &creds,
+					NULL, &err);
+		if (!a->rc)
+			a->rc = aws_ctx_clone(&a->ctx, v->o->aws, cfg->home_region, &creds, &err);
+		aws_creds_release(&creds);
+		free(arn);
+	}
+	if (a->rc)
+		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
+	return a;
+}
+
+/* cell_unchecked for every selected cell of account (NULL: every cell) */
+static void unchecked(struct vstate *v, const char *account, const char *what, const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < v->ncells; i++)
+		if (!account || !strcmp(v->cells[i].account, account))
+			findings_add(v->out, F_CELL_UNCHECKED, v->cells[i].account, v->cells[i].region,
+				     NULL, NULL, "%s: %s", what, msg);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !*a)
+		return !b || !*b;
+	return b && !strcmp(a, b);
+}
+
+/* ---------------------------------------------------------------- control plane */
+
+static void check_trail(struct vstate *v, const char *owner)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *home = cfg->home_region;
+	struct acct_ctx *a = ctx_for(v, owner);
+	char *arn = config_trail_arn(cfg, owner);
+	struct ct_trail t;
+	struct ct_status st;
+	struct errbuf err;
+	json_t *sel = NULL;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(&st, 0, sizeof(st));
+	if (a->rc) {
+		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+			  "cannot reach the trail's account", a->msg);
+		goto done;
+	}
+	err_clear(&err);
+	rc = ct_get_trail(&a->ctx, arn, &t, &err);
+	if (rc == TK_ENOTFOUND) {
+		findings_add(v->out, F_TRAIL_MISSING, owner, home, NULL, NULL,
+			     "trail '%s' does not exist", arn);
+		goto done;
+	}
+	if (rc == TK_EAUTH) {
+		findings_add(v->out, F_ACCESS_DENIED, owner, home, NULL, NULL, "%s", err.msg);
+		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
+			  err.msg);
+		goto done;
+	}
+	if (rc) {
+		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
+			  err.msg);
+		goto done;
+	}
+	if (cfg->mode == TK_MODE_ORGANIZATION && t.organization != 1)
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+			     "trail '%s' is not an organization trail", cfg->trail_name);
+	if (t.multi_region != (cfg->multi_region ? 1 : 0))
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+			     "trail '%s' is%s multi-region, planned%s", cfg->trail_name,
+			     t.multi_region == 1 ? "" : " not", cfg->multi_region ? "" : " not");
+	if (t.global_events != (cfg->include_global_events ? 1 : 0))
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+			     "trail '%s' %s global service events, planned %s", cfg->trail_name,
+			     t.global_events == 1 ? "includes" : "does not include",
+			     cfg->include_global_events ? "on" : "off");
+	if (cfg->log_file_validation && t.log_file_validation != 1)
+		findings_add(v->out, F_VALIDATION_DISABLED, owner, home, NULL, NULL,
+			     "log file validation is off for trail '%s'", cfg->trail_name);
+	if (!str_eq(t.s3_bucket, cfg->bucket))
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, t.s3_bucket, NULL,
+			     "trail '%s' delivers to bucket '%s', planned '%s'", cfg->trail_name,
+			     t.s3_bucket ? t.s3_bucket : "", cfg->bucket);
+	if (!str_eq(t.s3_prefix, cfg->key_prefix))
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+			     "trail '%s' has prefix '%s', planned '%s'", cfg->trail_name,
+			     t.s3_prefix ? t.s3_prefix : "", cfg->key_prefix ? cfg->key_prefix : "");
+	if (cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
+		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+			     "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
+	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
+	if (rc) {
+		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+			  "cannot read the trail status", err.msg);
+		goto done;
+	}
+	if (st.is_logging != 1)
+		findings_add(v->out, F_TRAIL_NOT_LOGGING, owner, home, NULL, NULL,
+			     "trail '%s' is not logging", cfg->trail_name);
+	if (st.latest_delivery_error)
+		findings_add(v->out, F_TRAIL_DELIVERY_ERROR, owner, home, cfg->bucket, NULL,
+			     "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
+	if (st.latest_digest_delivery_error)
+		findings_add(v->out, F_TRAIL_DELIVERY_ERROR, owner, home, cfg->bucket, NULL,
+			     "CloudTrail reports a digest delivery error: %s",
+			     st.latest_digest_delivery_error);
+	if (cfg->data_event_buckets.n) {
+		rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
+		if (rc) {
+			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				  "cannot read the event selectors", err.msg);
+		} else {
+			char *text = json_dumps(sel, JSON_COMPACT);
+			size_t i;
+
+			for (i = 0; i < cfg->data_event_buckets.n; i++) {
+				char *want = xasprintf(":s3:::%s", cfg->data_event_buckets.v[i]);
+
+				if (!text || !strstr(text, want))
+					findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
+						     "trail '%s' does not select data events of bucket '%s'",
+						     cfg->trail_name, cfg->data_event_buckets.v[i]);
+				free(want);
+			}
+			free(text);
+		}
+	}
+	/* exactly one trail with global service events (else events are duplicated) */
+	{
+		struct ct_trail *all = NULL;
+		size_t n = 0, i, g = 0;
+
+		if (ct_describe_trails(&a->ctx, NULL, 0, true, &all, &n, &err) == 0) {
+			for (i = 0; i < n; i++)
+				if (all[i].global_events == 1)
+					g++;
+			if (g > 1)
+				findings_add(v->out, F_GLOBAL_EVENTS_DUPLICATED, owner, home, NULL, NULL,
+					     "%zu trails record global service events in account '%s'", g,
+					     owner);
+			ct_trails_free(all, n);
+		}
+	}
+done:
+	json_decref(sel);
+	ct_status_release(&st);
+	ct_trail_release(&t);
+	free(arn);
+}
+
+/* ---------------------------------------------------------------- prefixes */
+
+struct prefix_list {
+	char **v;
+	size_t n;
+};
+
+static int on_prefix(void *ud, const char *p)
+{
+	struct prefix_list *l = ud;
+
+	if (l->n >= 100000)
+		return TK_ELIMIT;
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrdup(p);
+	return 0;
+}
+
+static bool is_account_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != 12)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* List [P/]AWSLogs/[org/] with delimiter '/'.  Sets *present[i] for the
+ * configured accounts that have a prefix; reports prefix_unexpected. */
+static int check_prefixes(struct vstate *v, struct aws_ctx *central, bool *present, struct errbuf *err)
+{
+	const struct tk_config *cfg = v->cfg;
+	bool org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id;
+	char *base = xasprintf("%s%sAWSLogs/%s%s", cfg->key_prefix ? cfg->key_prefix : "",
+			       cfg->key_prefix ? "/" : "", org ? cfg->org_id : "", org ? "/" : "");
+	struct prefix_list l = { NULL, 0 };
+	struct s3_list_params p;
+	size_t i, k;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.prefix = base;
+	p.delimiter = "/";
+	p.max_pages = MAX_PREFIX_PAGES;
+	p.on_prefix = on_prefix;
+	p.ud = &l;
+	rc = s3_list_objects(central, cfg->bucket, &p, err);
+	if (rc)
+		goto done;
+	for (i = 0; i < l.n; i++) {
+		const char *id = l.v[i] + strlen(base);
+		size_t n = strcspn(id, "/");
+		bool known = false;
+
+		if (!is_account_id(id, n))
+			continue;
+		for (k = 0; k < cfg->naccounts; k++)
+			if (!strncmp(cfg->accounts[k].id, id, n)) {
+				known = true;
+				present[k] = true;
+			}
+		if (!known) {
+			char acct[13];
+
+			snprintf(acct, sizeof(acct), "%.*s", (int)n, id);
+			if (!selected(v->o->accounts, v->o->naccounts, acct) && v->o->naccounts)
+				continue;
+			findings_add(v->out, F_PREFIX_UNEXPECTED, acct, NULL, cfg->bucket, l.v[i],
+				     "prefix of account '%s', which is not in the configuration", acct);
+		}
+	}
+done:
+	for (i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	free(base);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static void release_cells(struct cell_stats *c, size_t n)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < n; i++)
+		cell_release(&c[i]);
+	free(c);
+}
+
+int verify_run(const struct verify_opts *o, struct findings *out, struct cell_stats **cells_out,
+	       size_t *ncells, struct errbuf *err)
+{
+	const struct tk_config *cfg = o->cfg;
+	struct vstate v;
+	struct sts_identity id;
+	struct validate_opts vo;
+	struct cell_stats *fresh = NULL, *integ = NULL, *res = NULL;
+	struct acct_ctx *central = NULL;
+	struct errbuf e;
+	bool *present = NULL;
+	size_t i, k, n = 0;
+	int rc = 0;
+
+	*cells_out = NULL;
+	*ncells = 0;
+	memset(&v, 0, sizeof(v));
+	memset(&id, 0, sizeof(id));
+	v.o = o;
+	v.cfg = cfg;
+	v.out = out;
+	for (i = 0; i < cfg->naccounts; i++)
+		n += cfg->accounts[i].regions.n;
+	v.cells = xcalloc(n + 1, sizeof(*v.cells));
+	for (i = 0; i < cfg->naccounts; i++) {
+		const struct tk_account *a = &cfg->accounts[i];
+
+		if (!selected(o->accounts, o->naccounts, a->id))
+			continue;
+		for (k = 0; k < a->regions.n; k++)
+			if (selected(o->regions, o->nregions, a->regions.v[k])) {
+				v.cells[v.ncells].account = a->id;
+				v.cells[v.ncells].region = a->regions.v[k];
+				v.ncells++;
+			}
+	}
+	present = xcalloc(cfg->naccounts + 1, sizeof(*present));
+	/* who are we? */
+	err_clear(&e);
+	if (sts_get_caller_identity(o->aws, &id, &e) == 0)
+		v.caller = xstrdup(id.account);
+	else if (!cfg->assume_role) {
+		rc = err_set(err, TK_EAUTH, "%s", e.msg);
+		goto done;
+	}
+	/* 1. control plane */
+	if (cfg->mode == TK_MODE_ORGANIZATION) {
+		check_trail(&v, cfg->management_account);
+	} else {
+		for (i = 0; i < cfg->naccounts; i++)
+			if (selected(o->accounts, o->naccounts, cfg->accounts[i].id))
+				check_trail(&v, cfg->accounts[i].id);
+	}
+	/* 2. delivery, from the central bucket */
+	central = ctx_for(&v, config_central_account(cfg));
+	if (central->rc) {
+		unchecked(&v, NULL, "cannot read the central bucket", central->msg);
+		goto tally;
+	}
+	err_clear(&e);
+	if (check_prefixes(&v, &central->ctx, present, &e)) {
+		unchecked(&v, NULL, "cannot list the central bucket", e.msg);
+		goto tally;
+	}
+	memset(&vo, 0, sizeof(vo));
+	vo.bucket = cfg->bucket;
+	vo.prefix = cfg->key_prefix;
+	vo.trail = cfg->trail_name;
+	vo.org_id = cfg->mode == TK_MODE_ORGANIZATION ? cfg->org_id : NULL;
+	vo.home_region = cfg->home_region;
+	vo.cells = v.cells;
+	vo.ncells = v.ncells;
+	vo.aws = &central->ctx;
+	vo.sched = o->sched;
+	vo.progress = o->progress;
+	vo.progress_ud = o->progress_ud;
+	vo.list_only = 1;
+	vo.start = o->now - VERIFY_FRESHNESS_WINDOW;
+	vo.end = o->now;
+	rc = validate_run(&vo, out, &fresh, err);
+	if (rc)
+		goto done;
+	for (i = 0; i < v.ncells; i++) {
+		const struct validate_cell *c = &v.cells[i];
+		bool has_prefix = false;
+
+		for (k = 0; k < cfg->naccounts; k++)
+			if (!strcmp(cfg->accounts[k].id, c->account))
+				has_prefix = present[k];
+		if (!has_prefix) {
+			findings_add(out, F_PREFIX_MISSING, c->account, c->region, cfg->bucket, NULL,
+				     "no 'AWSLogs/%s%s%s/' prefix in the bucket: nothing was ever delivered "
+				     "for this account", vo.org_id ? vo.org_id : "", vo.org_id ? "/" : "",
+				     c->account);
+		} else if (!fresh[i].has_newest) {
+			char t[32];
+
+			findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
+				     "no log file delivered since %s",
+				     tk_format_iso(o->now - VERIFY_FRESHNESS_WINDOW, t, sizeof(t)));
+		} else if (o->now - fresh[i].newest_delivery > cfg->max_delivery_age) {
+			char t[32];
+
+			findings_add(out, F_DELIVERY_STALE, c->account, c->region, cfg->bucket, NULL,
+				     "newest log file is from %s, %ld minutes ago (limit %ld)",
+				     tk_format_iso(fresh[i].newest_delivery, t, sizeof(t)),
+				     (long)(o->now - fresh[i].newest_delivery) / 60,
+				     cfg->max_delivery_age / 60);
+		}
+	}
+	/* 3. integrity */
+	if (o->integrity) {
+		vo.list_only = 0;
+		vo.start = o->start;
+		vo.end = o->end;
+		rc = validate_run(&vo, out, &integ, err);
+		if (rc)
+			goto done;
+	}
+tally:
+	res = xcalloc(v.ncells + 1, sizeof(*res));
+	for (i = 0; i < v.ncells; i++) {
+		cell_init(&res[i], v.cells[i].account, v.cells[i].region);
+		if (fresh) {
+			res[i].has_newest = fresh[i].has_newest;
+			res[i].newest_delivery = fresh[i].newest_delivery;
+		}
+		if (integ) {
+			res[i].digests_checked = integ[i].digests_checked;
+			res[i].logs_checked = integ[i].logs_checked;
+		}
+	}
+	*cells_out = res;
+	*ncells = v.ncells;
+done:
+	release_cells(fresh, v.ncells);
+	release_cells(integ, v.ncells);
+	for (i = 0; i < v.nac; i++) {
+		if (!v.ac[i]->rc)
+			aws_ctx_release(&v.ac[i]->ctx);
+		free(v.ac[i]);
+	}
+	free(v.ac);
+	free(v.caller);
+	free(v.cells);
+	free(present);
+	sts_identity_release(&id);
+	return rc;
+}

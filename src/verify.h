@@ -1,0 +1,59 @@
+/* verify.h: `trailkeep verify` as a library: for every configured account x
+ * region (design.md section 6)
+ *   1. control plane, in the trail's home region, from the account that owns
+ *      the trail (organization mode: the management account; per-account
+ *      mode: each account), reached by STS AssumeRole of [organization]
+ *      assume_role unless the caller already is that account: GetTrail,
+ *      GetTrailStatus, GetEventSelectors, DescribeTrails ->
+ *      trail_missing, trail_not_logging, trail_delivery_error,
+ *      trail_config_drift, validation_disabled, global_events_duplicated;
+ *   2. delivery, from S3 in the central bucket (read as the log archive
+ *      account): the newest log file under the account's region prefix in
+ *      the last day -> delivery_stale / delivery_none; the account prefixes
+ *      under AWSLogs/[org]/ -> prefix_missing / prefix_unexpected.  Never
+ *      from GetTrailStatus alone: an org trail has one LatestDeliveryTime for
+ *      every member, so a silent member shows only in S3;
+ *   3. integrity (validate.h) over the window, unless disabled.
+ * A cell that could not be checked at all gets cell_unchecked (never "ok").
+ *
+ * Library code: no printing; the clock comes in opts (now).
+ */
+#ifndef TK_VERIFY_H
+#define TK_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "err.h"
+#include "findings.h"
+#include "validate.h"
+
+struct aws_ctx;
+struct aws_sched;
+
+#define VERIFY_FRESHNESS_WINDOW 86400   /* newest log looked for in the last day */
+
+struct verify_opts {
+	const struct tk_config *cfg;
+	const char *const *accounts;    /* filter (configured ids); NULL/0: all */
+	size_t naccounts;
+	const char *const *regions;     /* filter; NULL/0: all */
+	size_t nregions;
+	time_t now;
+	time_t start, end;              /* integrity window */
+	bool integrity;
+	struct aws_ctx *aws;            /* the caller's credentials */
+	struct aws_sched *sched;        /* async scheduler on aws->http */
+	void (*progress)(void *ud, const struct validate_progress *p);
+	void *progress_ud;
+};
+
+/* Run every check.  Findings are appended to *out; *cells_out gets *ncells
+ * per-cell statistics (caller releases with cell_release + free).
+ * Returns 0, or an error that stopped everything (message in err). */
+int verify_run(const struct verify_opts *o, struct findings *out, struct cell_stats **cells_out,
+	       size_t *ncells, struct errbuf *err);
+
+#endif

@@ -1,0 +1,222 @@
+/* test_apply.c: statement ownership and merging, and the key-policy
+ * lock-out check of apply (apply.h). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "apply.h"
+#include "diff.h"
+#include "banned.h"
+
+static json_t *js(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, 0, &e);
+
+	if (!j)
+		fail_msg("bad test JSON: %s: %s", e.text, s);
+	return j;
+}
+
+/* The Sids of a policy's statements, joined with ',' (plus the Resource of
+ * each Trailkeep one, to see which version was kept). */
+static char *sids(const json_t *p)
+{
+	const json_t *sts = json_object_get(p, "Statement");
+	char *out = xstrdup(""), *t;
+	size_t i;
+
+	for (i = 0; i < json_array_size(sts); i++) {
+		const json_t *st = json_array_get(sts, i);
+		const char *sid = json_string_value(json_object_get(st, "Sid"));
+		const char *res = json_string_value(json_object_get(st, "Resource"));
+
+		t = xasprintf("%s%s%s%s%s", out, i ? "," : "", sid ? sid : "-", res ? "=" : "", res ? res : "");
+		free(out);
+		out = t;
+	}
+	return out;
+}
+
+static const char desired[] =
+	"{\"Version\":\"2012-10-17\",\"Statement\":["
+	"{\"Sid\":\"TrailkeepA\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:A\",\"Resource\":\"new\"},"
+	"{\"Sid\":\"TrailkeepB\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:B\",\"Resource\":\"b\"}]}";
+
+static void test_owned(void **state)
+{
+	(void)state;
+	assert_true(apply_sid_owned("Trailkeep"));
+	assert_true(apply_sid_owned("TrailkeepWrite111111111111"));
+	assert_false(apply_sid_owned("trailkeepX"));
+	assert_false(apply_sid_owned("AWSCloudTrailWrite"));
+	assert_false(apply_sid_owned(""));
+	assert_false(apply_sid_owned(NULL));
+}
+
+static void test_merge_no_current(void **state)
+{
+	json_t *d = js(desired), *out = NULL;
+	struct errbuf err;
+
+	(void)state;
+	assert_int_equal(apply_merge_policy(&out, NULL, d, "p", &err), 0);
+	assert_true(json_equal(out, d));
+	json_decref(out);
+	json_decref(d);
+}
+
+static void test_merge_keeps_foreign_in_place(void **state)
+{
+	json_t *d = js(desired), *out = NULL, *again = NULL;
+	json_t *cur = js("{\"Version\":\"2008-10-17\",\"Id\":\"keep-me\",\"Statement\":["
+			 "{\"Sid\":\"F1\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:X\",\"Resource\":\"f1\"},"
+			 "{\"Sid\":\"TrailkeepA\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:A\",\"Resource\":\"old\"},"
+			 "{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:Y\",\"Resource\":\"nosid\"},"
+			 "{\"Sid\":\"TrailkeepGone\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:G\",\"Resource\":\"g\"}]}");
+	struct errbuf err;
+	char *s;
+
+	(void)state;
+	assert_int_equal(apply_merge_policy(&out, cur, d, "p", &err), 0);
+	s = sids(out);
+	/* foreign F1 and the Sid-less statement stay where they were; TrailkeepA
+	 * is replaced in place; TrailkeepGone is dropped; TrailkeepB goes after
+	 * the last owned statement */
+	assert_string_equal(s, "F1=f1,TrailkeepA=new,-=nosid,TrailkeepB=b");
+	free(s);
+	assert_string_equal(json_string_value(json_object_get(out, "Version")), "2012-10-17");
+	assert_string_equal(json_string_value(json_object_get(out, "Id")), "keep-me");
+	/* idempotent: merging again changes nothing */
+	assert_int_equal(apply_merge_policy(&again, out, d, "p", &err), 0);
+	assert_true(diff_policy_equal(again, out));
+	json_decref(again);
+	json_decref(out);
+	json_decref(cur);
+	json_decref(d);
+}
+
+static void test_merge_no_owned_yet(void **state)
+{
+	json_t *d = js(desired), *out = NULL;
+	json_t *cur = js("{\"Statement\":{\"Sid\":\"Only\",\"Effect\":\"Allow\",\"Principal\":\"*\","
+			 "\"Action\":\"s3:X\",\"Resource\":\"o\"}}");
+	struct errbuf err;
+	char *s;
+
+	(void)state;
+	assert_int_equal(apply_merge_policy(&out, cur, d, "p", &err), 0);
+	s = sids(out);
+	assert_string_equal(s, "Only=o,TrailkeepA=new,TrailkeepB=b");
+	free(s);
+	json_decref(out);
+	json_decref(cur);
+	json_decref(d);
+}
+
+static void test_merge_keeps_owned_order(void **state)
+{
+	/* the same owned statements in another order: nothing to change */
+	json_t *d = js(desired), *out = NULL;
+	json_t *cur = js("{\"Version\":\"2012-10-17\",\"Statement\":["
+			 "{\"Sid\":\"TrailkeepB\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":[\"s3:B\"],\"Resource\":\"b\"},"
+			 "{\"Sid\":\"TrailkeepA\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:A\",\"Resource\":\"new\"}]}");
+	struct errbuf err;
+
+	(void)state;
+	assert_int_equal(apply_merge_policy(&out, cur, d, "p", &err), 0);
+	assert_true(diff_policy_equal(out, cur));
+	json_decref(out);
+	json_decref(cur);
+	json_decref(d);
+}
+
+static void test_merge_errors(void **state)
+{
+	json_t *d = js(desired), *out = NULL, *bad;
+	struct errbuf err;
+
+	(void)state;
+	bad = js("{\"Version\":\"2012-10-17\"}");
+	assert_int_equal(apply_merge_policy(&out, bad, d, "bucket 'b' policy", &err), TK_EUSAGE);
+	assert_non_null(strstr(err.msg, "the current bucket 'b' policy is not a policy document"));
+	assert_null(out);
+	json_decref(bad);
+	/* a planned statement trailkeep could not recognise as its own */
+	bad = js("{\"Statement\":[{\"Sid\":\"Mine\",\"Effect\":\"Allow\"}]}");
+	assert_int_equal(apply_merge_policy(&out, NULL, bad, "key policy", &err), TK_EUSAGE);
+	assert_non_null(strstr(err.msg, "statement 1 of the planned key policy has no Sid starting with 'Trailkeep'"));
+	json_decref(bad);
+	json_decref(d);
+}
+
+static void test_lockout(void **state)
+{
+	struct errbuf err;
+	json_t *p;
+	json_error_t je;
+
+	(void)state;
+	/* the shipped plan keeps the root statement */
+	p = json_load_file("policies/org/central/kms-key-policy.json", 0, &je);
+	assert_non_null(p);
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), 0);
+	/* ... but not for another account */
+	assert_int_equal(apply_check_key_policy(p, "aws", "333333333333", "k", &err), TK_EUSAGE);
+	json_decref(p);
+
+	p = js("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"222222222222\"},"
+	       "\"Action\":\"kms:Put*\",\"Resource\":\"*\"}]}");
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), 0);
+	json_decref(p);
+
+	p = js("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Service\":\"cloudtrail.amazonaws.com\"},"
+	       "\"Action\":\"kms:*\",\"Resource\":\"*\"}]}");
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "kms key 'alias/x' policy", &err), TK_EUSAGE);
+	assert_non_null(strstr(err.msg, "kms key 'alias/x' policy would lock out the account root"));
+	json_decref(p);
+
+	/* a root statement with a condition does not count */
+	p = js("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::222222222222:root\"},"
+	       "\"Action\":\"kms:*\",\"Resource\":\"*\",\"Condition\":{\"Bool\":{\"aws:MultiFactorAuthPresent\":\"true\"}}}]}");
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), TK_EUSAGE);
+	json_decref(p);
+
+	/* an unconditional Deny for everyone wins over the root Allow */
+	p = js("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"arn:aws:iam::222222222222:root\"]},"
+	       "\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Sid\":\"NoPolicyEdits\",\"Effect\":\"Deny\",\"Principal\":\"*\","
+	       "\"Action\":\"kms:PutKeyPolicy\",\"Resource\":\"*\"}]}");
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), TK_EUSAGE);
+	assert_non_null(strstr(err.msg, "statement 'NoPolicyEdits' denies kms:PutKeyPolicy"));
+	json_decref(p);
+
+	/* other partitions */
+	p = js("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws-cn:iam::222222222222:root\"},"
+	       "\"Action\":\"*\",\"Resource\":\"*\"}]}");
+	assert_int_equal(apply_check_key_policy(p, "aws-cn", "222222222222", "k", &err), 0);
+	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), TK_EUSAGE);
+	json_decref(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_owned),
+		cmocka_unit_test(test_merge_no_current),
+		cmocka_unit_test(test_merge_keeps_foreign_in_place),
+		cmocka_unit_test(test_merge_no_owned_yet),
+		cmocka_unit_test(test_merge_keeps_owned_order),
+		cmocka_unit_test(test_merge_errors),
+		cmocka_unit_test(test_lockout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
