@@ -53,7 +53,7 @@ def _key_json(k):
 
 def seed_org(world, body):
     """Create an organization.  body: {"members": 2, "region": "us-east-1",
-    "management": "111111111111", "log_archive": "222222222222",
+    "management": "111111111111", "log_archive": "222222222222", "org_id": "o-..." (default: random),
     "feature_set": "ALL", "trusted_services": ["cloudtrail.amazonaws.com"]}.
     Returns {"org_id", "org_arn", "management", "log_archive", "accounts": [...]},
     each account with an admin access key (user 'admin')."""
@@ -64,7 +64,7 @@ def seed_org(world, body):
     ids += [(member_id(i), "member", "Member %d" % (i + 1)) for i in range(n)]
     from .world import Org
     if world.org is None:
-        oid = "o-" + world.rand_chars(10, "abcdefghijklmnopqrstuvwxyz0123456789")
+        oid = body.get("org_id") or "o-" + world.rand_chars(10, "abcdefghijklmnopqrstuvwxyz0123456789")
         world.org = Org(oid, mgmt, feature_set=body.get("feature_set", "ALL"),
                         trusted_services=set(body.get("trusted_services", ["cloudtrail.amazonaws.com"])),
                         root_id="r-" + world.rand_chars(4, "abcdefghijklmnopqrstuvwxyz0123456789"))

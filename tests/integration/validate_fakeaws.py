@@ -85,8 +85,9 @@ def policy(org_id, mgmt, trail_arn, readers, bucket=BUCKET):
     return json.dumps({"Version": "2012-10-17", "Statement": st})
 
 
-def build_world(fa, members, hours=3):
-    """Org + central bucket + org trail; deliver `hours` hours.  Returns a dict."""
+def build_world(fa, members, hours=3, kms=False):
+    """Org + central bucket (+ KMS key alias/trailkeep-cloudtrail in the log
+    archive account) + org trail; deliver `hours` hours.  Returns a dict."""
     org = fa.post("seed_org", members=members)
     mg, la = org["management"], org["log_archive"]
     oid = org["org_id"]
@@ -96,9 +97,30 @@ def build_world(fa, members, hours=3):
     r = aws(fa, la, "s3api", "put-bucket-policy", "--bucket", BUCKET, "--policy",
             policy(oid, mg["id"], arn, [la["id"], mg["id"]]))
     assert r.returncode == 0, r.stderr
+    extra = []
+    if kms:
+        r = aws(fa, la, "kms", "create-key", "--description", "trail key")
+        assert r.returncode == 0, r.stderr
+        key_arn = json.loads(r.stdout)["KeyMetadata"]["Arn"]
+        kpol = {"Version": "2012-10-17", "Statement": [
+            {"Sid": "Root", "Effect": "Allow",
+             "Principal": {"AWS": "arn:aws:iam::%s:root" % la["id"]}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Sid": "CloudTrailEncrypt", "Effect": "Allow",
+             "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*",
+             "Resource": "*",
+             "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn":
+                                          "arn:aws:cloudtrail:*:%s:trail/*" % mg["id"]}}}]}
+        r = aws(fa, la, "kms", "put-key-policy", "--key-id", key_arn, "--policy-name", "default",
+                "--policy", json.dumps(kpol))
+        assert r.returncode == 0, r.stderr
+        r = aws(fa, la, "kms", "create-alias", "--alias-name", "alias/trailkeep-cloudtrail",
+                "--target-key-id", key_arn)
+        assert r.returncode == 0, r.stderr
+        extra = ["--kms-key-id", key_arn]
     r = aws(fa, mg, "cloudtrail", "create-trail", "--name", "org-trail", "--s3-bucket-name",
             BUCKET, "--is-organization-trail", "--is-multi-region-trail",
-            "--enable-log-file-validation")
+            "--enable-log-file-validation", *extra)
     assert r.returncode == 0, r.stderr
     r = aws(fa, mg, "cloudtrail", "start-logging", "--name", "org-trail")
     assert r.returncode == 0, r.stderr
