@@ -14,6 +14,7 @@
 #include "cloudtrail.h"
 #include "diff.h"
 #include "kms.h"
+#include "policy.h"
 #include "s3.h"
 #include "sts.h"
 #include "xml.h"
@@ -166,9 +167,31 @@ int apply_check_key_policy(const json_t *policy, const char *partition, const ch
 	const json_t *sts = json_object_get(policy, "Statement"), *st;
 	char *root = xasprintf("arn:%s:iam::%s:root", partition ? partition : "aws", account);
 	size_t i, n = json_is_array(sts) ? json_array_size(sts) : 1;
+	struct policy_request req;
+	struct policy_result res;
+	struct errbuf perr;
 	bool allowed = false;
 	int rc = 0;
 
+	/* 1. the policy evaluator (policy.h): may the root call PutKeyPolicy
+	 * with no request context at all? */
+	memset(&req, 0, sizeof(req));
+	req.principal.kind = PRINCIPAL_AWS;
+	req.principal.arn = root;
+	req.principal.account = account;
+	req.action = "kms:PutKeyPolicy";
+	req.resource = NULL;
+	if (policy_eval(&res, policy, &req, &perr) < 0) {
+		rc = err_set(err, TK_EUSAGE, "%s is not a valid policy: %s", subject, perr.msg);
+		goto done;
+	}
+	if (res.decision != POLICY_ALLOW) {
+		rc = err_set(err, TK_EUSAGE, "%s would lock out the account root '%s' (kms:PutKeyPolicy: %s)", subject,
+			     root, res.explain);
+		goto done;
+	}
+	/* 2. structurally: an unconditional Allow naming the root (an Allow that
+	 * only works with some request context is not enough) */
 	for (i = 0; i < n; i++) {
 		const char *effect;
 
@@ -176,17 +199,8 @@ int apply_check_key_policy(const json_t *policy, const char *partition, const ch
 		if (!json_is_object(st))
 			continue;
 		effect = json_string_value(json_object_get(st, "Effect"));
-		if (!effect || !list_matches(json_object_get(st, "Action"), "kms:PutKeyPolicy"))
-			continue;
-		if (!strcmp(effect, "Deny") && !json_object_get(st, "Condition") &&
-		    names_root(json_object_get(st, "Principal"), root, account, true)) {
-			const char *sid = json_string_value(json_object_get(st, "Sid"));
-
-			rc = err_set(err, TK_EUSAGE, "%s would lock out the account root: statement '%s' denies "
-				     "kms:PutKeyPolicy to '%s'", subject, sid ? sid : "(no Sid)", root);
-			goto done;
-		}
-		if (!strcmp(effect, "Allow") && !json_object_get(st, "Condition") &&
+		if (effect && !strcmp(effect, "Allow") && !json_object_get(st, "Condition") &&
+		    list_matches(json_object_get(st, "Action"), "kms:PutKeyPolicy") &&
 		    names_root(json_object_get(st, "Principal"), root, account, false))
 			allowed = true;
 	}

@@ -75,10 +75,11 @@ int apply_merge_policy(json_t **out, const json_t *current, const json_t *desire
 
 /* The KMS lock-out check: does policy still allow the account root
  * (arn:PARTITION:iam::ACCOUNT:root) kms:PutKeyPolicy on the key?  Checked
- * structurally: an Allow statement without Condition whose Principal names
- * the root ARN or the account id and whose Action covers kms:PutKeyPolicy,
- * and no Deny statement that could match the root.  TK_EUSAGE with a
- * message naming subject otherwise. */
+ * with the policy evaluator (policy.h: Allow, no explicit Deny, with an
+ * empty request context) and structurally (an Allow statement without
+ * Condition whose Principal names the root ARN or the account id and whose
+ * Action covers kms:PutKeyPolicy).  TK_EUSAGE with a message naming subject
+ * otherwise (also for a malformed policy). */
 int apply_check_key_policy(const json_t *policy, const char *partition, const char *account,
 			   const char *subject, struct errbuf *err);
 

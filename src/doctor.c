@@ -156,6 +156,14 @@ struct res_cache {           /* bucket policy / key policy / location, by name *
 	struct kms_key key;
 };
 
+struct ev_cache {
+	char *key;               /* account|region|event name|match... */
+	int rc;
+	char msg[ERRBUF_LEN];
+	json_t *doc;             /* the newest matching event, or NULL */
+	time_t time;
+};
+
 struct dstate {
 	const struct doctor_opts *o;
 	char *self_account;
@@ -167,6 +175,8 @@ struct dstate {
 	size_t ntrails;
 	struct res_cache *bpol, *bloc, *keys, *kpol;
 	size_t nbpol, nbloc, nkeys, nkpol;
+	struct ev_cache *evc;
+	size_t nevc;
 	size_t calls;
 };
 
@@ -230,6 +240,11 @@ static void state_release(struct dstate *st)
 	res_free(st->bloc, st->nbloc);
 	res_free(st->keys, st->nkeys);
 	res_free(st->kpol, st->nkpol);
+	for (i = 0; i < st->nevc; i++) {
+		free(st->evc[i].key);
+		json_decref(st->evc[i].doc);
+	}
+	free(st->evc);
 }
 
 static int self_account(struct dstate *st, struct errbuf *err)
@@ -574,13 +589,47 @@ static int find_culprit(struct dstate *st, struct doctor_cell *c, const char *ac
 		return TK_EAUTH;
 	}
 	for (i = 0; i < nnames; i++) {
-		json_t *attrs = json_pack("[{s:s, s:s}]", "AttributeKey", "EventName", "AttributeValue", names[i]);
+		struct ev_cache *hit = NULL;
+		char *key;
+		size_t k;
 		int rc;
 
-		s.found = NULL;
-		st->calls++;
-		rc = ct_lookup_events(ctx, attrs, start, st->o->now, DOCTOR_MAX_EVENT_PAGES, ev_cb, &s, &e);
-		json_decref(attrs);
+		/* one question per run: many cells share the trail, bucket and key */
+		key = xasprintf("%s|%s|%s", account, region, names[i]);
+		for (k = 0; k < nmatch; k++) {
+			char *longer = xasprintf("%s|%s", key, match[k]);
+
+			free(key);
+			key = longer;
+		}
+		for (k = 0; k < st->nevc; k++)
+			if (!strcmp(st->evc[k].key, key))
+				hit = &st->evc[k];
+		if (!hit) {
+			json_t *attrs = json_pack("[{s:s, s:s}]", "AttributeKey", "EventName", "AttributeValue",
+						  names[i]);
+
+			s.found = NULL;
+			st->calls++;
+			err_clear(&e);
+			rc = ct_lookup_events(ctx, attrs, start, st->o->now, DOCTOR_MAX_EVENT_PAGES, ev_cb, &s, &e);
+			json_decref(attrs);
+			st->evc = xrealloc(st->evc, (st->nevc + 1) * sizeof(*st->evc));
+			hit = &st->evc[st->nevc++];
+			hit->key = key;
+			hit->rc = rc;
+			snprintf(hit->msg, sizeof(hit->msg), "%s", e.msg);
+			hit->doc = rc ? NULL : s.found;   /* the cache owns it */
+			hit->time = s.found_time;
+			if (rc)
+				json_decref(s.found);
+		} else {
+			free(key);
+		}
+		rc = hit->rc;
+		snprintf(e.msg, sizeof(e.msg), "%s", hit->msg);
+		s.found = hit->doc ? json_incref(hit->doc) : NULL;
+		s.found_time = hit->time;
 		if (rc) {
 			json_decref(s.best);
 			ev(c, "cloudtrail LookupEvents %s in %s %s: %s", names[i], account, region, e.msg);
@@ -994,7 +1043,7 @@ static int check_bucket_policy(struct cellctx *x)
 	if (r->rc == TK_ENOTFOUND && r->region && !strcmp(r->region, "NoSuchBucketPolicy")) {
 		ev(c, "s3 GetBucketPolicy '%s': NoSuchBucketPolicy: the bucket has no policy, so CloudTrail may not write",
 		   x->bucket);
-		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 2, match, 1);
+		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names + 1, 1, match, 1);
 		c->cause = DC_BUCKET_POLICY_DENIES;
 		if (plan_doc(st, "central/bucket-policy.json"))
 			fix_diff_docs(c, NULL, plan_doc(st, "central/bucket-policy.json"), true,
@@ -1061,7 +1110,8 @@ static int check_bucket_policy(struct cellctx *x)
 			ev(c, "missing allow: no statement allows CloudTrail to write this prefix");
 		free(key);
 		free(resource);
-		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 2, match, 1);
+		/* a policy exists: its last change was a PutBucketPolicy */
+		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 1, match, 1);
 		c->cause = DC_BUCKET_POLICY_DENIES;
 		if (res.decision == POLICY_DENY && res.statement >= 0 &&
 		    !sid_owned(json_array_get(json_object_get(r->doc, "Statement"), (size_t)res.statement))) {
@@ -1224,6 +1274,22 @@ static int check_kms(struct cellctx *x)
 			find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
 		}
 		c->cause = DC_KMS_POLICY_DENIES;
+		if (res.decision == POLICY_DENY && res.statement >= 0 &&
+		    !sid_owned(json_array_get(json_object_get(r->doc, "Statement"), (size_t)res.statement))) {
+			/* apply keeps statements it does not own: this one has to go by hand */
+			json_t *m = json_deep_copy(r->doc);
+			json_t *sts = json_object_get(m, "Statement");
+
+			if (json_is_array(sts))
+				json_array_remove(sts, (size_t)res.statement);
+			fix_diff_docs(c, r->doc, m, true, "kms-key-policy.json");
+			json_decref(m);
+			set_fix(c, "remove statement %s%s%s from the policy of key '%s' (trailkeep apply keeps statements "
+				"it does not own): aws kms put-key-policy --key-id %s --policy-name default --policy file://FIXED.json",
+				res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
+				r->key.arn ? r->key.arn : kid, r->key.arn ? r->key.arn : kid);
+			return 1;
+		}
 		if (plan_doc(st, "central/kms-key-policy.json")) {
 			json_t *m = merge_policy(r->doc, plan_doc(st, "central/kms-key-policy.json"));
 
@@ -1340,6 +1406,19 @@ static int check_prefix(struct cellctx *x)
 		return 1;
 	}
 	ev(c, "the trail's bucket and S3KeyPrefix are as configured");
+	if ((cfg->mode == TK_MODE_ORGANIZATION) != (x->t->trail.organization == 1)) {
+		if (cfg->mode == TK_MODE_ORGANIZATION)
+			ev(c, "the trail is not an organization trail: it logs only its own account, under "
+			   "'AWSLogs/%s/', not 'AWSLogs/%s/ACCOUNT/'", x->t->owner, cfg->org_id ? cfg->org_id : "ORG");
+		else
+			ev(c, "the trail is an organization trail: logs land under 'AWSLogs/ORG-ID/%s/', the "
+			   "per-account config expects 'AWSLogs/%s/'", c->account, c->account);
+		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
+		c->cause = DC_ORG_PATH_LAYOUT;
+		trail_settings_diff(x);
+		fix_apply(st, c, NULL);
+		return 1;
+	}
 	if (cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id && want) {
 		size_t lp = strlen(want), lo = strlen(cfg->org_id);
 
@@ -1570,7 +1649,7 @@ static int check_global(struct cellctx *x)
 	return 0;
 }
 
-static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct doctor_cell *c)
+static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct doctor_cell *c, bool *deferred)
 {
 	struct cellctx x;
 	int rc;
@@ -1594,6 +1673,7 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 	if (check_selectors(&x) || check_global(&x))
 		goto found;
 	if (x.deferred_error) {
+		*deferred = true;
 		c->cause = DC_DELIVERY_ERROR;
 		set_fix(c, "%s: %s; after fixing it, trailkeep apply %s", x.deferred_error,
 			doctor_delivery_error_meaning(x.deferred_error),
@@ -1615,17 +1695,82 @@ found:
 		ev(c, "this explains CloudTrail's delivery error '%s'", x.deferred_error);
 }
 
+static char *control_plane_drift(struct dstate *st, struct trail_cache *t);
+
+/* A trail-level problem that stops or hides this cell's delivery (verify
+ * reports those once per trail, in the trail owner's home-region cell). */
+static char *trail_symptom(struct dstate *st, const char *account, const char *region)
+{
+	struct trail_cache *t = trail_get(st, account);
+
+	if (t->rc == TK_ENOTFOUND)
+		return xasprintf("trail_missing: trail '%s' does not exist", t->arn);
+	if (t->rc || trail_status(st, t))
+		return NULL;   /* not judged here: verify's own checks decide */
+	if (!t->status.is_logging)
+		return xasprintf("trail_not_logging: trail '%s' is not logging", t->arn);
+	if (t->trail.multi_region != 1 && strcmp(region, t->home))
+		return xasprintf("trail_config_drift: trail '%s' is not multi-region", t->arn);
+	return control_plane_drift(st, t);
+}
+
+static bool resource_cause(enum doctor_cause c)
+{
+	return c == DC_BUCKET_POLICY_DENIES || c == DC_KMS_KEY_MISSING || c == DC_KMS_KEY_DISABLED ||
+	       c == DC_KMS_KEY_PENDING_DELETION || c == DC_KMS_KEY_WRONG_REGION || c == DC_KMS_POLICY_DENIES ||
+	       c == DC_BUCKET_MISSING || c == DC_BUCKET_WRONG_REGION || c == DC_BUCKET_FOREIGN_OWNER;
+}
+
+/* An org trail has one LatestDeliveryError for every member: a cell whose
+ * only problem is that error points at the cells that cause it. */
+static void link_delivery_errors(const struct doctor_opts *o, struct doctor_report *out, const bool *deferred)
+{
+	size_t i, j;
+
+	for (i = 0; i < out->ncells; i++) {
+		struct doctor_cell *c = &out->cells[i];
+		char *arn;
+		size_t named = 0;
+
+		if (!deferred[i])
+			continue;
+		arn = config_trail_arn(o->cfg, c->account);
+		for (j = 0; j < out->ncells; j++) {
+			struct doctor_cell *d = &out->cells[j];
+			char *arn2;
+
+			if (j == i || d->status != DOCTOR_CAUSE || !resource_cause(d->cause))
+				continue;
+			arn2 = config_trail_arn(o->cfg, d->account);
+			if (!strcmp(arn, arn2)) {
+				if (named < 5)
+					ev(c, "the trail's delivery error comes from %s %s: %s", d->account, d->region,
+					   doctor_cause_name(d->cause));
+				if (!named && d->fix)
+					set_fix(c, "fix %s %s (%s): %s", d->account, d->region,
+						doctor_cause_name(d->cause), d->fix);
+				named++;
+			}
+			free(arn2);
+		}
+		free(arn);
+	}
+}
+
 int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct errbuf *err)
 {
 	struct dstate st;
 	size_t i;
 	int rc = 0;
+	bool *red, *deferred;
 
 	memset(out, 0, sizeof(*out));
 	memset(&st, 0, sizeof(st));
 	st.o = o;
 	out->cells = xcalloc(o->ncells ? o->ncells : 1, sizeof(*out->cells));
 	out->ncells = o->ncells;
+	red = xcalloc(o->ncells ? o->ncells : 1, sizeof(*red));
+	deferred = xcalloc(o->ncells ? o->ncells : 1, sizeof(*deferred));
 	for (i = 0; i < o->ncells; i++) {
 		struct doctor_cell *c = &out->cells[i];
 
@@ -1633,19 +1778,40 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 		c->region = xstrdup(o->cells[i].region);
 		c->symptom = o->cells[i].symptom ? xstrdup(o->cells[i].symptom) : NULL;
 		c->status = DOCTOR_HEALTHY;
+		red[i] = o->cells[i].red;
+	}
+	if (o->trail_checks) {
+		for (i = 0; i < o->ncells; i++) {
+			struct doctor_cell *c = &out->cells[i];
+			char *sym;
+
+			if (red[i])
+				continue;
+			if (!st.self_account && (rc = self_account(&st, err)) != 0)
+				goto done;
+			sym = trail_symptom(&st, c->account, c->region);
+			if (sym) {
+				red[i] = true;
+				free(c->symptom);
+				c->symptom = sym;
+			}
+		}
 	}
 	for (i = 0; i < o->ncells; i++) {
-		if (!o->cells[i].red)
+		if (!red[i])
 			continue;
 		if (!st.self_account && (rc = self_account(&st, err)) != 0)
 			goto done;
-		diagnose(&st, &o->cells[i], &out->cells[i]);
+		diagnose(&st, &o->cells[i], &out->cells[i], &deferred[i]);
 		if (out->cells[i].status == DOCTOR_CAUSE)
 			out->ncauses++;
 		else if (out->cells[i].status == DOCTOR_UNEXAMINED)
 			out->nunexamined++;
 	}
+	link_delivery_errors(o, out, deferred);
 done:
+	free(red);
+	free(deferred);
 	out->aws_calls = st.calls;
 	state_release(&st);
 	return rc;
@@ -1767,6 +1933,8 @@ static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
 		return xasprintf("trail_config_drift: S3BucketName '%s'", t->trail.s3_bucket);
 	if (strcmp(want, have))
 		return xasprintf("trail_config_drift: S3KeyPrefix '%s'", have);
+	if ((cfg->mode == TK_MODE_ORGANIZATION) != (t->trail.organization == 1))
+		return xasprintf("trail_config_drift: IsOrganizationTrail %s", t->trail.organization == 1 ? "true" : "false");
 	if (cfg->include_global_events && t->trail.global_events == 0)
 		return xstrdup("trail_config_drift: IncludeGlobalServiceEvents false");
 	if (trail_selectors(st, t) == 0) {

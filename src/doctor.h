@@ -160,6 +160,12 @@ struct doctor_opts {
 	const char *session_name;         /* AssumeRole session; NULL: "trailkeep-doctor" */
 	const struct doctor_cell_in *cells;
 	size_t ncells;
+	/* also treat a cell as red when its trail is missing, stopped, does not
+	 * cover the region, or drifted in a way that stops or hides delivery
+	 * (bucket, prefix, event selectors, global events): verify reports those
+	 * once per trail, and a fresh-looking cell can already be broken.  Costs
+	 * the per-trail calls (GetTrail, GetTrailStatus, GetEventSelectors). */
+	bool trail_checks;
 };
 
 /* Examine every red cell.  Returns 0 when the run could be made (cells that

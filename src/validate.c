@@ -49,6 +49,7 @@ struct vcell {
 	size_t pending;                 /* async operations of this cell in flight or queued */
 	int failed;                     /* cell_unchecked reported: stop */
 	size_t unref_from;              /* findings index before chain_unreferenced */
+	size_t next_log;                /* PH_LOGS: next chain log to fetch */
 };
 
 /* one queued unit of online work */
@@ -83,6 +84,11 @@ struct vrun {
 	const char **key_regions;
 	size_t nkey_regions;
 	struct job *qhead, *qtail;
+	/* cells whose log files are being fetched, in order; each holds one
+	 * "pending" token until its last log job is made (jobs are made lazily:
+	 * memory stays at the keys the chain already holds) */
+	struct vcell **lcells;
+	size_t nlcells, lhead;
 	size_t inflight, max_inflight;
 	int fatal;                      /* an error that stops the run */
 	struct errbuf fatal_err;
@@ -672,7 +678,7 @@ static void list_done(void *ud, struct aws_async_result *res)
 
 		if (!t || !*t) {
 			cell_fail(c, NULL, "", "ListObjectsV2 is truncated without a continuation token");
-		} else if (j->pages + 1 >= VALIDATE_MAX_LIST_PAGES) {
+		} else if ((j->key && !strcmp(j->key, t)) || j->pages + 1 >= VALIDATE_MAX_LIST_PAGES) {
 			cell_fail(c, NULL, "", "listing does not end (page limit reached)");
 		} else {
 			struct job *nj = job_new(j->kind, r, c, t);
@@ -950,10 +956,51 @@ static void job_start(struct vrun *r, struct job *j)
 	}
 }
 
+/* The next log job of the first cell in r->lcells, or NULL when none. */
+static struct job *next_log_job(struct vrun *r)
+{
+	while (r->lhead < r->nlcells) {
+		struct vcell *c = r->lcells[r->lhead];
+		size_t n = chain_nlogs(c->chain);
+
+		while (!c->failed && c->next_log < n) {
+			size_t i = c->next_log++;
+			const struct chain_log *l = chain_log(c->chain, i);
+			struct job *j;
+
+			if (strcmp(l->bucket, r->o->bucket)) {
+				findings_add(r->out, F_LOG_MISSING, c->account, c->region, l->bucket, l->key,
+					     "log file listed in bucket '%s', not in the trail's bucket '%s': not read",
+					     l->bucket, r->o->bucket);
+				continue;
+			}
+			j = job_new(JOB_GET_LOG, r, c, l->key);
+			j->bucket = xstrdup(l->bucket);
+			j->idx = i;
+			c->pending++;
+			return j;
+		}
+		/* all made: release the cell's token */
+		r->lhead++;
+		c->pending--;
+		if (!c->pending)
+			cell_advance(c);
+	}
+	return NULL;
+}
+
 static void pump(struct vrun *r)
 {
-	while (r->qhead && r->inflight < r->max_inflight && !r->fatal) {
+	while (r->inflight < r->max_inflight && !r->fatal) {
 		struct job *j = r->qhead;
+
+		if (!j) {
+			j = next_log_job(r);
+			if (!j)
+				break;
+			job_start(r, j);
+			continue;
+		}
 
 		r->qhead = j->next;
 		if (!r->qhead)
@@ -1003,23 +1050,12 @@ static void cell_advance(struct vcell *c)
 		}
 		chain_walk(c->chain, r->out);
 		c->phase = PH_LOGS;
-		for (i = 0; i < chain_nlogs(c->chain); i++) {
-			const struct chain_log *l = chain_log(c->chain, i);
-			struct job *j;
-
-			if (strcmp(l->bucket, r->o->bucket)) {
-				findings_add(r->out, F_LOG_MISSING, c->account, c->region, l->bucket, l->key,
-					     "log file listed in bucket '%s', not in the trail's bucket '%s': not read",
-					     l->bucket, r->o->bucket);
-				continue;
-			}
-			j = job_new(JOB_GET_LOG, r, c, l->key);
-			j->bucket = xstrdup(l->bucket);
-			j->idx = i;
-			enqueue(r, j);
-		}
-		if (c->pending)
+		c->next_log = 0;
+		if (chain_nlogs(c->chain)) {
+			c->pending++;   /* the token, released by pump after the last log job */
+			r->lcells[r->nlcells++] = c;
 			return;
+		}
 		/* fall through */
 	case PH_LOGS:
 		c->phase = PH_UNREF;
@@ -1141,6 +1177,8 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 	int rc = 0;
 
 	*cells_out = NULL;
+	if (!o->bucket || !o->trail || !o->home_region || o->end < o->start)
+		return err_set(err, TK_EUSAGE, "validate: incomplete options");
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.out = out;
@@ -1149,10 +1187,9 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 	r.saved_keys = json_array();
 	keyset_init(&r.keys);
 	r.prog.cells = o->ncells;
-	if (!o->bucket || !o->trail || !o->home_region || o->end < o->start)
-		return err_set(err, TK_EUSAGE, "validate: incomplete options");
 	stats = xcalloc(o->ncells + 1, sizeof(*stats));
 	r.cells = xcalloc(o->ncells + 1, sizeof(*r.cells));
+	r.lcells = xcalloc(o->ncells + 1, sizeof(*r.lcells));
 	for (i = 0; i < o->ncells; i++) {
 		cell_init(&stats[i], o->cells[i].account, o->cells[i].region);
 		cell_setup(&r, &r.cells[i], i);
@@ -1187,6 +1224,7 @@ done:
 	for (i = 0; i < r.ncells; i++)
 		cell_cleanup(&r.cells[i]);
 	free(r.cells);
+	free(r.lcells);
 	for (i = 0; i < r.nkey_regions; i++)
 		free(r.key_fail[i]);
 	free(r.key_fail);

@@ -30,7 +30,7 @@
 struct aws_ctx;
 struct aws_sched;
 
-#define VALIDATE_MAX_LIST_PAGES 100000     /* "a listing that never ends" */
+#define VALIDATE_MAX_LIST_PAGES 10000      /* "a listing that never ends" (10M keys) */
 #define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
 
 struct validate_cell {

@@ -1,7 +1,8 @@
 /* doctor.c: `trailkeep doctor CONFIG [--account ID]... [--region R]... [--json]`
  *
- * 1. which cells are red: the trail's control plane and the freshness of
- *    each account x region (doctor_select);
+ * 1. which cells are red: verify's control-plane and freshness checks
+ *    (verify_run without integrity); a cell with any finding is red, its
+ *    findings are the symptom;
  * 2. for each red cell, the cause, its evidence and the fix (doctor_run);
  * 3. text or --json on stdout.  Exit 0: every cell healthy; 1: a cause was
  *    found; 3: a cell could not be examined (or a runtime failure); 2: usage.
@@ -20,7 +21,9 @@
 #include "../buf.h"
 #include "../config.h"
 #include "../doctor.h"
+#include "../findings.h"
 #include "../plan.h"
+#include "../verify.h"
 #include "../banned.h"
 
 #define MAX_FILTERS 1024
@@ -113,6 +116,71 @@ static void print_text(const struct doctor_report *r)
 	}
 	printf("doctor: %zu cell%s, %zu red, %zu cause%s found, %zu not examined\n", r->ncells,
 	       r->ncells == 1 ? "" : "s", red, r->ncauses, r->ncauses == 1 ? "" : "s", r->nunexamined);
+}
+
+#define SYMPTOM_LIMIT 2048
+
+/* Red cells from the verify engine (control plane + freshness, no integrity). */
+static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const struct tk_config *cfg,
+			      struct awsenv *env, time_t now, const char *const *accounts, size_t naccounts,
+			      const char *const *regions, size_t nregions, struct errbuf *err)
+{
+	struct verify_opts vo;
+	struct findings f;
+	struct cell_stats *cells = NULL;
+	size_t ncells = 0, i, j;
+	struct doctor_cell_in *v;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	findings_init(&f);
+	memset(&vo, 0, sizeof(vo));
+	vo.cfg = cfg;
+	vo.accounts = accounts;
+	vo.naccounts = naccounts;
+	vo.regions = regions;
+	vo.nregions = nregions;
+	vo.now = now;
+	vo.start = now - 3600;
+	vo.end = now;
+	vo.integrity = false;
+	vo.aws = &env->ctx;
+	vo.sched = env->sched;
+	rc = verify_run(&vo, &f, &cells, &ncells, err);
+	if (rc)
+		goto done;
+	findings_sort(&f);
+	cells_tally(cells, ncells, &f);
+	v = xcalloc(ncells ? ncells : 1, sizeof(*v));
+	for (i = 0; i < ncells; i++) {
+		struct buf b;
+
+		v[i].account = xstrdup(cells[i].account);
+		v[i].region = xstrdup(cells[i].region);
+		v[i].red = cells[i].status != CELL_OK;
+		if (!v[i].red)
+			continue;
+		buf_init(&b, SYMPTOM_LIMIT);
+		for (j = 0; j < f.n; j++) {
+			const struct finding *x = &f.v[j];
+
+			if (!x->account || !x->region || strcmp(x->account, cells[i].account) ||
+			    strcmp(x->region, cells[i].region))
+				continue;
+			if (buf_addf(&b, "%s%s: %s", b.len ? "; " : "", finding_code_name(x->code), x->message))
+				break;   /* the limit: keep what fits */
+		}
+		v[i].symptom = buf_detach(&b);
+	}
+	*out = v;
+	*nout = ncells;
+done:
+	for (i = 0; cells && i < ncells; i++)
+		cell_release(&cells[i]);
+	free(cells);
+	findings_release(&f);
+	return rc;
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -232,9 +300,15 @@ int cmd_doctor(int argc, char **argv)
 	dopts.aws = &env.ctx;
 	dopts.now = cli_now();
 	dopts.session_name = "trailkeep-doctor";
+	dopts.trail_checks = true;
 
-	rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
-			   nregions ? regions : NULL, nregions, &err);
+	if (getenv("TRAILKEEP_DOCTOR_SELECT") && !strcmp(getenv("TRAILKEEP_DOCTOR_SELECT"), "internal"))
+		/* doctor's own, simpler selection (tests and the benchmark compare) */
+		rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
+				   nregions ? regions : NULL, nregions, &err);
+	else
+		rc = select_with_verify(&cells, &ncells, &cfg, &env, dopts.now, naccounts ? accounts : NULL,
+					naccounts, nregions ? regions : NULL, nregions, &err);
 	if (rc) {
 		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
 		goto done;

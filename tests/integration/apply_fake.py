@@ -423,6 +423,58 @@ def test_safety():
         w.close()
 
 
+def run_pty(w, answer, *args):
+    """Run apply with stdin and stdout on a pseudo-terminal; type answer when
+    the question appears.  Returns (exit code, everything printed)."""
+    import pty
+    import select
+    master, slave = pty.openpty()
+    p = subprocess.Popen([TK, "apply", w.config] + list(args), env=w.env(), stdin=slave, stdout=slave,
+                         stderr=subprocess.PIPE, close_fds=True)
+    os.close(slave)
+    out = b""
+    sent = False
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and b"apply these changes? [y/N]" in out:
+                os.write(master, answer.encode() + b"\n")
+                sent = True
+        elif p.poll() is not None:
+            break
+    rc = p.wait(60)
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    os.close(master)
+    return rc, out.decode(errors="replace").replace("\r\n", "\n") + err
+
+
+def test_interactive():
+    w = World(members=1)
+    try:
+        mark = w.stats()["next"]
+        rc, out = run_pty(w, "n")
+        check(rc == 0 and "apply these changes? [y/N]" in out and "+++ bucket 'acme-org-cloudtrail' policy (planned)"
+              in out and "nothing changed" in out, "interactive: shows the diff, asks, 'n' changes nothing", out)
+        check(w.writes_since(mark)["writes"] == 0, "interactive: answering 'n' makes no write call")
+        rc, out = run_pty(w, "y")
+        check(rc == 0 and "changes made" in out, "interactive: answering 'y' applies", out)
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        check(rc == 0 and "nothing to do" in out and w.writes_since(mark)["writes"] == 0,
+              "interactive: what 'y' applied is complete (rerun has nothing to do)", out + err)
+    finally:
+        w.close()
+
+
 def main():
     only = sys.argv[1:]
     if not only or "org" in only:
@@ -436,6 +488,8 @@ def main():
         test_per_account()
     if not only or "safety" in only:
         test_safety()
+    if not only or "interactive" in only:
+        test_interactive()
     return 1 if failures else 0
 
 

@@ -120,19 +120,21 @@ class World:
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
         return p.returncode, p.stdout.decode() + p.stderr.decode()
 
-    def run(self, *args, cmd="doctor"):
+    def run(self, *args, cmd="doctor", extra_env=None):
         """trailkeep CMD on the simulated clock."""
         self.fa.post("set_auth_clock", time="sim")
+        e = self.env(now=self.now())
+        e.update(extra_env or {})
         try:
-            p = subprocess.run([TK, cmd, self.config] + list(args), env=self.env(now=self.now()),
+            p = subprocess.run([TK, cmd, self.config] + list(args), env=e,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                timeout=300)
         finally:
             self.fa.post("set_auth_clock", time=None)
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
-    def doctor_json(self, *args):
-        rc, out, err = self.run("--json", *args)
+    def doctor_json(self, *args, extra_env=None):
+        rc, out, err = self.run("--json", *args, extra_env=extra_env)
         try:
             doc = json.loads(out)
         except ValueError:
@@ -249,10 +251,20 @@ def scenario_bucket_policy_deny():
         w.advance(2 * 3600)
         rc, doc, out = w.doctor_json()
         check(rc == 1, "bucket-policy: doctor exits 1", out)
-        check(red_of(doc) == [(PROD, "eu-west-1"), (PROD, "us-east-1")], "bucket-policy: only prod's cells are red",
-              json.dumps(red_of(doc)))
-        check(one_cause(doc, "bucket_policy_denies"), "bucket-policy: cause bucket_policy_denies", out)
-        c = (cells_by(doc, "cause") or [{}])[0]
+        # verify shows prod's cells stale and the org trail's delivery error on the
+        # management account's home-region cell
+        check(red_of(doc) == [(MGMT, "us-east-1"), (PROD, "eu-west-1"), (PROD, "us-east-1")],
+              "bucket-policy: prod's cells and the trail owner's cell are red", json.dumps(red_of(doc)))
+        prod = [c for c in cells_by(doc, "cause") if c["account"] == PROD]
+        check(len(prod) == 2 and all(c["cause"] == "bucket_policy_denies" for c in prod),
+              "bucket-policy: prod's cause is bucket_policy_denies", out)
+        m = [c for c in cells_by(doc, "cause") if c["account"] == MGMT]
+        m = m[0] if m else {}
+        check(m.get("cause") == "delivery_error" and
+              any(e.startswith("the trail's delivery error comes from %s " % PROD) for e in m.get("evidence", []))
+              and (m.get("fix") or "").startswith("fix %s " % PROD),
+              "bucket-policy: the owner's delivery_error points at prod's cells", json.dumps(m, indent=1))
+        c = prod[0] if prod else {}
         ev = "\n".join(c.get("evidence", []))
         check("denying statement: 'TemporaryDenyProd'" in ev, "bucket-policy: evidence names the denying statement",
               ev)
@@ -467,7 +479,11 @@ def scenario_global_duplicated():
         t = w.now()
         w.client("cloudtrail", dave).create_trail(Name="prod-extra", S3BucketName="prod-own-trail",
                                                   IncludeGlobalServiceEvents=True)
+        # a duplicate does not silence a cell, so verify does not make it red; doctor's
+        # own selection (TRAILKEEP_DOCTOR_SELECT=internal) checks DescribeTrails per account
         rc, doc, out = w.doctor_json()
+        check(rc == 0 and not red_of(doc), "global-dup: with verify's selection the cell is not red", out)
+        rc, doc, out = w.doctor_json(extra_env={"TRAILKEEP_DOCTOR_SELECT": "internal"})
         check(rc == 1 and red_of(doc) == [(PROD, "us-east-1")] and one_cause(doc, "global_events_duplicated"),
               "global-dup: prod's home-region cell has cause global_events_duplicated", out)
         c = (cells_by(doc, "cause") or [{}])[0]
@@ -539,6 +555,46 @@ def scenario_per_account_drop():
               '+      "Sid": "TrailkeepWrite%s"' % PROD in (c.get("fix_diff") or ""),
               "per-account: the fix is apply --account, its diff restores TrailkeepWrite%s" % PROD,
               (c.get("fix") or "") + "\n" + (c.get("fix_diff") or ""))
+        # staging's role now trusts nobody we have: its cells cannot be examined -> exit 3
+        w.fa.post("create_role", account=STAGING, name="OrganizationAccountAccessRole",
+                  trust_policy={"Version": "2012-10-17", "Statement": [{
+                      "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+                      "Action": "sts:AssumeRole"}]})
+        rc, doc, out = w.doctor_json()
+        st = [c for c in (doc or {}).get("cells", []) if c["account"] == STAGING]
+        check(rc == 3 and len(st) == 2 and all(c["status"] == "unexamined" and "cannot assume" in (c["error"] or "")
+                                               for c in st) and doc["summary"]["unexamined"] == 2,
+              "per-account: cells whose role cannot be assumed are 'unexamined', exit 3", out)
+        check(one_cause({"cells": [c for c in doc["cells"] if c["account"] == PROD]}, "bucket_policy_denies"),
+              "per-account: the other account's cause is still found", out)
+    finally:
+        w.close()
+
+
+def scenario_org_flag():
+    w = build("org-flag")
+    if not w:
+        return
+    try:
+        # the org trail becomes a single-account trail: it still delivers the management
+        # account, now under AWSLogs/<mgmt>/ (the management-account path), members get nothing
+        bob = w.user(MGMT, "bob")
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, IsOrganizationTrail=False)
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "org_path_layout"),
+              "org-flag: every cell red with cause org_path_layout", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        ev = "\n".join(c.get("evidence", []))
+        check("not an organization trail" in ev and "'AWSLogs/%s/'" % MGMT in ev,
+              "org-flag: evidence names the management-account path the logs now use", ev)
+        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
+              k.get("when") == t, "org-flag: culprit is bob's UpdateTrail", json.dumps(k))
+        check('+  "IsOrganizationTrail": true' in (c.get("fix_diff") or "") and
+              c.get("fix") == "trailkeep apply %s" % w.config,
+              "org-flag: the fix is apply, the diff sets IsOrganizationTrail back", c.get("fix_diff"))
     finally:
         w.close()
 
@@ -558,7 +614,8 @@ def main():
                      ("kms-policy", scenario_kms_policy),
                      ("unknown", scenario_unknown),
                      ("global-dup", scenario_global_duplicated),
-                     ("per-account", scenario_per_account_drop)):
+                     ("per-account", scenario_per_account_drop),
+                     ("org-flag", scenario_org_flag)):
         if only and name not in only:
             continue
         t0 = time.time()

@@ -32,7 +32,7 @@ from tests.fakeaws.control import FakeAWS  # noqa: E402
 
 AWS = "/usr/bin/aws"
 PY = "/usr/bin/python3"
-TK = os.path.join(TOP, "trailkeep")
+TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, "trailkeep")
 BUCKET = "org-trail-logs"
 START = "2026-01-01T00:00:00Z"
 END = "2026-01-01T03:00:00Z"

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tests.fakeaws.control import FakeAWS  # noqa: E402
 import validate_fakeaws as vf  # noqa: E402
 
-TK = os.path.join(TOP, "trailkeep")
+TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, "trailkeep")
 failures = 0
 
 

@@ -195,7 +195,7 @@ static void test_lockout(void **state)
 	       "\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Sid\":\"NoPolicyEdits\",\"Effect\":\"Deny\",\"Principal\":\"*\","
 	       "\"Action\":\"kms:PutKeyPolicy\",\"Resource\":\"*\"}]}");
 	assert_int_equal(apply_check_key_policy(p, "aws", "222222222222", "k", &err), TK_EUSAGE);
-	assert_non_null(strstr(err.msg, "statement 'NoPolicyEdits' denies kms:PutKeyPolicy"));
+	assert_non_null(strstr(err.msg, "explicitly denied by statement 'NoPolicyEdits'"));
 	json_decref(p);
 
 	/* other partitions */
