@@ -41,13 +41,20 @@ def end_time():
 
 
 def run_rss(args, env):
-    """run, return (rc, stdout, seconds, peak RSS KiB)"""
+    """run, return (rc, stdout, stderr, seconds, peak RSS KiB of the program
+    alone: /usr/bin/time, since a fork of this process counts its heap)"""
+    fd, rssf = tempfile.mkstemp(prefix="tk-rss-")
+    os.close(fd)
     t0 = time.time()
-    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.stdout.read(), p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, out, err, time.time() - t0, ru.ru_maxrss
+    p = subprocess.run(["/usr/bin/time", "-o", rssf, "-f", "%M"] + args, env=env,
+                       capture_output=True)
+    secs = time.time() - t0
+    try:
+        rss = int(open(rssf).read().split()[-1])
+    except (ValueError, IndexError):
+        rss = 0
+    os.unlink(rssf)
+    return p.returncode, p.stdout, p.stderr, secs, rss
 
 
 def ref_one(fa, w, acct, region, end):

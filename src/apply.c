@@ -753,6 +753,80 @@ done:
 	return rc;
 }
 
+#define KEY_LIST_MAX_PAGES 20
+
+/* A key this tool created earlier whose alias was never made (an apply
+ * interrupted between CreateKey and CreateAlias): symmetric, Enabled,
+ * customer managed, with exactly our description and no alias.  0 with
+ * *out filled, TK_ENOTFOUND when there is none. */
+static int find_own_key(struct aws_ctx *ctx, const char *desc, struct kms_key *out, struct errbuf *err)
+{
+	json_t *in = NULL, *resp = NULL;
+	const char *marker = NULL;
+	char *mk = NULL;
+	size_t page, i;
+	int rc = TK_ENOTFOUND;
+
+	for (page = 0; page < KEY_LIST_MAX_PAGES; page++) {
+		const json_t *keys;
+
+		in = json_pack("{s:i}", "Limit", 1000);
+		if (marker)
+			json_object_set_new(in, "Marker", json_string(marker));
+		rc = aws_json_call(ctx, "kms", "TrentService", "ListKeys", NULL, in, &resp, err);
+		json_decref(in);
+		if (rc)
+			goto done;
+		keys = json_object_get(resp, "Keys");
+		for (i = 0; i < json_array_size(keys); i++) {
+			const char *id = json_string_value(json_object_get(json_array_get(keys, i), "KeyId"));
+			json_t *din, *d = NULL;
+			const json_t *m;
+			struct kms_alias *al = NULL;
+			size_t nal = 0;
+			bool ours;
+
+			if (!id)
+				continue;
+			din = json_pack("{s:s}", "KeyId", id);
+			rc = aws_json_call(ctx, "kms", "TrentService", "DescribeKey", NULL, din, &d, err);
+			json_decref(din);
+			if (rc)
+				goto done;
+			m = json_object_get(d, "KeyMetadata");
+			ours = json_string_value(json_object_get(m, "Description")) &&
+			       !strcmp(json_string_value(json_object_get(m, "Description")), desc) &&
+			       json_string_value(json_object_get(m, "KeyState")) &&
+			       !strcmp(json_string_value(json_object_get(m, "KeyState")), "Enabled") &&
+			       (!json_string_value(json_object_get(m, "KeyManager")) ||
+				!strcmp(json_string_value(json_object_get(m, "KeyManager")), "CUSTOMER"));
+			json_decref(d);
+			if (!ours)
+				continue;
+			if ((rc = kms_list_aliases(ctx, id, &al, &nal, err)))
+				goto done;
+			kms_aliases_free(al, nal);
+			if (nal)
+				continue;
+			rc = kms_describe_key(ctx, id, out, err);
+			goto done;
+		}
+		if (!json_is_true(json_object_get(resp, "Truncated")) ||
+		    !json_string_value(json_object_get(resp, "NextMarker")))
+			break;
+		free(mk);
+		mk = xstrdup(json_string_value(json_object_get(resp, "NextMarker")));
+		marker = mk;
+		json_decref(resp);
+		resp = NULL;
+	}
+	rc = TK_ENOTFOUND;
+done:
+	json_decref(resp);
+	free(mk);
+	return rc;
+}
+
 static int converge_key(struct central *ce, struct run *r, struct changes *ch, struct errbuf *err)
 {
 	const struct tk_config *c = r->cfg;
@@ -762,13 +836,34 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 	struct apply_change *chg;
 	json_t *after;
 	bool rot = false;
-	char *body = NULL;
+	char *body = NULL, *desc = NULL;
 	size_t first;
 	int rc;
 
 	if (!want) {
 		rc = err_set(err, TK_EUSAGE, "the plan has no central/kms-key-policy.json");
 		goto done;
+	}
+	desc = xasprintf("trailkeep: CloudTrail logs (%s)", c->kms_alias);
+	if (!ce->key_exists) {
+		rc = find_own_key(&ce->ctx, desc, &ce->key, err);
+		if (rc == 0) {
+			/* adopt the key an interrupted run created: only the alias is missing */
+			char *asub = xasprintf("kms alias '%s'", c->kms_alias);
+
+			after = json_pack("{s:s, s:s}", "AliasName", c->kms_alias, "TargetKeyId", ce->key.arn);
+			chg = add_change(ch, ce->account, asub, "create", NULL, after, false);
+			json_decref(after);
+			free(asub);
+			if (!r->o->dry_run) {
+				if ((rc = kms_create_alias(&ce->ctx, c->kms_alias, ce->key.key_id, err)))
+					goto done;
+				write_done(r, chg);
+			}
+			ce->key_exists = true;
+		} else if (rc != TK_ENOTFOUND) {
+			goto done;
+		}
 	}
 	if (!ce->key_exists) {
 		after = json_pack("{s:s, s:s, s:s, s:s}", "AliasName", c->kms_alias, "KeySpec", "SYMMETRIC_DEFAULT",
@@ -786,7 +881,7 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 			goto done;
 		}
 		body = dump_compact(want);
-		if ((rc = kms_create_key(&ce->ctx, body, "trailkeep: CloudTrail logs", &ce->key, err)))
+		if ((rc = kms_create_key(&ce->ctx, body, desc, &ce->key, err)))
 			goto done;
 		write_done(r, &ch->v[first]);
 		if ((rc = kms_create_alias(&ce->ctx, c->kms_alias, ce->key.key_id, err)))
@@ -826,12 +921,16 @@ done:
 	free(subject);
 	free(ksubject);
 	free(body);
+	free(desc);
 	return rc;
 }
 
-/* The settings of one bucket from a plan settings object. */
+/* The settings of one bucket from a plan settings object.  A bucket that
+ * does not exist yet (dry run) is compared with what S3 gives a new bucket:
+ * versioning on only with object lock, public access block on, ACLs
+ * disabled (BucketOwnerEnforced), SSE-S3 default encryption. */
 static int converge_bucket_settings(struct central *ce, struct run *r, struct changes *ch, const char *bucket,
-				    bool exists, const json_t *settings, const char *kms_key_arn,
+				    bool exists, bool new_locked, const json_t *settings, const char *kms_key_arn,
 				    struct errbuf *err)
 {
 	const char *acct = ce->account;
@@ -851,6 +950,8 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 
 		if (exists && (rc = s3_get_versioning(&ce->ctx, bucket, &st, NULL, err)))
 			goto done;
+		if (!exists && new_locked)
+			st = xstrdup("Enabled");
 		if (ws && (!st || strcmp(st, ws))) {
 			SUBJECT("versioning");
 			cur = st && *st ? json_pack("{s:s}", "Status", st) : NULL;
@@ -880,7 +981,10 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 		bool same;
 
 		memset(&e, 0, sizeof(e));
-		if (exists) {
+		if (!exists) {
+			e.algorithm = xstrdup("AES256");
+			e.bucket_key_enabled = 0;
+		} else {
 			rc = s3_get_encryption(&ce->ctx, bucket, &e, err);
 			if (rc == TK_ENOTFOUND)
 				rc = 0;
@@ -918,6 +1022,9 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 	if ((v = json_object_get(settings, "PublicAccessBlockConfiguration"))) {
 		struct s3_pab p = { -1, -1, -1, -1 }, w;
 
+		if (!exists)
+			p.block_public_acls = p.ignore_public_acls = p.block_public_policy = p.restrict_public_buckets = 1;
+
 		w.block_public_acls = json_is_true(json_object_get(v, "BlockPublicAcls"));
 		w.ignore_public_acls = json_is_true(json_object_get(v, "IgnorePublicAcls"));
 		w.block_public_policy = json_is_true(json_object_get(v, "BlockPublicPolicy"));
@@ -954,7 +1061,9 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 		const char *wo = json_string_value(json_object_get(v, "ObjectOwnership"));
 		char *o = NULL;
 
-		if (exists) {
+		if (!exists) {
+			o = xstrdup("BucketOwnerEnforced");
+		} else {
 			rc = s3_get_ownership_controls(&ce->ctx, bucket, &o, err);
 			if (rc == TK_ENOTFOUND)
 				rc = 0;
@@ -1164,7 +1273,8 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 		ce->bucket_created = !r->o->dry_run;
 		ce->bucket_exists = !r->o->dry_run;
 	}
-	if ((rc = converge_bucket_settings(ce, r, ch, ce->bucket, ce->bucket_exists, settings, r->key_arn, err)))
+	if ((rc = converge_bucket_settings(ce, r, ch, ce->bucket, ce->bucket_exists, lock, settings,
+					    r->key_arn, err)))
 		return rc;
 	if ((rc = converge_object_lock(ce, r, ch, err)))
 		return rc;
@@ -1177,7 +1287,7 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 				return rc;
 			ce->alog_exists = !r->o->dry_run;
 		}
-		if (as && (rc = converge_bucket_settings(ce, r, ch, ce->alog, ce->alog_exists, as, NULL, err)))
+		if (as && (rc = converge_bucket_settings(ce, r, ch, ce->alog, ce->alog_exists, false, as, NULL, err)))
 			return rc;
 		if (apol) {
 			subject = xasprintf("access-log bucket '%s' policy", ce->alog);

@@ -113,7 +113,7 @@ static const char *resp_header(void *ud, const char *name)
 	return http_header_get(ud, name);
 }
 
-static int refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
+int aws_refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
 {
 	struct aws_creds fresh = { 0 };
 	int rc;
@@ -128,7 +128,7 @@ static int refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
 	return 0;
 }
 
-static long backoff_ms(struct aws_ctx *ctx, int attempt)
+long aws_retry_backoff_ms(struct aws_ctx *ctx, int attempt)
 {
 	double cap = 1.0, r;
 	int i;
@@ -142,7 +142,7 @@ static long backoff_ms(struct aws_ctx *ctx, int attempt)
 }
 
 /* Take the tokens for one retry; false when the bucket is empty. */
-static bool take_retry_tokens(struct aws_ctx *ctx, bool timeout, int *cost)
+bool aws_retry_take(struct aws_ctx *ctx, bool timeout, int *cost)
 {
 	int c = timeout ? AWS_RETRY_COST_TIMEOUT : AWS_RETRY_COST;
 
@@ -151,6 +151,18 @@ static bool take_retry_tokens(struct aws_ctx *ctx, bool timeout, int *cost)
 	ctx->retry_tokens -= c;
 	*cost = c;
 	return true;
+}
+
+void aws_retry_success(struct aws_ctx *ctx, int attempt, int cost)
+{
+	if (attempt == 1) {
+		if (ctx->retry_tokens < AWS_RETRY_TOKENS)
+			ctx->retry_tokens++;
+	} else {
+		ctx->retry_tokens += cost;
+		if (ctx->retry_tokens > AWS_RETRY_TOKENS)
+			ctx->retry_tokens = AWS_RETRY_TOKENS;
+	}
 }
 
 static int build_target(const struct aws_request *req, const struct endpoint *ep, char **host,
@@ -202,7 +214,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 		bool retry = false, timeout = false;
 
 		ctx->last_attempts = attempt;
-		rc = refresh_creds(ctx, now, err);
+		rc = aws_refresh_creds(ctx, now, err);
 		if (rc)
 			goto done;
 		if (!req->anonymous && !ctx->creds.access_key_id) {
@@ -263,7 +275,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 			/* transport failure */
 			timeout = resp->timed_out;
 			if (resp->result == TK_ENET && resp->retryable && !resp->streamed &&
-			    attempt < ctx->max_attempts && take_retry_tokens(ctx, timeout, &cost))
+			    attempt < ctx->max_attempts && aws_retry_take(ctx, timeout, &cost))
 				retry = true;
 			if (!retry) {
 				aws_error_set_context(&ctx->last_error, req->service, req->operation, req->subject);
@@ -276,14 +288,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 				goto done;
 			}
 		} else if (resp->status >= 200 && resp->status < 300) {
-			if (attempt == 1) {
-				if (ctx->retry_tokens < AWS_RETRY_TOKENS)
-					ctx->retry_tokens++;
-			} else {
-				ctx->retry_tokens += cost;
-				if (ctx->retry_tokens > AWS_RETRY_TOKENS)
-					ctx->retry_tokens = AWS_RETRY_TOKENS;
-			}
+			aws_retry_success(ctx, attempt, cost);
 			rc = 0;
 			goto done;
 		} else {
@@ -291,7 +296,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 					resp_header, resp);
 			aws_error_set_context(&ae, req->service, req->operation, req->subject);
 			if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
-			    attempt < ctx->max_attempts && take_retry_tokens(ctx, false, &cost))
+			    attempt < ctx->max_attempts && aws_retry_take(ctx, false, &cost))
 				retry = true;
 			if (!retry) {
 				aws_error_format(&ae, msg, sizeof(msg));
@@ -314,7 +319,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 			}
 		}
 		ctx->total_retries++;
-		ctx->sleep_ms(ctx->sleep_ud, backoff_ms(ctx, attempt));
+		ctx->sleep_ms(ctx->sleep_ud, aws_retry_backoff_ms(ctx, attempt));
 	}
 done:
 	if (rc)

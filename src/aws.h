@@ -155,6 +155,17 @@ int aws_s3_call(struct aws_ctx *ctx, const struct aws_s3_request *r, struct http
 int aws_s3_call_xml(struct aws_ctx *ctx, const struct aws_s3_request *r, struct xml_doc *out,
 		    struct errbuf *err);
 
+/* The retry policy's pieces, shared with the asynchronous path
+ * (aws_async.h) so both use one RNG, one token bucket and one refresh rule:
+ * the full-jitter backoff of attempt (ms, times backoff_scale); taking the
+ * tokens of one retry (false: bucket empty); the bucket's refund after a
+ * success (attempt: the attempts it took; cost: what its retries took);
+ * refreshing credentials that expire within 5 minutes. */
+long aws_retry_backoff_ms(struct aws_ctx *ctx, int attempt);
+bool aws_retry_take(struct aws_ctx *ctx, bool timeout, int *cost);
+void aws_retry_success(struct aws_ctx *ctx, int attempt, int cost);
+int aws_refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err);
+
 /* Typed reads of JSON response members (wrong types read as absent). */
 char *aws_json_strdup(const json_t *o, const char *key);   /* NULL when absent */
 int aws_json_bool(const json_t *o, const char *key);       /* 1, 0, -1 absent */

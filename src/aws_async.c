@@ -1,6 +1,6 @@
-/* aws_async.c: see aws_async.h.  The retry policy mirrors aws_call in
- * aws.c (same constants, same splitmix64 RNG in ctx->rng, same token
- * bucket in ctx->retry_tokens) so sync and async calls share one budget. */
+/* aws_async.c: see aws_async.h.  The retry policy's pieces (backoff from
+ * the context's RNG, the token bucket, credential refresh) come from aws.c
+ * (aws_retry_*), so sync and async calls share one budget. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,6 @@
 #include "aws_async.h"
 #include "banned.h"
 
-#define ASYNC_BACKOFF_CAP_S 20.0
-#define ASYNC_RETRY_COST 5
-#define ASYNC_RETRY_COST_TIMEOUT 10
-#define ASYNC_REFRESH_MARGIN_S 300
 
 struct acall {
 	struct aws_sched *s;
@@ -100,55 +96,6 @@ static void acall_free(struct acall *c)
 	free(c);
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-	/* splitmix64, as aws.c */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static long backoff_ms(struct aws_ctx *ctx, int attempt)
-{
-	double cap = 1.0, r;
-	int i;
-
-	for (i = 1; i < attempt && cap < ASYNC_BACKOFF_CAP_S; i++)
-		cap *= 2;
-	if (cap > ASYNC_BACKOFF_CAP_S)
-		cap = ASYNC_BACKOFF_CAP_S;
-	r = (double)(rng_next(&ctx->rng) >> 11) / (double)(1ULL << 53);
-	return (long)(r * cap * 1000.0 * ctx->backoff_scale);
-}
-
-static bool take_retry_tokens(struct aws_ctx *ctx, bool timeout, int *cost)
-{
-	int c = timeout ? ASYNC_RETRY_COST_TIMEOUT : ASYNC_RETRY_COST;
-
-	if (ctx->retry_tokens < c)
-		return false;
-	ctx->retry_tokens -= c;
-	*cost = c;
-	return true;
-}
-
-static int refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
-{
-	struct aws_creds fresh = { 0 };
-	int rc;
-
-	if (!ctx->refresh || !ctx->creds.expiration || ctx->creds.expiration - now > ASYNC_REFRESH_MARGIN_S)
-		return 0;
-	rc = ctx->refresh(ctx->refresh_ud, &fresh, err);
-	if (rc)
-		return rc;
-	aws_creds_release(&ctx->creds);
-	ctx->creds = fresh;
-	return 0;
-}
-
 static const char *resp_header(void *ud, const char *name)
 {
 	return http_header_get(ud, name);
@@ -196,7 +143,7 @@ static int submit_attempt(struct acall *c, struct errbuf *err)
 
 	c->attempt++;
 	memset(&res, 0, sizeof(res));
-	rc = refresh_creds(ctx, now, err);
+	rc = aws_refresh_creds(ctx, now, err);
 	if (rc)
 		return rc;
 	if (!c->anonymous && !ctx->creds.access_key_id)
@@ -252,7 +199,7 @@ static void schedule_retry(struct acall *c)
 	struct aws_sched *s = c->s;
 
 	c->ctx->total_retries++;
-	c->wait_ms = backoff_ms(c->ctx, c->attempt);
+	c->wait_ms = aws_retry_backoff_ms(c->ctx, c->attempt);
 	c->next = s->timers;
 	s->timers = c;
 }
@@ -272,7 +219,7 @@ static void http_done(void *ud, struct http_response *resp)
 		bool restartable = !resp->streamed || c->sink_reset;
 
 		if (resp->result == TK_ENET && resp->retryable && restartable &&
-		    c->attempt < ctx->max_attempts && take_retry_tokens(ctx, timeout, &c->cost))
+		    c->attempt < ctx->max_attempts && aws_retry_take(ctx, timeout, &c->cost))
 			retry = true;
 		if (!retry) {
 			char att[32] = "";
@@ -288,14 +235,7 @@ static void http_done(void *ud, struct http_response *resp)
 			return;
 		}
 	} else if (resp->status >= 200 && resp->status < 300) {
-		if (c->attempt == 1) {
-			if (ctx->retry_tokens < AWS_RETRY_TOKENS)
-				ctx->retry_tokens++;
-		} else {
-			ctx->retry_tokens += c->cost;
-			if (ctx->retry_tokens > AWS_RETRY_TOKENS)
-				ctx->retry_tokens = AWS_RETRY_TOKENS;
-		}
+		aws_retry_success(ctx, c->attempt, c->cost);
 		finish(c, 0, resp, NULL, NULL);
 		return;
 	} else {
@@ -303,7 +243,7 @@ static void http_done(void *ud, struct http_response *resp)
 				resp_header, resp);
 		aws_error_set_context(&ae, c->service, c->operation, c->subject);
 		if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
-		    c->attempt < ctx->max_attempts && take_retry_tokens(ctx, false, &c->cost))
+		    c->attempt < ctx->max_attempts && aws_retry_take(ctx, false, &c->cost))
 			retry = true;
 		if (!retry) {
 			char base[ERRBUF_LEN];

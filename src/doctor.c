@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "apply.h"
 #include "aws.h"
 #include "buf.h"
 #include "cloudtrail.h"
@@ -678,48 +679,19 @@ static int find_culprit(struct dstate *st, struct doctor_cell *c, const char *ac
 
 static bool sid_owned(const json_t *st)
 {
-	const char *sid = json_string_value(json_object_get(st, "Sid"));
-
-	return sid && !strncmp(sid, "Trailkeep", 9);
+	return apply_sid_owned(json_string_value(json_object_get(st, "Sid")));
 }
 
-/* What apply would make of the current policy: trailkeep's statements
- * (Sid prefix Trailkeep) replaced by the plan's, every other statement kept
- * in place (the rule documented in apply.h). */
+/* What apply would make of the current policy (apply.h: trailkeep's
+ * statements replaced by the plan's, every other statement kept in place);
+ * NULL when the current document is not a policy. */
 static json_t *merge_policy(const json_t *current, const json_t *desired)
 {
-	json_t *out, *stmts, *cur, *want, *s;
-	size_t i;
-	bool placed = false;
+	json_t *out = NULL;
+	struct errbuf e;
 
-	if (!json_is_object(current))
-		return json_deep_copy(desired);
-	out = json_deep_copy(current);
-	stmts = json_array();
-	cur = json_object_get(current, "Statement");
-	want = json_object_get(desired, "Statement");
-	if (json_is_object(cur)) {
-		json_t *one = json_array();
-
-		json_array_append(one, cur);
-		cur = one;
-	} else {
-		json_incref(cur);
-	}
-	json_array_foreach(cur, i, s) {
-		if (sid_owned(s)) {
-			if (!placed) {
-				json_array_extend(stmts, want);
-				placed = true;
-			}
-			continue;
-		}
-		json_array_append(stmts, s);
-	}
-	if (!placed)
-		json_array_extend(stmts, want);
-	json_decref(cur);
-	json_object_set_new(out, "Statement", stmts);   /* steals stmts */
+	if (apply_merge_policy(&out, current, desired, "policy", &e))
+		return NULL;
 	return out;
 }
 
@@ -945,6 +917,9 @@ static int check_trail(struct cellctx *x)
 			c->cause = DC_TRAIL_DELETED;
 		else
 			c->cause = DC_TRAIL_MISSING;
+		if (json_object_get(plan_trail(st, c->account), "CreateTrail"))
+			fix_diff_docs(c, NULL, json_object_get(plan_trail(st, c->account), "CreateTrail"), false,
+				      "trail.json");
 		fix_apply(st, c, NULL);
 		return 1;
 	}
@@ -977,10 +952,14 @@ static int check_trail(struct cellctx *x)
 		return 1;
 	}
 	ev(c, "cloudtrail GetTrailStatus '%s': IsLogging true", t->arn);
-	if (t->trail.multi_region != 1 && strcmp(c->region, t->home)) {
+	if (t->trail.multi_region != 1 && (strcmp(c->region, t->home) || st->o->cfg->multi_region)) {
 		const char *un[] = { "UpdateTrail" };
 
-		ev(c, "the trail is single-region (home %s): nothing delivers %s", t->home, c->region);
+		if (strcmp(c->region, t->home))
+			ev(c, "the trail is single-region (home %s): nothing delivers %s", t->home, c->region);
+		else
+			ev(c, "the trail is single-region (home %s), the config asks for multi-region: no other "
+			   "region is logged", t->home);
 		find_culprit(st, c, t->owner, t->home, un, 1, match, 2);
 		c->cause = DC_TRAIL_REGION_NOT_COVERED;
 		fix_apply(st, c, NULL);
@@ -1132,7 +1111,8 @@ static int check_bucket_policy(struct cellctx *x)
 		if (plan_doc(st, "central/bucket-policy.json") && !strcmp(x->bucket, cfg->bucket)) {
 			json_t *m = merge_policy(r->doc, plan_doc(st, "central/bucket-policy.json"));
 
-			fix_diff_docs(c, r->doc, m, true, "central/bucket-policy.json");
+			if (m)
+				fix_diff_docs(c, r->doc, m, true, "central/bucket-policy.json");
 			json_decref(m);
 		}
 		fix_apply(st, c, NULL);
@@ -1293,7 +1273,8 @@ static int check_kms(struct cellctx *x)
 		if (plan_doc(st, "central/kms-key-policy.json")) {
 			json_t *m = merge_policy(r->doc, plan_doc(st, "central/kms-key-policy.json"));
 
-			fix_diff_docs(c, r->doc, m, true, "central/kms-key-policy.json");
+			if (m)
+				fix_diff_docs(c, r->doc, m, true, "central/kms-key-policy.json");
 			json_decref(m);
 		}
 		fix_apply(st, c, NULL);
@@ -1306,8 +1287,15 @@ static int check_bucket(struct cellctx *x)
 	struct dstate *st = x->st;
 	struct doctor_cell *c = x->c;
 	const struct tk_config *cfg = st->o->cfg;
-	struct res_cache *r = bucket_location(st, x->bucket);
+	struct res_cache *r;
 
+	if (strcmp(x->bucket, cfg->bucket)) {
+		/* the trail writes elsewhere: that is the cause (bucket_changed), not
+		 * who owns the other bucket or where it is */
+		ev(c, "the trail's bucket '%s' is not the configured '%s': not checked", x->bucket, cfg->bucket);
+		return 0;
+	}
+	r = bucket_location(st, x->bucket);
 	if (r->rc == TK_ENOTFOUND) {
 		const char *names[] = { "DeleteBucket" };
 		const char *match[] = { x->bucket };
@@ -1757,11 +1745,59 @@ static void link_delivery_errors(const struct doctor_opts *o, struct doctor_repo
 	}
 }
 
+/* Has another cell of this cell's trail a cause that makes CloudTrail
+ * report a delivery error? */
+static bool explained_elsewhere(const struct doctor_opts *o, const struct doctor_report *out, size_t i)
+{
+	char *arn = config_trail_arn(o->cfg, out->cells[i].account);
+	bool yes = false;
+	size_t j;
+
+	for (j = 0; j < out->ncells && !yes; j++) {
+		const struct doctor_cell *d = &out->cells[j];
+		char *arn2;
+
+		if (j == i || d->status != DOCTOR_CAUSE || !resource_cause(d->cause))
+			continue;
+		arn2 = config_trail_arn(o->cfg, d->account);
+		yes = !strcmp(arn, arn2);
+		free(arn2);
+	}
+	free(arn);
+	return yes;
+}
+
+/* The trail and its delivery error only (the rest is another cell's). */
+static void diagnose_light(struct dstate *st, struct doctor_cell *c, bool *deferred)
+{
+	struct cellctx x;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.st = st;
+	x.c = c;
+	x.bucket = st->o->cfg->bucket;
+	rc = check_trail(&x);
+	if (rc < 0) {
+		c->status = DOCTOR_UNEXAMINED;
+		return;
+	}
+	c->status = DOCTOR_CAUSE;
+	if (rc > 0 || check_delivery_error(&x))
+		return;
+	c->cause = DC_DELIVERY_ERROR;
+	if (x.deferred_error) {
+		*deferred = true;
+		return;
+	}
+	set_fix(c, "none needed here: CloudTrail no longer reports a delivery error");
+}
+
 int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct errbuf *err)
 {
 	struct dstate st;
 	size_t i;
-	int rc = 0;
+	int rc = 0, pass;
 	bool *red, *deferred;
 
 	memset(out, 0, sizeof(*out));
@@ -1797,17 +1833,23 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 			}
 		}
 	}
-	for (i = 0; i < o->ncells; i++) {
-		if (!red[i])
-			continue;
-		if (!st.self_account && (rc = self_account(&st, err)) != 0)
-			goto done;
-		diagnose(&st, &o->cells[i], &out->cells[i], &deferred[i]);
-		if (out->cells[i].status == DOCTOR_CAUSE)
-			out->ncauses++;
-		else if (out->cells[i].status == DOCTOR_UNEXAMINED)
-			out->nunexamined++;
-	}
+	/* cells with a problem of their own first; then the cells that only
+	 * show the trail's delivery error, which those may already explain */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < o->ncells; i++) {
+			if (!red[i] || (pass == 0) == o->cells[i].delivery_error_only)
+				continue;
+			if (!st.self_account && (rc = self_account(&st, err)) != 0)
+				goto done;
+			if (pass == 1 && explained_elsewhere(o, out, i))
+				diagnose_light(&st, &out->cells[i], &deferred[i]);
+			else
+				diagnose(&st, &o->cells[i], &out->cells[i], &deferred[i]);
+			if (out->cells[i].status == DOCTOR_CAUSE)
+				out->ncauses++;
+			else if (out->cells[i].status == DOCTOR_UNEXAMINED)
+				out->nunexamined++;
+		}
 	link_delivery_errors(o, out, deferred);
 done:
 	free(red);

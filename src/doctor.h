@@ -111,6 +111,9 @@ struct doctor_cell_in {
 	const char *region;
 	bool red;                 /* not healthy: doctor digs into it */
 	const char *symptom;      /* what verify saw ("delivery_stale ..."), may be NULL */
+	bool delivery_error_only; /* verify saw nothing but the trail's delivery error: when
+	                             another cell of the trail explains that error, this cell
+	                             points there instead of repeating every check */
 };
 
 enum doctor_status {

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,6 @@
 #include "aws_async.h"
 #include "buf.h"
 #include "chain.h"
-#include "cloudtrail.h"
 #include "digest.h"
 #include "loghash.h"
 #include "timeutil.h"
@@ -207,89 +207,13 @@ static void save_meta(struct vrun *r, const char *bucket, const char *key, const
 
 /* ---------------------------------------------------------------- keys */
 
-static time_t entry_time(const json_t *v)
-{
-	time_t t = 0;
-
-	if (json_is_number(v))
-		return (time_t)json_number_value(v);
-	if (json_is_string(v) && tk_parse_time(json_string_value(v), &t) == 0)
-		return t;
-	return 0;
-}
-
-/* Load ListPublicKeys entries ({"PublicKeyList": [...]} or a bare array).
- * The fake AWS (and the AWS CLI's reading of the wire format) has Value =
- * base64 of the DER key; digest.h's keyset_add expects base64 of the base64
- * text of the DER (the integrity fixtures).  Accept both: one base64 decode
- * that loads as a key wins, else keyset_load_json's reading (which keeps a
- * key that does not load, with its reason, so digests signed with it are
- * reported as the CLI does). */
+/* ListPublicKeys entries ({"PublicKeyList": [...]} or a bare array, as in
+ * DIR/public-keys.json).  digest.h decodes Value once (the wire format) and
+ * still accepts base64 of base64 text; a key that does not load is kept
+ * with its reason, so digests signed with it are reported as the CLI does. */
 static int load_keys(struct keyset *ks, const char *data, size_t len, struct errbuf *err)
 {
-	json_t *root, *list, *e;
-	json_error_t je;
-	size_t i;
-	int rc = 0;
-
-	if (len > MAX_PUBKEYS_JSON)
-		return err_set(err, TK_EFAIL, "public key list is larger than %u bytes", MAX_PUBKEYS_JSON);
-	root = json_loadb(data, len, 0, &je);
-	if (!root)
-		return err_set(err, TK_EFAIL, "public key list is not valid JSON: %s (line %d)", je.text,
-			       je.line);
-	list = json_is_array(root) ? root : json_object_get(root, "PublicKeyList");
-	if (!json_is_array(list)) {
-		json_decref(root);
-		return err_set(err, TK_EFAIL, "public key list has no 'PublicKeyList' array");
-	}
-	json_array_foreach(list, i, e) {
-		json_t *fp = json_object_get(e, "Fingerprint"), *val = json_object_get(e, "Value");
-		unsigned char *der = NULL;
-		size_t dlen = 0;
-		struct keyset tmp;
-		bool loaded, once = false;
-		json_t *one;
-		char *s;
-
-		if (!json_is_string(fp) || !json_is_string(val)) {
-			rc = err_set(err, TK_EFAIL, "public key %zu: 'Fingerprint' and 'Value' must be strings", i);
-			break;
-		}
-		one = json_array();
-		json_array_append(one, e);
-		s = json_dumps(one, JSON_COMPACT);
-		json_decref(one);
-		if (!s) {
-			rc = err_set(err, TK_EFAIL, "out of memory");
-			break;
-		}
-		/* the fixtures' reading (double decode) when the key loads that way */
-		keyset_init(&tmp);
-		rc = keyset_load_json(&tmp, s, strlen(s), err);
-		loaded = !rc && tmp.n == 1 && tmp.v[0].pkey;
-		keyset_release(&tmp);
-		if (!rc && !loaded &&
-		    ct_base64_decode(json_string_value(val), json_string_length(val), &der, &dlen) == 0) {
-			/* the wire reading (one decode) */
-			keyset_init(&tmp);
-			if (keyset_add_der(&tmp, json_string_value(fp), der, dlen, 0, 0, NULL) == 0)
-				once = true;
-			keyset_release(&tmp);
-		}
-		if (once)
-			keyset_add_der(ks, json_string_value(fp), der, dlen,
-				       entry_time(json_object_get(e, "ValidityStartTime")),
-				       entry_time(json_object_get(e, "ValidityEndTime")), NULL);
-		else if (!rc)
-			rc = keyset_load_json(ks, s, strlen(s), err);
-		free(der);
-		free(s);
-		if (rc)
-			break;
-	}
-	json_decref(root);
-	return rc;
+	return keyset_load_json(ks, data, len, err);
 }
 
 /* ---------------------------------------------------------------- cells */
@@ -494,56 +418,134 @@ static void local_fetch_digest(struct vcell *c, const char *key)
 	free(path);
 }
 
-static void local_hash_log(struct vcell *c, size_t i)
-{
-	struct vrun *r = c->run;
-	const struct validate_opts *o = r->o;
-	const struct chain_log *l = chain_log(c->chain, i);
-	char *path = NULL, hex[65];
-	char *tmp;
-	struct loghash *h;
+/* One log file of a --local copy, hashed by a worker thread: touches
+ * nothing shared (no findings, no strerror), only its own task. */
+struct hash_task {
+	char *path;                     /* NULL: not a usable key (refused by local_path) */
+	uint64_t max_inflated;
+	int open_errno;                 /* 0: opened */
 	enum loghash_status st;
+	char hex[65];
+	unsigned long long bytes;
+};
+
+static void hash_one(struct hash_task *t, char *tmp)
+{
+	struct loghash *h;
 	ssize_t n;
 	int fd;
 
-	if (local_path(&path, o->local_dir, l->bucket, l->key, strlen(l->key), NULL)) {
-		chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
+	if (!t->path) {
+		t->open_errno = ENOENT;
 		return;
 	}
-	fd = open(path, O_RDONLY | O_NOFOLLOW);
+	fd = open(t->path, O_RDONLY | O_NOFOLLOW);
 	if (fd < 0) {
-		int e = errno;
-
-		if (e == ENOENT || e == ENOTDIR) {
-			chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
-		} else {
-			char *msg = xasprintf("cannot open '%s': %s", path, strerror(e));
-
-			chain_log_result(c->chain, i, CHAIN_FETCH_ERROR, LOGHASH_OK, NULL, msg, r->out);
-			free(msg);
-		}
-		free(path);
+		t->open_errno = errno ? errno : EIO;
 		return;
 	}
-	tmp = xmalloc(READ_CHUNK);
-	h = loghash_new(o->max_inflated ? o->max_inflated : LOGHASH_MAX_INFLATED, 0);
+	h = loghash_new(t->max_inflated, 0);
 	while ((n = read(fd, tmp, READ_CHUNK)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		r->prog.bytes += (unsigned long long)n;
+		t->bytes += (unsigned long long)n;
 		if (loghash_feed(h, tmp, (size_t)n) > LOGHASH_TRAILING_DATA)
 			break;
 	}
 	close(fd);
-	st = loghash_finish(h, hex);
-	chain_log_result(c->chain, i, CHAIN_FETCH_OK, st, hex, NULL, r->out);
-	r->prog.logs++;
+	t->st = loghash_finish(h, t->hex);
 	loghash_free(h);
+}
+
+struct hash_pool {
+	struct hash_task *tasks;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *hash_worker(void *ud)
+{
+	struct hash_pool *p = ud;
+	char *tmp = xmalloc(READ_CHUNK);
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->lock);
+		i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->lock);
+		if (i >= p->n)
+			break;
+		hash_one(&p->tasks[i], tmp);
+	}
 	free(tmp);
-	free(path);
+	return NULL;
+}
+
+/* Hash every log file of the cell's valid digests, on up to o->threads
+ * threads (inflate + SHA-256 is CPU-bound offline), then report in order. */
+static void local_hash_logs(struct vcell *c)
+{
+	struct vrun *r = c->run;
+	const struct validate_opts *o = r->o;
+	size_t n = chain_nlogs(c->chain), i, nt;
+	struct hash_pool p;
+	pthread_t th[VALIDATE_MAX_THREADS];
+	size_t started = 0;
+
+	if (!n)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.tasks = xcalloc(n, sizeof(*p.tasks));
+	p.n = n;
+	pthread_mutex_init(&p.lock, NULL);
+	for (i = 0; i < n; i++) {
+		const struct chain_log *l = chain_log(c->chain, i);
+
+		p.tasks[i].max_inflated = o->max_inflated ? o->max_inflated : LOGHASH_MAX_INFLATED;
+		if (strcmp(l->bucket, o->bucket))
+			continue;   /* reported below, as online */
+		if (local_path(&p.tasks[i].path, o->local_dir, l->bucket, l->key, strlen(l->key), NULL))
+			p.tasks[i].path = NULL;
+	}
+	nt = o->threads > 1 ? (size_t)o->threads : 1;
+	if (nt > VALIDATE_MAX_THREADS)
+		nt = VALIDATE_MAX_THREADS;
+	if (nt > n)
+		nt = n;
+	for (i = 1; i < nt; i++)
+		if (pthread_create(&th[started], NULL, hash_worker, &p) == 0)
+			started++;
+	hash_worker(&p);   /* this thread works too */
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+	for (i = 0; i < n; i++) {
+		const struct chain_log *l = chain_log(c->chain, i);
+		struct hash_task *t = &p.tasks[i];
+
+		if (strcmp(l->bucket, o->bucket)) {
+			findings_add(r->out, F_LOG_MISSING, c->account, c->region, l->bucket, l->key,
+				     "log file listed in bucket '%s', not in the trail's bucket '%s': not read",
+				     l->bucket, o->bucket);
+		} else if (t->open_errno == ENOENT || t->open_errno == ENOTDIR) {
+			chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
+		} else if (t->open_errno) {
+			char *msg = xasprintf("cannot open '%s': %s", t->path, strerror(t->open_errno));
+
+			chain_log_result(c->chain, i, CHAIN_FETCH_ERROR, LOGHASH_OK, NULL, msg, r->out);
+			free(msg);
+		} else {
+			chain_log_result(c->chain, i, CHAIN_FETCH_OK, t->st, t->hex, NULL, r->out);
+			r->prog.logs++;
+			r->prog.bytes += t->bytes;
+		}
+		free(t->path);
+	}
+	free(p.tasks);
 }
 
 static int local_load_keys(struct vrun *r, struct errbuf *err)
@@ -583,8 +585,7 @@ static void local_cell(struct vcell *c)
 		for (i = 0; i < n; i++)
 			local_fetch_digest(c, want[i]);
 	chain_walk(c->chain, c->run->out);
-	for (i = 0; i < chain_nlogs(c->chain); i++)
-		local_hash_log(c, i);
+	local_hash_logs(c);
 	chain_unreferenced(c->chain, c->run->out);
 	finish_cell_stats(c);
 	c->run->prog.cells_done++;

@@ -32,6 +32,7 @@ struct aws_sched;
 
 #define VALIDATE_MAX_LIST_PAGES 10000      /* "a listing that never ends" (10M keys) */
 #define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
+#define VALIDATE_MAX_THREADS 16            /* --local hashing threads */
 
 struct validate_cell {
 	const char *account;
@@ -58,6 +59,7 @@ struct validate_opts {
 	                                   newest_delivery); no digests, no findings */
 
 	const char *local_dir;          /* non-NULL: offline, from a saved copy */
+	int threads;                    /* --local: hashing threads (0/1: this thread only) */
 	const char *save_dir;           /* online: also write a --local copy here */
 
 	/* online */

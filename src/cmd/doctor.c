@@ -162,12 +162,15 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 		if (!v[i].red)
 			continue;
 		buf_init(&b, SYMPTOM_LIMIT);
+		v[i].delivery_error_only = cells[i].status == CELL_FINDINGS;
 		for (j = 0; j < f.n; j++) {
 			const struct finding *x = &f.v[j];
 
 			if (!x->account || !x->region || strcmp(x->account, cells[i].account) ||
 			    strcmp(x->region, cells[i].region))
 				continue;
+			if (x->code != F_TRAIL_DELIVERY_ERROR)
+				v[i].delivery_error_only = false;
 			if (buf_addf(&b, "%s%s: %s", b.len ? "; " : "", finding_code_name(x->code), x->message))
 				break;   /* the limit: keep what fits */
 		}
@@ -185,7 +188,7 @@ done:
 
 int cmd_doctor(int argc, char **argv)
 {
-	const char *config_path = NULL, *templates = NULL;
+	const char *config_path = NULL;
 	const char *accounts[MAX_FILTERS], *regions[MAX_FILTERS];
 	size_t naccounts = 0, nregions = 0, k;
 	bool json = false, env_open = false;
@@ -213,16 +216,12 @@ int cmd_doctor(int argc, char **argv)
 		const char *a = argv[i];
 		int g;
 
-		if (!strcmp(a, "--account") || !strcmp(a, "--region") || !strcmp(a, "--templates")) {
+		if (!strcmp(a, "--account") || !strcmp(a, "--region")) {
 			const char *v;
 
 			if (i + 1 >= argc)
 				return cli_usage("doctor", "option '%s' needs a value", a);
 			v = argv[++i];
-			if (!strcmp(a, "--templates")) {
-				templates = v;
-				continue;
-			}
 			if (naccounts >= MAX_FILTERS || nregions >= MAX_FILTERS)
 				return cli_usage("doctor", "too many '%s' options", a);
 			if (!strcmp(a, "--account"))
@@ -268,15 +267,11 @@ int cmd_doctor(int argc, char **argv)
 		}
 
 	/* the desired state, for the fix diffs (doctor works without it) */
-	tdir = templates ? xstrdup(templates) : find_templates();
+	tdir = find_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
 	rc = plan_build(&plan, &cfg, &popts, &err);
 	if (rc < 0) {
-		if (templates) {
-			ret = cli_error("doctor", TK_EXIT_USAGE, "%s", err.msg);
-			goto done;
-		}
 		if (g_cli.verbose)
 			cli_warn("doctor", "no fix diffs: %s", err.msg);
 	} else {

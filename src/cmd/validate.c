@@ -422,6 +422,11 @@ int cmd_validate(int argc, char **argv)
 	vo.local_dir = local;
 	vo.save_dir = save;
 	vo.max_inflated = max_log;
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		vo.threads = ncpu > 0 ? (int)(ncpu < VALIDATE_MAX_THREADS ? ncpu : VALIDATE_MAX_THREADS) : 1;
+	}
 	if (cli_progress_enabled()) {
 		vo.progress = show_progress;
 		vo.progress_ud = &pud;

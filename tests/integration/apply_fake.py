@@ -11,6 +11,7 @@ also used by apply_faults.py."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -188,9 +189,20 @@ def sids(policy):
     return [s.get("Sid") for s in policy["Statement"]]
 
 
+CHANGE_RE = re.compile(r"^[+~>] (create|update|set|enable rotation|start logging) .*\(account \d{12}\)$", re.M)
+
+
 def test_org(w):
+    mark = w.stats()["next"]
+    rc, dry, err = w.run("--dry-run")
+    check(rc == 4 and w.writes_since(mark)["writes"] == 0, "org: --dry-run on an empty org exits 4, writes nothing",
+          dry + err)
     rc, out, err = w.run("--yes")
     check(rc == 0, "org: apply --yes on an empty org exits 0", out + err)
+    made = CHANGE_RE.findall(out)
+    check(len(made) >= 15 and [m.group(0) for m in CHANGE_RE.finditer(dry)] ==
+          [m.group(0) for m in CHANGE_RE.finditer(out)],
+          "org: the dry run announced exactly the changes the real run made (%d)" % len(made), dry + "\n" + out)
     # every resource matches the plan (read back with awscli)
     key = w.aws("kms", "describe-key", "--key-id", "alias/acme-cloudtrail")["KeyMetadata"]
     check(key["KeyState"] == "Enabled", "org: the key exists and is enabled")
@@ -317,35 +329,36 @@ def test_per_account(members=3):
     ids = ["111111111111", "222222222222"] + ["%s" % (str(3 + i) * 12) for i in range(members)]
     w = World(members=members, ini=per_account_ini(ids))
     try:
-        # account 555555555555 cannot be assumed: its trust policy trusts nobody we have
+        # account 555555555555 cannot be assumed: its role wants an external id
+        # the config does not give (yet)
         w.fa.post("create_role", account="555555555555", name="OrganizationAccountAccessRole",
                   trust_policy={"Version": "2012-10-17", "Statement": [{
-                      "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
-                      "Action": "sts:AssumeRole"}]})
+                      "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                      "Action": "sts:AssumeRole",
+                      "Condition": {"StringEquals": {"sts:ExternalId": "acme-x1"}}}]})
         rc, out, err = w.run("--yes")
         check(rc == 3, "per-account: one account whose role cannot be assumed -> exit 3", out + err)
-        check("account 555555555555 (a4) trail: failed" in out and "555555555555" in err,
-              "per-account: the summary names the failed account", out + err)
+        check("account 555555555555 (a4) trail: failed" in out and
+              "account 555555555555: cannot assume role 'arn:aws:iam::555555555555:role/"
+              "OrganizationAccountAccessRole'" in err, "per-account: the summary names the failed account", out + err)
         ok = [a for a in ids if a != "555555555555"]
         good = all("account %s (a%d) trail: ok" % (a, ids.index(a)) in out for a in ok)
         check(good, "per-account: every other account converged", out)
         for a in ok:
             t = w.aws("cloudtrail", "get-trail-status", "--name",
-                      "arn:aws:cloudtrail:us-east-1:%s:trail/acme-trail" % a, account="111111111111"
-                      if a == "111111111111" else a)
+                      "arn:aws:cloudtrail:us-east-1:%s:trail/acme-trail" % a, account=a)
             if not t.get("IsLogging"):
                 check(False, "per-account: trail of %s logging" % a)
                 break
         else:
             check(True, "per-account: every reachable account's trail is logging")
-        # fix the role: the rerun converges that account only
-        w.fa.post("create_role", account="555555555555", name="OrganizationAccountAccessRole",
-                  trust_policy={"Version": "2012-10-17", "Statement": [{
-                      "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
-                      "Action": "sts:AssumeRole"}]})
+        # with external_id in the config the role can be assumed: the rerun
+        # converges that account only
+        with open(w.config, "w") as f:
+            f.write(per_account_ini(ids, external_id="acme-x1"))
         rc, out, err = w.run("--yes")
         check(rc == 0 and "account 555555555555 (a4) trail: ok, 3 changes" in out,
-              "per-account: after fixing the role the rerun converges it", out + err)
+              "per-account: with external_id in the config the rerun converges that account", out + err)
         mark = w.stats()["next"]
         rc, out, err = w.run("--yes")
         check(rc == 0 and w.writes_since(mark)["writes"] == 0, "per-account: third run writes nothing", out + err)

@@ -42,6 +42,7 @@ def state(w, bucket="acme-org-cloudtrail", alog="acme-org-cloudtrail-access-logs
     key = kms.describe_key(KeyId=alias)["KeyMetadata"]
     mask = lambda s: s.replace(key["Arn"], "KEY") if isinstance(s, str) else s  # noqa: E731
     st["key_state"] = key["KeyState"]
+    st["keys_in_account"] = len(kms.list_keys()["Keys"])
     st["key_policy"] = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
     st["rotation"] = kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
     for b in (bucket, alog):
@@ -131,6 +132,48 @@ def main():
     finally:
         w.close()
 
+    # InsufficientS3BucketPolicyException right after the bucket policy
+    # changed: retried with backoff; without a policy change in this run: not
+    w = af.World(members=2, seed=3)
+    try:
+        w.fa.post("set_faults", forced=[{"service": "cloudtrail", "operation": "CreateTrail", "count": 2,
+                                         "code": "InsufficientS3BucketPolicyException", "status": 400,
+                                         "message": "Incorrect S3 bucket policy is detected for bucket: x"}])
+        rc, out, err = w.run("--yes")
+        per_op = w.stats()["per_op"]
+        af.check(rc == 0 and per_op.get("cloudtrail:CreateTrail") == 3,
+                 "policy retry: InsufficientS3BucketPolicyException after a policy change is retried",
+                 out + err + json.dumps(per_op))
+        w.aws("cloudtrail", "delete-trail", "--name", "org-trail", account="111111111111")
+        w.fa.post("set_faults", forced=[{"service": "cloudtrail", "operation": "CreateTrail", "count": 1,
+                                         "code": "InsufficientS3BucketPolicyException", "status": 400,
+                                         "message": "Incorrect S3 bucket policy is detected for bucket: x"}])
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        n = w.writes_since(mark)["per_op"].get("cloudtrail:CreateTrail")
+        w.fa.post("set_faults")
+        af.check(rc == 3 and n == 1 and "InsufficientS3BucketPolicyException" in err,
+                 "policy retry: not retried when this run did not change the bucket policy", out + err)
+    finally:
+        w.close()
+
+    # interrupted between CreateKey and CreateAlias: the rerun adopts the key
+    # it created (no second key)
+    w = af.World(members=2, seed=3)
+    try:
+        w.fa.post("set_faults", forced=[{"service": "kms", "operation": "CreateAlias", "count": 100,
+                                         "code": "KMSInternalException", "status": 500}])
+        rc, out, err = w.run("--yes")
+        w.fa.post("set_faults")
+        af.check(rc == 3 and "CreateAlias" in err, "key adoption: apply fails at CreateAlias", out + err)
+        rc, out, err = w.run("--yes")
+        af.check(rc == 0 and "+ create kms alias 'alias/acme-cloudtrail'" in out and
+                 "+ create kms key" not in out, "key adoption: the rerun only creates the alias", out + err)
+        got = state(w)
+        af.check(got == ref, "key adoption: one key, converged to the planned state", diff_states(ref, got))
+    finally:
+        w.close()
+
     # interrupted runs: every call after the N-th fails
     points = sorted(set(max(1, calls * k // 8) for k in range(1, 8)))
     for n in points:
@@ -147,6 +190,34 @@ def main():
             got = state(w)
             af.check(got == ref, "interrupted after call %d: the rerun converges to the planned state" % n,
                      diff_states(ref, got))
+        finally:
+            w.close()
+
+    # per-account mode, interrupted in the middle of the parallel trail phase
+    ids = ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555"]
+    trails = tuple((a, "acme-trail") for a in ids)
+    pstate = dict(bucket="acme-cloudtrail-logs", alog=None, alias="alias/acme-trails", trails=trails)
+    w = af.World(members=3, seed=5, ini=af.per_account_ini(ids))
+    try:
+        rc, out, err = w.run("--yes")
+        calls = w.stats()["calls"]
+        pref = state(w, **pstate)
+    finally:
+        w.close()
+    for n in (calls // 2, calls * 3 // 4):
+        w = af.World(members=3, seed=5, ini=af.per_account_ini(ids))
+        try:
+            w.fa.post("set_faults", fail_after=n)
+            rc, out, err = w.run("--yes")
+            w.fa.post("set_faults")
+            af.check(rc == 3, "per-account interrupted after call %d: apply exits 3" % n, out + err)
+            bad = no_silent_drop(w, trails)
+            af.check(not bad, "per-account interrupted after call %d: no logging trail drops logs" % n,
+                     "\n".join(bad))
+            rc, out, err = w.run("--yes")
+            got = state(w, **pstate)
+            af.check(rc == 0 and got == pref, "per-account interrupted after call %d: the rerun converges" % n,
+                     out + err + diff_states(pref, got))
         finally:
             w.close()
     return 1 if af.failures else 0

@@ -599,6 +599,60 @@ def scenario_org_flag():
         w.close()
 
 
+def scenario_region_not_covered():
+    w = build("single-region")
+    if not w:
+        return
+    try:
+        bob = w.user(MGMT, "bob")
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, IsMultiRegionTrail=False)
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        # eu-west-1 is not logged at all; verify also flags the drift on the owner's home cell
+        eu = sorted(x for x in ALL_CELLS if x[1] == "eu-west-1" or x == (MGMT, "us-east-1"))
+        check(rc == 1 and red_of(doc) == eu and one_cause(doc, "trail_region_not_covered"),
+              "single-region: the eu-west-1 cells and the owner's cell have cause trail_region_not_covered", out)
+        c = [x for x in cells_by(doc, "cause") if x["region"] == "eu-west-1"]
+        c = c[0] if c else {}
+        k = c.get("culprit") or {}
+        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
+              k.get("when") == t and c.get("fix") == "trailkeep apply %s" % w.config,
+              "single-region: culprit is bob's UpdateTrail, the fix is apply", json.dumps(c))
+    finally:
+        w.close()
+
+
+def scenario_bucket_changed():
+    w = build("bucket-changed")
+    if not w:
+        return
+    try:
+        # bob points the trail at a bucket of the management account that lets CloudTrail write
+        bob = w.user(MGMT, "bob")
+        s3 = w.client("s3", bob)
+        s3.create_bucket(Bucket="bob-trail-logs")
+        s3.put_bucket_policy(Bucket="bob-trail-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": ["s3:GetBucketAcl", "s3:PutObject"],
+             "Resource": ["arn:aws:s3:::bob-trail-logs", "arn:aws:s3:::bob-trail-logs/*"]}]}))
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, S3BucketName="bob-trail-logs")
+        w.advance(600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "bucket_changed"),
+              "bucket-changed: every cell red with cause bucket_changed", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        k = c.get("culprit") or {}
+        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
+              k.get("when") == t, "bucket-changed: culprit is bob's UpdateTrail", json.dumps(k))
+        check('-  "S3BucketName": "bob-trail-logs"' in (c.get("fix_diff") or "") and
+              '+  "S3BucketName": "%s"' % BUCKET in (c.get("fix_diff") or ""),
+              "bucket-changed: the diff points the trail back at the configured bucket", c.get("fix_diff"))
+    finally:
+        w.close()
+
+
 def main():
     if not os.path.exists(TK):
         print("FAIL: %s not built" % TK)
@@ -615,7 +669,9 @@ def main():
                      ("unknown", scenario_unknown),
                      ("global-dup", scenario_global_duplicated),
                      ("per-account", scenario_per_account_drop),
-                     ("org-flag", scenario_org_flag)):
+                     ("org-flag", scenario_org_flag),
+                     ("single-region", scenario_region_not_covered),
+                     ("bucket-changed", scenario_bucket_changed)):
         if only and name not in only:
             continue
         t0 = time.time()
