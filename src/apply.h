@@ -9,8 +9,11 @@
  *     and in home_region, the access-log bucket has no object lock and no
  *     SSE-KMS default, the KMS key (if it exists) is Enabled;
  *   central account (log_archive_account, else management_account), home region:
- *     KMS key found by kms_alias (created with the plan's key policy, then
- *     the alias), key policy, rotation;
+ *     KMS key found by kms_alias (created with the plan's key policy and the
+ *     description "trailkeep: CloudTrail logs (ALIAS)", then the alias; a key
+ *     with that description and no alias, left by a run interrupted between
+ *     CreateKey and CreateAlias, is adopted instead of creating another),
+ *     key policy, rotation;
  *     bucket (created in home_region; object lock only at creation),
  *     versioning, default encryption SSE-KMS with the key's full ARN, public
  *     access block, ownership controls, lifecycle, object lock (reported

@@ -260,11 +260,23 @@ int cmd_doctor(int argc, char **argv)
 			ret = cli_usage("doctor", "account '%s' is not in '%s'", accounts[k], config_path);
 			goto done;
 		}
-	for (k = 0; k < nregions; k++)
+	for (k = 0; k < nregions; k++) {
+		bool found = false;
+		size_t a, r;
+
 		if (!tk_region_known(regions[k])) {
 			ret = cli_usage("doctor", "unknown region '%s'", regions[k]);
 			goto done;
 		}
+		for (a = 0; a < cfg.naccounts && !found; a++)
+			for (r = 0; r < cfg.accounts[a].regions.n; r++)
+				if (!strcmp(cfg.accounts[a].regions.v[r], regions[k]))
+					found = true;
+		if (!found) {
+			ret = cli_usage("doctor", "region '%s' is not configured in '%s'", regions[k], config_path);
+			goto done;
+		}
+	}
 
 	/* the desired state, for the fix diffs (doctor works without it) */
 	tdir = find_templates();

@@ -394,7 +394,9 @@ def scenario_deleted():
         k = c.get("culprit") or {}
         check(k.get("event") == "DeleteTrail" and k.get("who") == "arn:aws:iam::%s:user/mallory" % MGMT and
               k.get("when") == t, "deleted: culprit is mallory's DeleteTrail", json.dumps(k))
-        check(c.get("fix") == "trailkeep apply %s" % w.config, "deleted: the fix is apply", c.get("fix"))
+        check(c.get("fix") == "trailkeep apply %s" % w.config and
+              '+  "Name": "org-trail"' in (c.get("fix_diff") or ""),
+              "deleted: the fix is apply, the diff shows the trail it creates", json.dumps(c))
     finally:
         w.close()
 
