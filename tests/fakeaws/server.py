@@ -105,6 +105,9 @@ class Ctx:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY the
+    # body waits for the client's delayed ACK (~40 ms per request)
+    disable_nagle_algorithm = True
     server_version = "AmazonS3"
     sys_version = ""
 
