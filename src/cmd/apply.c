@@ -39,36 +39,6 @@
 #define CMD "apply"
 #define MAX_DIFF_TEXT (4u << 20)
 
-/* The templates directory, as `plan` finds it: $TRAILKEEP_TEMPLATES, else
- * next to the executable, else ./templates. */
-static char *default_templates(void)
-{
-	const char *env = getenv("TRAILKEEP_TEMPLATES");
-	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates" };
-	char exe[PATH_MAX], *slash, *p;
-	ssize_t n;
-	size_t i;
-
-	if (env && *env)
-		return xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-				p = xasprintf("%s/%s/bucket-policy.json", exe, rel[i]);
-				if (access(p, R_OK) == 0) {
-					free(p);
-					return xasprintf("%s/%s", exe, rel[i]);
-				}
-				free(p);
-			}
-		}
-	}
-	return xstrdup("templates");
-}
 
 struct acreds {
 	struct creds_net *net;
@@ -300,7 +270,7 @@ int cmd_apply(int argc, char **argv)
 			goto done;
 		}
 	}
-	tdir = templates ? xstrdup(templates) : default_templates();
+	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
 	rc = plan_build(&plan, &cfg, &popts, &err);

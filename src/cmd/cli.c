@@ -1,6 +1,8 @@
 /* cli.c: message, help, clock and global-option helpers for commands. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "../buf.h"
 #include "../timeutil.h"
 #include "../banned.h"
 
@@ -156,4 +159,41 @@ time_t cli_now(void)
 bool cli_progress_enabled(void)
 {
 	return !g_cli.quiet && isatty(STDERR_FILENO);
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat sb;
+
+	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+char *cli_default_templates(void)
+{
+	const char *env = getenv("TRAILKEEP_TEMPLATES");
+	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates" };
+	char exe[PATH_MAX];
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				char *cand = xasprintf("%s/%s", exe, rel[i]);
+
+				if (is_dir(cand))
+					return cand;
+				free(cand);
+			}
+		}
+	}
+	return xstrdup("templates");
 }

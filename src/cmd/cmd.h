@@ -60,6 +60,10 @@ int cli_exit_for(int err);
 /* The clock: time(NULL), or TRAILKEEP_NOW (epoch seconds or
  * YYYY-MM-DDTHH:MM:SSZ) so tests can pin it. */
 time_t cli_now(void);
+/* The templates directory (malloc'd): $TRAILKEEP_TEMPLATES, else the first
+ * of ../share/trailkeep/templates, ../../templates, ../templates next to the
+ * executable that exists, else ./templates. */
+char *cli_default_templates(void);
 /* True when stderr is a terminal (progress lines are shown only then). */
 bool cli_progress_enabled(void);
 

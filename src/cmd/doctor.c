@@ -28,44 +28,6 @@
 
 #define MAX_FILTERS 1024
 
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The templates plan uses (TRAILKEEP_TEMPLATES, else next to the binary). */
-static char *find_templates(void)
-{
-	const char *env = getenv("TRAILKEEP_TEMPLATES");
-	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates",
-					   "templates" };
-	char exe[PATH_MAX];
-	ssize_t n;
-	size_t i;
-
-	if (env && *env)
-		return xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-				char *cand = xasprintf("%s/%s", exe, rel[i]);
-
-				if (is_dir(cand))
-					return cand;
-				free(cand);
-			}
-		}
-	}
-	return xstrdup("templates");
-}
 
 static void print_indented(const char *text, const char *indent)
 {
@@ -279,7 +241,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 
 	/* the desired state, for the fix diffs (doctor works without it) */
-	tdir = find_templates();
+	tdir = cli_default_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
 	rc = plan_build(&plan, &cfg, &popts, &err);

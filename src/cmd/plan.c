@@ -18,43 +18,6 @@
 #include "../plan.h"
 #include "../banned.h"
 
-static bool is_dir(const char *p)
-{
-	struct stat sb;
-
-	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* Returns a malloc'd directory name. */
-static char *default_templates(void)
-{
-	const char *env = getenv("TRAILKEEP_TEMPLATES");
-	static const char *const rel[] = { "../share/trailkeep/templates", "../../templates", "../templates" };
-	char exe[PATH_MAX];
-	ssize_t n;
-	size_t i;
-
-	if (env && *env)
-		return xstrdup(env);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-				char *cand = xasprintf("%s/%s", exe, rel[i]);
-
-				if (is_dir(cand))
-					return cand;
-				free(cand);
-			}
-		}
-	}
-	return xstrdup("templates");
-}
 
 int cmd_plan(int argc, char **argv)
 {
@@ -120,7 +83,7 @@ int cmd_plan(int argc, char **argv)
 		cli_error("plan", 0, "%s", err.msg);
 		goto done;
 	}
-	tdir = templates ? xstrdup(templates) : default_templates();
+	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	opts.templates_dir = tdir;
 	opts.no_limits = false;
 	rc = plan_build(&plan, &cfg, &opts, &err);
