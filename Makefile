@@ -54,6 +54,9 @@ BENCH_SRC := $(wildcard bench/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/main.o
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# shared helpers (tests/unit/*.c that are not test_*.c), linked into every unit test
+TEST_UTIL_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
+.SECONDARY: $(TEST_UTIL_OBJ)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBTK    := $(BUILD)/libtrailkeep.a
@@ -94,9 +97,9 @@ $(BUILD)/tests/%.o: tests/unit/%.c $(BUILD)/flags
 	$(QP) CC $<
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBTK)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_UTIL_OBJ) $(LIBTK)
 	$(QP) LINK $@
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(TEST_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_UTIL_OBJ) $(LIBTK) $(TEST_LIBS) $(LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBTK) $(BUILD)/flags
 	@mkdir -p $(@D)
@@ -108,7 +111,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBTK) $(BUILD)/flags
 	$(QP) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(LIBS)
 
-tools: $(BIN) $(TEST_BIN) $(FUZZ_BIN)
+tools: trailkeep $(TEST_BIN) $(FUZZ_BIN)
 
 # Dependencies: installs missing Debian packages when root, else prints the command.
 deps:

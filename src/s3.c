@@ -43,6 +43,24 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* GET ?query and check that the document element is root (otherwise TK_EFAIL
+ * "unexpected response: no <root>"); on success the caller releases *out. */
+static int s3_get_config(struct aws_ctx *ctx, const char *op, const char *bucket, const char *query,
+			 const char *root, struct xml_doc *out, struct errbuf *err)
+{
+	char what[128];
+	int rc = s3_xml(ctx, op, bucket, query, out, err);
+
+	if (rc)
+		return rc;
+	if (strcmp(out->root->name, root)) {
+		snprintf(what, sizeof(what), "no %s", root);
+		rc = bad_response(err, op, bucket, what);
+		xml_doc_release(out);
+	}
+	return rc;
+}
+
 int s3_create_bucket(struct aws_ctx *ctx, const char *bucket, const char *region, bool object_lock,
 		     struct errbuf *err)
 {
@@ -101,21 +119,17 @@ int s3_get_bucket_location(struct aws_ctx *ctx, const char *bucket, char **regio
 	int rc;
 
 	*region_out = NULL;
-	rc = s3_xml(ctx, "GetBucketLocation", bucket, "location=", &d, err);
+	rc = s3_get_config(ctx, "GetBucketLocation", bucket, "location=", "LocationConstraint", &d, err);
 	if (rc)
 		return rc;
-	if (strcmp(d.root->name, "LocationConstraint")) {
-		rc = bad_response(err, "GetBucketLocation", bucket, "no LocationConstraint");
-	} else {
-		t = d.root->text ? d.root->text : "";
-		if (!*t)
-			t = "us-east-1";
-		else if (!strcmp(t, "EU"))
-			t = "eu-west-1";
-		*region_out = xstrdup(t);
-	}
+	t = d.root->text ? d.root->text : "";
+	if (!*t)
+		t = "us-east-1";
+	else if (!strcmp(t, "EU"))
+		t = "eu-west-1";
+	*region_out = xstrdup(t);
 	xml_doc_release(&d);
-	return rc;
+	return 0;
 }
 
 int s3_get_bucket_policy(struct aws_ctx *ctx, const char *bucket, char **policy_out, struct errbuf *err)
@@ -162,22 +176,18 @@ int s3_get_versioning(struct aws_ctx *ctx, const char *bucket, char **status, ch
 	*status = NULL;
 	if (mfa_delete)
 		*mfa_delete = NULL;
-	rc = s3_xml(ctx, "GetBucketVersioning", bucket, "versioning=", &d, err);
+	rc = s3_get_config(ctx, "GetBucketVersioning", bucket, "versioning=", "VersioningConfiguration", &d,
+			   err);
 	if (rc)
 		return rc;
-	if (strcmp(d.root->name, "VersioningConfiguration")) {
-		rc = bad_response(err, "GetBucketVersioning", bucket, "no VersioningConfiguration");
-		goto done;
-	}
 	t = xml_path_text(d.root, "Status");
 	*status = xstrdup(t ? t : "");
 	if (mfa_delete) {
 		t = xml_path_text(d.root, "MfaDelete");
 		*mfa_delete = xstrdup(t ? t : "");
 	}
-done:
 	xml_doc_release(&d);
-	return rc;
+	return 0;
 }
 
 static int put_simple_xml(struct aws_ctx *ctx, const char *op, const char *bucket, const char *query,
@@ -272,19 +282,16 @@ int s3_get_public_access_block(struct aws_ctx *ctx, const char *bucket, struct s
 
 	out->block_public_acls = out->ignore_public_acls = -1;
 	out->block_public_policy = out->restrict_public_buckets = -1;
-	rc = s3_xml(ctx, "GetPublicAccessBlock", bucket, "publicAccessBlock=", &d, err);
+	rc = s3_get_config(ctx, "GetPublicAccessBlock", bucket, "publicAccessBlock=",
+			   "PublicAccessBlockConfiguration", &d, err);
 	if (rc)
 		return rc;
-	if (strcmp(d.root->name, "PublicAccessBlockConfiguration")) {
-		rc = bad_response(err, "GetPublicAccessBlock", bucket, "no PublicAccessBlockConfiguration");
-	} else {
-		out->block_public_acls = xml_path_bool(d.root, "BlockPublicAcls");
-		out->ignore_public_acls = xml_path_bool(d.root, "IgnorePublicAcls");
-		out->block_public_policy = xml_path_bool(d.root, "BlockPublicPolicy");
-		out->restrict_public_buckets = xml_path_bool(d.root, "RestrictPublicBuckets");
-	}
+	out->block_public_acls = xml_path_bool(d.root, "BlockPublicAcls");
+	out->ignore_public_acls = xml_path_bool(d.root, "IgnorePublicAcls");
+	out->block_public_policy = xml_path_bool(d.root, "BlockPublicPolicy");
+	out->restrict_public_buckets = xml_path_bool(d.root, "RestrictPublicBuckets");
 	xml_doc_release(&d);
-	return rc;
+	return 0;
 }
 
 int s3_put_public_access_block(struct aws_ctx *ctx, const char *bucket, const struct s3_pab *in,
@@ -389,22 +396,17 @@ int s3_get_logging(struct aws_ctx *ctx, const char *bucket, char **target_bucket
 	*target_bucket = NULL;
 	if (target_prefix)
 		*target_prefix = NULL;
-	rc = s3_xml(ctx, "GetBucketLogging", bucket, "logging=", &d, err);
+	rc = s3_get_config(ctx, "GetBucketLogging", bucket, "logging=", "BucketLoggingStatus", &d, err);
 	if (rc)
 		return rc;
-	if (strcmp(d.root->name, "BucketLoggingStatus")) {
-		rc = bad_response(err, "GetBucketLogging", bucket, "no BucketLoggingStatus");
-		goto done;
-	}
 	t = xml_path_text(d.root, "LoggingEnabled/TargetBucket");
 	*target_bucket = dup_or_null(t);
 	if (target_prefix && t) {
 		t = xml_path_text(d.root, "LoggingEnabled/TargetPrefix");
 		*target_prefix = xstrdup(t ? t : "");
 	}
-done:
 	xml_doc_release(&d);
-	return rc;
+	return 0;
 }
 
 int s3_put_logging(struct aws_ctx *ctx, const char *bucket, const char *target_bucket,
@@ -441,13 +443,10 @@ int s3_get_object_lock(struct aws_ctx *ctx, const char *bucket, struct s3_object
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = s3_xml(ctx, "GetObjectLockConfiguration", bucket, "object-lock=", &d, err);
+	rc = s3_get_config(ctx, "GetObjectLockConfiguration", bucket, "object-lock=", "ObjectLockConfiguration",
+			   &d, err);
 	if (rc)
 		return rc;
-	if (strcmp(d.root->name, "ObjectLockConfiguration")) {
-		rc = bad_response(err, "GetObjectLockConfiguration", bucket, "no ObjectLockConfiguration");
-		goto done;
-	}
 	t = xml_path_text(d.root, "ObjectLockEnabled");
 	out->enabled = t && !strcmp(t, "Enabled");
 	ret = xml_path(d.root, "Rule/DefaultRetention");
@@ -488,34 +487,13 @@ int s3_put_object_lock(struct aws_ctx *ctx, const char *bucket, const char *mode
 
 /* ---- listing ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* encoding-type=url: keys come percent-encoded ('+' is a space) */
 static char *url_decode(const char *s)
 {
-	size_t n = strlen(s), i, o = 0;
+	size_t n = strlen(s);
 	char *out = xmalloc(n + 1);
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		} else if (s[i] == '+') {
-			out[o++] = ' ';
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
+	sigv4_pct_decode(out, s, n, true);
 	return out;
 }
 

@@ -279,7 +279,7 @@ char *sigv4_uri_encode(const char *s, size_t n, bool keep_slash)
 	return buf_detach(&b);
 }
 
-static int hexval(char c)
+int sigv4_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -290,25 +290,35 @@ static int hexval(char c)
 	return -1;
 }
 
+size_t sigv4_pct_decode(char *out, const char *s, size_t n, bool plus_space)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int h, l;
+
+		if (s[i] == '%' && i + 2 < n && (h = sigv4_hexval(s[i + 1])) >= 0 &&
+		    (l = sigv4_hexval(s[i + 2])) >= 0) {
+			out[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else if (plus_space && s[i] == '+') {
+			out[o++] = ' ';
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 /* Decode %XX in s[0..n) (a '%' not followed by two hex digits stays as is;
  * '+' stays '+'), then strictly re-encode, appending to b. */
 static int reencode(struct buf *b, const char *s, size_t n)
 {
 	char *tmp = xmalloc(n + 1);
-	size_t i, j = 0;
+	size_t j = sigv4_pct_decode(tmp, s, n, false);
 	int rc;
 
-	for (i = 0; i < n; i++) {
-		int h, l;
-
-		if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-		    (l = hexval(s[i + 2])) >= 0) {
-			tmp[j++] = (char)(h * 16 + l);
-			i += 2;
-		} else {
-			tmp[j++] = s[i];
-		}
-	}
 	rc = enc_add(b, tmp, j, false);
 	free(tmp);
 	return rc;

@@ -111,5 +111,11 @@ void sigv4_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Percent-encoding helpers shared with the HTTP clients.
  * uri_encode: RFC 3986 unreserved kept; keep_slash keeps '/'.  Returns malloc'd. */
 char *sigv4_uri_encode(const char *s, size_t n, bool keep_slash);
+/* The value of hex digit c (either case), or -1. */
+int sigv4_hexval(int c);
+/* Decode %XX in s[0..n) into out (room for n + 1 bytes; NUL-terminated);
+ * a '%' not followed by two hex digits stays as is; plus_space turns '+'
+ * into ' ' (form/S3 encoding-type=url), else '+' stays.  Returns the length. */
+size_t sigv4_pct_decode(char *out, const char *s, size_t n, bool plus_space);
 
 #endif

@@ -13,6 +13,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 TOP=$(pwd)
 export TOP BUILD PYTHON
 export TRAILKEEP="$TOP/$BUILD/trailkeep"
+export TRAILKEEP_BIN="$TRAILKEEP"
 export PATH="$TOP/$BUILD:$PATH"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=98}

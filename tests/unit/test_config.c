@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "buf.h"
 #include "config.h"
 #include "banned.h"
@@ -41,11 +42,8 @@ static const char base[] =
 static char *write_ini(const char *text, size_t len)
 {
 	char *path = xasprintf("%s/c%d.ini", tmpdir, counter++);
-	FILE *f = fopen(path, "wb");
 
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	tu_write_file(path, text, len);
 	return path;
 }
 
@@ -425,18 +423,13 @@ static void test_inline_comments_crlf(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_mkdtemp(tmpdir);
 }
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	int rc;
-
 	(void)state;
-	rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tu_rmtree(tmpdir);
 }
 
 int main(void)

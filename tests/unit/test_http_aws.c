@@ -3,18 +3,17 @@
  * re-checks every signature with botocore.  Clock and RNG seed are pinned;
  * backoff sleeps are recorded, not slept. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "aws.h"
 #include "cloudtrail.h"
 #include "s3.h"
@@ -22,57 +21,26 @@
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
-static pid_t srv_pid;
-static int srv_port;
-static char port_file[256];
+static struct tu_server srv;
 static struct http_pool *pool;
 static long sleeps[16];
 static int nsleeps;
 
 static int start_server(void **state)
 {
-	const char *py = getenv("PYTHON"), *top = getenv("TOP");
-	char script[1024];
 	struct errbuf err;
-	int i;
 
 	(void)state;
-	if (!py || !*py)
-		py = "/usr/bin/python3";
-	if (!top || !*top)
-		top = ".";
-	snprintf(script, sizeof(script), "%s/tests/integration/scriptserver.py", top);
-	snprintf(port_file, sizeof(port_file), "/tmp/tk-aws-test-%d.port", (int)getpid());
-	unlink(port_file);
-	srv_pid = fork();
-	if (srv_pid == 0) {
-		execl(py, py, script, "--port-file", port_file, (char *)NULL);
-		_exit(127);
-	}
 	if (http_pool_new(&pool, NULL, &err))
 		return -1;
-	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(port_file, "r");
-		if (f) {
-			int ok = fscanf(f, "%d", &srv_port) == 1;
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		usleep(50000);
-	}
-	return -1;
+	return tu_scriptserver_start(&srv, "aws");
 }
 
 static int stop_server(void **state)
 {
 	(void)state;
 	http_pool_free(pool);
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
-	unlink(port_file);
+	tu_server_stop(&srv);
 	return 0;
 }
 
@@ -104,7 +72,7 @@ static void fx_init(struct fx *f, const char *uid, const char *steps, int max_at
 	struct aws_ctx_options o;
 
 	memset(f, 0, sizeof(*f));
-	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv_port, uid, steps);
+	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv.port, uid, steps);
 	f->ep.cli_url = f->url;
 	c.access_key_id = xstrdup("AKIDEXAMPLE");
 	c.secret_access_key = xstrdup(SECRET);
@@ -133,7 +101,7 @@ static char *server_get(const char *path)
 {
 	struct http_response r;
 	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d%s", srv_port, path);
+	char *u = xasprintf("http://127.0.0.1:%d%s", srv.port, path);
 	struct http_request req = { .method = "GET", .url = u };
 	char *s;
 

@@ -1,70 +1,37 @@
 /* test_http_basic.c: the HTTP layer against tests/integration/scriptserver.py
  * on 127.0.0.1 (spawned here with $PYTHON from $TOP). */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "http.h"
 
-static pid_t srv_pid;
-static int srv_port;
-static char port_file[256];
+static struct tu_server srv;
 
 static int start_server(void **state)
 {
-	const char *py = getenv("PYTHON"), *top = getenv("TOP");
-	char script[1024];
-	int i;
-
 	(void)state;
-	if (!py || !*py)
-		py = "/usr/bin/python3";
-	if (!top || !*top)
-		top = ".";
-	snprintf(script, sizeof(script), "%s/tests/integration/scriptserver.py", top);
-	snprintf(port_file, sizeof(port_file), "/tmp/tk-http-test-%d.port", (int)getpid());
-	unlink(port_file);
-	srv_pid = fork();
-	if (srv_pid == 0) {
-		execl(py, py, script, "--port-file", port_file, (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(port_file, "r");
-		if (f) {
-			int ok = fscanf(f, "%d", &srv_port) == 1;
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		usleep(50000);
-	}
-	return -1;
+	return tu_scriptserver_start(&srv, "http");
 }
 
 static int stop_server(void **state)
 {
 	(void)state;
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
-	unlink(port_file);
+	tu_server_stop(&srv);
 	return 0;
 }
 
 static char *url(const char *path)
 {
-	return xasprintf("http://127.0.0.1:%d%s", srv_port, path);
+	return xasprintf("http://127.0.0.1:%d%s", srv.port, path);
 }
 
 static struct http_pool *pool(void)

@@ -2,74 +2,42 @@
  * STS against the fake IMDSv2 / container / STS endpoints of
  * tests/integration/scriptserver.py on 127.0.0.1.  The clock is pinned. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "aws.h"
 #include "creds_net.h"
 #include "sts.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
-static pid_t srv_pid;
-static int srv_port;
-static char port_file[256];
+static struct tu_server srv;
 static struct http_pool *pool;
 static time_t now = 1700000000;
 
 static int start_server(void **state)
 {
-	const char *py = getenv("PYTHON"), *top = getenv("TOP");
-	char script[1024];
 	struct errbuf err;
-	int i;
 
 	(void)state;
-	if (!py || !*py)
-		py = "/usr/bin/python3";
-	if (!top || !*top)
-		top = ".";
-	snprintf(script, sizeof(script), "%s/tests/integration/scriptserver.py", top);
-	snprintf(port_file, sizeof(port_file), "/tmp/tk-creds-test-%d.port", (int)getpid());
-	unlink(port_file);
-	srv_pid = fork();
-	if (srv_pid == 0) {
-		execl(py, py, script, "--port-file", port_file, (char *)NULL);
-		_exit(127);
-	}
 	if (http_pool_new(&pool, NULL, &err))
 		return -1;
-	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(port_file, "r");
-		if (f) {
-			int ok = fscanf(f, "%d", &srv_port) == 1;
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		usleep(50000);
-	}
-	return -1;
+	return tu_scriptserver_start(&srv, "creds");
 }
 
 static int stop_server(void **state)
 {
 	(void)state;
 	http_pool_free(pool);
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
-	unlink(port_file);
+	tu_server_stop(&srv);
 	return 0;
 }
 
@@ -92,8 +60,8 @@ static void fx_init(struct fx *f, const char *imds)
 	struct creds_net_config c;
 
 	memset(f, 0, sizeof(*f));
-	f->sts_url = xasprintf("http://127.0.0.1:%d/sts", srv_port);
-	f->imds_url = imds ? xstrdup(imds) : xasprintf("http://127.0.0.1:%d/", srv_port);
+	f->sts_url = xasprintf("http://127.0.0.1:%d/sts", srv.port);
+	f->imds_url = imds ? xstrdup(imds) : xasprintf("http://127.0.0.1:%d/", srv.port);
 	f->ep.cli_url = f->sts_url;
 	memset(&c, 0, sizeof(c));
 	c.http = pool;
@@ -117,7 +85,7 @@ static char *server_get(const char *path)
 {
 	struct http_response r;
 	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d%s", srv_port, path);
+	char *u = xasprintf("http://127.0.0.1:%d%s", srv.port, path);
 	struct http_request req = { .method = "GET", .url = u };
 	char *s;
 
@@ -187,7 +155,7 @@ static void test_container(void **state)
 	struct aws_creds c;
 	struct errbuf err;
 	const struct creds_net_ops *ops;
-	char *u = xasprintf("http://127.0.0.1:%d/container/creds", srv_port);
+	char *u = xasprintf("http://127.0.0.1:%d/container/creds", srv.port);
 
 	(void)state;
 	fx_init(&f, NULL);

@@ -3,20 +3,18 @@
  * AWS (tests/fakeaws, spawned here on 127.0.0.1), which checks each
  * request's SigV4 signature with botocore and rejects bad ones.  The fake's
  * auth clock and ours are pinned to 2026-01-01T00:00:00Z. */
-#include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "aws.h"
 #include "cloudtrail.h"
 #include "creds_net.h"
@@ -29,7 +27,7 @@
 #define MGMT "111111111111"
 #define BUCKET "tk-transport-test"
 
-static pid_t fake_pid;
+static struct tu_server fake;
 static char *fake_url;
 static struct http_pool *pool;
 static struct endpoint_config epcfg;
@@ -69,40 +67,15 @@ static json_t *control(const char *name, const char *body)
 
 static int setup(void **state)
 {
-	const char *py = getenv("PYTHON"), *top = getenv("TOP");
 	struct aws_ctx_options o;
 	struct errbuf err;
-	int fds[2];
-	char line[128];
-	FILE *f;
 	json_t *org, *accts, *a;
 	size_t i;
 
 	(void)state;
-	if (!py || !*py)
-		py = "/usr/bin/python3";
-	if (!top || !*top)
-		top = ".";
-	if (pipe(fds))
+	if (tu_fakeaws_start(&fake, "5"))
 		return -1;
-	fake_pid = fork();
-	if (fake_pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(fds[1], 1);
-		if (devnull >= 0)
-			dup2(devnull, 2);
-		close(fds[0]);
-		if (chdir(top))
-			_exit(126);
-		execl(py, py, "-m", "tests.fakeaws", "--port", "0", "--seed", "5", (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (!f || !fgets(line, sizeof(line), f) || strncmp(line, "PORT=", 5))
-		return -1;
-	fclose(f);
-	fake_url = xasprintf("http://127.0.0.1:%ld", strtol(line + 5, NULL, 10));
+	fake_url = xasprintf("http://127.0.0.1:%d", fake.port);
 	if (http_pool_new(&pool, NULL, &err))
 		return -1;
 	json_decref(control("set_auth_clock", "{\"time\": 1767225600}"));
@@ -142,10 +115,7 @@ static int teardown(void **state)
 	aws_ctx_release(&ctx);
 	aws_creds_release(&mgmt);
 	http_pool_free(pool);
-	if (fake_pid > 0) {
-		kill(fake_pid, SIGTERM);
-		waitpid(fake_pid, NULL, 0);
-	}
+	tu_server_stop(&fake);
 	free(fake_url);
 	free(org_id);
 	return 0;

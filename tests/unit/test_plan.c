@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include <jansson.h>
 
 #include "buf.h"
@@ -340,7 +341,6 @@ static char *gen_config(size_t n, bool org, bool with_prefix)
 static void run_config_text(const char *text, size_t n_expect)
 {
 	char *path = xasprintf("%s/gen.ini", tmpdir);
-	FILE *f = fopen(path, "w");
 	struct tk_config c;
 	struct tk_diags d;
 	struct errbuf err;
@@ -348,9 +348,7 @@ static void run_config_text(const char *text, size_t n_expect)
 	struct plan_opts o = { "templates", true };
 	int rc;
 
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	tu_write_file(path, text, strlen(text));
 	if (config_load(&c, path, &d, &err) < 0)
 		fail_msg("%s", d.n ? d.v[0] : err.msg);
 	assert_int_equal(c.naccounts, n_expect);
@@ -397,7 +395,6 @@ static void test_limit_crossing(void **state)
 {
 	char *path = xasprintf("%s/big.ini", tmpdir);
 	char *t = gen_config(1000, false, false);
-	FILE *f = fopen(path, "w");
 	struct tk_config c;
 	struct tk_diags d;
 	struct errbuf err;
@@ -405,8 +402,7 @@ static void test_limit_crossing(void **state)
 	struct plan_opts o = { "templates", false };
 
 	(void)state;
-	fputs(t, f);
-	fclose(f);
+	tu_write_file(path, t, strlen(t));
 	assert_int_equal(config_load(&c, path, &d, &err), 0);
 	assert_int_equal(plan_build(&p, &c, &o, &err), TK_ELIMIT);
 	assert_non_null(strstr(err.msg, "over S3's limit of 20480 bytes (20 KB): use mode = organization"));
@@ -441,18 +437,13 @@ static void test_examples(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_mkdtemp(tmpdir);
 }
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	int rc;
-
 	(void)state;
-	rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tu_rmtree(tmpdir);
 }
 
 int main(void)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include <jansson.h>
 
 #include "buf.h"
@@ -36,16 +37,13 @@ static json_t *vars(void)
 static char *render(const char *text, int *rc_out)
 {
 	char *path = xasprintf("%s/t%d.json", tmpdir, counter++);
-	FILE *f = fopen(path, "w");
 	struct tmpl t;
 	struct errbuf err;
 	json_t *out = NULL, *v = vars();
 	char *res;
 	int rc;
 
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	tu_write_file(path, text, strlen(text));
 	rc = tmpl_load(&t, path, &err);
 	if (rc == 0) {
 		rc = tmpl_render(&out, &t, v, &err);
@@ -176,18 +174,13 @@ static void test_shipped_parse(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_mkdtemp(tmpdir);
 }
 
 static int teardown(void **state)
 {
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	int rc;
-
 	(void)state;
-	rc = system(cmd);
-	free(cmd);
-	return rc == 0 ? 0 : -1;
+	return tu_rmtree(tmpdir);
 }
 
 int main(void)
