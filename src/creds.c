@@ -114,33 +114,17 @@ static int from_file(struct aws_creds *out, const struct profile_set *ps, enum p
 static int read_token_file(char **out, const char *path, struct errbuf *err)
 {
 	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char tmp[4096];
-	size_t n;
-	int rc = 0;
+	size_t len;
+	int rc;
 
 	*out = NULL;
 	if (!f)
 		return err_set(err, TK_EAUTH, "cannot open '%s': %s", path, strerror(errno));
-	buf_init(&b, MAX_TOKEN_FILE);
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if (buf_add(&b, tmp, n)) {
-			rc = err_set(err, TK_ELIMIT, "'%s' is larger than %d bytes", path, MAX_TOKEN_FILE);
-			break;
-		}
-	if (!rc && ferror(f))
-		rc = err_set(err, TK_EAUTH, "cannot read '%s': %s", path, strerror(errno));
-	fclose(f);
-	explicit_bzero(tmp, sizeof(tmp));
-	if (rc) {
-		if (b.data)
-			explicit_bzero(b.data, b.cap);
-		buf_release(&b);
+	rc = profile_read_stream(out, &len, f, path, MAX_TOKEN_FILE, MAX_TOKEN_FILE, TK_EAUTH, err);
+	if (rc)
 		return rc;
-	}
-	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' || b.data[b.len - 1] == ' '))
-		b.data[--b.len] = '\0';
-	*out = buf_detach(&b);
+	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
+		(*out)[--len] = '\0';
 	return 0;
 }
 

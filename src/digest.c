@@ -647,19 +647,28 @@ static const char *skip_num_dir(const char *p)
 	return (q > p && *q == '/') ? q + 1 : NULL;
 }
 
-int digest_key_matches(const struct digest_loc *loc, const char *key)
+/* key = pre "\d+/\d+/\d+/" rest: rest, else NULL */
+static const char *after_date_dirs(const char *key, const char *pre)
 {
-	char *pre = digest_list_prefix(loc), *name = NULL;
+	size_t n = strlen(pre);
 	const char *p;
-	size_t n;
-	int ok = 0, i;
+	int i;
 
-	n = strlen(pre);
 	if (strncmp(key, pre, n))
-		goto done;
+		return NULL;
 	p = key + n;
 	for (i = 0; i < 3 && p; i++)
 		p = skip_num_dir(p);
+	return p;
+}
+
+int digest_key_matches(const struct digest_loc *loc, const char *key)
+{
+	char *pre = digest_list_prefix(loc), *name = NULL;
+	const char *p = after_date_dirs(key, pre);
+	size_t n;
+	int ok = 0;
+
 	if (!p)
 		goto done;
 	/* {account}_CloudTrail-Digest_{region}_{name}_{home}_.+\.json\.gz */
@@ -683,16 +692,10 @@ done:
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out)
 {
 	char *pre = log_list_prefix(loc), *name = NULL;
-	const char *p;
+	const char *p = after_date_dirs(key, pre);
 	size_t n;
-	int rc = -1, i;
+	int rc = -1;
 
-	n = strlen(pre);
-	if (strncmp(key, pre, n))
-		goto done;
-	p = key + n;
-	for (i = 0; i < 3 && p; i++)
-		p = skip_num_dir(p);
 	if (!p)
 		goto done;
 	name = xasprintf("%s_CloudTrail_%s_", loc->account, loc->region);

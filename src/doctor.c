@@ -736,24 +736,39 @@ static const json_t *plan_trail(struct dstate *st, const char *account)
 
 /* ---- resource caches ------------------------------------------------------- */
 
-static struct res_cache *bucket_policy(struct dstate *st, const char *bucket)
+/* The cache entry for name.  *ctx_out is NULL when the entry is cached, or
+ * when the central account's context in region cannot be had (then r->rc is
+ * TK_EAUTH with the message); else the entry is new and *ctx_out is that
+ * context. */
+static struct res_cache *res_begin(struct dstate *st, struct res_cache **v, size_t *n, const char *name,
+				   const char *region, struct aws_ctx **ctx_out)
 {
-	const struct tk_config *cfg = st->o->cfg;
 	struct res_cache *r;
-	struct aws_ctx *ctx;
 	struct errbuf e;
 	bool fresh;
 
-	r = res_find(&st->bpol, &st->nbpol, bucket, &fresh);
+	*ctx_out = NULL;
+	r = res_find(v, n, name, &fresh);
 	if (!fresh)
 		return r;
 	err_clear(&e);
-	ctx = ctx_for(st, config_central_account(cfg), cfg->home_region, &e);
-	if (!ctx) {
+	*ctx_out = ctx_for(st, config_central_account(st->o->cfg), region, &e);
+	if (!*ctx_out) {
 		r->rc = TK_EAUTH;
 		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
-		return r;
 	}
+	return r;
+}
+
+static struct res_cache *bucket_policy(struct dstate *st, const char *bucket)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	struct res_cache *r = res_begin(st, &st->bpol, &st->nbpol, bucket, st->o->cfg->home_region, &ctx);
+
+	if (!ctx)
+		return r;
+	err_clear(&e);
 	st->calls++;
 	r->rc = s3_get_bucket_policy(ctx, bucket, &r->text, &e);
 	if (!r->rc)
@@ -768,22 +783,13 @@ static struct res_cache *bucket_policy(struct dstate *st, const char *bucket)
 
 static struct res_cache *bucket_location(struct dstate *st, const char *bucket)
 {
-	const struct tk_config *cfg = st->o->cfg;
-	struct res_cache *r;
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	bool fresh;
+	struct res_cache *r = res_begin(st, &st->bloc, &st->nbloc, bucket, st->o->cfg->home_region, &ctx);
 
-	r = res_find(&st->bloc, &st->nbloc, bucket, &fresh);
-	if (!fresh)
+	if (!ctx)
 		return r;
 	err_clear(&e);
-	ctx = ctx_for(st, config_central_account(cfg), cfg->home_region, &e);
-	if (!ctx) {
-		r->rc = TK_EAUTH;
-		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
-		return r;
-	}
 	st->calls++;
 	r->rc = s3_head_bucket(ctx, bucket, &r->region, &e);
 	if (r->rc)
@@ -816,24 +822,16 @@ static const char *arn_region(const char *arn, char *out, size_t n)
 
 static struct res_cache *key_desc(struct dstate *st, const char *key_id)
 {
-	const struct tk_config *cfg = st->o->cfg;
 	struct res_cache *r;
 	struct aws_ctx *ctx;
 	struct errbuf e;
 	char region[64];
-	bool fresh;
 
-	r = res_find(&st->keys, &st->nkeys, key_id, &fresh);
-	if (!fresh)
-		return r;
 	arn_region(key_id, region, sizeof(region));
-	err_clear(&e);
-	ctx = ctx_for(st, config_central_account(cfg), region[0] ? region : cfg->home_region, &e);
-	if (!ctx) {
-		r->rc = TK_EAUTH;
-		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	r = res_begin(st, &st->keys, &st->nkeys, key_id, region[0] ? region : st->o->cfg->home_region, &ctx);
+	if (!ctx)
 		return r;
-	}
+	err_clear(&e);
 	st->calls++;
 	r->rc = kms_describe_key(ctx, key_id, &r->key, &e);
 	if (r->rc) {

@@ -843,19 +843,6 @@ static int parse_num(const char *s, double *out)
 	return *end ? -1 : 0;
 }
 
-static int digits_n(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* epoch seconds ("1700000000", "1700000000.5") or ISO-8601
  * "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]" */
 static int parse_date(const char *s, double *out)
@@ -872,16 +859,16 @@ static int parse_date(const char *s, double *out)
 		;
 	if (i > 0 && (p[i] == '\0' || (p[i] == '.' && isdigit((unsigned char)p[i + 1]))))
 		return parse_num(p, out);
-	if (digits_n(p, 4, &y) || p[4] != '-' || digits_n(p + 5, 2, &mo) || p[7] != '-' ||
-	    digits_n(p + 8, 2, &d))
+	if (tk_digits(p, 4, &y) || p[4] != '-' || tk_digits(p + 5, 2, &mo) || p[7] != '-' ||
+	    tk_digits(p + 8, 2, &d))
 		return -1;
 	p += 10;
 	if (*p == 'T' || *p == ' ') {
-		if (digits_n(p + 1, 2, &h) || p[3] != ':' || digits_n(p + 4, 2, &mi))
+		if (tk_digits(p + 1, 2, &h) || p[3] != ':' || tk_digits(p + 4, 2, &mi))
 			return -1;
 		p += 6;
 		if (*p == ':') {
-			if (digits_n(p + 1, 2, &se))
+			if (tk_digits(p + 1, 2, &se))
 				return -1;
 			p += 3;
 			if (*p == '.' && isdigit((unsigned char)p[1])) {
@@ -898,12 +885,12 @@ static int parse_date(const char *s, double *out)
 		p++;
 	} else if (*p == '+' || *p == '-') {
 		sign = *p == '-' ? -1 : 1;
-		if (digits_n(p + 1, 2, &oh))
+		if (tk_digits(p + 1, 2, &oh))
 			return -1;
 		p += 3;
 		if (*p == ':')
 			p++;
-		if (digits_n(p, 2, &om))
+		if (tk_digits(p, 2, &om))
 			return -1;
 		p += 2;
 	}
@@ -961,7 +948,7 @@ static int ip_match(const char *cidr, const char *addr)
 	if (parse_ip4(cidr, &e, &net))
 		return 0;
 	if (*e == '/') {
-		if (!isdigit((unsigned char)e[1]) || digits_n(e + 1, (int)strlen(e + 1), &bits) ||
+		if (!isdigit((unsigned char)e[1]) || tk_digits(e + 1, (int)strlen(e + 1), &bits) ||
 		    strlen(e + 1) > 2 || bits > 32 || (strlen(e + 1) > 1 && e[1] == '0'))
 			return 0;
 	} else if (*e) {

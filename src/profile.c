@@ -364,10 +364,6 @@ done:
 static int read_file(const char *path, char **out, size_t *len, struct errbuf *err)
 {
 	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char tmp[8192];
-	size_t n;
-	int rc = 0;
 
 	*out = NULL;
 	if (!f) {
@@ -375,15 +371,27 @@ static int read_file(const char *path, char **out, size_t *len, struct errbuf *e
 			return TK_ENOTFOUND;
 		return err_set(err, TK_EFAIL, "cannot open '%s': %s", path, strerror(errno));
 	}
-	buf_init(&b, PROFILE_MAX_FILE + 1);
+	return profile_read_stream(out, len, f, path, PROFILE_MAX_FILE + 1, PROFILE_MAX_FILE, TK_EFAIL, err);
+}
+
+int profile_read_stream(char **out, size_t *len, FILE *f, const char *path, size_t buf_limit,
+			size_t max_shown, int read_err, struct errbuf *err)
+{
+	struct buf b;
+	char tmp[8192];
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	buf_init(&b, buf_limit);
 	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
 		if (buf_add(&b, tmp, n)) {
-			rc = err_set(err, TK_ELIMIT, "'%s' is larger than %d bytes", path, PROFILE_MAX_FILE);
+			rc = err_set(err, TK_ELIMIT, "'%s' is larger than %zu bytes", path, max_shown);
 			break;
 		}
 	}
 	if (rc == 0 && ferror(f))
-		rc = err_set(err, TK_EFAIL, "cannot read '%s': %s", path, strerror(errno));
+		rc = err_set(err, read_err, "cannot read '%s': %s", path, strerror(errno));
 	fclose(f);
 	explicit_bzero(tmp, sizeof(tmp));
 	if (rc) {
@@ -392,7 +400,8 @@ static int read_file(const char *path, char **out, size_t *len, struct errbuf *e
 		buf_release(&b);
 		return rc;
 	}
-	*len = b.len;
+	if (len)
+		*len = b.len;
 	*out = buf_detach(&b);
 	return 0;
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -78,5 +79,13 @@ int profile_line(const struct profile_set *ps, const char *profile, const char *
  * (e.g. service "s3", key "endpoint_url").  NULL when unset. */
 const char *profile_service_get(const struct profile_set *ps, const char *profile,
 				const char *service, const char *key);
+
+/* Read all of f (opened from path; closed here) into *out (NUL-terminated;
+ * its length into *len when len is not NULL), the buffer limited to
+ * buf_limit bytes (TK_ELIMIT "'PATH' is larger than MAX_SHOWN bytes").  A
+ * read error is read_err ("cannot read 'PATH': ...").  Scratch space, and on
+ * error the partial data, are wiped: credential files go through here. */
+int profile_read_stream(char **out, size_t *len, FILE *f, const char *path, size_t buf_limit,
+			size_t max_shown, int read_err, struct errbuf *err);
 
 #endif

@@ -458,9 +458,8 @@ int s3_get_object_lock(struct aws_ctx *ctx, const char *bucket, struct s3_object
 		if (xml_path_u64(ret, "Years", &v) == 0 && v < 1000)
 			out->years = (long)v;
 	}
-done:
 	xml_doc_release(&d);
-	return rc;
+	return 0;
 }
 
 int s3_put_object_lock(struct aws_ctx *ctx, const char *bucket, const char *mode, long days,

@@ -30,7 +30,7 @@ time_t tk_timegm(const struct tm *tm)
 	return (time_t)t;
 }
 
-static int digits(const char *s, int n, int *out)
+int tk_digits(const char *s, int n, int *out)
 {
 	int i, v = 0;
 
@@ -77,28 +77,28 @@ int tk_parse_time(const char *s, time_t *out)
 	}
 	memset(&tm, 0, sizeof(tm));
 	if (n == 16 && s[8] == 'T' && s[15] == 'Z') {   /* YYYYMMDDTHHMMSSZ */
-		if (digits(s, 4, &y) || digits(s + 4, 2, &mo) || digits(s + 6, 2, &d) ||
-		    digits(s + 9, 2, &h) || digits(s + 11, 2, &mi) || digits(s + 13, 2, &se))
+		if (tk_digits(s, 4, &y) || tk_digits(s + 4, 2, &mo) || tk_digits(s + 6, 2, &d) ||
+		    tk_digits(s + 9, 2, &h) || tk_digits(s + 11, 2, &mi) || tk_digits(s + 13, 2, &se))
 			return -1;
 	} else if (n >= 10 && s[4] == '-' && s[7] == '-') {
-		if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d))
+		if (tk_digits(s, 4, &y) || tk_digits(s + 5, 2, &mo) || tk_digits(s + 8, 2, &d))
 			return -1;
 		if (n == 10 || (n == 11 && s[10] == 'Z')) {
 			/* date only */
 		} else if ((n == 17 && s[16] == 'Z') || (n == 20 && s[19] == 'Z') || n == 16 || n == 19) {
 			if ((s[10] != 'T' && s[10] != ' ') || s[13] != ':')
 				return -1;
-			if (digits(s + 11, 2, &h) || digits(s + 14, 2, &mi))
+			if (tk_digits(s + 11, 2, &h) || tk_digits(s + 14, 2, &mi))
 				return -1;
 			if (n >= 19) {
-				if (s[16] != ':' || digits(s + 17, 2, &se))
+				if (s[16] != ':' || tk_digits(s + 17, 2, &se))
 					return -1;
 			}
 		} else {
 			return -1;
 		}
 	} else if (n == 8) {   /* YYYYMMDD */
-		if (digits(s, 4, &y) || digits(s + 4, 2, &mo) || digits(s + 6, 2, &d))
+		if (tk_digits(s, 4, &y) || tk_digits(s + 4, 2, &mo) || tk_digits(s + 6, 2, &d))
 			return -1;
 	} else {
 		return -1;

@@ -14,6 +14,8 @@ int tk_parse_duration(const char *s, long *seconds);
 char *tk_format_iso(time_t t, char *buf, size_t n);
 /* UTC "YYYYMMDDTHHMMSSZ" (SigV4 X-Amz-Date) */
 char *tk_format_amz(time_t t, char *buf, size_t n);
+/* Exactly n decimal digits at s into *out: 0 or -1. */
+int tk_digits(const char *s, int n, int *out);
 /* Like timegm(3), portable. */
 time_t tk_timegm(const struct tm *tm);
 

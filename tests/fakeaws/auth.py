@@ -101,26 +101,27 @@ def _err_missing(proto):
     return AwsError("MissingAuthenticationTokenException", "Missing Authentication Token", 400)
 
 
+def _err_invalid_token(proto):
+    """STS/query and JSON protocols answer an unknown key and a bad token alike."""
+    if proto == "query":
+        return AwsError("InvalidClientTokenId",
+                        "The security token included in the request is invalid.", 403)
+    return AwsError("UnrecognizedClientException",
+                    "The security token included in the request is invalid.", 400)
+
+
 def _err_unknown_key(proto, akid):
     if proto == "s3":
         return AwsError("InvalidAccessKeyId",
                         "The AWS Access Key Id you provided does not exist in our records.",
                         403, extra={"AWSAccessKeyId": akid})
-    if proto == "query":
-        return AwsError("InvalidClientTokenId",
-                        "The security token included in the request is invalid.", 403)
-    return AwsError("UnrecognizedClientException",
-                    "The security token included in the request is invalid.", 400)
+    return _err_invalid_token(proto)
 
 
 def _err_bad_token(proto):
     if proto == "s3":
         return AwsError("InvalidToken", "The provided token is malformed or otherwise invalid.", 400)
-    if proto == "query":
-        return AwsError("InvalidClientTokenId",
-                        "The security token included in the request is invalid.", 403)
-    return AwsError("UnrecognizedClientException",
-                    "The security token included in the request is invalid.", 400)
+    return _err_invalid_token(proto)
 
 
 def _err_expired(proto):

@@ -8,6 +8,12 @@
 #   fakeaws_post NAME [JSON]        POST /_fake/NAME, prints the JSON answer
 #   fakeaws_env ACCOUNT_ID          prints `export AWS_...` lines for that account
 #   fakeaws_stop                    stops the server
+#   fakeaws_cli_setup TAG           the prologue of the awscli conformance scripts:
+#                                   needs aws, makes a work dir $W (mktemp TAG), starts
+#                                   the fake (seed 7, stopped and $W removed at exit),
+#                                   points awscli at it and defines A (aws on the fake),
+#                                   pass/fail/check/expect_err/jq_py and failed=0;
+#                                   exits 1 (with a FAIL: line) when it cannot
 # Needs TOP (the checkout) or runs from it; PYTHON defaults to /usr/bin/python3.
 
 fakeaws_start() {
@@ -69,4 +75,28 @@ fakeaws_stop() {
 	fi
 	[ -n "${FAKEAWS_DIR:-}" ] && rm -rf "$FAKEAWS_DIR"
 	FAKEAWS_PID=
+}
+
+fakeaws_cli_setup() {
+	PYTHON=${PYTHON:-/usr/bin/python3}
+	export TOP PYTHON
+	command -v aws >/dev/null 2>&1 || { echo "FAIL: awscli (aws) not installed"; exit 1; }
+	W=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	trap 'fakeaws_stop; rm -rf "$W"' EXIT INT TERM
+	export HOME="$W" AWS_CONFIG_FILE="$W/config" AWS_SHARED_CREDENTIALS_FILE="$W/credentials"
+	export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard
+	fakeaws_start --seed 7 || { echo "FAIL: fake AWS starts"; exit 1; }
+	failed=0
+	A() { aws --endpoint-url "$FAKEAWS_URL" --output json "$@"; }
+	pass() { echo "PASS: $1"; }
+	fail() { echo "FAIL: $1"; failed=1; }
+	# check NAME CMD...: command succeeds
+	check() { n=$1; shift; if "$@" >"$W/out" 2>"$W/err"; then pass "$n"; else fail "$n"; sed 's/^/    /' "$W/err" | head -5; fi; }
+	# expect_err NAME CODE CMD...: command fails with error CODE
+	expect_err() {
+		n=$1; c=$2; shift 2
+		if "$@" >"$W/out" 2>"$W/err"; then fail "$n (succeeded)"; return; fi
+		if grep -q "($c)" "$W/err"; then pass "$n"; else fail "$n (wanted $c)"; sed 's/^/    /' "$W/err" | head -3; fi
+	}
+	jq_py() { "$PYTHON" -c "import json,sys; d=json.load(open('$W/out')); print($1)"; }
 }

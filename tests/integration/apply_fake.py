@@ -22,9 +22,9 @@ TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
 
-BUILD = os.environ.get("BUILD", "build/default")
-TK = os.environ.get("TRAILKEEP") or os.path.join(TOP, BUILD, "trailkeep")
+TK = trailkeep_path(TOP)
 PY = "/usr/bin/python3"
 START = "2026-01-01T00:00:00Z"
 
@@ -138,22 +138,14 @@ class World:
             f.write(ini)
 
     def env(self, account="111111111111"):
-        e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        e.update(self.fa.env(self.accounts[account]))
-        e["TRAILKEEP_NOW"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        e["TRAILKEEP_BACKOFF_SCALE"] = "0.01"
-        e["TRAILKEEP_SEED"] = "1"
-        e["TRAILKEEP_TEMPLATES"] = os.path.join(TOP, "templates")
-        return e
+        return trailkeep_env(self.fa, self.accounts[account], TOP)
 
     def now(self):
         return self.fa.post("stats", since=10 ** 9)["now"]
 
     def run(self, *args, account="111111111111", stdin=None, timeout=300):
-        p = subprocess.run([TK, "apply", self.config] + list(args), env=self.env(account),
-                           stdin=subprocess.DEVNULL if stdin is None else stdin,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
+        return run_trailkeep(TK, ["apply", self.config] + list(args), self.env(account), stdin=stdin,
+                             timeout=timeout)
 
     def aws(self, *args, account="222222222222", region="us-east-1"):
         e = self.env(account)

@@ -17,7 +17,6 @@ Prints PASS:/FAIL: lines; exits non-zero on any failure."""
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,9 +28,9 @@ sys.path.insert(0, TOP)
 import botocore.session  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
 
-BUILD = os.environ.get("BUILD", "build/default")
-TK = os.environ.get("TRAILKEEP") or os.path.join(TOP, BUILD, "trailkeep")
+TK = trailkeep_path(TOP)
 START = "2026-01-01T00:00:00Z"
 BUCKET = "acme-org-cloudtrail"
 MGMT, ARCHIVE, PROD, STAGING = "111111111111", "222222222222", "333333333333", "444444444444"
@@ -104,21 +103,14 @@ class World:
         self.trail_arn = "arn:aws:cloudtrail:us-east-1:%s:trail/org-trail" % MGMT
 
     def env(self, account=MGMT, now=None):
-        e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        e.update(self.fa.env(self.accounts[account]))
-        e["TRAILKEEP_NOW"] = now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        e["TRAILKEEP_BACKOFF_SCALE"] = "0.01"
-        e["TRAILKEEP_SEED"] = "1"
-        e["TRAILKEEP_TEMPLATES"] = os.path.join(TOP, "templates")
-        return e
+        return trailkeep_env(self.fa, self.accounts[account], TOP, now=now)
 
     def now(self):
         return self.fa.post("stats", since=10 ** 9)["now"]
 
     def apply(self):
-        p = subprocess.run([TK, "apply", self.config, "--yes"], env=self.env(), stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-        return p.returncode, p.stdout.decode() + p.stderr.decode()
+        rc, out, err = run_trailkeep(TK, ["apply", self.config, "--yes"], self.env())
+        return rc, out + err
 
     def run(self, *args, cmd="doctor", extra_env=None):
         """trailkeep CMD on the simulated clock."""
@@ -126,12 +118,9 @@ class World:
         e = self.env(now=self.now())
         e.update(extra_env or {})
         try:
-            p = subprocess.run([TK, cmd, self.config] + list(args), env=e,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=300)
+            return run_trailkeep(TK, [cmd, self.config] + list(args), e)
         finally:
             self.fa.post("set_auth_clock", time=None)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
 
     def doctor_json(self, *args, extra_env=None):
         rc, out, err = self.run("--json", *args, extra_env=extra_env)

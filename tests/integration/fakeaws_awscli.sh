@@ -4,28 +4,8 @@
 # parsers.  Prints PASS:/FAIL: lines; exits non-zero on any failure.
 set -u
 TOP=${TOP:-$(pwd)}
-PYTHON=${PYTHON:-/usr/bin/python3}
-export TOP PYTHON
-command -v aws >/dev/null 2>&1 || { echo "FAIL: awscli (aws) not installed"; exit 1; }
 . "$TOP/tests/fakeaws/fakeaws.sh"
-W=$(mktemp -d "${TMPDIR:-/tmp}/fakeaws-cli.XXXXXX")
-trap 'fakeaws_stop; rm -rf "$W"' EXIT INT TERM
-export HOME="$W" AWS_CONFIG_FILE="$W/config" AWS_SHARED_CREDENTIALS_FILE="$W/credentials"
-export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard
-fakeaws_start --seed 7 || { echo "FAIL: fake AWS starts"; exit 1; }
-A() { aws --endpoint-url "$FAKEAWS_URL" --output json "$@"; }
-failed=0
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1"; failed=1; }
-# check NAME CMD...: command succeeds
-check() { n=$1; shift; if "$@" >"$W/out" 2>"$W/err"; then pass "$n"; else fail "$n"; sed 's/^/    /' "$W/err" | head -5; fi; }
-# expect_err NAME CODE CMD...: command fails with error CODE
-expect_err() {
-	n=$1; c=$2; shift 2
-	if "$@" >"$W/out" 2>"$W/err"; then fail "$n (succeeded)"; return; fi
-	if grep -q "($c)" "$W/err"; then pass "$n"; else fail "$n (wanted $c)"; sed 's/^/    /' "$W/err" | head -3; fi
-}
-jq_py() { "$PYTHON" -c "import json,sys; d=json.load(open('$W/out')); print($1)"; }
+fakeaws_cli_setup fakeaws-cli
 
 # --- STS / Organizations ---
 check "sts get-caller-identity" A sts get-caller-identity

@@ -18,39 +18,19 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOP)
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks, aws_cli, aws_cli_env  # noqa: E402
 
-AWS = "/usr/bin/aws"
 PY = "/usr/bin/python3"
 BUCKET = "org-trail-logs"
 START = "2026-01-01T00:00:00Z"
-failures = 0
+check = Checks()
 
 
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + detail) if detail else ""))
-
-
-def aws(fa, acct, *args, region="us-east-1"):
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-           "AWS_ACCESS_KEY_ID": acct["access_key_id"],
-           "AWS_SECRET_ACCESS_KEY": acct["secret_access_key"],
-           "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""}
-    return subprocess.run([AWS, "--endpoint-url", fa.url, "--output", "json"] + list(args),
-                          env=env, capture_output=True, text=True, timeout=120)
+aws = aws_cli
 
 
 def validate(fa, acct, trail_arn, account_id, region, end, start=START):
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
-           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-           "AWS_ACCESS_KEY_ID": acct["access_key_id"],
-           "AWS_SECRET_ACCESS_KEY": acct["secret_access_key"],
-           "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true"}
+    env = aws_cli_env(acct, region, pager=False)
     r = subprocess.run([PY, "-m", "tests.fakeaws.validate_ref", "--endpoint", fa.url,
                         "--trail-arn", trail_arn, "--start", start, "--end", end,
                         "--account-id", account_id, "--region", region, "--verbose"],
@@ -89,7 +69,7 @@ def main():
     finally:
         fa.stop()
     print("# fakeaws_cloudtrail: %.1f s" % (time.time() - t_start))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa):

@@ -19,32 +19,13 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOP)
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks, aws_cli, aws_cli_env  # noqa: E402
 
-AWS = "/usr/bin/aws"
 PY = "/usr/bin/python3"
-failures = 0
+check = Checks(limit=1500)
 
 
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:1500]) if detail else ""))
-
-
-def env_of(acct, region="us-east-1"):
-    return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
-            "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-            "AWS_ACCESS_KEY_ID": acct["access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": acct["secret_access_key"],
-            "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""}
-
-
-def aws(fa, acct, *args):
-    return subprocess.run([AWS, "--endpoint-url", fa.url, "--output", "json"] + list(args),
-                          env=env_of(acct), capture_output=True, text=True, timeout=120)
+aws = aws_cli
 
 
 def jout(r):
@@ -60,7 +41,7 @@ def main():
         run(fa)
     finally:
         fa.stop()
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa):
@@ -173,7 +154,7 @@ def run(fa):
     v = subprocess.run([PY, "-m", "tests.fakeaws.validate_ref", "--endpoint", fa.url,
                         "--trail-arn", trail_arn, "--start", "2026-01-01T00:00:00Z",
                         "--end", "2026-01-01T03:00:00Z", "--region", "us-east-1"],
-                       cwd=TOP, env=env_of(m), capture_output=True, text=True, timeout=120)
+                       cwd=TOP, env=aws_cli_env(m), capture_output=True, text=True, timeout=120)
     check(v.returncode == 0 and "2/2 digest files valid" in v.stdout and "INVALID" not in v.stderr
           and "No log files were delivered by CloudTrail between 2026-01-01T01:00:00Z and "
           "2026-01-01T02:00:00Z" in v.stderr,
