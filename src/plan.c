@@ -38,6 +38,7 @@ json_t *plan_vars(const struct tk_config *c)
 {
 	json_t *v = json_object(), *accounts = json_array(), *writers = json_array();
 	json_t *trail_arns = json_array(), *ctx = json_array(), *admins, *buckets, *prefixes;
+	json_t *trail_accounts = json_array();
 	const char *part = c->partition ? c->partition : "aws";
 	const char *central = config_central_account(c);
 	char *bucket_arn = xasprintf("arn:%s:s3:::%s", part, c->bucket);
@@ -101,6 +102,7 @@ json_t *plan_vars(const struct tk_config *c)
 		json_t *w;
 
 		json_array_append_new(trail_arns, json_string(arn));
+		json_array_append_new(trail_accounts, json_string(c->management_account));
 		json_array_append_new(ctx, json_sprintf("arn:%s:cloudtrail:*:%s:trail/*", part, c->management_account));
 		w = json_pack("{s:s, s:s+++, s:s}", "sid", "TrailkeepOrgWrite", "resource", logs, "/", c->org_id, "/*",
 			      "trail_arn", arn);
@@ -118,6 +120,7 @@ json_t *plan_vars(const struct tk_config *c)
 							  "trail_arn", arn, "regions", strlist_json(&a->regions)));
 		if (!org) {
 			json_array_append_new(trail_arns, json_string(arn));
+			json_array_append_new(trail_accounts, json_string(a->id));
 			json_array_append_new(ctx, json_sprintf("arn:%s:cloudtrail:*:%s:trail/*", part, a->id));
 			json_array_append_new(writers, json_pack("{s:s+, s:s+++, s:s}", "sid", "TrailkeepWrite", a->id,
 								 "resource", logs, "/", a->id, "/*", "trail_arn", arn));
@@ -127,6 +130,7 @@ json_t *plan_vars(const struct tk_config *c)
 	json_object_set_new(v, "accounts", accounts);
 	json_object_set_new(v, "writers", writers);
 	json_object_set_new(v, "trail_arns", trail_arns);
+	json_object_set_new(v, "trail_accounts", trail_accounts);
 	json_object_set_new(v, "encryption_context_arns", ctx);
 	free(bucket_arn);
 	free(kp);
