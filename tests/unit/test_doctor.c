@@ -145,9 +145,9 @@ static void test_run_healthy_makes_no_calls(void **state)
 {
 	struct tk_config c;
 	struct doctor_cell_in cells[3] = {
-		{ "111111111111", "us-east-1", false, NULL },
-		{ "111111111111", "eu-west-1", false, NULL },
-		{ "333333333333", "eu-west-1", false, "nothing" },
+		{ "111111111111", "us-east-1", false, NULL, false },
+		{ "111111111111", "eu-west-1", false, NULL, false },
+		{ "333333333333", "eu-west-1", false, "nothing", false },
 	};
 	struct doctor_opts o;
 	struct doctor_report r;
