@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "testutil.h"
-#include <jansson.h>
 
 #include "buf.h"
 #include "template.h"
