@@ -191,6 +191,7 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 	char **lines = NULL;
 	size_t nlines, i;
 	bool s3 = !strcmp(req->service, "s3");
+	bool refreshed = false, redirected = false;
 	int rc, attempt, cost = 0;
 	char msg[ERRBUF_LEN];
 
@@ -295,6 +296,54 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 			aws_error_parse(&ae, req->proto, resp->status, resp->body.data, resp->body.len,
 					resp_header, resp);
 			aws_error_set_context(&ae, req->service, req->operation, req->subject);
+			/* expired temporary credentials: refresh once and retry */
+			if (!refreshed && ctx->refresh && !resp->streamed &&
+			    (aws_error_is(&ae, "ExpiredToken") || aws_error_is(&ae, "ExpiredTokenException"))) {
+				struct aws_creds fresh = { 0 };
+				struct errbuf rerr;
+
+				refreshed = true;
+				if (!ctx->refresh(ctx->refresh_ud, &fresh, &rerr)) {
+					aws_creds_release(&ctx->creds);
+					ctx->creds = fresh;
+					aws_error_release(&ae);
+					continue;
+				}
+				/* refresh failed: report the original error */
+			}
+			/* S3 bucket in another region (aws-wire.md section 5): re-sign
+			 * for the region the error names and retry once */
+			if (s3 && req->bucket && !redirected && !resp->streamed && ae.region && *ae.region &&
+			    (ae.status == 301 || ae.status == 302 || ae.status == 307 ||
+			     (ae.status == 400 && !strcmp(req->method, "HEAD")) ||
+			     aws_error_is(&ae, "AuthorizationHeaderMalformed") ||
+			     aws_error_is(&ae, "PermanentRedirect")) &&
+			    strcmp(ae.region, ep.signing_region)) {
+				struct endpoint nep;
+				char *nhost = NULL, *npath = NULL;
+				struct errbuf rerr;
+
+				redirected = true;
+				memset(&nep, 0, sizeof(nep));
+				if (!endpoint_resolve(&nep, req->service, ae.region,
+						      ctx->endpoints ? ctx->endpoints : &no_config, &rerr) &&
+				    !build_target(req, &nep, &nhost, &npath, &rerr)) {
+					endpoint_release(&ep);
+					ep = nep;
+					free(host);
+					free(path);
+					free(url);
+					host = nhost;
+					path = npath;
+					url = xasprintf("%s://%s%s%s%s", ep.scheme, host, path, req->query ? "?" : "",
+							req->query ? req->query : "");
+					aws_error_release(&ae);
+					continue;
+				}
+				endpoint_release(&nep);
+				free(nhost);
+				free(npath);
+			}
 			if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
 			    attempt < ctx->max_attempts && aws_retry_take(ctx, false, &cost))
 				retry = true;

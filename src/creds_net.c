@@ -1,10 +1,14 @@
 /* creds_net.c: see creds_net.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -317,6 +321,257 @@ done:
 	return rc;
 }
 
+
+/* ---- credential_process ---- */
+
+#define PROCESS_MAX_ARGS 256
+#define PROCESS_MAX_CMD 4096
+
+extern char **environ;
+
+/* Split a command line shell-style, without a shell: blanks separate words;
+ * '...' is literal; "..." keeps blanks, with \" \\ \$ \` escapes; a
+ * backslash outside quotes escapes the next character.  No expansions.
+ * argv (NULL-terminated) and its strings are malloc'd. */
+int creds_split_command(const char *cmd, char ***argv_out, struct errbuf *err)
+{
+	char **argv = xcalloc(PROCESS_MAX_ARGS + 1, sizeof(*argv));
+	struct buf w;
+	size_t n = 0;
+	const char *p = cmd;
+	int rc = 0;
+	bool inword = false;
+
+	*argv_out = NULL;
+	buf_init(&w, PROCESS_MAX_CMD + 1);
+	if (strlen(cmd) > PROCESS_MAX_CMD) {
+		rc = err_set(err, TK_EUSAGE, "credential_process: the command is longer than %d bytes",
+			     PROCESS_MAX_CMD);
+		goto done;
+	}
+	for (;;) {
+		char c = *p;
+
+		if (c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			if (inword) {
+				if (n >= PROCESS_MAX_ARGS) {
+					rc = err_set(err, TK_EUSAGE, "credential_process: more than %d words",
+						     PROCESS_MAX_ARGS);
+					goto done;
+				}
+				argv[n++] = xstrdup(buf_cstr(&w));
+				w.len = 0;
+				inword = false;
+			}
+			if (c == '\0')
+				break;
+			p++;
+			continue;
+		}
+		inword = true;
+		if (c == '\'') {
+			const char *q = strchr(p + 1, '\'');
+
+			if (!q) {
+				rc = err_set(err, TK_EUSAGE, "credential_process: unterminated single quote");
+				goto done;
+			}
+			buf_add(&w, p + 1, (size_t)(q - p - 1));
+			p = q + 1;
+		} else if (c == '"') {
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+					p++;
+				buf_add(&w, p, 1);
+				p++;
+			}
+			if (*p != '"') {
+				rc = err_set(err, TK_EUSAGE, "credential_process: unterminated double quote");
+				goto done;
+			}
+			p++;
+		} else if (c == '\\' && p[1]) {
+			buf_add(&w, p + 1, 1);
+			p += 2;
+		} else {
+			buf_add(&w, p, 1);
+			p++;
+		}
+	}
+	if (!n)
+		rc = err_set(err, TK_EUSAGE, "credential_process: the command is empty");
+done:
+	buf_release(&w);
+	if (rc) {
+		creds_free_argv(argv);
+		return rc;
+	}
+	*argv_out = argv;
+	return 0;
+}
+
+void creds_free_argv(char **argv)
+{
+	size_t i;
+
+	if (!argv)
+		return;
+	for (i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* Parse credential_process output (Version 1). */
+int creds_parse_process_output(struct aws_creds *out, const char *body, size_t len, const char *prog,
+			       struct errbuf *err)
+{
+	json_error_t je;
+	json_t *o = json_loadb(body, len, 0, &je);
+	const char *exp;
+	time_t t = 0;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(o)) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': output is not a JSON object", prog);
+		goto done;
+	}
+	if (!json_is_integer(json_object_get(o, "Version")) ||
+	    json_integer_value(json_object_get(o, "Version")) != 1) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': output without \"Version\": 1", prog);
+		goto done;
+	}
+	if (!json_is_string(json_object_get(o, "AccessKeyId")) || !json_string_length(json_object_get(o, "AccessKeyId")) ||
+	    !json_is_string(json_object_get(o, "SecretAccessKey")) ||
+	    !json_string_length(json_object_get(o, "SecretAccessKey"))) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': output without AccessKeyId/SecretAccessKey", prog);
+		goto done;
+	}
+	if (json_object_get(o, "SessionToken") && !json_is_string(json_object_get(o, "SessionToken"))) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': SessionToken is not a string", prog);
+		goto done;
+	}
+	if (json_object_get(o, "Expiration")) {
+		exp = json_string_value(json_object_get(o, "Expiration"));
+		if (!exp || sts_parse_time(exp, &t)) {
+			rc = err_set(err, TK_EAUTH, "credential_process '%s': malformed Expiration", prog);
+			goto done;
+		}
+	}
+	out->access_key_id = aws_json_strdup(o, "AccessKeyId");
+	out->secret_access_key = aws_json_strdup(o, "SecretAccessKey");
+	out->session_token = aws_json_strdup(o, "SessionToken");
+	out->expiration = t;
+done:
+	if (o) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			if (json_is_string(v))
+				OPENSSL_cleanse((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+		}
+	}
+	json_decref(o);
+	return rc;
+}
+
+static int op_process(void *ud, struct aws_creds *out, const char *command, struct errbuf *err)
+{
+	struct creds_net *net = ud;
+	char **argv = NULL;
+	int pfd[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	bool fa_ready = false;
+	pid_t pid = -1;
+	struct buf b;
+	char chunk[4096];
+	ssize_t n;
+	int rc, status = 0, e;
+	long waited = 0, limit_ms = net->cfg.process_timeout_ms > 0 ? net->cfg.process_timeout_ms : 60000;
+
+	memset(out, 0, sizeof(*out));
+	buf_init(&b, CREDS_NET_MAX_PROCESS_OUTPUT);
+	rc = creds_split_command(command, &argv, err);
+	if (rc)
+		goto done;
+	if (pipe(pfd)) {
+		rc = err_set(err, TK_EFAIL, "credential_process: pipe: %s", strerror(errno));
+		goto done;
+	}
+	posix_spawn_file_actions_init(&fa);
+	fa_ready = true;
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_addclose(&fa, pfd[0]);
+	posix_spawn_file_actions_addclose(&fa, pfd[1]);
+	e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (e) {
+		pid = -1;
+		rc = err_set(err, TK_EAUTH, "credential_process: cannot run '%s': %s", argv[0], strerror(e));
+		goto done;
+	}
+	for (;;) {
+		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
+		int pr = poll(&pf, 1, 100);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0) {
+			waited += 100;
+			if (waited >= limit_ms) {
+				rc = err_set(err, TK_EAUTH, "credential_process '%s': no output within %ld s", argv[0],
+					     limit_ms / 1000);
+				goto done;
+			}
+			continue;
+		}
+		n = read(pfd[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_add(&b, chunk, (size_t)n)) {
+			rc = err_set(err, TK_ELIMIT, "credential_process '%s': output larger than %d bytes", argv[0],
+				     CREDS_NET_MAX_PROCESS_OUTPUT);
+			goto done;
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	pid = -1;
+	if (WIFSIGNALED(status)) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': killed by signal %d", argv[0], WTERMSIG(status));
+		goto done;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = err_set(err, TK_EAUTH, "credential_process '%s': exited with status %d", argv[0],
+			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		goto done;
+	}
+	rc = creds_parse_process_output(out, b.data ? buf_cstr(&b) : "", b.len, argv[0], err);
+done:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	if (fa_ready)
+		posix_spawn_file_actions_destroy(&fa);
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	if (b.data)
+		OPENSSL_cleanse(b.data, b.len);
+	buf_release(&b);
+	creds_free_argv(argv);
+	return rc;
+}
+
 struct creds_net *creds_net_new(const struct creds_net_config *cfg)
 {
 	struct creds_net *net = xcalloc(1, sizeof(*net));
@@ -331,6 +586,7 @@ struct creds_net *creds_net_new(const struct creds_net_config *cfg)
 	net->ops.web_identity = op_web_identity;
 	net->ops.container = op_container;
 	net->ops.imds = op_imds;
+	net->ops.process = op_process;
 	net->ops.ud = net;
 	return net;
 }

@@ -25,6 +25,7 @@ struct creds_net_config {
 	                                             (AWS_EC2_METADATA_SERVICE_ENDPOINT) */
 	long metadata_timeout_ms;                 /* IMDS/container; 0: 1000 */
 	double backoff_scale;                     /* STS retries; 0: 1.0 */
+	long process_timeout_ms;                  /* credential_process; 0: 60000 */
 };
 
 struct creds_net *creds_net_new(const struct creds_net_config *cfg);
@@ -41,5 +42,19 @@ int aws_account_creds(struct creds_net *net, const struct aws_creds *source, con
 		      const char *region, struct aws_creds *out, struct errbuf *err);
 
 #define CREDS_NET_MAX_TOKEN (64 * 1024)   /* web identity token file / IMDS token */
+#define CREDS_NET_MAX_PROCESS_OUTPUT (64 * 1024)   /* credential_process stdout */
+
+/* credential_process (ops->process): the command line is split shell-style
+ * without a shell (blanks separate words; '...' literal; "..." with \" \\
+ * \$ \` escapes; backslash escapes outside quotes; no expansions), run with
+ * stdin /dev/null and stderr inherited, its stdout read up to
+ * CREDS_NET_MAX_PROCESS_OUTPUT and parsed as {"Version": 1, "AccessKeyId",
+ * "SecretAccessKey", "SessionToken"?, "Expiration"? (ISO 8601)}.  A non-zero
+ * exit, a signal, a timeout or bad JSON is TK_EAUTH (TK_ELIMIT for too much
+ * output) naming only the program, never its output.  Exposed for tests: */
+int creds_split_command(const char *cmd, char ***argv, struct errbuf *err);
+void creds_free_argv(char **argv);
+int creds_parse_process_output(struct aws_creds *out, const char *body, size_t len, const char *prog,
+			       struct errbuf *err);
 
 #endif

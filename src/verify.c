@@ -1,5 +1,6 @@
 /* verify.c: see verify.h. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,46 @@ static bool str_eq(const char *a, const char *b)
 
 /* ---------------------------------------------------------------- control plane */
 
+/* A trail-level finding.  Organization mode: once, on the management
+ * account's home-region cell (doctor fans it out).  Per-account mode: on
+ * every selected cell of the trail's owner, since that account's one
+ * (multi-region) trail is what every one of its cells depends on; a cell in
+ * another region than home_region, or a --region filter without the home
+ * region, would otherwise show "ok" under a stopped or missing trail. */
+static void trail_finding(struct vstate *v, const char *owner, enum finding_code code,
+			  const char *bucket, const char *fmt, ...) TK_PRINTF(5, 6);
+static void trail_finding(struct vstate *v, const char *owner, enum finding_code code,
+			  const char *bucket, const char *fmt, ...)
+{
+	va_list ap, cp;
+	char *msg;
+	int n;
+	size_t i;
+
+	va_start(ap, fmt);
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		n = 0;
+	msg = xmalloc((size_t)n + 1);
+	if (vsnprintf(msg, (size_t)n + 1, fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	if (v->cfg->mode == TK_MODE_ORGANIZATION) {
+		findings_add(v->out, code, owner, v->cfg->home_region, bucket, NULL, "%s", msg);
+	} else {
+		for (i = 0; i < v->ncells; i++)
+			if (!strcmp(v->cells[i].account, owner))
+				findings_add(v->out, code, owner, v->cells[i].region, bucket, NULL, "%s",
+					     msg);
+	}
+	free(msg);
+}
+
 static void check_trail(struct vstate *v, const char *owner)
 {
 	const struct tk_config *cfg = v->cfg;
-	const char *home = cfg->home_region;
 	struct acct_ctx *a = ctx_for(v, owner);
 	char *arn = config_trail_arn(cfg, owner);
 	struct ct_trail t;
@@ -132,12 +169,13 @@ static void check_trail(struct vstate *v, const char *owner)
 	err_clear(&err);
 	rc = ct_get_trail(&a->ctx, arn, &t, &err);
 	if (rc == TK_ENOTFOUND) {
-		findings_add(v->out, F_TRAIL_MISSING, owner, home, NULL, NULL,
-			     "trail '%s' does not exist", arn);
+		trail_finding(v, owner, F_TRAIL_MISSING, NULL,
+			      "trail '%s' does not exist", arn);
 		goto done;
 	}
 	if (rc == TK_EAUTH) {
-		findings_add(v->out, F_ACCESS_DENIED, owner, home, NULL, NULL, "%s", err.msg);
+		trail_finding(v, owner, F_ACCESS_DENIED, NULL,
+			      "%s", err.msg);
 		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
 			  err.msg);
 		goto done;
@@ -148,31 +186,31 @@ static void check_trail(struct vstate *v, const char *owner)
 		goto done;
 	}
 	if (cfg->mode == TK_MODE_ORGANIZATION && t.organization != 1)
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-			     "trail '%s' is not an organization trail", cfg->trail_name);
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' is not an organization trail", cfg->trail_name);
 	if (t.multi_region != (cfg->multi_region ? 1 : 0))
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-			     "trail '%s' is%s multi-region, planned%s", cfg->trail_name,
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' is%s multi-region, planned%s", cfg->trail_name,
 			     t.multi_region == 1 ? "" : " not", cfg->multi_region ? "" : " not");
 	if (t.global_events != (cfg->include_global_events ? 1 : 0))
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-			     "trail '%s' %s global service events, planned %s", cfg->trail_name,
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' %s global service events, planned %s", cfg->trail_name,
 			     t.global_events == 1 ? "includes" : "does not include",
 			     cfg->include_global_events ? "on" : "off");
 	if (cfg->log_file_validation && t.log_file_validation != 1)
-		findings_add(v->out, F_VALIDATION_DISABLED, owner, home, NULL, NULL,
-			     "log file validation is off for trail '%s'", cfg->trail_name);
+		trail_finding(v, owner, F_VALIDATION_DISABLED, NULL,
+			      "log file validation is off for trail '%s'", cfg->trail_name);
 	if (!str_eq(t.s3_bucket, cfg->bucket))
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, t.s3_bucket, NULL,
-			     "trail '%s' delivers to bucket '%s', planned '%s'", cfg->trail_name,
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, t.s3_bucket,
+			      "trail '%s' delivers to bucket '%s', planned '%s'", cfg->trail_name,
 			     t.s3_bucket ? t.s3_bucket : "", cfg->bucket);
 	if (!str_eq(t.s3_prefix, cfg->key_prefix))
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-			     "trail '%s' has prefix '%s', planned '%s'", cfg->trail_name,
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' has prefix '%s', planned '%s'", cfg->trail_name,
 			     t.s3_prefix ? t.s3_prefix : "", cfg->key_prefix ? cfg->key_prefix : "");
 	if (cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
-		findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-			     "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
 	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
 	if (rc) {
 		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
@@ -180,14 +218,14 @@ static void check_trail(struct vstate *v, const char *owner)
 		goto done;
 	}
 	if (st.is_logging != 1)
-		findings_add(v->out, F_TRAIL_NOT_LOGGING, owner, home, NULL, NULL,
-			     "trail '%s' is not logging", cfg->trail_name);
+		trail_finding(v, owner, F_TRAIL_NOT_LOGGING, NULL,
+			      "trail '%s' is not logging", cfg->trail_name);
 	if (st.latest_delivery_error)
-		findings_add(v->out, F_TRAIL_DELIVERY_ERROR, owner, home, cfg->bucket, NULL,
-			     "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
+		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
+			      "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
 	if (st.latest_digest_delivery_error)
-		findings_add(v->out, F_TRAIL_DELIVERY_ERROR, owner, home, cfg->bucket, NULL,
-			     "CloudTrail reports a digest delivery error: %s",
+		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
+			      "CloudTrail reports a digest delivery error: %s",
 			     st.latest_digest_delivery_error);
 	if (cfg->data_event_buckets.n) {
 		rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
@@ -202,8 +240,8 @@ static void check_trail(struct vstate *v, const char *owner)
 				char *want = xasprintf(":s3:::%s", cfg->data_event_buckets.v[i]);
 
 				if (!text || !strstr(text, want))
-					findings_add(v->out, F_TRAIL_CONFIG_DRIFT, owner, home, NULL, NULL,
-						     "trail '%s' does not select data events of bucket '%s'",
+					trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' does not select data events of bucket '%s'",
 						     cfg->trail_name, cfg->data_event_buckets.v[i]);
 				free(want);
 			}
@@ -220,8 +258,8 @@ static void check_trail(struct vstate *v, const char *owner)
 				if (all[i].global_events == 1)
 					g++;
 			if (g > 1)
-				findings_add(v->out, F_GLOBAL_EVENTS_DUPLICATED, owner, home, NULL, NULL,
-					     "%zu trails record global service events in account '%s'", g,
+				trail_finding(v, owner, F_GLOBAL_EVENTS_DUPLICATED, NULL,
+			      "%zu trails record global service events in account '%s'", g,
 					     owner);
 			ct_trails_free(all, n);
 		}
@@ -377,9 +415,16 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	if (cfg->mode == TK_MODE_ORGANIZATION) {
 		check_trail(&v, cfg->management_account);
 	} else {
-		for (i = 0; i < cfg->naccounts; i++)
-			if (selected(o->accounts, o->naccounts, cfg->accounts[i].id))
+		/* each account's own trail, in its own account; an account none
+		 * of whose cells is selected (--region) is not contacted */
+		for (i = 0; i < cfg->naccounts; i++) {
+			bool any = false;
+
+			for (k = 0; k < v.ncells && !any; k++)
+				any = !strcmp(v.cells[k].account, cfg->accounts[i].id);
+			if (any)
 				check_trail(&v, cfg->accounts[i].id);
+		}
 	}
 	/* 2. delivery, from the central bucket */
 	central = ctx_for(&v, config_central_account(cfg));

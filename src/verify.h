@@ -15,6 +15,10 @@
  *      every member, so a silent member shows only in S3;
  *   3. integrity (validate.h) over the window, unless disabled.
  * A cell that could not be checked at all gets cell_unchecked (never "ok").
+ * Trail-level findings (step 1) land, in per-account mode, on every selected
+ * cell of the trail's owner (its one trail covers them all); in organization
+ * mode once, on the management account's home-region cell.  An account
+ * whose role cannot be assumed makes only its own cells unchecked.
  *
  * Library code: no printing; the clock comes in opts (now).
  */

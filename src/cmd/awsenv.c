@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "awsenv.h"
+#include "../creds_net.h"
 #include "../sts.h"
 #include "../banned.h"
 
@@ -29,43 +30,116 @@ static void debug_line(void *ud, const char *line)
 	fprintf(stderr, "trailkeep: %s: %s\n", debug_cmd, line);
 }
 
-struct net_ud {
-	struct http_pool *http;
-	const struct endpoint_config *endpoints;
-};
-
-/* creds_net_ops.assume_role: STS AssumeRole with the source credentials. */
-static int net_assume_role(void *ud, struct aws_creds *out, const struct aws_creds *source,
-			   const char *role_arn, const char *session_name, const char *external_id,
-			   long duration_s, const char *region, struct errbuf *err)
+/* The HTTP pool every command uses: CA bundle, --no-verify-ssl (refused by
+ * http.c for non-loopback hosts), -v trace with secrets redacted. */
+static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct errbuf *err)
 {
-	struct net_ud *n = ud;
-	struct aws_ctx ctx;
-	struct aws_ctx_options o;
+	struct http_pool_options po;
+
+	memset(&po, 0, sizeof(po));
+	po.max_in_flight = jobs > 0 ? jobs : HTTP_DEFAULT_IN_FLIGHT;
+	po.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (po.ca_bundle && !*po.ca_bundle)
+		po.ca_bundle = NULL;
+	po.insecure = g_cli.no_verify_ssl;
+	if (g_cli.verbose > 0) {
+		po.debug = debug_line;
+		po.debug_ud = NULL;
+		debug_cmd = cmd;
+	}
+	return http_pool_new(out, &po, err);
+}
+
+static void set_endpoints(struct endpoint_config *ec, const struct tk_env *env)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->cli_url = g_cli.endpoint_url;
+	ec->env = *env;
+	ec->profiles = NULL;
+	ec->profile = g_cli.profile;
+}
+
+static double env_backoff_scale(void)
+{
+	const char *s = getenv("TRAILKEEP_BACKOFF_SCALE");
+
+	return s && *s ? strtod(s, NULL) : 0;
+}
+
+static uint64_t env_seed(void)
+{
+	const char *s = getenv("TRAILKEEP_SEED");
+
+	return s && *s ? strtoull(s, NULL, 10) : 0;
+}
+
+/* The network credential providers (STS assume role, web identity,
+ * container, IMDSv2, credential_process) on pool http. */
+static struct creds_net *open_net(struct http_pool *http, const struct endpoint_config *ec)
+{
+	struct creds_net_config nc;
+
+	memset(&nc, 0, sizeof(nc));
+	nc.http = http;
+	nc.endpoints = ec;
+	nc.clock = env_clock;
+	nc.seed = env_seed();
+	nc.backoff_scale = env_backoff_scale();
+	nc.imds_endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	return creds_net_new(&nc);
+}
+
+/* The one credential resolution of every command (the AWS CLI's chain,
+ * never from argv).  region: for STS (NULL: resolved by creds.c). */
+static int resolve_creds(struct aws_creds *out, const struct tk_env *env, const char *region,
+			 struct creds_net *net, struct errbuf *err)
+{
+	struct creds_ctx cc;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.env = *env;
+	cc.profile = g_cli.profile;
+	cc.profile_from_cli = g_cli.profile != NULL;
+	cc.now = cli_now();
+	cc.net = net ? creds_net_ops(net) : NULL;
+	cc.region = region;
+	return creds_resolve(out, &cc, err);
+}
+
+/* aws_ctx_options.refresh: run the chain again (temporary credentials). */
+static int refresh_creds(void *ud, struct aws_creds *out, struct errbuf *err)
+{
+	struct awsenv *e = ud;
+
+	return resolve_creds(out, &e->env, e->region, e->net, err);
+}
+
+int awsenv_creds(struct aws_creds *out, const char *region, struct errbuf *err)
+{
+	struct tk_env env = { awsenv_getenv, NULL };
+	struct endpoint_config ec;
+	struct http_pool *http = NULL;
+	struct creds_net *net = NULL;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
-	o.http = n->http;
-	o.creds = source;
-	o.region = region ? region : "us-east-1";
-	o.endpoints = n->endpoints;
-	o.clock = env_clock;
-	rc = aws_ctx_init(&ctx, &o, err);
+	memset(out, 0, sizeof(*out));
+	set_endpoints(&ec, &env);
+	/* creating the pool and the providers contacts nothing: only a
+	 * provider that applies (container, web identity, ...) does */
+	rc = open_pool(&http, "sign", 1, err);
 	if (rc)
 		return rc;
-	rc = sts_assume_role(&ctx, role_arn, session_name, external_id, duration_s, out, NULL, err);
-	aws_ctx_release(&ctx);
+	net = open_net(http, &ec);
+	rc = resolve_creds(out, &env, region, net, err);
+	creds_net_free(net);
+	http_pool_free(http);
 	return rc;
 }
 
 int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *o)
 {
-	struct http_pool_options po;
-	struct creds_ctx cc;
 	struct aws_ctx_options ao;
 	struct errbuf err;
-	struct creds_net_ops ops;
-	struct net_ud nud;
 	const char *s;
 	int rc;
 
@@ -79,10 +153,7 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 	} else if (rc) {
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
 	}
-	e->endpoints.cli_url = g_cli.endpoint_url;
-	e->endpoints.env = e->env;
-	e->endpoints.profiles = NULL;
-	e->endpoints.profile = g_cli.profile;
+	set_endpoints(&e->endpoints, &e->env);
 	/* the endpoint must be usable before anything is contacted */
 	{
 		struct endpoint ep;
@@ -93,35 +164,13 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 		/* --no-verify-ssl for a non-loopback host is refused by http.c */
 		endpoint_release(&ep);
 	}
-	memset(&po, 0, sizeof(po));
-	po.max_in_flight = o->jobs > 0 ? o->jobs : HTTP_DEFAULT_IN_FLIGHT;
-	po.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
-	if (po.ca_bundle && !*po.ca_bundle)
-		po.ca_bundle = NULL;
-	po.insecure = g_cli.no_verify_ssl;
-	if (g_cli.verbose > 0) {
-		po.debug = debug_line;
-		po.debug_ud = NULL;
-		debug_cmd = cmd;
-	}
-	rc = http_pool_new(&e->http, &po, &err);
+	rc = open_pool(&e->http, cmd, o->jobs, &err);
 	if (rc)
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
-	/* credentials: the AWS CLI's chain (never from argv) */
-	memset(&nud, 0, sizeof(nud));
-	nud.http = e->http;
-	nud.endpoints = &e->endpoints;
-	memset(&ops, 0, sizeof(ops));
-	ops.assume_role = net_assume_role;
-	ops.ud = &nud;
-	memset(&cc, 0, sizeof(cc));
-	cc.env = e->env;
-	cc.profile = g_cli.profile;
-	cc.profile_from_cli = g_cli.profile != NULL;
-	cc.now = cli_now();
-	cc.net = &ops;
-	cc.region = e->region;
-	rc = creds_resolve(&e->creds, &cc, &err);
+	/* credentials: the AWS CLI's chain (never from argv), with every
+	 * network provider */
+	e->net = open_net(e->http, &e->endpoints);
+	rc = resolve_creds(&e->creds, &e->env, e->region, e->net, &err);
 	if (rc && (o->need_creds || rc == TK_EUSAGE)) {
 		awsenv_close(e);
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
@@ -135,6 +184,10 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 	ao.region = e->region;
 	ao.endpoints = &e->endpoints;
 	ao.clock = env_clock;
+	if (e->creds.access_key_id) {
+		ao.refresh = refresh_creds;
+		ao.refresh_ud = e;
+	}
 	ao.max_attempts = o->max_attempts > 0 ? o->max_attempts : 3;
 	s = getenv("AWS_MAX_ATTEMPTS");
 	if (s && *s) {
@@ -147,12 +200,8 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 		}
 		ao.max_attempts = (int)v;
 	}
-	s = getenv("TRAILKEEP_BACKOFF_SCALE");
-	if (s && *s)
-		ao.backoff_scale = strtod(s, NULL);
-	s = getenv("TRAILKEEP_SEED");
-	if (s && *s)
-		ao.seed = strtoull(s, NULL, 10);
+	ao.backoff_scale = env_backoff_scale();
+	ao.seed = env_seed();
 	rc = aws_ctx_init(&e->ctx, &ao, &err);
 	if (rc) {
 		awsenv_close(e);
@@ -169,6 +218,7 @@ void awsenv_close(struct awsenv *e)
 	if (e->ctx_ready)
 		aws_ctx_release(&e->ctx);
 	aws_creds_release(&e->creds);
+	creds_net_free(e->net);
 	http_pool_free(e->http);
 	free(e->region);
 	memset(e, 0, sizeof(*e));

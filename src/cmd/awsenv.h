@@ -41,12 +41,20 @@ struct awsenv {
 	struct aws_ctx ctx;
 	struct aws_sched *sched;
 	bool ctx_ready;
+	struct creds_net *net;       /* network credential providers (creds_net.h) */
 };
 
 /* Set everything up.  Returns 0, or the exit code after printing the error
  * as "trailkeep: CMD: ...". */
 int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *o);
 void awsenv_close(struct awsenv *e);
+
+/* Credentials only, through the same chain and providers as awsenv_open
+ * (used by sign): nothing is contacted unless a provider that applies needs
+ * it (container, web identity, assume role, credential_process, IMDS).
+ * region: for STS (NULL: resolved).  0 or a tk_err (message in err, no
+ * secrets); *out released by the caller. */
+int awsenv_creds(struct aws_creds *out, const char *region, struct errbuf *err);
 
 /* getenv as a tk_env (for library calls that take one). */
 const char *awsenv_getenv(void *ud, const char *name);

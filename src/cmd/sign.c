@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "../buf.h"
 #include "../creds.h"
+#include "awsenv.h"
 #include "../sigv4.h"
 #include "../timeutil.h"
 #include "../banned.h"
@@ -301,18 +302,11 @@ static int read_body(const char *path, char **out, size_t *len, struct errbuf *e
 	return 0;
 }
 
-static int get_creds(struct aws_creds *c, struct errbuf *err)
+/* The same chain and providers as every other command (awsenv.c): only a
+ * provider that applies (container, web identity, ...) touches the network. */
+static int get_creds(struct aws_creds *c, const char *region, struct errbuf *err)
 {
-	struct creds_ctx ctx;
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.env.get = env_get;
-	ctx.profile = g_cli.profile;
-	ctx.profile_from_cli = g_cli.profile != NULL;
-	ctx.now = cli_now();
-	ctx.region = g_cli.region;
-	ctx.net = NULL;   /* static credentials only: sign never talks to the network */
-	return creds_resolve(c, &ctx, err);
+	return awsenv_creds(c, region, err);
 }
 
 static int add_header(struct sreq *r, const char *arg, char **owned, struct errbuf *err)
@@ -502,7 +496,7 @@ int cmd_sign(int argc, char **argv)
 		r.body = body;
 	}
 	err_clear(&err);
-	e = get_creds(&creds, &err);
+	e = get_creds(&creds, r.region, &err);
 	if (e) {
 		rc = cli_error(CMD, cli_exit_for(e), "%s", err.msg);
 		goto done;

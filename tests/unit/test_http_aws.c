@@ -288,7 +288,32 @@ static void test_redirect_names_region(void **state)
 	assert_int_equal(s3_head_bucket(&f.ctx, "bkt", &region, &err), TK_EFAIL);
 	assert_null(region);
 	assert_string_equal(err.msg, "s3 HeadBucket 'bkt': 301 PermanentRedirect; the bucket is in region 'eu-west-1'");
-	assert_int_equal(server_count("r9"), 1);
+	/* re-signed for eu-west-1 once (aws-wire.md section 5), then given up */
+	assert_int_equal(server_count("r9"), 2);
+	fx_release(&f);
+}
+
+/* 301 with x-amz-bucket-region, then 200: the retry is signed for the
+ * bucket's region and succeeds. */
+static void test_redirect_followed_once(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf out;
+	char *last;
+
+	(void)state;
+	fx_init(&f, "r10", "redirect,200", 0);
+	buf_init(&out, 1024);
+	if (s3_get(&f, &out, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(buf_cstr(&out), "ok");
+	assert_int_equal(server_count("r10"), 2);
+	assert_int_equal(f.ctx.last_attempts, 2);
+	last = server_get("/last");
+	assert_non_null(strstr(last, "/eu-west-1/s3/aws4_request"));
+	free(last);
+	buf_release(&out);
 	fx_release(&f);
 }
 
@@ -457,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_clock_skew_not_looped),
 		cmocka_unit_test(test_not_found_and_head),
 		cmocka_unit_test(test_redirect_names_region),
+		cmocka_unit_test(test_redirect_followed_once),
 		cmocka_unit_test(test_json_throttle_retried),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_query_error),
