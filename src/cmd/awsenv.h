@@ -74,4 +74,15 @@ int report_findings(const char *cmd, struct findings *f, struct cell_stats *cell
 		    bool json, const char *metrics, time_t now);
 int report_exit_code(const struct cell_stats *cells, size_t ncells, const struct findings *f);
 
+/* The progress line on stderr (only set it when cli_progress_enabled()):
+ * at most once a second, "\rtrailkeep: CMD: n/m cells, ..."; print "\n"
+ * afterwards when shown. */
+struct validate_progress;
+struct report_progress {
+	const char *cmd;
+	time_t last;
+	bool shown;
+};
+void report_progress(void *ud, const struct validate_progress *p);
+
 #endif

@@ -165,15 +165,9 @@ int report_findings(const char *cmd, struct findings *f, struct cell_stats *cell
 
 /* ---------------------------------------------------------------- progress */
 
-struct progress_ud {
-	const char *cmd;
-	time_t last;
-	bool shown;
-};
-
-static void show_progress(void *ud, const struct validate_progress *p)
+void report_progress(void *ud, const struct validate_progress *p)
 {
-	struct progress_ud *u = ud;
+	struct report_progress *u = ud;
 	time_t now = time(NULL);
 
 	if (now == u->last && p->cells_done != p->cells)
@@ -252,7 +246,7 @@ int cmd_validate(int argc, char **argv)
 	struct cell_stats *stats = NULL;
 	struct findings f;
 	struct awsenv env;
-	struct progress_ud pud = { CMD, 0, false };
+	struct report_progress pud = { CMD, 0, false };
 	struct errbuf err;
 	time_t start, end, now = cli_now();
 	bool env_open = false;
@@ -428,7 +422,7 @@ int cmd_validate(int argc, char **argv)
 		vo.threads = ncpu > 0 ? (int)(ncpu < VALIDATE_MAX_THREADS ? ncpu : VALIDATE_MAX_THREADS) : 1;
 	}
 	if (cli_progress_enabled()) {
-		vo.progress = show_progress;
+		vo.progress = report_progress;
 		vo.progress_ud = &pud;
 	}
 	if (!local) {

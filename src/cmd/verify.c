@@ -18,25 +18,6 @@
 #define MAX_LIST 10000
 #define DEFAULT_SINCE (24 * 3600L)
 
-struct progress_ud {
-	time_t last;
-	bool shown;
-};
-
-static void show_progress(void *ud, const struct validate_progress *p)
-{
-	struct progress_ud *u = ud;
-	time_t now = time(NULL);
-
-	if (now == u->last && p->cells_done != p->cells)
-		return;
-	u->last = now;
-	u->shown = true;
-	fprintf(stderr, "\rtrailkeep: verify: %zu/%zu cells, %zu digests, %zu logs, %.1f MiB   ",
-		p->cells_done, p->cells, p->digests, p->logs, (double)p->bytes / (1024.0 * 1024.0));
-	fflush(stderr);
-}
-
 int cmd_verify(int argc, char **argv)
 {
 	static const char *accounts[MAX_LIST], *regions[MAX_LIST];
@@ -50,7 +31,7 @@ int cmd_verify(int argc, char **argv)
 	struct cell_stats *cells = NULL;
 	struct findings f;
 	struct awsenv env;
-	struct progress_ud pud = { 0, false };
+	struct report_progress pud = { CMD, 0, false };
 	struct errbuf err;
 	time_t now = cli_now(), start, end;
 	bool cfg_loaded = false;
@@ -206,7 +187,7 @@ int cmd_verify(int argc, char **argv)
 	vo.aws = &env.ctx;
 	vo.sched = env.sched;
 	if (cli_progress_enabled()) {
-		vo.progress = show_progress;
+		vo.progress = report_progress;
 		vo.progress_ud = &pud;
 	}
 	rc = verify_run(&vo, &f, &cells, &ncells, &err);
