@@ -44,22 +44,10 @@ static void no_sleep(void *ud, long ms)
 	(void)ms;
 }
 
+/* POST /_fake/NAME on the fake AWS of this test */
 static json_t *control(const char *name, const char *body)
 {
-	struct http_response r;
-	struct errbuf err;
-	char *u = xasprintf("%s/_fake/%s", fake_url, name);
-	const char *h[] = { "Content-Type: application/json" };
-	struct http_request req = { .method = "POST", .url = u, .headers = h, .nheaders = 1,
-				    .body = body, .body_len = strlen(body) };
-	json_error_t je;
-	json_t *out = NULL;
-
-	if (http_do(pool, &req, &r, &err) == 0 && r.status == 200)
-		out = json_loadb(r.body.data, r.body.len, 0, &je);
-	http_response_release(&r);
-	free(u);
-	return out;
+	return tu_fakeaws_control(pool, fake_url, name, body);
 }
 
 /* a new key of the management account; expires_in: NULL for a long-term key */

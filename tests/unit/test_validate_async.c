@@ -19,13 +19,12 @@
 
 #include "aws.h"
 #include "aws_async.h"
+#include "testutil.h"
 #include "banned.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
-static pid_t srv_pid;
-static int srv_port;
-static char port_file[256];
+static struct tu_server srv;
 static struct http_pool *pool;
 static struct aws_sched *sched;
 static long sleeps[64];
@@ -33,40 +32,13 @@ static int nsleeps;
 
 static int start_server(void **state)
 {
-	const char *py = getenv("PYTHON"), *top = getenv("TOP");
-	char script[1024];
 	struct errbuf err;
-	int i;
 
 	(void)state;
-	if (!py || !*py)
-		py = "/usr/bin/python3";
-	if (!top || !*top)
-		top = ".";
-	snprintf(script, sizeof(script), "%s/tests/integration/scriptserver.py", top);
-	snprintf(port_file, sizeof(port_file), "/tmp/tk-async-test-%d.port", (int)getpid());
-	unlink(port_file);
-	srv_pid = fork();
-	if (srv_pid == 0) {
-		execl(py, py, script, "--port-file", port_file, (char *)NULL);
-		_exit(127);
-	}
 	if (http_pool_new(&pool, NULL, &err))
 		return -1;
 	aws_sched_new(&sched, pool);
-	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(port_file, "r");
-
-		if (f) {
-			int ok = fscanf(f, "%d", &srv_port) == 1;
-
-			fclose(f);
-			if (ok)
-				return 0;
-		}
-		usleep(50000);
-	}
-	return -1;
+	return tu_scriptserver_start(&srv, "async");
 }
 
 static int stop_server(void **state)
@@ -74,11 +46,7 @@ static int stop_server(void **state)
 	(void)state;
 	aws_sched_free(sched);
 	http_pool_free(pool);
-	if (srv_pid > 0) {
-		kill(srv_pid, SIGTERM);
-		waitpid(srv_pid, NULL, 0);
-	}
-	unlink(port_file);
+	tu_server_stop(&srv);
 	return 0;
 }
 
@@ -111,7 +79,7 @@ static void fx_init(struct fx *f, const char *uid, const char *steps, int max_at
 	struct aws_ctx_options o;
 
 	memset(f, 0, sizeof(*f));
-	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv_port, uid, steps);
+	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv.port, uid, steps);
 	f->ep.cli_url = f->url;
 	c.access_key_id = xstrdup("AKIDEXAMPLE");
 	c.secret_access_key = xstrdup(SECRET);
@@ -138,7 +106,7 @@ static long server_count(const char *uid)
 {
 	struct http_response r;
 	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d/count/%s", srv_port, uid);
+	char *u = xasprintf("http://127.0.0.1:%d/count/%s", srv.port, uid);
 	struct http_request req = { .method = "GET", .url = u };
 	long n;
 

@@ -12,7 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "buf.h"
+#include "http.h"
 #include "testutil.h"
 #include "banned.h"
 
@@ -120,4 +123,22 @@ void tu_write_file(const char *path, const char *text, size_t len)
 	assert_non_null(f);
 	assert_int_equal(fwrite(text, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+json_t *tu_fakeaws_control(struct http_pool *pool, const char *url, const char *name, const char *body)
+{
+	struct http_response r;
+	struct errbuf err;
+	char *u = xasprintf("%s/_fake/%s", url, name);
+	const char *h[] = { "Content-Type: application/json" };
+	struct http_request req = { .method = "POST", .url = u, .headers = h, .nheaders = 1,
+				    .body = body, .body_len = strlen(body) };
+	json_error_t je;
+	json_t *out = NULL;
+
+	if (http_do(pool, &req, &r, &err) == 0 && r.status == 200)
+		out = json_loadb(r.body.data, r.body.len, 0, &je);
+	http_response_release(&r);
+	free(u);
+	return out;
 }

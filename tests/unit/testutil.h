@@ -28,6 +28,12 @@ int tu_fakeaws_start(struct tu_server *s, const char *seed);
 /* SIGTERM the server, reap it, remove its port file (if any). */
 void tu_server_stop(struct tu_server *s);
 
+/* POST {url}/_fake/{name} with a JSON body through pool; the parsed JSON
+ * answer of a 200, else NULL (caller decrefs). */
+struct http_pool;
+typedef struct json_t json_t;
+json_t *tu_fakeaws_control(struct http_pool *pool, const char *url, const char *name, const char *body);
+
 /* mkdtemp(tmpl): 0 or -1;  rm -rf dir: 0 or -1 */
 int tu_mkdtemp(char *tmpl);
 int tu_rmtree(const char *dir);
