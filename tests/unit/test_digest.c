@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "digest.h"
@@ -378,6 +379,41 @@ static void test_local_create(void **state)
 	free(p);
 }
 
+/* a digest whose logFiles array inflates past MAX_DIGEST_JSON is a clear
+ * error (digest_format_invalid upstream), never parsed whole */
+static void test_digest_too_large(void **state)
+{
+	const size_t n = MAX_DIGEST_JSON + 4096;
+	unsigned char *raw = xmalloc(n), *gzb;
+	z_stream z;
+	struct digest d;
+	struct errbuf err;
+	size_t cap, i;
+
+	(void)state;
+	memcpy(raw, "{\"logFiles\":[", 13);
+	for (i = 13; i + 3 < n; i += 3)
+		memcpy(raw + i, "{},", 3);
+	memset(raw + i, ' ', n - i);
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	cap = deflateBound(&z, n);
+	gzb = xmalloc(cap);
+	z.next_in = raw;
+	z.avail_in = (uInt)n;
+	z.next_out = gzb;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	memset(&d, 0, sizeof(d));
+	err_clear(&err);
+	assert_true(digest_load_gz(&d, gzb, cap - z.avail_out, &err) < 0);
+	assert_true(err.msg[0] != '\0');
+	digest_release(&d);
+	deflateEnd(&z);
+	free(raw);
+	free(gzb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_key_names),
 		cmocka_unit_test(test_local_path),
 		cmocka_unit_test(test_local_create),
+		cmocka_unit_test(test_digest_too_large),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
