@@ -382,12 +382,15 @@ done:
 	return rc;
 }
 
-int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
-		  const char *op, const char *subject, json_t *in, json_t **out, struct errbuf *err)
+/* One JSON request: awsJson1_1 (target set: POST / with X-Amz-Target) or
+ * REST-JSON (target NULL: POST path). */
+static int json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
+		     const char *path, const char *op, const char *subject, json_t *in, json_t **out,
+		     struct errbuf *err)
 {
 	struct http_response resp;
 	struct sigv4_header h[2];
-	char *target = xasprintf("%s.%s", target_prefix, op);
+	char *target = target_prefix ? xasprintf("%s.%s", target_prefix, op) : NULL;
 	char *body = NULL;
 	json_t *empty = NULL, *parsed = NULL;
 	json_error_t je;
@@ -403,13 +406,13 @@ int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_p
 		goto done;
 	}
 	h[0].name = "Content-Type";
-	h[0].value = "application/x-amz-json-1.1";
+	h[0].value = target ? "application/x-amz-json-1.1" : "application/json";
 	h[1].name = "X-Amz-Target";
 	h[1].value = target;
 	{
 		struct aws_request r = {
 			.service = service, .operation = op, .subject = subject, .proto = AWS_PROTO_JSON,
-			.method = "POST", .path = "/", .headers = h, .nheaders = 2,
+			.method = "POST", .path = path, .headers = h, .nheaders = target ? 2 : 1,
 			.body = body, .body_len = strlen(body), .body_limit = AWS_MAX_JSON_BODY,
 		};
 		rc = aws_call(ctx, &r, &resp, err);
@@ -438,6 +441,18 @@ done:
 	free(body);
 	json_decref(empty);
 	return rc;
+}
+
+int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
+		  const char *op, const char *subject, json_t *in, json_t **out, struct errbuf *err)
+{
+	return json_call(ctx, service, target_prefix, "/", op, subject, in, out, err);
+}
+
+int aws_rest_json_call(struct aws_ctx *ctx, const char *service, const char *path, const char *op,
+		       const char *subject, json_t *in, json_t **out, struct errbuf *err)
+{
+	return json_call(ctx, service, NULL, path, op, subject, in, out, err);
 }
 
 static int query_call(struct aws_ctx *ctx, const char *service, const char *version, const char *op,

@@ -116,6 +116,10 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 int aws_json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
 		  const char *op, const char *subject, json_t *in, json_t **out, struct errbuf *err);
 
+/* REST-JSON with a POST body (Account Management): POST path with
+ * Content-Type application/json; in NULL sends {}; *out as aws_json_call. */
+int aws_rest_json_call(struct aws_ctx *ctx, const char *service, const char *path, const char *op,
+		       const char *subject, json_t *in, json_t **out, struct errbuf *err);
 /* Query protocol (STS): Action=op&Version=version&k=v...; params are
  * name/value pairs (raw; encoded here), nparams pairs.  *out is the parsed
  * XML response (caller releases). */

@@ -31,6 +31,9 @@ struct acall {
 	struct endpoint ep;
 	char *host, *path, *url;
 	bool s3;
+	char *bucket, *key;             /* S3: to re-address after a wrong-region answer */
+	char *signed_akid;              /* the access key id the last attempt was signed with */
+	bool refreshed, redirected;     /* each done at most once per call (as aws_call) */
 	int attempt;
 	int cost;
 	/* timer: remaining delay in ms (while waiting) */
@@ -93,6 +96,9 @@ static void acall_free(struct acall *c)
 	free(c->host);
 	free(c->path);
 	free(c->url);
+	free(c->bucket);
+	free(c->key);
+	free(c->signed_akid);
 	free(c);
 }
 
@@ -168,6 +174,8 @@ static int submit_attempt(struct acall *c, struct errbuf *err)
 		rc = sigv4_sign(&res, &sr, &sp, err);
 		if (rc)
 			return rc;
+		free(c->signed_akid);
+		c->signed_akid = xstrdup(ctx->creds.access_key_id);
 	}
 	lines = xcalloc(c->nheaders + 8, sizeof(*lines));
 	lines[nlines++] = xasprintf("Host: %s", c->host);
@@ -202,6 +210,77 @@ static void schedule_retry(struct acall *c)
 	c->wait_ms = aws_retry_backoff_ms(c->ctx, c->attempt);
 	c->next = s->timers;
 	s->timers = c;
+}
+
+/* Send again at once (after the pool is idle: never from inside http.h's
+ * completion callback), without a backoff and without a retry token: the
+ * request changed (new credentials, another region), it is not a retry of
+ * the same failure. */
+static void schedule_now(struct acall *c)
+{
+	c->wait_ms = 0;
+	c->next = c->s->timers;
+	c->s->timers = c;
+}
+
+/* ExpiredToken / ExpiredTokenException: new credentials once per call (as
+ * aws_call).  Many calls in flight fail together: only the first refreshes,
+ * the others see that the context's key changed since they were signed. */
+static bool refresh_and_resend(struct acall *c, const struct aws_error *ae, const struct http_response *resp)
+{
+	struct aws_ctx *ctx = c->ctx;
+	struct aws_creds fresh = { 0 };
+	struct errbuf rerr;
+
+	if (c->refreshed || !ctx->refresh || resp->streamed ||
+	    !(aws_error_is(ae, "ExpiredToken") || aws_error_is(ae, "ExpiredTokenException")))
+		return false;
+	c->refreshed = true;
+	if (!(c->signed_akid && ctx->creds.access_key_id && strcmp(c->signed_akid, ctx->creds.access_key_id))) {
+		if (ctx->refresh(ctx->refresh_ud, &fresh, &rerr))
+			return false;   /* the refresh failed: report the original error */
+		aws_creds_release(&ctx->creds);
+		ctx->creds = fresh;
+	}
+	schedule_now(c);
+	return true;
+}
+
+/* S3 bucket in another region (aws-wire.md section 5): re-address and
+ * re-sign for the region the error names, once per call (as aws_call). */
+static bool redirect_and_resend(struct acall *c, const struct aws_error *ae, const struct http_response *resp)
+{
+	static const struct endpoint_config no_config;
+	struct aws_ctx *ctx = c->ctx;
+	struct endpoint nep;
+	char *nhost = NULL, *npath = NULL;
+	struct errbuf rerr;
+
+	if (!c->s3 || !c->bucket || c->redirected || resp->streamed || !ae->region || !*ae->region ||
+	    !(ae->status == 301 || ae->status == 302 || ae->status == 307 ||
+	      (ae->status == 400 && !strcmp(c->method, "HEAD")) ||
+	      aws_error_is(ae, "AuthorizationHeaderMalformed") || aws_error_is(ae, "PermanentRedirect")) ||
+	    !strcmp(ae->region, c->ep.signing_region))
+		return false;
+	c->redirected = true;
+	memset(&nep, 0, sizeof(nep));
+	if (endpoint_resolve(&nep, c->service, ae->region, ctx->endpoints ? ctx->endpoints : &no_config, &rerr))
+		return false;
+	if (endpoint_s3_target(&nep, c->bucket, c->key, &nhost, &npath, &rerr)) {
+		endpoint_release(&nep);
+		return false;
+	}
+	endpoint_release(&c->ep);
+	c->ep = nep;
+	free(c->host);
+	free(c->path);
+	free(c->url);
+	c->host = nhost;
+	c->path = npath;
+	c->url = xasprintf("%s://%s%s%s%s", c->ep.scheme, c->host, c->path, c->query ? "?" : "",
+			   c->query ? c->query : "");
+	schedule_now(c);
+	return true;
 }
 
 static void http_done(void *ud, struct http_response *resp)
@@ -242,6 +321,10 @@ static void http_done(void *ud, struct http_response *resp)
 		aws_error_parse(&ae, c->proto, resp->status, resp->body.data, resp->body.len,
 				resp_header, resp);
 		aws_error_set_context(&ae, c->service, c->operation, c->subject);
+		if (refresh_and_resend(c, &ae, resp) || redirect_and_resend(c, &ae, resp)) {
+			aws_error_release(&ae);
+			return;
+		}
 		if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
 		    c->attempt < ctx->max_attempts && aws_retry_take(ctx, false, &c->cost))
 			retry = true;
@@ -316,6 +399,8 @@ int aws_call_async(struct aws_sched *s, struct aws_ctx *ctx, const struct aws_re
 	c->done = done;
 	c->ud = ud;
 	c->s3 = !strcmp(req->service, "s3");
+	c->bucket = req->bucket ? xstrdup(req->bucket) : NULL;
+	c->key = req->key ? xstrdup(req->key) : NULL;
 	rc = endpoint_resolve(&c->ep, req->service, req->region ? req->region : ctx->region,
 			      ctx->endpoints ? ctx->endpoints : &no_config, err);
 	if (rc)

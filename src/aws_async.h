@@ -5,6 +5,12 @@
  * max_attempts, full-jitter backoff from its seeded RNG, its retry-token
  * bucket), throttling / 429 / 5xx / transient codes / resets / timeouts
  * retried, other 4xx never, RequestTimeTooSkewed reported as a clock problem.
+ * As aws_call, once per call each: ExpiredToken / ExpiredTokenException
+ * refreshes the credentials (ctx->refresh; one refresh for all the calls in
+ * flight that fail together) and sends again; an S3 answer naming another
+ * region (301/302/307, HEAD 400, AuthorizationHeaderMalformed,
+ * PermanentRedirect with the region) is re-addressed and re-signed for that
+ * region.  Neither costs a retry token or a backoff.
  *
  * A retry is a resubmission after its backoff delay.  http.h has no timers,
  * so delayed retries wait in the scheduler: aws_sched_run() drives the pool

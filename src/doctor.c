@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "account.h"
 #include "apply.h"
 #include "aws.h"
 #include "buf.h"
@@ -33,12 +34,12 @@ static const struct {
 	[DC_DELIVERY_ERROR] = { "delivery_error", "the trail reports a delivery error nothing else explains: its value says which permission or resource is wrong" },
 	[DC_BUCKET_POLICY_DENIES] = { "bucket_policy_denies", "the bucket policy does not let this trail write this account's prefix: trailkeep apply restores its statements" },
 	[DC_KMS_KEY_MISSING] = { "kms_key_missing", "the trail's KMS key does not exist: trailkeep apply creates the key and points the trail at it" },
-	[DC_KMS_KEY_DISABLED] = { "kms_key_disabled", "the trail's KMS key is disabled: aws kms enable-key, then trailkeep apply" },
-	[DC_KMS_KEY_PENDING_DELETION] = { "kms_key_pending_deletion", "the trail's KMS key is scheduled for deletion: aws kms cancel-key-deletion and enable-key, now" },
-	[DC_KMS_KEY_WRONG_REGION] = { "kms_key_wrong_region", "the KMS key must be in the bucket's region: use a key in home_region (trailkeep apply)" },
+	[DC_KMS_KEY_DISABLED] = { "kms_key_disabled", "the trail's KMS key is disabled: trailkeep apply enables it" },
+	[DC_KMS_KEY_PENDING_DELETION] = { "kms_key_pending_deletion", "the trail's KMS key is scheduled for deletion: trailkeep apply cancels the deletion and enables it, now" },
+	[DC_KMS_KEY_WRONG_REGION] = { "kms_key_wrong_region", "the trail's KMS key is in another region than the bucket: trailkeep apply points the trail at the key in home_region" },
 	[DC_KMS_POLICY_DENIES] = { "kms_policy_denies", "the key policy does not let CloudTrail GenerateDataKey for this trail: trailkeep apply restores its statements" },
 	[DC_BUCKET_MISSING] = { "bucket_missing", "the trail's bucket does not exist: trailkeep apply creates it" },
-	[DC_BUCKET_WRONG_REGION] = { "bucket_wrong_region", "the bucket is not in home_region: choose another bucket name or region in the config" },
+	[DC_BUCKET_WRONG_REGION] = { "bucket_wrong_region", "the bucket was created again in another region than home_region, away from the trail's KMS key: move it back or change home_region" },
 	[DC_BUCKET_FOREIGN_OWNER] = { "bucket_foreign_owner", "the bucket belongs to another account: choose another bucket name in the config" },
 	[DC_BUCKET_CHANGED] = { "bucket_changed", "the trail writes to another bucket than the config says: trailkeep apply points it back" },
 	[DC_PREFIX_CHANGED] = { "prefix_changed", "the trail's S3KeyPrefix differs from the config: trailkeep apply sets it back" },
@@ -95,6 +96,11 @@ const char *doctor_delivery_error_meaning(const char *v)
 		{ "InsufficientS3BucketPolicy", "the bucket policy does not let CloudTrail write" },
 		{ "PermanentRedirect", "the bucket is in another region than the endpoint CloudTrail used" },
 		{ "AllAccessDisabled", "all access to the bucket is disabled (suspended account)" },
+		{ "KMS.ThrottlingException", "KMS throttled CloudTrail's GenerateDataKey: other callers of the key (or of "
+		  "the account's KMS quota) use up its request rate; CloudTrail retries, logs arrive late or not at all" },
+		{ "KMS.KMSInternalException", "KMS failed internally; usually transient" },
+		{ "InternalError", "S3 failed internally; usually transient" },
+		{ "SlowDown", "S3 throttled the PutObject (request rate on the prefix)" },
 	};
 	size_t i;
 
@@ -499,6 +505,18 @@ static void fix_apply(struct dstate *st, struct doctor_cell *c, const char *befo
 			before ? ", then " : "", path, c->account);
 	else
 		set_fix(c, "%s%strailkeep apply %s", before ? before : "", before ? ", then " : "", path);
+}
+
+/* Append "(what it does)" to the fix line. */
+static void set_fix_note(struct doctor_cell *c, const char *note)
+{
+	char *f;
+
+	if (!c->fix)
+		return;
+	f = xasprintf("%s (%s)", c->fix, note);
+	free(c->fix);
+	c->fix = f;
 }
 
 /* ---- events (who did it) --------------------------------------------------- */
@@ -1119,6 +1137,8 @@ static int check_bucket_policy(struct cellctx *x)
 	return 0;
 }
 
+static int key_bucket_regions(struct cellctx *x, const char *kid, const char *kregion);
+
 static int check_kms(struct cellctx *x)
 {
 	struct dstate *st = x->st;
@@ -1126,11 +1146,9 @@ static int check_kms(struct cellctx *x)
 	const struct tk_config *cfg = st->o->cfg;
 	const char *kid = x->t->trail.kms_key_id;
 	struct res_cache *r;
-	char kregion[64], bregion_buf[64];
+	char kregion[64];
 	const char *match[3];
 	size_t nmatch = 0;
-	const char *bregion;
-	struct res_cache *loc;
 
 	if (!kid || !*kid) {
 		ev(c, "the trail has no KMS key (SSE-S3)");
@@ -1141,11 +1159,13 @@ static int check_kms(struct cellctx *x)
 	if (r->rc == TK_ENOTFOUND) {
 		const char *names[] = { "ScheduleKeyDeletion", "DeleteAlias" };
 
-		ev(c, "kms DescribeKey '%s': NotFoundException", kid);
+		ev(c, "kms DescribeKey '%s': NotFoundException: the key is gone; logs it encrypted cannot be "
+		   "decrypted any more", kid);
 		find_culprit(st, c, config_central_account(cfg), arn_region(kid, kregion, sizeof(kregion))[0]
 			     ? kregion : cfg->home_region, names, 2, match, nmatch);
 		c->cause = DC_KMS_KEY_MISSING;
 		fix_apply(st, c, NULL);
+		set_fix_note(c, "creates a new key and alias and points the trail at it");
 		return 1;
 	}
 	if (r->rc < 0) {
@@ -1161,19 +1181,16 @@ static int check_kms(struct cellctx *x)
 	ev(c, "kms DescribeKey '%s': KeyState %s", r->key.arn ? r->key.arn : kid, r->key.state ? r->key.state : "?");
 	if (r->key.state && !strcmp(r->key.state, "Disabled")) {
 		const char *names[] = { "DisableKey" };
-		char *pre;
 
 		find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
 		c->cause = DC_KMS_KEY_DISABLED;
-		pre = xasprintf("aws kms enable-key --key-id %s --region %s", r->key.arn ? r->key.arn : kid, kregion);
-		fix_apply(st, c, pre);
-		free(pre);
+		fix_apply(st, c, NULL);
+		set_fix_note(c, "enables the key");
 		return 1;
 	}
 	if (r->key.state && !strcmp(r->key.state, "PendingDeletion")) {
 		const char *names[] = { "ScheduleKeyDeletion" };
 		char when[32] = "";
-		char *pre;
 
 		if (r->key.deletion_date) {
 			tk_format_iso(r->key.deletion_date, when, sizeof(when));
@@ -1182,10 +1199,8 @@ static int check_kms(struct cellctx *x)
 		}
 		find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
 		c->cause = DC_KMS_KEY_PENDING_DELETION;
-		pre = xasprintf("aws kms cancel-key-deletion --key-id %s --region %s && aws kms enable-key --key-id %s --region %s",
-				r->key.arn ? r->key.arn : kid, kregion, r->key.arn ? r->key.arn : kid, kregion);
-		fix_apply(st, c, pre);
-		free(pre);
+		fix_apply(st, c, NULL);
+		set_fix_note(c, "cancels the deletion and enables the key");
 		return 1;
 	}
 	if (r->key.state && strcmp(r->key.state, "Enabled")) {
@@ -1194,19 +1209,8 @@ static int check_kms(struct cellctx *x)
 		fix_apply(st, c, NULL);
 		return 1;
 	}
-	loc = bucket_location(st, x->bucket);
-	bregion = loc->rc == 0 && loc->region ? loc->region : NULL;
-	if (!bregion) {
-		snprintf(bregion_buf, sizeof(bregion_buf), "%s", cfg->home_region);
-		bregion = bregion_buf;
-	}
-	if (kregion[0] && strcmp(kregion, bregion)) {
-		ev(c, "the key is in %s but the bucket '%s' is in %s: CloudTrail needs both in one region",
-		   kregion, x->bucket, bregion);
-		c->cause = DC_KMS_KEY_WRONG_REGION;
-		fix_apply(st, c, NULL);
+	if (key_bucket_regions(x, r->key.arn ? r->key.arn : kid, kregion))
 		return 1;
-	}
 	if (r->rc == 1 || !r->doc) {
 		ev(c, "kms GetKeyPolicy '%s': %s", kid, r->msg);
 		incomplete(x, r->msg);
@@ -1280,11 +1284,15 @@ static int check_kms(struct cellctx *x)
 	}
 }
 
+/* The bucket the trail writes to exists and belongs to the central account
+ * (bucket_missing, bucket_foreign_owner).  Where it is matters only with a
+ * KMS key (check_kms): CloudTrail writes to a bucket in any region. */
 static int check_bucket(struct cellctx *x)
 {
 	struct dstate *st = x->st;
 	struct doctor_cell *c = x->c;
 	const struct tk_config *cfg = st->o->cfg;
+	const char *path = st->o->config_path ? st->o->config_path : cfg->path;
 	struct res_cache *r;
 
 	if (strcmp(x->bucket, cfg->bucket)) {
@@ -1298,7 +1306,7 @@ static int check_bucket(struct cellctx *x)
 		const char *names[] = { "DeleteBucket" };
 		const char *match[] = { x->bucket };
 
-		ev(c, "s3 HeadBucket '%s': 404 Not Found", x->bucket);
+		ev(c, "s3 HeadBucket '%s': 404 Not Found: the bucket does not exist", x->bucket);
 		find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 1, match, 1);
 		c->cause = DC_BUCKET_MISSING;
 		fix_apply(st, c, NULL);
@@ -1307,10 +1315,10 @@ static int check_bucket(struct cellctx *x)
 	if (r->rc == TK_EAUTH) {
 		ev(c, "s3 HeadBucket '%s' from the central account %s: 403: the bucket exists but belongs to another account",
 		   x->bucket, config_central_account(cfg));
+		ev(c, "CloudTrail would write this organization's logs into a bucket someone else owns");
 		c->cause = DC_BUCKET_FOREIGN_OWNER;
 		set_fix(c, "choose a bucket name the central account owns in [central] bucket of %s, then trailkeep apply %s",
-			st->o->config_path ? st->o->config_path : cfg->path,
-			st->o->config_path ? st->o->config_path : cfg->path);
+			path, path);
 		return 1;
 	}
 	if (r->rc) {
@@ -1320,15 +1328,90 @@ static int check_bucket(struct cellctx *x)
 	}
 	ev(c, "s3 HeadBucket '%s': exists, owned by the central account %s, region %s", x->bucket,
 	   config_central_account(cfg), r->region ? r->region : "?");
-	if (r->region && *r->region && strcmp(r->region, cfg->home_region)) {
-		ev(c, "the bucket is in %s, not in home_region %s", r->region, cfg->home_region);
+	return 0;
+}
+
+/* The key and the bucket are in different regions: CloudTrail cannot use the
+ * key.  Whose fault depends on which one left home_region. */
+static int key_bucket_regions(struct cellctx *x, const char *kid, const char *kregion)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *path = st->o->config_path ? st->o->config_path : cfg->path;
+	struct res_cache *loc = bucket_location(st, x->bucket);
+	const char *bregion = loc->rc == 0 && loc->region && *loc->region ? loc->region : NULL;
+
+	if (!bregion || !kregion[0] || !strcmp(kregion, bregion))
+		return 0;
+	ev(c, "the key '%s' is in %s but the bucket '%s' is in %s: CloudTrail needs the key in the bucket's region",
+	   kid, kregion, x->bucket, bregion);
+	if (strcmp(bregion, cfg->home_region)) {
+		const char *names[] = { "CreateBucket" };
+		const char *match[] = { x->bucket };
+
+		ev(c, "the bucket is not in home_region %s: it was created again in %s", cfg->home_region, bregion);
+		find_culprit(st, c, config_central_account(cfg), bregion, names, 1, match, 1);
 		c->cause = DC_BUCKET_WRONG_REGION;
-		set_fix(c, "set home_region = %s or choose another bucket in %s, then trailkeep apply %s", r->region,
-			st->o->config_path ? st->o->config_path : cfg->path,
-			st->o->config_path ? st->o->config_path : cfg->path);
+		set_fix(c, "move the bucket back: copy its objects out, delete it, then trailkeep apply %s (creates it in "
+			"%s); or set home_region = %s and run trailkeep apply %s (a key in %s)", path, cfg->home_region,
+			bregion, path, bregion);
 		return 1;
 	}
-	return 0;
+	c->cause = DC_KMS_KEY_WRONG_REGION;
+	set_fix(c, "trailkeep apply %s (points the trail at the key '%s' in %s)", path,
+		cfg->kms_alias ? cfg->kms_alias : "of [central] kms_alias", cfg->home_region);
+	return 1;
+}
+
+/* The account has the cell's region enabled (opt-in regions start disabled;
+ * CloudTrail does not run in a disabled region, so a multi-region trail
+ * simply has nothing there). */
+static int check_region(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *path = st->o->config_path ? st->o->config_path : cfg->path;
+	const char *global = endpoint_global_region(cfg->partition ? cfg->partition : "aws", "account");
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	char *status = NULL;
+	int rc;
+
+	err_clear(&e);
+	ctx = ctx_for(st, c->account, global, &e);
+	if (!ctx) {
+		ev(c, "account GetRegionOptStatus '%s' in %s: not checked: %s", c->region, c->account, e.msg);
+		return 0;
+	}
+	st->calls++;
+	rc = account_region_opt_status(ctx, c->region, &status, &e);
+	if (rc) {
+		/* an account without the permission still gets the other answers */
+		ev(c, "account GetRegionOptStatus '%s' in %s: not checked: %s", c->region, c->account, e.msg);
+		return 0;
+	}
+	ev(c, "account GetRegionOptStatus '%s' in %s: %s", c->region, c->account, status);
+	if (account_region_usable(status)) {
+		free(status);
+		return 0;
+	}
+	if (!strcmp(status, "ENABLING")) {
+		ev(c, "the region is being enabled: CloudTrail starts there when it is ENABLED");
+	} else {
+		const char *names[] = { "DisableRegion" };
+		const char *match[] = { c->region };
+
+		ev(c, "the region is not enabled for account %s: no trail runs there, nothing is delivered",
+		   c->account);
+		find_culprit(st, c, c->account, global, names, 1, match, 1);
+	}
+	c->cause = DC_REGION_NOT_ENABLED;
+	set_fix(c, "aws account enable-region --region-name %s (as account %s), or remove %s from the regions of %s",
+		c->region, c->account, c->region, path);
+	free(status);
+	return 1;
 }
 
 static void trail_settings_diff(struct cellctx *x)
@@ -1652,11 +1735,8 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 	c->status = DOCTOR_CAUSE;
 	if (rc > 0)
 		return;
-	if (check_delivery_error(&x) || check_bucket_policy(&x) || check_kms(&x) || check_bucket(&x) ||
-	    check_prefix(&x))
-		goto found;
-	ev(c, "region_not_enabled: not checked (no API for it here)");
-	if (check_selectors(&x) || check_global(&x))
+	if (check_delivery_error(&x) || check_bucket(&x) || check_bucket_policy(&x) || check_kms(&x) ||
+	    check_prefix(&x) || check_region(&x) || check_selectors(&x) || check_global(&x))
 		goto found;
 	if (x.deferred_error) {
 		*deferred = true;

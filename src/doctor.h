@@ -19,6 +19,10 @@
  *                                     only evidence: the checks below find the
  *                                     precise cause, and delivery_error is the
  *                                     cause only when none of them does
+ *   bucket_missing, bucket_foreign_owner
+ *                                     HeadBucket of the trail's (configured)
+ *                                     bucket: 404 (culprit: DeleteBucket), 403
+ *                                     from the central account
  *   bucket_policy_denies              the CURRENT bucket policy, evaluated with
  *                                     policy.h for cloudtrail.amazonaws.com
  *                                     s3:PutObject on this cell's log (and digest)
@@ -26,15 +30,21 @@
  *                                     s3:x-amz-acl and aws:SecureTransport
  *                                     (culprit: PutBucketPolicy/DeleteBucketPolicy)
  *   kms_key_missing, kms_key_disabled, kms_key_pending_deletion,
- *   kms_key_wrong_region, kms_policy_denies
+ *   bucket_wrong_region, kms_key_wrong_region, kms_policy_denies
  *                                     the trail's KmsKeyId (culprit: DisableKey,
- *                                     ScheduleKeyDeletion, PutKeyPolicy)
- *   bucket_missing, bucket_wrong_region, bucket_foreign_owner
+ *                                     ScheduleKeyDeletion, PutKeyPolicy); key and
+ *                                     bucket in different regions: the bucket
+ *                                     left home_region (culprit: CreateBucket in
+ *                                     its region) or the key did
  *   bucket_changed, prefix_changed    trail S3BucketName / S3KeyPrefix differ
  *                                     from the config (culprit: UpdateTrail)
  *   org_path_layout                   the key prefix repeats the organization id
- *   region_not_enabled                (not checked: no API in the fake AWS;
- *                                     reserved code)
+ *   region_not_enabled                account GetRegionOptStatus of the cell's
+ *                                     region in the cell's account: DISABLED,
+ *                                     DISABLING or ENABLING (culprit:
+ *                                     DisableRegion, recorded in the partition's
+ *                                     global region); a failed call is evidence,
+ *                                     not a stop
  *   selectors_exclude                 event selectors without management events
  *                                     or without a configured data-event bucket
  *                                     (culprit: PutEventSelectors)

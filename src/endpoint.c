@@ -28,6 +28,7 @@ static const struct service_info services[] = {
 	{ "kms", "KMS", "kms" },
 	{ "sts", "STS", "sts" },
 	{ "organizations", "ORGANIZATIONS", "organizations" },
+	{ "account", "ACCOUNT", "account" },
 	{ "iam", "IAM", "iam" },
 	{ "logs", "CLOUDWATCH_LOGS", "cloudwatch_logs" },
 };
@@ -47,10 +48,11 @@ static const char *dns_suffix(const char *partition)
 }
 
 /* the one region of a partition's global services */
-static const char *global_region(const char *partition, const char *service)
+const char *endpoint_global_region(const char *partition, const char *service)
 {
 	if (!strcmp(partition, "aws-cn"))
-		return !strcmp(service, "organizations") ? "cn-northwest-1" : "cn-north-1";
+		return !strcmp(service, "organizations") || !strcmp(service, "account") ? "cn-northwest-1"
+											 : "cn-north-1";
 	if (!strcmp(partition, "aws-us-gov"))
 		return "us-gov-west-1";
 	return "us-east-1";
@@ -232,11 +234,11 @@ int endpoint_resolve(struct endpoint *out, const char *service, const char *regi
 		out->scheme = xstrdup("https");
 		out->port = 443;
 		out->base_path = xstrdup("");
-		if (!strcmp(service, "organizations")) {
-			out->signing_region = xstrdup(global_region(out->partition, service));
-			out->hostname = xasprintf("organizations.%s.%s", out->signing_region, dns);
+		if (!strcmp(service, "organizations") || !strcmp(service, "account")) {
+			out->signing_region = xstrdup(endpoint_global_region(out->partition, service));
+			out->hostname = xasprintf("%s.%s.%s", service, out->signing_region, dns);
 		} else if (!strcmp(service, "iam")) {
-			out->signing_region = xstrdup(global_region(out->partition, service));
+			out->signing_region = xstrdup(endpoint_global_region(out->partition, service));
 			if (!strcmp(out->partition, "aws"))
 				out->hostname = xstrdup("iam.amazonaws.com");
 			else if (!strcmp(out->partition, "aws-us-gov"))

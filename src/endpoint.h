@@ -43,8 +43,12 @@ struct endpoint {
 	bool path_style;      /* S3: bucket in the path, not the host */
 };
 
+/* The region of a partition's global services ("organizations", "iam",
+ * "account"): where they sign and where CloudTrail records their events. */
+const char *endpoint_global_region(const char *partition, const char *service);
+
 /* service: "s3", "cloudtrail", "kms", "sts", "organizations" (also "iam",
- * "logs").  region must be a region name (lower-case letters, digits, '-').
+ * "logs", and "account": Account Management, global like organizations).  region must be a region name (lower-case letters, digits, '-').
  * TK_EUSAGE for a bad URL, unknown service or malformed region. */
 int endpoint_resolve(struct endpoint *out, const char *service, const char *region,
 		     const struct endpoint_config *cfg, struct errbuf *err);

@@ -493,6 +493,7 @@ static void test_endpoints_default(void **state)
 		{ "organizations", "us-gov-east-1", "organizations.us-gov-west-1.amazonaws.com", "us-gov-west-1" },
 		{ "organizations", "cn-north-1", "organizations.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1" },
 		{ "iam", "eu-west-1", "iam.amazonaws.com", "us-east-1" },
+		{ "account", "ap-southeast-2", "account.us-east-1.amazonaws.com", "us-east-1" },
 	};
 	struct endpoint e;
 	struct errbuf err;

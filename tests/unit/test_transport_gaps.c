@@ -3,7 +3,9 @@
  * refreshing credentials once when a call fails with ExpiredToken /
  * ExpiredTokenException, S3 wrong-region retries (400
  * AuthorizationHeaderMalformed with <Region>, HEAD 301 with
- * x-amz-bucket-region), and the credential_process parser and splitter.
+ * x-amz-bucket-region), the same two on the asynchronous path (aws_async.h:
+ * many calls in flight, one refresh), and the credential_process parser and
+ * splitter.
  * Clocks are pinned to 2026-01-01T00:00:00Z (ours and the fake's). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "testutil.h"
 #include "aws.h"
+#include "aws_async.h"
 #include "creds_net.h"
 #include "kms.h"
 #include "s3.h"
@@ -265,6 +268,99 @@ static void test_s3_wrong_region(void **state)
 	aws_creds_release(&key);
 }
 
+struct async_out {
+	int rc, attempts;
+	char body[16];
+};
+
+static void async_done(void *ud, struct aws_async_result *r)
+{
+	struct async_out *o = ud;
+
+	o->rc = r->rc;
+	o->attempts = r->attempts;
+	if (!r->rc && r->resp->body.len < sizeof(o->body))
+		memcpy(o->body, r->resp->body.data, r->resp->body.len);
+}
+
+/* GETs of an object in an eu-west-1 bucket through a us-east-1 context:
+ * with expired credentials (one refresh for all calls in flight, then the
+ * wrong-region answer re-addressed) and with good ones (re-addressed once). */
+static void test_async_refresh_and_region(void **state)
+{
+	struct aws_creds expired, good;
+	struct refresher r = { 0 };
+	struct aws_ctx eu, us;
+	struct aws_sched *s = NULL;
+	struct async_out out[6];
+	struct errbuf err;
+	int i, pass;
+
+	(void)state;
+	new_key(&expired, "-10");
+	new_key(&good, NULL);
+	ctx_open(&eu, &good, "eu-west-1", NULL);
+	if (s3_create_bucket(&eu, "tk-gaps-async", "eu-west-1", false, &err) ||
+	    s3_put_object(&eu, "tk-gaps-async", "k.txt", "hello", 5, "text/plain", &err))
+		fail_msg("setup: %s", err.msg);
+	aws_ctx_release(&eu);
+	for (pass = 0; pass < 2; pass++) {
+		r.fresh = &good;
+		r.calls = 0;
+		ctx_open(&us, pass == 0 ? &expired : &good, "us-east-1", &r);
+		assert_int_equal(aws_sched_new(&s, pool), 0);
+		memset(out, 0, sizeof(out));
+		for (i = 0; i < 6; i++) {
+			struct aws_request req = {
+				.service = "s3", .operation = "GetObject", .subject = "tk-gaps-async/k.txt",
+				.proto = AWS_PROTO_RESTXML, .method = "GET", .bucket = "tk-gaps-async",
+				.key = "k.txt", .body_limit = 1024,
+			};
+
+			out[i].rc = 99;
+			if (aws_call_async(s, &us, &req, NULL, async_done, &out[i], &err))
+				fail_msg("queue: %s", err.msg);
+		}
+		if (aws_sched_run(s, &err))
+			fail_msg("run: %s", err.msg);
+		for (i = 0; i < 6; i++) {
+			if (out[i].rc)
+				fail_msg("pass %d call %d: rc %d", pass, i, out[i].rc);
+			assert_string_equal(out[i].body, "hello");
+			/* expired: the refresh and the region each add one attempt */
+			assert_int_equal(out[i].attempts, pass == 0 ? 3 : 2);
+		}
+		assert_int_equal(r.calls, pass == 0 ? 1 : 0);
+		assert_string_equal(us.creds.access_key_id, good.access_key_id);
+		aws_sched_free(s);
+		aws_ctx_release(&us);
+	}
+	/* a refresh that fails: the original error, no loop */
+	r.fresh = NULL;
+	r.calls = 0;
+	ctx_open(&us, &expired, "us-east-1", &r);
+	assert_int_equal(aws_sched_new(&s, pool), 0);
+	{
+		struct aws_request req = {
+			.service = "s3", .operation = "GetObject", .subject = "tk-gaps-async/k.txt",
+			.proto = AWS_PROTO_RESTXML, .method = "GET", .bucket = "tk-gaps-async",
+			.key = "k.txt", .body_limit = 1024,
+		};
+
+		out[0].rc = 99;
+		if (aws_call_async(s, &us, &req, NULL, async_done, &out[0], &err))
+			fail_msg("queue: %s", err.msg);
+	}
+	if (aws_sched_run(s, &err))
+		fail_msg("run: %s", err.msg);
+	assert_int_equal(out[0].rc, TK_EAUTH);
+	assert_int_equal(r.calls, 1);
+	aws_sched_free(s);
+	aws_ctx_release(&us);
+	aws_creds_release(&expired);
+	aws_creds_release(&good);
+}
+
 static void split_ok(const char *cmd, const char *const *want)
 {
 	char **argv = NULL;
@@ -338,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_expired_token_refreshed),
 		cmocka_unit_test(test_expired_token_refresh_once),
 		cmocka_unit_test(test_s3_wrong_region),
+		cmocka_unit_test(test_async_refresh_and_region),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
