@@ -89,10 +89,10 @@ static const char *const org_keys[] = {
 enum { K_ORG_ID, K_MGMT, K_LOGARCH, K_HOME, K_REGIONS, K_ROLE, K_EXTID, NORG_KEYS };
 static const char *const central_keys[] = {
 	"bucket", "key_prefix", "kms_alias", "decrypt_principals", "break_glass_principals",
-	"retention_days", "object_lock", "access_log_bucket", "max_delivery_age", NULL
+	"retention_days", "object_lock", "access_log_bucket", "max_delivery_age", "apply_principals", NULL
 };
 enum { K_BUCKET, K_PREFIX, K_ALIAS, K_DECRYPT, K_BREAK, K_RETENTION, K_LOCK, K_ACCESSLOG,
-       K_MAXAGE, NCENTRAL_KEYS };
+       K_MAXAGE, K_APPLY, NCENTRAL_KEYS };
 static const char *const trail_keys[] = {
 	"name", "mode", "multi_region", "include_global_events", "log_file_validation",
 	"data_events", NULL
@@ -603,6 +603,10 @@ static void central_key(struct pstate *st, int k, const char *v)
 	case K_BREAK:
 		parse_list(st, "break_glass_principals", v, &c->break_glass_principals);
 		check_principals(st, "break_glass_principals", &c->break_glass_principals);
+		break;
+	case K_APPLY:
+		parse_list(st, "apply_principals", v, &c->apply_principals);
+		check_principals(st, "apply_principals", &c->apply_principals);
 		break;
 	case K_RETENTION:
 		if (parse_uint(v, 36500, &c->retention_days) < 0)
@@ -1192,6 +1196,7 @@ void config_release(struct tk_config *c)
 	free(c->kms_alias);
 	strlist_release(&c->decrypt_principals);
 	strlist_release(&c->break_glass_principals);
+	strlist_release(&c->apply_principals);
 	free(c->access_log_bucket);
 	free(c->trail_name);
 	strlist_release(&c->data_event_buckets);

@@ -52,6 +52,8 @@ struct tk_config {
 	char *kms_alias;                  /* "alias/..." */
 	struct tk_strlist decrypt_principals;
 	struct tk_strlist break_glass_principals;
+	struct tk_strlist apply_principals;   /* who runs apply in the central account (besides
+	                                         role/ASSUME_ROLE): exempt from the policy-change deny */
 	int retention_days;               /* 0 = keep forever (no expiration rule) */
 	enum tk_object_lock object_lock;
 	int object_lock_days;

@@ -86,6 +86,8 @@ json_t *plan_vars(const struct tk_config *c)
 	json_object_set_new(v, "break_glass_principals", strlist_json(&c->break_glass_principals));
 	admins = strlist_json(&c->break_glass_principals);
 	json_array_append_new(admins, json_sprintf("arn:%s:iam::%s:role/%s", part, central, c->assume_role));
+	for (i = 0; i < c->apply_principals.n; i++)
+		json_array_append_new(admins, json_string(c->apply_principals.v[i]));
 	json_object_set_new(v, "protection_admins", admins);   /* steals */
 	buckets = json_array();
 	json_array_append_new(buckets, json_string(bucket_arn));

@@ -411,6 +411,82 @@ static void test_limit_crossing(void **state)
 	free(path);
 }
 
+static const json_t *statement(const json_t *policy, const char *sid)
+{
+	size_t i;
+	const json_t *st;
+
+	json_array_foreach(json_object_get(policy, "Statement"), i, st)
+		if (!strcmp(json_string_value(json_object_get(st, "Sid")), sid))
+			return st;
+	fail_msg("no statement %s", sid);
+	return NULL;
+}
+
+static bool arn_listed(const json_t *st, const char *arn)
+{
+	const json_t *v = json_object_get(json_object_get(json_object_get(st, "Condition"), "ArnNotLike"),
+					  "aws:PrincipalArn");
+	size_t i;
+	const json_t *e;
+
+	if (json_is_string(v))
+		return !strcmp(json_string_value(v), arn);
+	json_array_foreach(v, i, e)
+		if (!strcmp(json_string_value(e), arn))
+			return true;
+	return false;
+}
+
+/* apply_principals may change the bucket's policy and protection settings
+ * (so a later apply by them is not denied), but not delete logs. */
+static void test_apply_principals(void **state)
+{
+	static const char text[] =
+		"[organization]\nmanagement_account = 100000000000\nhome_region = us-east-1\n"
+		"[central]\nbucket = gen-logs\n"
+		"break_glass_principals = arn:aws:iam::100000000000:role/Admin\n"
+		"apply_principals = arn:aws:iam::100000000000:role/Deployer, arn:aws:iam::100000000000:user/ci\n"
+		"[account main]\nid = 100000000000\n";
+	static const char bad[] =
+		"[organization]\nmanagement_account = 100000000000\n[central]\nbucket = gen-logs\n"
+		"apply_principals = Deployer\n[account main]\nid = 100000000000\n";
+	char *path = xasprintf("%s/apply.ini", tmpdir);
+	struct tk_config c;
+	struct tk_diags d;
+	struct errbuf err;
+	struct plan p;
+	struct plan_opts o = { "templates", false };
+	const json_t *bp, *prot, *del;
+
+	(void)state;
+	tu_write_file(path, text, strlen(text));
+	if (config_load(&c, path, &d, &err) < 0)
+		fail_msg("%s", d.n ? d.v[0] : err.msg);
+	assert_int_equal(c.apply_principals.n, 2);
+	if (plan_build(&p, &c, &o, &err) < 0)
+		fail_msg("%s", err.msg);
+	bp = plan_find(&p, "central/bucket-policy.json")->doc;
+	prot = statement(bp, "TrailkeepDenyProtectionChanges");
+	del = statement(bp, "TrailkeepDenyLogDeletion");
+	assert_true(arn_listed(prot, "arn:aws:iam::100000000000:role/Deployer"));
+	assert_true(arn_listed(prot, "arn:aws:iam::100000000000:user/ci"));
+	assert_true(arn_listed(prot, "arn:aws:iam::100000000000:role/Admin"));
+	assert_true(arn_listed(prot, "arn:aws:iam::100000000000:role/OrganizationAccountAccessRole"));
+	assert_false(arn_listed(del, "arn:aws:iam::100000000000:role/Deployer"));
+	assert_true(arn_listed(del, "arn:aws:iam::100000000000:role/Admin"));
+	plan_release(&p);
+	config_release(&c);
+
+	tu_write_file(path, bad, strlen(bad));
+	assert_true(config_load(&c, path, &d, &err) < 0);
+	assert_true(d.n >= 1);
+	assert_non_null(strstr(d.v[0], "apply_principals"));
+	assert_non_null(strstr(d.v[0], "apply.ini:5"));
+	diags_release(&d);
+	free(path);
+}
+
 static void test_examples(void **state)
 {
 	static const char *const ex[] = { "examples/org.ini", "examples/per-account.ini", "examples/minimal.ini" };
@@ -452,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_generated),
 		cmocka_unit_test(test_limit_crossing),
+		cmocka_unit_test(test_apply_principals),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
