@@ -128,5 +128,18 @@ step "13. apply starts logging again (it never turns logging off)"
 run apply "$CONFIG" --yes
 advance 3600
 run verify "$CONFIG" --since 1h --no-integrity
+
+step "14. the log-archive admin disables the KMS key: every delivery stops, silently"
+# (DisableKey takes a key id or key ARN, not an alias: look the id up first)
+KEY_ID=$(aws_as 222222222222 kms describe-key --key-id alias/acme-cloudtrail --query KeyMetadata.KeyId --output text) || exit 3
+aws_as 222222222222 kms disable-key --key-id "$KEY_ID"
+advance 3600
+run verify "$CONFIG" --since 1h --no-integrity --account 333333333333
+run doctor "$CONFIG" --account 333333333333 --region us-east-1
+
+step "15. apply enables the key again (it converges key states, never disables or deletes a key)"
+run apply "$CONFIG" --yes
+advance 3600
+run verify "$CONFIG" --since 1h --no-integrity
 echo
 echo "demo finished"

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "s3.h"
 #include "sts.h"
+#include "timeutil.h"
 #include "xml.h"
 #include "banned.h"
 
@@ -656,6 +657,84 @@ static int check_bucket(struct central *ce, struct run *r, const char *bucket, c
 	return rc;
 }
 
+/* ---- the key's state ---- */
+
+enum apply_key_step apply_key_state_step(const char *state)
+{
+	if (!state)
+		return APPLY_KEY_REFUSE;
+	if (!strcmp(state, "Enabled"))
+		return APPLY_KEY_READY;
+	if (!strcmp(state, "Disabled"))
+		return APPLY_KEY_ENABLE;
+	if (!strcmp(state, "PendingDeletion"))
+		return APPLY_KEY_CANCEL_ENABLE;
+	return APPLY_KEY_REFUSE;
+}
+
+/* What to do about a key in a state apply does not converge. */
+static const char *key_state_hint(const char *state)
+{
+	if (!state)
+		return "DescribeKey returned no KeyState";
+	if (!strcmp(state, "PendingImport"))
+		return "import its key material first";
+	if (!strcmp(state, "Unavailable"))
+		return "reconnect its custom key store first";
+	if (!strcmp(state, "Creating") || !strcmp(state, "Updating"))
+		return "wait until KMS has finished, then run apply again";
+	return "fix the key in KMS (or use another kms_alias), then run apply again";
+}
+
+/* Disabled -> EnableKey; PendingDeletion -> CancelKeyDeletion, EnableKey.
+ * Each write is a change with the state before and after. */
+static int converge_key_state(struct central *ce, struct run *r, struct changes *ch, const char *ksubject,
+			      struct errbuf *err)
+{
+	enum apply_key_step step = apply_key_state_step(ce->key.state);
+	struct apply_change *chg;
+	json_t *before, *after;
+	char when[32];
+	int rc = 0;
+
+	if (step == APPLY_KEY_READY)
+		return 0;
+	if (step == APPLY_KEY_REFUSE)   /* preflight refused it already */
+		return err_set(err, TK_EFAIL, "kms key '%s' (%s) is in state '%s': %s", r->cfg->kms_alias,
+			       ce->key.arn ? ce->key.arn : "?", ce->key.state ? ce->key.state : "unknown",
+			       key_state_hint(ce->key.state));
+	if (step == APPLY_KEY_CANCEL_ENABLE) {
+		before = json_pack("{s:s}", "KeyState", "PendingDeletion");
+		if (ce->key.deletion_date)
+			json_object_set_new(before, "DeletionDate",
+					    json_string(tk_format_iso(ce->key.deletion_date, when, sizeof(when))));
+		after = json_pack("{s:s}", "KeyState", "Disabled");
+		chg = add_change(ch, ce->account, ksubject, "cancel deletion", before, after, false);
+		json_decref(before);
+		json_decref(after);
+		if (!r->o->dry_run) {
+			if ((rc = kms_cancel_key_deletion(&ce->ctx, ce->key.key_id, err)))
+				return rc;
+			write_done(r, chg);
+		}
+	}
+	before = json_pack("{s:s}", "KeyState", "Disabled");
+	after = json_pack("{s:s}", "KeyState", "Enabled");
+	chg = add_change(ch, ce->account, ksubject, "enable", before, after, false);
+	json_decref(before);
+	json_decref(after);
+	if (r->o->dry_run)
+		return 0;
+	if ((rc = kms_enable_key(&ce->ctx, ce->key.key_id, err)))
+		return rc;
+	write_done(r, chg);
+	free(ce->key.state);
+	ce->key.state = xstrdup("Enabled");
+	ce->key.enabled = 1;
+	ce->key.deletion_date = 0;
+	return 0;
+}
+
 static int preflight(struct central *ce, struct run *r, struct errbuf *err)
 {
 	struct s3_object_lock lock;
@@ -665,10 +744,11 @@ static int preflight(struct central *ce, struct run *r, struct errbuf *err)
 	rc = kms_describe_key(&ce->ctx, r->cfg->kms_alias, &ce->key, err);
 	if (rc == 0) {
 		ce->key_exists = true;
-		if (!ce->key.state || strcmp(ce->key.state, "Enabled"))
-			return err_set(err, TK_EFAIL, "kms key '%s' (%s) is %s: enable it (or cancel its "
-				       "deletion) first; apply does not change key states", r->cfg->kms_alias,
-				       ce->key.arn ? ce->key.arn : "?", ce->key.state ? ce->key.state : "in an unknown state");
+		if (apply_key_state_step(ce->key.state) == APPLY_KEY_REFUSE)
+			return err_set(err, TK_EFAIL, "kms key '%s' (%s) is in state '%s': apply converges only "
+				       "Disabled and PendingDeletion keys; %s", r->cfg->kms_alias,
+				       ce->key.arn ? ce->key.arn : "?", ce->key.state ? ce->key.state : "unknown",
+				       key_state_hint(ce->key.state));
 	} else if (rc != TK_ENOTFOUND) {
 		return rc;
 	}
@@ -899,11 +979,25 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 	}
 	free(r->key_arn);
 	r->key_arn = xstrdup(ce->key.arn);
+	/* the key's state first: EnableKeyRotation (and CloudTrail) need an
+	 * enabled key */
+	if ((rc = converge_key_state(ce, r, ch, ksubject, err)))
+		goto done;
 	rc = converge_policy(r, &ce->ctx, ch, ce->account, ce->key.key_id, true, want, subject,
 			     kms_get_key_policy, kms_put_key_policy, true, NULL, err);
 	if (rc)
 		goto done;
-	if ((rc = kms_get_key_rotation(&ce->ctx, ce->key.key_id, &rot, err)))
+	rc = kms_get_key_rotation(&ce->ctx, ce->key.key_id, &rot, err);
+	if (rc && r->o->dry_run && apply_key_state_step(ce->key.state) == APPLY_KEY_CANCEL_ENABLE &&
+	    aws_error_is(&ce->ctx.last_error, "KMSInvalidStateException")) {
+		/* KMS does not report rotation of a key pending deletion: the
+		 * real run reads it after cancelling the deletion */
+		add_warning(ch, xasprintf("kms key '%s' is pending deletion: its rotation status cannot be "
+					  "read until apply has cancelled the deletion", c->kms_alias));
+		rc = 0;
+		goto done;
+	}
+	if (rc)
 		goto done;
 	if (!rot) {
 		json_t *b = json_pack("{s:b}", "KeyRotationEnabled", 0), *a = json_pack("{s:b}", "KeyRotationEnabled", 1);

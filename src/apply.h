@@ -7,13 +7,19 @@
  *     the account root (lock-out check), the central bucket and the
  *     access-log bucket are either missing or owned by the central account
  *     and in home_region, the access-log bucket has no object lock and no
- *     SSE-KMS default, the KMS key (if it exists) is Enabled;
+ *     SSE-KMS default, the KMS key (if it exists) is in a state apply can
+ *     use or converge (apply_key_state_step: Enabled, Disabled,
+ *     PendingDeletion; any other state is an error naming key, alias and
+ *     state);
  *   central account (log_archive_account, else management_account), home region:
  *     KMS key found by kms_alias (created with the plan's key policy and the
  *     description "trailkeep: CloudTrail logs (ALIAS)", then the alias; a key
  *     with that description and no alias, left by a run interrupted between
  *     CreateKey and CreateAlias, is adopted instead of creating another),
- *     key policy, rotation;
+ *     key state (a Disabled key is enabled; a key pending deletion has its
+ *     deletion cancelled and is then enabled: a disabled key or a scheduled
+ *     deletion silently stops every CloudTrail delivery), key policy,
+ *     rotation;
  *     bucket (created in home_region; object lock only at creation),
  *     versioning, default encryption SSE-KMS with the key's full ARN, public
  *     access block, ownership controls, lifecycle, object lock (reported
@@ -41,8 +47,8 @@
  * owned statement, or at the end when the current policy has none.  The
  * comparison is semantic (diff.h): statement order is kept as it is when the
  * content is equal.  It never removes a foreign statement, never
- * deletes a bucket, key, trail or object, never stops logging and never
- * disables versioning.
+ * deletes a bucket, key, trail or object, never disables or schedules the
+ * deletion of a key, never stops logging and never disables versioning.
  *
  * InsufficientS3BucketPolicyException from CreateTrail/UpdateTrail after this
  * run changed the bucket policy is retried with backoff (1, 2, 4, 8, ... s,
@@ -86,11 +92,24 @@ int apply_merge_policy(json_t **out, const json_t *current, const json_t *desire
 int apply_check_key_policy(const json_t *policy, const char *partition, const char *account,
 			   const char *subject, struct errbuf *err);
 
+/* What apply does with the existing key's KeyState (DescribeKey). */
+enum apply_key_step {
+	APPLY_KEY_READY,          /* "Enabled": nothing */
+	APPLY_KEY_ENABLE,         /* "Disabled": EnableKey */
+	APPLY_KEY_CANCEL_ENABLE,  /* "PendingDeletion": CancelKeyDeletion (it leaves the key
+				   * Disabled), then EnableKey */
+	APPLY_KEY_REFUSE          /* any other state (PendingImport, Unavailable, Creating,
+				   * Updating, PendingReplicaDeletion, ...) or none: preflight
+				   * fails before any write */
+};
+enum apply_key_step apply_key_state_step(const char *state);
+
 /* One change apply made (or, in a dry run, would make). */
 struct apply_change {
 	char *account;
 	char *subject;      /* "kms key 'alias/x' policy", "bucket 'b' versioning", "trail 'arn'" */
-	char *verb;         /* "create", "update", "start logging", "enable", "set" */
+	char *verb;         /* "create", "update", "set", "enable rotation", "start logging",
+			     * "cancel deletion", "enable" (the last two: key state) */
 	char *before;       /* pretty JSON text of the current state, NULL when absent */
 	char *after;        /* pretty JSON text of the desired state */
 	bool done;          /* the write succeeded (false in a dry run) */

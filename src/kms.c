@@ -206,6 +206,16 @@ int kms_get_key_rotation(struct aws_ctx *ctx, const char *key_id, bool *enabled,
 	return rc;
 }
 
+int kms_enable_key(struct aws_ctx *ctx, const char *key_id, struct errbuf *err)
+{
+	return call(ctx, "EnableKey", key_id, json_pack("{s:s}", "KeyId", key_id), NULL, err);
+}
+
+int kms_cancel_key_deletion(struct aws_ctx *ctx, const char *key_id, struct errbuf *err)
+{
+	return call(ctx, "CancelKeyDeletion", key_id, json_pack("{s:s}", "KeyId", key_id), NULL, err);
+}
+
 int kms_disable_key(struct aws_ctx *ctx, const char *key_id, struct errbuf *err)
 {
 	return call(ctx, "DisableKey", key_id, json_pack("{s:s}", "KeyId", key_id), NULL, err);

@@ -49,6 +49,11 @@ int kms_put_key_policy(struct aws_ctx *ctx, const char *key_id, const char *poli
 /* EnableKeyRotation / GetKeyRotationStatus. */
 int kms_enable_key_rotation(struct aws_ctx *ctx, const char *key_id, struct errbuf *err);
 int kms_get_key_rotation(struct aws_ctx *ctx, const char *key_id, bool *enabled, struct errbuf *err);
+/* EnableKey (Disabled -> Enabled).  A key pending deletion must first have
+ * its deletion cancelled. */
+int kms_enable_key(struct aws_ctx *ctx, const char *key_id, struct errbuf *err);
+/* CancelKeyDeletion (PendingDeletion -> Disabled: enable it afterwards). */
+int kms_cancel_key_deletion(struct aws_ctx *ctx, const char *key_id, struct errbuf *err);
 /* DisableKey / ScheduleKeyDeletion (tests and clean-up). */
 int kms_disable_key(struct aws_ctx *ctx, const char *key_id, struct errbuf *err);
 int kms_schedule_key_deletion(struct aws_ctx *ctx, const char *key_id, int days, struct errbuf *err);

@@ -16,7 +16,8 @@
  * without a terminal (nothing was contacted); 3 an AWS, network or
  * credentials error, a preflight safety check that failed (bucket owned by
  * another account or in another region, unusable access-log bucket,
- * disabled key: nothing was written), or any account that failed;
+ * key in a state apply cannot converge: nothing was written), or any
+ * account that failed;
  * 4 --dry-run found changes pending. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>

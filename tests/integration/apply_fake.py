@@ -181,7 +181,8 @@ def sids(policy):
     return [s.get("Sid") for s in policy["Statement"]]
 
 
-CHANGE_RE = re.compile(r"^[+~>] (create|update|set|enable rotation|start logging) .*\(account \d{12}\)$", re.M)
+CHANGE_RE = re.compile(r"^[+~>] (create|update|set|enable rotation|start logging|cancel deletion|enable) "
+                       r".*\(account \d{12}\)$", re.M)
 
 
 def test_org(w):
@@ -315,6 +316,179 @@ def test_drift(w):
     rc, out, err = w.run("--yes")
     check(rc == 0 and w.writes_since(mark)["writes"] == 0 and "nothing to do" in out,
           "drift: after the repair a rerun has nothing to do", out + err)
+
+
+def test_key_state():
+    """A disabled key or a scheduled deletion silently stops every delivery:
+    apply converges the key's state like any other setting."""
+    w = World(members=1)
+    alias = "alias/acme-cloudtrail"
+    subject = "kms key '%s' (account 222222222222)" % alias
+    try:
+        rc, out, err = w.run("--yes")
+        check(rc == 0, "key state: the org converges", out + err)
+        key = w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]
+
+        # the log-archive admin disables the key
+        w.aws("kms", "disable-key", "--key-id", alias)
+        check(w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]["KeyState"] == "Disabled",
+              "key state: the key is disabled")
+        mark = w.stats()["next"]
+        rc, dry, err = w.run("--dry-run")
+        s = w.writes_since(mark)
+        check(rc == 4 and s["writes"] == 0, "key state: disabled key -> --dry-run exits 4, writes nothing",
+              dry + err + json.dumps(s["per_op"]))
+        check(("~ enable %s" % subject) in dry and '-  "KeyState": "Disabled"' in dry and
+              '+  "KeyState": "Enabled"' in dry and "1 change pending" in dry,
+              "key state: --dry-run shows the enable as a setting diff, one change pending", dry)
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        s = w.writes_since(mark)
+        check(rc == 0 and ("~ enable %s" % subject) in out, "key state: apply enables the disabled key", out + err)
+        check(s["writes"] == 1 and s["per_op"].get("kms:EnableKey") == 1,
+              "key state: exactly one write, EnableKey", json.dumps(s["per_op"]))
+        k = w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]
+        check(k["KeyState"] == "Enabled" and k["KeyId"] == key["KeyId"],
+              "key state: the same key is Enabled again", json.dumps(k))
+        check(CHANGE_RE.findall(dry) == CHANGE_RE.findall(out),
+              "key state: the dry run announced exactly what apply did", dry + "\n" + out)
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        check(rc == 0 and "nothing to do" in out and w.writes_since(mark)["writes"] == 0,
+              "key state: a rerun after enabling makes zero writes", out + err)
+
+        # someone schedules the key's deletion
+        w.aws("kms", "schedule-key-deletion", "--key-id", key["KeyId"], "--pending-window-in-days", "7")
+        k = w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]
+        check(k["KeyState"] == "PendingDeletion", "key state: the key is pending deletion")
+        mark = w.stats()["next"]
+        rc, dry, err = w.run("--dry-run")
+        s = w.writes_since(mark)
+        check(rc == 4 and s["writes"] == 0, "key state: pending deletion -> --dry-run exits 4, writes nothing",
+              dry + err + json.dumps(s["per_op"]))
+        i_cancel = dry.find("~ cancel deletion %s" % subject)
+        i_enable = dry.find("~ enable %s" % subject)
+        check(0 <= i_cancel < i_enable and '-  "KeyState": "PendingDeletion"' in dry and
+              '-  "DeletionDate": "' in dry and "2 changes pending" in dry,
+              "key state: --dry-run shows cancel deletion, then enable", dry + err)
+        check("pending deletion: its rotation status cannot be read" in err,
+              "key state: --dry-run warns that rotation is checked after the cancel", err)
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        s = w.writes_since(mark)
+        check(rc == 0 and s["writes"] == 2 and s["per_op"].get("kms:CancelKeyDeletion") == 1 and
+              s["per_op"].get("kms:EnableKey") == 1,
+              "key state: apply cancels the deletion and enables the key (two writes)", out + err +
+              json.dumps(s["per_op"]))
+        k = w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]
+        check(k["KeyState"] == "Enabled" and "DeletionDate" not in k,
+              "key state: the key is Enabled, no deletion scheduled", json.dumps(k))
+        rot = w.aws("kms", "get-key-rotation-status", "--key-id", key["KeyId"])
+        check(rot["KeyRotationEnabled"] is True, "key state: rotation is still on")
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        check(rc == 0 and "nothing to do" in out and w.writes_since(mark)["writes"] == 0,
+              "key state: a rerun after the cancel makes zero writes", out + err)
+
+        # deletion scheduled and rotation turned off: the rotation is repaired
+        # after the key is enabled again (EnableKeyRotation needs an enabled key)
+        w.aws("kms", "disable-key-rotation", "--key-id", key["KeyId"])
+        w.aws("kms", "schedule-key-deletion", "--key-id", key["KeyId"], "--pending-window-in-days", "30")
+        mark = w.stats()["next"]
+        rc, out, err = w.run("--yes")
+        s = w.writes_since(mark)
+        check(rc == 0 and out.find("~ cancel deletion %s" % subject) < out.find("~ enable %s" % subject) <
+              out.find("~ enable rotation %s" % subject) and s["writes"] == 3,
+              "key state: cancel, enable, then rotation", out + err + json.dumps(s["per_op"]))
+        rot = w.aws("kms", "get-key-rotation-status", "--key-id", key["KeyId"])
+        check(rot["KeyRotationEnabled"] is True, "key state: rotation is on again")
+        events = w.fa.post("list_events")["events"]
+        names = [e.get("eventName") for e in events]
+        check("DisableKey" not in names[names.index("CancelKeyDeletion"):] if "CancelKeyDeletion" in names
+              else False, "key state: apply never disables the key", json.dumps(names[-20:]))
+    finally:
+        w.close()
+
+
+class KeyStateProxy:
+    """A loopback proxy in front of the fake that reports state as the KeyState
+    of every DescribeKey answer (the fake's keys are only ever Enabled,
+    Disabled or PendingDeletion).  Requests pass unchanged, so their
+    signatures still check out at the fake."""
+
+    def __init__(self, fa, state):
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+        target = urllib.parse.urlsplit(fa.url)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                c = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                c.request(self.command, self.path, body=body, headers=dict(self.headers.items()))
+                r = c.getresponse()
+                data = r.read()
+                if r.status == 200 and self.headers.get("X-Amz-Target") == "TrentService.DescribeKey":
+                    d = json.loads(data)
+                    d["KeyMetadata"]["KeyState"] = state
+                    d["KeyMetadata"]["Enabled"] = False
+                    data = json.dumps(d).encode()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                c.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _any
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_key_state_refused():
+    """States apply does not converge are refused before any write, with the
+    key, the alias and the state named."""
+    w = World(members=1)
+    try:
+        rc, out, err = w.run("--yes")
+        check(rc == 0, "key state refused: the org converges", out + err)
+        arn = w.aws("kms", "describe-key", "--key-id", "alias/acme-cloudtrail")["KeyMetadata"]["Arn"]
+        for state in ("PendingImport", "Unavailable", "PendingReplicaDeletion"):
+            px = KeyStateProxy(w.fa, state)
+            try:
+                e = w.env()
+                e["AWS_ENDPOINT_URL"] = px.url
+                mark = w.stats()["next"]
+                for args in (["--dry-run"], ["--yes"]):
+                    rc, out, err = run_trailkeep(TK, ["apply", w.config] + args, e)
+                    check(rc == 3 and ("kms key 'alias/acme-cloudtrail' (%s) is in state '%s'" % (arn, state))
+                          in err and "~ enable" not in out,
+                          "key state refused: %s is an error naming key, alias and state (%s, exit 3)" %
+                          (state, args[0]), out + err)
+                s = w.writes_since(mark)
+                check(s["calls"] > 0 and s["writes"] == 0,
+                      "key state refused: %s: nothing written" % state, json.dumps(s["per_op"]))
+            finally:
+                px.close()
+    finally:
+        w.close()
 
 
 def test_per_account(members=3):
@@ -489,6 +663,9 @@ def main():
             test_drift(w)
         finally:
             w.close()
+    if not only or "key-state" in only:
+        test_key_state()
+        test_key_state_refused()
     if not only or "per-account" in only:
         test_per_account()
     if not only or "safety" in only:

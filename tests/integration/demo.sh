@@ -27,4 +27,12 @@ s 11 '^no findings' "verify is green again after apply"
 s 12 'trail_not_logging' "doctor names the stopped trail"
 s 12 'culprit: StopLogging by arn:aws:iam::111111111111:user/admin' "doctor names who stopped it"
 s 13 '^no findings' "verify is green after apply restarts logging"
+s 14 'error delivery_stale 333333333333 us-east-1' "verify is red after the key is disabled"
+s 14 '333333333333 us-east-1: kms_key_disabled' "doctor names the disabled key"
+s 14 'culprit: DisableKey by arn:aws:iam::222222222222:user/admin' "doctor names who disabled it"
+s 15 "^~ enable kms key 'alias/acme-cloudtrail' \(account 222222222222\)" "apply enables the key"
+s 15 '^no findings' "verify is green after apply enables the key"
+last=$(step 15 | grep -E '^\(exit [0-9]+\)' | tail -n 1)
+[ "$last" = "(exit 0)" ] && echo "PASS: demo step 15: the final verify exits 0" ||
+	{ echo "FAIL: demo step 15: the final verify exits 0 (got '$last')"; step 15 | tail -n 15; }
 check "finishes" '^demo finished'

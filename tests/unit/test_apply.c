@@ -1,5 +1,5 @@
-/* test_apply.c: statement ownership and merging, and the key-policy
- * lock-out check of apply (apply.h). */
+/* test_apply.c: statement ownership and merging, the key-policy lock-out
+ * check and the key-state decision of apply (apply.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +206,24 @@ static void test_lockout(void **state)
 	json_decref(p);
 }
 
+/* What apply does with each KMS KeyState: only Disabled and PendingDeletion
+ * are converged; every other state (AWS's whole list) is refused. */
+static void test_key_state_step(void **state)
+{
+	static const char *const refused[] = { "PendingImport", "Unavailable", "Creating", "Updating",
+						 "PendingReplicaDeletion", "enabled", "DISABLED", "Enabled ", "",
+						 "Pending" };
+	size_t i;
+
+	(void)state;
+	assert_int_equal(apply_key_state_step("Enabled"), APPLY_KEY_READY);
+	assert_int_equal(apply_key_state_step("Disabled"), APPLY_KEY_ENABLE);
+	assert_int_equal(apply_key_state_step("PendingDeletion"), APPLY_KEY_CANCEL_ENABLE);
+	assert_int_equal(apply_key_state_step(NULL), APPLY_KEY_REFUSE);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_int_equal(apply_key_state_step(refused[i]), APPLY_KEY_REFUSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_merge_keeps_owned_order),
 		cmocka_unit_test(test_merge_errors),
 		cmocka_unit_test(test_lockout),
+		cmocka_unit_test(test_key_state_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
