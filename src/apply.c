@@ -316,6 +316,7 @@ struct run {
 	const struct tk_config *cfg;
 	const char *partition;
 	char caller[TK_ACCOUNT_ID_LEN + 1];
+	const char *caller_arn;      /* GetCallerIdentity Arn (borrowed) */
 	pthread_mutex_t lock;
 	struct cred_entry *creds;    /* AssumeRole cache */
 	size_t ncreds;
@@ -1346,6 +1347,73 @@ done:
 	return rc;
 }
 
+/* The principal ARN a bucket policy sees for the caller (aws:PrincipalArn):
+ * the role behind an assumed-role session, else the ARN itself.  NULL when
+ * it cannot be told.  Caller frees. */
+static char *principal_arn(const char *partition, const char *arn)
+{
+	char acct[TK_ACCOUNT_ID_LEN + 1];
+	const char *p, *role, *slash;
+	size_t n;
+
+	if (!arn)
+		return NULL;
+	p = strstr(arn, ":sts::");
+	if (!p || !(role = strstr(p, ":assumed-role/")))
+		return strncmp(arn, "arn:", 4) ? NULL : xstrdup(arn);
+	n = (size_t)(role - (p + 6));
+	if (n != TK_ACCOUNT_ID_LEN)
+		return NULL;
+	memcpy(acct, p + 6, n);
+	acct[n] = '\0';
+	role += strlen(":assumed-role/");
+	slash = strchr(role, '/');
+	return xasprintf("arn:%s:iam::%s:role/%.*s", partition, acct, (int)(slash ? slash - role : (long)strlen(role)),
+			 role);
+}
+
+/* Apply in the central account with the caller's own credentials (not the
+ * assume role): will the planned bucket policy let the caller change it the
+ * next time?  A warning naming the statement and the config key, not an
+ * error: this run still works (the current policy decides it). */
+static void warn_lockout(struct central *ce, struct run *r, struct changes *ch, const json_t *bpol)
+{
+	struct policy_context *pc;
+	struct policy_request req;
+	struct policy_result res;
+	struct errbuf e;
+	char *who, *bucket_arn;
+
+	if (strcmp(r->caller, ce->account) || !(who = principal_arn(r->partition, r->caller_arn)))
+		return;
+	if (strstr(who, ":root")) {   /* the owner's root may always change the policy */
+		free(who);
+		return;
+	}
+	bucket_arn = xasprintf("arn:%s:s3:::%s", r->partition, ce->bucket);
+	pc = policy_context_new();
+	memset(&req, 0, sizeof(req));
+	req.principal.kind = PRINCIPAL_AWS;
+	req.principal.arn = who;
+	req.principal.account = ce->account;
+	req.action = "s3:PutBucketPolicy";
+	req.resource = bucket_arn;
+	req.context = pc;
+	err_clear(&e);
+	if (!policy_context_add(pc, "aws:PrincipalArn", who, &e) &&
+	    !policy_context_add(pc, "aws:PrincipalAccount", ce->account, &e) &&
+	    !policy_context_add(pc, "aws:SecureTransport", "true", &e) &&
+	    !policy_eval(&res, bpol, &req, &e) && res.decision == POLICY_DENY)
+		add_warning(ch, xasprintf("bucket '%s' policy: statement '%s' denies s3:PutBucketPolicy to '%s', "
+					  "who runs this apply: the next apply that changes the policy will fail; add it to "
+					  "[central] apply_principals of %s (or run apply as role/%s)",
+					  ce->bucket, res.sid[0] ? res.sid : "without Sid", who, r->cfg->path,
+					  r->cfg->assume_role));
+	policy_context_free(pc);
+	free(bucket_arn);
+	free(who);
+}
+
 static int run_central(struct central *ce, struct run *r, struct changes *ch, struct errbuf *err)
 {
 	const struct plan *p = r->o->plan;
@@ -1395,6 +1463,7 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 			return rc;
 	}
 	/* the bucket policy last: everything it protects is in place */
+	warn_lockout(ce, r, ch, bpol);
 	subject = xasprintf("bucket '%s' policy", ce->bucket);
 	rc = converge_policy(r, &ce->ctx, ch, ce->account, ce->bucket, ce->bucket_exists, bpol, subject,
 			     s3_get_bucket_policy, s3_put_bucket_policy, false, &r->bucket_policy_changed, err);
@@ -1694,6 +1763,7 @@ int apply_run(struct apply_result *out, const struct apply_options *o, struct er
 		goto done;
 	}
 	snprintf(r.caller, sizeof(r.caller), "%s", id.account ? id.account : "");
+	r.caller_arn = id.arn;
 
 	/* preflight: reads only */
 	if ((rc = account_ctx(&ce.ctx, &s, &r, ce.account, err)))

@@ -654,6 +654,54 @@ def test_interactive():
         w.close()
 
 
+MINI_INI = """[organization]
+management_account = 111111111111
+home_region = us-east-1
+
+[central]
+bucket = acme-mini-cloudtrail
+kms_alias = alias/acme-mini
+retention_days = {days}
+{extra}
+[account main]
+id = 111111111111
+"""
+
+
+def test_apply_principals():
+    """The central bucket in the caller's own account, apply as its admin
+    user (not role/ASSUME_ROLE): apply warns that the policy it puts would
+    deny its own next policy change; the change does fail then; with the
+    user in apply_principals there is no warning and the change goes through."""
+    me = "arn:aws:iam::111111111111:user/"
+    for listed in (False, True):
+        w = World(members=1, ini=MINI_INI.format(days=400, extra=""))
+        try:
+            who = w.aws("sts", "get-caller-identity", account="111111111111")["Arn"]
+            check(who.startswith(me), "apply-principals: the caller is an IAM user of the central account", who)
+            extra = "apply_principals = %s\n" % who if listed else ""
+            with open(w.config, "w") as f:
+                f.write(MINI_INI.format(days=400, extra=extra))
+            rc, out, err = w.run("--yes")
+            warned = "add it to [central] apply_principals" in err and "'%s'" % who in err
+            if listed:
+                check(rc == 0 and not warned, "apply-principals: listed: no warning", out + err)
+            else:
+                check(rc == 0 and warned and "TrailkeepDenyProtectionChanges" in err,
+                      "apply-principals: not listed: apply warns, naming the statement and the user", out + err)
+            # a config change that changes the bucket policy (a new account's prefix)
+            with open(w.config, "a") as f:
+                f.write("\n[account other]\nid = 333333333333\n")
+            rc, out, err = w.run("--yes")
+            if listed:
+                check(rc == 0, "apply-principals: listed: the next policy change is applied", out + err)
+            else:
+                check(rc == 3 and "AccessDenied" in err,
+                      "apply-principals: not listed: the next policy change is denied, as warned", out + err)
+        finally:
+            w.close()
+
+
 def main():
     only = sys.argv[1:]
     if not only or "org" in only:
@@ -672,6 +720,8 @@ def main():
         test_safety()
     if not only or "interactive" in only:
         test_interactive()
+    if not only or "apply-principals" in only:
+        test_apply_principals()
     return 1 if failures else 0
 
 
