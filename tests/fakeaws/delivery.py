@@ -235,7 +235,7 @@ def authorise(world, trail, bucket, key, cache=None):
         if trail.kms_key_arn:
             kk = world.keys.get(trail.kms_key_arn.rsplit("/", 1)[-1])
             kpol = (kk.policy, kk.state) if kk else None
-        ck = (bucket, b.policy, trail.arn, key.rsplit("/", 4)[0], kpol)
+        ck = (bucket, b.owner, b.region, b.created, b.policy, trail.arn, key.rsplit("/", 4)[0], kpol)
         if ck in cache:
             return cache[ck]
     err = None
@@ -246,16 +246,19 @@ def authorise(world, trail, bucket, key, cache=None):
     if not ok:
         err = "AccessDenied"
     if err is None and trail.kms_key_arn:
-        err = kms_error(world, trail)
+        err = kms_error(world, trail, b)
     if cache is not None:
         cache[ck] = err
     return err
 
 
-def kms_error(world, trail):
+def kms_error(world, trail, bucket=None):
     kid = trail.kms_key_arn.rsplit("/", 1)[-1]
     k = world.keys.get(kid)
     if k is None:
+        return "KMS.NotFoundException"          # deleted (deletion completed)
+    if bucket is not None and k.region != bucket.region:
+        # CloudTrail asks KMS in the bucket's region, where the key does not exist
         return "KMS.NotFoundException"
     if k.state == "Disabled":
         return "KMS.DisabledException"
@@ -470,10 +473,17 @@ def _chain(trail, dest, t):
     return c
 
 
+def delivery_fault(world, trail, kind):
+    """The injected LatestDeliveryError (kind "log") / LatestDigestDeliveryError
+    (kind "digest") of trail, or None (control op set_delivery_fault)."""
+    f = world.extra.get("delivery_faults", {}).get(trail.arn)
+    return f.get(kind) if f else None
+
+
 def _write_log(world, trail, acct, region, evs, t, cache):
     evs.sort(key=lambda e: e["_time"])
     key = log_key(world, trail, acct, region, t)
-    err = authorise(world, trail, trail.bucket, key, cache)
+    err = delivery_fault(world, trail, "log") or authorise(world, trail, trail.bucket, key, cache)
     _set_error(trail, "log", (acct, region), err)
     if err is not None:
         return None
@@ -504,7 +514,8 @@ def write_digest(world, trail, acct, region, t, cache=None, backfill=None):
         files, prev, start = backfill["files"], backfill["prev"], backfill["start"]
     key = digest_key(world, trail, acct, region, t, backfill is not None)
     bucket = trail.bucket
-    err = authorise(world, trail, bucket, key, cache)
+    err = (delivery_fault(world, trail, "digest") if backfill is None else None) or \
+        authorise(world, trail, bucket, key, cache)
     if backfill is None:
         _set_error(trail, "digest", dest, err)
     if err is not None:
@@ -552,18 +563,21 @@ def _trails(world):
 
 
 def _tick(world, t, cache):
+    from . import account as acctmod
     st = state(world)
+    world.expire_keys()
     trails = [tr for tr in _trails(world) if tr.logging]
-    # destinations
+    # destinations: a trail does not run in a region the account has not
+    # enabled (opt-in regions DISABLED / ENABLING / DISABLING)
     routes = {}     # (acct, region) -> [trail]
     plan = []
     for tr in trails:
         regs = trail_regions(world, tr)
         accts = trail_accounts(world, tr)
-        for a in accts:
-            for r in regs:
-                routes.setdefault((a, r), []).append(tr)
-        plan.append((tr, accts, regs))
+        cells = [(a, r) for a in accts for r in regs if acctmod.region_runs(world, a, r)]
+        for c in cells:
+            routes.setdefault(c, []).append(tr)
+        plan.append((tr, cells))
     pending = {}    # (trail arn, acct, region) -> [events]
 
     def add(tr, a, r, ev):
@@ -607,20 +621,18 @@ def _tick(world, t, cache):
                 for ev in _data_events(world, tr, a, r, t0, st):
                     add(tr, a, r, ev)
     # log files
-    for tr, accts, regs in plan:
-        for a in accts:
-            for r in regs:
-                p = pending.get((tr.arn, a, r))
-                if p:
-                    _write_log(world, tr, a, r, p, t, cache)
+    for tr, cells in plan:
+        for a, r in cells:
+            p = pending.get((tr.arn, a, r))
+            if p:
+                _write_log(world, tr, a, r, p, t, cache)
     # digests
     if int(t) % HOUR == 0:
-        for tr, accts, regs in plan:
+        for tr, cells in plan:
             if not tr.validation or tr.chain_epoch is None or tr.chain_epoch >= t:
                 continue
-            for a in accts:
-                for r in regs:
-                    write_digest(world, tr, a, r, t, cache)
+            for a, r in cells:
+                write_digest(world, tr, a, r, t, cache)
 
 
 def advance(world, body):
@@ -632,6 +644,8 @@ def advance(world, body):
         target = world.now + float(body.get("seconds", TICK))
     if target < world.now:
         raise ValueError("cannot go back in time (now %s)" % iso8601(world.now))
+    from . import account as acctmod
+    acctmod.complete_transitions(world)     # ENABLING / DISABLING finish now
     clock = st["clock"]
     if clock is None or clock > world.now:
         clock = world.now
@@ -768,6 +782,32 @@ def c_delivery_state(world, body):
             "background": st["bg"], "data": st["data_bg"]}
 
 
+def c_set_delivery_fault(world, body):
+    """{"trail": name|ARN, "error": "KMS.ThrottlingException" | "InternalError" | ... | null,
+    "kind": "log" | "digest" | "both"}: while set, that trail's deliveries of that
+    kind fail with that LatestDeliveryError / LatestDigestDeliveryError value and
+    write nothing (AWS-side problems: the key's request quota used up by other
+    callers, S3 internal errors).  error null clears the fault for that kind."""
+    tr = find_trail(world, body["trail"])
+    kind = body.get("kind", "log")
+    if kind not in ("log", "digest", "both"):
+        raise ValueError("'kind' must be log, digest or both")
+    err = body.get("error")
+    if err is not None and (not isinstance(err, str) or not err):
+        raise ValueError("'error' must be a non-empty string or null")
+    faults = world.extra.setdefault("delivery_faults", {})
+    f = faults.setdefault(tr.arn, {})
+    for k in (("log", "digest") if kind == "both" else (kind,)):
+        if err is None:
+            f.pop(k, None)
+        else:
+            f[k] = err
+    if not f:
+        faults.pop(tr.arn, None)
+    return {"trail": tr.arn, "faults": dict(f)}
+
+
+control.register("set_delivery_fault", c_set_delivery_fault)
 control.register("advance", advance)
 control.register("set_regions", c_set_regions)
 control.register("set_delivery", c_set_delivery)

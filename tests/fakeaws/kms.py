@@ -463,6 +463,7 @@ def handle(world, ctx, op, body):
         raise AwsError("UnknownOperationException", "", 400)
     if ctx.account is None:
         raise AwsError("MissingAuthenticationTokenException", "Missing Authentication Token", 400)
+    world.expire_keys()             # deletions whose waiting period ended are complete
     if op in ("GenerateDataKey", "Decrypt", "Encrypt", "GenerateDataKeyWithoutPlaintext"):
         ctx.record = False          # data-plane: no management event with key material
     return 200, fn(world, ctx, body)

@@ -46,6 +46,7 @@ JSON_TARGETS = {
 EVENT_SOURCE = {
     "s3": "s3.amazonaws.com", "kms": "kms.amazonaws.com", "cloudtrail": "cloudtrail.amazonaws.com",
     "organizations": "organizations.amazonaws.com", "sts": "sts.amazonaws.com",
+    "account": "account.amazonaws.com",
 }
 READ_PREFIXES = ("Get", "Describe", "List", "Lookup", "Head", "GenerateDataKey", "Decrypt",
                  "Encrypt", "Validate")
@@ -180,6 +181,18 @@ class Handler(BaseHTTPRequestHandler):
             doc.update(e.extra)
             headers.update({"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": rid})
             return e.status, headers, json.dumps(doc).encode()
+        if ctx.proto == "rest-json":
+            # Account Management: the code in x-amzn-ErrorType, the body {"message"}
+            doc = {"message": e.message}
+            doc.update(e.extra)
+            status = e.status
+            if e.code in ("UnrecognizedClientException", "InvalidSignatureException",
+                          "IncompleteSignatureException", "MissingAuthenticationTokenException",
+                          "ExpiredTokenException"):
+                status = 403
+            headers.update({"Content-Type": "application/json", "x-amzn-RequestId": rid,
+                            "x-amzn-ErrorType": e.code})
+            return status, headers, json.dumps(doc).encode()
         if ctx.proto == "query":
             body = ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>%s</Type>\n    <Code>%s</Code>\n'
                     '    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
@@ -288,6 +301,11 @@ class Handler(BaseHTTPRequestHandler):
                 raise AwsError("UnknownOperationException", "", 400)
         elif scope and scope[3] == "s3":
             ctx.proto, ctx.service = "s3", "s3"
+        elif scope and scope[3] == "account":
+            ctx.proto, ctx.service = "rest-json", "account"
+            ctx.operation = service_module("account").route(ctx)
+            if ctx.operation is None:
+                raise AwsError("UnknownOperationException", "", 404)
         elif scope and scope[3] in ("sts",) or (not scope and ctx.method == "POST"
                                                and b"Action=" in ctx.body[:4096]
                                                and not ctx.raw_path.strip("/")):
@@ -325,7 +343,7 @@ class Handler(BaseHTTPRequestHandler):
                 and not ctx.header("authorization")):
             key = None
         else:
-            key = auth.verify(world, ctx, ctx.proto)
+            key = auth.verify(world, ctx, "json" if ctx.proto == "rest-json" else ctx.proto)
         if key is not None:
             ctx.access_key = key
             ctx.account = key.account
@@ -355,6 +373,15 @@ class Handler(BaseHTTPRequestHandler):
                 headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": ctx.request_id}
                 if ctx.event_response is None and not is_read_only(ctx.service, ctx.operation):
                     ctx.event_response = out or None
+            elif ctx.proto == "rest-json":
+                try:
+                    doc = json.loads(ctx.body or b"{}")
+                except ValueError:
+                    raise AwsError("SerializationException", "body is not JSON", 400)
+                ctx.event_params = doc
+                status, out = service_module("account").handle(world, ctx, ctx.operation, doc)
+                body = json.dumps(out).encode() if out is not None else b""
+                headers = {"Content-Type": "application/json", "x-amzn-RequestId": ctx.request_id}
             elif ctx.proto == "query":
                 if not ctx.operation:
                     raise AwsError("MissingAction", "Missing Action", 400)
@@ -411,7 +438,7 @@ class Server(ThreadingHTTPServer):
 
 def load_service_modules():
     """Import every service module that exists so they register control ops."""
-    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper"):
+    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper", "account"):
         try:
             service_module(name)
         except ModuleNotFoundError as e:

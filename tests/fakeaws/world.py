@@ -481,9 +481,40 @@ class World:
             return False
         return principal.get("Admin", True)
 
+    def expire_keys(self):
+        """Complete every key deletion whose DeletionDate has passed: the key,
+        its key material and every alias that refers to it are gone, and KMS
+        records a DeleteKey service event (userIdentity invokedBy "AWS
+        Internal", eventType AwsServiceEvent) at the DeletionDate in the key's
+        account and region.  Called on every KMS request, every key lookup and
+        every delivery tick, so deletion completes lazily as well as on advance."""
+        with self.lock:
+            gone = [k for k in self.keys.values()
+                    if k.state == "PendingDeletion" and k.deletion_date is not None
+                    and k.deletion_date <= self.now]
+            for k in sorted(gone, key=lambda x: (x.deletion_date, x.id)):
+                del self.keys[k.id]
+                for ak in [a for a, kid in self.aliases.items() if kid == k.id]:
+                    del self.aliases[ak]
+                    self.extra.get("kms_alias_times", {}).pop(ak, None)
+                ev = self.record_event(k.account, k.region, "kms.amazonaws.com", "DeleteKey",
+                                       {"type": "AWSService", "accountId": k.account}, None,
+                                       {"keyId": k.arn}, "AWS Internal", user_agent="AWS Internal",
+                                       resources=[{"accountId": k.account, "type": "AWS::KMS::Key",
+                                                   "ARN": k.arn}],
+                                       event_time=max(k.deletion_date, self._last_event_time()))
+                ev["userIdentity"] = {"accountId": k.account, "invokedBy": "AWS Internal"}
+                ev["eventType"] = "AwsServiceEvent"
+            return len(gone)
+
+    def _last_event_time(self):
+        # events stay in time order (delivery reads them with a cursor)
+        return self.events[-1].get("_time", 0.0) if self.events else 0.0
+
     def resolve_key(self, account, region, key_ref):
         """Key by id, key ARN, alias/name or alias ARN; None if not found."""
         with self.lock:
+            self.expire_keys()
             if not key_ref:
                 return None
             if key_ref.startswith("arn:"):

@@ -300,11 +300,18 @@ def scenario_kms(kind):
         ev = "\n".join(c.get("evidence", []))
         check(key["Arn"] in ev and ("KMS.DisabledException" in ev if kind == "disabled" else "PendingDeletion" in ev),
               "kms-%s: evidence names the key and its state" % kind, ev)
+        # apply repairs the key itself (src/apply.c enables it / cancels the deletion)
         fix = c.get("fix") or ""
-        want = ("aws kms enable-key --key-id %s" % key["Arn"]) if kind == "disabled" else \
-            ("aws kms cancel-key-deletion --key-id %s" % key["Arn"])
-        check(fix.startswith(want) and fix.endswith("trailkeep apply %s" % w.config),
-              "kms-%s: the fix is '%s ..., then trailkeep apply'" % (kind, want), fix)
+        note = "enables the key" if kind == "disabled" else "cancels the deletion and enables the key"
+        check(fix.startswith("trailkeep apply %s" % w.config) and note in fix,
+              "kms-%s: the fix is 'trailkeep apply CONFIG (%s)'" % (kind, note), fix)
+        rc, aout = w.apply()
+        st = kms.describe_key(KeyId=key["Arn"])["KeyMetadata"]["KeyState"]
+        w.advance(3600)
+        rc2, doc, out = w.doctor_json()
+        check(rc == 0 and st == "Enabled" and rc2 == 0 and not red_of(doc),
+              "kms-%s: apply makes the same key usable again, doctor finds nothing" % kind,
+              "key state %s\n%s\n%s" % (st, aout, out))
     finally:
         w.close()
 
@@ -644,6 +651,376 @@ def scenario_bucket_changed():
         w.close()
 
 
+# --- causes added for issue #8 ---------------------------------------------------------
+
+def account_call(w, key, path, body, region="us-east-1"):
+    """A signed Account Management (REST-JSON) call, as botocore's "account" client
+    makes it; Debian's botocore 1.29 has no region opt-in operations in its model,
+    so the request is built and signed here with botocore's own SigV4Auth."""
+    import urllib.error
+    import urllib.request
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="POST", url=w.fa.url + path, data=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(key["access_key_id"], key["secret_access_key"], key.get("session_token")),
+              "account", region).add_auth(req)
+    r = urllib.request.Request(req.url, data=req.body, headers=dict(req.headers.items()), method="POST")
+    try:
+        with urllib.request.urlopen(r, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as e:
+        return e.code, {"error": e.headers.get("x-amzn-ErrorType"), "body": e.read().decode()}
+
+
+def culprit_ok(c, event, who, when, contains=False):
+    k = (c or {}).get("culprit") or {}
+    w = k.get("who") or ""
+    return k.get("event") == event and (who in w if contains else w == who) and k.get("when") == when
+
+
+def text_has(w, code, *args):
+    rc, out, err = w.run(*args)
+    return code in out, out + err
+
+
+def scenario_trail_missing():
+    w = World()
+    with open(w.config, "w") as f:
+        f.write(PER_ACCOUNT_INI)
+    try:
+        rc, out, err = run_trailkeep(TK, ["apply", w.config, "--yes", "--account", PROD], w.env())
+        if not check(rc == 0, "trail-missing: apply --account %s (staging left out)" % PROD, out + err):
+            return
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json("--account", STAGING)
+        cs = cells_by(doc, "cause")
+        check(rc == 1 and len(cs) == 2 and one_cause(doc, "trail_missing"),
+              "trail-missing: staging's cells have cause trail_missing", out)
+        c = cs[0] if cs else {}
+        check(c.get("culprit") is None and "trailkeep apply" in (c.get("fix") or ""),
+              "trail-missing: no culprit, the fix is trailkeep apply", json.dumps(c))
+        ok, t = text_has(w, "trail_missing", "--account", STAGING)
+        check(ok, "trail-missing: text output names the cause", t)
+        rc, doc, out = w.doctor_json("--account", PROD)
+        check(rc == 0 and not red_of(doc), "trail-missing: the applied account is healthy", out)
+    finally:
+        w.close()
+
+
+def scenario_kms_key_missing():
+    w = build("kms-missing")
+    if not w:
+        return
+    try:
+        w.fa.post("set_delivery", background=[0, 1])
+        mallory = w.user(ARCHIVE, "mallory")
+        kms = w.client("kms", mallory)
+        key = kms.describe_key(KeyId="alias/acme-cloudtrail")["KeyMetadata"]
+        t = w.now()
+        kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+        w.advance(7 * 86400 + 3600)
+        # deletion completed: the key and its alias are gone
+        try:
+            kms.describe_key(KeyId=key["Arn"])
+            gone = False
+        except kms.exceptions.NotFoundException:
+            gone = True
+        aliases = [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+        check(gone and "alias/acme-cloudtrail" not in aliases,
+              "kms-missing: after the waiting period the key and its alias are deleted", aliases)
+        st = w.client("cloudtrail", w.accounts[MGMT]).get_trail_status(Name=w.trail_arn)
+        check(st.get("LatestDeliveryError") == "KMS.NotFoundException",
+              "kms-missing: the trail's LatestDeliveryError is KMS.NotFoundException", st)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "kms_key_missing"),
+              "kms-missing: every cell red with cause kms_key_missing", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        check(culprit_ok(c, "ScheduleKeyDeletion", "arn:aws:iam::%s:user/mallory" % ARCHIVE, t),
+              "kms-missing: culprit is mallory's ScheduleKeyDeletion at its time", json.dumps(c.get("culprit")))
+        check("trailkeep apply" in (c.get("fix") or ""), "kms-missing: the fix mentions trailkeep apply",
+              c.get("fix"))
+        ok, txt = text_has(w, "kms_key_missing")
+        check(ok, "kms-missing: text output names the cause", txt)
+        # the fix: apply creates a new key and alias and points the trail at it
+        rc, aout = w.apply()
+        if check(rc == 0, "kms-missing: apply recovers (new key)", aout):
+            nk = kms.describe_key(KeyId="alias/acme-cloudtrail")["KeyMetadata"]
+            tr = w.client("cloudtrail", w.accounts[MGMT]).get_trail(Name=w.trail_arn)["Trail"]
+            check(nk["Arn"] != key["Arn"] and tr.get("KmsKeyId") == nk["Arn"],
+                  "kms-missing: apply made a new key, the alias and the trail point to it",
+                  json.dumps([nk["Arn"], tr.get("KmsKeyId")]))
+            w.advance(3600)
+            rc, doc, out = w.doctor_json()
+            check(rc == 0 and not red_of(doc), "kms-missing: after apply doctor finds nothing", out)
+    finally:
+        w.close()
+
+
+def _empty_and_delete_bucket(w, s3, bucket):
+    """What a person does to delete a versioned bucket: every version and delete
+    marker away (DeleteObjects, 1000 at a time), then DeleteBucket."""
+    n = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        for i in range(0, len(objs), 1000):
+            r = s3.delete_objects(Bucket=bucket, Delete={"Objects": objs[i:i + 1000], "Quiet": True})
+            if r.get("Errors"):
+                raise RuntimeError("DeleteObjects: %s" % r["Errors"][:3])
+            n += len(objs[i:i + 1000])
+    t = w.now()
+    s3.delete_bucket(Bucket=bucket)
+    return n, t
+
+
+def scenario_bucket_gone(then):
+    w = build("bucket-" + then)
+    if not w:
+        return
+    try:
+        w.fa.post("set_delivery", background=[0, 1])
+        mallory = w.user(ARCHIVE, "mallory")
+        sess = w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory")
+        s3 = w.client("s3", sess)
+        old_policy = s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+        n, t_del = _empty_and_delete_bucket(w, s3, BUCKET)
+        who = "arn:aws:sts::%s:assumed-role/LogArchiveAdmin/mallory" % ARCHIVE
+        w.advance(2 * 3600)
+        if then == "missing":
+            check(n > 0, "bucket-missing: the break-glass role deleted %d versions and the bucket" % n)
+            rc, doc, out = w.doctor_json()
+            check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "bucket_missing"),
+                  "bucket-missing: every cell red with cause bucket_missing", out)
+            c = (cells_by(doc, "cause") or [{}])[0]
+            check(culprit_ok(c, "DeleteBucket", who, t_del, contains=True),
+                  "bucket-missing: culprit is the LogArchiveAdmin/mallory session's DeleteBucket",
+                  json.dumps(c.get("culprit")))
+            check("trailkeep apply" in (c.get("fix") or ""), "bucket-missing: the fix mentions trailkeep apply",
+                  c.get("fix"))
+            ok, txt = text_has(w, "bucket_missing")
+            check(ok, "bucket-missing: text output names the cause", txt)
+            # d. someone outside the organization takes the name
+            eve = w.fa.post("create_account", id="888888888888", name="Outsider", in_org=False)
+            s3x = w.client("s3", eve)
+            s3x.create_bucket(Bucket=BUCKET)
+            w.advance(2 * 3600)
+            try:
+                w.client("s3", w.accounts[MGMT]).head_bucket(Bucket=BUCKET)
+                head = 200
+            except Exception as e:
+                head = getattr(e, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            check(head == 403, "bucket-foreign: HeadBucket from the organization answers 403", head)
+            rc, doc, out = w.doctor_json()
+            check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "bucket_foreign_owner"),
+                  "bucket-foreign: every cell red with cause bucket_foreign_owner", out)
+            ok, txt = text_has(w, "bucket_foreign_owner")
+            check(ok, "bucket-foreign: text output names the cause", txt)
+        else:
+            # e. the break-glass role recreates it in eu-west-1 with the old policy
+            s3eu = w.client("s3", sess, region="eu-west-1")
+            t_create = w.now()
+            s3eu.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+            s3eu.put_bucket_policy(Bucket=BUCKET, Policy=old_policy)
+            w.advance(2 * 3600)
+            st = w.client("cloudtrail", w.accounts[MGMT]).get_trail_status(Name=w.trail_arn)
+            check(st.get("LatestDeliveryError") == "KMS.NotFoundException",
+                  "bucket-moved: delivery fails with KMS.NotFoundException (key not in the bucket's region)", st)
+            rc, doc, out = w.doctor_json()
+            check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "bucket_wrong_region"),
+                  "bucket-moved: every cell red with cause bucket_wrong_region", out)
+            c = (cells_by(doc, "cause") or [{}])[0]
+            check(culprit_ok(c, "CreateBucket", who, t_create, contains=True),
+                  "bucket-moved: culprit is the LogArchiveAdmin/mallory session's CreateBucket (eu-west-1)",
+                  json.dumps(c.get("culprit")))
+            ok, txt = text_has(w, "bucket_wrong_region")
+            check(ok, "bucket-moved: text output names the cause", txt)
+    finally:
+        w.close()
+
+
+def scenario_delivery_fault():
+    w = build("delivery-error")
+    if not w:
+        return
+    try:
+        w.fa.post("set_delivery_fault", trail="org-trail", error="KMS.ThrottlingException", kind="both")
+        w.advance(2 * 3600)
+        st = w.client("cloudtrail", w.accounts[MGMT]).get_trail_status(Name=w.trail_arn)
+        check(st.get("LatestDeliveryError") == "KMS.ThrottlingException" and
+              st.get("LatestDigestDeliveryError") == "KMS.ThrottlingException",
+              "delivery-error: the injected fault shows in GetTrailStatus", st)
+        rc, doc, out = w.doctor_json()
+        cs = cells_by(doc, "cause")
+        check(rc == 1 and cs and one_cause(doc, "delivery_error"),
+              "delivery-error: red cells have cause delivery_error", out)
+        c = cs[0] if cs else {}
+        ev = "\n".join(c.get("evidence", []))
+        rest = ev.replace("KMS.ThrottlingException", "")
+        check("KMS.ThrottlingException" in ev and any(x in rest.lower() for x in ("quota", "throttl", "rate")),
+              "delivery-error: the evidence names the value and what it means", ev)
+        ok, txt = text_has(w, "delivery_error")
+        check(ok, "delivery-error: text output names the cause", txt)
+        w.fa.post("set_delivery_fault", trail="org-trail", error=None, kind="both")
+        w.advance(3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 0 and not red_of(doc), "delivery-error: once the fault clears doctor finds nothing", out)
+    finally:
+        w.close()
+
+
+REGION_INI = ORG_INI.replace("regions = us-east-1, eu-west-1", "regions = us-east-1, af-south-1") \
+    .replace("id = 444444444444\nregions = eu-west-1\n", "id = 444444444444\n")
+
+
+def scenario_region_not_enabled():
+    w = World()
+    try:
+        with open(w.config, "w") as f:
+            f.write(REGION_INI.format(org_id=w.org_id))
+        w.fa.post("set_regions", regions=["us-east-1", "af-south-1"])
+        for a in (MGMT, ARCHIVE, PROD, STAGING):
+            w.fa.post("set_region_opt", account=a, region="af-south-1", status="ENABLED")
+        rc, out = w.apply()
+        if not check(rc == 0, "region-not-enabled: apply builds the org (us-east-1, af-south-1)", out):
+            return
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json("--account", PROD)
+        check(rc == 0 and not red_of(doc), "region-not-enabled: healthy before", out)
+        carol = w.user(PROD, "carol")
+        t = w.now()
+        st, r = account_call(w, carol, "/disableRegion", {"RegionName": "af-south-1"})
+        check(st == 200, "region-not-enabled: carol's DisableRegion af-south-1 succeeds", r)
+        w.advance(2 * 3600)
+        st, r = account_call(w, carol, "/getRegionOptStatus", {"RegionName": "af-south-1"})
+        check(r.get("RegionOptStatus") == "DISABLED", "region-not-enabled: the region is DISABLED", r)
+        rc, doc, out = w.doctor_json("--account", PROD, "--region", "af-south-1")
+        check(rc == 1 and red_of(doc) == [(PROD, "af-south-1")] and one_cause(doc, "region_not_enabled"),
+              "region-not-enabled: prod af-south-1 has cause region_not_enabled", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        check(culprit_ok(c, "DisableRegion", "arn:aws:iam::%s:user/carol" % PROD, t),
+              "region-not-enabled: culprit is carol's DisableRegion", json.dumps(c.get("culprit")))
+        check("enable-region" in (c.get("fix") or ""), "region-not-enabled: the fix mentions enable-region",
+              c.get("fix"))
+        ok, txt = text_has(w, "region_not_enabled", "--account", PROD, "--region", "af-south-1")
+        check(ok, "region-not-enabled: text output names the cause", txt)
+    finally:
+        w.close()
+
+
+SINGLE_INI = ORG_INI.replace("regions = us-east-1, eu-west-1", "regions = us-east-1") \
+    .replace("mode = organization\n", "mode = organization\nmulti_region = false\ninclude_global_events = true\n") \
+    .replace("id = 444444444444\nregions = eu-west-1\n", "id = 444444444444\n")
+
+
+def scenario_global_events_off():
+    w = World()
+    try:
+        with open(w.config, "w") as f:
+            f.write(SINGLE_INI.format(org_id=w.org_id))
+        rc, out = w.apply()
+        if not check(rc == 0, "global-off: apply builds a single-region org trail", out):
+            return
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 0 and not red_of(doc), "global-off: healthy before", out)
+        bob = w.user(MGMT, "bob")
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, IncludeGlobalServiceEvents=False)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        cs = cells_by(doc, "cause")
+        check(rc == 1 and cs and one_cause(doc, "global_events_off"),
+              "global-off: red cells have cause global_events_off", out)
+        c = cs[0] if cs else {}
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "global-off: culprit is bob's UpdateTrail", json.dumps(c.get("culprit")))
+        ok, txt = text_has(w, "global_events_off")
+        check(ok, "global-off: text output names the cause", txt)
+    finally:
+        w.close()
+
+
+def scenario_fake_account_api():
+    """The fake's Account Management API and region-aware delivery, without trailkeep."""
+    w = World()
+    try:
+        prod, mgmt = w.accounts[PROD], w.accounts[MGMT]
+        q = lambda key, op, **b: account_call(w, key, "/" + op, b)  # noqa: E731
+        check(q(prod, "getRegionOptStatus", RegionName="af-south-1") ==
+              (200, {"RegionName": "af-south-1", "RegionOptStatus": "DISABLED"}) and
+              q(prod, "getRegionOptStatus", RegionName="eu-west-1")[1].get("RegionOptStatus") ==
+              "ENABLED_BY_DEFAULT", "fake-account: opt-in regions start DISABLED, others ENABLED_BY_DEFAULT")
+        st, r = q(prod, "enableRegion", RegionName="af-south-1")
+        s1 = q(prod, "getRegionOptStatus", RegionName="af-south-1")[1].get("RegionOptStatus")
+        w.advance(300)
+        s2 = q(prod, "getRegionOptStatus", RegionName="af-south-1")[1].get("RegionOptStatus")
+        check(st == 200 and r == {} and s1 == "ENABLING" and s2 == "ENABLED",
+              "fake-account: EnableRegion -> ENABLING, ENABLED after the next advance", (st, r, s1, s2))
+        q(prod, "disableRegion", RegionName="af-south-1")
+        st, r = q(prod, "enableRegion", RegionName="af-south-1")
+        check(st == 409 and r.get("error") == "ConflictException",
+              "fake-account: EnableRegion while DISABLING is a ConflictException", r)
+        pages, tok = [], None
+        while True:
+            b = {"MaxResults": 7}
+            if tok:
+                b["NextToken"] = tok
+            st, r = q(prod, "listRegions", **b)
+            pages.append(r.get("Regions", []))
+            tok = r.get("NextToken")
+            if st != 200 or not tok:
+                break
+        names = [x["RegionName"] for p in pages for x in p]
+        st, r = q(prod, "listRegions", MaxResults=50, RegionOptStatusContains=["DISABLING"])
+        check(len(names) == 29 and len(set(names)) == 29 and len(pages) == 5 and
+              r.get("Regions") == [{"RegionName": "af-south-1", "RegionOptStatus": "DISABLING"}],
+              "fake-account: ListRegions pages with NextToken and filters by status", (names, r))
+        errs = [q(prod, "disableRegion", RegionName="us-east-1"), q(prod, "getRegionOptStatus", RegionName="xx-1"),
+                q(mgmt, "getRegionOptStatus", RegionName="af-south-1", AccountId="12"),
+                q(prod, "getRegionOptStatus", RegionName="af-south-1", AccountId=STAGING),
+                q(mgmt, "getRegionOptStatus", RegionName="af-south-1", AccountId=STAGING),
+                q(w.fa.post("create_access_key", account=PROD, user="ro", admin=False), "listRegions"),
+                account_call(w, prod, "/listRegions", {}, region="eu-west-1")]
+        want = [(400, "ValidationException")] * 3 + [(403, "AccessDeniedException")] * 3 + \
+            [(403, "InvalidSignatureException")]
+        check([(e[0], e[1].get("error")) for e in errs] == want,
+              "fake-account: validation, access and signing-region errors (x-amzn-ErrorType)", errs)
+        ev = [e for e in w.fa.post("list_events")["events"]
+              if e["eventSource"] == "account.amazonaws.com" and not e.get("errorCode")]
+        check([(e["eventName"], e["awsRegion"], e["recipientAccountId"], e["requestParameters"]) for e in ev] ==
+              [("EnableRegion", "us-east-1", PROD, {"regionName": "af-south-1"}),
+               ("DisableRegion", "us-east-1", PROD, {"regionName": "af-south-1"})],
+              "fake-account: Enable/DisableRegion are management events in us-east-1", ev)
+        # delivery: a trail does not run where the region is not enabled
+        w.fa.post("set_regions", regions=["us-east-1", "af-south-1"])
+        w.fa.post("set_region_opt", account=STAGING, region="af-south-1", status="ENABLED")
+        s3 = w.client("s3", prod)
+        s3.create_bucket(Bucket="prod-logs")
+        s3.put_bucket_policy(Bucket="prod-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": ["s3:GetBucketAcl", "s3:PutObject"],
+             "Resource": ["arn:aws:s3:::prod-logs", "arn:aws:s3:::prod-logs/*"]}]}))
+        ct = w.client("cloudtrail", prod)
+        ct.create_trail(Name="prod", S3BucketName="prod-logs", IsMultiRegionTrail=True,
+                        EnableLogFileValidation=True)
+        ct.start_logging(Name="prod")
+        w.advance(3600)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="prod-logs").get("Contents", [])]
+        check(any("/us-east-1/" in k for k in keys) and not any("/af-south-1/" in k for k in keys),
+              "fake-account: no log files for a DISABLED region", keys[:5])
+        # set_delivery_fault: digests only
+        w.fa.post("set_delivery_fault", trail="prod", error="InternalError", kind="digest")
+        w.advance(3600)
+        st = ct.get_trail_status(Name="prod")
+        check(st.get("LatestDigestDeliveryError") == "InternalError" and not st.get("LatestDeliveryError"),
+              "fake-account: set_delivery_fault kind digest fails digests only", st)
+    finally:
+        w.close()
+
+
 def main():
     if not os.path.exists(TK):
         print("FAIL: %s not built" % TK)
@@ -662,7 +1039,15 @@ def main():
                      ("per-account", scenario_per_account_drop),
                      ("org-flag", scenario_org_flag),
                      ("single-region", scenario_region_not_covered),
-                     ("bucket-changed", scenario_bucket_changed)):
+                     ("bucket-changed", scenario_bucket_changed),
+                     ("trail-missing", scenario_trail_missing),
+                     ("kms-missing", scenario_kms_key_missing),
+                     ("bucket-missing", lambda: scenario_bucket_gone("missing")),
+                     ("bucket-moved", lambda: scenario_bucket_gone("moved")),
+                     ("delivery-error", scenario_delivery_fault),
+                     ("region-not-enabled", scenario_region_not_enabled),
+                     ("global-off", scenario_global_events_off),
+                     ("fake-account", scenario_fake_account_api)):
         if only and name not in only:
             continue
         t0 = time.time()

@@ -1,5 +1,5 @@
 /* test_http_fakeaws.c: every typed client (S3, KMS, CloudTrail, STS,
- * Organizations, the per-account AssumeRole cache) against the local fake
+ * Organizations, Account Management, the per-account AssumeRole cache) against the local fake
  * AWS (tests/fakeaws, spawned here on 127.0.0.1), which checks each
  * request's SigV4 signature with botocore and rejects bad ones.  The fake's
  * auth clock and ours are pinned to 2026-01-01T00:00:00Z. */
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "account.h"
 #include "aws.h"
 #include "cloudtrail.h"
 #include "creds_net.h"
@@ -459,6 +460,38 @@ static void test_cloudtrail(void **state)
 	assert_int_equal(ct_get_trail(&ctx, "tk-trail", &t, &err), TK_ENOTFOUND);
 }
 
+static void test_account_regions(void **state)
+{
+	struct errbuf err;
+	char *st = NULL;
+	json_t *r;
+
+	(void)state;
+	assert_int_equal(account_region_opt_status(&ctx, "eu-west-1", &st, &err), 0);
+	assert_string_equal(st, "ENABLED_BY_DEFAULT");
+	assert_true(account_region_usable(st));
+	free(st);
+	/* an opt-in region starts disabled */
+	assert_int_equal(account_region_opt_status(&ctx, "af-south-1", &st, &err), 0);
+	assert_string_equal(st, "DISABLED");
+	assert_false(account_region_usable(st));
+	free(st);
+	r = control("set_region_opt", "{\"account\": \"" MGMT "\", \"region\": \"af-south-1\", "
+		    "\"status\": \"ENABLED\"}");
+	assert_non_null(r);
+	json_decref(r);
+	assert_int_equal(account_region_opt_status(&ctx, "af-south-1", &st, &err), 0);
+	assert_string_equal(st, "ENABLED");
+	free(st);
+	/* a region that does not exist: ValidationException, named */
+	assert_int_not_equal(account_region_opt_status(&ctx, "xx-nowhere-9", &st, &err), 0);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "account GetRegionOptStatus"));
+	assert_non_null(strstr(err.msg, "ValidationException"));
+	assert_string_equal(ctx.last_error.code, "ValidationException");
+	assert_false(account_region_usable(NULL));
+}
+
 static void test_bad_signature_rejected(void **state)
 {
 	struct errbuf err;
@@ -487,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_s3_objects),
 		cmocka_unit_test(test_kms),
 		cmocka_unit_test(test_cloudtrail),
+		cmocka_unit_test(test_account_regions),
 		cmocka_unit_test(test_bad_signature_rejected),
 	};
 
