@@ -807,6 +807,22 @@ def c_set_delivery_fault(world, body):
     return {"trail": tr.arn, "faults": dict(f)}
 
 
+def c_force_trail_key(world, body):
+    """{"trail": name|ARN, "key_arn": ARN}: set the trail's KMS key without
+    CloudTrail's checks.  AWS refuses a key in another region than the bucket
+    at CreateTrail/UpdateTrail (KmsKeyNotFoundException), so no API call can
+    build that state; this op builds it so that doctor's judgement of it
+    (kms_key_wrong_region) can be tested.  Delivery then fails as it would."""
+    tr = find_trail(world, body["trail"])
+    arn = body.get("key_arn")
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        raise ValueError("'key_arn' must be a key ARN")
+    tr.kms_key_id = arn
+    tr.kms_key_arn = arn
+    return {"trail": tr.arn, "KmsKeyId": arn}
+
+
+control.register("force_trail_key", c_force_trail_key)
 control.register("set_delivery_fault", c_set_delivery_fault)
 control.register("advance", advance)
 control.register("set_regions", c_set_regions)

@@ -274,6 +274,74 @@ def scenario_bucket_policy_deny():
         w.close()
 
 
+def scenario_bucket_policy_deleted():
+    """The break-glass role deletes the whole bucket policy: CloudTrail may not
+    write at all; the culprit is the DeleteBucketPolicy."""
+    w = build("policy-deleted")
+    if not w:
+        return
+    try:
+        mallory = w.user(ARCHIVE, "mallory")
+        sess = w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory")
+        t = w.now()
+        w.client("s3", sess).delete_bucket_policy(Bucket=BUCKET)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        causes = sorted(set(c["cause"] for c in cells_by(doc, "cause")))
+        check(rc == 1 and red_of(doc) == ALL_CELLS and "bucket_policy_denies" in causes and
+              set(causes) <= {"bucket_policy_denies", "delivery_error"},
+              "policy-deleted: every cell red, cause bucket_policy_denies", out)
+        c = ([x for x in cells_by(doc, "cause") if x["cause"] == "bucket_policy_denies"] or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("NoSuchBucketPolicy" in ev, "policy-deleted: evidence shows GetBucketPolicy's NoSuchBucketPolicy", ev)
+        k = c.get("culprit") or {}
+        check(k.get("event") == "DeleteBucketPolicy" and k.get("when") == t and
+              k.get("who", "").startswith("arn:aws:sts::%s:assumed-role/LogArchiveAdmin/mallory" % ARCHIVE),
+              "policy-deleted: culprit is the LogArchiveAdmin session's DeleteBucketPolicy", json.dumps(k))
+        check(c.get("fix") == "trailkeep apply %s" % w.config and
+              '+      "Sid": "TrailkeepOrgWrite"' in (c.get("fix_diff") or ""),
+              "policy-deleted: the fix is apply, its diff adds the planned policy",
+              (c.get("fix") or "") + "\n" + (c.get("fix_diff") or "")[:2000])
+        rc, aout = w.apply()
+        w.advance(3600)
+        rc2, doc, out = w.doctor_json()
+        check(rc == 0 and rc2 == 0 and not red_of(doc), "policy-deleted: after apply doctor finds nothing",
+              aout + out)
+    finally:
+        w.close()
+
+
+def scenario_kms_wrong_region():
+    """The trail's key is in eu-west-1, the bucket in us-east-1.  CloudTrail's API
+    refuses to build this (KmsKeyNotFoundException at UpdateTrail), so the fake's
+    force_trail_key control op builds the state; doctor must still judge it."""
+    w = build("kms-wrong-region")
+    if not w:
+        return
+    try:
+        mallory = w.user(ARCHIVE, "mallory")
+        eu = w.client("kms", mallory, region="eu-west-1").create_key(Description="eu key")["KeyMetadata"]["Arn"]
+        w.fa.post("force_trail_key", trail=w.trail_arn, key_arn=eu)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json()
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "kms_key_wrong_region"),
+              "kms-wrong-region: every cell red, cause kms_key_wrong_region", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("the key '%s' is in eu-west-1 but the bucket '%s' is in us-east-1" % (eu, BUCKET) in ev,
+              "kms-wrong-region: evidence names the key's and the bucket's regions", ev)
+        check((c.get("fix") or "").startswith("trailkeep apply %s" % w.config) and
+              "alias/acme-cloudtrail" in (c.get("fix") or ""), "kms-wrong-region: the fix is apply (the key in "
+              "home_region)", c.get("fix"))
+        rc, aout = w.apply()
+        w.advance(3600)
+        rc2, doc, out = w.doctor_json()
+        check(rc == 0 and rc2 == 0 and not red_of(doc), "kms-wrong-region: after apply doctor finds nothing",
+              aout + out)
+    finally:
+        w.close()
+
+
 def scenario_kms(kind):
     w = build("kms-" + kind)
     if not w:
@@ -1047,7 +1115,9 @@ def main():
                      ("delivery-error", scenario_delivery_fault),
                      ("region-not-enabled", scenario_region_not_enabled),
                      ("global-off", scenario_global_events_off),
-                     ("fake-account", scenario_fake_account_api)):
+                     ("fake-account", scenario_fake_account_api),
+                     ("policy-deleted", scenario_bucket_policy_deleted),
+                     ("kms-wrong-region", scenario_kms_wrong_region)):
         if only and name not in only:
             continue
         t0 = time.time()
