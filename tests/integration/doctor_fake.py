@@ -665,6 +665,51 @@ def scenario_org_flag():
         w.close()
 
 
+def scenario_per_account_to_org():
+    """Per-account config; the management account's own trail is turned into an
+    organization trail: its logs move to AWSLogs/ORG-ID/ACCOUNT/, where nobody
+    reading AWSLogs/ACCOUNT/ looks (the org id once too often)."""
+    w = World()
+    with open(w.config, "w") as f:
+        f.write(PER_ACCOUNT_INI + "\n[account management]\nid = %s\n" % MGMT)
+    try:
+        rc, out = w.apply()
+        if not check(rc == 0, "to-org: apply builds the per-account trails", out):
+            return
+        w.advance(2 * 3600)
+        bob = w.user(MGMT, "bob")
+        arn = "arn:aws:cloudtrail:us-east-1:%s:trail/acme-trail" % MGMT
+        # CloudTrail checks the bucket policy at UpdateTrail: the log archive's
+        # admin first lets the trail write the organization's path
+        mallory = w.user(ARCHIVE, "mallory")
+        s3 = w.client("s3", w.assume(mallory, "arn:aws:iam::%s:role/LogArchiveAdmin" % ARCHIVE, "mallory"))
+        pol = json.loads(s3.get_bucket_policy(Bucket="acme-cloudtrail-logs")["Policy"])
+        pol["Statement"].append({"Sid": "OrgTrialRun", "Effect": "Allow",
+                                 "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+                                 "Resource": "arn:aws:s3:::acme-cloudtrail-logs/cloudtrail/AWSLogs/%s/*" % w.org_id,
+                                 "Condition": {"StringEquals": {"aws:SourceArn": arn}}})
+        s3.put_bucket_policy(Bucket="acme-cloudtrail-logs", Policy=json.dumps(pol))
+        t = w.now()
+        w.client("cloudtrail", bob).update_trail(Name=arn, IsOrganizationTrail=True)
+        w.advance(2 * 3600)
+        rc, doc, out = w.doctor_json("--account", MGMT)
+        check(rc == 1 and red_of(doc) == [(MGMT, "eu-west-1"), (MGMT, "us-east-1")] and
+              one_cause(doc, "org_path_layout"), "to-org: the management account's cells: org_path_layout", out)
+        c = (cells_by(doc, "cause") or [{}])[0]
+        ev = "\n".join(c.get("evidence", []))
+        check("the trail is an organization trail: logs land under 'AWSLogs/ORG-ID/%s/'" % MGMT in ev,
+              "to-org: evidence names the path the logs moved to", ev)
+        k = c.get("culprit") or {}
+        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
+              k.get("when") == t, "to-org: culprit is bob's UpdateTrail", json.dumps(k))
+        check('+  "IsOrganizationTrail": false' in (c.get("fix_diff") or "") and
+              c.get("fix") == "trailkeep apply %s --account %s" % (w.config, MGMT),
+              "to-org: the fix is apply --account, the diff sets IsOrganizationTrail back",
+              (c.get("fix") or "") + "\n" + (c.get("fix_diff") or ""))
+    finally:
+        w.close()
+
+
 def scenario_region_not_covered():
     w = build("single-region")
     if not w:
@@ -1117,7 +1162,8 @@ def main():
                      ("global-off", scenario_global_events_off),
                      ("fake-account", scenario_fake_account_api),
                      ("policy-deleted", scenario_bucket_policy_deleted),
-                     ("kms-wrong-region", scenario_kms_wrong_region)):
+                     ("kms-wrong-region", scenario_kms_wrong_region),
+                     ("to-org", scenario_per_account_to_org)):
         if only and name not in only:
             continue
         t0 = time.time()
