@@ -37,6 +37,7 @@ static const struct {
 	[DC_KMS_KEY_DISABLED] = { "kms_key_disabled", "the trail's KMS key is disabled: trailkeep apply enables it" },
 	[DC_KMS_KEY_PENDING_DELETION] = { "kms_key_pending_deletion", "the trail's KMS key is scheduled for deletion: trailkeep apply cancels the deletion and enables it, now" },
 	[DC_KMS_KEY_WRONG_REGION] = { "kms_key_wrong_region", "the trail's KMS key is in another region than the bucket: trailkeep apply points the trail at the key in home_region" },
+	[DC_KMS_KEY_CHANGED] = { "kms_key_changed", "the trail encrypts with another key than the config's kms_alias: whoever may decrypt the configured key cannot read new logs; trailkeep apply points it back" },
 	[DC_KMS_POLICY_DENIES] = { "kms_policy_denies", "the key policy does not let CloudTrail GenerateDataKey for this trail: trailkeep apply restores its statements" },
 	[DC_BUCKET_MISSING] = { "bucket_missing", "the trail's bucket does not exist: trailkeep apply creates it" },
 	[DC_BUCKET_WRONG_REGION] = { "bucket_wrong_region", "the bucket was created again in another region than home_region, away from the trail's KMS key: move it back or change home_region" },
@@ -1138,6 +1139,44 @@ static int check_bucket_policy(struct cellctx *x)
 }
 
 static int key_bucket_regions(struct cellctx *x, const char *kid, const char *kregion);
+static void trail_settings_diff(struct cellctx *x, const char *key_arn);
+
+/* The trail's key is not the one the config's alias names (have: the
+ * trail's key ARN, NULL for SSE-S3).  1 when that is the cause. */
+static int key_changed(struct cellctx *x, const char *have)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *names[] = { "UpdateTrail", "CreateTrail" };
+	const char *match[2];
+	struct res_cache *want;
+
+	if (!cfg->kms_alias || !*cfg->kms_alias)
+		return 0;
+	want = key_desc(st, cfg->kms_alias);
+	if (want->rc < 0 || !want->key.arn) {
+		ev(c, "kms DescribeKey '%s' (the configured key): %s", cfg->kms_alias,
+		   want->rc == TK_ENOTFOUND ? "NotFoundException" : want->msg);
+		return 0;
+	}
+	if (have && !strcmp(have, want->key.arn))
+		return 0;
+	if (have)
+		ev(c, "the trail encrypts with key '%s', but the config's %s is key '%s': logs written since the "
+		   "change need Decrypt on the other key (decrypt_principals have it on the configured one)", have,
+		   cfg->kms_alias, want->key.arn);
+	else
+		ev(c, "the trail writes without a KMS key (SSE-S3), but the config asks for %s ('%s')", cfg->kms_alias,
+		   want->key.arn);
+	match[0] = x->t->arn;
+	match[1] = cfg->trail_name;
+	find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
+	c->cause = DC_KMS_KEY_CHANGED;
+	trail_settings_diff(x, want->key.arn);
+	fix_apply(st, c, NULL);
+	return 1;
+}
 
 static int check_kms(struct cellctx *x)
 {
@@ -1152,7 +1191,7 @@ static int check_kms(struct cellctx *x)
 
 	if (!kid || !*kid) {
 		ev(c, "the trail has no KMS key (SSE-S3)");
-		return 0;
+		return key_changed(x, NULL);
 	}
 	r = key_desc(st, kid);
 	match[nmatch++] = kid;
@@ -1210,6 +1249,8 @@ static int check_kms(struct cellctx *x)
 		return 1;
 	}
 	if (key_bucket_regions(x, r->key.arn ? r->key.arn : kid, kregion))
+		return 1;
+	if (key_changed(x, r->key.arn ? r->key.arn : kid))
 		return 1;
 	if (r->rc == 1 || !r->doc) {
 		ev(c, "kms GetKeyPolicy '%s': %s", kid, r->msg);
@@ -1414,7 +1455,10 @@ static int check_region(struct cellctx *x)
 	return 1;
 }
 
-static void trail_settings_diff(struct cellctx *x)
+/* The trail's settings against the plan's.  The plan names the key by its
+ * alias ARN: key_arn is what that alias is (NULL: compare as if the trail's
+ * own key were the planned one). */
+static void trail_settings_diff(struct cellctx *x, const char *key_arn)
 {
 	const json_t *pt = plan_trail(x->st, x->c->account);
 	const json_t *want = json_object_get(pt, "CreateTrail");
@@ -1436,8 +1480,8 @@ static void trail_settings_diff(struct cellctx *x)
 		/* compare like with like: the plan's KmsKeyId is an alias ARN */
 		json_t *w = json_deep_copy(want);
 
-		if (json_object_get(w, "KmsKeyId") && t->kms_key_id)
-			json_object_set_new(w, "KmsKeyId", json_string(t->kms_key_id));
+		if (json_object_get(w, "KmsKeyId") && (key_arn || t->kms_key_id))
+			json_object_set_new(w, "KmsKeyId", json_string(key_arn ? key_arn : t->kms_key_id));
 		fix_diff_docs(x->c, cur, w, false, "trail.json");
 		json_decref(w);
 	}
@@ -1459,7 +1503,7 @@ static int check_prefix(struct cellctx *x)
 		ev(c, "the trail writes to bucket '%s', the config says '%s'", x->bucket, cfg->bucket);
 		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
 		c->cause = DC_BUCKET_CHANGED;
-		trail_settings_diff(x);
+		trail_settings_diff(x, NULL);
 		fix_apply(st, c, NULL);
 		return 1;
 	}
@@ -1470,7 +1514,7 @@ static int check_prefix(struct cellctx *x)
 		   x->prefix ? x->prefix : "", x->prefix ? "/" : "");
 		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
 		c->cause = DC_PREFIX_CHANGED;
-		trail_settings_diff(x);
+		trail_settings_diff(x, NULL);
 		fix_apply(st, c, NULL);
 		return 1;
 	}
@@ -1484,7 +1528,7 @@ static int check_prefix(struct cellctx *x)
 			   "per-account config expects 'AWSLogs/%s/'", c->account, c->account);
 		find_culprit(st, c, x->t->owner, x->t->home, names, 2, match, 2);
 		c->cause = DC_ORG_PATH_LAYOUT;
-		trail_settings_diff(x);
+		trail_settings_diff(x, NULL);
 		fix_apply(st, c, NULL);
 		return 1;
 	}
@@ -1669,7 +1713,7 @@ static int check_global(struct cellctx *x)
 		ev(c, "the trail has IncludeGlobalServiceEvents false; the config asks for global events");
 		find_culprit(st, c, t->owner, t->home, names, 2, match, 2);
 		c->cause = DC_GLOBAL_EVENTS_OFF;
-		trail_settings_diff(x);
+		trail_settings_diff(x, NULL);
 		fix_apply(st, c, NULL);
 		return 1;
 	}
@@ -1784,6 +1828,7 @@ static bool resource_cause(enum doctor_cause c)
 {
 	return c == DC_BUCKET_POLICY_DENIES || c == DC_KMS_KEY_MISSING || c == DC_KMS_KEY_DISABLED ||
 	       c == DC_KMS_KEY_PENDING_DELETION || c == DC_KMS_KEY_WRONG_REGION || c == DC_KMS_POLICY_DENIES ||
+	       c == DC_KMS_KEY_CHANGED ||
 	       c == DC_BUCKET_MISSING || c == DC_BUCKET_WRONG_REGION || c == DC_BUCKET_FOREIGN_OWNER;
 }
 
@@ -2057,6 +2102,14 @@ static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
 		return xasprintf("trail_config_drift: IsOrganizationTrail %s", t->trail.organization == 1 ? "true" : "false");
 	if (cfg->include_global_events && t->trail.global_events == 0)
 		return xstrdup("trail_config_drift: IncludeGlobalServiceEvents false");
+	if (cfg->kms_alias && *cfg->kms_alias) {
+		struct res_cache *key = key_desc(st, cfg->kms_alias);
+		const char *kid = t->trail.kms_key_id && *t->trail.kms_key_id ? t->trail.kms_key_id : NULL;
+
+		if (key->rc >= 0 && key->key.arn && (!kid || strcmp(kid, key->key.arn)))
+			return xasprintf("trail_config_drift: KmsKeyId %s, not %s", kid ? kid : "none (SSE-S3)",
+					 cfg->kms_alias);
+	}
 	if (trail_selectors(st, t) == 0) {
 		if (!doctor_selectors_cover(t->selectors, NULL))
 			return xstrdup("trail_config_drift: event selectors leave out management events");

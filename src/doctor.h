@@ -36,6 +36,11 @@
  *                                     bucket in different regions: the bucket
  *                                     left home_region (culprit: CreateBucket in
  *                                     its region) or the key did
+ *   kms_key_changed                   the trail encrypts with another key than
+ *                                     the config's kms_alias names (or with
+ *                                     none): readers with Decrypt on the
+ *                                     configured key cannot read what it writes
+ *                                     (culprit: UpdateTrail)
  *   bucket_changed, prefix_changed    trail S3BucketName / S3KeyPrefix differ
  *                                     from the config (culprit: UpdateTrail)
  *   org_path_layout                   the key prefix repeats the organization id
@@ -97,6 +102,7 @@ enum doctor_cause {
 	DC_KMS_KEY_PENDING_DELETION,
 	DC_KMS_KEY_WRONG_REGION,
 	DC_KMS_POLICY_DENIES,
+	DC_KMS_KEY_CHANGED,
 	DC_BUCKET_MISSING,
 	DC_BUCKET_WRONG_REGION,
 	DC_BUCKET_FOREIGN_OWNER,

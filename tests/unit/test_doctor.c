@@ -15,10 +15,10 @@
 
 static void test_cause_table(void **state)
 {
-	/* the documented, stable codes, in check order */
+	/* the documented, stable codes (check order: doctor.h) */
 	static const char *codes[] = { "trail_missing", "trail_deleted", "trail_not_logging",
 		"trail_region_not_covered", "delivery_error", "bucket_policy_denies", "kms_key_missing",
-		"kms_key_disabled", "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies",
+		"kms_key_disabled", "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "kms_key_changed",
 		"bucket_missing", "bucket_wrong_region", "bucket_foreign_owner", "bucket_changed",
 		"prefix_changed", "org_path_layout", "region_not_enabled", "selectors_exclude",
 		"global_events_off", "global_events_duplicated", "unknown" };
