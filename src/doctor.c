@@ -181,39 +181,43 @@ struct dstate {
 	size_t nctxs;
 	struct trail_cache *trails;
 	size_t ntrails;
-	struct res_cache *bpol, *bloc, *keys, *kpol;
+	struct res_cache **bpol, **bloc, **keys, **kpol;
 	size_t nbpol, nbloc, nkeys, nkpol;
 	struct ev_cache *evc;
 	size_t nevc;
 	size_t calls;
 };
 
-static struct res_cache *res_find(struct res_cache **v, size_t *n, const char *name, bool *fresh)
+/* Entries are allocated one by one: a pointer handed out stays valid while
+ * later lookups add entries (a check may hold the trail's key while it
+ * looks up the configured one). */
+static struct res_cache *res_find(struct res_cache ***v, size_t *n, const char *name, bool *fresh)
 {
 	size_t i;
 
 	for (i = 0; i < *n; i++)
-		if (!strcmp((*v)[i].name, name)) {
+		if (!strcmp((*v)[i]->name, name)) {
 			*fresh = false;
-			return &(*v)[i];
+			return (*v)[i];
 		}
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	memset(&(*v)[*n], 0, sizeof(**v));
-	(*v)[*n].name = xstrdup(name);
+	(*v)[*n] = xcalloc(1, sizeof(***v));
+	(*v)[*n]->name = xstrdup(name);
 	*fresh = true;
-	return &(*v)[(*n)++];
+	return (*v)[(*n)++];
 }
 
-static void res_free(struct res_cache *v, size_t n)
+static void res_free(struct res_cache **v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].text);
-		json_decref(v[i].doc);
-		free(v[i].region);
-		kms_key_release(&v[i].key);
+		free(v[i]->name);
+		free(v[i]->text);
+		json_decref(v[i]->doc);
+		free(v[i]->region);
+		kms_key_release(&v[i]->key);
+		free(v[i]);
 	}
 	free(v);
 }
@@ -759,7 +763,7 @@ static const json_t *plan_trail(struct dstate *st, const char *account)
  * when the central account's context in region cannot be had (then r->rc is
  * TK_EAUTH with the message); else the entry is new and *ctx_out is that
  * context. */
-static struct res_cache *res_begin(struct dstate *st, struct res_cache **v, size_t *n, const char *name,
+static struct res_cache *res_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *name,
 				   const char *region, struct aws_ctx **ctx_out)
 {
 	struct res_cache *r;
