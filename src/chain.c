@@ -47,6 +47,7 @@ struct chain {
 	size_t digests_valid, logs_valid;
 	time_t newest_end;
 	int walked;
+	char *anchor_key, *anchor_sig;
 };
 
 static char *dupn(const char *s)
@@ -84,6 +85,8 @@ struct chain *chain_new(const struct chain_params *p)
 	c->start = p->start;
 	c->end = p->end;
 	c->keys = p->keys;
+	c->anchor_key = dupn(p->anchor_key);
+	c->anchor_sig = dupn(p->anchor_sig);
 	return c;
 }
 
@@ -108,6 +111,8 @@ void chain_free(struct chain *c)
 	free(c->wanted);
 	free(c->logs);
 	free(c->bucket);
+	free(c->anchor_key);
+	free(c->anchor_sig);
 	free((char *)(uintptr_t)c->loc.prefix);
 	free((char *)(uintptr_t)c->loc.org_id);
 	free((char *)(uintptr_t)c->loc.account);
@@ -308,6 +313,42 @@ static int check_digest(struct walk *w, struct dentry *e)
 	return 1;
 }
 
+/* hex strings equal, ignoring case */
+static int hex_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a >= 'A' && *a <= 'F' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'F' ? (char)(*b - 'A' + 'a') : *b;
+
+		if (x != y)
+			return 0;
+	}
+	return *a == *b;
+}
+
+static int is_anchor(const struct chain *c, const struct dentry *e)
+{
+	return c->anchor_key && !strcmp(e->key, c->anchor_key);
+}
+
+/* The digest an earlier run verified: still there, same signature, still
+ * valid.  Its log files were hashed then: it is not counted again. */
+static void check_anchor(struct walk *w, struct dentry *e)
+{
+	struct chain *c = w->c;
+
+	if (e->st == CHAIN_FETCH_NOT_FOUND) {
+		add_finding(w, F_DIGEST_MISSING, e->key, "digest file not found: it is the last "
+			    "digest a previous run verified (state file)");
+		return;
+	}
+	if (!check_digest(w, e))
+		return;
+	if (!c->anchor_sig || !hex_eq(e->sig, c->anchor_sig))
+		add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "the signature of the last digest a "
+			    "previous run verified (state file) has changed since");
+}
+
 static void fmt_time(time_t t, char *buf, size_t n)
 {
 	tk_format_iso(t, buf, n);
@@ -341,6 +382,10 @@ static void walk_regular(struct walk *w)
 			return;
 		}
 		e->visited = 1;
+		if (is_anchor(c, e)) {
+			check_anchor(w, e);
+			break;   /* verified by an earlier run: the walk ends here */
+		}
 		if (!check_digest(w, e)) {
 			e = find_next(w, e->t);
 			continue;
@@ -377,6 +422,13 @@ static void walk_regular(struct walk *w)
 				e = find_next(w, e->t);
 				continue;
 			}
+			if (c->anchor_key && w->out && !strcmp(e->d.prev_object, c->anchor_key) &&
+			    (!e->d.prev_signature || !c->anchor_sig ||
+			     !hex_eq(e->d.prev_signature, c->anchor_sig)))
+				add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "previousDigestSignature does "
+					    "not match the signature of '%s', the last digest a previous "
+					    "run verified (state file): the chain was rewritten after it",
+					    c->anchor_key);
 			p = find_entry(c, e->d.prev_object);
 			if (!p) {
 				if (!w->out) {
@@ -390,6 +442,14 @@ static void walk_regular(struct walk *w)
 	}
 	if (!w->out)
 		return;
+	/* incremental: the chain must arrive at the digest a previous run verified */
+	if (c->anchor_key) {
+		e = find_entry(c, c->anchor_key);
+		if (!e || !e->visited)
+			add_finding(w, F_DIGEST_CHAIN_GAP, c->anchor_key, "the digest chain does not "
+				    "arrive at '%s', the last digest a previous run verified (state "
+				    "file)", c->anchor_key);
+	}
 	/* beyond the CLI: listed digests the walk never reached */
 	for (i = 0; i < c->nd; i++) {
 		e = &c->d[i];
@@ -617,4 +677,25 @@ size_t chain_logs_valid(const struct chain *c)
 time_t chain_newest_end(const struct chain *c)
 {
 	return c->newest_end;
+}
+
+int chain_newest_valid(const struct chain *c, const char **key, const char **sig, time_t *end)
+{
+	const struct dentry *best = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nd; i++) {
+		const struct dentry *e = &c->d[i];
+
+		if (!e->valid || e->backfill || !e->sig)
+			continue;
+		if (!best || e->d.end > best->d.end)
+			best = e;
+	}
+	if (!best)
+		return -1;
+	*key = best->key;
+	*sig = best->sig;
+	*end = best->d.end;
+	return 0;
 }

@@ -51,6 +51,13 @@ struct chain_params {
 	struct digest_loc loc;
 	time_t start, end;
 	const struct keyset *keys;     /* borrowed; public keys for the window */
+	/* incremental runs (verify --state): the newest digest a previous run
+	 * verified (NULL: none).  start should be its digestEndTime.  The walk
+	 * must arrive at it: the digest that links to it must carry its
+	 * signature as previousDigestSignature (else digest_chain_gap naming it),
+	 * it must still exist (else digest_missing) with the same signature
+	 * metadata and still verify; it is not counted or re-hashed. */
+	const char *anchor_key, *anchor_sig;
 };
 
 enum chain_fetch {
@@ -102,5 +109,9 @@ size_t chain_digests_valid(const struct chain *c);
 size_t chain_logs_valid(const struct chain *c);
 /* newest digestEndTime of a valid digest, 0 when none */
 time_t chain_newest_end(const struct chain *c);
+/* The newest (by digestEndTime) valid regular digest: its key, its signature
+ * (hex, from the x-amz-meta-signature) and digestEndTime, borrowed until
+ * chain_free.  0 when there is one, -1 when none. */
+int chain_newest_valid(const struct chain *c, const char **key, const char **sig, time_t *end);
 
 #endif

@@ -40,6 +40,8 @@ struct vcell {
 	struct vrun *run;
 	size_t index;
 	const char *account, *region;
+	time_t start;                   /* the window starts here (opts.start or the anchor) */
+	int anchored;                   /* the chain must arrive at opts.anchors[index] */
 	struct digest_loc loc;
 	char *dprefix, *lprefix;
 	char *dmarker, *lstart, *stop_key_d, *stop_key_l;
@@ -93,6 +95,7 @@ struct vrun {
 	int fatal;                      /* an error that stops the run */
 	struct errbuf fatal_err;
 	struct validate_progress prog;
+	time_t kstart;                  /* public keys from here: the earliest cell start */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -228,6 +231,8 @@ static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
 	c->index = i;
 	c->account = o->cells[i].account;
 	c->region = o->cells[i].region;
+	c->anchored = o->anchors && o->anchors[i].key && o->anchors[i].end < o->end;
+	c->start = c->anchored ? o->anchors[i].end : o->start;
 	c->loc.prefix = o->prefix && o->prefix[0] ? o->prefix : NULL;
 	c->loc.org_id = o->org_id && o->org_id[0] ? o->org_id : NULL;
 	c->loc.account = c->account;
@@ -236,8 +241,8 @@ static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
 	c->loc.home_region = o->home_region;
 	c->dprefix = digest_list_prefix(&c->loc);
 	c->lprefix = log_list_prefix(&c->loc);
-	c->dmarker = digest_start_marker(&c->loc, o->start);
-	day_path(o->start - LOG_WINDOW_BEFORE, d);
+	c->dmarker = digest_start_marker(&c->loc, c->start);
+	day_path(c->start - LOG_WINDOW_BEFORE, d);
 	base = xasprintf("%s%s", c->lprefix, d);
 	c->lstart = base;   /* every key of that day sorts after "prefix/YYYY/MM/DD" */
 	/* stop listing at the first key of a day after end + 1 day */
@@ -250,9 +255,13 @@ static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
 		memset(&p, 0, sizeof(p));
 		p.bucket = o->bucket;
 		p.loc = c->loc;
-		p.start = o->start;
+		p.start = c->start;
 		p.end = o->end;
 		p.keys = &r->keys;
+		if (c->anchored) {
+			p.anchor_key = o->anchors[i].key;
+			p.anchor_sig = o->anchors[i].sig;
+		}
 		c->chain = chain_new(&p);
 	}
 	c->stats = NULL;
@@ -282,15 +291,25 @@ static void add_listed_log(struct vcell *c, const char *key)
 		c->stats->has_newest = 1;
 		c->stats->newest_delivery = t;
 	}
-	if (t < c->run->o->start - LOG_WINDOW_BEFORE || t > c->run->o->end + LOG_WINDOW_AFTER)
+	if (t < c->start - LOG_WINDOW_BEFORE || t > c->run->o->end + LOG_WINDOW_AFTER)
 		return;
 	chain_add_listed_log(c->chain, key);
 }
 
 static void finish_cell_stats(struct vcell *c)
 {
+	struct validate_anchor *a = c->run->o->anchors ? &c->run->o->anchors[c->index] : NULL;
+	const char *key, *sig;
+	time_t end;
+
 	c->stats->digests_checked = chain_digests_valid(c->chain);
 	c->stats->logs_checked = chain_logs_valid(c->chain);
+	if (a && !a->new_key && !c->failed &&
+	    chain_newest_valid(c->chain, &key, &sig, &end) == 0) {
+		a->new_key = xstrdup(key);
+		a->new_sig = xstrdup(sig);
+		a->new_end = end;
+	}
 }
 
 /* ---------------------------------------------------------------- local */
@@ -574,7 +593,7 @@ static void local_cell(struct vcell *c)
 	size_t n, i, rounds = 0;
 	time_t t;
 
-	for (t = o->start - DAY_S; t <= o->end + DAY_S + 3600; t += DAY_S) {
+	for (t = c->start - DAY_S; t <= o->end + DAY_S + 3600; t += DAY_S) {
 		char d[16];
 
 		day_path(t, d);
@@ -896,7 +915,7 @@ static void job_start(struct vrun *r, struct job *j)
 		break;
 	case JOB_KEYS: {
 		json_t *in = json_object();
-		json_object_set_new(in, "StartTime", json_integer((json_int_t)r->o->start));
+		json_object_set_new(in, "StartTime", json_integer((json_int_t)r->kstart));
 		json_object_set_new(in, "EndTime", json_integer((json_int_t)r->o->end));
 		if (j->key)
 			json_object_set_new(in, "NextToken", json_string(j->key));
@@ -1196,6 +1215,10 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 		cell_setup(&r, &r.cells[i], i);
 		r.cells[i].stats = &stats[i];
 	}
+	r.kstart = o->start;
+	for (i = 0; i < o->ncells; i++)
+		if (r.cells[i].start < r.kstart)
+			r.kstart = r.cells[i].start;
 	if (o->local_dir) {
 		struct stat st;
 

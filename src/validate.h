@@ -39,6 +39,18 @@ struct validate_cell {
 	const char *region;
 };
 
+/* Incremental runs (verify --state): per cell, in: the digest a previous run
+ * verified (key NULL: none; the cell's window then starts at end instead of
+ * opts.start, when end < opts.end; chain.h anchor); out: the newest regular
+ * digest that validated in this run (new_key NULL: none; malloc'd, the
+ * caller frees new_key and new_sig). */
+struct validate_anchor {
+	const char *key, *sig;
+	time_t end;
+	char *new_key, *new_sig;
+	time_t new_end;
+};
+
 struct validate_progress {
 	size_t cells, cells_done;
 	size_t digests, logs;           /* fetched so far */
@@ -65,6 +77,8 @@ struct validate_opts {
 	/* online */
 	struct aws_ctx *aws;            /* S3 reads + ListPublicKeys (region set per call) */
 	struct aws_sched *sched;        /* the async scheduler over aws->http */
+
+	struct validate_anchor *anchors;  /* NULL, or ncells entries (online and local) */
 
 	/* optional progress callback (the command layer prints it) */
 	void (*progress)(void *ud, const struct validate_progress *p);

@@ -1,6 +1,7 @@
 /* verify.c: see verify.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,11 @@
 #include "buf.h"
 #include "cloudtrail.h"
 #include "digest.h"
+#include "kms.h"
 #include "s3.h"
 #include "sts.h"
 #include "timeutil.h"
+#include "verify_state.h"
 #include "banned.h"
 
 #define MAX_PREFIX_PAGES 1000
@@ -36,6 +39,10 @@ struct vstate {
 	size_t nac;
 	struct validate_cell *cells;
 	size_t ncells;
+	bool trail_owner;           /* this shard reports organization trail findings */
+	bool first_shard;           /* this shard reports prefix_unexpected */
+	bool key_loaded;            /* planned_key() asked KMS once */
+	char *key_arn;              /* the key [central] kms_alias names, NULL: unknown */
 };
 
 static bool selected(const char *const *list, size_t n, const char *s)
@@ -138,7 +145,9 @@ static void trail_finding(struct vstate *v, const char *owner, enum finding_code
 		msg[0] = '\0';
 	va_end(ap);
 	if (v->cfg->mode == TK_MODE_ORGANIZATION) {
-		findings_add(v->out, code, owner, v->cfg->home_region, bucket, NULL, "%s", msg);
+		if (v->trail_owner)
+			findings_add(v->out, code, owner, v->cfg->home_region, bucket, NULL, "%s",
+				     msg);
 	} else {
 		for (i = 0; i < v->ncells; i++)
 			if (!strcmp(v->cells[i].account, owner))
@@ -146,6 +155,30 @@ static void trail_finding(struct vstate *v, const char *owner, enum finding_code
 					     msg);
 	}
 	free(msg);
+}
+
+/* The key ARN the configured alias names (DescribeKey in the central
+ * account, once per run), or NULL when it cannot be told: a missing alias
+ * shows as the trail's delivery errors, not here. */
+static const char *planned_key(struct vstate *v)
+{
+	const struct tk_config *cfg = v->cfg;
+	struct acct_ctx *a;
+	struct kms_key key;
+	struct errbuf err;
+
+	if (v->key_loaded || !cfg->kms_alias || !*cfg->kms_alias)
+		return v->key_arn;
+	v->key_loaded = true;
+	a = ctx_for(v, config_central_account(cfg));
+	if (a->rc)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	err_clear(&err);
+	if (!kms_describe_key(&a->ctx, cfg->kms_alias, &key, &err) && key.arn)
+		v->key_arn = xstrdup(key.arn);
+	kms_key_release(&key);
+	return v->key_arn;
 }
 
 static void check_trail(struct vstate *v, const char *owner)
@@ -208,9 +241,14 @@ static void check_trail(struct vstate *v, const char *owner)
 		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
 			      "trail '%s' has prefix '%s', planned '%s'", cfg->trail_name,
 			     t.s3_prefix ? t.s3_prefix : "", cfg->key_prefix ? cfg->key_prefix : "");
-	if (cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
+	if (cfg->kms_alias && *cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
 		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
 			      "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
+	else if (t.kms_key_id && *t.kms_key_id && planned_key(v) && strcmp(t.kms_key_id, v->key_arn))
+		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+			      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed to "
+			      "decrypt the planned key cannot read its new logs", cfg->trail_name, t.kms_key_id,
+			      cfg->kms_alias, v->key_arn);
 	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
 	if (rc) {
 		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
@@ -341,6 +379,8 @@ static int check_prefixes(struct vstate *v, struct aws_ctx *central, bool *prese
 			snprintf(acct, sizeof(acct), "%.*s", (int)n, id);
 			if (!selected(v->o->accounts, v->o->naccounts, acct) && v->o->naccounts)
 				continue;
+			if (!v->first_shard)
+				continue;
 			findings_add(v->out, F_PREFIX_UNEXPECTED, acct, NULL, cfg->bucket, l.v[i],
 				     "prefix of account '%s', which is not in the configuration", acct);
 		}
@@ -354,6 +394,110 @@ done:
 }
 
 /* ---------------------------------------------------------------- run */
+
+/* The selected cells in config order; returns how many. */
+static size_t select_cells(const struct verify_opts *o, struct validate_cell *out)
+{
+	const struct tk_config *cfg = o->cfg;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < cfg->naccounts; i++) {
+		const struct tk_account *a = &cfg->accounts[i];
+
+		if (!selected(o->accounts, o->naccounts, a->id))
+			continue;
+		for (k = 0; k < a->regions.n; k++)
+			if (selected(o->regions, o->nregions, a->regions.v[k])) {
+				if (out) {
+					out[n].account = a->id;
+					out[n].region = a->regions.v[k];
+				}
+				n++;
+			}
+	}
+	return n;
+}
+
+size_t verify_cell_count(const struct verify_opts *o)
+{
+	return select_cells(o, NULL);
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+	const struct validate_cell *x = a, *y = b;
+	int r = strcmp(x->account, y->account);
+
+	return r ? r : strcmp(x->region, y->region);
+}
+
+/* Keep the cells of shard K/N: sorted by (account, region), cell i belongs
+ * to shard (i mod N) + 1.  Sets trail_owner / first_shard. */
+static void shard_cells(struct vstate *v)
+{
+	const struct verify_opts *o = v->o;
+	const struct tk_config *cfg = v->cfg;
+	size_t i, n = 0;
+	bool found = false;
+
+	v->trail_owner = true;
+	v->first_shard = true;
+	if (!o->shard_count)
+		return;
+	v->first_shard = o->shard_index == 1;
+	if (v->ncells > 1)
+		qsort(v->cells, v->ncells, sizeof(*v->cells), cmp_cell);
+	for (i = 0; i < v->ncells; i++) {
+		bool mine = i % o->shard_count == o->shard_index - 1;
+
+		if (cfg->mode == TK_MODE_ORGANIZATION &&
+		    !strcmp(v->cells[i].account, cfg->management_account) &&
+		    !strcmp(v->cells[i].region, cfg->home_region)) {
+			found = true;
+			v->trail_owner = mine;
+		}
+		if (mine)
+			v->cells[n++] = v->cells[i];
+	}
+	if (!found)
+		v->trail_owner = v->first_shard;
+	v->ncells = n;
+}
+
+static int cmp_finding_cell(const void *a, const void *b)
+{
+	const struct finding *x = *(const struct finding *const *)a;
+	const struct finding *y = *(const struct finding *const *)b;
+	int r = strcmp(x->account, y->account);
+
+	return r ? r : strcmp(x->region, y->region);
+}
+
+/* For each cell: does any finding name it?  (sorted + bsearch: big orgs) */
+static bool *cells_with_findings(const struct findings *f, const struct validate_cell *cells,
+				 size_t ncells)
+{
+	const struct finding **v = xcalloc(f->n + 1, sizeof(*v));
+	bool *has = xcalloc(ncells + 1, sizeof(*has));
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].account && f->v[i].region)
+			v[n++] = &f->v[i];
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_finding_cell);
+	for (i = 0; i < ncells && n; i++) {
+		struct finding k;
+		const struct finding *kp = &k;
+
+		memset(&k, 0, sizeof(k));
+		k.account = (char *)(uintptr_t)cells[i].account;
+		k.region = (char *)(uintptr_t)cells[i].region;
+		has[i] = bsearch(&kp, v, n, sizeof(*v), cmp_finding_cell) != NULL;
+	}
+	free(v);
+	return has;
+}
 
 static void release_cells(struct cell_stats *c, size_t n)
 {
@@ -376,6 +520,7 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	struct cell_stats *fresh = NULL, *integ = NULL, *res = NULL;
 	struct acct_ctx *central = NULL;
 	struct errbuf e;
+	struct validate_anchor *anchors = NULL;
 	bool *present = NULL;
 	size_t i, k, n = 0;
 	int rc = 0;
@@ -390,18 +535,16 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	for (i = 0; i < cfg->naccounts; i++)
 		n += cfg->accounts[i].regions.n;
 	v.cells = xcalloc(n + 1, sizeof(*v.cells));
-	for (i = 0; i < cfg->naccounts; i++) {
-		const struct tk_account *a = &cfg->accounts[i];
-
-		if (!selected(o->accounts, o->naccounts, a->id))
-			continue;
-		for (k = 0; k < a->regions.n; k++)
-			if (selected(o->regions, o->nregions, a->regions.v[k])) {
-				v.cells[v.ncells].account = a->id;
-				v.cells[v.ncells].region = a->regions.v[k];
-				v.ncells++;
-			}
+	v.ncells = select_cells(o, v.cells);
+	if (o->shard_count && (o->shard_index < 1 || o->shard_index > o->shard_count)) {
+		rc = err_set(err, TK_EUSAGE, "shard %u/%u does not exist", o->shard_index,
+			     o->shard_count);
+		goto done;
 	}
+	shard_cells(&v);
+	/* a shard with nothing to report makes no call at all */
+	if (o->shard_count && !v.ncells && !v.first_shard && !v.trail_owner)
+		goto tally;
 	present = xcalloc(cfg->naccounts + 1, sizeof(*present));
 	/* who are we? */
 	err_clear(&e);
@@ -413,7 +556,9 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	}
 	/* 1. control plane */
 	if (cfg->mode == TK_MODE_ORGANIZATION) {
-		check_trail(&v, cfg->management_account);
+		/* a shard without cells and without the trail's cell has no use for it */
+		if (v.ncells || v.trail_owner)
+			check_trail(&v, cfg->management_account);
 	} else {
 		/* each account's own trail, in its own account; an account none
 		 * of whose cells is selected (--region) is not contacted */
@@ -488,9 +633,34 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 		vo.list_only = 0;
 		vo.start = o->start;
 		vo.end = o->end;
+		if (o->state) {
+			anchors = xcalloc(v.ncells + 1, sizeof(*anchors));
+			for (i = 0; i < v.ncells; i++) {
+				const struct verify_state_cell *sc =
+					verify_state_find(o->state, v.cells[i].account, v.cells[i].region);
+
+				if (!sc || (o->start_explicit && o->start < sc->end))
+					continue;
+				anchors[i].key = sc->key;
+				anchors[i].sig = sc->sig;
+				anchors[i].end = sc->end;
+			}
+			vo.anchors = anchors;
+		}
 		rc = validate_run(&vo, out, &integ, err);
 		if (rc)
 			goto done;
+		/* new anchors: cells without any finding in this whole run */
+		if (anchors) {
+			bool *has = cells_with_findings(out, v.cells, v.ncells);
+
+			for (i = 0; i < v.ncells; i++)
+				if (anchors[i].new_key && !has[i])
+					verify_state_set(o->state, v.cells[i].account,
+							 v.cells[i].region, anchors[i].new_key,
+							 anchors[i].new_sig, anchors[i].new_end);
+			free(has);
+		}
 	}
 tally:
 	res = xcalloc(v.ncells + 1, sizeof(*res));
@@ -510,6 +680,11 @@ tally:
 done:
 	release_cells(fresh, v.ncells);
 	release_cells(integ, v.ncells);
+	for (i = 0; anchors && i < v.ncells; i++) {
+		free(anchors[i].new_key);
+		free(anchors[i].new_sig);
+	}
+	free(anchors);
 	for (i = 0; i < v.nac; i++) {
 		if (!v.ac[i]->rc)
 			aws_ctx_release(&v.ac[i]->ctx);
@@ -517,6 +692,7 @@ done:
 	}
 	free(v.ac);
 	free(v.caller);
+	free(v.key_arn);
 	free(v.cells);
 	free(present);
 	sts_identity_release(&id);

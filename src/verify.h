@@ -20,6 +20,26 @@
  * mode once, on the management account's home-region cell.  An account
  * whose role cannot be assumed makes only its own cells unchecked.
  *
+ * Sharding (design.md section 10, `verify --shard K/N`): the selected cells,
+ * sorted by (account id, region) with strcmp (no locale, no hashing), cell i
+ * (0-based) belongs to shard (i mod N) + 1; a shard makes no call for the
+ * cells of other shards.  The trail is read by every shard with cells (it
+ * decides whether they are checkable at all), but its findings are reported
+ * only by the shard that owns the cell they land on (organization mode: the
+ * management account's home-region cell; shard 1 when that cell is not
+ * selected).  prefix_unexpected comes from shard 1 only; prefix_missing is
+ * per cell, so each shard reports its own.  The shards' findings and cells
+ * together are exactly one unsharded run's.  A shard without cells, without
+ * the trail's cell and other than shard 1 makes no call at all.
+ *
+ * Incremental runs (`verify --state FILE`, verify_state.h): each cell's
+ * integrity window starts at the digestEndTime of the newest digest a
+ * previous run verified cleanly (the anchor), unless the caller gave an
+ * explicit start that is earlier; the chain walk must arrive at the anchor
+ * (chain.h).  After the run, every cell without any finding whose chain had a
+ * valid newer digest gets it as its new anchor; a cell with findings keeps
+ * its old one, so the problem is reported again next time.
+ *
  * Library code: no printing; the clock comes in opts (now).
  */
 #ifndef TK_VERIFY_H
@@ -36,6 +56,7 @@
 
 struct aws_ctx;
 struct aws_sched;
+struct verify_state;
 
 #define VERIFY_FRESHNESS_WINDOW 86400   /* newest log looked for in the last day */
 
@@ -52,7 +73,19 @@ struct verify_opts {
 	struct aws_sched *sched;        /* async scheduler on aws->http */
 	void (*progress)(void *ud, const struct validate_progress *p);
 	void *progress_ud;
+	/* --shard K/N: 1 <= shard_index <= shard_count; 0/0: no sharding */
+	unsigned shard_index, shard_count;
+	/* --state: anchors in, updated anchors out (NULL: none) */
+	struct verify_state *state;
+	bool start_explicit;            /* start came from --start (an earlier
+	                                   --start wins over a stored anchor) */
 };
+
+#define VERIFY_MAX_SHARDS 1000
+
+/* The number of account x region cells the config and the --account/--region
+ * filters select (all shards together). */
+size_t verify_cell_count(const struct verify_opts *o);
 
 /* Run every check.  Findings are appended to *out; *cells_out gets *ncells
  * per-cell statistics (caller releases with cell_release + free).

@@ -12,7 +12,9 @@ static const struct cmd commands[] = {
 	  "trailkeep apply CONFIG [--dry-run] [--yes] [--account ID]...", true },
 	{ "verify", cmd_verify, "check every account x region delivers fresh, intact logs",
 	  "trailkeep verify CONFIG [--since DURATION | --start T [--end T]] [--account ID]... [--region R]...\n"
-	  "                        [--jobs N] [--json] [--metrics FILE] [--no-integrity]", true },
+	  "                        [--jobs N] [--json] [--metrics FILE] [--no-integrity]\n"
+	  "                        [--shard K/N] [--state FILE]\n"
+	  "trailkeep verify CONFIG --merge FILE... [--json] [--metrics FILE]", true },
 	{ "doctor", cmd_doctor, "explain why an account x region is silent, and what fixes it",
 	  "trailkeep doctor CONFIG [--account ID]... [--region R]... [--json]", true },
 	{ "validate", cmd_validate, "validate the digest chain of a trail (like aws cloudtrail validate-logs)",

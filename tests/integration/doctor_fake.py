@@ -359,12 +359,20 @@ def scenario_kms_key_changed():
         t = w.now()
         w.client("cloudtrail", bob).update_trail(Name=w.trail_arn, KmsKeyId=other)
         w.advance(2 * 3600)
-        rc, doc, out = w.doctor_json(*DOCTOR_SELECT_ARGS, extra_env=DOCTOR_SELECT_ENV)
+        rc, doc, out = w.doctor_json()
         # the trail owner's home cell (verify's place for trail findings) is red; doctor's
         # own selection marks every cell the trail covers
-        check(rc == 1 and (MGMT, "us-east-1") in red_of(doc) and one_cause(doc, "kms_key_changed"),
-              "key-changed: the trail's cells have cause kms_key_changed", out)
+        check(rc == 1 and red_of(doc) == ALL_CELLS and one_cause(doc, "kms_key_changed"),
+              "key-changed: every cell of the trail has cause kms_key_changed", out)
+        rc2, doc2, out2 = w.doctor_json(extra_env={"TRAILKEEP_DOCTOR_SELECT": "internal"})
+        check(rc2 == 1 and red_of(doc2) == ALL_CELLS and one_cause(doc2, "kms_key_changed"),
+              "key-changed: the same with doctor's own selection", out2)
+        rc3, vout, verr = w.run("--no-integrity", "--since", "1h", cmd="verify")
+        check(rc3 == 1 and "trail_config_drift" in vout and "encrypts with key '%s', planned 'alias/acme-cloudtrail'"
+              % other in vout, "key-changed: verify reports the changed key as trail_config_drift", vout + verr)
         c = ([x for x in cells_by(doc, "cause") if (x["account"], x["region"]) == (MGMT, "us-east-1")] or [{}])[0]
+        check("trail_config_drift" in (c.get("symptom") or ""), "key-changed: the symptom is the drift",
+              c.get("symptom"))
         ev = "\n".join(c.get("evidence", []))
         check("the trail encrypts with key '%s', but the config's alias/acme-cloudtrail is key '%s'" % (other, old)
               in ev, "key-changed: evidence names both keys", ev)
@@ -376,15 +384,10 @@ def scenario_kms_key_changed():
               (c.get("fix") or "") + "\n" + (c.get("fix_diff") or ""))
         rc, aout = w.apply()
         w.advance(3600)
-        rc2, doc, out = w.doctor_json(*DOCTOR_SELECT_ARGS, extra_env=DOCTOR_SELECT_ENV)
+        rc2, doc, out = w.doctor_json()
         check(rc == 0 and rc2 == 0 and not red_of(doc), "key-changed: after apply doctor finds nothing", aout + out)
     finally:
         w.close()
-
-
-# verify does not report a changed trail key yet: doctor's own selection does
-DOCTOR_SELECT_ARGS = ()
-DOCTOR_SELECT_ENV = {"TRAILKEEP_DOCTOR_SELECT": "internal"}
 
 
 def scenario_kms(kind):
