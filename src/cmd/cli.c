@@ -98,8 +98,9 @@ int cli_help(const char *name)
 
 	if (!c)
 		return cli_usage(NULL, "'%s' is not a trailkeep command", name);
-	printf("usage: %s\n\n%s%s.\n\n%s", c->usage,
-	       c->summary, c->ready ? "" : " (not built yet)", global_help);
+	printf("usage: %s\n\n%s%s.\n\n%s%s%s", c->usage, c->summary, c->ready ? "" : " (not built yet)",
+	       c->options ? "Options:\n" : "", c->options ? c->options : "", c->options ? "\n" : "");
+	fputs(global_help, stdout);
 	return TK_EXIT_OK;
 }
 

@@ -16,6 +16,7 @@ struct cmd {
 	const char *summary;
 	const char *usage;   /* synopsis lines, shown by help and --help */
 	bool ready;          /* false: not built yet, exits 2 */
+	const char *options; /* "Options:" lines for help and --help, or NULL */
 };
 
 int cmd_plan(int argc, char **argv);
