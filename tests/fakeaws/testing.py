@@ -7,6 +7,7 @@ scripts put the checkout on sys.path first)."""
 
 import os
 import subprocess
+import sys
 import time
 
 AWS = "/usr/bin/aws"
@@ -62,7 +63,8 @@ def aws_cli(fa, acct, *args, region="us-east-1"):
 
 class Checks:
     """check(cond, what, detail=""): prints "PASS: what", or "FAIL: what" with
-    ": detail" (cut to limit characters when limit is set) and counts failures."""
+    ": detail" (cut to limit characters when limit is set), counts failures
+    and returns cond."""
 
     def __init__(self, limit=None):
         self.failures = 0
@@ -76,3 +78,5 @@ class Checks:
             if detail:
                 detail = str(detail)[:self.limit] if self.limit else detail
             print("FAIL: %s%s" % (what, (": " + detail) if detail else ""))
+        sys.stdout.flush()
+        return cond

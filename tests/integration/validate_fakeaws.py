@@ -139,6 +139,53 @@ def tk_env(fa, acct, now=END, extra=None):
     return e
 
 
+def org_config(w, path, accounts=None, assume_role="OrganizationAccountAccessRole", global_events=True):
+    """An organization-mode config for the world build_world made (every
+    account of it unless accounts is given)."""
+    lines = ["[organization]", "id = %s" % w["oid"],
+             "management_account = %s" % w["mg"]["id"],
+             "log_archive_account = %s" % w["la"]["id"],
+             "home_region = us-east-1",
+             "regions = %s" % ", ".join(REGIONS),
+             "assume_role = %s" % assume_role, "",
+             "[central]", "bucket = %s" % BUCKET, "max_delivery_age = 1h", "",
+             "[trail]", "name = org-trail", "mode = organization", "multi_region = true",
+             "include_global_events = %s" % ("true" if global_events else "false"),
+             "log_file_validation = true", ""]
+    for i, a in enumerate(accounts or w["accounts"]):
+        lines += ["[account a%d]" % i, "id = %s" % a, ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def run_verify(fa, w, now, args, acct=None):
+    """trailkeep verify ARGS as acct (default: the management account) at the
+    simulated time now (the fake checks signatures against it meanwhile):
+    the CompletedProcess (text)."""
+    fa.post("set_auth_clock", time=now)
+    try:
+        return subprocess.run([TK, "verify"] + list(args), env=tk_env(fa, acct or w["mg"], now),
+                              capture_output=True, text=True, timeout=600)
+    finally:
+        fa.post("set_auth_clock", time=None)
+
+
+def json_of(p):
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return None
+
+
+def finding_key(f):
+    return tuple(f[k] or "" for k in ("code", "account", "region", "bucket", "key", "message"))
+
+
+def cell_key(c):
+    return tuple(c[k] for k in ("account", "region", "newest_delivery", "digests_checked",
+                                "logs_checked", "findings", "status"))
+
+
 def validate(fa, w, accounts, regions, *extra, start=START, end=END, acct=None, env_extra=None):
     args = [TK, "validate", "--bucket", BUCKET, "--org-id", w["oid"], "--trail", "org-trail",
             "--home-region", "us-east-1", "--start", start, "--end", end, "--json"]

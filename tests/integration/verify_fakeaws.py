@@ -26,52 +26,19 @@ sys.path.insert(0, TOP)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks  # noqa: E402
 import validate_fakeaws as vf  # noqa: E402
 
 TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, "trailkeep")
-failures = 0
-
-
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:3000]) if detail else ""))
-    sys.stdout.flush()
-
+check = Checks(limit=3000)
 
 def config(w, path, assume_role="OrganizationAccountAccessRole", accounts=None):
-    accounts = accounts or w["accounts"]
-    lines = ["[organization]", "id = %s" % w["oid"],
-             "management_account = %s" % w["mg"]["id"],
-             "log_archive_account = %s" % w["la"]["id"],
-             "home_region = us-east-1",
-             "regions = %s" % ", ".join(vf.REGIONS),
-             "assume_role = %s" % assume_role, "",
-             "[central]", "bucket = %s" % vf.BUCKET, "max_delivery_age = 1h", "",
-             "[trail]", "name = org-trail", "mode = organization", "multi_region = true",
-             "include_global_events = true", "log_file_validation = true", ""]
-    for i, a in enumerate(accounts):
-        lines += ["[account a%d]" % i, "id = %s" % a, ""]
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    vf.org_config(w, path, accounts, assume_role=assume_role)
 
 
 def verify(fa, w, cfg, *extra, now, acct=None):
-    fa.post("set_auth_clock", time=now)
-    try:
-        p = subprocess.run([TK, "verify", cfg, "--json"] + list(extra),
-                           env=vf.tk_env(fa, acct or w["mg"], now), capture_output=True,
-                           text=True, timeout=600)
-    finally:
-        fa.post("set_auth_clock", time=None)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr
+    p = vf.run_verify(fa, w, now, [cfg, "--json"] + list(extra), acct=acct)
+    return p.returncode, vf.json_of(p), p.stderr
 
 
 def main():
@@ -84,7 +51,7 @@ def main():
         fa.stop()
         subprocess.run(["rm", "-rf", tmp])
     print("# verify_fakeaws: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa, tmp):

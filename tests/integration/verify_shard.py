@@ -33,65 +33,24 @@ sys.path.insert(0, TOP)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks  # noqa: E402
 import validate_fakeaws as vf  # noqa: E402
 
 TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, "trailkeep")
 NOW = "2026-01-01T03:00:00Z"
-failures = 0
-
-
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:3000]) if detail else ""))
-    sys.stdout.flush()
-    return cond
-
+check = Checks(limit=3000)
 
 def config(w, path, accounts, global_events=True):
-    lines = ["[organization]", "id = %s" % w["oid"],
-             "management_account = %s" % w["mg"]["id"],
-             "log_archive_account = %s" % w["la"]["id"],
-             "home_region = us-east-1",
-             "regions = %s" % ", ".join(vf.REGIONS),
-             "assume_role = OrganizationAccountAccessRole", "",
-             "[central]", "bucket = %s" % vf.BUCKET, "max_delivery_age = 1h", "",
-             "[trail]", "name = org-trail", "mode = organization", "multi_region = true",
-             "include_global_events = %s" % ("true" if global_events else "false"),
-             "log_file_validation = true", ""]
-    for i, a in enumerate(accounts):
-        lines += ["[account a%d]" % i, "id = %s" % a, ""]
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    vf.org_config(w, path, accounts, global_events=global_events)
 
 
 def tk(fa, w, *args):
-    fa.post("set_auth_clock", time=NOW)
-    try:
-        p = subprocess.run([TK, "verify"] + list(args), env=vf.tk_env(fa, w["mg"], NOW),
-                           capture_output=True, text=True, timeout=600)
-    finally:
-        fa.post("set_auth_clock", time=None)
-    return p
+    return vf.run_verify(fa, w, NOW, args)
 
 
-def jdoc(p):
-    try:
-        return json.loads(p.stdout)
-    except ValueError:
-        return None
-
-
-def fkey(f):
-    return tuple(f[k] or "" for k in ("code", "account", "region", "bucket", "key", "message"))
-
-
-def ckey(c):
-    return tuple(c[k] for k in ("account", "region", "newest_delivery", "digests_checked",
-                                "logs_checked", "findings", "status"))
+jdoc = vf.json_of
+fkey = vf.finding_key
+ckey = vf.cell_key
 
 
 def gets(fa, since):
@@ -109,7 +68,7 @@ def main():
         fa.stop()
         subprocess.run(["rm", "-rf", tmp])
     print("# verify_shard: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa, tmp):

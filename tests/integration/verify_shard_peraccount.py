@@ -23,30 +23,15 @@ sys.path.insert(0, TOP)
 sys.path.insert(0, HERE)
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks  # noqa: E402
+import validate_fakeaws as vf  # noqa: E402
 import verify_peraccount as vp  # noqa: E402
 
 TK = vp.TK
-failures = 0
+check = Checks(limit=3000)
 
-
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:3000]) if detail else ""))
-    sys.stdout.flush()
-    return cond
-
-
-def fkey(f):
-    return tuple(f[k] or "" for k in ("code", "account", "region", "bucket", "key", "message"))
-
-
-def ckey(c):
-    return tuple(c[k] for k in ("account", "region", "newest_delivery", "digests_checked",
-                                "logs_checked", "findings", "status"))
+fkey = vf.finding_key
+ckey = vf.cell_key
 
 
 def main():
@@ -59,7 +44,7 @@ def main():
         fa.stop()
         subprocess.run(["rm", "-rf", tmp])
     print("# verify_shard_peraccount: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa, tmp):

@@ -31,40 +31,19 @@ sys.path.insert(0, TOP)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
+from tests.fakeaws.testing import Checks  # noqa: E402
 import validate_fakeaws as vf  # noqa: E402
 import verify_shard as vs  # noqa: E402
 
 TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, "trailkeep")
-failures = 0
-
-
-def check(cond, what, detail=""):
-    global failures
-    if cond:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s%s" % (what, (": " + str(detail)[:3000]) if detail else ""))
-    sys.stdout.flush()
-    return cond
-
+check = Checks(limit=3000)
 
 def tk(fa, w, now, *args):
     """run verify; returns (rc, doc, stderr, GetObject calls, AWS calls)"""
-    fa.post("set_auth_clock", time=now)
     before = fa.post("stats")["next"]
-    try:
-        p = subprocess.run([TK, "verify"] + list(args) + ["--json"],
-                           env=vf.tk_env(fa, w["mg"], now), capture_output=True, text=True,
-                           timeout=600)
-    finally:
-        fa.post("set_auth_clock", time=None)
+    p = vf.run_verify(fa, w, now, list(args) + ["--json"])
     st = fa.post("stats", since=before)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr, st["per_op"].get("s3:GetObject", 0), st["calls"]
+    return p.returncode, vf.json_of(p), p.stderr, st["per_op"].get("s3:GetObject", 0), st["calls"]
 
 
 def load(path):
@@ -90,7 +69,7 @@ def main():
         fa.stop()
         subprocess.run(["rm", "-rf", tmp])
     print("# verify_state: %.1f s" % (time.time() - t0))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 def run(fa, tmp):
