@@ -69,8 +69,9 @@ all: trailkeep
 help:
 	@echo "targets: all test demo lint policies install clean bench deps"
 
-# the top-level ./trailkeep always points at the last build
-trailkeep: $(BIN)
+# the top-level ./trailkeep always points at the build of the last `make`
+# (SANITIZE=... or not)
+trailkeep: $(BIN) FORCE
 	$(Q)ln -sf $(BIN) trailkeep
 
 $(BUILD)/flags: FORCE
