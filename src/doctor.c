@@ -179,7 +179,7 @@ struct dstate {
 	size_t ncreds;
 	struct rctx **ctxs;
 	size_t nctxs;
-	struct trail_cache *trails;
+	struct trail_cache **trails;   /* entries never move: checks hold them */
 	size_t ntrails;
 	struct res_cache **bpol, **bloc, **keys, **kpol;
 	size_t nbpol, nbloc, nkeys, nkpol;
@@ -238,7 +238,7 @@ static void state_release(struct dstate *st)
 	}
 	free(st->ctxs);
 	for (i = 0; i < st->ntrails; i++) {
-		struct trail_cache *t = &st->trails[i];
+		struct trail_cache *t = st->trails[i];
 
 		free(t->arn);
 		free(t->owner);
@@ -246,6 +246,7 @@ static void state_release(struct dstate *st)
 		ct_trail_release(&t->trail);
 		ct_status_release(&t->status);
 		json_decref(t->selectors);
+		free(t);
 	}
 	free(st->trails);
 	res_free(st->bpol, st->nbpol);
@@ -361,13 +362,12 @@ static struct trail_cache *trail_get(struct dstate *st, const char *account)
 	size_t i;
 
 	for (i = 0; i < st->ntrails; i++)
-		if (!strcmp(st->trails[i].arn, arn)) {
+		if (!strcmp(st->trails[i]->arn, arn)) {
 			free(arn);
-			return &st->trails[i];
+			return st->trails[i];
 		}
 	st->trails = xrealloc(st->trails, (st->ntrails + 1) * sizeof(*st->trails));
-	t = &st->trails[st->ntrails++];
-	memset(t, 0, sizeof(*t));
+	t = st->trails[st->ntrails++] = xcalloc(1, sizeof(*t));
 	t->arn = arn;
 	t->owner = xstrdup(trail_owner(cfg, account));
 	t->home = xstrdup(cfg->home_region);
