@@ -157,14 +157,10 @@ static bool ask(void)
 	       !strcmp(line, "yes");
 }
 
-static int usage_help(void)
-{
-	return cli_help(CMD);
-}
-
 int cmd_apply(int argc, char **argv)
 {
 	const char *config_path = NULL, *templates = NULL;
+	struct cli_list acc = { NULL, 0 };
 	const char **accounts = NULL;
 	size_t naccounts = 0, k;
 	bool dry = false, yes = false, interactive, asked = false;
@@ -184,72 +180,37 @@ int cmd_apply(int argc, char **argv)
 	char *tdir = NULL;
 	bool cfg_loaded = false, plan_built = false, env_open = false;
 	struct http_pool *net_pool = NULL;
-	int i, rc, ret = TK_EXIT_USAGE;
+	int rc, ret = TK_EXIT_USAGE;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&plan, 0, sizeof(plan));
 	memset(&res, 0, sizeof(res));
 	memset(&ac, 0, sizeof(ac));
 	err_clear(&err);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int g;
+	{
+		const struct cli_opt copts[] = {
+			{ "--dry-run", NULL, CLI_FLAG, &dry },
+			{ "--yes", "-y", CLI_FLAG, &yes },
+			{ "--account", NULL, CLI_LIST, &acc },
+			{ "--templates", NULL, CLI_VALUE, &templates },
+			{ NULL, NULL, CLI_FLAG, NULL },
+		};
+		struct cli_list pos;
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			free(accounts);
-			return usage_help();
+		rc = cli_parse(CMD, argc, argv, copts, &pos);
+		if (rc >= 0) {
+			cli_list_release(&acc);
+			return rc;
 		}
-		if (!strcmp(a, "--dry-run")) {
-			dry = true;
-			continue;
+		config_path = cli_config_arg(CMD, &pos, &ret);
+		cli_list_release(&pos);
+		if (!config_path) {
+			cli_list_release(&acc);
+			return ret;
 		}
-		if (!strcmp(a, "--yes") || !strcmp(a, "-y")) {
-			yes = true;
-			continue;
-		}
-		if (!strcmp(a, "--account") || !strcmp(a, "--templates")) {
-			if (i + 1 >= argc) {
-				free(accounts);
-				return cli_usage(CMD, "option '%s' needs a value", a);
-			}
-			if (!strcmp(a, "--templates")) {
-				templates = argv[++i];
-			} else {
-				accounts = xrealloc(accounts, (naccounts + 1) * sizeof(*accounts));
-				accounts[naccounts++] = argv[++i];
-			}
-			continue;
-		}
-		if (!strncmp(a, "--account=", 10)) {
-			accounts = xrealloc(accounts, (naccounts + 1) * sizeof(*accounts));
-			accounts[naccounts++] = a + 10;
-			continue;
-		}
-		if (!strncmp(a, "--templates=", 12)) {
-			templates = a + 12;
-			continue;
-		}
-		g = cli_global_option(CMD, argc, argv, &i);
-		if (g < 0) {
-			free(accounts);
-			return TK_EXIT_USAGE;
-		}
-		if (g > 0)
-			continue;
-		if (a[0] == '-' && a[1]) {
-			free(accounts);
-			return cli_usage(CMD, "unknown option '%s'", a);
-		}
-		if (config_path) {
-			free(accounts);
-			return cli_usage(CMD, "too many arguments: '%s'", a);
-		}
-		config_path = a;
 	}
-	if (!config_path) {
-		free(accounts);
-		return cli_usage(CMD, "missing CONFIG (an INI file such as examples/org.ini)");
-	}
+	accounts = acc.v;
+	naccounts = acc.n;
 	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (!dry && !yes && !interactive) {
 		free(accounts);

@@ -147,6 +147,101 @@ int cli_global_option(const char *cmd, int argc, char **argv, int *i)
 	return 1;
 }
 
+void cli_list_release(struct cli_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static int list_add(const char *cmd, const char *name, struct cli_list *l, const char *v, bool dedup)
+{
+	size_t i;
+
+	for (i = 0; dedup && i < l->n; i++)
+		if (!strcmp(l->v[i], v))
+			return 0;
+	if (l->n >= CLI_MAX_LIST)
+		return cli_usage(cmd, "too many '%s' options", name);
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = v;
+	return 0;
+}
+
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *a, size_t n)
+{
+	for (; opts && opts->name; opts++)
+		if ((strlen(opts->name) == n && !strncmp(opts->name, a, n)) ||
+		    (opts->alias && strlen(opts->alias) == n && !strncmp(opts->alias, a, n)))
+			return opts;
+	return NULL;
+}
+
+static int parse_one(const char *cmd, int argc, char **argv, int *i, const struct cli_opt *opts,
+		     struct cli_list *pos)
+{
+	const char *a = argv[*i];
+	const char *eq = !strncmp(a, "--", 2) ? strchr(a, '=') : NULL;
+	const struct cli_opt *o = find_opt(opts, a, eq ? (size_t)(eq - a) : strlen(a));
+	const char *v;
+	int g;
+
+	if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+		return cli_help(cmd);
+	if (o && o->kind == CLI_FLAG && !eq) {
+		*(bool *)o->dest = true;
+		return -1;
+	}
+	if (o && o->kind != CLI_FLAG) {
+		if (eq) {
+			v = eq + 1;
+		} else if (*i + 1 < argc) {
+			v = argv[++*i];
+		} else {
+			return cli_usage(cmd, "option '%s' needs a value", a);
+		}
+		if (o->kind == CLI_VALUE) {
+			*(const char **)o->dest = v;
+			return -1;
+		}
+		return list_add(cmd, o->name, o->dest, v, true) ? TK_EXIT_USAGE : -1;
+	}
+	g = cli_global_option(cmd, argc, argv, i);
+	if (g < 0)
+		return TK_EXIT_USAGE;
+	if (g > 0)
+		return -1;
+	if (a[0] == '-' && a[1])
+		return cli_usage(cmd, "unknown option '%s'", a);
+	return list_add(cmd, "argument", pos, a, false) ? TK_EXIT_USAGE : -1;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts, struct cli_list *pos)
+{
+	int i, rc;
+
+	memset(pos, 0, sizeof(*pos));
+	for (i = 1; i < argc; i++) {
+		rc = parse_one(cmd, argc, argv, &i, opts, pos);
+		if (rc >= 0) {
+			cli_list_release(pos);
+			return rc;
+		}
+	}
+	return -1;
+}
+
+const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret)
+{
+	if (pos->n == 1)
+		return pos->v[0];
+	if (!pos->n)
+		*ret = cli_usage(cmd, "missing CONFIG (an INI file such as examples/org.ini)");
+	else
+		*ret = cli_usage(cmd, "too many arguments: '%s'", pos->v[1]);
+	return NULL;
+}
+
 time_t cli_now(void)
 {
 	const char *s = getenv("TRAILKEEP_NOW");

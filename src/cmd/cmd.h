@@ -47,6 +47,36 @@ extern struct cli_globals g_cli;
  * return 0 if it is not one; return -1 (message printed) on a usage error. */
 int cli_global_option(const char *cmd, int argc, char **argv, int *i);
 
+/* One command's options, for cli_parse.  A table ends with a NULL name. */
+enum cli_opt_kind {
+	CLI_FLAG,      /* dest: bool *, set to true */
+	CLI_VALUE,     /* dest: const char **, "--name V" or "--name=V" (the last one wins) */
+	CLI_LIST       /* dest: struct cli_list *, repeatable; a value given twice is kept once */
+};
+struct cli_list {
+	const char **v;              /* borrowed from argv; free v with cli_list_release */
+	size_t n;
+};
+struct cli_opt {
+	const char *name;            /* "--account" or "-o" */
+	const char *alias;           /* another spelling ("--account-id", "-y"), or NULL */
+	enum cli_opt_kind kind;
+	void *dest;
+};
+#define CLI_MAX_LIST 10000
+
+/* Parse argv[1..]: -h/--help prints the command's help; the command's own
+ * options come first (so `--region` may be a command option), then the
+ * global options; anything else not starting with '-' (or "-" alone) is a
+ * positional argument, appended to *pos.  Returns -1 when the command
+ * should go on, else its exit status (2 after a usage message, 0 after
+ * --help); pos is released then. */
+int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts, struct cli_list *pos);
+void cli_list_release(struct cli_list *l);
+/* The one CONFIG argument of pos: NULL after a usage message (missing or
+ * more than one; *ret gets the exit status). */
+const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret);
+
 /* Messages: "trailkeep: CMD: message" on stderr.  Each returns the exit code
  * it is given so a command can `return cli_error(...)`. */
 int cli_error(const char *cmd, int code, const char *fmt, ...) TK_PRINTF(3, 4);

@@ -26,7 +26,6 @@
 #include "../verify.h"
 #include "../banned.h"
 
-#define MAX_FILTERS 1024
 
 
 static void print_indented(const char *text, const char *indent)
@@ -151,8 +150,9 @@ done:
 int cmd_doctor(int argc, char **argv)
 {
 	const char *config_path = NULL;
-	const char *accounts[MAX_FILTERS], *regions[MAX_FILTERS];
-	size_t naccounts = 0, nregions = 0, k;
+	struct cli_list acc = { NULL, 0 }, reg = { NULL, 0 }, pos;
+	const char **accounts, **regions;
+	size_t naccounts, nregions, k;
 	bool json = false, env_open = false;
 	struct tk_config cfg;
 	struct tk_diags diags = { NULL, 0 };
@@ -167,48 +167,33 @@ int cmd_doctor(int argc, char **argv)
 	size_t ncells = 0;
 	struct errbuf err;
 	char *tdir = NULL;
-	int i, rc, ret = TK_EXIT_USAGE;
+	int rc, ret = TK_EXIT_USAGE;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&plan, 0, sizeof(plan));
 	memset(&rep, 0, sizeof(rep));
 	memset(&env, 0, sizeof(env));
 	err_clear(&err);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int g;
+	{
+		const struct cli_opt opts[] = {
+			{ "--account", NULL, CLI_LIST, &acc },
+			{ "--region", NULL, CLI_LIST, &reg },
+			{ "--json", NULL, CLI_FLAG, &json },
+			{ NULL, NULL, CLI_FLAG, NULL },
+		};
 
-		if (!strcmp(a, "--account") || !strcmp(a, "--region")) {
-			const char *v;
-
-			if (i + 1 >= argc)
-				return cli_usage("doctor", "option '%s' needs a value", a);
-			v = argv[++i];
-			if (naccounts >= MAX_FILTERS || nregions >= MAX_FILTERS)
-				return cli_usage("doctor", "too many '%s' options", a);
-			if (!strcmp(a, "--account"))
-				accounts[naccounts++] = v;
-			else
-				regions[nregions++] = v;
-			continue;
-		}
-		if (!strcmp(a, "--json")) {
-			json = true;
-			continue;
-		}
-		g = cli_global_option("doctor", argc, argv, &i);
-		if (g < 0)
-			return TK_EXIT_USAGE;
-		if (g > 0)
-			continue;
-		if (a[0] == '-' && a[1])
-			return cli_usage("doctor", "unknown option '%s'", a);
-		if (config_path)
-			return cli_usage("doctor", "too many arguments: '%s'", a);
-		config_path = a;
+		rc = cli_parse("doctor", argc, argv, opts, &pos);
+		if (rc >= 0)
+			return rc;
+		config_path = cli_config_arg("doctor", &pos, &ret);
+		cli_list_release(&pos);
+		if (!config_path)
+			goto done;
 	}
-	if (!config_path)
-		return cli_usage("doctor", "missing CONFIG (an INI file such as examples/org.ini)");
+	accounts = acc.v;
+	naccounts = acc.n;
+	regions = reg.v;
+	nregions = reg.n;
 
 	rc = config_load(&cfg, config_path, &diags, &err);
 	if (rc < 0) {
@@ -302,6 +287,8 @@ int cmd_doctor(int argc, char **argv)
 		cli_info("doctor: %zu AWS calls", rep.aws_calls);
 	ret = rep.nunexamined ? TK_EXIT_RUNTIME : rep.ncauses ? TK_EXIT_FINDINGS : TK_EXIT_OK;
 done:
+	cli_list_release(&acc);
+	cli_list_release(&reg);
 	doctor_report_release(&rep);
 	doctor_cells_free(cells, ncells);
 	if (env_open)

@@ -29,50 +29,29 @@ int cmd_plan(int argc, char **argv)
 	struct plan_opts opts;
 	struct errbuf err;
 	char *tdir = NULL;
-	int i, rc, ret = TK_EXIT_USAGE;
+	int rc, ret = TK_EXIT_USAGE;
 	size_t k;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&cfg, 0, sizeof(cfg));
 	err_clear(&err);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		int g;
+	{
+		const struct cli_opt copts[] = {
+			{ "-o", "--output", CLI_VALUE, &outdir },
+			{ "--templates", NULL, CLI_VALUE, &templates },
+			{ "--detailed-exitcode", NULL, CLI_FLAG, &detailed },
+			{ NULL, NULL, CLI_FLAG, NULL },
+		};
+		struct cli_list pos;
 
-		if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--templates")) {
-			if (i + 1 >= argc)
-				return cli_usage("plan", "option '%s' needs a value", a);
-			if (!strcmp(a, "--templates"))
-				templates = argv[++i];
-			else
-				outdir = argv[++i];
-			continue;
-		}
-		if (!strncmp(a, "--output=", 9)) {
-			outdir = a + 9;
-			continue;
-		}
-		if (!strncmp(a, "--templates=", 12)) {
-			templates = a + 12;
-			continue;
-		}
-		if (!strcmp(a, "--detailed-exitcode")) {
-			detailed = true;
-			continue;
-		}
-		g = cli_global_option("plan", argc, argv, &i);
-		if (g < 0)
-			return TK_EXIT_USAGE;
-		if (g > 0)
-			continue;
-		if (a[0] == '-' && a[1])
-			return cli_usage("plan", "unknown option '%s'", a);
-		if (config_path)
-			return cli_usage("plan", "too many arguments: '%s'", a);
-		config_path = a;
+		rc = cli_parse("plan", argc, argv, copts, &pos);
+		if (rc >= 0)
+			return rc;
+		config_path = cli_config_arg("plan", &pos, &ret);
+		cli_list_release(&pos);
+		if (!config_path)
+			return ret;
 	}
-	if (!config_path)
-		return cli_usage("plan", "missing CONFIG (an INI file such as examples/org.ini)");
 	if (!*outdir)
 		return cli_usage("plan", "'-o' needs a directory name");
 

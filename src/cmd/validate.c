@@ -20,7 +20,6 @@
 #include "../banned.h"
 
 #define CMD "validate"
-#define MAX_LIST 10000
 
 /* ---------------------------------------------------------------- report */
 
@@ -214,27 +213,10 @@ static bool valid_bucket(const char *s)
 	return true;
 }
 
-struct strv {
-	const char *v[MAX_LIST];
-	size_t n;
-};
-
-static int push(struct strv *l, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return 0;   /* given twice: once is enough */
-	if (l->n >= MAX_LIST)
-		return -1;
-	l->v[l->n++] = s;
-	return 0;
-}
-
 int cmd_validate(int argc, char **argv)
 {
-	static struct strv accounts, regions;
+	/* static: they live for the process, like the argv they point into */
+	static struct cli_list accounts, regions, pos;
 	const char *bucket = NULL, *prefix = NULL, *trail = NULL, *org = NULL, *home = NULL;
 	const char *start_s = NULL, *end_s = NULL, *local = NULL, *save = NULL, *jobs_s = NULL;
 	const char *maxlog_s = NULL;
@@ -250,80 +232,35 @@ int cmd_validate(int argc, char **argv)
 	struct errbuf err;
 	time_t start, end, now = cli_now();
 	bool env_open = false;
-	int i, rc, jobs = 64;
+	int rc, jobs = 64;
 	size_t a, r, n = 0;
 
 	findings_init(&f);
 	memset(&env, 0, sizeof(env));
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char **slot = NULL;
-		struct strv *list = NULL;
-		const char *eq = NULL;
-		size_t len;
+	{
+		const struct cli_opt copts[] = {
+			{ "--json", NULL, CLI_FLAG, &json },
+			{ "--bucket", NULL, CLI_VALUE, &bucket },
+			{ "--prefix", NULL, CLI_VALUE, &prefix },
+			{ "--trail", "--trail-arn", CLI_VALUE, &trail },
+			{ "--org-id", NULL, CLI_VALUE, &org },
+			{ "--home-region", NULL, CLI_VALUE, &home },
+			{ "--start", "--start-time", CLI_VALUE, &start_s },
+			{ "--end", "--end-time", CLI_VALUE, &end_s },
+			{ "--local", NULL, CLI_VALUE, &local },
+			{ "--save", NULL, CLI_VALUE, &save },
+			{ "--jobs", NULL, CLI_VALUE, &jobs_s },
+			{ "--max-log-size", NULL, CLI_VALUE, &maxlog_s },
+			{ "--account", "--account-id", CLI_LIST, &accounts },
+			{ "--region", NULL, CLI_LIST, &regions },
+			{ NULL, NULL, CLI_FLAG, NULL },
+		};
 
-		if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
-			return cli_help(CMD);
-		if (!strcmp(arg, "--json")) {
-			json = true;
-			continue;
-		}
-		if (!strncmp(arg, "--", 2))
-			eq = strchr(arg, '=');
-		len = eq ? (size_t)(eq - arg) : strlen(arg);
-#define OPT(name) (len == strlen(name) && !strncmp(arg, name, len))
-		if (OPT("--bucket"))
-			slot = &bucket;
-		else if (OPT("--prefix"))
-			slot = &prefix;
-		else if (OPT("--trail") || OPT("--trail-arn"))
-			slot = &trail;
-		else if (OPT("--org-id"))
-			slot = &org;
-		else if (OPT("--home-region"))
-			slot = &home;
-		else if (OPT("--start") || OPT("--start-time"))
-			slot = &start_s;
-		else if (OPT("--end") || OPT("--end-time"))
-			slot = &end_s;
-		else if (OPT("--local"))
-			slot = &local;
-		else if (OPT("--save"))
-			slot = &save;
-		else if (OPT("--jobs"))
-			slot = &jobs_s;
-		else if (OPT("--max-log-size"))
-			slot = &maxlog_s;
-		else if (OPT("--account") || OPT("--account-id"))
-			list = &accounts;
-		else if (OPT("--region"))
-			list = &regions;
-#undef OPT
-		if (slot || list) {
-			const char *val;
-
-			if (eq) {
-				val = eq + 1;
-			} else if (i + 1 < argc) {
-				val = argv[++i];
-			} else {
-				return cli_usage(CMD, "option '%s' needs a value", arg);
-			}
-			if (slot) {
-				*slot = val;
-			} else if (push(list, val)) {
-				return cli_usage(CMD, "too many '%.*s' options", (int)len, arg);
-			}
-			continue;
-		}
-		rc = cli_global_option(CMD, argc, argv, &i);
-		if (rc < 0)
-			return TK_EXIT_USAGE;
-		if (rc > 0)
-			continue;
-		if (arg[0] == '-')
-			return cli_usage(CMD, "unknown option '%s'", arg);
-		return cli_usage(CMD, "unexpected argument '%s'", arg);
+		rc = cli_parse(CMD, argc, argv, copts, &pos);
+		if (rc >= 0)
+			return rc;
+		if (pos.n)
+			return cli_usage(CMD, "unexpected argument '%s'", pos.v[0]);
 	}
 	if (!bucket || !trail || !accounts.n || !regions.n || !start_s)
 		return cli_usage(CMD, "--bucket, --account, --region, --trail and --start are required");

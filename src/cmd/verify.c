@@ -24,7 +24,6 @@
 #include "../banned.h"
 
 #define CMD "verify"
-#define MAX_LIST 10000
 #define DEFAULT_SINCE (24 * 3600L)
 #define MERGE_MAX_BYTES (1024u << 20)   /* one shard's --json document */
 
@@ -350,11 +349,13 @@ done:
 
 int cmd_verify(int argc, char **argv)
 {
-	static const char *accounts[MAX_LIST], *regions[MAX_LIST], *files[MAX_LIST];
-	size_t naccounts = 0, nregions = 0, nfiles = 0, i, k, ncells = 0;
+	/* static: they live for the process, like the argv they point into */
+	static struct cli_list acc, reg, pos;
+	const char **accounts, **regions, **files;
+	size_t naccounts, nregions, nfiles, i, k, ncells = 0;
 	const char *config = NULL, *since_s = NULL, *start_s = NULL, *end_s = NULL;
 	const char *jobs_s = NULL, *metrics = NULL, *shard_s = NULL, *state_path = NULL;
-	bool json = false, integrity = true, env_open = false, merging = false;
+	bool json = false, integrity, no_integrity = false, env_open = false, merging = false;
 	bool state_loaded = false;
 	unsigned shard_k = 0, shard_n = 0;
 	struct verify_state state;
@@ -368,95 +369,43 @@ int cmd_verify(int argc, char **argv)
 	struct errbuf err;
 	time_t now = cli_now(), start, end;
 	bool cfg_loaded = false;
-	int a, rc, jobs = 64;
+	int rc, jobs = 64;
 
 	findings_init(&f);
 	memset(&cfg, 0, sizeof(cfg));
-	for (a = 1; a < argc; a++) {
-		const char *arg = argv[a];
-		const char **slot = NULL;
-		int list = 0;
-		const char *eq = NULL;
-		size_t len;
+	{
+		const struct cli_opt copts[] = {
+			{ "--merge", NULL, CLI_FLAG, &merging },
+			{ "--json", NULL, CLI_FLAG, &json },
+			{ "--no-integrity", NULL, CLI_FLAG, &no_integrity },
+			{ "--since", NULL, CLI_VALUE, &since_s },
+			{ "--start", NULL, CLI_VALUE, &start_s },
+			{ "--end", NULL, CLI_VALUE, &end_s },
+			{ "--jobs", NULL, CLI_VALUE, &jobs_s },
+			{ "--metrics", NULL, CLI_VALUE, &metrics },
+			{ "--shard", NULL, CLI_VALUE, &shard_s },
+			{ "--state", NULL, CLI_VALUE, &state_path },
+			{ "--account", NULL, CLI_LIST, &acc },
+			{ "--region", NULL, CLI_LIST, &reg },
+			{ NULL, NULL, CLI_FLAG, NULL },
+		};
 
-		if (!strcmp(arg, "-h") || !strcmp(arg, "--help"))
-			return cli_help(CMD);
-		if (!strcmp(arg, "--merge")) {
-			merging = true;
-			continue;
-		}
-		if (!strcmp(arg, "--json")) {
-			json = true;
-			continue;
-		}
-		if (!strcmp(arg, "--no-integrity")) {
-			integrity = false;
-			continue;
-		}
-		if (!strncmp(arg, "--", 2))
-			eq = strchr(arg, '=');
-		len = eq ? (size_t)(eq - arg) : strlen(arg);
-#define OPT(name) (len == strlen(name) && !strncmp(arg, name, len))
-		if (OPT("--since"))
-			slot = &since_s;
-		else if (OPT("--start"))
-			slot = &start_s;
-		else if (OPT("--end"))
-			slot = &end_s;
-		else if (OPT("--jobs"))
-			slot = &jobs_s;
-		else if (OPT("--metrics"))
-			slot = &metrics;
-		else if (OPT("--shard"))
-			slot = &shard_s;
-		else if (OPT("--state"))
-			slot = &state_path;
-		else if (OPT("--account"))
-			list = 1;
-		else if (OPT("--region"))
-			list = 2;
-#undef OPT
-		if (slot || list) {
-			const char *val;
-
-			if (eq)
-				val = eq + 1;
-			else if (a + 1 < argc)
-				val = argv[++a];
-			else
-				return cli_usage(CMD, "option '%s' needs a value", arg);
-			if (slot) {
-				*slot = val;
-			} else if (list == 1) {
-				if (naccounts >= MAX_LIST)
-					return cli_usage(CMD, "too many --account options");
-				accounts[naccounts++] = val;
-			} else {
-				if (nregions >= MAX_LIST)
-					return cli_usage(CMD, "too many --region options");
-				regions[nregions++] = val;
-			}
-			continue;
-		}
-		rc = cli_global_option(CMD, argc, argv, &a);
-		if (rc < 0)
-			return TK_EXIT_USAGE;
-		if (rc > 0)
-			continue;
-		if (arg[0] == '-' && arg[1])
-			return cli_usage(CMD, "unknown option '%s'", arg);
-		if (config && merging) {
-			if (nfiles >= MAX_LIST)
-				return cli_usage(CMD, "too many --merge files");
-			files[nfiles++] = arg;
-			continue;
-		}
-		if (config)
-			return cli_usage(CMD, "unexpected argument '%s'", arg);
-		config = arg;
+		rc = cli_parse(CMD, argc, argv, copts, &pos);
+		if (rc >= 0)
+			return rc;
 	}
+	integrity = !no_integrity;
+	accounts = acc.v;
+	naccounts = acc.n;
+	regions = reg.v;
+	nregions = reg.n;
+	config = pos.n ? pos.v[0] : NULL;
+	files = pos.n ? pos.v + 1 : NULL;
+	nfiles = pos.n ? pos.n - 1 : 0;
 	if (!config)
-		return cli_usage(CMD, "a CONFIG file is required");
+		return cli_usage(CMD, "missing CONFIG (an INI file such as examples/org.ini)");
+	if (nfiles && !merging)
+		return cli_usage(CMD, "too many arguments: '%s'", files[0]);
 	if (merging) {
 		if (!nfiles)
 			return cli_usage(CMD, "--merge needs the --json files of the shards");
