@@ -42,6 +42,10 @@ def _key(world, ctx, body, action, field="KeyId", allow_pending=False, same_acco
     if not ref:
         raise AwsError("ValidationException", "1 validation error detected: Value null at '%s' "
                        "failed to satisfy constraint: Member must not be null" % field[0].lower() + field[1:], 400)
+    if (same_account or action == "kms:GetKeyRotationStatus") and \
+            (ref.startswith("alias/") or ":alias/" in ref):
+        # key management operations take a key id or key ARN only (as AWS)
+        raise AwsError("NotFoundException", "Invalid keyId %s" % ref, 400)
     k = world.resolve_key(ctx.account, ctx.region, ref)
     if k is None:
         if ref.startswith("arn:") and ":kms:" not in ref:

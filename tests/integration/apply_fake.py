@@ -330,7 +330,7 @@ def test_key_state():
         key = w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]
 
         # the log-archive admin disables the key
-        w.aws("kms", "disable-key", "--key-id", alias)
+        w.aws("kms", "disable-key", "--key-id", key["KeyId"])
         check(w.aws("kms", "describe-key", "--key-id", alias)["KeyMetadata"]["KeyState"] == "Disabled",
               "key state: the key is disabled")
         mark = w.stats()["next"]

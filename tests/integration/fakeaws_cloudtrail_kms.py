@@ -132,6 +132,11 @@ def run(fa):
           "records hold S3 data events for the selected bucket only, and management events",
           "%d data of %d" % (len(data), len(recs)))
 
+    # key management takes a key id or ARN, never an alias (as AWS)
+    aws(fa, m, "kms", "create-alias", "--alias-name", "alias/m-trail", "--target-key-id", key_id)
+    r = aws(fa, m, "kms", "disable-key", "--key-id", "alias/m-trail")
+    check(r.returncode != 0 and "NotFoundException" in r.stderr and "Invalid keyId alias/m-trail" in r.stderr,
+          "DisableKey refuses an alias: NotFoundException Invalid keyId", r.stderr)
     # a disabled key: silent failure, then recovery
     aws(fa, m, "kms", "disable-key", "--key-id", key_id)
     fa.post("advance", seconds=3600)
