@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "fileutil.h"
 
 #define VERIFY_STATE_MAX_BYTES (64u << 20)
 #define VERIFY_STATE_MAX_CELLS 1000000
@@ -62,9 +63,6 @@ const struct verify_state_cell *verify_state_find(const struct verify_state *st,
 void verify_state_set(struct verify_state *st, const char *account, const char *region,
 		      const char *key, const char *sig, time_t end);
 
-/* Write data to path atomically: path's directory gets a temp file (mode),
- * fsync, rename over path.  0 or TK_EFAIL (message in err). */
-int tk_write_file_atomic(const char *path, const void *data, size_t len, int mode,
-			 struct errbuf *err);
+/* tk_write_file_atomic: fileutil.h */
 
 #endif

@@ -70,6 +70,10 @@ int awsenv_assume(struct awsenv *e, const char *role_arn, const char *external_i
  * Returns the exit code: 3 when a cell is unchecked, 1 with findings, else 0. */
 struct findings;
 struct cell_stats;
+/* Write the Prometheus text exposition of the findings and cells to path
+ * atomically (fileutil.h); 0, or the exit status after the message. */
+int report_metrics(const char *cmd, const char *path, const struct findings *f,
+		   const struct cell_stats *cells, size_t ncells, time_t now);
 int report_findings(const char *cmd, struct findings *f, struct cell_stats *cells, size_t ncells,
 		    bool json, const char *metrics, time_t now);
 int report_exit_code(const struct cell_stats *cells, size_t ncells, const struct findings *f);

@@ -3,7 +3,6 @@
  * copy (--local), and the findings report shared with verify. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "../findings.h"
 #include "../timeutil.h"
 #include "../validate.h"
+#include "../fileutil.h"
 #include "../banned.h"
 
 #define CMD "validate"
@@ -61,42 +61,20 @@ int report_exit_code(const struct cell_stats *cells, size_t ncells, const struct
 	return f->n ? TK_EXIT_FINDINGS : TK_EXIT_OK;
 }
 
-static int write_metrics(const char *cmd, const char *path, const struct findings *f,
-			 const struct cell_stats *cells, size_t ncells, time_t now)
+int report_metrics(const char *cmd, const char *path, const struct findings *f,
+		   const struct cell_stats *cells, size_t ncells, time_t now)
 {
 	struct buf b = BUF_INIT_LIMIT(64u << 20);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd, rc = 0;
-	size_t off = 0;
+	struct errbuf err;
+	int rc = 0;
 
 	if (findings_to_prometheus(&b, f, cells, ncells, now)) {
 		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot render metrics: too large");
-		goto done;
+	} else {
+		err_clear(&err);
+		if (tk_write_file_atomic(path, b.data ? b.data : "", b.len, 0644, &err))
+			rc = cli_error(cmd, TK_EXIT_RUNTIME, "%s", err.msg);
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
-		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot create '%s': %s", tmp, strerror(errno));
-		goto done;
-	}
-	while (off < b.len) {
-		ssize_t w = write(fd, b.data + off, b.len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot write '%s': %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto done;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) || close(fd) || rename(tmp, path)) {
-		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot write '%s': %s", path, strerror(errno));
-		unlink(tmp);
-	}
-done:
-	free(tmp);
 	buf_release(&b);
 	return rc;
 }
@@ -155,7 +133,7 @@ int report_findings(const char *cmd, struct findings *f, struct cell_stats *cell
 	if (fflush(stdout) || ferror(stdout))
 		return cli_error(cmd, TK_EXIT_RUNTIME, "cannot write to stdout: %s", strerror(errno));
 	if (metrics) {
-		rc = write_metrics(cmd, metrics, f, cells, ncells, now);
+		rc = report_metrics(cmd, metrics, f, cells, ncells, now);
 		if (rc)
 			return rc;
 	}

@@ -62,7 +62,6 @@ static int report_shard(struct findings *f, struct cell_stats *cells, size_t nce
 			bool json, const char *metrics, time_t now, unsigned k, unsigned n,
 			size_t total)
 {
-	struct errbuf err;
 	json_t *doc, *sh;
 	char *s;
 
@@ -85,18 +84,10 @@ static int report_shard(struct findings *f, struct cell_stats *cells, size_t nce
 	if (fflush(stdout) || ferror(stdout))
 		return cli_error(CMD, TK_EXIT_RUNTIME, "cannot write to stdout: %s", strerror(errno));
 	if (metrics) {
-		struct buf b = BUF_INIT_LIMIT(64u << 20);
-		int rc;
+		int rc = report_metrics(CMD, metrics, f, cells, ncells, now);
 
-		if (findings_to_prometheus(&b, f, cells, ncells, now)) {
-			buf_release(&b);
-			return cli_error(CMD, TK_EXIT_RUNTIME, "cannot render metrics: too large");
-		}
-		err_clear(&err);
-		rc = tk_write_file_atomic(metrics, b.data ? b.data : "", b.len, 0644, &err);
-		buf_release(&b);
 		if (rc)
-			return cli_error(CMD, TK_EXIT_RUNTIME, "%s", err.msg);
+			return rc;
 	}
 	return report_exit_code(cells, ncells, f);
 }
