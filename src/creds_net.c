@@ -147,6 +147,21 @@ static int op_web_identity(void *ud, struct aws_creds *out, const char *role_arn
 }
 
 /* {"AccessKeyId","SecretAccessKey","Token","Expiration"} -> out */
+
+/* Wipe the strings of a credentials document (jansson's copies of the
+ * secret), then release it.  o may be NULL. */
+static void wipe_decref(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		if (json_is_string(v))
+			OPENSSL_cleanse((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+	}
+	json_decref(o);
+}
+
 static int creds_from_json(struct aws_creds *out, const char *body, size_t len, const char *what,
 			   struct errbuf *err)
 {
@@ -182,16 +197,7 @@ static int creds_from_json(struct aws_creds *out, const char *body, size_t len, 
 	out->session_token = aws_json_strdup(o, "Token");
 	out->expiration = t;
 done:
-	if (o) {
-		/* wipe the secret strings jansson holds */
-		const char *k;
-		json_t *v;
-		json_object_foreach(o, k, v) {
-			if (json_is_string(v))
-				OPENSSL_cleanse((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-		}
-	}
-	json_decref(o);
+	wipe_decref(o);
 	return rc;
 }
 
@@ -464,15 +470,7 @@ int creds_parse_process_output(struct aws_creds *out, const char *body, size_t l
 	out->session_token = aws_json_strdup(o, "SessionToken");
 	out->expiration = t;
 done:
-	if (o) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(o, k, v) {
-			if (json_is_string(v))
-				OPENSSL_cleanse((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-		}
-	}
-	json_decref(o);
+	wipe_decref(o);
 	return rc;
 }
 

@@ -136,6 +136,14 @@ struct rctx {
 	char msg[ERRBUF_LEN];
 };
 
+/* A per-trail call made once per run: whether it was made, its result and
+ * its error message. */
+struct lazy {
+	bool loaded;
+	int rc;
+	char msg[ERRBUF_LEN];
+};
+
 struct trail_cache {
 	char *arn;
 	char *owner;
@@ -144,13 +152,9 @@ struct trail_cache {
 	int rc;                  /* GetTrail: 0, TK_ENOTFOUND, other */
 	char msg[ERRBUF_LEN];
 	struct ct_trail trail;
-	bool status_loaded;
-	int status_rc;
-	char status_msg[ERRBUF_LEN];
+	struct lazy status_l;
 	struct ct_status status;
-	bool sel_loaded;
-	int sel_rc;
-	char sel_msg[ERRBUF_LEN];
+	struct lazy sel_l;
 	json_t *selectors;
 };
 
@@ -386,46 +390,48 @@ static struct trail_cache *trail_get(struct dstate *st, const char *account)
 	return t;
 }
 
-static int trail_status(struct dstate *st, struct trail_cache *t)
+typedef int (*trail_fetch)(struct aws_ctx *ctx, struct trail_cache *t, struct errbuf *e);
+
+/* Make a per-trail call once, in the trail owner's home region. */
+static int trail_once(struct dstate *st, struct trail_cache *t, struct lazy *l, trail_fetch fetch)
 {
 	struct aws_ctx *ctx;
 	struct errbuf e;
 
-	if (t->status_loaded)
-		return t->status_rc;
-	t->status_loaded = true;
+	if (l->loaded)
+		return l->rc;
+	l->loaded = true;
 	err_clear(&e);
 	ctx = ctx_for(st, t->owner, t->home, &e);
 	if (!ctx) {
-		snprintf(t->status_msg, sizeof(t->status_msg), "%s", e.msg);
-		return t->status_rc = TK_EAUTH;
+		l->rc = TK_EAUTH;
+	} else {
+		st->calls++;
+		l->rc = fetch(ctx, t, &e);
 	}
-	st->calls++;
-	t->status_rc = ct_get_trail_status(ctx, t->arn, &t->status, &e);
-	if (t->status_rc)
-		snprintf(t->status_msg, sizeof(t->status_msg), "%s", e.msg);
-	return t->status_rc;
+	if (l->rc)
+		snprintf(l->msg, sizeof(l->msg), "%s", e.msg);
+	return l->rc;
+}
+
+static int fetch_status(struct aws_ctx *ctx, struct trail_cache *t, struct errbuf *e)
+{
+	return ct_get_trail_status(ctx, t->arn, &t->status, e);
+}
+
+static int fetch_selectors(struct aws_ctx *ctx, struct trail_cache *t, struct errbuf *e)
+{
+	return ct_get_event_selectors(ctx, t->arn, &t->selectors, e);
+}
+
+static int trail_status(struct dstate *st, struct trail_cache *t)
+{
+	return trail_once(st, t, &t->status_l, fetch_status);
 }
 
 static int trail_selectors(struct dstate *st, struct trail_cache *t)
 {
-	struct aws_ctx *ctx;
-	struct errbuf e;
-
-	if (t->sel_loaded)
-		return t->sel_rc;
-	t->sel_loaded = true;
-	err_clear(&e);
-	ctx = ctx_for(st, t->owner, t->home, &e);
-	if (!ctx) {
-		snprintf(t->sel_msg, sizeof(t->sel_msg), "%s", e.msg);
-		return t->sel_rc = TK_EAUTH;
-	}
-	st->calls++;
-	t->sel_rc = ct_get_event_selectors(ctx, t->arn, &t->selectors, &e);
-	if (t->sel_rc)
-		snprintf(t->sel_msg, sizeof(t->sel_msg), "%s", e.msg);
-	return t->sel_rc;
+	return trail_once(st, t, &t->sel_l, fetch_selectors);
 }
 
 /* ---- cells ---------------------------------------------------------------- */
@@ -956,8 +962,8 @@ static int check_trail(struct cellctx *x)
 	x->bucket = t->trail.s3_bucket ? t->trail.s3_bucket : st->o->cfg->bucket;
 	x->prefix = t->trail.s3_prefix && *t->trail.s3_prefix ? t->trail.s3_prefix : NULL;
 	if (trail_status(st, t)) {
-		ev(c, "cloudtrail GetTrailStatus '%s': %s", t->arn, t->status_msg);
-		c->error = xasprintf("cannot read the status of trail '%s': %s", t->arn, t->status_msg);
+		ev(c, "cloudtrail GetTrailStatus '%s': %s", t->arn, t->status_l.msg);
+		c->error = xasprintf("cannot read the status of trail '%s': %s", t->arn, t->status_l.msg);
 		return -1;
 	}
 	if (!t->status.is_logging) {
@@ -1658,8 +1664,8 @@ static int check_selectors(struct cellctx *x)
 	match[0] = t->arn;
 	match[1] = cfg->trail_name;
 	if (trail_selectors(st, t)) {
-		ev(c, "cloudtrail GetEventSelectors '%s': %s", t->arn, t->sel_msg);
-		incomplete(x, t->sel_msg);
+		ev(c, "cloudtrail GetEventSelectors '%s': %s", t->arn, t->sel_l.msg);
+		incomplete(x, t->sel_l.msg);
 		return 0;
 	}
 	if (!doctor_selectors_cover(t->selectors, NULL)) {

@@ -63,16 +63,23 @@ def aws_cli(fa, acct, *args, region="us-east-1"):
 
 class Checks:
     """check(cond, what, detail=""): prints "PASS: what", or "FAIL: what" with
-    ": detail" (cut to limit characters when limit is set), counts failures
-    and returns cond."""
+    ": detail" (cut to limit characters when limit is set; with lines=N, the
+    last N lines of detail below it, indented), counts failures and returns
+    cond."""
 
-    def __init__(self, limit=None):
+    def __init__(self, limit=None, lines=None):
         self.failures = 0
         self.limit = limit
+        self.lines = lines
 
     def __call__(self, cond, what, detail=""):
         if cond:
             print("PASS: %s" % what)
+        elif self.lines:
+            self.failures += 1
+            print("FAIL: %s" % what)
+            for line in (str(detail).splitlines()[-self.lines:] if detail else []):
+                print("    " + line)
         else:
             self.failures += 1
             if detail:

@@ -22,26 +22,13 @@ TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
 
 TK = trailkeep_path(TOP)
 PY = "/usr/bin/python3"
 START = "2026-01-01T00:00:00Z"
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s" % what)
-        if detail:
-            for line in str(detail).splitlines()[-40:]:
-                print("    " + line)
-    return ok
+check = Checks(lines=40)
 
 
 ORG_INI = """[organization]
@@ -722,7 +709,7 @@ def main():
         test_interactive()
     if not only or "apply-principals" in only:
         test_apply_principals()
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":

@@ -220,7 +220,7 @@ def main():
                      out + err + diff_states(pref, got))
         finally:
             w.close()
-    return 1 if af.failures else 0
+    return 1 if af.check.failures else 0
 
 
 if __name__ == "__main__":

@@ -28,27 +28,14 @@ sys.path.insert(0, TOP)
 import botocore.session  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, run_trailkeep, trailkeep_env, trailkeep_path  # noqa: E402
 
 TK = trailkeep_path(TOP)
 START = "2026-01-01T00:00:00Z"
 BUCKET = "acme-org-cloudtrail"
 MGMT, ARCHIVE, PROD, STAGING = "111111111111", "222222222222", "333333333333", "444444444444"
 
-failures = 0
-
-
-def check(ok, what, detail=""):
-    global failures
-    if ok:
-        print("PASS: %s" % what)
-    else:
-        failures += 1
-        print("FAIL: %s" % what)
-        if detail:
-            for line in str(detail).splitlines()[-60:]:
-                print("    " + line)
-    return ok
+check = Checks(lines=60)
 
 
 ORG_INI = """[organization]
@@ -377,8 +364,8 @@ def scenario_kms_key_changed():
         check("the trail encrypts with key '%s', but the config's alias/acme-cloudtrail is key '%s'" % (other, old)
               in ev, "key-changed: evidence names both keys", ev)
         k = c.get("culprit") or {}
-        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
-              k.get("when") == t, "key-changed: culprit is bob's UpdateTrail", json.dumps(k))
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "key-changed: culprit is bob's UpdateTrail", json.dumps(k))
         check(c.get("fix") == "trailkeep apply %s" % w.config and old in (c.get("fix_diff") or ""),
               "key-changed: the fix is apply, its diff points the trail back at the configured key",
               (c.get("fix") or "") + "\n" + (c.get("fix_diff") or ""))
@@ -481,8 +468,8 @@ def scenario_prefix():
               "prefix: every cell red with cause prefix_changed", out)
         c = (cells_by(doc, "cause") or [{}])[0]
         k = c.get("culprit") or {}
-        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
-              k.get("when") == t, "prefix: culprit is bob's UpdateTrail", json.dumps(k))
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "prefix: culprit is bob's UpdateTrail", json.dumps(k))
         check('-  "S3KeyPrefix": "moved"' in (c.get("fix_diff") or "") and
               c.get("fix") == "trailkeep apply %s" % w.config,
               "prefix: the fix is apply, the diff removes S3KeyPrefix 'moved'", c.get("fix_diff"))
@@ -504,8 +491,8 @@ def scenario_deleted():
               "deleted: every cell red with cause trail_deleted", out)
         c = (cells_by(doc, "cause") or [{}])[0]
         k = c.get("culprit") or {}
-        check(k.get("event") == "DeleteTrail" and k.get("who") == "arn:aws:iam::%s:user/mallory" % MGMT and
-              k.get("when") == t, "deleted: culprit is mallory's DeleteTrail", json.dumps(k))
+        check(culprit_ok(c, "DeleteTrail", "arn:aws:iam::%s:user/mallory" % MGMT, t),
+              "deleted: culprit is mallory's DeleteTrail", json.dumps(k))
         check(c.get("fix") == "trailkeep apply %s" % w.config and
               '+  "Name": "org-trail"' in (c.get("fix_diff") or ""),
               "deleted: the fix is apply, the diff shows the trail it creates", json.dumps(c))
@@ -536,8 +523,8 @@ def scenario_kms_policy():
               "InsufficientEncryptionPolicy" in ev, "kms-policy: evidence shows the missing allow and the delivery error",
               ev)
         k = c.get("culprit") or {}
-        check(k.get("event") == "PutKeyPolicy" and k.get("who") == "arn:aws:iam::%s:user/mallory" % ARCHIVE and
-              k.get("when") == t, "kms-policy: culprit is mallory's PutKeyPolicy", json.dumps(k))
+        check(culprit_ok(c, "PutKeyPolicy", "arn:aws:iam::%s:user/mallory" % ARCHIVE, t),
+              "kms-policy: culprit is mallory's PutKeyPolicy", json.dumps(k))
         d = c.get("fix_diff") or ""
         check(dropped and all(('+      "Sid": "%s"' % sid) in d for sid in dropped) and
               c.get("fix") == "trailkeep apply %s" % w.config,
@@ -704,8 +691,8 @@ def scenario_org_flag():
         ev = "\n".join(c.get("evidence", []))
         check("not an organization trail" in ev and "'AWSLogs/%s/'" % MGMT in ev,
               "org-flag: evidence names the management-account path the logs now use", ev)
-        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
-              k.get("when") == t, "org-flag: culprit is bob's UpdateTrail", json.dumps(k))
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "org-flag: culprit is bob's UpdateTrail", json.dumps(k))
         check('+  "IsOrganizationTrail": true' in (c.get("fix_diff") or "") and
               c.get("fix") == "trailkeep apply %s" % w.config,
               "org-flag: the fix is apply, the diff sets IsOrganizationTrail back", c.get("fix_diff"))
@@ -748,8 +735,8 @@ def scenario_per_account_to_org():
         check("the trail is an organization trail: logs land under 'AWSLogs/ORG-ID/%s/'" % MGMT in ev,
               "to-org: evidence names the path the logs moved to", ev)
         k = c.get("culprit") or {}
-        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
-              k.get("when") == t, "to-org: culprit is bob's UpdateTrail", json.dumps(k))
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "to-org: culprit is bob's UpdateTrail", json.dumps(k))
         check('+  "IsOrganizationTrail": false' in (c.get("fix_diff") or "") and
               c.get("fix") == "trailkeep apply %s --account %s" % (w.config, MGMT),
               "to-org: the fix is apply --account, the diff sets IsOrganizationTrail back",
@@ -803,8 +790,8 @@ def scenario_bucket_changed():
               "bucket-changed: every cell red with cause bucket_changed", out)
         c = (cells_by(doc, "cause") or [{}])[0]
         k = c.get("culprit") or {}
-        check(k.get("event") == "UpdateTrail" and k.get("who") == "arn:aws:iam::%s:user/bob" % MGMT and
-              k.get("when") == t, "bucket-changed: culprit is bob's UpdateTrail", json.dumps(k))
+        check(culprit_ok(c, "UpdateTrail", "arn:aws:iam::%s:user/bob" % MGMT, t),
+              "bucket-changed: culprit is bob's UpdateTrail", json.dumps(k))
         check('-  "S3BucketName": "bob-trail-logs"' in (c.get("fix_diff") or "") and
               '+  "S3BucketName": "%s"' % BUCKET in (c.get("fix_diff") or ""),
               "bucket-changed: the diff points the trail back at the configured bucket", c.get("fix_diff"))
@@ -1218,7 +1205,7 @@ def main():
         t0 = time.time()
         fn()
         sys.stderr.write("doctor_fake: %s took %.1fs\n" % (name, time.time() - t0))
-    return 1 if failures else 0
+    return 1 if check.failures else 0
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@
 #include "s3.h"
 #include "sts.h"
 
-#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define SECRET TU_SECRET
 
 static struct tu_server srv;
 static struct http_pool *pool;
@@ -58,71 +58,25 @@ static void record_sleep(void *ud, long ms)
 	nsleeps++;
 }
 
-struct fx {
-	struct aws_ctx ctx;
-	struct endpoint_config ep;
-	char *url;
-};
+#define fx tu_script_ctx
 
 /* A context whose every request goes to /s/<uid>/<steps> */
 static void fx_init(struct fx *f, const char *uid, const char *steps, int max_attempts)
 {
-	struct aws_creds c = { 0 };
-	struct errbuf err;
-	struct aws_ctx_options o;
-
-	memset(f, 0, sizeof(*f));
-	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv.port, uid, steps);
-	f->ep.cli_url = f->url;
-	c.access_key_id = xstrdup("AKIDEXAMPLE");
-	c.secret_access_key = xstrdup(SECRET);
-	memset(&o, 0, sizeof(o));
-	o.http = pool;
-	o.creds = &c;
-	o.region = "us-east-1";
-	o.endpoints = &f->ep;
-	o.clock = fixed_clock;
-	o.sleep_ms = record_sleep;
-	o.seed = 42;
-	o.max_attempts = max_attempts;
 	nsleeps = 0;
-	assert_int_equal(aws_ctx_init(&f->ctx, &o, &err), 0);
-	aws_creds_release(&c);
+	tu_script_ctx_init(f, pool, &srv, uid, steps, max_attempts, fixed_clock, record_sleep);
 }
 
-static void fx_release(struct fx *f)
-{
-	aws_ctx_release(&f->ctx);
-	free(f->url);
-}
+#define fx_release tu_script_ctx_release
 
-/* GET /path on the script server (plain) into a malloc'd string */
 static char *server_get(const char *path)
 {
-	struct http_response r;
-	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d%s", srv.port, path);
-	struct http_request req = { .method = "GET", .url = u };
-	char *s;
-
-	assert_int_equal(http_do(pool, &req, &r, &err), 0);
-	s = xstrdup(buf_cstr(&r.body));
-	http_response_release(&r);
-	free(u);
-	return s;
+	return tu_scriptserver_get(pool, &srv, path);
 }
 
 static long server_count(const char *uid)
 {
-	char path[128];
-	char *s;
-	long n;
-
-	snprintf(path, sizeof(path), "/count/%s", uid);
-	s = server_get(path);
-	n = strtol(s, NULL, 10);
-	free(s);
-	return n;
+	return tu_scriptserver_count(pool, &srv, uid);
 }
 
 static int s3_get(struct fx *f, struct buf *out, struct errbuf *err)

@@ -17,7 +17,7 @@
 #include "creds_net.h"
 #include "sts.h"
 
-#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define SECRET TU_SECRET
 
 static struct tu_server srv;
 static struct http_pool *pool;
@@ -83,37 +83,19 @@ static void fx_release(struct fx *f)
 
 static char *server_get(const char *path)
 {
-	struct http_response r;
-	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d%s", srv.port, path);
-	struct http_request req = { .method = "GET", .url = u };
-	char *s;
-
-	assert_int_equal(http_do(pool, &req, &r, &err), 0);
-	s = xstrdup(buf_cstr(&r.body));
-	http_response_release(&r);
-	free(u);
-	return s;
+	return tu_scriptserver_get(pool, &srv, path);
 }
 
 static long server_count(const char *uid)
 {
-	char path[128];
-	char *s;
-	long n;
-
-	snprintf(path, sizeof(path), "/count/%s", uid);
-	s = server_get(path);
-	n = strtol(s, NULL, 10);
-	free(s);
-	return n;
+	return tu_scriptserver_count(pool, &srv, uid);
 }
 
 static void source_creds(struct aws_creds *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->access_key_id = xstrdup("AKIDEXAMPLE");
-	c->secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	c->secret_access_key = xstrdup(SECRET);
 }
 
 static void test_imds_v2(void **state)

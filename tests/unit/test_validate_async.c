@@ -22,7 +22,7 @@
 #include "testutil.h"
 #include "banned.h"
 
-#define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define SECRET TU_SECRET
 
 static struct tu_server srv;
 static struct http_pool *pool;
@@ -64,57 +64,20 @@ static void record_sleep(void *ud, long ms)
 	nsleeps++;
 }
 
-struct fx {
-	struct aws_ctx ctx;
-	struct endpoint_config ep;
-	char *url;
-};
+#define fx tu_script_ctx
 
 /* A context whose every request goes to /s/<uid>/<steps> (the endpoint's
  * base path; path-style bucket and key follow it). */
 static void fx_init(struct fx *f, const char *uid, const char *steps, int max_attempts)
 {
-	struct aws_creds c = { 0 };
-	struct errbuf err;
-	struct aws_ctx_options o;
-
-	memset(f, 0, sizeof(*f));
-	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", srv.port, uid, steps);
-	f->ep.cli_url = f->url;
-	c.access_key_id = xstrdup("AKIDEXAMPLE");
-	c.secret_access_key = xstrdup(SECRET);
-	memset(&o, 0, sizeof(o));
-	o.http = pool;
-	o.creds = &c;
-	o.region = "us-east-1";
-	o.endpoints = &f->ep;
-	o.clock = fixed_clock;
-	o.sleep_ms = record_sleep;
-	o.seed = 42;
-	o.max_attempts = max_attempts;
-	assert_int_equal(aws_ctx_init(&f->ctx, &o, &err), 0);
-	aws_creds_release(&c);
+	tu_script_ctx_init(f, pool, &srv, uid, steps, max_attempts, fixed_clock, record_sleep);
 }
 
-static void fx_release(struct fx *f)
-{
-	aws_ctx_release(&f->ctx);
-	free(f->url);
-}
+#define fx_release tu_script_ctx_release
 
 static long server_count(const char *uid)
 {
-	struct http_response r;
-	struct errbuf err;
-	char *u = xasprintf("http://127.0.0.1:%d/count/%s", srv.port, uid);
-	struct http_request req = { .method = "GET", .url = u };
-	long n;
-
-	assert_int_equal(http_do(pool, &req, &r, &err), 0);
-	n = strtol(buf_cstr(&r.body), NULL, 10);
-	http_response_release(&r);
-	free(u);
-	return n;
+	return tu_scriptserver_count(pool, &srv, uid);
 }
 
 struct result {

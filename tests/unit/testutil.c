@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "aws.h"
 #include "buf.h"
 #include "http.h"
 #include "testutil.h"
@@ -141,4 +142,64 @@ json_t *tu_fakeaws_control(struct http_pool *pool, const char *url, const char *
 	http_response_release(&r);
 	free(u);
 	return out;
+}
+
+char *tu_scriptserver_get(struct http_pool *pool, const struct tu_server *s, const char *path)
+{
+	struct http_response r;
+	struct errbuf err;
+	char *u = xasprintf("http://127.0.0.1:%d%s", s->port, path);
+	struct http_request req = { .method = "GET", .url = u };
+	char *body;
+
+	assert_int_equal(http_do(pool, &req, &r, &err), 0);
+	body = xstrdup(buf_cstr(&r.body));
+	http_response_release(&r);
+	free(u);
+	return body;
+}
+
+long tu_scriptserver_count(struct http_pool *pool, const struct tu_server *s, const char *uid)
+{
+	char path[128];
+	char *body;
+	long n;
+
+	snprintf(path, sizeof(path), "/count/%s", uid);
+	body = tu_scriptserver_get(pool, s, path);
+	n = strtol(body, NULL, 10);
+	free(body);
+	return n;
+}
+
+void tu_script_ctx_init(struct tu_script_ctx *f, struct http_pool *pool, const struct tu_server *s,
+			const char *uid, const char *steps, int max_attempts,
+			time_t (*clock)(void *ud), void (*sleep_ms)(void *ud, long ms))
+{
+	struct aws_creds c = { 0 };
+	struct errbuf err;
+	struct aws_ctx_options o;
+
+	memset(f, 0, sizeof(*f));
+	f->url = xasprintf("http://127.0.0.1:%d/s/%s/%s", s->port, uid, steps);
+	f->ep.cli_url = f->url;
+	c.access_key_id = xstrdup("AKIDEXAMPLE");
+	c.secret_access_key = xstrdup(TU_SECRET);
+	memset(&o, 0, sizeof(o));
+	o.http = pool;
+	o.creds = &c;
+	o.region = "us-east-1";
+	o.endpoints = &f->ep;
+	o.clock = clock;
+	o.sleep_ms = sleep_ms;
+	o.seed = 42;
+	o.max_attempts = max_attempts;
+	assert_int_equal(aws_ctx_init(&f->ctx, &o, &err), 0);
+	aws_creds_release(&c);
+}
+
+void tu_script_ctx_release(struct tu_script_ctx *f)
+{
+	aws_ctx_release(&f->ctx);
+	free(f->url);
 }

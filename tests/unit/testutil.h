@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "aws.h"
 
 struct tu_server {
 	pid_t pid;
@@ -33,6 +36,26 @@ void tu_server_stop(struct tu_server *s);
 struct http_pool;
 typedef struct json_t json_t;
 json_t *tu_fakeaws_control(struct http_pool *pool, const char *url, const char *name, const char *body);
+
+/* The secret of the script server's key AKIDEXAMPLE (it re-signs with it). */
+#define TU_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+/* GET path on the script server (plain): the body (caller frees); and its
+ * request count for /s/<uid>/ (GET /count/<uid>). */
+char *tu_scriptserver_get(struct http_pool *pool, const struct tu_server *s, const char *path);
+long tu_scriptserver_count(struct http_pool *pool, const struct tu_server *s, const char *uid);
+
+/* An AWS context (key AKIDEXAMPLE, us-east-1, seed 42) whose every request
+ * goes to the script server's /s/<uid>/<steps> (the endpoint's base path). */
+struct tu_script_ctx {
+	struct aws_ctx ctx;
+	struct endpoint_config ep;
+	char *url;
+};
+void tu_script_ctx_init(struct tu_script_ctx *f, struct http_pool *pool, const struct tu_server *s,
+			const char *uid, const char *steps, int max_attempts,
+			time_t (*clock)(void *ud), void (*sleep_ms)(void *ud, long ms));
+void tu_script_ctx_release(struct tu_script_ctx *f);
 
 /* mkdtemp(tmpl): 0 or -1;  rm -rf dir: 0 or -1 */
 int tu_mkdtemp(char *tmpl);
