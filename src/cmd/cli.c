@@ -231,6 +231,31 @@ int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts
 	return -1;
 }
 
+int cli_window(const char *cmd, const char *start_s, const char *end_s, time_t *start, time_t *end)
+{
+	if (start_s && tk_parse_time(start_s, start))
+		return cli_usage(cmd, "--start '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", start_s);
+	if (end_s && tk_parse_time(end_s, end))
+		return cli_usage(cmd, "--end '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", end_s);
+	if (*end <= *start)
+		return cli_usage(cmd, "--end must be after --start");
+	return -1;
+}
+
+int cli_jobs(const char *cmd, const char *s, int *jobs)
+{
+	char *e;
+	long v;
+
+	if (!s)
+		return -1;
+	v = strtol(s, &e, 10);
+	if (e == s || *e || v < 1 || v > 1024)
+		return cli_usage(cmd, "--jobs '%s' is not 1..1024", s);
+	*jobs = (int)v;
+	return -1;
+}
+
 const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret)
 {
 	if (pos->n == 1)

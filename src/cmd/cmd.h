@@ -73,6 +73,12 @@ struct cli_opt {
  * --help); pos is released then. */
 int cli_parse(const char *cmd, int argc, char **argv, const struct cli_opt *opts, struct cli_list *pos);
 void cli_list_release(struct cli_list *l);
+/* --start/--end: each one given (non-NULL) is parsed into *start / *end,
+ * then end must be after start.  -1 to go on, else the usage exit status. */
+int cli_window(const char *cmd, const char *start_s, const char *end_s, time_t *start, time_t *end);
+/* --jobs N (s NULL: *jobs stays): 1..1024.  -1 to go on, else the usage exit status. */
+int cli_jobs(const char *cmd, const char *s, int *jobs);
+
 /* The one CONFIG argument of pos: NULL after a usage message (missing or
  * more than one; *ret gets the exit status). */
 const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret);

@@ -256,23 +256,14 @@ int cmd_validate(int argc, char **argv)
 		return cli_usage(CMD, "'%s' is not an organization id (o-...)", org);
 	if (prefix && (prefix[0] == '/' || (prefix[0] && prefix[strlen(prefix) - 1] == '/')))
 		return cli_usage(CMD, "--prefix '%s' must not start or end with '/'", prefix);
-	if (tk_parse_time(start_s, &start))
-		return cli_usage(CMD, "--start '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", start_s);
+	start = 0;
 	end = now;
-	if (end_s && tk_parse_time(end_s, &end))
-		return cli_usage(CMD, "--end '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", end_s);
-	if (end <= start)
-		return cli_usage(CMD, "--end must be after --start");
+	if ((rc = cli_window(CMD, start_s, end_s, &start, &end)) >= 0)
+		return rc;
 	if (local && save)
 		return cli_usage(CMD, "--local and --save cannot be used together");
-	if (jobs_s) {
-		char *e;
-		long v = strtol(jobs_s, &e, 10);
-
-		if (*e || v < 1 || v > 1024)
-			return cli_usage(CMD, "--jobs '%s' is not 1..1024", jobs_s);
-		jobs = (int)v;
-	}
+	if ((rc = cli_jobs(CMD, jobs_s, &jobs)) >= 0)
+		return rc;
 	if (maxlog_s) {
 		char *e;
 		unsigned long long v = strtoull(maxlog_s, &e, 10);

@@ -422,20 +422,10 @@ int cmd_verify(int argc, char **argv)
 			return cli_usage(CMD, "--since '%s' is not a duration (e.g. 6h, 2d)", since_s);
 		start = now - s;
 	}
-	if (start_s && tk_parse_time(start_s, &start))
-		return cli_usage(CMD, "--start '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", start_s);
-	if (end_s && tk_parse_time(end_s, &end))
-		return cli_usage(CMD, "--end '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", end_s);
-	if (end <= start)
-		return cli_usage(CMD, "--end must be after --start");
-	if (jobs_s) {
-		char *e;
-		long v = strtol(jobs_s, &e, 10);
-
-		if (*e || v < 1 || v > 1024)
-			return cli_usage(CMD, "--jobs '%s' is not 1..1024", jobs_s);
-		jobs = (int)v;
-	}
+	if ((rc = cli_window(CMD, start_s, end_s, &start, &end)) >= 0)
+		return rc;
+	if ((rc = cli_jobs(CMD, jobs_s, &jobs)) >= 0)
+		return rc;
 	err_clear(&err);
 	rc = config_load(&cfg, config, &diags, &err);
 	if (rc < 0) {
