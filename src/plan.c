@@ -386,36 +386,6 @@ void plan_release(struct plan *p)
 
 /* ---- writing ---- */
 
-/* rm -rf of a directory we created (the temporary or the replaced plan). */
-static void remove_tree(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-	DIR *d;
-	struct dirent *e;
-
-	if (fd < 0) {
-		unlinkat(dirfd, name, 0);
-		return;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		struct stat sb;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode))
-			remove_tree(fd, e->d_name);
-		else
-			unlinkat(fd, e->d_name, 0);
-	}
-	closedir(d);
-	unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 static int write_all(int fd, const char *s, size_t n)
 {
 	while (n) {
@@ -567,27 +537,195 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
+/* ---- is an existing directory a plan this tool wrote? ---- */
+
+static void strlist_release(struct tk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The files a previous plan wrote (relative paths, plan.json first), taken
+ * from its plan.json when that is trailkeep's own: a JSON object with
+ * "format": 1, an "apply_order" array and a "files" array of relative
+ * paths without "..".  NULL when it is not. */
+static struct tk_strlist *previous_plan_files(const char *dir)
+{
+	char *path = xasprintf("%s/plan.json", dir);
+	struct tk_strlist *l = NULL;
+	struct buf b;
+	struct stat sb;
+	json_t *doc = NULL, *files, *f;
+	size_t i;
+
+	buf_init(&b, MAX_PLAN_FILE);
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || read_small(path, &b) < 0)
+		goto done;
+	doc = json_loadb(buf_cstr(&b), b.len, JSON_REJECT_DUPLICATES, NULL);
+	files = json_object_get(doc, "files");
+	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "format")) ||
+	    json_integer_value(json_object_get(doc, "format")) != 1 ||
+	    !json_is_array(json_object_get(doc, "apply_order")) || !json_is_array(files) ||
+	    !json_is_string(json_object_get(doc, "mode")))
+		goto done;
+	l = xcalloc(1, sizeof(*l));
+	l->v = xcalloc(json_array_size(files) + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrdup("plan.json");
+	json_array_foreach(files, i, f) {
+		const char *s = json_string_value(f);
+
+		if (!s || !*s || s[0] == '/' || strstr(s, "..") || strstr(s, "//") || s[strlen(s) - 1] == '/' ||
+		    !strcmp(s, "plan.json")) {
+			strlist_release(l);
+			free(l);
+			l = NULL;
+			goto done;
+		}
+		l->v[l->n++] = xstrdup(s);
+	}
+done:
+	json_decref(doc);
+	buf_release(&b);
+	free(path);
+	return l;
+}
+
+/* Is rel a file of the list, or a directory above one? */
+static bool listed(const struct tk_strlist *l, const char *rel, bool is_dir)
+{
+	size_t i, n = strlen(rel);
+
+	for (i = 0; i < l->n; i++) {
+		if (!is_dir && !strcmp(l->v[i], rel))
+			return true;
+		if (is_dir && !strncmp(l->v[i], rel, n) && l->v[i][n] == '/')
+			return true;
+	}
+	return false;
+}
+
+/* The first entry under root/rel that the plan did not write (a file not in
+ * the list, a symlink, a FIFO, a directory leading to no listed file):
+ * its relative path, or NULL when there is none. */
+static char *foreign_entry(const char *root, const char *rel, const struct tk_strlist *l)
+{
+	char *path = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char *bad = NULL;
+
+	if (!d) {
+		free(path);
+		return xstrdup(*rel ? rel : ".");
+	}
+	while (!bad && (e = readdir(d))) {
+		char *sub, *full;
+		struct stat sb;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		sub = *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+		full = xasprintf("%s/%s", path, e->d_name);
+		if (lstat(full, &sb) < 0)
+			bad = xstrdup(sub);
+		else if (S_ISDIR(sb.st_mode))
+			bad = listed(l, sub, true) ? foreign_entry(root, sub, l) : xstrdup(sub);
+		else if (!S_ISREG(sb.st_mode) || !listed(l, sub, false))
+			bad = xstrdup(sub);
+		free(full);
+		free(sub);
+	}
+	closedir(d);
+	free(path);
+	return bad;
+}
+
+/* Remove from root exactly the files of the list and then the directories
+ * they were in; anything else stays.  0 when root is gone afterwards. */
+static int remove_listed(const char *root, const struct tk_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		char *p = xasprintf("%s/%s", root, l->v[i]);
+		struct stat sb;
+
+		if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode))
+			unlink(p);
+		free(p);
+	}
+	/* directories, deepest first: each file's parents, longest path first */
+	for (i = 0; i < l->n; i++) {
+		char *p = xasprintf("%s/%s", root, l->v[i]);
+		char *slash;
+
+		while ((slash = strrchr(p, '/')) && slash > p + strlen(root)) {
+			*slash = '\0';
+			rmdir(p);   /* fails (and stays) while not empty */
+		}
+		free(p);
+	}
+	for (i = 0; i < l->n; i++) {   /* a second pass for siblings emptied late */
+		char *p = xasprintf("%s/%s", root, l->v[i]);
+		char *slash;
+
+		while ((slash = strrchr(p, '/')) && slash > p + strlen(root)) {
+			*slash = '\0';
+			rmdir(p);
+		}
+		free(p);
+	}
+	return rmdir(root);
+}
+
+static void plan_files(const struct plan *p, struct tk_strlist *l)
+{
+	size_t i;
+
+	l->v = xcalloc(p->nfiles + 1, sizeof(*l->v));
+	l->n = 0;
+	for (i = 0; i < p->nfiles; i++)
+		l->v[l->n++] = xstrdup(p->files[i].path);
+}
+
 int plan_write(const struct plan *p, const char *dir, bool *changed, struct errbuf *err)
 {
-	char *tmp = NULL, *dircopy = xstrdup(dir), *plan_json = NULL;
+	char *tmp = NULL, *dircopy = xstrdup(dir), *bad = NULL;
+	struct tk_strlist *prev = NULL, ours = { NULL, 0 };
 	struct stat sb;
-	bool exists = false;
+	bool exists = false, swapped = false;
 	size_t n = strlen(dircopy), i;
 	int rc;
 
 	while (n > 1 && dircopy[n - 1] == '/')
 		dircopy[--n] = '\0';
+	plan_files(p, &ours);
 	if (lstat(dircopy, &sb) == 0) {
 		exists = true;
-		plan_json = xasprintf("%s/plan.json", dircopy);
 		if (!S_ISDIR(sb.st_mode)) {
-			rc = err_set(err, TK_EUSAGE, "cannot write the plan to '%s': it exists and is not a directory", dir);
+			rc = err_set(err, TK_EUSAGE, "cannot write the plan to '%s': it exists and is not a directory%s", dir,
+				     S_ISLNK(sb.st_mode) ? " (a symbolic link: plan replaces DIR itself, so it must be a "
+				     "real directory)" : "");
 			goto done;
 		}
-		if (!dir_empty(dircopy) && access(plan_json, F_OK) < 0) {
-			rc = err_set(err, TK_EUSAGE, "refusing to replace '%s': it is not empty and holds no plan.json "
-				     "(choose another -o DIR)", dir);
-			goto done;
+		if (!dir_empty(dircopy)) {
+			prev = previous_plan_files(dircopy);
+			if (!prev) {
+				rc = err_set(err, TK_EUSAGE, "refusing to replace '%s': it is not empty and holds no plan.json "
+					     "written by trailkeep plan (choose another -o DIR)", dir);
+				goto done;
+			}
+			bad = foreign_entry(dircopy, "", prev);
+			if (bad) {
+				rc = err_set(err, TK_EUSAGE, "refusing to replace '%s': it holds '%s', which trailkeep plan "
+					     "did not write (move it away or choose another -o DIR)", dir, bad);
+				goto done;
+			}
 		}
 	} else if (errno != ENOENT) {
 		rc = err_set(err, TK_EFAIL, "cannot use '%s': %s", dir, strerror(errno));
@@ -619,16 +757,32 @@ int plan_write(const struct plan *p, const char *dir, bool *changed, struct errb
 			rc = err_set(err, TK_EFAIL, "cannot replace '%s': %s", dir, strerror(errno));
 			goto done;
 		}
+		swapped = true;
 	} else if (rename(tmp, dircopy) < 0) {
 		rc = err_set(err, TK_EFAIL, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
 		goto done;
+	} else {
+		free(tmp);   /* renamed: nothing left to remove */
+		tmp = NULL;
 	}
-	rc = 0;   /* tmp now holds the previous plan (or nothing): removed below */
+	rc = 0;
 done:
-	if (tmp)
-		remove_tree(AT_FDCWD, tmp);
+	if (tmp && swapped) {
+		/* tmp holds the previous plan (or an empty directory): remove only
+		 * what that plan wrote; something else that appeared meanwhile stays */
+		if (remove_listed(tmp, prev ? prev : &ours) < 0 && errno != ENOENT)
+			rc = err_set(err, TK_EFAIL, "wrote the plan to '%s', but kept the previous one in '%s': it holds "
+				     "files trailkeep plan did not write", dir, tmp);
+	} else if (tmp) {
+		remove_listed(tmp, &ours);   /* our own, unfinished files */
+	}
 	free(tmp);
+	free(bad);
 	free(dircopy);
-	free(plan_json);
+	if (prev) {
+		strlist_release(prev);
+		free(prev);
+	}
+	strlist_release(&ours);
 	return rc;
 }
