@@ -6,6 +6,7 @@
  * build/<variant>/trailkeep), else ./templates. */
 #define _POSIX_C_SOURCE 200809L
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,23 @@ int cmd_plan(int argc, char **argv)
 				"%s", err.msg);
 		goto done;
 	}
-	rc = plan_write(&plan, outdir, &changed, &err);
+	{
+		/* The signals a person or an orchestrator sends wait until the
+		 * plan is written and swapped in and the temporary directory is
+		 * gone (milliseconds): killed at any point, plan leaves either
+		 * the previous plan or the new one, and no DIR.tmp-* debris.
+		 * A pending signal then ends the process as it would have. */
+		sigset_t block, old;
+
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		sigaddset(&block, SIGQUIT);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		rc = plan_write(&plan, outdir, &changed, &err);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	if (rc < 0) {
 		ret = cli_error("plan", cli_exit_for(rc), "%s", err.msg);
 		goto done;
