@@ -17,7 +17,7 @@ static const struct {
 		"logging is stopped: run 'trailkeep doctor CONFIG' to see who stopped it, then StartLogging" },
 	[F_TRAIL_DELIVERY_ERROR] = { "trail_delivery_error", SEV_ERROR,
 		"CloudTrail cannot write to the bucket: check the bucket and KMS key policies with 'trailkeep doctor'" },
-	[F_TRAIL_CONFIG_DRIFT] = { "trail_config_drift", SEV_WARNING,
+	[F_TRAIL_CONFIG_DRIFT] = { "trail_config_drift", SEV_ERROR,
 		"the trail differs from the plan: review with 'trailkeep apply --dry-run' and converge" },
 	[F_VALIDATION_DISABLED] = { "validation_disabled", SEV_ERROR,
 		"turn log file validation on (EnableLogFileValidation) so digests are written" },
@@ -31,6 +31,12 @@ static const struct {
 		"the account's prefix does not exist in the bucket: check the bucket policy and trail prefix" },
 	[F_PREFIX_UNEXPECTED] = { "prefix_unexpected", SEV_WARNING,
 		"an account nobody configured writes to the bucket: add it to the config or find out why" },
+	[F_ACCOUNT_NOT_IN_ORG] = { "account_not_in_org", SEV_ERROR,
+		"the organization trail no longer covers this account: run 'trailkeep doctor CONFIG', then invite it back or remove it from the config" },
+	[F_ACCOUNT_UNCONFIGURED] = { "account_unconfigured", SEV_WARNING,
+		"its logs arrive but nobody checks them: add an [account] section, or list it in [organization] exclude_accounts" },
+	[F_ORG_TRUSTED_ACCESS_DISABLED] = { "org_trusted_access_disabled", SEV_ERROR,
+		"CloudTrail has no trusted access in Organizations, so the organization trail stops logging member accounts: run 'trailkeep apply CONFIG'" },
 	[F_DIGEST_MISSING] = { "digest_missing", SEV_ERROR,
 		"a digest file was deleted or never written: check the bucket's access logs and object versions" },
 	[F_DIGEST_MOVED] = { "digest_moved", SEV_ERROR,
@@ -41,7 +47,7 @@ static const struct {
 		"the digest's signature does not verify: the digest or its metadata was altered" },
 	[F_DIGEST_PUBLIC_KEY_UNKNOWN] = { "digest_public_key_unknown", SEV_ERROR,
 		"no CloudTrail public key with this fingerprint for the period: wrong home region or a forged digest" },
-	[F_DIGEST_CHAIN_GAP] = { "digest_chain_gap", SEV_WARNING,
+	[F_DIGEST_CHAIN_GAP] = { "digest_chain_gap", SEV_ERROR,
 		"the digest chain restarted: logging or validation was off during the gap" },
 	[F_LOG_MISSING] = { "log_missing", SEV_ERROR,
 		"a log file listed in a signed digest is gone: check the bucket's access logs and object versions" },
@@ -192,6 +198,15 @@ size_t findings_count(const struct findings *f, enum finding_code code)
 
 	for (i = 0; i < f->n; i++)
 		n += f->v[i].code == code;
+	return n;
+}
+
+size_t findings_count_severity(const struct findings *f, enum severity sev)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->n; i++)
+		n += finding_severity(f->v[i].code) == sev;
 	return n;
 }
 

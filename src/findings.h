@@ -33,6 +33,9 @@ enum finding_code {
 	F_DELIVERY_NONE,
 	F_PREFIX_MISSING,
 	F_PREFIX_UNEXPECTED,
+	F_ACCOUNT_NOT_IN_ORG,          /* organization mode: a configured account is not an ACTIVE member */
+	F_ACCOUNT_UNCONFIGURED,        /* organization mode: an ACTIVE member the config does not name */
+	F_ORG_TRUSTED_ACCESS_DISABLED, /* CloudTrail has no trusted access in Organizations */
 	F_DIGEST_MISSING,
 	F_DIGEST_MOVED,
 	F_DIGEST_FORMAT_INVALID,
@@ -48,10 +51,14 @@ enum finding_code {
 	F__COUNT
 };
 
+/* Severity decides the exit status (README "Exit codes"): a run with a
+ * finding of severity error exits 1; warnings (and info) are reported (text,
+ * --json, --metrics) but alone leave the exit status 0.  cell_unchecked is an
+ * error and makes the exit status 3. */
 enum severity {
 	SEV_INFO,      /* worth knowing, not a failure by itself */
-	SEV_WARNING,   /* degraded: likely to hide a problem */
-	SEV_ERROR      /* logging broken or evidence of tampering */
+	SEV_WARNING,   /* degraded or unusual: reported, exit status 0 */
+	SEV_ERROR      /* logging broken, or would be changed by apply, or tampering: exit 1 */
 };
 
 const char *finding_code_name(enum finding_code c);   /* "log_missing" */
@@ -80,6 +87,8 @@ void findings_add(struct findings *f, enum finding_code code, const char *accoun
 /* Stable order: account, region, code, bucket, key, message. */
 void findings_sort(struct findings *f);
 size_t findings_count(const struct findings *f, enum finding_code code);
+/* How many findings have severity sev. */
+size_t findings_count_severity(const struct findings *f, enum severity sev);
 
 enum cell_status { CELL_OK, CELL_FINDINGS, CELL_UNCHECKED };
 

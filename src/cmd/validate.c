@@ -58,7 +58,8 @@ int report_exit_code(const struct cell_stats *cells, size_t ncells, const struct
 			return TK_EXIT_RUNTIME;
 	if (findings_count(f, F_CELL_UNCHECKED))
 		return TK_EXIT_RUNTIME;
-	return f->n ? TK_EXIT_FINDINGS : TK_EXIT_OK;
+	/* warnings alone are reported, not failures (findings.h severity) */
+	return findings_count_severity(f, SEV_ERROR) ? TK_EXIT_FINDINGS : TK_EXIT_OK;
 }
 
 int report_metrics(const char *cmd, const char *path, const struct findings *f,

@@ -14,6 +14,7 @@ static void test_table(void **state)
 	static const char *design[] = { "trail_missing", "trail_not_logging", "trail_delivery_error",
 		"trail_config_drift", "validation_disabled", "global_events_duplicated",
 		"delivery_stale", "delivery_none", "prefix_missing", "prefix_unexpected",
+		"account_not_in_org", "account_unconfigured", "org_trusted_access_disabled",
 		"digest_missing", "digest_moved", "digest_format_invalid", "digest_signature_invalid",
 		"digest_public_key_unknown", "digest_chain_gap", "log_missing", "log_hash_mismatch",
 		"log_format_invalid", "log_unreferenced", "access_denied", "cell_unchecked" };
@@ -33,7 +34,42 @@ static void test_table(void **state)
 	}
 	assert_int_equal(finding_code_from_name("nope"), -1);
 	assert_string_equal(severity_name(finding_severity(F_LOG_HASH_MISMATCH)), "error");
-	assert_string_equal(severity_name(finding_severity(F_DIGEST_CHAIN_GAP)), "warning");
+	assert_string_equal(severity_name(finding_severity(F_DIGEST_CHAIN_GAP)), "error");
+}
+
+/* README "Exit codes": only severity error fails a run; these stay warnings */
+static void test_severity(void **state)
+{
+	static const enum finding_code warnings[] = { F_GLOBAL_EVENTS_DUPLICATED, F_PREFIX_UNEXPECTED,
+		F_ACCOUNT_UNCONFIGURED };
+	struct findings f;
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < F__COUNT; i++) {
+		enum severity want = SEV_ERROR;
+
+		for (j = 0; j < sizeof(warnings) / sizeof(*warnings); j++)
+			if (warnings[j] == (enum finding_code)i)
+				want = SEV_WARNING;
+		assert_int_equal(finding_severity((enum finding_code)i), want);
+	}
+	/* apply would change the trail; logging was interrupted: errors */
+	assert_int_equal(finding_severity(F_TRAIL_CONFIG_DRIFT), SEV_ERROR);
+	assert_int_equal(finding_severity(F_DIGEST_CHAIN_GAP), SEV_ERROR);
+	assert_int_equal(finding_severity(F_ACCOUNT_NOT_IN_ORG), SEV_ERROR);
+	assert_int_equal(finding_severity(F_ORG_TRUSTED_ACCESS_DISABLED), SEV_ERROR);
+	findings_init(&f);
+	assert_int_equal(findings_count_severity(&f, SEV_ERROR), 0);
+	findings_add(&f, F_ACCOUNT_UNCONFIGURED, "555555555555", NULL, NULL, NULL, "member");
+	findings_add(&f, F_PREFIX_UNEXPECTED, "999999999999", NULL, "b", "AWSLogs/999999999999/", "p");
+	assert_int_equal(findings_count_severity(&f, SEV_ERROR), 0);
+	assert_int_equal(findings_count_severity(&f, SEV_WARNING), 2);
+	findings_add(&f, F_ACCOUNT_NOT_IN_ORG, "333333333333", "us-east-1", NULL, NULL, "left");
+	assert_int_equal(findings_count_severity(&f, SEV_ERROR), 1);
+	assert_int_equal(findings_count_severity(&f, SEV_WARNING), 2);
+	assert_int_equal(findings_count_severity(&f, SEV_INFO), 0);
+	findings_release(&f);
 }
 
 static void test_sort_and_json(void **state)
@@ -130,6 +166,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_sort_and_json),
 		cmocka_unit_test(test_prometheus),
 	};
