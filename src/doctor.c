@@ -863,18 +863,31 @@ static struct res_cache *key_desc(struct dstate *st, const char *key_id)
 	err_clear(&e);
 	st->calls++;
 	r->rc = kms_describe_key(ctx, key_id, &r->key, &e);
-	if (r->rc) {
+	if (r->rc)
 		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	return r;
+}
+
+/* The key policy of a key DescribeKey found (key_arn), read only when a
+ * check needs it: rc 0 with doc, or an error with msg. */
+static struct res_cache *key_policy(struct dstate *st, const char *key_arn)
+{
+	struct res_cache *r;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	char region[64];
+
+	arn_region(key_arn, region, sizeof(region));
+	r = res_begin(st, &st->kpol, &st->nkpol, key_arn, region[0] ? region : st->o->cfg->home_region, &ctx);
+	if (!ctx)
 		return r;
-	}
+	err_clear(&e);
 	st->calls++;
-	r->rc = kms_get_key_policy(ctx, r->key.arn ? r->key.arn : key_id, &r->text, &e);
+	r->rc = kms_get_key_policy(ctx, key_arn, &r->text, &e);
 	if (!r->rc)
 		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
-	if (r->rc) {
+	if (r->rc)
 		snprintf(r->msg, sizeof(r->msg), "key policy: %.1000s", e.msg);
-		r->rc = 1;   /* the key exists; its policy could not be read */
-	}
 	return r;
 }
 
@@ -1194,7 +1207,7 @@ static int check_kms(struct cellctx *x)
 	struct doctor_cell *c = x->c;
 	const struct tk_config *cfg = st->o->cfg;
 	const char *kid = x->t->trail.kms_key_id;
-	struct res_cache *r;
+	struct res_cache *r, *pol;
 	char kregion[64];
 	const char *match[3];
 	size_t nmatch = 0;
@@ -1262,9 +1275,10 @@ static int check_kms(struct cellctx *x)
 		return 1;
 	if (key_changed(x, r->key.arn ? r->key.arn : kid))
 		return 1;
-	if (r->rc == 1 || !r->doc) {
-		ev(c, "kms GetKeyPolicy '%s': %s", kid, r->msg);
-		incomplete(x, r->msg);
+	pol = key_policy(st, r->key.arn ? r->key.arn : kid);
+	if (pol->rc || !pol->doc) {
+		ev(c, "kms GetKeyPolicy '%s': %s", kid, pol->msg);
+		incomplete(x, pol->msg);
 		return 0;
 	}
 	{
@@ -1282,7 +1296,7 @@ static int check_kms(struct cellctx *x)
 		req.resource = r->key.arn ? r->key.arn : kid;
 		req.context = pc;
 		err_clear(&e);
-		rc = policy_eval(&res, r->doc, &req, &e);
+		rc = policy_eval(&res, pol->doc, &req, &e);
 		policy_context_free(pc);
 		if (rc) {
 			ev(c, "key policy of '%s' cannot be evaluated: %s", kid, e.msg);
@@ -1308,14 +1322,14 @@ static int check_kms(struct cellctx *x)
 		}
 		c->cause = DC_KMS_POLICY_DENIES;
 		if (res.decision == POLICY_DENY && res.statement >= 0 &&
-		    !sid_owned(json_array_get(json_object_get(r->doc, "Statement"), (size_t)res.statement))) {
+		    !sid_owned(json_array_get(json_object_get(pol->doc, "Statement"), (size_t)res.statement))) {
 			/* apply keeps statements it does not own: this one has to go by hand */
-			json_t *m = json_deep_copy(r->doc);
+			json_t *m = json_deep_copy(pol->doc);
 			json_t *sts = json_object_get(m, "Statement");
 
 			if (json_is_array(sts))
 				json_array_remove(sts, (size_t)res.statement);
-			fix_diff_docs(c, r->doc, m, true, "kms-key-policy.json");
+			fix_diff_docs(c, pol->doc, m, true, "kms-key-policy.json");
 			json_decref(m);
 			set_fix(c, "remove statement %s%s%s from the policy of key '%s' (trailkeep apply keeps statements "
 				"it does not own): aws kms put-key-policy --key-id %s --policy-name default --policy file://FIXED.json",
@@ -1324,10 +1338,10 @@ static int check_kms(struct cellctx *x)
 			return 1;
 		}
 		if (plan_doc(st, "central/kms-key-policy.json")) {
-			json_t *m = merge_policy(r->doc, plan_doc(st, "central/kms-key-policy.json"));
+			json_t *m = merge_policy(pol->doc, plan_doc(st, "central/kms-key-policy.json"));
 
 			if (m)
-				fix_diff_docs(c, r->doc, m, true, "central/kms-key-policy.json");
+				fix_diff_docs(c, pol->doc, m, true, "central/kms-key-policy.json");
 			json_decref(m);
 		}
 		fix_apply(st, c, NULL);
@@ -1825,8 +1839,12 @@ static char *trail_symptom(struct dstate *st, const char *account, const char *r
 
 	if (t->rc == TK_ENOTFOUND)
 		return xasprintf("trail_missing: trail '%s' does not exist", t->arn);
-	if (t->rc || trail_status(st, t))
-		return NULL;   /* not judged here: verify's own checks decide */
+	/* fail closed: a trail doctor cannot read is a cell it cannot call healthy */
+	if (t->rc)
+		return xasprintf("cell_unchecked: cannot read trail '%s': %s", t->arn, t->msg);
+	if (trail_status(st, t))
+		return xasprintf("cell_unchecked: cannot read the status of trail '%s': %s", t->arn,
+				 t->status_l.msg);
 	if (!t->status.is_logging)
 		return xasprintf("trail_not_logging: trail '%s' is not logging", t->arn);
 	if (t->trail.multi_region != 1 && strcmp(region, t->home))
@@ -2116,18 +2134,26 @@ static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
 		struct res_cache *key = key_desc(st, cfg->kms_alias);
 		const char *kid = t->trail.kms_key_id && *t->trail.kms_key_id ? t->trail.kms_key_id : NULL;
 
-		if (key->rc >= 0 && key->key.arn && (!kid || strcmp(kid, key->key.arn)))
+		if (key->rc == TK_ENOTFOUND)
+			return xasprintf("trail_config_drift: KmsKeyId %s, and %s does not exist",
+					 kid ? kid : "none (SSE-S3)", cfg->kms_alias);
+		/* fail closed: a key that cannot be compared is not "as planned" */
+		if (key->rc || !key->key.arn)
+			return xasprintf("cell_unchecked: cannot tell which key %s names: %s", cfg->kms_alias,
+					 key->rc ? key->msg : "no key ARN");
+		if (!kid || strcmp(kid, key->key.arn))
 			return xasprintf("trail_config_drift: KmsKeyId %s, not %s", kid ? kid : "none (SSE-S3)",
 					 cfg->kms_alias);
 	}
-	if (trail_selectors(st, t) == 0) {
-		if (!doctor_selectors_cover(t->selectors, NULL))
-			return xstrdup("trail_config_drift: event selectors leave out management events");
-		for (i = 0; i < cfg->data_event_buckets.n; i++)
-			if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
-				return xasprintf("trail_config_drift: event selectors leave out data events of '%s'",
-						 cfg->data_event_buckets.v[i]);
-	}
+	if (trail_selectors(st, t))
+		return xasprintf("cell_unchecked: cannot read the event selectors of trail '%s': %s", t->arn,
+				 t->sel_l.msg);
+	if (!doctor_selectors_cover(t->selectors, NULL))
+		return xstrdup("trail_config_drift: event selectors leave out management events");
+	for (i = 0; i < cfg->data_event_buckets.n; i++)
+		if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
+			return xasprintf("trail_config_drift: event selectors leave out data events of '%s'",
+					 cfg->data_event_buckets.v[i]);
 	return NULL;
 }
 

@@ -43,6 +43,8 @@ struct vstate {
 	bool first_shard;           /* this shard reports prefix_unexpected */
 	bool key_loaded;            /* planned_key() asked KMS once */
 	char *key_arn;              /* the key [central] kms_alias names, NULL: unknown */
+	int key_rc;                 /* planned_key()'s result */
+	char key_msg[ERRBUF_LEN];
 };
 
 static bool selected(const char *const *list, size_t n, const char *s)
@@ -158,27 +160,42 @@ static void trail_finding(struct vstate *v, const char *owner, enum finding_code
 }
 
 /* The key ARN the configured alias names (DescribeKey in the central
- * account, once per run), or NULL when it cannot be told: a missing alias
- * shows as the trail's delivery errors, not here. */
-static const char *planned_key(struct vstate *v)
+ * account, once per run).  Returns 0 with *arn set, TK_ENOTFOUND when the
+ * alias does not exist (apply would make the key: the trail's key is not the
+ * planned one), or another error with the reason in msg: then the key cannot
+ * be compared, and the check is unchecked, never passed. */
+static int planned_key(struct vstate *v, const char **arn, const char **msg)
 {
 	const struct tk_config *cfg = v->cfg;
 	struct acct_ctx *a;
 	struct kms_key key;
 	struct errbuf err;
 
-	if (v->key_loaded || !cfg->kms_alias || !*cfg->kms_alias)
-		return v->key_arn;
-	v->key_loaded = true;
-	a = ctx_for(v, config_central_account(cfg));
-	if (a->rc)
-		return NULL;
-	memset(&key, 0, sizeof(key));
-	err_clear(&err);
-	if (!kms_describe_key(&a->ctx, cfg->kms_alias, &key, &err) && key.arn)
-		v->key_arn = xstrdup(key.arn);
-	kms_key_release(&key);
-	return v->key_arn;
+	*arn = NULL;
+	*msg = "";
+	if (!v->key_loaded) {
+		v->key_loaded = true;
+		a = ctx_for(v, config_central_account(cfg));
+		if (a->rc) {
+			v->key_rc = a->rc;
+			snprintf(v->key_msg, sizeof(v->key_msg), "%s", a->msg);
+		} else {
+			memset(&key, 0, sizeof(key));
+			err_clear(&err);
+			v->key_rc = kms_describe_key(&a->ctx, cfg->kms_alias, &key, &err);
+			if (!v->key_rc && key.arn)
+				v->key_arn = xstrdup(key.arn);
+			else if (!v->key_rc)
+				v->key_rc = err_set(&err, TK_EFAIL, "kms DescribeKey '%s': no key ARN in the answer",
+						    cfg->kms_alias);
+			if (v->key_rc)
+				snprintf(v->key_msg, sizeof(v->key_msg), "%s", err.msg);
+			kms_key_release(&key);
+		}
+	}
+	*arn = v->key_arn;
+	*msg = v->key_msg;
+	return v->key_rc;
 }
 
 static void check_trail(struct vstate *v, const char *owner)
@@ -244,11 +261,24 @@ static void check_trail(struct vstate *v, const char *owner)
 	if (cfg->kms_alias && *cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
 		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
 			      "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
-	else if (t.kms_key_id && *t.kms_key_id && planned_key(v) && strcmp(t.kms_key_id, v->key_arn))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed to "
-			      "decrypt the planned key cannot read its new logs", cfg->trail_name, t.kms_key_id,
-			      cfg->kms_alias, v->key_arn);
+	else if (cfg->kms_alias && *cfg->kms_alias) {
+		const char *karn, *kmsg;
+
+		rc = planned_key(v, &karn, &kmsg);
+		if (rc == TK_ENOTFOUND)
+			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+				      "trail '%s' encrypts with key '%s', planned '%s', which does not exist: "
+				      "apply would create it", cfg->trail_name, t.kms_key_id, cfg->kms_alias);
+		else if (rc)
+			/* fail closed: a key that cannot be compared is not "as planned" */
+			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				  "cannot tell which key the trail should use", kmsg);
+		else if (strcmp(t.kms_key_id, karn))
+			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+				      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed "
+				      "to decrypt the planned key cannot read its new logs", cfg->trail_name,
+				      t.kms_key_id, cfg->kms_alias, karn);
+	}
 	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
 	if (rc) {
 		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
@@ -300,6 +330,10 @@ static void check_trail(struct vstate *v, const char *owner)
 			      "%zu trails record global service events in account '%s'", g,
 					     owner);
 			ct_trails_free(all, n);
+		} else {
+			/* fail closed: duplicates cannot be ruled out */
+			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				  "cannot list the account's trails", err.msg);
 		}
 	}
 done:
@@ -394,6 +428,16 @@ done:
 }
 
 /* ---------------------------------------------------------------- run */
+
+time_t verify_freshness_window(const struct tk_config *cfg)
+{
+	time_t w = VERIFY_FRESHNESS_WINDOW;
+
+	if (cfg->max_delivery_age > 0 && cfg->max_delivery_age <= (time_t)100 * 365 * 86400 &&
+	    2 * cfg->max_delivery_age > w)
+		w = 2 * cfg->max_delivery_age;
+	return w;
+}
 
 /* The selected cells in config order; returns how many. */
 static size_t select_cells(const struct verify_opts *o, struct validate_cell *out)
@@ -595,7 +639,7 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	vo.progress = o->progress;
 	vo.progress_ud = o->progress_ud;
 	vo.list_only = 1;
-	vo.start = o->now - VERIFY_FRESHNESS_WINDOW;
+	vo.start = o->now - verify_freshness_window(cfg);
 	vo.end = o->now;
 	rc = validate_run(&vo, out, &fresh, err);
 	if (rc)
@@ -612,12 +656,19 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 				     "no 'AWSLogs/%s%s%s/' prefix in the bucket: nothing was ever delivered "
 				     "for this account", vo.org_id ? vo.org_id : "", vo.org_id ? "/" : "",
 				     c->account);
-		} else if (!fresh[i].has_newest) {
-			char t[32];
+		} else if (!fresh[i].has_newest || fresh[i].newest_delivery < vo.start) {
+			char t[32], t2[32];
 
-			findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
-				     "no log file delivered since %s",
-				     tk_format_iso(o->now - VERIFY_FRESHNESS_WINDOW, t, sizeof(t)));
+			/* a key elsewhere in the first day's folder, older than the
+			 * window, does not count (README: looked for in the window) */
+			if (fresh[i].has_newest)
+				findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
+					     "no log file delivered since %s (the newest is from %s)",
+					     tk_format_iso(vo.start, t, sizeof(t)),
+					     tk_format_iso(fresh[i].newest_delivery, t2, sizeof(t2)));
+			else
+				findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
+					     "no log file delivered since %s", tk_format_iso(vo.start, t, sizeof(t)));
 		} else if (o->now - fresh[i].newest_delivery > cfg->max_delivery_age) {
 			char t[32];
 

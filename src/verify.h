@@ -58,7 +58,11 @@ struct aws_ctx;
 struct aws_sched;
 struct verify_state;
 
-#define VERIFY_FRESHNESS_WINDOW 86400   /* newest log looked for in the last day */
+/* The newest log file is looked for in the last day, or in twice
+ * max_delivery_age when that is longer (so delivery_stale stays reachable);
+ * a log file older than the window does not count: delivery_none. */
+#define VERIFY_FRESHNESS_WINDOW 86400
+time_t verify_freshness_window(const struct tk_config *cfg);
 
 struct verify_opts {
 	const struct tk_config *cfg;
