@@ -438,7 +438,7 @@ class Server(ThreadingHTTPServer):
 
 def load_service_modules():
     """Import every service module that exists so they register control ops."""
-    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper", "account"):
+    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper", "account", "breaks"):
         try:
             service_module(name)
         except ModuleNotFoundError as e:
