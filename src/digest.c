@@ -627,7 +627,10 @@ char *digest_start_marker(const struct digest_loc *loc, time_t start)
 	time_t t = start - 60;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
+	if (!gmtime_r(&t, &tm)) {
+		t = 0;   /* not a calendar time: list from the earliest marker (never skips a digest) */
+		gmtime_r(&t, &tm);
+	}
 	add_base(&b, loc);
 	buf_addf(&b, "CloudTrail-Digest/%s/%04d/%02d/%02d/%s_CloudTrail-Digest_%s_%s_%s_"
 		 "%04d%02d%02dT%02d%02d%02dZ.json.gz", loc->region,

@@ -948,8 +948,12 @@ static int ip_match(const char *cidr, const char *addr)
 	if (parse_ip4(cidr, &e, &net))
 		return 0;
 	if (*e == '/') {
-		if (!isdigit((unsigned char)e[1]) || tk_digits(e + 1, (int)strlen(e + 1), &bits) ||
-		    strlen(e + 1) > 2 || bits > 32 || (strlen(e + 1) > 1 && e[1] == '0'))
+		size_t nb = strlen(e + 1);
+
+		/* 1 or 2 digits, no leading zero, at most 32 (length first: a
+		 * long digit string must never reach tk_digits) */
+		if (nb < 1 || nb > 2 || tk_digits(e + 1, (int)nb, &bits) || bits > 32 ||
+		    (nb > 1 && e[1] == '0'))
 			return 0;
 	} else if (*e) {
 		return 0;

@@ -34,6 +34,9 @@ int tk_digits(const char *s, int n, int *out)
 {
 	int i, v = 0;
 
+	/* at most 9 digits: the value always fits an int */
+	if (n < 1 || n > 9)
+		return -1;
 	for (i = 0; i < n; i++) {
 		if (!isdigit((unsigned char)s[i]))
 			return -1;
@@ -70,7 +73,7 @@ int tk_parse_time(const char *s, time_t *out)
 		long long v;
 		errno = 0;
 		v = strtoll(s, &end, 10);
-		if (errno || *end || v < 0)
+		if (errno || *end || v < 0 || v > TK_TIME_MAX)
 			return -1;
 		*out = (time_t)v;
 		return 0;
@@ -153,20 +156,64 @@ int tk_parse_duration(const char *s, long *seconds)
 	return 0;
 }
 
-char *tk_format_iso(time_t t, char *buf, size_t n)
+/* t in UTC, ISO-8601 or compact; a time gmtime_r cannot convert gives
+ * "invalid-time" */
+static char *format_utc(time_t t, bool iso, char *buf, size_t n)
 {
 	struct tm tm;
+	int w;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!n)
+		return buf;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, n, "invalid-time");
+		return buf;
+	}
+	if (iso)
+		w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	else
+		w = snprintf(buf, n, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (w < 0 || (size_t)w >= n)
+		buf[0] = '\0';   /* as strftime: nothing when it does not fit */
 	return buf;
+}
+
+char *tk_format_iso(time_t t, char *buf, size_t n)
+{
+	return format_utc(t, true, buf, n);
 }
 
 char *tk_format_amz(time_t t, char *buf, size_t n)
 {
-	struct tm tm;
+	return format_utc(t, false, buf, n);
+}
 
-	gmtime_r(&t, &tm);
-	strftime(buf, n, "%Y%m%dT%H%M%SZ", &tm);
-	return buf;
+bool tk_time_sane(time_t t, time_t now)
+{
+	return t >= TK_TIME_CLOUDTRAIL && t <= TK_TIME_MAX &&
+	       (now > TK_TIME_MAX - TK_TIME_AHEAD || t <= now + TK_TIME_AHEAD);
+}
+
+char *tk_format_age(time_t now, time_t then, char *out, size_t n)
+{
+	long long s;
+
+	/* in long long without overflow: hostile input may hold any time_t */
+	if ((then > 0 && now < LLONG_MIN + then) || (then < 0 && now > LLONG_MAX + then))
+		s = then > 0 ? -1 : LLONG_MAX;
+	else
+		s = (long long)now - (long long)then;
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, n, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, n, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, n, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(out, n, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+	return out;
 }

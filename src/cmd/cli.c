@@ -265,6 +265,13 @@ const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret
 	else
 		*ret = cli_usage(cmd, "too many arguments: '%s'", pos->v[1]);
 	return NULL;
+	if (!tk_time_sane(*start, cli_now()) || !tk_time_sane(*end, cli_now())) {
+		char a[32], b[32];
+
+		return cli_usage(cmd, "the window %s .. %s is out of range: times from 2013-01-01T00:00:00Z "
+				 "(CloudTrail did not exist before) to a day after now (check --start, --end, --since)",
+				 tk_format_iso(*start, a, sizeof(a)), tk_format_iso(*end, b, sizeof(b)));
+	}
 }
 
 time_t cli_now(void)

@@ -31,17 +31,7 @@ static void format_age(char *out, size_t n, const struct cell_stats *c, time_t n
 		snprintf(out, n, "-");
 		return;
 	}
-	s = (long)(now - c->newest_delivery);
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, n, "%lds", s);
-	else if (s < 3600)
-		snprintf(out, n, "%ldm", s / 60);
-	else if (s < 86400)
-		snprintf(out, n, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
-	else
-		snprintf(out, n, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
+	tk_format_age(now, c->newest_delivery, out, n);   /* no overflow on hostile --merge input */
 }
 
 static const char *status_name(enum cell_status s)
