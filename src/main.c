@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 
 	check_fds();
 	signal(SIGPIPE, SIG_IGN);
+	cli_start();   /* --timeout counts from here */
 
 	while (i < argc && argv[i][0] == '-') {
 		int g;

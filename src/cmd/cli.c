@@ -17,6 +17,8 @@
 
 struct cli_globals g_cli;
 
+#define CLI_MAX_TIMEOUT_S (30L * 86400)
+
 static void vmsg(const char *cmd, const char *fmt, va_list ap)
 {
 	fflush(stdout);
@@ -89,6 +91,9 @@ static const char global_help[] =
 	"                       AWS_ENDPOINT_URL_<SERVICE>); S3 uses path-style\n"
 	"  --ca-bundle FILE     CA certificates (also AWS_CA_BUNDLE)\n"
 	"  --no-verify-ssl      skip TLS verification (refused unless the endpoint is loopback)\n"
+	"  --allow-http         allow a plain http:// endpoint URL to a non-loopback host (warned)\n"
+	"  --timeout DURATION   stop the run after DURATION (default 30m; 0: no limit); what\n"
+	"                       was not done then is unchecked or an error (exit 3)\n"
 	"  -q, --quiet          no progress or informational output\n"
 	"  -v, --verbose        more detail on stderr (never secrets)\n";
 
@@ -123,8 +128,31 @@ int cli_global_option(const char *cmd, int argc, char **argv, int *i)
 		g_cli.no_verify_ssl = true;
 		return 1;
 	}
+	if (!strcmp(a, "--allow-http")) {
+		g_cli.allow_http = true;
+		return 1;
+	}
 	eq = strchr(a, '=');
 	n = eq ? (size_t)(eq - a) : strlen(a);
+	if (n == 9 && !strncmp(a, "--timeout", n)) {
+		const char *v;
+		long secs;
+
+		if (eq) {
+			v = eq + 1;
+		} else if (*i + 1 < argc) {
+			v = argv[++*i];
+		} else {
+			cli_usage(cmd, "option '%s' needs a value", a);
+			return -1;
+		}
+		if (tk_parse_duration(v, &secs) || secs > CLI_MAX_TIMEOUT_S) {
+			cli_usage(cmd, "--timeout '%s' is not a duration up to 30d (e.g. 30m, 2h; 0: no limit)", v);
+			return -1;
+		}
+		g_cli.timeout_s = secs ? secs : -1;
+		return 1;
+	}
 	if (n == 9 && !strncmp(a, "--profile", n))
 		slot = &g_cli.profile;
 	else if (n == 8 && !strncmp(a, "--region", n))
@@ -237,6 +265,13 @@ int cli_window(const char *cmd, const char *start_s, const char *end_s, time_t *
 		return cli_usage(cmd, "--start '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", start_s);
 	if (end_s && tk_parse_time(end_s, end))
 		return cli_usage(cmd, "--end '%s' is not a time (YYYY-MM-DDTHH:MM:SSZ)", end_s);
+	if (!tk_time_sane(*start, cli_now()) || !tk_time_sane(*end, cli_now())) {
+		char a[32], b[32];
+
+		return cli_usage(cmd, "the window %s .. %s is out of range: times from 2013-01-01T00:00:00Z "
+				 "(CloudTrail did not exist before) to a day after now (check --start, --end, --since)",
+				 tk_format_iso(*start, a, sizeof(a)), tk_format_iso(*end, b, sizeof(b)));
+	}
 	if (*end <= *start)
 		return cli_usage(cmd, "--end must be after --start");
 	return -1;
@@ -265,13 +300,32 @@ const char *cli_config_arg(const char *cmd, const struct cli_list *pos, int *ret
 	else
 		*ret = cli_usage(cmd, "too many arguments: '%s'", pos->v[1]);
 	return NULL;
-	if (!tk_time_sane(*start, cli_now()) || !tk_time_sane(*end, cli_now())) {
-		char a[32], b[32];
+}
 
-		return cli_usage(cmd, "the window %s .. %s is out of range: times from 2013-01-01T00:00:00Z "
-				 "(CloudTrail did not exist before) to a day after now (check --start, --end, --since)",
-				 tk_format_iso(*start, a, sizeof(a)), tk_format_iso(*end, b, sizeof(b)));
-	}
+static long long start_ms;
+
+long long cli_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cli_start(void)
+{
+	start_ms = cli_mono_ms();
+}
+
+long long cli_deadline_ms(void)
+{
+	long t = g_cli.timeout_s ? g_cli.timeout_s : CLI_DEFAULT_TIMEOUT_S;
+
+	if (t < 0)
+		return 0;
+	if (!start_ms)
+		cli_start();
+	return start_ms + (long long)t * 1000;
 }
 
 time_t cli_now(void)

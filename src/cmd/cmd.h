@@ -38,9 +38,12 @@ struct cli_globals {
 	const char *endpoint_url;
 	const char *ca_bundle;
 	bool no_verify_ssl;
+	bool allow_http;       /* --allow-http: plain http to a non-loopback endpoint (warned) */
+	long timeout_s;        /* --timeout DURATION; 0: CLI_DEFAULT_TIMEOUT_S; -1: none (--timeout 0) */
 	int verbose;   /* -v count */
 	bool quiet;    /* -q */
 };
+#define CLI_DEFAULT_TIMEOUT_S (30 * 60)
 extern struct cli_globals g_cli;
 
 /* If argv[*i] is a global option, consume it (and its value) and return 1;
@@ -93,6 +96,13 @@ void cli_info(const char *fmt, ...) TK_PRINTF(1, 2);   /* stderr, unless -q */
 int cli_help(const char *cmd);
 /* Map a library error code to an exit code (TK_EUSAGE -> 2, else 3). */
 int cli_exit_for(int err);
+
+/* The run's deadline (--timeout): cli_start() at process start; then
+ * cli_mono_ms() is a monotonic clock in ms and cli_deadline_ms() the
+ * deadline in that clock (0: none).  awsenv hands both to every HTTP pool. */
+void cli_start(void);
+long long cli_mono_ms(void);
+long long cli_deadline_ms(void);
 
 /* The clock: time(NULL), or TRAILKEEP_NOW (epoch seconds or
  * YYYY-MM-DDTHH:MM:SSZ) so tests can pin it. */
