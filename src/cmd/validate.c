@@ -25,8 +25,6 @@
 
 static void format_age(char *out, size_t n, const struct cell_stats *c, time_t now)
 {
-	long s;
-
 	if (!c->has_newest) {
 		snprintf(out, n, "-");
 		return;
