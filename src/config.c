@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "fileutil.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -84,9 +85,9 @@ enum sect { S_NONE, S_ORG, S_CENTRAL, S_TRAIL, S_ACCOUNT, S_BAD };
 
 static const char *const org_keys[] = {
 	"id", "management_account", "log_archive_account", "home_region", "regions",
-	"assume_role", "external_id", NULL
+	"assume_role", "external_id", "exclude_accounts", NULL
 };
-enum { K_ORG_ID, K_MGMT, K_LOGARCH, K_HOME, K_REGIONS, K_ROLE, K_EXTID, NORG_KEYS };
+enum { K_ORG_ID, K_MGMT, K_LOGARCH, K_HOME, K_REGIONS, K_ROLE, K_EXTID, K_EXCLUDE, NORG_KEYS };
 static const char *const central_keys[] = {
 	"bucket", "key_prefix", "kms_alias", "decrypt_principals", "break_glass_principals",
 	"retention_days", "object_lock", "access_log_bucket", "max_delivery_age", "apply_principals", NULL
@@ -137,14 +138,34 @@ static void diag(struct pstate *st, int line, const char *fmt, ...)
 		return;
 	if (st->d->n >= MAX_DIAGS)
 		return;
-	buf_init(&b, 4096);
+	/* A value can be almost TK_CONFIG_MAX_LINE long: a message over the
+	 * limit is cut (at a character boundary) with a visible marker, never
+	 * left empty. */
+	buf_init(&b, 2 * TK_CONFIG_MAX_LINE);
 	if (line > 0)
 		buf_addf(&b, "%s:%d: ", st->path, line);
 	else
 		buf_addf(&b, "%s: ", st->path);
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
+	{
+		static const char cut[] = "...(truncated)";
+		char *msg = xmalloc(TK_CONFIG_MAX_LINE);
+		int n;
+
+		va_start(ap, fmt);
+		n = vsnprintf(msg, TK_CONFIG_MAX_LINE, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			msg[0] = '\0';
+		} else if ((size_t)n >= TK_CONFIG_MAX_LINE) {
+			size_t at = TK_CONFIG_MAX_LINE - sizeof(cut);
+
+			while (at > 0 && ((unsigned char)msg[at] & 0xc0) == 0x80)
+				at--;
+			memcpy(msg + at, cut, sizeof(cut));
+		}
+		buf_adds(&b, msg);
+		free(msg);
+	}
 	st->d->v = xrealloc(st->d->v, (st->d->n + 1) * sizeof(*st->d->v));
 	st->d->v[st->d->n++] = buf_detach(&b);
 }
@@ -484,6 +505,42 @@ static void set_str(char **field, const char *v)
 
 /* ---- per-section handlers ---- */
 
+/* [organization] exclude_accounts: members left out of the checks on
+ * purpose (neither account_unconfigured nor prefix_unexpected). */
+static void exclude_key(struct pstate *st, const char *v)
+{
+	struct tk_strlist *l = &st->c->exclude_accounts;
+	size_t i;
+
+	parse_list(st, "exclude_accounts", v, l);
+	for (i = 0; i < l->n; i++)
+		if (!all_digits(l->v[i], TK_ACCOUNT_ID_LEN))
+			diag(st, st->lineno, "bad account id '%s' in 'exclude_accounts': expected 12 digits", l->v[i]);
+}
+
+/* An excluded account must not be one the config checks. */
+static void check_excluded(struct pstate *st)
+{
+	const struct tk_config *c = st->c;
+	int line = st->org_line[K_EXCLUDE];
+	size_t i, k;
+
+	for (i = 0; i < c->exclude_accounts.n; i++) {
+		const char *id = c->exclude_accounts.v[i];
+
+		if (!strcmp(id, c->management_account) || !strcmp(id, c->log_archive_account)) {
+			diag(st, line, "'exclude_accounts' lists '%s', the %s account, which is always checked", id,
+			     !strcmp(id, c->management_account) ? "management" : "log archive");
+			continue;
+		}
+		for (k = 0; k < c->naccounts; k++)
+			if (!strcmp(c->accounts[k].id, id))
+				diag(st, line, "'exclude_accounts' lists '%s', which has a section [account %s] "
+				     "(line %d): exclude it or configure it, not both", id, c->accounts[k].name,
+				     c->accounts[k].line);
+	}
+}
+
 static void org_key(struct pstate *st, int k, const char *v)
 {
 	struct tk_config *c = st->c;
@@ -531,6 +588,9 @@ static void org_key(struct pstate *st, int k, const char *v)
 		set_str(&c->external_id, v);
 		if (*v && !valid_external_id(v))
 			diag(st, st->lineno, "bad 'external_id': 2 to 1224 letters, digits or '+=,.@:/_-'");
+		break;
+	case K_EXCLUDE:
+		exclude_key(st, v);
 		break;
 	}
 }
@@ -941,55 +1001,14 @@ static char *reader(char *out, int num, void *stream)
 
 /* ---- loading ---- */
 
+/* The config is an input: symbolic links are followed to a regular file
+ * (Kubernetes ConfigMap mounts), anything else is refused before open()
+ * (src/fileutil.c).  Every problem is a usage error (exit 2). */
 static int read_file(const char *path, char **text, size_t *len, struct errbuf *err)
 {
-	struct buf b;
-	struct stat sb;
-	char chunk[8192];
-	int fd, rc = TK_EUSAGE;
-	ssize_t r;
+	int rc = tk_read_file(path, TK_CONFIG_MAX_BYTES, text, len, err);
 
-	buf_init(&b, TK_CONFIG_MAX_BYTES);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0) {
-		err_set(err, TK_EUSAGE, "cannot open '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (fstat(fd, &sb) < 0) {
-		err_set(err, TK_EUSAGE, "cannot read '%s': %s", path, strerror(errno));
-		goto done;
-	}
-	if (S_ISDIR(sb.st_mode)) {
-		err_set(err, TK_EUSAGE, "cannot read '%s': it is a directory", path);
-		goto done;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		err_set(err, TK_EUSAGE, "cannot read '%s': not a regular file", path);
-		goto done;
-	}
-	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_set(err, TK_EUSAGE, "cannot read '%s': %s", path, strerror(errno));
-			goto done;
-		}
-		if (r == 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)r) < 0) {
-			err_set(err, TK_EUSAGE, "cannot read '%s': larger than %u bytes", path, TK_CONFIG_MAX_BYTES);
-			goto done;
-		}
-	}
-	*len = b.len;
-	*text = buf_detach(&b);
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&b);
-	return rc;
+	return rc < 0 ? TK_EUSAGE : 0;
 }
 
 /* Binary junk: NUL or control bytes.  Returns the line, 0 when clean. */
@@ -1165,6 +1184,7 @@ int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 	if (rc != 0 && st.ndiags == 0)
 		diag(&st, rc > 0 ? rc : 0, "cannot parse this line");
 	cross_checks(&st);
+	check_excluded(&st);
 	if (st.ndiags) {
 		rc = err_set(err, TK_EUSAGE, "'%s': %zu problem%s", path, st.ndiags, st.ndiags == 1 ? "" : "s");
 		goto done;
@@ -1191,6 +1211,7 @@ void config_release(struct tk_config *c)
 	strlist_release(&c->regions);
 	free(c->assume_role);
 	free(c->external_id);
+	strlist_release(&c->exclude_accounts);
 	free(c->bucket);
 	free(c->key_prefix);
 	free(c->kms_alias);
@@ -1237,6 +1258,11 @@ char *config_trail_arn(const struct tk_config *c, const char *account_id)
 
 	return xasprintf("arn:%s:cloudtrail:%s:%s:trail/%s", c->partition ? c->partition : "aws",
 			 c->home_region ? c->home_region : "", owner, c->trail_name);
+}
+
+bool config_account_excluded(const struct tk_config *c, const char *id)
+{
+	return id && strlist_has(&c->exclude_accounts, id);
 }
 
 const char *config_central_account(const struct tk_config *c)

@@ -1,12 +1,25 @@
-/* fileutil.h: writing a file so that readers see the old content or the
- * new one, never a part (the --state file, --metrics for node_exporter's
- * textfile collector).  Implemented in src/fileutil.c. */
+/* fileutil.h: reading the files a person points trailkeep at (config,
+ * templates, AWS profile files) with one set of rules, and writing a file so
+ * that readers see the old content or the new one, never a part (the
+ * --state file, --metrics for node_exporter's textfile collector).
+ * Implemented in src/fileutil.c. */
 #ifndef TK_FILEUTIL_H
 #define TK_FILEUTIL_H
 
 #include <stddef.h>
 
 #include "err.h"
+
+/* Read the whole of an input file (config, template, ~/.aws/config and
+ * credentials).  Symbolic links are followed (Kubernetes ConfigMap and Secret
+ * mounts are links): the final target must be a regular file, checked before
+ * open() so a FIFO or a device never blocks, and again on the open file.
+ * At most limit bytes.  *out is NUL-terminated, caller frees (and wipes, for
+ * secrets: the chunks read are wiped here).  Returns 0, or with a message:
+ * TK_ENOTFOUND ("cannot open 'P': No such file or directory"), TK_EUSAGE
+ * (a directory or not a regular file), TK_ELIMIT (larger than limit),
+ * TK_EFAIL (cannot open or read). */
+int tk_read_file(const char *path, size_t limit, char **out, size_t *len, struct errbuf *err);
 
 /* Write data to path atomically: path's directory gets a temp file (mode),
  * fsync, rename over path.  0 or TK_EFAIL (message in err). */

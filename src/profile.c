@@ -19,6 +19,7 @@
 #include "profile.h"
 #include "creds.h"
 #include "buf.h"
+#include "fileutil.h"
 #include "banned.h"
 
 #define SHORT_LINE 150
@@ -360,18 +361,18 @@ done:
 	return rc;
 }
 
-/* Read a whole file with a limit.  TK_ENOTFOUND (no message) when missing. */
+/* Read a whole file with a limit.  TK_ENOTFOUND (no message) when missing.
+ * An input: symbolic links are followed to a regular file (Kubernetes
+ * Secret mounts), a FIFO or device is refused unopened (src/fileutil.c). */
 static int read_file(const char *path, char **out, size_t *len, struct errbuf *err)
 {
-	FILE *f = fopen(path, "rb");
+	int rc = tk_read_file(path, PROFILE_MAX_FILE, out, len, err);
 
-	*out = NULL;
-	if (!f) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return TK_ENOTFOUND;
-		return err_set(err, TK_EFAIL, "cannot open '%s': %s", path, strerror(errno));
+	if (rc == TK_ENOTFOUND) {
+		err_clear(err);
+		return TK_ENOTFOUND;
 	}
-	return profile_read_stream(out, len, f, path, PROFILE_MAX_FILE + 1, PROFILE_MAX_FILE, TK_EFAIL, err);
+	return rc == TK_EUSAGE ? TK_EFAIL : rc;   /* as any other unreadable profile file */
 }
 
 int profile_read_stream(char **out, size_t *len, FILE *f, const char *path, size_t buf_limit,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fileutil.h"
 #include "template.h"
 #include "banned.h"
 
@@ -369,54 +370,39 @@ int tmpl_render(json_t **out, const struct tmpl *t, json_t *vars, struct errbuf 
 
 int tmpl_load(struct tmpl *out, const char *path, struct errbuf *err)
 {
-	struct buf b;
 	json_error_t jerr;
-	char chunk[8192];
-	struct stat sb;
-	ssize_t n;
-	int fd, rc = TK_EUSAGE;
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	buf_init(&b, TK_TEMPLATE_MAX_BYTES);
-	fd = open(path, O_RDONLY | O_NOCTTY);
-	if (fd < 0) {
-		err_set(err, TK_EUSAGE, "cannot open template '%s': %s", path, strerror(errno));
-		goto done;
+	/* an input: links followed to a regular file, a FIFO refused unopened */
+	rc = tk_read_file(path, TK_TEMPLATE_MAX_BYTES, &text, &len, err);
+	if (rc < 0) {
+		struct errbuf e2;
+
+		err_clear(&e2);
+		if (rc == TK_ELIMIT)
+			err_set(&e2, TK_EUSAGE, "template '%s' is larger than %u bytes", path, TK_TEMPLATE_MAX_BYTES);
+		else if (!strncmp(err->msg, "cannot open ", 12))
+			err_set(&e2, TK_EUSAGE, "cannot open template %s", err->msg + 12);
+		else if (!strncmp(err->msg, "cannot read ", 12))
+			err_set(&e2, TK_EUSAGE, "cannot read template %s", err->msg + 12);
+		else
+			err_set(&e2, TK_EUSAGE, "%s", err->msg);
+		*err = e2;
+		return TK_EUSAGE;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		err_set(err, TK_EUSAGE, "cannot read template '%s': not a regular file", path);
-		goto done;
-	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_set(err, TK_EUSAGE, "cannot read template '%s': %s", path, strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)n) < 0) {
-			err_set(err, TK_EUSAGE, "template '%s' is larger than %u bytes", path, TK_TEMPLATE_MAX_BYTES);
-			goto done;
-		}
-	}
-	out->root = json_loadb(buf_cstr(&b), b.len, JSON_REJECT_DUPLICATES, &jerr);
+	out->root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!out->root) {
-		err_set(err, TK_EUSAGE, "%s:%d: bad JSON: %s", path, jerr.line > 0 ? jerr.line : 1, jerr.text);
-		goto done;
+		rc = err_set(err, TK_EUSAGE, "%s:%d: bad JSON: %s", path, jerr.line > 0 ? jerr.line : 1, jerr.text);
+		free(text);
+		tmpl_release(out);
+		return rc;
 	}
 	out->path = xstrdup(path);
-	out->text = buf_detach(&b);
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&b);
-	if (rc < 0)
-		tmpl_release(out);
-	return rc;
+	out->text = text;
+	return 0;
 }
 
 void tmpl_release(struct tmpl *t)

@@ -181,7 +181,8 @@ static int get_str(json_t *o, const char *name, int nullable, const char **out)
 static int read_all(const char *path, struct buf *b, int *missing, struct errbuf *err)
 {
 	char chunk[65536];
-	int fd = open(path, O_RDONLY | O_NOFOLLOW), rc = 0;
+	/* O_NONBLOCK: a FIFO is refused below instead of blocking open() */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK), rc = 0;
 	struct stat sb;
 
 	*missing = 0;
@@ -190,6 +191,9 @@ static int read_all(const char *path, struct buf *b, int *missing, struct errbuf
 			*missing = 1;
 			return 0;
 		}
+		if (errno == ELOOP)
+			return err_set(err, TK_EUSAGE, "cannot open state file '%s': it is a symbolic link (trailkeep "
+				       "replaces its state file and never writes through a link)", path);
 		return err_set(err, TK_EUSAGE, "cannot open state file '%s': %s", path,
 			       strerror(errno));
 	}
