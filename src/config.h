@@ -44,6 +44,8 @@ struct tk_config {
 	struct tk_strlist regions;
 	char *assume_role;                /* role name assumed in each account */
 	char *external_id;                /* NULL when not set (not a secret, but not printed) */
+	struct tk_strlist exclude_accounts;   /* 12-digit ids left out of the membership and
+	                                         prefix checks on purpose */
 	const char *partition;            /* "aws", "aws-cn", "aws-us-gov": from home_region */
 
 	/* [central] */
@@ -94,6 +96,8 @@ const struct tk_account *config_find_account(const struct tk_config *c, const ch
 /* The trail ARN for an account: organization mode -> the org trail in the
  * management account's home region; per-account -> that account's trail. */
 char *config_trail_arn(const struct tk_config *c, const char *account_id);
+/* Is id listed in [organization] exclude_accounts? */
+bool config_account_excluded(const struct tk_config *c, const char *id);
 /* Central bucket/key account (log_archive_account or management_account). */
 const char *config_central_account(const struct tk_config *c);
 /* Is name a known AWS region (any partition)? */
