@@ -13,7 +13,9 @@
 #define UNREF_SLACK 600
 
 struct dentry {
-	char *key;
+	char *bucket, *key;
+	int foreign;               /* not at the listed location: another bucket or prefix */
+	const char *from;          /* foreign: the key of the digest that links here */
 	time_t t;
 	int backfill, listed, in_window;
 	int fetched;
@@ -40,7 +42,7 @@ struct chain {
 	size_t nd, ad;
 	struct lentry *l;
 	size_t nl, al;
-	const char **wanted;
+	struct chain_ref *wanted;
 	size_t nwanted;
 	struct chain_log *logs;
 	size_t nlogs, alogs;
@@ -48,6 +50,10 @@ struct chain {
 	time_t newest_end;
 	int walked;
 	char *anchor_key, *anchor_sig;
+	/* (lo, hi]: times whose digest is at a location that cannot be read
+	 * (digest_link_unreadable): its log files are not log_unreferenced */
+	struct hole { time_t lo, hi; } *holes;
+	size_t nholes, aholes;
 };
 
 static char *dupn(const char *s)
@@ -97,6 +103,7 @@ void chain_free(struct chain *c)
 	if (!c)
 		return;
 	for (i = 0; i < c->nd; i++) {
+		free(c->d[i].bucket);
 		free(c->d[i].key);
 		free(c->d[i].errmsg);
 		free(c->d[i].load_msg);
@@ -110,6 +117,7 @@ void chain_free(struct chain *c)
 	free(c->l);
 	free(c->wanted);
 	free(c->logs);
+	free(c->holes);
 	free(c->bucket);
 	free(c->anchor_key);
 	free(c->anchor_sig);
@@ -122,26 +130,28 @@ void chain_free(struct chain *c)
 	free(c);
 }
 
-static struct dentry *find_entry(struct chain *c, const char *key)
+static struct dentry *find_entry(struct chain *c, const char *bucket, const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < c->nd; i++)
-		if (!strcmp(c->d[i].key, key))
+		if (!strcmp(c->d[i].key, key) && !strcmp(c->d[i].bucket, bucket))
 			return &c->d[i];
 	return NULL;
 }
 
-static struct dentry *add_entry(struct chain *c, const char *key)
+static struct dentry *add_entry(struct chain *c, const char *bucket, const char *key)
 {
-	struct dentry *e = find_entry(c, key);
+	struct dentry *e = find_entry(c, bucket, key);
 
 	if (e)
 		return e;
 	c->d = grow(c->d, &c->ad, c->nd, sizeof(*c->d));
 	e = &c->d[c->nd++];
 	memset(e, 0, sizeof(*e));
+	e->bucket = xstrdup(bucket);
 	e->key = xstrdup(key);
+	e->foreign = strcmp(bucket, c->bucket) || !digest_key_matches(&c->loc, key);
 	if (digest_key_time(key, &e->t, &e->backfill) < 0)
 		e->t = (time_t)-1;
 	return e;
@@ -155,7 +165,7 @@ int chain_add_listed_digest(struct chain *c, const char *key)
 
 	if (!digest_key_matches(&c->loc, key) || digest_key_time(key, &t, &bf) < 0)
 		return 1;
-	e = add_entry(c, key);
+	e = add_entry(c, c->bucket, key);
 	e->listed = 1;
 	/* the CLI keeps keys whose date is in [start, end + 1 hour] */
 	e->in_window = t >= c->start && t <= c->end + 3600;
@@ -175,11 +185,11 @@ int chain_add_listed_log(struct chain *c, const char *key)
 	return 0;
 }
 
-void chain_add_fetched(struct chain *c, const char *key, enum chain_fetch st,
-		       const void *gz, size_t len, const char *sig, const char *sig_alg,
-		       const char *errmsg)
+void chain_add_fetched(struct chain *c, const char *bucket, const char *key,
+		       enum chain_fetch st, const void *gz, size_t len, const char *sig,
+		       const char *sig_alg, const char *errmsg)
 {
-	struct dentry *e = add_entry(c, key);
+	struct dentry *e = add_entry(c, bucket, key);
 	struct errbuf err;
 
 	if (e->fetched)
@@ -204,7 +214,7 @@ struct walk {
 	struct findings *out;      /* NULL: dry run, only find what is needed */
 	size_t *stack;             /* in-window listed regular digests, by key */
 	size_t sp;
-	const char *need;
+	const char *need, *need_bucket, *need_from;
 };
 
 /* qsort has no context argument: single-threaded, as the whole library */
@@ -217,10 +227,11 @@ static int cmp_idx(const void *a, const void *b)
 	return strcmp(sort_chain->d[i].key, sort_chain->d[j].key);
 }
 
-static void add_finding(struct walk *w, enum finding_code code, const char *key,
+static void add_finding(struct walk *w, enum finding_code code, const struct dentry *e,
 			const char *fmt, ...) TK_PRINTF(4, 5);
 
-static void add_finding(struct walk *w, enum finding_code code, const char *key,
+/* a finding on digest e (NULL: the cell), in e's bucket */
+static void add_finding(struct walk *w, enum finding_code code, const struct dentry *e,
 			const char *fmt, ...)
 {
 	struct buf msg = BUF_INIT_LIMIT(4096);
@@ -234,8 +245,8 @@ static void add_finding(struct walk *w, enum finding_code code, const char *key,
 		buf_adds(&msg, "(message too long)");
 	}
 	va_end(ap);
-	findings_add(w->out, code, w->c->loc.account, w->c->loc.region, w->c->bucket, key,
-		     "%s", buf_cstr(&msg));
+	findings_add(w->out, code, w->c->loc.account, w->c->loc.region,
+		     e ? e->bucket : w->c->bucket, e ? e->key : NULL, "%s", buf_cstr(&msg));
 	buf_release(&msg);
 }
 
@@ -258,55 +269,70 @@ static int check_digest(struct walk *w, struct dentry *e)
 	struct errbuf err;
 	int rc;
 
+	if (e->foreign && e->st != CHAIN_FETCH_OK) {
+		/* a link into the trail's earlier S3 location (bucket or prefix) */
+		if (e->st == CHAIN_FETCH_NOT_FOUND)
+			add_finding(w, F_DIGEST_MISSING, e, "digest file not found at "
+				    "s3://%s/%s, where the digest '%s' links to (an earlier S3 location "
+				    "of the trail)%s%s", e->bucket, e->key, e->from ? e->from : "?",
+				    e->errmsg ? ": " : "", e->errmsg ? e->errmsg : "");
+		else
+			add_finding(w, F_DIGEST_LINK_UNREADABLE, e, "the digest '%s' links to "
+				    "s3://%s/%s (an earlier S3 location of the trail), which cannot be "
+				    "read: %s", e->from ? e->from : "?", e->bucket, e->key,
+				    e->errmsg ? e->errmsg : e->st == CHAIN_FETCH_DENIED ? "access denied" :
+				    "error");
+		return 0;
+	}
 	if (e->st == CHAIN_FETCH_NOT_FOUND) {
-		add_finding(w, F_DIGEST_MISSING, e->key, "digest file not found");
+		add_finding(w, F_DIGEST_MISSING, e, "digest file not found");
 		return 0;
 	}
 	if (e->st == CHAIN_FETCH_DENIED) {
-		add_finding(w, F_ACCESS_DENIED, e->key, "cannot read digest file: %s",
+		add_finding(w, F_ACCESS_DENIED, e, "cannot read digest file: %s",
 			    e->errmsg ? e->errmsg : "access denied");
 		return 0;
 	}
 	if (e->st != CHAIN_FETCH_OK) {
-		add_finding(w, F_CELL_UNCHECKED, e->key, "cannot read digest file: %s",
+		add_finding(w, F_CELL_UNCHECKED, e, "cannot read digest file: %s",
 			    e->errmsg ? e->errmsg : "error");
 		return 0;
 	}
 	if (e->load_rc) {
-		add_finding(w, F_DIGEST_FORMAT_INVALID, e->key, "invalid digest file: %s",
+		add_finding(w, F_DIGEST_FORMAT_INVALID, e, "invalid digest file: %s",
 			    e->load_msg);
 		return 0;
 	}
 	if (!e->sig || !e->sig_alg) {
-		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key,
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e,
 			    "digest object has no signature metadata (x-amz-meta-signature%s)",
 			    e->sig ? "-algorithm" : "");
 		return 0;
 	}
 	err.msg[0] = '\0';
-	if (digest_check_location(&e->d, w->c->bucket, e->key, &err)) {
-		add_finding(w, F_DIGEST_MOVED, e->key, "digest has been moved from its original "
+	if (digest_check_location(&e->d, e->bucket, e->key, &err)) {
+		add_finding(w, F_DIGEST_MOVED, e, "digest has been moved from its original "
 			    "location: %s", err.msg);
 		return 0;
 	}
 	k = keyset_find(w->c->keys, e->d.fingerprint);
 	if (!k) {
-		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e->key,
+		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e,
 			    "public key not found in region '%s' for fingerprint '%.100s'",
 			    w->c->loc.home_region, e->d.fingerprint);
 		return 0;
 	}
 	rc = digest_verify(&e->d, k, e->sig, &err);
 	if (rc == TK_ETAMPERED) {
-		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key, "%s", err.msg);
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e, "%s", err.msg);
 		return 0;
 	}
 	if (rc) {
-		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e->key, "%s", err.msg);
+		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e, "%s", err.msg);
 		return 0;
 	}
 	if (strcmp(e->sig_alg, "SHA256withRSA")) {
-		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e->key,
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e,
 			    "unsupported signature algorithm '%.60s'", e->sig_alg);
 		return 0;
 	}
@@ -326,9 +352,15 @@ static int hex_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
+/* the --state anchor is a key in the listed bucket */
+static int is_anchor_ref(const struct chain *c, const char *bucket, const char *key)
+{
+	return c->anchor_key && !strcmp(key, c->anchor_key) && !strcmp(bucket, c->bucket);
+}
+
 static int is_anchor(const struct chain *c, const struct dentry *e)
 {
-	return c->anchor_key && !strcmp(e->key, c->anchor_key);
+	return is_anchor_ref(c, e->bucket, e->key);
 }
 
 /* The digest an earlier run verified: still there, same signature, still
@@ -338,20 +370,34 @@ static void check_anchor(struct walk *w, struct dentry *e)
 	struct chain *c = w->c;
 
 	if (e->st == CHAIN_FETCH_NOT_FOUND) {
-		add_finding(w, F_DIGEST_MISSING, e->key, "digest file not found: it is the last "
+		add_finding(w, F_DIGEST_MISSING, e, "digest file not found: it is the last "
 			    "digest a previous run verified (state file)");
 		return;
 	}
 	if (!check_digest(w, e))
 		return;
 	if (!c->anchor_sig || !hex_eq(e->sig, c->anchor_sig))
-		add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "the signature of the last digest a "
+		add_finding(w, F_DIGEST_CHAIN_GAP, e, "the signature of the last digest a "
 			    "previous run verified (state file) has changed since");
 }
 
 static void fmt_time(time_t t, char *buf, size_t n)
 {
 	tk_format_iso(t, buf, n);
+}
+
+/* Is e's link (previousDigestS3Bucket/Object, both set) one the walk may
+ * follow: a valid bucket name and a digest key of this trail, at any S3
+ * location, older than e?  The CLI follows any link; trailkeep also refuses
+ * one that could not be CloudTrail's (a newer time, another account, region
+ * or trail). */
+static int link_ok(const struct chain *c, const struct dentry *e)
+{
+	time_t pt;
+
+	return digest_bucket_name_ok(e->d.prev_bucket) &&
+	       digest_key_time(e->d.prev_object, &pt, NULL) == 0 && pt < e->t &&
+	       digest_key_matches_trail(&c->loc, e->d.prev_object);
 }
 
 /* Returns with w->need set when a digest must be fetched first. */
@@ -378,6 +424,7 @@ static void walk_regular(struct walk *w)
 		if (++guard > 2 * c->nd + 16)
 			break;
 		if (!e->fetched) {
+			w->need_bucket = e->bucket;
 			w->need = e->key;
 			return;
 		}
@@ -387,12 +434,22 @@ static void walk_regular(struct walk *w)
 			break;   /* verified by an earlier run: the walk ends here */
 		}
 		if (!check_digest(w, e)) {
-			e = find_next(w, e->t);
+			struct dentry *n = find_next(w, e->t);
+
+			if (w->out && e->foreign && e->st != CHAIN_FETCH_OK &&
+			    e->st != CHAIN_FETCH_NOT_FOUND) {
+				/* unreadable: the log files it lists are unknown, so the
+				 * listed ones of its period are not "unreferenced" */
+				c->holes = grow(c->holes, &c->aholes, c->nholes, sizeof(*c->holes));
+				c->holes[c->nholes].lo = n ? n->t : c->start - 3600;
+				c->holes[c->nholes++].hi = e->t;
+			}
+			e = n;
 			continue;
 		}
 		e->valid = 1;
 		last_start = e->d.start;
-		if (!e->d.prev_bucket) {
+		if (!e->d.prev_bucket || !e->d.prev_object) {
 			struct dentry *n = find_next(w, e->t);
 
 			if (n && w->out) {
@@ -400,43 +457,40 @@ static void walk_regular(struct walk *w)
 
 				fmt_time(n->t, a, sizeof(a));
 				fmt_time(e->d.start, b, sizeof(b));
-				findings_add(w->out, F_DIGEST_CHAIN_GAP, c->loc.account, c->loc.region,
-					     c->bucket, e->key, "the digest chain restarted: no log "
-					     "files were digested between %s and %s", a, b);
+				add_finding(w, F_DIGEST_CHAIN_GAP, e, "the digest chain restarted: no "
+					    "log files were digested between %s and %s", a, b);
 			}
 			e = n;
-		} else if (strcmp(e->d.prev_bucket, c->bucket)) {
-			add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "the previous digest is in "
-				    "bucket '%.200s', which is not being validated",
-				    e->d.prev_bucket);
-			e = find_next(w, e->t);
 		} else {
 			struct dentry *p;
-			time_t pt;
 
-			if (digest_key_time(e->d.prev_object, &pt, NULL) < 0 || pt >= e->t ||
-			    !digest_key_matches(&c->loc, e->d.prev_object)) {
-				add_finding(w, F_DIGEST_FORMAT_INVALID, e->key,
-					    "previousDigestS3Object '%.300s' is not an older digest "
-					    "of this trail", e->d.prev_object);
+			if (!link_ok(c, e)) {
+				add_finding(w, F_DIGEST_FORMAT_INVALID, e,
+					    "previousDigestS3Bucket/previousDigestS3Object 's3://%.100s/"
+					    "%.300s' is not an older digest of this trail",
+					    e->d.prev_bucket, e->d.prev_object);
 				e = find_next(w, e->t);
 				continue;
 			}
-			if (c->anchor_key && w->out && !strcmp(e->d.prev_object, c->anchor_key) &&
+			if (w->out && is_anchor_ref(c, e->d.prev_bucket, e->d.prev_object) &&
 			    (!e->d.prev_signature || !c->anchor_sig ||
 			     !hex_eq(e->d.prev_signature, c->anchor_sig)))
-				add_finding(w, F_DIGEST_CHAIN_GAP, e->key, "previousDigestSignature does "
+				add_finding(w, F_DIGEST_CHAIN_GAP, e, "previousDigestSignature does "
 					    "not match the signature of '%s', the last digest a previous "
 					    "run verified (state file): the chain was rewritten after it",
 					    c->anchor_key);
-			p = find_entry(c, e->d.prev_object);
+			p = find_entry(c, e->d.prev_bucket, e->d.prev_object);
 			if (!p) {
 				if (!w->out) {
+					w->need_bucket = e->d.prev_bucket;
 					w->need = e->d.prev_object;
+					w->need_from = e->key;
 					return;
 				}
 				break;   /* cannot happen after chain_wanted() == 0 */
 			}
+			if (p->foreign && !p->from)
+				p->from = e->key;   /* borrowed: entries live as long as the chain */
 			e = p;
 		}
 	}
@@ -444,22 +498,23 @@ static void walk_regular(struct walk *w)
 		return;
 	/* incremental: the chain must arrive at the digest a previous run verified */
 	if (c->anchor_key) {
-		e = find_entry(c, c->anchor_key);
+		e = find_entry(c, c->bucket, c->anchor_key);
 		if (!e || !e->visited)
-			add_finding(w, F_DIGEST_CHAIN_GAP, c->anchor_key, "the digest chain does not "
-				    "arrive at '%s', the last digest a previous run verified (state "
-				    "file)", c->anchor_key);
+			findings_add(w->out, F_DIGEST_CHAIN_GAP, c->loc.account, c->loc.region,
+				     c->bucket, c->anchor_key, "the digest chain does not arrive at "
+				     "'%s', the last digest a previous run verified (state file)",
+				     c->anchor_key);
 	}
 	/* beyond the CLI: listed digests the walk never reached */
 	for (i = 0; i < c->nd; i++) {
 		e = &c->d[i];
 		if (e->listed && e->in_window && !e->backfill && !e->visited)
-			add_finding(w, F_DIGEST_MISSING, e->key, "digest file is not part of the "
+			add_finding(w, F_DIGEST_MISSING, e, "digest file is not part of the "
 				    "chain: no newer digest links to it");
 	}
 }
 
-size_t chain_wanted(struct chain *c, const char *const **keys)
+size_t chain_wanted(struct chain *c, const struct chain_ref **refs)
 {
 	struct walk w;
 	size_t i;
@@ -468,8 +523,10 @@ size_t chain_wanted(struct chain *c, const char *const **keys)
 	free(c->wanted);
 	c->wanted = xcalloc(c->nd + 1, sizeof(*c->wanted));
 	for (i = 0; i < c->nd; i++)
-		if (c->d[i].listed && c->d[i].in_window && !c->d[i].fetched)
-			c->wanted[c->nwanted++] = c->d[i].key;
+		if (c->d[i].listed && c->d[i].in_window && !c->d[i].fetched) {
+			c->wanted[c->nwanted].bucket = c->d[i].bucket;
+			c->wanted[c->nwanted++].key = c->d[i].key;
+		}
 	if (c->nwanted == 0) {
 		memset(&w, 0, sizeof(w));
 		w.c = c;
@@ -478,14 +535,17 @@ size_t chain_wanted(struct chain *c, const char *const **keys)
 		free(w.stack);
 		if (w.need) {
 			/* make an entry so the key outlives this call */
-			struct dentry *e = add_entry(c, w.need);
+			struct dentry *e = add_entry(c, w.need_bucket, w.need);
 
+			if (e->foreign && !e->from)
+				e->from = w.need_from;   /* the linking digest's key: lives as long */
 			free(c->wanted);
 			c->wanted = xcalloc(1, sizeof(*c->wanted));
-			c->wanted[c->nwanted++] = e->key;
+			c->wanted[0].bucket = e->bucket;
+			c->wanted[c->nwanted++].key = e->key;
 		}
 	}
-	*keys = c->wanted;
+	*refs = c->wanted;
 	return c->nwanted;
 }
 
@@ -494,12 +554,14 @@ static int cmp_log(const void *a, const void *b)
 	const struct chain_log *x = a, *y = b;
 	int r = strcmp(x->key, y->key);
 
+	if (!r)
+		r = strcmp(x->bucket, y->bucket);
 	return r ? r : strcmp(x->hash, y->hash);
 }
 
 int chain_walk(struct chain *c, struct findings *out)
 {
-	const char *const *keys;
+	const struct chain_ref *keys;
 	struct walk w;
 	size_t i, j, nlisted = 0;
 
@@ -546,10 +608,12 @@ int chain_walk(struct chain *c, struct findings *out)
 		for (j = 0; j < e->d.nlogs; j++) {
 			struct digest_logfile *l = &e->d.logs[j];
 
-			if (strcmp(l->bucket, c->bucket)) {
+			/* a log file is read where the signed digest says it is: after
+			 * a change of the trail's bucket, in the earlier bucket */
+			if (!digest_bucket_name_ok(l->bucket)) {
 				findings_add(out, F_LOG_MISSING, c->loc.account, c->loc.region,
-					     l->bucket, l->key, "the digest '%s' lists a log file in "
-					     "bucket '%s', which is not being validated", e->key, l->bucket);
+					     NULL, l->key, "the digest '%s' lists a log file in "
+					     "'%.100s', which is not a valid bucket name", e->key, l->bucket);
 				continue;
 			}
 			c->logs = grow(c->logs, &c->alogs, c->nlogs, sizeof(*c->logs));
@@ -585,6 +649,7 @@ void chain_log_result(struct chain *c, size_t i, enum chain_fetch st,
 {
 	const struct chain_log *l = chain_log(c, i);
 	const char *acct = c->loc.account, *reg = c->loc.region;
+	time_t t;
 
 	if (!l)
 		return;
@@ -596,12 +661,20 @@ void chain_log_result(struct chain *c, size_t i, enum chain_fetch st,
 			     "log file listed in a valid digest not found");
 		return;
 	case CHAIN_FETCH_DENIED:
-		findings_add(out, F_ACCESS_DENIED, acct, reg, l->bucket, l->key,
-			     "cannot read log file: %s", errmsg ? errmsg : "access denied");
-		return;
 	default:
-		findings_add(out, F_CELL_UNCHECKED, acct, reg, l->bucket, l->key,
-			     "cannot read log file: %s", errmsg ? errmsg : "error");
+		if (strcmp(l->bucket, c->bucket) || log_key_time(&c->loc, l->key, &t) < 0)
+			/* at an earlier S3 location of the trail */
+			findings_add(out, F_DIGEST_LINK_UNREADABLE, acct, reg, l->bucket, l->key,
+				     "a valid digest lists this log file at s3://%s/%s (an earlier S3 "
+				     "location of the trail), which cannot be read: %s", l->bucket,
+				     l->key, errmsg ? errmsg : st == CHAIN_FETCH_DENIED ?
+				     "access denied" : "error");
+		else if (st == CHAIN_FETCH_DENIED)
+			findings_add(out, F_ACCESS_DENIED, acct, reg, l->bucket, l->key,
+				     "cannot read log file: %s", errmsg ? errmsg : "access denied");
+		else
+			findings_add(out, F_CELL_UNCHECKED, acct, reg, l->bucket, l->key,
+				     "cannot read log file: %s", errmsg ? errmsg : "error");
 		return;
 	}
 	if (hs == LOGHASH_BAD_GZIP || hs == LOGHASH_TOO_BIG) {
@@ -656,6 +729,12 @@ void chain_unreferenced(struct chain *c, struct findings *out)
 
 		if (c->l[i].t < c->start || c->l[i].t + UNREF_SLACK > c->newest_end)
 			continue;
+		for (j = 0; j < c->nholes; j++)
+			if (c->l[i].t > c->holes[j].lo - UNREF_SLACK &&
+			    c->l[i].t <= c->holes[j].hi + UNREF_SLACK)
+				break;
+		if (j < c->nholes)
+			continue;   /* its digest is where it cannot be read: reported there */
 		if (nref && bsearch(&k, ref, nref, sizeof(*ref), cmp_strp))
 			continue;
 		findings_add(out, F_LOG_UNREFERENCED, c->loc.account, c->loc.region, c->bucket, k,
@@ -687,7 +766,7 @@ int chain_newest_valid(const struct chain *c, const char **key, const char **sig
 	for (i = 0; i < c->nd; i++) {
 		const struct dentry *e = &c->d[i];
 
-		if (!e->valid || e->backfill || !e->sig)
+		if (!e->valid || e->backfill || !e->sig || strcmp(e->bucket, c->bucket))
 			continue;
 		if (!best || e->d.end > best->d.end)
 			best = e;

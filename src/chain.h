@@ -6,11 +6,12 @@
  *   1. chain_new(); chain_add_listed_digest() for every key the digest
  *      listing returned (regular and backfill, any order) and
  *      chain_add_listed_log() for every log key listed for the window.
- *   2. loop: n = chain_wanted(c, &keys); if n == 0 break; fetch those keys
- *      (in parallel) and hand each result to chain_add_fetched().  The
- *      first round asks for every listed digest; later rounds ask only for
- *      chain links that were not listed (the digest before the window, a
- *      deleted one), usually one or two.
+ *   2. loop: n = chain_wanted(c, &refs); if n == 0 break; fetch those
+ *      bucket/key pairs (in parallel) and hand each result to
+ *      chain_add_fetched().  The first round asks for every listed digest;
+ *      later rounds ask only for chain links that were not listed (the
+ *      digest before the window, a deleted one, the digests at an earlier S3
+ *      location of the trail), one at a time.
  *   3. chain_walk(c, findings): digest findings; then chain_nlogs()/
  *      chain_log() list the log files of the VALID digests to fetch + hash
  *      (loghash.h); give each result to chain_log_result().
@@ -25,10 +26,24 @@
  * jump to the newest listed digest older than it and report the gap
  * (digest_chain_gap).  Invalid or not found -> finding, jump to the newest
  * listed digest older than it.  Beyond the CLI: a listed digest the walk
- * never reached is digest_missing ("not part of the chain"), a link into
- * another bucket is not followed (digest_chain_gap, the chain continues
- * elsewhere), no digest at all in the window is digest_missing, and the
- * signature-algorithm metadata must be SHA256withRSA.
+ * never reached is digest_missing ("not part of the chain"), no digest at
+ * all in the window is digest_missing, and the signature-algorithm metadata
+ * must be SHA256withRSA.
+ * Location changes (reference section 5): CloudTrail keeps one chain when
+ * the trail's bucket or S3KeyPrefix changes; the first digest at the new
+ * location links to the last one at the old location.  The walk follows a
+ * link wherever it points, as the CLI does: the link must name a valid
+ * bucket and a key of this trail's digest pattern (account, region, trail,
+ * home region; any prefix, the trail's organization id or none) older than
+ * the linking digest, else digest_format_invalid.  The linked digest is
+ * checked like any other (moved check against where it was read, signature)
+ * and its log files are hashed wherever they are.  A linked digest at
+ * another location (another bucket, or a key outside the listed prefix)
+ * that cannot be read (access denied, or any error after retries) is
+ * digest_link_unreadable naming s3://bucket/key and the S3 error; one that
+ * does not exist is digest_missing.  After a failure there the walk goes on
+ * with the newest listed digest older than it (other locations are not
+ * listed).
  * Backfill digests ("_backfill.json.gz") are each validated on their own
  * (no chain/gap analysis: the 2.9.19 CLI predates them); their logFiles
  * count like regular ones.
@@ -72,24 +87,32 @@ struct chain;
 struct chain *chain_new(const struct chain_params *p);
 void chain_free(struct chain *c);
 
-/* Keys not matching the trail's digest pattern are ignored (returns 1). */
+/* Keys (in the bucket of chain_params) not matching the trail's digest
+ * pattern are ignored (returns 1). */
 int chain_add_listed_digest(struct chain *c, const char *key);
 /* Keys not matching the log pattern are ignored (returns 1). */
 int chain_add_listed_log(struct chain *c, const char *key);
 
-/* Digest keys whose fetch the walk needs now (borrowed until the next
- * call).  0 when done. */
-size_t chain_wanted(struct chain *c, const char *const **keys);
-/* Result of fetching digest key: for OK the gzip'd body and the
+/* A digest object to fetch. */
+struct chain_ref {
+	const char *bucket, *key;
+};
+/* Digests whose fetch the walk needs now (borrowed until the next call).
+ * 0 when done.  A bucket other than chain_params' is a link into the
+ * trail's earlier bucket; its name passed digest_bucket_name_ok. */
+size_t chain_wanted(struct chain *c, const struct chain_ref **refs);
+/* Result of fetching digest bucket/key: for OK the gzip'd body and the
  * x-amz-meta-signature / -signature-algorithm values (NULL if absent);
- * errmsg describes DENIED/ERROR. */
-void chain_add_fetched(struct chain *c, const char *key, enum chain_fetch st,
-		       const void *gz, size_t len, const char *sig, const char *sig_alg,
-		       const char *errmsg);
+ * errmsg describes NOT_FOUND (optional), DENIED and ERROR. */
+void chain_add_fetched(struct chain *c, const char *bucket, const char *key,
+		       enum chain_fetch st, const void *gz, size_t len, const char *sig,
+		       const char *sig_alg, const char *errmsg);
 
 /* Decide.  Appends findings.  0, or TK_EUSAGE when chain_wanted() is not 0. */
 int chain_walk(struct chain *c, struct findings *out);
 
+/* bucket: wherever the signed digest says (after a bucket change, the
+ * earlier bucket) */
 struct chain_log {
 	const char *bucket, *key, *hash;   /* hash: expected hex SHA-256 */
 };
@@ -109,7 +132,8 @@ size_t chain_digests_valid(const struct chain *c);
 size_t chain_logs_valid(const struct chain *c);
 /* newest digestEndTime of a valid digest, 0 when none */
 time_t chain_newest_end(const struct chain *c);
-/* The newest (by digestEndTime) valid regular digest: its key, its signature
+/* The newest (by digestEndTime) valid regular digest in the bucket of
+ * chain_params (the --state anchor names no bucket): its key, its signature
  * (hex, from the x-amz-meta-signature) and digestEndTime, borrowed until
  * chain_free.  0 when there is one, -1 when none. */
 int chain_newest_valid(const struct chain *c, const char **key, const char **sig, time_t *end);

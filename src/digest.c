@@ -692,6 +692,57 @@ done:
 	return ok;
 }
 
+int digest_key_matches_trail(const struct digest_loc *loc, const char *key)
+{
+	size_t i, n = strlen(key);
+
+	if (n > 4096)
+		return 0;
+	/* every "AWSLogs/" at the start of the key or of a path segment: what
+	 * is before it (without its '/') is the S3KeyPrefix of that location */
+	for (i = 0; i + 8 <= n; i++) {
+		struct digest_loc l = *loc;
+		char *pre;
+		int ok;
+
+		if (strncmp(key + i, "AWSLogs/", 8) || (i != 0 && (i < 2 || key[i - 1] != '/')))
+			continue;
+		pre = i ? xstrndup(key, i - 1) : NULL;
+		l.prefix = pre;
+		ok = digest_key_matches(&l, key);
+		if (!ok && loc->org_id && *loc->org_id) {
+			l.org_id = NULL;
+			ok = digest_key_matches(&l, key);
+		}
+		free(pre);
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+int digest_bucket_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	/* S3's rules for bucket names (3-63 characters, lower case letters,
+	 * digits, '.', '-', starting and ending with a letter or digit) */
+	if (n < 3 || n > 63)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = name[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
+		if (!alnum && ch != '.' && ch != '-')
+			return 0;
+		if (!alnum && (i == 0 || i == n - 1))
+			return 0;
+		if (ch == '.' && name[i + 1] == '.')
+			return 0;
+	}
+	return 1;
+}
+
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out)
 {
 	char *pre = log_list_prefix(loc), *name = NULL;

@@ -123,6 +123,14 @@ int digest_key_time(const char *key, time_t *out, int *backfill);
 /* Does key match this trail's digest key pattern (the CLI's regex, plus
  * "_backfill")?  1 or 0. */
 int digest_key_matches(const struct digest_loc *loc, const char *key);
+/* Does key match the digest key pattern of loc's account, region, trail and
+ * home region under ANY S3KeyPrefix (also none), with loc's organization id
+ * or none?  A digest chain survives a change of the trail's S3 location, so
+ * a previousDigestS3Object may live under another prefix (or bucket).  1/0. */
+int digest_key_matches_trail(const struct digest_loc *loc, const char *key);
+/* Is name a valid S3 bucket name (3-63 of [a-z0-9.-], letter or digit at
+ * both ends, no ".."; what a previousDigestS3Bucket must be)?  1/0. */
+int digest_bucket_name_ok(const char *name);
 /* "[P/]AWSLogs/[org/]acct/CloudTrail-Digest/region/" (caller frees) */
 char *digest_list_prefix(const struct digest_loc *loc);
 /* The CLI's ListObjects Marker for start: the key a digest made at

@@ -49,6 +49,8 @@ static const struct {
 		"no CloudTrail public key with this fingerprint for the period: wrong home region or a forged digest" },
 	[F_DIGEST_CHAIN_GAP] = { "digest_chain_gap", SEV_ERROR,
 		"the digest chain restarted: logging or validation was off during the gap" },
+	[F_DIGEST_LINK_UNREADABLE] = { "digest_link_unreadable", SEV_ERROR,
+		"the chain continues at the trail's earlier S3 location, which cannot be read: grant the verify role s3:GetObject there, or validate that bucket separately" },
 	[F_LOG_MISSING] = { "log_missing", SEV_ERROR,
 		"a log file listed in a signed digest is gone: check the bucket's access logs and object versions" },
 	[F_LOG_HASH_MISMATCH] = { "log_hash_mismatch", SEV_ERROR,

@@ -42,6 +42,7 @@ enum finding_code {
 	F_DIGEST_SIGNATURE_INVALID,
 	F_DIGEST_PUBLIC_KEY_UNKNOWN,
 	F_DIGEST_CHAIN_GAP,
+	F_DIGEST_LINK_UNREADABLE,      /* a chain link into another bucket/prefix that cannot be read */
 	F_LOG_MISSING,
 	F_LOG_HASH_MISMATCH,
 	F_LOG_FORMAT_INVALID,

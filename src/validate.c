@@ -401,33 +401,37 @@ done:
 	free(rel);
 }
 
-static void local_fetch_digest(struct vcell *c, const char *key)
+/* bucket: the listed bucket, or where a chain link points (the trail's
+ * earlier bucket: --save keeps those digests under DIR/<bucket>/ too) */
+static void local_fetch_digest(struct vcell *c, const char *bucket, const char *key)
 {
 	const struct validate_opts *o = c->run->o;
 	struct buf b, m;
 	char *path = NULL, *meta, *sig = NULL, *alg = NULL;
 	int e, rc;
 
-	if (local_path(&path, o->local_dir, o->bucket, key, strlen(key), NULL)) {
-		chain_add_fetched(c->chain, key, CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL, NULL);
+	if (local_path(&path, o->local_dir, bucket, key, strlen(key), NULL)) {
+		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL,
+				  NULL);
 		return;
 	}
 	meta = xasprintf("%s%s", path, LOCAL_META_SUFFIX);
 	rc = read_file(path, &b, MAX_DIGEST_GZ, &e);
 	if (rc == -1 && (e == ENOENT || e == ENOTDIR)) {
-		chain_add_fetched(c->chain, key, CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL, NULL);
+		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL,
+				  NULL);
 	} else if (rc == -1) {
 		char *msg = xasprintf("cannot read '%s': %s", path, strerror(e));
 
-		chain_add_fetched(c->chain, key, CHAIN_FETCH_ERROR, NULL, 0, NULL, NULL, msg);
+		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_ERROR, NULL, 0, NULL, NULL, msg);
 		free(msg);
 	} else {
 		/* over the limit (rc -2): handed over cut short, an invalid digest */
 		if (read_file(meta, &m, META_MAX, &e) == 0)
 			(void)local_read_meta(m.data ? m.data : "", m.len, &sig, &alg, NULL);
 		buf_release(&m);
-		chain_add_fetched(c->chain, key, CHAIN_FETCH_OK, b.data ? b.data : "", rc ? 0 : b.len,
-				  sig, alg, NULL);
+		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_OK, b.data ? b.data : "",
+				  rc ? 0 : b.len, sig, alg, NULL);
 		c->run->prog.digests++;
 	}
 	buf_release(&b);
@@ -525,8 +529,7 @@ static void local_hash_logs(struct vcell *c)
 		const struct chain_log *l = chain_log(c->chain, i);
 
 		p.tasks[i].max_inflated = o->max_inflated ? o->max_inflated : LOGHASH_MAX_INFLATED;
-		if (strcmp(l->bucket, o->bucket))
-			continue;   /* reported below, as online */
+		/* in its own bucket (after a bucket change, the earlier one) */
 		if (local_path(&p.tasks[i].path, o->local_dir, l->bucket, l->key, strlen(l->key), NULL))
 			p.tasks[i].path = NULL;
 	}
@@ -543,14 +546,9 @@ static void local_hash_logs(struct vcell *c)
 		pthread_join(th[i], NULL);
 	pthread_mutex_destroy(&p.lock);
 	for (i = 0; i < n; i++) {
-		const struct chain_log *l = chain_log(c->chain, i);
 		struct hash_task *t = &p.tasks[i];
 
-		if (strcmp(l->bucket, o->bucket)) {
-			findings_add(r->out, F_LOG_MISSING, c->account, c->region, l->bucket, l->key,
-				     "log file listed in bucket '%s', not in the trail's bucket '%s': not read",
-				     l->bucket, o->bucket);
-		} else if (t->open_errno == ENOENT || t->open_errno == ENOTDIR) {
+		if (t->open_errno == ENOENT || t->open_errno == ENOTDIR) {
 			chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
 		} else if (t->open_errno) {
 			char *msg = xasprintf("cannot open '%s': %s", t->path, strerror(t->open_errno));
@@ -589,7 +587,7 @@ static int local_load_keys(struct vrun *r, struct errbuf *err)
 static void local_cell(struct vcell *c)
 {
 	const struct validate_opts *o = c->run->o;
-	const char *const *want;
+	const struct chain_ref *want;
 	size_t n, i, rounds = 0;
 	time_t t;
 
@@ -602,7 +600,7 @@ static void local_cell(struct vcell *c)
 	}
 	while ((n = chain_wanted(c->chain, &want)) > 0 && rounds++ < 100000)
 		for (i = 0; i < n; i++)
-			local_fetch_digest(c, want[i]);
+			local_fetch_digest(c, want[i].bucket, want[i].key);
 	chain_walk(c->chain, c->run->out);
 	local_hash_logs(c);
 	chain_unreferenced(c->chain, c->run->out);
@@ -726,13 +724,16 @@ static void digest_done(void *ud, struct aws_async_result *res)
 
 		r->prog.digests++;
 		r->prog.bytes += len;
-		chain_add_fetched(c->chain, j->key, CHAIN_FETCH_OK, body, len, sig, alg, NULL);
+		chain_add_fetched(c->chain, j->bucket, j->key, CHAIN_FETCH_OK, body, len, sig, alg,
+				  NULL);
 		if (!res->rc) {
-			save_blob(r, r->o->bucket, j->key, 0, body, len);
-			save_meta(r, r->o->bucket, j->key, sig, alg);
+			/* a linked digest in the trail's earlier bucket goes to DIR/<that bucket>/ */
+			save_blob(r, j->bucket, j->key, 0, body, len);
+			save_meta(r, j->bucket, j->key, sig, alg);
 		}
 	} else {
-		chain_add_fetched(c->chain, j->key, fetch_status(res), NULL, 0, NULL, NULL, res->errmsg);
+		chain_add_fetched(c->chain, j->bucket, j->key, fetch_status(res), NULL, 0, NULL, NULL,
+				  res->errmsg);
 	}
 	job_done(r, j);
 }
@@ -896,8 +897,9 @@ static void job_start(struct vrun *r, struct job *j)
 	}
 	case JOB_GET_DIGEST:
 		q.operation = "GetObject";
+		q.bucket = j->bucket;
 		q.key = j->key;
-		subject = xasprintf("%s/%s", r->o->bucket, j->key);
+		subject = xasprintf("%s/%s", j->bucket, j->key);
 		q.subject = subject;
 		q.body_limit = MAX_DIGEST_GZ;
 		done = digest_done;
@@ -988,12 +990,7 @@ static struct job *next_log_job(struct vrun *r)
 			const struct chain_log *l = chain_log(c->chain, i);
 			struct job *j;
 
-			if (strcmp(l->bucket, r->o->bucket)) {
-				findings_add(r->out, F_LOG_MISSING, c->account, c->region, l->bucket, l->key,
-					     "log file listed in bucket '%s', not in the trail's bucket '%s': not read",
-					     l->bucket, r->o->bucket);
-				continue;
-			}
+			/* in its own bucket (after a bucket change, the earlier one) */
 			j = job_new(JOB_GET_LOG, r, c, l->key);
 			j->bucket = xstrdup(l->bucket);
 			j->idx = i;
@@ -1043,7 +1040,7 @@ static void pump(struct vrun *r)
 static void cell_advance(struct vcell *c)
 {
 	struct vrun *r = c->run;
-	const char *const *want;
+	const struct chain_ref *want;
 	size_t n, i;
 
 	if (c->failed && c->phase != PH_DONE) {
@@ -1064,8 +1061,12 @@ static void cell_advance(struct vcell *c)
 	case PH_DIGESTS:
 		n = chain_wanted(c->chain, &want);
 		if (n) {
-			for (i = 0; i < n; i++)
-				enqueue(r, job_new(JOB_GET_DIGEST, r, c, want[i]));
+			for (i = 0; i < n; i++) {
+				struct job *j = job_new(JOB_GET_DIGEST, r, c, want[i].key);
+
+				j->bucket = xstrdup(want[i].bucket);
+				enqueue(r, j);
+			}
 			return;
 		}
 		chain_walk(c->chain, r->out);

@@ -80,6 +80,12 @@ static void list_dir(const char *root, const char *rel, struct keys_list *out)
 	free(path);
 }
 
+/* run_local knobs (reset by each test that sets them): fetches from this
+ * bucket answer AccessDenied; the --state anchor; digests that validated */
+static const char *g_deny_bucket;
+static const char *g_anchor_key, *g_anchor_sig;
+static size_t g_digests_valid, g_logs_valid;
+
 /* validate a --local copy; returns the findings */
 static void run_local(const char *dir, const struct digest_loc *loc, time_t start, time_t end,
 		      uint64_t max_inflated, struct findings *f)
@@ -90,7 +96,7 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 	struct keys_list keys = { NULL, 0 };
 	struct buf b;
 	char *root = xasprintf("%s/%s", dir, BUCKET), *pk = xasprintf("%s/%s", dir, LOCAL_PUBKEYS);
-	const char *const *want;
+	const struct chain_ref *want;
 	size_t n, i, rounds = 0;
 
 	keyset_init(&ks);
@@ -103,6 +109,8 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 	p.start = start;
 	p.end = end;
 	p.keys = &ks;
+	p.anchor_key = g_anchor_key;
+	p.anchor_sig = g_anchor_sig;
 	c = chain_new(&p);
 	list_dir(root, "", &keys);
 	for (i = 0; i < keys.n; i++) {
@@ -110,22 +118,30 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 		chain_add_listed_log(c, keys.v[i]);
 	}
 	while ((n = chain_wanted(c, &want)) > 0) {
-		assert_true(++rounds < 10);
+		assert_true(++rounds < 20);
 		for (i = 0; i < n; i++) {
 			char *path, *meta, *sig = NULL, *alg = NULL;
 			struct buf m;
 			int rc;
 
-			assert_int_equal(local_path(&path, dir, BUCKET, want[i], strlen(want[i]), NULL), 0);
+			if (g_deny_bucket && !strcmp(want[i].bucket, g_deny_bucket)) {
+				chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_DENIED,
+						  NULL, 0, NULL, NULL, "s3 GetObject: AccessDenied: Access Denied");
+				continue;
+			}
+			assert_int_equal(local_path(&path, dir, want[i].bucket, want[i].key,
+						    strlen(want[i].key), NULL), 0);
 			meta = xasprintf("%s%s", path, LOCAL_META_SUFFIX);
 			rc = read_file(path, &b, MAX_DIGEST_GZ);
 			if (rc == -1) {
-				chain_add_fetched(c, want[i], CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL, NULL);
+				chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_NOT_FOUND,
+						  NULL, 0, NULL, NULL, NULL);
 			} else {
 				if (read_file(meta, &m, 65536) == 0)
 					assert_int_equal(local_read_meta(m.data, m.len, &sig, &alg, NULL), 0);
 				buf_release(&m);
-				chain_add_fetched(c, want[i], CHAIN_FETCH_OK, b.data, b.len, sig, alg, NULL);
+				chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_OK, b.data,
+						  b.len, sig, alg, NULL);
 			}
 			buf_release(&b);
 			free(sig);
@@ -161,6 +177,8 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 		free(path);
 	}
 	chain_unreferenced(c, f);
+	g_digests_valid = chain_digests_valid(c);
+	g_logs_valid = chain_logs_valid(c);
 	chain_free(c);
 	keyset_release(&ks);
 	for (i = 0; i < keys.n; i++)
@@ -197,13 +215,16 @@ static void check_scenario(const char *name, uint64_t max_inflated)
 	for (i = 0; i < f.n; i++) {
 		assert_string_equal(f.v[i].account, "111122223333");
 		assert_string_equal(f.v[i].region, "us-east-1");
-		/* a log a digest lists in another bucket is reported there */
-		if (!strcmp(name, "digest-foreign-bucket") && f.v[i].code == F_LOG_MISSING)
-			assert_string_equal(f.v[i].bucket, "foreign-bucket");
+		/* a finding on an object in another bucket (a log a digest lists
+		 * there, a digest of the trail's earlier bucket) is reported there:
+		 * expect.txt writes its key as s3://bucket/key */
+		assert_non_null(f.v[i].bucket);
+		if (strcmp(f.v[i].bucket, BUCKET))
+			lines[i] = xasprintf("%s s3://%s/%s\n", finding_code_name(f.v[i].code),
+					     f.v[i].bucket, f.v[i].key ? f.v[i].key : "-");
 		else
-			assert_string_equal(f.v[i].bucket, BUCKET);
-		lines[i] = xasprintf("%s %s\n", finding_code_name(f.v[i].code),
-				     f.v[i].key ? f.v[i].key : "-");
+			lines[i] = xasprintf("%s %s\n", finding_code_name(f.v[i].code),
+					     f.v[i].key ? f.v[i].key : "-");
 	}
 	qsort(lines, f.n, sizeof(*lines), cmp_line);
 	for (i = 0; i < f.n; i++) {
@@ -245,6 +266,16 @@ SCENARIO(test_digest_wrong_types, "digest-wrong-types")
 SCENARIO(test_digest_skipped, "digest-skipped")
 SCENARIO(test_chain_restart, "chain-restart")
 SCENARIO(test_digest_foreign_bucket, "digest-foreign-bucket")
+SCENARIO(test_location_prefix_change, "location-prefix-change")
+SCENARIO(test_location_prefix_none, "location-prefix-none")
+SCENARIO(test_location_bucket_change, "location-bucket-change")
+SCENARIO(test_location_bucket_change_logs_stay, "location-bucket-change-logs-stay")
+SCENARIO(test_location_link_missing, "location-link-missing")
+SCENARIO(test_location_old_digest_altered, "location-old-digest-altered")
+SCENARIO(test_location_link_tampered, "location-link-tampered")
+SCENARIO(test_location_link_newer, "location-link-newer")
+SCENARIO(test_location_link_other_account, "location-link-other-account")
+SCENARIO(test_location_link_bad_bucket, "location-link-bad-bucket")
 
 /* the bomb is only a finding because of the cap: without it, a mismatch */
 static void test_bomb_without_cap_is_mismatch(void **state)
@@ -314,6 +345,118 @@ static void test_partial_window(void **state)
 	findings_release(&f);
 }
 
+#define LOC_FIX(name) FIX "/location-" name
+#define OTHER "tk-fixture-earlier-bucket"
+/* the key of hour h's digest at prefix pre */
+static char *dkey(const char *pre, int h)
+{
+	return xasprintf("%s%sAWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
+			 "111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_"
+			 "20240301T%02d0000Z.json.gz", pre, *pre ? "/" : "", h);
+}
+
+/* A valid chain across a location change is followed and counted: all 5
+ * digests and 10 log files (the moved hour's in the other location). */
+static void test_location_counts(void **state)
+{
+	static const char *const fx[] = { "prefix-change", "prefix-none", "bucket-change" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		char *dir = xasprintf("%s%s", LOC_FIX(""), fx[i]);
+		struct findings f;
+		time_t s, e;
+
+		tk_parse_time("2024-03-01T00:00:00Z", &s);
+		tk_parse_time("2024-03-01T05:00:00Z", &e);
+		findings_init(&f);
+		run_local(dir, &LOC, s, e, 0, &f);
+		assert_int_equal(f.n, 0);
+		assert_int_equal(g_digests_valid, 5);
+		assert_int_equal(g_logs_valid, 10);
+		findings_release(&f);
+		free(dir);
+	}
+}
+
+/* A link into a bucket that cannot be read: digest_link_unreadable on
+ * exactly that digest, naming where it points and the S3 error; the walk
+ * goes on with the older digests of the listed location. */
+static void test_location_link_unreadable(void **state)
+{
+	struct findings f;
+	time_t s, e;
+	char *k3 = dkey("logs", 3), *k4 = dkey("logs", 4);
+
+	(void)state;
+	tk_parse_time("2024-03-01T00:00:00Z", &s);
+	tk_parse_time("2024-03-01T05:00:00Z", &e);
+	findings_init(&f);
+	g_deny_bucket = OTHER;
+	run_local(LOC_FIX("bucket-change"), &LOC, s, e, 0, &f);
+	g_deny_bucket = NULL;
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_LINK_UNREADABLE);
+	assert_string_equal(f.v[0].bucket, OTHER);
+	assert_string_equal(f.v[0].key, k3);
+	assert_non_null(strstr(f.v[0].message, "s3://" OTHER "/"));
+	assert_non_null(strstr(f.v[0].message, k4));
+	assert_non_null(strstr(f.v[0].message, "AccessDenied"));
+	assert_int_equal(g_digests_valid, 4);   /* 5, 4, then 2 and 1 */
+	findings_release(&f);
+
+	/* the unreadable digest lists log files of the listed location: they
+	 * are not "unreferenced" (nobody can tell), the link is the finding */
+	findings_init(&f);
+	g_deny_bucket = OTHER;
+	run_local(LOC_FIX("bucket-change-logs-stay"), &LOC, s, e, 0, &f);
+	g_deny_bucket = NULL;
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_LINK_UNREADABLE);
+	assert_string_equal(f.v[0].key, k3);
+	findings_release(&f);
+	free(k3);
+	free(k4);
+}
+
+/* verify --state: an anchor before the location change is reached through
+ * the other location; one the chain does not reach is reported */
+static void test_location_anchor(void **state)
+{
+	struct findings f;
+	struct buf m;
+	char *k2 = dkey("logs", 2), *path, *sig = NULL, *alg = NULL;
+	time_t s, e;
+
+	(void)state;
+	path = xasprintf("%s/%s/%s%s", LOC_FIX("prefix-change"), BUCKET, k2, LOCAL_META_SUFFIX);
+	assert_int_equal(read_file(path, &m, 65536), 0);
+	assert_int_equal(local_read_meta(m.data, m.len, &sig, &alg, NULL), 0);
+	buf_release(&m);
+	tk_parse_time("2024-03-01T02:00:00Z", &s);
+	tk_parse_time("2024-03-01T05:00:00Z", &e);
+	findings_init(&f);
+	g_anchor_key = k2;
+	g_anchor_sig = sig;
+	run_local(LOC_FIX("prefix-change"), &LOC, s, e, 0, &f);
+	assert_int_equal(f.n, 0);
+	assert_int_equal(g_digests_valid, 3);   /* 5, 4 and the moved 3; not the anchor */
+	findings_release(&f);
+	/* the same anchor with another signature: the chain was rewritten */
+	findings_init(&f);
+	g_anchor_sig = "00";
+	run_local(LOC_FIX("prefix-change"), &LOC, s, e, 0, &f);
+	assert_true(f.n >= 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_CHAIN_GAP);
+	findings_release(&f);
+	g_anchor_key = g_anchor_sig = NULL;
+	free(k2);
+	free(sig);
+	free(alg);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +471,19 @@ int main(void)
 		cmocka_unit_test(test_digest_deleted),
 		cmocka_unit_test(test_digest_moved),
 		cmocka_unit_test(test_digest_foreign_bucket),
+		cmocka_unit_test(test_location_prefix_change),
+		cmocka_unit_test(test_location_prefix_none),
+		cmocka_unit_test(test_location_bucket_change),
+		cmocka_unit_test(test_location_bucket_change_logs_stay),
+		cmocka_unit_test(test_location_link_missing),
+		cmocka_unit_test(test_location_old_digest_altered),
+		cmocka_unit_test(test_location_link_tampered),
+		cmocka_unit_test(test_location_link_newer),
+		cmocka_unit_test(test_location_link_other_account),
+		cmocka_unit_test(test_location_link_bad_bucket),
+		cmocka_unit_test(test_location_counts),
+		cmocka_unit_test(test_location_link_unreadable),
+		cmocka_unit_test(test_location_anchor),
 		cmocka_unit_test(test_digest_bad_signature),
 		cmocka_unit_test(test_digest_unknown_key),
 		cmocka_unit_test(test_digest_wrong_types),

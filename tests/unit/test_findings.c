@@ -16,7 +16,8 @@ static void test_table(void **state)
 		"delivery_stale", "delivery_none", "prefix_missing", "prefix_unexpected",
 		"account_not_in_org", "account_unconfigured", "org_trusted_access_disabled",
 		"digest_missing", "digest_moved", "digest_format_invalid", "digest_signature_invalid",
-		"digest_public_key_unknown", "digest_chain_gap", "log_missing", "log_hash_mismatch",
+		"digest_public_key_unknown", "digest_chain_gap", "digest_link_unreadable",
+		"log_missing", "log_hash_mismatch",
 		"log_format_invalid", "log_unreferenced", "access_denied", "cell_unchecked" };
 	size_t i;
 
