@@ -146,8 +146,8 @@ bool aws_retry_take(struct aws_ctx *ctx, bool timeout, int *cost)
 {
 	int c = timeout ? AWS_RETRY_COST_TIMEOUT : AWS_RETRY_COST;
 
-	if (ctx->retry_tokens < c)
-		return false;
+	if (ctx->retry_tokens < c || http_pool_time_left_ms(ctx->http) == 0)
+		return false;   /* no tokens, or the run's deadline has passed */
 	ctx->retry_tokens -= c;
 	*cost = c;
 	return true;
@@ -368,7 +368,16 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 			}
 		}
 		ctx->total_retries++;
-		ctx->sleep_ms(ctx->sleep_ud, aws_retry_backoff_ms(ctx, attempt));
+		{
+			/* never sleep past the run's deadline: the attempt after it
+			 * then fails at once with the deadline's message */
+			long wait = aws_retry_backoff_ms(ctx, attempt);
+			long long left = http_pool_time_left_ms(ctx->http);
+
+			if (left >= 0 && wait > left)
+				wait = (long)left;
+			ctx->sleep_ms(ctx->sleep_ud, wait);
+		}
 	}
 done:
 	if (rc)

@@ -433,6 +433,7 @@ int aws_sched_run(struct aws_sched *s, struct errbuf *err)
 	for (;;) {
 		struct acall **pp, *c, *due = NULL;
 		long min = -1;
+		bool expired;
 
 		rc = http_pool_run(s->http, err);
 		if (rc)
@@ -442,12 +443,21 @@ int aws_sched_run(struct aws_sched *s, struct errbuf *err)
 		for (c = s->timers; c; c = c->next)
 			if (min < 0 || c->wait_ms < min)
 				min = c->wait_ms;
+		{
+			/* never sleep past the run's deadline: what is resubmitted
+			 * after it fails at once with the deadline's message */
+			long long left = http_pool_time_left_ms(s->http);
+
+			if (left >= 0 && min > left)
+				min = (long)left;
+			expired = left == 0;
+		}
 		if (min > 0)
 			s->timers->ctx->sleep_ms(s->timers->ctx->sleep_ud, min);
 		pp = &s->timers;
 		while ((c = *pp)) {
 			c->wait_ms -= min;
-			if (c->wait_ms <= 0) {
+			if (c->wait_ms <= 0 || expired) {
 				*pp = c->next;
 				c->next = due;
 				due = c;

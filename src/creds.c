@@ -13,6 +13,7 @@
 #include "profile.h"
 #include "buf.h"
 #include "timeutil.h"
+#include "http.h"
 #include "banned.h"
 
 #define MAX_CHAIN 8                 /* source_profile hops */
@@ -150,10 +151,27 @@ static int from_container(struct aws_creds *out, const struct creds_ctx *ctx, st
 		return TK_ENOTFOUND;
 	if (!ctx->net || !ctx->net->container)
 		return err_set(err, TK_EAUTH, "container credentials are configured but cannot be fetched here");
-	if (rel)
+	if (rel) {
 		uri = xasprintf("http://169.254.170.2%s%s", rel[0] == '/' ? "" : "/", rel);
-	else
+	} else {
+		/* plain http only to this machine or the addresses the AWS SDKs
+		 * allow (ECS, EKS Pod Identity): never credentials in the clear */
+		static const char *const allowed[] = { "169.254.170.2", "169.254.170.23", "fd00:ec2::23", NULL };
+		char *host = NULL;
+		int c = http_url_cleartext(full, allowed, &host);
+
+		if (c) {
+			rc = c < 0 ? err_set(err, TK_EUSAGE, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not a URL") :
+				err_set(err, TK_EUSAGE,
+					"AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http to '%.200s', which is not "
+					"loopback or a container credentials address (169.254.170.2, 169.254.170.23, "
+					"fd00:ec2::23): credentials would cross the network in the clear; use https",
+					host);
+			free(host);
+			return rc;
+		}
 		uri = xstrdup(full);
+	}
 	if (tfile) {
 		rc = read_token_file(&ftok, tfile, err);
 		if (rc)

@@ -2,6 +2,7 @@
  * addressing (aws-wire.md sections 0 and 5).  See endpoint.h for the order
  * in which custom endpoints are looked up. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,11 @@ static int parse_url(struct endpoint *out, const char *url, const char *what, st
 
 	if (n > MAX_URL)
 		return err_set(err, TK_EUSAGE, "%s is longer than %d characters", what, MAX_URL);
+	/* user:password@ anywhere (a password may even hold a '/'): refused
+	 * before any message could echo the URL */
+	if (strchr(url, '@'))
+		return err_set(err, TK_EUSAGE, "%s must not contain a user name or password (user:password@); "
+			       "the URL is not shown", what);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)url[i] <= 32 || (unsigned char)url[i] == 127)
 			return err_set(err, TK_EUSAGE, "%s '%s' contains a space or control character", what, url);
@@ -176,6 +182,27 @@ static int parse_url(struct endpoint *out, const char *url, const char *what, st
 	return 0;
 }
 
+bool endpoint_is_loopback(const struct endpoint *ep)
+{
+	static const unsigned char lo6[16] = { [15] = 1 };
+	const char *h = ep->hostname;
+	unsigned char a[16];
+	char tmp[64];
+	size_t n;
+
+	if (!h)
+		return false;
+	if (!strcasecmp(h, "localhost"))
+		return true;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']' && n - 2 < sizeof(tmp)) {
+		memcpy(tmp, h + 1, n - 2);
+		tmp[n - 2] = '\0';
+		return inet_pton(AF_INET6, tmp, a) == 1 && !memcmp(a, lo6, 16);
+	}
+	return inet_pton(AF_INET, h, a) == 1 && a[0] == 127;
+}
+
 static bool truthy(const char *v)
 {
 	return v && !strcasecmp(v, "true");
@@ -228,6 +255,16 @@ int endpoint_resolve(struct endpoint *out, const char *service, const char *regi
 		}
 		out->custom = true;
 		out->signing_region = xstrdup(region);
+		/* credentials and session tokens in the clear to another machine:
+		 * only on request (http MinIO, LocalStack), and warned about */
+		if (!strcmp(out->scheme, "http") && !endpoint_is_loopback(out) && !(cfg && cfg->allow_http)) {
+			rc = err_set(err, TK_EUSAGE,
+				     "%s '%s' is plain http to '%s', not a loopback address: requests and "
+				     "credentials would cross the network in the clear; use https, or "
+				     "--allow-http to accept that", what, url, out->hostname);
+			endpoint_release(out);
+			return rc;
+		}
 	} else {
 		const char *dns = dns_suffix(out->partition);
 

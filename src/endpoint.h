@@ -27,6 +27,7 @@ struct endpoint_config {
 	struct tk_env env;                 /* AWS_ENDPOINT_URL*, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS */
 	const struct profile_set *profiles;/* NULL: no profile settings */
 	const char *profile;               /* profile name (NULL: "default") */
+	bool allow_http;                   /* --allow-http: plain http to a non-loopback host */
 };
 
 struct endpoint {
@@ -53,6 +54,11 @@ const char *endpoint_global_region(const char *partition, const char *service);
 int endpoint_resolve(struct endpoint *out, const char *service, const char *region,
 		     const struct endpoint_config *cfg, struct errbuf *err);
 void endpoint_release(struct endpoint *e);
+
+/* Is the endpoint's host loopback (127.0.0.0/8, ::1, localhost)?  A custom
+ * URL that is plain http to any other host is refused by endpoint_resolve
+ * (TK_EUSAGE) unless cfg->allow_http; with it, the caller warns. */
+bool endpoint_is_loopback(const struct endpoint *ep);
 
 /* Partition of a region name ("cn-*" -> aws-cn, "us-gov-*" -> aws-us-gov, else aws). */
 const char *endpoint_partition(const char *region);

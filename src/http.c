@@ -174,6 +174,57 @@ done:
 	return rc;
 }
 
+/* host (as curl gives it: IPv6 in brackets) equals name, as a name or as
+ * the same IP address */
+static bool host_equal(const char *host, const char *name)
+{
+	unsigned char a[16], b[16];
+	char tmp[64];
+	size_t n = strlen(host);
+
+	if (!strcasecmp(host, name))
+		return true;
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(tmp)) {
+		memcpy(tmp, host + 1, n - 2);
+		tmp[n - 2] = '\0';
+		return inet_pton(AF_INET6, tmp, a) == 1 && inet_pton(AF_INET6, name, b) == 1 && !memcmp(a, b, 16);
+	}
+	if (inet_pton(AF_INET, host, a) == 1 && inet_pton(AF_INET, name, b) == 1)
+		return !memcmp(a, b, 4);
+	return false;
+}
+
+int http_url_cleartext(const char *url, const char *const *hosts, char **host_out)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+	size_t i;
+
+	if (host_out)
+		*host_out = NULL;
+	if (!u)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto done;
+	rc = 0;
+	if (strcasecmp(scheme, "http") || host_is_loopback(host))
+		goto done;
+	for (i = 0; hosts && hosts[i]; i++)
+		if (host_equal(host, hosts[i]))
+			goto done;
+	rc = 1;
+	if (host_out)
+		*host_out = xstrdup(host);
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 bool http_url_is_loopback(const char *url)
 {
 	char *host = NULL;
@@ -203,9 +254,13 @@ int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, s
 	if (p->opt.connect_timeout_ms <= 0)
 		p->opt.connect_timeout_ms = 10000;
 	if (p->opt.low_speed_time_s <= 0)
-		p->opt.low_speed_time_s = 30;
+		p->opt.low_speed_time_s = HTTP_LOW_SPEED_TIME_S;
 	if (p->opt.low_speed_limit <= 0)
-		p->opt.low_speed_limit = 1;
+		p->opt.low_speed_limit = HTTP_LOW_SPEED_LIMIT;
+	if (p->opt.collect_timeout_ms == 0)
+		p->opt.collect_timeout_ms = HTTP_COLLECT_TIMEOUT_MS;
+	if (!p->opt.now_ms)
+		p->opt.deadline_ms = 0;
 	p->ca_bundle = p->opt.ca_bundle ? xstrdup(p->opt.ca_bundle) : NULL;
 	p->user_agent = xstrdup(p->opt.user_agent ? p->opt.user_agent : "trailkeep");
 	p->opt.ca_bundle = p->ca_bundle;
@@ -262,6 +317,16 @@ void http_pool_free(struct http_pool *p)
 size_t http_pool_pending(const struct http_pool *p)
 {
 	return p->pending;
+}
+
+long long http_pool_time_left_ms(const struct http_pool *p)
+{
+	long long left;
+
+	if (!p || !p->opt.deadline_ms)
+		return -1;
+	left = p->opt.deadline_ms - p->opt.now_ms();
+	return left > 0 ? left : 0;
 }
 
 /* ---- curl callbacks ---- */
@@ -463,8 +528,24 @@ int http_submit(struct http_pool *p, const struct http_request *req, http_done_f
 
 static int xfer_start(struct http_pool *p, struct xfer *x)
 {
-	CURL *e = curl_easy_init();
+	long long left = http_pool_time_left_ms(p);
+	long timeout = x->timeout_ms;
+	CURL *e;
 
+	if (left == 0) {
+		x->resp.result = TK_ENET;
+		x->resp.deadline = true;
+		x->resp.timed_out = true;
+		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "%s", HTTP_DEADLINE_MSG);
+		return -1;
+	}
+	/* a collected answer is small: bound it whole; a streamed one (a log
+	 * file) only by the throughput rule and the deadline */
+	if (timeout <= 0 && !x->sink && p->opt.collect_timeout_ms > 0)
+		timeout = p->opt.collect_timeout_ms;
+	if (left > 0 && (timeout <= 0 || left < timeout))
+		timeout = left < 1 ? 1 : (long)(left > 0x7fffffffL ? 0x7fffffffL : left);
+	e = curl_easy_init();
 	if (!e) {
 		x->resp.result = TK_EFAIL;
 		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "cannot create a curl handle");
@@ -486,8 +567,8 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->opt.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, p->opt.low_speed_time_s);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, p->opt.low_speed_limit);
-	if (x->timeout_ms > 0)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, x->timeout_ms);
+	if (timeout > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, p->opt.insecure ? 0L : 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, p->opt.insecure ? 0L : 2L);
 	if (p->ca_bundle)
@@ -547,7 +628,18 @@ static void xfer_finish(struct http_pool *p, struct xfer *x, CURLcode cc)
 		r->result = TK_ENET;
 		r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 		r->retryable = curl_retryable(cc);
-		snprintf(r->errmsg, sizeof(r->errmsg), "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
+		if (r->timed_out && http_pool_time_left_ms(p) == 0) {
+			r->deadline = true;
+			r->retryable = false;
+			snprintf(r->errmsg, sizeof(r->errmsg), "%s", HTTP_DEADLINE_MSG);
+		} else if (r->timed_out && !strncmp(x->curl_err, "Operation too slow", 18)) {
+			snprintf(r->errmsg, sizeof(r->errmsg),
+				 "connection stalled: less than %ld bytes/s for %ld s", p->opt.low_speed_limit,
+				 p->opt.low_speed_time_s);
+		} else {
+			snprintf(r->errmsg, sizeof(r->errmsg), "%s",
+				 x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
+		}
 	}
 	if (x->easy) {
 		long st = 0;

@@ -34,6 +34,9 @@
 #define HTTP_MAX_HEADERS 128                 /* response header lines */
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)    /* all response header bytes */
 #define HTTP_DEFAULT_IN_FLIGHT 64
+#define HTTP_LOW_SPEED_LIMIT 1024            /* bytes/s ... */
+#define HTTP_LOW_SPEED_TIME_S 30             /* ... for this long: stalled */
+#define HTTP_COLLECT_TIMEOUT_MS 120000       /* a collected (small) answer, whole */
 
 struct http_pool;
 
@@ -42,9 +45,22 @@ struct http_pool_options {
 	const char *ca_bundle;      /* CURLOPT_CAINFO (--ca-bundle / AWS_CA_BUNDLE); NULL: system */
 	bool insecure;              /* skip TLS verification: loopback hosts only */
 	long connect_timeout_ms;    /* 0: 10000 */
-	long low_speed_time_s;      /* abort when < low_speed_limit B/s for this long; 0: 30 */
-	long low_speed_limit;       /* 0: 1 */
+	/* a stalled transfer: aborted when it moves less than low_speed_limit
+	 * bytes/s (up or down, curl's 5-second average) for low_speed_time_s
+	 * seconds; this also bounds the wait for the first byte.  A trickle of
+	 * a byte a second fails it; a large log file at a sane rate never does */
+	long low_speed_time_s;      /* 0: HTTP_LOW_SPEED_TIME_S */
+	long low_speed_limit;       /* 0: HTTP_LOW_SPEED_LIMIT */
 	long timeout_ms;            /* whole request; 0: none */
+	long collect_timeout_ms;    /* whole request when the body is collected (not
+	                               streamed to a sink: answers up to 8 MiB, never a
+	                               log file); 0: HTTP_COLLECT_TIMEOUT_MS; -1: none */
+	/* The run's deadline (--timeout): no request starts at or after it and
+	 * running ones are aborted at it (resp->deadline, not retryable).
+	 * now_ms is a monotonic clock in ms given by the command layer (library
+	 * code reads no clock); deadline_ms is in that clock; 0: none. */
+	long long (*now_ms)(void);
+	long long deadline_ms;
 	const char *user_agent;     /* NULL: "trailkeep" */
 	/* -v: called with one line (no newline) per header line sent/received
 	 * and curl's informational text; secrets redacted */
@@ -79,6 +95,7 @@ struct http_response {
 	int result;                  /* 0, or TK_ENET (transport), TK_ELIMIT, a sink's code */
 	long status;                 /* HTTP status; 0 when no response arrived */
 	bool timed_out;              /* the transport error was a timeout */
+	bool deadline;               /* stopped by the run's deadline (not retryable) */
 	bool retryable;              /* transport error worth a retry (reset, timeout, ...) */
 	bool streamed;               /* at least one byte went to the sink */
 	char errmsg[256];            /* for result != 0: what went wrong (no secrets) */
@@ -126,5 +143,18 @@ void http_content_md5(const void *data, size_t n, char out[25]);
 
 /* Is the host of url a loopback address or "localhost"? */
 bool http_url_is_loopback(const char *url);
+/* Does url send in the clear to another machine?  1 for plain http to a
+ * host that is neither loopback nor one of hosts (a NULL-terminated list of
+ * names or IP addresses; NULL: none), with *host_out (malloc'd, when
+ * host_out is not NULL) naming it; 0 for https or an allowed host; -1 when
+ * url does not parse.  Never reads the user information. */
+int http_url_cleartext(const char *url, const char *const *hosts, char **host_out);
+
+/* Milliseconds left before the pool's deadline: -1 when it has none, 0
+ * when it has passed. */
+long long http_pool_time_left_ms(const struct http_pool *p);
+
+/* The message of a request stopped by the deadline. */
+#define HTTP_DEADLINE_MSG "stopped: the run's time limit (--timeout) is up"
 
 #endif

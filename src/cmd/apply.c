@@ -261,6 +261,7 @@ int cmd_apply(int argc, char **argv)
 	if (ho.ca_bundle && !*ho.ca_bundle)
 		ho.ca_bundle = NULL;
 	ho.insecure = g_cli.no_verify_ssl;
+	awsenv_pool_deadline(&ho);   /* --timeout */
 	memset(&ao, 0, sizeof(ao));
 	ao.creds = &env.creds;
 	ao.region = cfg.home_region;

@@ -30,6 +30,12 @@ static void debug_line(void *ud, const char *line)
 	fprintf(stderr, "trailkeep: %s: %s\n", debug_cmd, line);
 }
 
+void awsenv_pool_deadline(struct http_pool_options *po)
+{
+	po->now_ms = cli_mono_ms;
+	po->deadline_ms = cli_deadline_ms();
+}
+
 /* The HTTP pool every command uses: CA bundle, --no-verify-ssl (refused by
  * http.c for non-loopback hosts), -v trace with secrets redacted. */
 static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct errbuf *err)
@@ -42,6 +48,7 @@ static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct e
 	if (po.ca_bundle && !*po.ca_bundle)
 		po.ca_bundle = NULL;
 	po.insecure = g_cli.no_verify_ssl;
+	awsenv_pool_deadline(&po);
 	if (g_cli.verbose > 0) {
 		po.debug = debug_line;
 		po.debug_ud = NULL;
@@ -57,6 +64,47 @@ static void set_endpoints(struct endpoint_config *ec, const struct tk_env *env)
 	ec->env = *env;
 	ec->profiles = NULL;
 	ec->profile = g_cli.profile;
+	ec->allow_http = g_cli.allow_http;
+}
+
+/* Every service's endpoint must be usable before anything is contacted (a
+ * bad URL, plain http to another machine without --allow-http: exit 2);
+ * with --allow-http, say so for each custom endpoint that is plain http to
+ * another machine (once per URL).  0, or the exit status after the message. */
+static int check_endpoints(const char *cmd, const struct endpoint_config *ec, const char *region)
+{
+	static const char *const services[] = { "s3", "cloudtrail", "kms", "sts", "organizations", "account" };
+	char *seen[sizeof(services) / sizeof(services[0])];
+	size_t i, k, nseen = 0;
+
+	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		struct endpoint ep;
+		struct errbuf err;
+		char *u;
+		bool dup = false;
+
+		if (endpoint_resolve(&ep, services[i], region, ec, &err)) {
+			for (k = 0; k < nseen; k++)
+				free(seen[k]);
+			return cli_error(cmd, TK_EXIT_USAGE, "%s", err.msg);
+		}
+		if (ep.custom && !strcmp(ep.scheme, "http") && !endpoint_is_loopback(&ep)) {
+			u = xasprintf("%s%s", ep.host, ep.base_path);
+			for (k = 0; k < nseen; k++)
+				dup = dup || !strcmp(seen[k], u);
+			if (!dup) {
+				cli_warn(cmd, "warning: plain http to 'http://%s' (--allow-http): requests and "
+					 "credentials cross the network in the clear", u);
+				seen[nseen++] = u;
+			} else {
+				free(u);
+			}
+		}
+		endpoint_release(&ep);
+	}
+	for (k = 0; k < nseen; k++)
+		free(seen[k]);
+	return 0;
 }
 
 static double env_backoff_scale(void)
@@ -144,6 +192,7 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 	int rc;
 
 	memset(e, 0, sizeof(*e));
+	e->cmd = cmd;
 	e->env.get = awsenv_getenv;
 	/* region: --region, AWS_REGION, AWS_DEFAULT_REGION, the profile's */
 	err_clear(&err);
@@ -154,15 +203,13 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
 	}
 	set_endpoints(&e->endpoints, &e->env);
-	/* the endpoint must be usable before anything is contacted */
-	{
-		struct endpoint ep;
-
-		rc = endpoint_resolve(&ep, "s3", e->region, &e->endpoints, &err);
-		if (rc)
-			return cli_error(cmd, TK_EXIT_USAGE, "%s", err.msg);
-		/* --no-verify-ssl for a non-loopback host is refused by http.c */
-		endpoint_release(&ep);
+	/* the endpoints must be usable before anything is contacted
+	 * (--no-verify-ssl for a non-loopback host is refused by http.c) */
+	rc = check_endpoints(cmd, &e->endpoints, e->region);
+	if (rc) {
+		free(e->region);
+		e->region = NULL;
+		return rc;
 	}
 	rc = open_pool(&e->http, cmd, o->jobs, &err);
 	if (rc)
@@ -214,6 +261,9 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 
 void awsenv_close(struct awsenv *e)
 {
+	if (e->http && e->cmd && http_pool_time_left_ms(e->http) == 0)
+		cli_warn(e->cmd, "the run's time limit (--timeout) was reached: what was not done is "
+			 "reported as unchecked or failed");
 	aws_sched_free(e->sched);
 	if (e->ctx_ready)
 		aws_ctx_release(&e->ctx);

@@ -42,7 +42,12 @@ struct awsenv {
 	struct aws_sched *sched;
 	bool ctx_ready;
 	struct creds_net *net;       /* network credential providers (creds_net.h) */
+	const char *cmd;             /* for messages */
 };
+
+/* The run's deadline (--timeout, cli_deadline_ms) into pool options: every
+ * pool a command makes gets it (awsenv's own, and apply's per worker). */
+void awsenv_pool_deadline(struct http_pool_options *po);
 
 /* Set everything up.  Returns 0, or the exit code after printing the error
  * as "trailkeep: CMD: ...". */
