@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "buf.h"
 #include "plan.h"
 #include "template.h"
@@ -181,6 +182,33 @@ const struct plan_file *plan_find(const struct plan *p, const char *path)
 	return NULL;
 }
 
+/* A policy apply merges (bucket, key, access-log bucket): apply replaces
+ * only statements whose Sid starts with APPLY_SID_PREFIX and refuses a plan
+ * with any other, so plan refuses it first, naming the template. */
+static int check_owned_sids(const json_t *doc, const char *dir, const char *tmpl, struct errbuf *err)
+{
+	const json_t *sts = json_object_get(doc, "Statement"), *st;
+	size_t i, j, n = json_array_size(sts);
+
+	if (!json_is_object(doc) || !json_is_array(sts))
+		return err_set(err, TK_EUSAGE, "%s/%s: the policy has no \"Statement\" list", dir, tmpl);
+	for (i = 0; i < n; i++) {
+		const char *sid;
+
+		st = json_array_get(sts, i);
+		sid = json_string_value(json_object_get(st, "Sid"));
+		if (!sid || strncmp(sid, APPLY_SID_PREFIX, strlen(APPLY_SID_PREFIX)))
+			return err_set(err, TK_EUSAGE, "%s/%s: statement %zu has no \"Sid\" starting with '%s' "
+				       "(apply changes only statements it can recognise as its own)", dir, tmpl, i + 1,
+				       APPLY_SID_PREFIX);
+		for (j = 0; j < i; j++)
+			if (!strcmp(sid, json_string_value(json_object_get(json_array_get(sts, j), "Sid"))))
+				return err_set(err, TK_EUSAGE, "%s/%s: statements %zu and %zu have the same Sid '%s'",
+					       dir, tmpl, j + 1, i + 1, sid);
+	}
+	return 0;
+}
+
 static int render_into(struct plan *p, const char *dir, const char *tmpl, const char *path, json_t *vars,
 		       struct errbuf *err)
 {
@@ -189,6 +217,12 @@ static int render_into(struct plan *p, const char *dir, const char *tmpl, const 
 
 	if (rc < 0)
 		return rc;
+	if ((!strcmp(tmpl, "bucket-policy.json") || !strcmp(tmpl, "kms-key-policy.json") ||
+	     !strcmp(tmpl, "access-log-bucket-policy.json")) &&
+	    (rc = check_owned_sids(doc, dir, tmpl, err)) < 0) {
+		json_decref(doc);
+		return rc;
+	}
 	add_file(p, path, doc);
 	return 0;
 }

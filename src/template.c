@@ -28,7 +28,44 @@ struct rctx {
 	json_t *vars;
 	struct errbuf *err;
 	int depth;
+	size_t *bytes;     /* estimated size of everything rendered so far */
 };
+
+/* A rough size of a rendered value (bytes of text plus a per-node cost),
+ * to bound what a template can produce ("$repeat" inside "$repeat" over
+ * thousands of accounts) before memory runs out. */
+static size_t size_estimate(json_t *v)
+{
+	const char *k;
+	json_t *e;
+	size_t i, n = 16;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return n + json_string_length(v);
+	case JSON_ARRAY:
+		json_array_foreach(v, i, e)
+			n += size_estimate(e);
+		return n;
+	case JSON_OBJECT:
+		json_object_foreach(v, k, e)
+			n += strlen(k) + size_estimate(e);
+		return n;
+	default:
+		return n;
+	}
+}
+
+/* Count n more bytes of output; TK_EUSAGE over TK_TEMPLATE_MAX_OUTPUT. */
+static int count_output(const struct rctx *r, size_t n)
+{
+	*r->bytes += n;
+	if (*r->bytes > TK_TEMPLATE_MAX_OUTPUT)
+		return err_set(r->err, TK_EUSAGE, "%s: renders to more than %u bytes (a \"$repeat\" inside "
+			       "another over many accounts?): refusing to build it", r->t->path,
+			       TK_TEMPLATE_MAX_OUTPUT);
+	return 0;
+}
 
 static int line_of_offset(const char *text, size_t off)
 {
@@ -296,7 +333,12 @@ static int render(const struct rctx *r, const struct scope *sc, json_t *node, js
 		return err_set(r->err, TK_EUSAGE, "%s: nested deeper than %d levels", r->t->path, MAX_DEPTH);
 	switch (json_typeof(node)) {
 	case JSON_STRING:
-		return render_string(&rr, sc, json_string_value(node), out);
+		rc = render_string(&rr, sc, json_string_value(node), out);
+		if (rc == 0 && *out && (rc = count_output(r, size_estimate(*out))) < 0) {
+			json_decref(*out);
+			*out = NULL;
+		}
+		return rc;
 	case JSON_ARRAY:
 		res = json_array();
 		json_array_foreach(node, i, v) {
@@ -349,6 +391,8 @@ static int render(const struct rctx *r, const struct scope *sc, json_t *node, js
 		res = json_deep_copy(node);
 		break;
 	}
+	if ((rc = count_output(r, 16)) < 0)   /* the node; its members counted as rendered */
+		goto fail;
 	*out = res;
 	return 0;
 fail:
@@ -358,7 +402,8 @@ fail:
 
 int tmpl_render(json_t **out, const struct tmpl *t, json_t *vars, struct errbuf *err)
 {
-	struct rctx r = { t, vars, err, 0 };
+	size_t bytes = 0;
+	struct rctx r = { t, vars, err, 0, &bytes };
 	int rc;
 
 	*out = NULL;

@@ -29,6 +29,9 @@
 #include "err.h"
 
 #define TK_TEMPLATE_MAX_BYTES (1u << 20)
+/* Most a template may render to (estimated: text plus 16 bytes a node);
+ * the largest real plan (1000 accounts x 17 regions) is far below. */
+#define TK_TEMPLATE_MAX_OUTPUT (16u << 20)
 
 struct tmpl {
 	char *path;
