@@ -1096,6 +1096,12 @@ static void cross_checks(struct pstate *st)
 		diag(st, st->central_line[K_RETENTION], "'retention_days' (%d) is shorter than the object lock period (%d days)",
 		     c->retention_days, c->object_lock_days);
 
+	/* CloudTrail refuses a multi-region trail without global service
+	 * events (InvalidParameterCombinationException) */
+	if (c->multi_region && !c->include_global_events)
+		diag(st, st->trail_line[K_GLOBAL], "'include_global_events = false' needs 'multi_region = false': "
+		     "CloudTrail refuses a multi-region trail without global service events");
+
 	/* mode */
 	if (!st->trail_line[K_MODE])
 		c->mode = c->org_id ? TK_MODE_ORGANIZATION : TK_MODE_PER_ACCOUNT;
