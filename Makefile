@@ -63,7 +63,7 @@ LIBTK    := $(BUILD)/libtrailkeep.a
 BIN      := $(BUILD)/trailkeep
 
 .PHONY: all help test check unit demo lint policies install uninstall clean bench deps \
-        fuzz-replay tools
+        fuzz-replay tools matrix
 all: trailkeep
 
 help:
@@ -127,6 +127,14 @@ test check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory trailkeep
 	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) sh scripts/demo.sh
+
+# make matrix SEED=N COUNT=M [ONLY=break,...] [MODE=organization|per-account] [FORCE='{json}']:
+# the generated scenario matrix (tests/integration/matrix.py; `make test` runs its fixed sample)
+matrix: deps
+	$(Q)$(MAKE) --no-print-directory trailkeep
+	$(Q)BUILD=$(BUILD) TOP=$(CURDIR) $(PYTHON) tests/integration/matrix.py --seed $(or $(SEED),1) \
+	  --count $(or $(COUNT),1) $(if $(ONLY),--only $(ONLY)) $(if $(MODE),--mode $(MODE)) \
+	  $(if $(FORCE),--force '$(FORCE)')
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory tools $(BENCH_BIN)

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""The generated scenario matrix (issue 12 "The test system", issue 18
+"Doctor coverage"): configurations generated from a seed x the breaks of one
+catalogue (tests/matrix/catalogue.py, written from README.md's tables).
+
+  matrix.py                          the fixed sample `make test` runs: every
+                                     break of the catalogue at least once in
+                                     each mode it applies to (about 4 minutes)
+  matrix.py --seed N --count M       M configs from seed N, each in both modes
+                                     (or --mode), every applicable break
+            [--only b1,b2] [--mode organization|per-account]
+            [--force '{"multi_region": false}'] [-v]
+
+(`make matrix SEED=N COUNT=M ONLY=... MODE=... FORCE=...` runs the second
+form.)  Prints PASS:/FAIL: lines (tests/run.sh counts them); a FAIL prints the
+seed, mode, break, the generated config and the command that replays it.
+Breaks the fake AWS cannot build yet print "# PENDING" with the reason.
+Exits non-zero on any failure."""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, TOP)
+
+from tests.matrix.catalogue import EXPECT  # noqa: E402
+from tests.matrix.gen import gen  # noqa: E402
+from tests.matrix.run import Runner  # noqa: E402
+from tests.matrix.world import TK  # noqa: E402
+
+# The fixed sample: (seed, mode, forced fields, breaks).  Every break of
+# EXPECT appears at least once in each mode it applies to (checked below);
+# forced fields make the configs reach the breaks that need a feature
+# (single-region, an opt-in region, data events, no object lock) while the
+# seed varies everything else.
+ORG_A = dict(multi_region=True, opt_in=True, data_events=True, retention=(30, "none"),
+             home="eu-west-1", n_accounts=4)
+ORG_B = dict(multi_region=False, retention=(400, "governance:30"), key_prefix_raw="/org/logs/ct/",
+             home="us-east-1", n_accounts=3, mgmt_section=True, archive_section=True,
+             role=("TrailkeepAdmin", "ext-102"))
+# the management and log-archive accounts without [account] sections (issue 12
+# defect 1: they are expected accounts all the same)
+ORG_C = dict(multi_region=True, retention=(0, "none"), home="us-west-2", n_accounts=3,
+             mgmt_section=False, archive_section=False, key_prefix_raw=None)
+PER_A = dict(multi_region=True, opt_in=True, data_events=True, retention=(0, "none"),
+             home="ap-southeast-2", n_accounts=4, mgmt_section=True, key_prefix_raw="cloudtrail")
+PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-central-1",
+             n_accounts=3, access_log=True, role=("TrailkeepAdmin", "ext-202"))
+
+SAMPLE = [
+    (101, "organization", ORG_A, [
+        "trail_missing", "trail_not_logging", "trail_region_not_covered", "bucket_missing",
+        "bucket_foreign_owner", "bucket_policy_deny_statement", "kms_key_disabled",
+        "bucket_wrong_region", "kms_key_changed", "bucket_changed", "prefix_changed",
+        "selectors_read_only", "selectors_no_management", "selectors_data_removed",
+        "global_events_duplicated", "region_no_logs", "region_not_enabled", "account_left_org",
+        "trusted_access_off", "kms_key_missing"]),
+    (102, "organization", ORG_B, [
+        "trail_deleted", "trail_stopped_25h", "delivery_error", "bucket_policy_deleted",
+        "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "org_flag_off",
+        "selectors_write_only", "validation_off", "global_events_off", "logs_deleted",
+        "unknown_account_logs", "account_removed_from_org", "prefix_changed"]),
+    (103, "organization", ORG_C, ["trail_not_logging", "validation_off"]),
+    (201, "per-account", PER_A, [
+        "trail_deleted", "trail_stopped_25h", "trail_region_not_covered", "bucket_missing",
+        "bucket_foreign_owner", "bucket_policy_deleted", "kms_key_pending_deletion",
+        "bucket_wrong_region", "kms_key_changed", "kms_policy_denies", "prefix_changed",
+        "org_flag_on", "selectors_read_only", "selectors_data_removed", "selectors_no_management",
+        "region_no_logs", "region_not_enabled", "unknown_account_logs"]),
+    (202, "per-account", PER_B, [
+        "trail_missing", "trail_not_logging", "delivery_error", "bucket_policy_deny_statement",
+        "kms_key_disabled", "kms_key_wrong_region", "bucket_changed", "selectors_write_only",
+        "validation_off", "global_events_off", "global_events_duplicated", "logs_deleted",
+        "kms_key_missing"]),
+]
+
+
+def sample_coverage_errors():
+    """Every break in every mode it applies to appears in SAMPLE (and is
+    applicable there)."""
+    r = Runner(tempfile.gettempdir())
+    have = set()
+    errs = []
+    for seed, mode, force, names in SAMPLE:
+        cfg = gen(seed, mode, **force)
+        for n in names:
+            why = r.applicable(cfg, n)
+            if why:
+                errs.append("sample: %s is not applicable to seed %d %s: %s" % (n, seed, mode, why))
+            have.add((n, mode))
+    for n, exp in EXPECT.items():
+        for m in exp["modes"]:
+            if (n, m) not in have:
+                errs.append("sample: break %s never runs in %s mode" % (n, m))
+    return errs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--mode", default="")
+    ap.add_argument("--force", default="")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    if not os.path.exists(TK):
+        print("FAIL: %s not built" % TK)
+        return 1
+    only = [x for x in a.only.replace(" ", ",").split(",") if x]
+    for n in only:
+        if n not in EXPECT:
+            print("FAIL: unknown break %r (known: %s)" % (n, ", ".join(sorted(EXPECT))))
+            return 2
+    modes = [m for m in (a.mode.split(",") if a.mode else ["organization", "per-account"]) if m]
+    force = json.loads(a.force) if a.force else {}
+    tmp = tempfile.mkdtemp(prefix="tk-matrix-")
+    t0 = time.time()
+    runner = Runner(tmp, verbose=a.verbose)
+    try:
+        if a.seed is None:
+            errs = sample_coverage_errors()
+            for e in errs:
+                print("FAIL: %s" % e)
+            if not errs:
+                print("PASS: the fixed sample runs every break in each mode it applies to")
+            plan = [(s, m, f, [n for n in names if not only or n in only])
+                    for s, m, f, names in SAMPLE if not a.mode or m in modes]
+        else:
+            plan = []
+            for s in range(a.seed, a.seed + a.count):
+                for m in modes:
+                    plan.append((s, m, force, [n for n in EXPECT if (not only or n in only)]))
+        for seed, mode, f, names in plan:
+            cfg = gen(seed, mode, **f)
+            print("# config seed=%d %s: %s" % (seed, mode, cfg.summary()), flush=True)
+            runner.run_config(cfg, names)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("# summary per break and mode:")
+    for line in runner.summary():
+        print(line)
+    slow = sorted(runner.timings.items(), key=lambda kv: -kv[1])[:5]
+    print("# slowest: %s" % ", ".join("%s/%s/%d %.1fs" % (k[2], k[1], k[0], v) for k, v in slow))
+    print("# matrix: %.1f s" % (time.time() - t0))
+    return 1 if any(r.status == "FAIL" for r in runner.results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
