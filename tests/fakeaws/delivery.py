@@ -98,8 +98,11 @@ def trail_regions(world, trail):
 
 
 def trail_accounts(world, trail):
-    """Accounts a trail delivers for: the owner, or every ACTIVE org account."""
+    """Accounts a trail delivers for: the owner, or every ACTIVE org account
+    (only the owner while cloudtrail.amazonaws.com has no trusted access)."""
     if trail.org and world.org is not None and world.org.management_account == trail.account:
+        if "cloudtrail.amazonaws.com" not in world.org.trusted_services:
+            return [trail.account]
         out = []
         for a in world.org.members:
             acc = world.accounts.get(a)

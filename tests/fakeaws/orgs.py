@@ -1,9 +1,23 @@
 """Organizations (JSON 1.1, AWSOrganizationsV20161128): DescribeOrganization,
 ListAccounts, ListAWSServiceAccessForOrganization, ListDelegatedAdministrators,
-EnableAWSServiceAccess."""
+EnableAWSServiceAccess, DisableAWSServiceAccess, LeaveOrganization,
+RemoveAccountFromOrganization.
+
+Membership decides what an organization trail logs (delivery.trail_accounts):
+an account that leaves or is removed, or whose status is not ACTIVE, is no
+longer delivered for; without trusted access for cloudtrail.amazonaws.com the
+organization trail delivers only the management account's logs.  The write
+calls are recorded as CloudTrail events (server.py) in the caller's account
+and the signing region (us-east-1 in the aws partition), as AWS records
+Organizations events.
+
+Control op registered here: org_membership {"account", "member": bool?,
+"status": "ACTIVE" | "SUSPENDED" | "PENDING_CLOSURE"?} (joins or leaves the
+organization without a handshake; sets the status ListAccounts reports)."""
 
 import base64
 
+from . import control
 from .errors import AwsError
 from .world import PARTITION
 
@@ -96,6 +110,72 @@ def enable_service_access(world, ctx, body):
     return {}
 
 
+def _require_management(world, ctx):
+    _require_member(world, ctx)
+    if ctx.account != world.org.management_account:
+        raise _denied()
+
+
+def disable_service_access(world, ctx, body):
+    _require_management(world, ctx)
+    sp = body.get("ServicePrincipal")
+    if not isinstance(sp, str) or not sp:
+        raise AwsError("InvalidInputException", "You provided a value that does not match the "
+                       "required pattern.", 400, extra={"Reason": "INVALID_INPUT"})
+    world.org.trusted_services.discard(sp)
+    return {}
+
+
+def leave_organization(world, ctx, body):
+    _require_member(world, ctx)
+    if ctx.account == world.org.management_account:
+        raise AwsError("ConstraintViolationException", "You cannot remove the management account "
+                       "from its own organization.", 400,
+                       extra={"Reason": "MASTER_ACCOUNT_MISSING_CONTACT_INFO"})
+    world.org.members.remove(ctx.account)
+    return {}
+
+
+def remove_account(world, ctx, body):
+    _require_management(world, ctx)
+    aid = body.get("AccountId")
+    if not isinstance(aid, str) or not aid.isdigit() or len(aid) != 12:
+        raise AwsError("InvalidInputException", "You provided a value that does not match the "
+                       "required pattern.", 400, extra={"Reason": "INVALID_INPUT"})
+    if aid not in world.org.members:
+        raise AwsError("AccountNotFoundException", "You specified an account that doesn't exist.", 400)
+    if aid == world.org.management_account:
+        raise AwsError("ConstraintViolationException", "You cannot remove the management account "
+                       "from its own organization.", 400)
+    world.org.members.remove(aid)
+    return {}
+
+
+def c_org_membership(world, body):
+    """{"account", "member": bool?, "status": str?}: join/leave without a
+    handshake, set the status ListAccounts reports."""
+    aid = body["account"]
+    a = world.accounts[aid]
+    if world.org is None:
+        raise ValueError("no organization")
+    if "member" in body:
+        if body["member"] and aid not in world.org.members:
+            world.org.members.append(aid)
+            a.joined = world.now
+        elif not body["member"] and aid in world.org.members:
+            if aid == world.org.management_account:
+                raise ValueError("the management account cannot leave")
+            world.org.members.remove(aid)
+    if "status" in body:
+        if body["status"] not in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE"):
+            raise ValueError("bad status")
+        a.status = body["status"]
+    return {"members": list(world.org.members), "status": a.status}
+
+
+control.register("org_membership", c_org_membership)
+
+
 def list_delegated_admins(world, ctx, body):
     _require_admin(world, ctx)
     sp = body.get("ServicePrincipal")
@@ -115,6 +195,9 @@ def list_delegated_admins(world, ctx, body):
 OPS = {"DescribeOrganization": describe_organization, "ListAccounts": list_accounts,
        "ListAWSServiceAccessForOrganization": list_service_access,
        "EnableAWSServiceAccess": enable_service_access,
+       "DisableAWSServiceAccess": disable_service_access,
+       "LeaveOrganization": leave_organization,
+       "RemoveAccountFromOrganization": remove_account,
        "ListDelegatedAdministrators": list_delegated_admins}
 
 
