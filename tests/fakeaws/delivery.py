@@ -468,6 +468,13 @@ def management_selected(trail, ev):
 # --- delivery ----------------------------------------------------------------------
 
 def _chain(trail, dest, t):
+    # One chain per (account, region), kept across UpdateTrail of S3BucketName
+    # or S3KeyPrefix, as CloudTrail does: the next digest goes to the new
+    # location (trail.bucket, trail.prefix) and its previousDigestS3Bucket /
+    # previousDigestS3Object name the last digest at the old location; the log
+    # files written there before the change are listed in it where they are
+    # (reference/cloudtrail-integrity.md section 5;
+    # tests/integration/validate_location_change.py).
     c = trail.chains.get(dest)
     if c is None:
         hour = (int(t) - 1) // HOUR * HOUR
