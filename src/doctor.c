@@ -1819,6 +1819,13 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 		c->error = xasprintf("some checks could not be made: %s", x.incomplete_msg);
 		return;
 	}
+	if (in->symptom && strstr(in->symptom, "cell_unchecked")) {
+		/* verify could not check the cell (a failed call, a listing past
+		 * its bound, the --timeout): nothing to explain, never "unknown" */
+		c->status = DOCTOR_UNEXAMINED;
+		c->error = xasprintf("verify could not check this cell: %s", in->symptom);
+		return;
+	}
 	c->cause = DC_UNKNOWN;
 	set_fix(c, "none known: every check above passed%s%s%s; trailkeep apply %s converges what trailkeep owns",
 		in->symptom ? " (verify saw: " : "", in->symptom ? in->symptom : "", in->symptom ? ")" : "",
@@ -2232,14 +2239,19 @@ int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_op
 					struct errbuf e;
 
 					day = o->now - (time_t)k * 86400;
-					gmtime_r(&day, &tm);
+					if (!gmtime_r(&day, &tm)) {
+						sym = xstrdup("cell_unchecked: the time is out of range");
+						break;
+					}
 					strftime(ymd, sizeof(ymd), "%Y/%m/%d/", &tm);
 					p = xasprintf("%s%s", prefix, ymd);
 					memset(&lp, 0, sizeof(lp));
 					lp.prefix = p;
 					lp.on_object = newest_cb;
 					lp.ud = &newest;
-					lp.max_pages = 50;
+					/* a day holds at most 86400 objects (one a second,
+					 * 300x CloudTrail's rate): more pages is an error */
+					lp.max_pages = 100;
 					st.calls++;
 					if (s3_list_objects(ctx, cfg->bucket, &lp, &e)) {
 						sym = xasprintf("access_denied: %s", e.msg);

@@ -596,7 +596,14 @@ int s3_list_objects(struct aws_ctx *ctx, const char *bucket, const struct s3_lis
 		}
 		free(last);
 		xml_doc_release(&d);
-		if (rc || trunc != 1 || (p->max_pages && pages >= p->max_pages))
+		if (!rc && trunc == 1 && p->max_pages && pages >= p->max_pages) {
+			/* still truncated at the bound: never a silently partial listing */
+			char why[96];
+
+			snprintf(why, sizeof(why), "listing does not end (more than %zu pages)", p->max_pages);
+			rc = bad_response(err, op, bucket, why);
+		}
+		if (rc || trunc != 1)
 			break;
 		free(token);
 		token = next;

@@ -111,7 +111,8 @@ struct s3_list_params {
 	const char *start_after;     /* v2: first request only; v1: the first marker */
 	int max_keys;                /* 0: server default (1000) */
 	bool v1;                     /* ListObjects instead of ListObjectsV2 */
-	size_t max_pages;            /* 0: no limit */
+	size_t max_pages;            /* 0: no limit; a listing still truncated after
+	                                max_pages pages is an error (never partial) */
 	int (*on_object)(void *ud, const struct s3_object *o);
 	int (*on_prefix)(void *ud, const char *common_prefix);
 	void *ud;

@@ -650,6 +650,22 @@ static enum chain_fetch fetch_status(const struct aws_async_result *res)
 	return CHAIN_FETCH_ERROR;
 }
 
+/* The pages one listing of cell c may take.  CloudTrail writes about one
+ * log file per cell every 5 minutes and one digest an hour; a listing may
+ * hold at most one object a second (300 times that rate: several trails
+ * into one prefix, busy accounts) over the span it covers (from the day
+ * before the cell's start to the stop key two days after the end), 1000
+ * keys a page, plus 10 pages.  A listing past it (a server that always
+ * answers "truncated" with a fresh token) makes the cell unchecked. */
+static size_t list_page_bound(const struct vcell *c)
+{
+	long long from = (long long)c->start - LOG_WINDOW_BEFORE - DAY_S;
+	long long to = (long long)c->run->o->end + 2 * DAY_S + 3600;
+	long long span = to > from ? to - from : 0;
+
+	return (size_t)(span / 1000) + 10;
+}
+
 /* ListObjectsV2 page */
 static void list_done(void *ud, struct aws_async_result *res)
 {
@@ -696,8 +712,14 @@ static void list_done(void *ud, struct aws_async_result *res)
 
 		if (!t || !*t) {
 			cell_fail(c, NULL, "", "ListObjectsV2 is truncated without a continuation token");
-		} else if ((j->key && !strcmp(j->key, t)) || j->pages + 1 >= VALIDATE_MAX_LIST_PAGES) {
-			cell_fail(c, NULL, "", "listing does not end (page limit reached)");
+		} else if (j->key && !strcmp(j->key, t)) {
+			cell_fail(c, NULL, "", "listing does not end (the continuation token repeats)");
+		} else if (j->pages + 1 >= list_page_bound(c)) {
+			char m[256];
+
+			snprintf(m, sizeof(m), "listing does not end: more than %zu pages of ListObjectsV2, more "
+				 "than the window can hold (one object a second)", list_page_bound(c));
+			cell_fail(c, NULL, "", m);
 		} else {
 			struct job *nj = job_new(j->kind, r, c, t);
 
@@ -842,8 +864,9 @@ static void keys_done(void *ud, struct aws_async_result *res)
 		const char *t = json_string_value(json_object_get(doc, "NextToken"));
 
 		if (t && *t) {
-			if (j->pages + 1 >= VALIDATE_MAX_LIST_PAGES) {
-				r->key_fail[ri] = xstrdup("cloudtrail ListPublicKeys: listing does not end");
+			if (j->pages + 1 >= VALIDATE_MAX_KEY_PAGES) {
+				r->key_fail[ri] = xasprintf("cloudtrail ListPublicKeys: listing does not end (more "
+							    "than %d pages)", VALIDATE_MAX_KEY_PAGES);
 			} else {
 				struct job *nj = job_new(JOB_KEYS, r, NULL, t);
 

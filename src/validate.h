@@ -30,7 +30,10 @@
 struct aws_ctx;
 struct aws_sched;
 
-#define VALIDATE_MAX_LIST_PAGES 10000      /* "a listing that never ends" (10M keys) */
+/* Object listings are bounded by what the window can hold (validate.c
+ * list_page_bound: one object a second); ListPublicKeys (a few keys a
+ * region and year) by this: */
+#define VALIDATE_MAX_KEY_PAGES 100
 #define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
 #define VALIDATE_MAX_THREADS 16            /* --local hashing threads */
 

@@ -592,12 +592,15 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	present = xcalloc(cfg->naccounts + 1, sizeof(*present));
 	/* who are we? */
 	err_clear(&e);
-	if (sts_get_caller_identity(o->aws, &id, &e) == 0)
-		v.caller = xstrdup(id.account);
-	else if (!cfg->assume_role) {
-		rc = err_set(err, TK_EAUTH, "%s", e.msg);
+	/* GetCallerIdentity needs no permission: when it fails, the credentials
+	 * or the network are the problem, and its error is the one to show (an
+	 * AssumeRole tried without knowing who we are would hide it) */
+	rc = sts_get_caller_identity(o->aws, &id, &e);
+	if (rc) {
+		err_set(err, rc, "%s", e.msg);
 		goto done;
 	}
+	v.caller = xstrdup(id.account);
 	/* 1. control plane */
 	if (cfg->mode == TK_MODE_ORGANIZATION) {
 		/* a shard without cells and without the trail's cell has no use for it */
