@@ -1047,6 +1047,35 @@ static void account_regions_default(struct pstate *st)
 	}
 }
 
+/* Organization mode: the management and log-archive accounts are always
+ * expected accounts (the organization trail writes their prefixes).  One
+ * without an [account] section is added here, flagged implicit, named
+ * "management" / "log-archive" (or NAME-ID when a section took the name),
+ * with the [organization] regions; a section for the same id narrows it. */
+static void implicit_account(struct pstate *st, const char *id, const char *name)
+{
+	struct tk_config *c = st->c;
+	struct tk_account *a;
+	size_t i;
+	bool taken = false;
+
+	if (!id[0] || config_find_account(c, id))
+		return;
+	for (i = 0; i < c->naccounts; i++)
+		if (!strcmp(c->accounts[i].name, name))
+			taken = true;
+	c->accounts = xrealloc(c->accounts, (c->naccounts + 1) * sizeof(*c->accounts));
+	st->alines = xrealloc(st->alines, (c->naccounts + 1) * sizeof(*st->alines));
+	memset(&st->alines[c->naccounts], 0, sizeof(*st->alines));
+	a = &c->accounts[c->naccounts++];
+	memset(a, 0, sizeof(*a));
+	a->name = taken ? xasprintf("%s-%s", name, id) : xstrdup(name);
+	memcpy(a->id, id, sizeof(a->id));
+	a->implicit = true;
+	for (i = 0; i < c->regions.n; i++)
+		strlist_add(&a->regions, c->regions.v[i], strlen(c->regions.v[i]));
+}
+
 /* Checks across keys, after the whole file was read. */
 static void cross_checks(struct pstate *st)
 {
@@ -1147,6 +1176,10 @@ static void cross_checks(struct pstate *st)
 				diag(st, al->key[K_ACCT_REGIONS], "region '%s' is in partition '%s', home_region '%s' in '%s'",
 				     a->regions.v[j], p, c->home_region, c->partition);
 		}
+	}
+	if (c->mode == TK_MODE_ORGANIZATION && c->regions.n) {
+		implicit_account(st, c->management_account, "management");
+		implicit_account(st, c->log_archive_account, "log-archive");
 	}
 }
 

@@ -30,7 +30,9 @@ struct tk_account {
 	char *name;                       /* the NAME of [account NAME] */
 	char id[TK_ACCOUNT_ID_LEN + 1];
 	struct tk_strlist regions;        /* own list, or a copy of [organization] regions */
-	int line;                         /* line of the section header */
+	int line;                         /* line of the section header (0: implicit) */
+	bool implicit;                    /* organization mode: the management or log-archive
+	                                     account, expected without an [account] section */
 };
 
 struct tk_config {
@@ -70,7 +72,9 @@ struct tk_config {
 	bool log_file_validation;
 	struct tk_strlist data_event_buckets;  /* bucket names from "s3:NAME" */
 
-	/* [account NAME] sections, in file order */
+	/* [account NAME] sections, in file order; in organization mode then the
+	 * management and log-archive accounts when they have no section
+	 * (implicit, with the [organization] regions; README "Configuration") */
 	struct tk_account *accounts;
 	size_t naccounts;
 };

@@ -119,8 +119,12 @@ json_t *plan_vars(const struct tk_config *c)
 		const struct tk_account *a = &c->accounts[i];
 		char *arn = config_trail_arn(c, a->id);
 
-		json_array_append_new(accounts, json_pack("{s:s, s:s, s:s, s:o}", "name", a->name, "id", a->id,
-							  "trail_arn", arn, "regions", strlist_json(&a->regions)));
+		json_t *aj = json_pack("{s:s, s:s, s:s, s:o}", "name", a->name, "id", a->id, "trail_arn", arn,
+				       "regions", strlist_json(&a->regions));
+
+		if (a->implicit)   /* organization mode, no [account] section */
+			json_object_set_new(aj, "implicit", json_true());
+		json_array_append_new(accounts, aj);
 		if (!org) {
 			json_array_append_new(trail_arns, json_string(arn));
 			json_array_append_new(trail_accounts, json_string(a->id));

@@ -149,7 +149,9 @@ def org_config(w, path, accounts=None, assume_role="OrganizationAccountAccessRol
              "regions = %s" % ", ".join(REGIONS),
              "assume_role = %s" % assume_role, "",
              "[central]", "bucket = %s" % BUCKET, "max_delivery_age = 1h", "",
-             "[trail]", "name = org-trail", "mode = organization", "multi_region = true",
+             "[trail]", "name = org-trail", "mode = organization",
+             # include_global_events = false needs a single-region trail (config check)
+             "multi_region = %s" % ("true" if global_events else "false"),
              "include_global_events = %s" % ("true" if global_events else "false"),
              "log_file_validation = true", ""]
     for i, a in enumerate(accounts or w["accounts"]):

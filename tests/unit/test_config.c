@@ -92,6 +92,65 @@ static void expect_diags(const char *text, ...)
 	free(path);
 }
 
+/* README "Configuration": in organization mode the management and
+ * log-archive accounts are always expected, in [organization] regions,
+ * unless an [account] section for the same id narrows them (issue 12.1) */
+static void test_implicit_accounts(void **state)
+{
+	struct tk_config c;
+	struct errbuf err;
+	char *path, *text;
+
+	(void)state;
+	text = edited("management_account = 111111111111\n",
+		      "management_account = 111111111111\nlog_archive_account = 222222222222\n");
+	path = write_ini(text, strlen(text));
+	free(text);
+	if (config_load(&c, path, NULL, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c.naccounts, 3);
+	assert_string_equal(c.accounts[1].name, "management");
+	assert_string_equal(c.accounts[1].id, "111111111111");
+	assert_true(c.accounts[1].implicit);
+	assert_int_equal(c.accounts[1].regions.n, 2);
+	assert_string_equal(c.accounts[1].regions.v[1], "eu-west-1");
+	assert_string_equal(c.accounts[2].name, "log-archive");
+	assert_string_equal(c.accounts[2].id, "222222222222");
+	assert_true(c.accounts[2].implicit);
+	assert_non_null(config_find_account(&c, "222222222222"));
+	config_release(&c);
+	free(path);
+
+	/* a section for the management account narrows it; a section named
+	 * "log-archive" for another account leaves the name to it */
+	{
+		static const char t[] = "[organization]\nid = o-a1b2c3d4e5\nmanagement_account = 111111111111\n"
+					"log_archive_account = 222222222222\nregions = us-east-1, eu-west-1\n"
+					"[central]\nbucket = acme-org-cloudtrail\n"
+					"[account mgmt]\nid = 111111111111\nregions = eu-west-1\n"
+					"[account log-archive]\nid = 444444444444\n";
+
+		path = write_ini(t, strlen(t));
+	}
+	assert_int_equal(config_load(&c, path, NULL, &err), 0);
+	assert_int_equal(c.naccounts, 3);
+	assert_false(c.accounts[0].implicit);
+	assert_int_equal(c.accounts[0].regions.n, 1);   /* narrowed by its section */
+	assert_string_equal(c.accounts[2].name, "log-archive-222222222222");
+	assert_true(c.accounts[2].implicit);
+	config_release(&c);
+	free(path);
+
+	/* per-account mode: only the sections */
+	text = edited("mode = organization", "mode = per-account");
+	path = write_ini(text, strlen(text));
+	free(text);
+	assert_int_equal(config_load(&c, path, NULL, &err), 0);
+	assert_int_equal(c.naccounts, 1);
+	config_release(&c);
+	free(path);
+}
+
 static void test_base_ok(void **state)
 {
 	struct tk_config c;
@@ -109,7 +168,11 @@ static void test_base_ok(void **state)
 	assert_int_equal(c.max_delivery_age, 3600);
 	assert_true(c.multi_region && c.include_global_events && c.log_file_validation);
 	assert_string_equal(c.partition, "aws");
-	assert_int_equal(c.naccounts, 1);
+	/* prod, then the management account (= log archive) without a section */
+	assert_int_equal(c.naccounts, 2);
+	assert_false(c.accounts[0].implicit);
+	assert_true(c.accounts[1].implicit);
+	assert_string_equal(c.accounts[1].id, "111111111111");
 	assert_string_equal(c.accounts[0].name, "prod");
 	assert_int_equal(c.accounts[0].line, 16);
 	assert_int_equal(c.accounts[0].regions.n, 2);   /* default: [organization] regions */
@@ -436,6 +499,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base_ok),
+		cmocka_unit_test(test_implicit_accounts),
 		cmocka_unit_test(test_defaults_per_account),
 		cmocka_unit_test(test_regions),
 		cmocka_unit_test(test_missing_file),
