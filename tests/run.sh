@@ -57,7 +57,9 @@ done
 # 2. CLI cases: tests/cases/NAME/cmd is run by sh in a copy of the case
 #    directory; expect.exit (default 0), expect.stdout, expect.stderr compared
 #    exactly when present; expect.stdout.grep / expect.stderr.grep: each line a
-#    fixed string that must occur.  @TOP@ in cmd is the checkout.
+#    fixed string that must occur.  A case with neither expect.stdout nor
+#    expect.stdout.grep fails when it writes anything to stdout (an echoed
+#    complaint cannot pass).  @TOP@ in cmd is the checkout.
 for d in tests/cases/*/; do
 	[ -f "$d/cmd" ] || continue
 	name="case/$(basename "$d")"
@@ -78,6 +80,12 @@ for d in tests/cases/*/; do
 			done < "$d/expect.$s.grep"
 		fi
 	done
+	# a case with no expectation on stdout must print nothing there: an
+	# echoed complaint ("not deterministic") can never pass silently
+	if [ ! -f "$d/expect.stdout" ] && [ ! -f "$d/expect.stdout.grep" ] && [ -s "$w/actual.stdout" ]; then
+		why="$why; unexpected stdout (the case has no expect.stdout)"
+		sed 's/^/    stdout: /' "$w/actual.stdout" | head -n 10
+	fi
 	sanitizer_report "$w/actual.stderr" && why="$why; sanitizer report"
 	if [ -z "$why" ]; then ok "$name"; else
 		bad "$name"; echo "    $why"; sed 's/^/    stderr: /' "$w/actual.stderr" | head -n 10
