@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "apply.h"
+#include "apply_org.h"
 #include "buf.h"
 #include "cloudtrail.h"
 #include "diff.h"
@@ -1696,6 +1697,36 @@ static bool account_selected(const struct apply_options *o, const char *id)
 	return false;
 }
 
+/* Organization mode: CloudTrail's trusted access in Organizations, in the
+ * management account, after the preflight reads and before any other write
+ * (apply_org.h).  The change is listed with the central account's. */
+static int org_trusted_access(struct run *r, struct session *s, struct changes *ch, struct errbuf *err)
+{
+	const struct tk_config *c = r->cfg;
+	json_t *before = NULL, *after = NULL;
+	struct aws_ctx ctx;
+	bool written = false;
+	int rc;
+
+	if (c->mode != TK_MODE_ORGANIZATION || !account_selected(r->o, c->management_account))
+		return 0;
+	if ((rc = account_ctx(&ctx, s, r, c->management_account, err)))
+		return rc;
+	rc = apply_org_trusted_access(&ctx, r->o->dry_run, &before, &after, &written, err);
+	if (after) {
+		struct apply_change *chg = add_change(ch, c->management_account,
+						      "organizations trusted access 'cloudtrail.amazonaws.com'",
+						      "enable", before, after, false);
+
+		if (written)
+			write_done(r, chg);
+	}
+	json_decref(before);
+	json_decref(after);
+	aws_ctx_release(&ctx);
+	return rc;
+}
+
 /* ---- the run ---- */
 
 static void add_outcome(struct apply_result *res, const char *account, enum apply_scope scope, int rc,
@@ -1770,6 +1801,8 @@ int apply_run(struct apply_result *out, const struct apply_options *o, struct er
 		goto done;
 	ce.ctx_ready = true;
 	if ((rc = preflight(&ce, &r, err)))
+		goto done;
+	if ((rc = org_trusted_access(&r, &s, &ch, err)))
 		goto done;
 
 	/* the central account */

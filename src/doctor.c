@@ -10,7 +10,9 @@
 #include "buf.h"
 #include "cloudtrail.h"
 #include "diff.h"
+#include "endpoint.h"
 #include "kms.h"
+#include "org_check.h"
 #include "policy.h"
 #include "s3.h"
 #include "sts.h"
@@ -49,6 +51,8 @@ static const struct {
 	[DC_SELECTORS_EXCLUDE] = { "selectors_exclude", "the event selectors leave out management events or a configured data-event bucket: trailkeep apply restores them" },
 	[DC_GLOBAL_EVENTS_OFF] = { "global_events_off", "the trail does not include global service events: trailkeep apply turns them on" },
 	[DC_GLOBAL_EVENTS_DUPLICATED] = { "global_events_duplicated", "more than one trail in the account records global service events: turn them off on the other trail" },
+	[DC_ACCOUNT_LEFT_ORG] = { "account_left_org", "the account is no longer an ACTIVE member of the organization, so the organization trail does not log it: invite it back or remove it from the config" },
+	[DC_ORG_TRUSTED_ACCESS_DISABLED] = { "org_trusted_access_disabled", "cloudtrail.amazonaws.com has no trusted access in Organizations: the organization trail logs only the management account; trailkeep apply enables it" },
 	[DC_UNKNOWN] = { "unknown", "no known cause explains this cell: read the evidence (everything doctor checked is listed)" },
 };
 
@@ -190,6 +194,7 @@ struct dstate {
 	struct ev_cache *evc;
 	size_t nevc;
 	size_t calls;
+	struct org_view org;           /* Organizations, read once (org_check.h) */
 };
 
 /* Entries are allocated one by one: a pointer handed out stays valid while
@@ -262,6 +267,7 @@ static void state_release(struct dstate *st)
 		json_decref(st->evc[i].doc);
 	}
 	free(st->evc);
+	org_view_release(&st->org);
 }
 
 static int self_account(struct dstate *st, struct errbuf *err)
@@ -582,8 +588,9 @@ static int ev_cb(void *ud, json_t *event)
 	doc = json_loads(text, 0, NULL);
 	if (!doc)
 		return 0;
-	if (json_object_get(doc, "errorCode") ||
-	    !params_match(json_object_get(doc, "requestParameters"), s->match, s->nmatch)) {
+	/* no match strings: any event of that name (LeaveOrganization names nothing) */
+	if (json_object_get(doc, "errorCode") || (s->nmatch &&
+	    !params_match(json_object_get(doc, "requestParameters"), s->match, s->nmatch))) {
 		json_decref(doc);
 		return 0;
 	}
@@ -1786,6 +1793,122 @@ static int check_global(struct cellctx *x)
 	return 0;
 }
 
+/* ---- organization: membership and CloudTrail's trusted access ------------ */
+
+static const struct org_view *org_get(struct dstate *st)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+
+	if (st->org.accounts_loaded && st->org.access_loaded)
+		return &st->org;
+	err_clear(&e);
+	ctx = ctx_for(st, cfg->management_account, cfg->home_region, &e);
+	if (ctx)
+		st->calls += 2;
+	org_view_load(&st->org, ctx, e.msg, true, true);
+	return &st->org;
+}
+
+/* account_left_org: the cell's account is not an ACTIVE member. */
+static int check_membership(struct cellctx *x, const struct org_view *v, const char *global)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *path = st->o->config_path ? st->o->config_path : cfg->path;
+	const char *mgmt = cfg->management_account, *org = cfg->org_id ? cfg->org_id : "?";
+	const struct tk_account *ta = config_find_account(cfg, c->account);
+	const struct org_account *a;
+	char remove[160];
+
+	if (!strcmp(c->account, mgmt))
+		return 0;   /* it answers ListAccounts: it is the organization's */
+	if (v->accounts_rc) {
+		ev(c, "organizations ListAccounts in %s: %s", mgmt, v->accounts_msg);
+		incomplete(x, v->accounts_msg);
+		return 0;
+	}
+	a = org_view_find(v, c->account);
+	if (a && a->status && !strcmp(a->status, "ACTIVE")) {
+		ev(c, "organizations ListAccounts in %s: %s is an ACTIVE member of %s", mgmt, c->account, org);
+		return 0;
+	}
+	if (ta && ta->name)
+		snprintf(remove, sizeof(remove), "remove [account %.100s] from %s", ta->name, path);
+	else
+		snprintf(remove, sizeof(remove), "remove %s from %s", c->account, path);
+	c->cause = DC_ACCOUNT_LEFT_ORG;
+	if (!a) {
+		const char *rn[] = { "RemoveAccountFromOrganization" }, *ln[] = { "LeaveOrganization" };
+		const char *match[] = { c->account };
+
+		ev(c, "organizations ListAccounts in %s: %s is not a member of %s: the organization trail no "
+		   "longer logs it", mgmt, c->account, org);
+		if (find_culprit(st, c, mgmt, global, rn, 1, match, 1) <= 0)
+			find_culprit(st, c, c->account, global, ln, 1, NULL, 0);
+		set_fix(c, "invite %s back into %s (aws organizations invite-account-to-organization --target "
+			"Id=%s,Type=ACCOUNT, then accept the handshake in %s), or %s", c->account, org, c->account,
+			c->account, remove);
+	} else {
+		char status[32];
+		size_t i;
+
+		snprintf(status, sizeof(status), "%s", a->status ? a->status : "without a status");
+		for (i = 0; status[i]; i++)
+			if ((unsigned char)status[i] < 0x20 || status[i] == 0x7f)
+				status[i] = '?';
+		ev(c, "organizations ListAccounts in %s: %s is %s in %s, not ACTIVE: the organization trail does "
+		   "not log it", mgmt, c->account, status, org);
+		set_fix(c, "the account is %s (closed or being closed): %s", status, remove);
+	}
+	return 1;
+}
+
+/* org_trusted_access_disabled: member cells stop; the management account's
+ * cell is red only where verify reported it. */
+static int check_trusted_access(struct cellctx *x, const struct doctor_cell_in *in, const struct org_view *v,
+				const char *global)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const char *mgmt = st->o->cfg->management_account;
+	const char *names[] = { "DisableAWSServiceAccess" }, *match[] = { ORG_CLOUDTRAIL_PRINCIPAL };
+
+	if (!strcmp(c->account, mgmt) && !(in && in->symptom && strstr(in->symptom, "org_trusted_access_disabled")))
+		return 0;
+	if (v->access_rc) {
+		ev(c, "organizations ListAWSServiceAccessForOrganization in %s: %s", mgmt, v->access_msg);
+		incomplete(x, v->access_msg);
+		return 0;
+	}
+	if (v->trusted) {
+		ev(c, "organizations ListAWSServiceAccessForOrganization in %s: %s has trusted access", mgmt,
+		   ORG_CLOUDTRAIL_PRINCIPAL);
+		return 0;
+	}
+	ev(c, "organizations ListAWSServiceAccessForOrganization in %s: no trusted access for %s: the "
+	   "organization trail logs only the management account", mgmt, ORG_CLOUDTRAIL_PRINCIPAL);
+	find_culprit(st, c, mgmt, global, names, 1, match, 1);
+	c->cause = DC_ORG_TRUSTED_ACCESS_DISABLED;
+	fix_apply(st, c, NULL);
+	return 1;
+}
+
+/* Organization mode: is the account still logged by the organization trail? */
+static int check_org(struct cellctx *x, const struct doctor_cell_in *in)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const char *global = endpoint_global_region(cfg->partition ? cfg->partition : "aws", "organizations");
+	const struct org_view *v;
+
+	if (cfg->mode != TK_MODE_ORGANIZATION || !cfg->management_account[0])
+		return 0;
+	v = org_get(x->st);
+	return check_membership(x, v, global) || check_trusted_access(x, in, v, global);
+}
+
 static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct doctor_cell *c, bool *deferred)
 {
 	struct cellctx x;
@@ -1803,6 +1926,9 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 	c->status = DOCTOR_CAUSE;
 	if (rc > 0)
 		return;
+	/* organization membership and trusted access (org_check.h) */
+	if (check_org(&x, in))
+		goto found;
 	if (check_delivery_error(&x) || check_bucket(&x) || check_bucket_policy(&x) || check_kms(&x) ||
 	    check_prefix(&x) || check_region(&x) || check_selectors(&x) || check_global(&x))
 		goto found;

@@ -54,6 +54,17 @@
  *                                     or without a configured data-event bucket
  *                                     (culprit: PutEventSelectors)
  *   global_events_off, global_events_duplicated
+ *   account_left_org                  organization mode, checked right after the
+ *                                     trail: ListAccounts (management account) does
+ *                                     not list the cell's account as ACTIVE
+ *                                     (culprit: RemoveAccountFromOrganization in
+ *                                     the management account, else
+ *                                     LeaveOrganization in the account; both in
+ *                                     the partition's global region)
+ *   org_trusted_access_disabled       ListAWSServiceAccessForOrganization has no
+ *                                     cloudtrail.amazonaws.com: a member's cell, or
+ *                                     the management account's cell verify
+ *                                     reported it on (culprit: DisableAWSServiceAccess)
  *   unknown                           red, but nothing above explains it: the
  *                                     evidence lists everything checked
  *
@@ -113,6 +124,8 @@ enum doctor_cause {
 	DC_SELECTORS_EXCLUDE,
 	DC_GLOBAL_EVENTS_OFF,
 	DC_GLOBAL_EVENTS_DUPLICATED,
+	DC_ACCOUNT_LEFT_ORG,
+	DC_ORG_TRUSTED_ACCESS_DISABLED,
 	DC_UNKNOWN,
 	DC__COUNT
 };

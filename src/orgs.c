@@ -58,6 +58,81 @@ void org_accounts_free(struct org_account *a, size_t n)
 	free(a);
 }
 
+void orgs_strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct errbuf *err)
+{
+	char **v = NULL, *token = NULL;
+	size_t nv = 0, pages = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (;;) {
+		json_t *in = json_object(), *resp = NULL, *list, *a;
+		size_t i;
+
+		json_object_set_new(in, "MaxResults", json_integer(20));   /* steals the new integer */
+		if (token)
+			json_object_set_new(in, "NextToken", json_string(token));
+		rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "ListAWSServiceAccessForOrganization", NULL,
+				   in, &resp, err);
+		json_decref(in);
+		if (rc)
+			break;
+		list = json_object_get(resp, "EnabledServicePrincipals");
+		if (list && !json_is_array(list)) {
+			json_decref(resp);
+			rc = err_set(err, TK_EFAIL, "organizations ListAWSServiceAccessForOrganization: unexpected "
+				     "response: EnabledServicePrincipals is not a list");
+			break;
+		}
+		json_array_foreach(list, i, a) {
+			const char *p = json_string_value(json_object_get(a, "ServicePrincipal"));
+
+			if (!p || nv >= 10000)
+				continue;
+			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			v[nv++] = xstrdup(p);
+		}
+		free(token);
+		token = aws_json_strdup(resp, "NextToken");
+		json_decref(resp);
+		if (!token || !*token)
+			break;
+		if (++pages > ORGS_MAX_PAGES) {
+			rc = err_set(err, TK_EFAIL, "organizations ListAWSServiceAccessForOrganization: too many pages");
+			break;
+		}
+	}
+	free(token);
+	if (rc) {
+		orgs_strings_free(v, nv);
+		return rc;
+	}
+	*out = v;
+	*n = nv;
+	return 0;
+}
+
+int orgs_enable_service_access(struct aws_ctx *ctx, const char *principal, struct errbuf *err)
+{
+	json_t *in = json_pack("{s:s}", "ServicePrincipal", principal), *resp = NULL;
+	int rc;
+
+	rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "EnableAWSServiceAccess", principal, in, &resp, err);
+	json_decref(in);
+	json_decref(resp);
+	return rc;
+}
+
 int orgs_list_accounts(struct aws_ctx *ctx, struct org_account **out, size_t *n, struct errbuf *err)
 {
 	struct org_account *v = NULL;

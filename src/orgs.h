@@ -31,4 +31,12 @@ struct org_account {
 int orgs_list_accounts(struct aws_ctx *ctx, struct org_account **out, size_t *n, struct errbuf *err);
 void org_accounts_free(struct org_account *a, size_t n);
 
+/* ListAWSServiceAccessForOrganization: the service principals with trusted
+ * access (every page).  Caller frees with orgs_strings_free. */
+int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct errbuf *err);
+void orgs_strings_free(char **v, size_t n);
+/* EnableAWSServiceAccess / DisableAWSServiceAccess for one service principal
+ * (management account only). */
+int orgs_enable_service_access(struct aws_ctx *ctx, const char *principal, struct errbuf *err);
+
 #endif

@@ -15,13 +15,16 @@
 #include "cloudtrail.h"
 #include "digest.h"
 #include "kms.h"
+#include "org_check.h"
 #include "s3.h"
 #include "sts.h"
+#include "plan.h"
 #include "timeutil.h"
+#include "trail_drift.h"
 #include "verify_state.h"
 #include "banned.h"
 
-#define MAX_PREFIX_PAGES 1000
+#define MAX_PREFIX_PAGES 100   /* 100,000 account prefixes; more: the listing fails (unchecked) */
 
 struct acct_ctx {
 	const char *account;
@@ -411,6 +414,8 @@ static int check_prefixes(struct vstate *v, struct aws_ctx *central, bool *prese
 			char acct[13];
 
 			snprintf(acct, sizeof(acct), "%.*s", (int)n, id);
+			if (config_account_excluded(cfg, acct))
+				continue;   /* [organization] exclude_accounts: on purpose */
 			if (!selected(v->o->accounts, v->o->naccounts, acct) && v->o->naccounts)
 				continue;
 			if (!v->first_shard)
@@ -606,6 +611,15 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 		/* a shard without cells and without the trail's cell has no use for it */
 		if (v.ncells || v.trail_owner)
 			check_trail(&v, cfg->management_account);
+		/* membership and CloudTrail's trusted access (org_check.h) */
+		if (v.ncells || v.trail_owner || v.first_shard) {
+			struct acct_ctx *m = ctx_for(&v, cfg->management_account);
+			struct org_check_opts oc = { .cfg = cfg, .mgmt = m->rc ? NULL : &m->ctx,
+				.cells = v.cells, .ncells = v.ncells, .org_owner = v.trail_owner,
+				.first_shard = v.first_shard, .filtered = o->naccounts > 0 };
+
+			org_check_verify(&oc, out);
+		}
 	} else {
 		/* each account's own trail, in its own account; an account none
 		 * of whose cells is selected (--region) is not contacted */

@@ -87,9 +87,17 @@ def run(fa, tmp):
     unexpected = [f["account"] for f in fs if f["code"] == "prefix_unexpected"]
     missing = sorted(f["region"] for f in fs if f["code"] == "prefix_missing"
                      and f["account"] == "123456789012")
-    rest = [f for f in fs if f["code"] not in ("prefix_unexpected", "prefix_missing")]
-    check(rc == 1 and unexpected == [dropped] and missing == sorted(vf.REGIONS) and not rest,
-          "prefix_unexpected for the unconfigured member, prefix_missing for the silent account",
+    # the organization says the same (README "Organization membership"): the
+    # dropped member is an unconfigured ACTIVE member, 123456789012 no member
+    unconfigured = [f["account"] for f in fs if f["code"] == "account_unconfigured"]
+    not_in_org = sorted(f["region"] for f in fs if f["code"] == "account_not_in_org"
+                        and f["account"] == "123456789012")
+    rest = [f for f in fs if f["code"] not in ("prefix_unexpected", "prefix_missing",
+                                               "account_unconfigured", "account_not_in_org")]
+    check(rc == 1 and unexpected == [dropped] and missing == sorted(vf.REGIONS) and not rest and
+          unconfigured == [dropped] and not_in_org == sorted(vf.REGIONS),
+          "prefix_unexpected and account_unconfigured for the unconfigured member, prefix_missing "
+          "and account_not_in_org for the silent account",
           "rc=%d %s %s" % (rc, json.dumps(fs)[:1500], err[-300:]))
 
     # --- a member account silently denied ------------------------------------------------
