@@ -26,6 +26,7 @@ struct xfer {
 	http_done_fn done;
 	void *ud;
 	long timeout_ms;
+	bool deadline_capped;         /* its curl timeout is the run's deadline */
 	struct http_response resp;
 	char curl_err[CURL_ERROR_SIZE];
 	struct xfer *next;            /* queue */
@@ -543,8 +544,10 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 	 * file) only by the throughput rule and the deadline */
 	if (timeout <= 0 && !x->sink && p->opt.collect_timeout_ms > 0)
 		timeout = p->opt.collect_timeout_ms;
-	if (left > 0 && (timeout <= 0 || left < timeout))
-		timeout = left < 1 ? 1 : (long)(left > 0x7fffffffL ? 0x7fffffffL : left);
+	if (left > 0 && (timeout <= 0 || left <= timeout)) {
+		timeout = (long)(left > 0x7fffffffL ? 0x7fffffffL : left);
+		x->deadline_capped = true;
+	}
 	e = curl_easy_init();
 	if (!e) {
 		x->resp.result = TK_EFAIL;
@@ -628,7 +631,8 @@ static void xfer_finish(struct http_pool *p, struct xfer *x, CURLcode cc)
 		r->result = TK_ENET;
 		r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
 		r->retryable = curl_retryable(cc);
-		if (r->timed_out && http_pool_time_left_ms(p) == 0) {
+		if (r->timed_out && strncmp(x->curl_err, "Operation too slow", 18) &&
+		    (x->deadline_capped || http_pool_time_left_ms(p) == 0)) {
 			r->deadline = true;
 			r->retryable = false;
 			snprintf(r->errmsg, sizeof(r->errmsg), "%s", HTTP_DEADLINE_MSG);
