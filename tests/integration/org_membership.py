@@ -201,6 +201,27 @@ def scenario_healthy_and_leave():
               "leave: verify account_not_in_org (error) on each of prod's cells, exit 1", out)
         others = [f for f in doc["findings"] if f["account"] != PROD] if doc else ["?"]
         check(others == [], "leave: no finding on any other account", json.dumps(others))
+        # shards: each reports its own cells' membership; together they are one run
+        w.fa.post("create_account", id=EXTRA, name="sandbox", in_org=True)
+        rc, whole, out = w.verify()
+        paths = []
+        for k in (1, 2, 3):
+            rc_k, d, o = w.verify("--shard", "%d/3" % k)
+            p = os.path.join(w.dir, "shard%d.json" % k)
+            with open(p, "w") as f:
+                json.dump(d or {}, f)
+            paths.append(p)
+            uc = [x for x in (d or {}).get("findings", []) if x["code"] == "account_unconfigured"]
+            check(bool(uc) == (k == 1), "leave: shard %d/3: account_unconfigured only from shard 1" % k, o)
+        rc_m, out_m, err_m = w.run("verify", "--merge", *paths, "--json")
+        try:
+            merged = json.loads(out_m)
+        except ValueError:
+            merged = None
+        check(rc_m == rc == 1 and merged and codes(merged) == codes(whole) and
+              ("account_unconfigured", EXTRA, None) in codes(whole),
+              "leave: the merged shards give the unsharded run's findings and exit code", out_m + err_m)
+        w.fa.post("org_membership", account=EXTRA, member=False)
 
         rc, ddoc, dout = w.doctor()
         cs = cause_cells(ddoc, "account_left_org")
