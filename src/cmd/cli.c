@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "../buf.h"
+#include "../textesc.h"
 #include "../timeutil.h"
 #include "../banned.h"
 
@@ -19,15 +20,32 @@ struct cli_globals g_cli;
 
 #define CLI_MAX_TIMEOUT_S (30L * 86400)
 
+/* Messages carry text from outside (S3 keys, file names, AWS answers):
+ * shown with visible escapes (textesc.h); a very long one is cut visibly. */
 static void vmsg(const char *cmd, const char *fmt, va_list ap)
 {
+	static const char cut[] = "...(truncated)";
+	enum { MAX_MSG = 8192 };
+	char *m = xmalloc(MAX_MSG);
+	struct buf b;
+	int n;
+
 	fflush(stdout);
 	if (cmd)
 		fprintf(stderr, "trailkeep: %s: ", cmd);
 	else
 		fputs("trailkeep: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(m, MAX_MSG, fmt, ap);
+	if (n < 0)
+		m[0] = '\0';
+	else if (n >= MAX_MSG)
+		memcpy(m + MAX_MSG - sizeof(cut), cut, sizeof(cut));
+	buf_init(&b, 4 * MAX_MSG);
+	tk_text_escape(&b, m);
+	fputs(buf_cstr(&b), stderr);
 	fputc('\n', stderr);
+	buf_release(&b);
+	free(m);
 }
 
 int cli_error(const char *cmd, int code, const char *fmt, ...)

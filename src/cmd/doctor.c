@@ -23,10 +23,21 @@
 #include "../doctor.h"
 #include "../findings.h"
 #include "../plan.h"
+#include "../textesc.h"
 #include "../verify.h"
 #include "../banned.h"
 
 
+
+/* Text from outside (AWS answers, CloudTrail events, policies) is printed
+ * with visible escapes (textesc.h): before, s escaped, after. */
+static void put(const char *before, const char *s, const char *after)
+{
+	char *e = tk_text_escaped(s ? s : "?");
+
+	printf("%s%s%s", before, e, after);
+	free(e);
+}
 
 static void print_indented(const char *text, const char *indent)
 {
@@ -34,8 +45,12 @@ static void print_indented(const char *text, const char *indent)
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
+		struct buf b;
 
-		printf("%s%.*s\n", indent, (int)n, p);
+		buf_init(&b, n * 4 + 1);
+		tk_text_escape_n(&b, p, n);
+		printf("%s%s\n", indent, buf_cstr(&b));
+		buf_release(&b);
 		p += n;
 		if (*p == '\n')
 			p++;
@@ -52,23 +67,27 @@ static void print_text(const struct doctor_report *r)
 		if (c->status == DOCTOR_HEALTHY)
 			continue;
 		red++;
+		put("", c->account, " ");
+		put("", c->region, ": ");
 		if (c->status == DOCTOR_UNEXAMINED)
-			printf("%s %s: not examined: %s\n", c->account, c->region, c->error ? c->error : "?");
+			put("not examined: ", c->error, "\n");
 		else
-			printf("%s %s: %s\n", c->account, c->region, doctor_cause_name(c->cause));
+			printf("%s\n", doctor_cause_name(c->cause));
 		if (c->symptom)
-			printf("  symptom: %s\n", c->symptom);
+			put("  symptom: ", c->symptom, "\n");
 		if (c->status == DOCTOR_CAUSE)
 			printf("  cause: %s\n", doctor_cause_hint(c->cause));
-		if (c->culprit.who)
-			printf("  culprit: %s by %s at %s from %s\n", c->culprit.event ? c->culprit.event : "?",
-			       c->culprit.who, c->culprit.when ? c->culprit.when : "?",
-			       c->culprit.source_ip ? c->culprit.source_ip : "?");
+		if (c->culprit.who) {
+			put("  culprit: ", c->culprit.event, " ");
+			put("by ", c->culprit.who, " ");
+			put("at ", c->culprit.when, " ");
+			put("from ", c->culprit.source_ip, "\n");
+		}
 		printf("  evidence:\n");
 		for (j = 0; j < c->nevidence; j++)
-			printf("    - %s\n", c->evidence[j]);
+			put("    - ", c->evidence[j], "\n");
 		if (c->fix)
-			printf("  fix: %s\n", c->fix);
+			put("  fix: ", c->fix, "\n");
 		if (c->fix_diff) {
 			printf("  the change that fixes it:\n");
 			print_indented(c->fix_diff, "    ");

@@ -17,6 +17,7 @@
 #include "../timeutil.h"
 #include "../validate.h"
 #include "../fileutil.h"
+#include "../textesc.h"
 #include "../banned.h"
 
 #define CMD "validate"
@@ -89,29 +90,43 @@ int report_findings(const char *cmd, struct findings *f, struct cell_stats *cell
 
 		printf("%-14s %-16s %8s %8s %8s %9s  %s\n", "ACCOUNT", "REGION", "NEWEST", "DIGESTS",
 		       "LOGS", "FINDINGS", "STATUS");
+		/* text from outside (S3 keys, AWS messages, --merge documents)
+		 * is shown with visible escapes (textesc.h) */
 		for (i = 0; i < ncells; i++) {
+			char *acct = tk_text_escaped(cells[i].account), *reg = tk_text_escaped(cells[i].region);
+
 			format_age(age, sizeof(age), &cells[i], now);
-			printf("%-14s %-16s %8s %8zu %8zu %9zu  %s\n", cells[i].account, cells[i].region, age,
+			printf("%-14s %-16s %8s %8zu %8zu %9zu  %s\n", acct, reg, age,
 			       cells[i].digests_checked, cells[i].logs_checked, cells[i].findings,
 			       status_name(cells[i].status));
+			free(acct);
+			free(reg);
 		}
 		for (i = 0; i < f->n; i++) {
 			const struct finding *x = &f->v[i];
 			enum severity sev = finding_severity(x->code);
+			char *acct = tk_text_escaped(x->account), *reg = tk_text_escaped(x->region);
+			char *bucket = tk_text_escaped(x->bucket), *key = tk_text_escaped(x->key);
+			char *msg = tk_text_escaped(x->message);
 
 			if (sev == SEV_ERROR)
 				nerr++;
 			printf("\n%s %s", severity_name(sev), finding_code_name(x->code));
-			if (x->account)
-				printf(" %s", x->account);
-			if (x->region)
-				printf(" %s", x->region);
+			if (acct)
+				printf(" %s", acct);
+			if (reg)
+				printf(" %s", reg);
 			printf("\n");
-			if (x->key)
-				printf("  s3://%s/%s\n", x->bucket ? x->bucket : "", x->key);
-			else if (x->bucket)
-				printf("  s3://%s\n", x->bucket);
-			printf("  %s\n  hint: %s\n", x->message, finding_hint(x->code));
+			if (key)
+				printf("  s3://%s/%s\n", bucket ? bucket : "", key);
+			else if (bucket)
+				printf("  s3://%s\n", bucket);
+			printf("  %s\n  hint: %s\n", msg ? msg : "", finding_hint(x->code));
+			free(acct);
+			free(reg);
+			free(bucket);
+			free(key);
+			free(msg);
 		}
 		if (f->n)
 			printf("\n%zu finding%s (%zu error%s)\n", f->n, f->n == 1 ? "" : "s", nerr,

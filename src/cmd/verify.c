@@ -18,6 +18,7 @@
 #include "../buf.h"
 #include "../config.h"
 #include "../findings.h"
+#include "../textesc.h"
 #include "../timeutil.h"
 #include "../verify.h"
 #include "../verify_state.h"
@@ -110,6 +111,22 @@ static const char *opt_str(json_t *o, const char *name, bool *bad)
 		return NULL;
 	}
 	return json_string_value(v);
+}
+
+/* Bounds of a shard document's values (hostile input, issue 13 item 10) */
+#define MERGE_MAX_COUNT 1000000000LL    /* digests or logs of one cell */
+#define MERGE_MIN_TIME 1356998400LL     /* 2013-01-01: before CloudTrail digests */
+#define MERGE_MAX_TIME 4102444800LL     /* 2100-01-01 */
+#define MERGE_MAX_MESSAGE 8192
+
+static bool merge_account_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i]; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return i == TK_ACCOUNT_ID_LEN;
 }
 
 static json_t *load_doc(const char *path)
@@ -273,14 +290,28 @@ static int merge(const char *config, const struct tk_config *cfg, const char *co
 
 			if (bad || !acct || !reg || !json_is_integer(dc) || !json_is_integer(lc) ||
 			    json_integer_value(dc) < 0 || json_integer_value(lc) < 0 ||
+			    json_integer_value(dc) > MERGE_MAX_COUNT || json_integer_value(lc) > MERGE_MAX_COUNT ||
 			    (nd && !json_is_null(nd) && !json_is_integer(nd))) {
-				cli_error(CMD, 0, "'%s': cell %zu is not a verify cell", docs[i].path, k);
+				cli_error(CMD, 0, "'%s': cell %zu is not a verify cell (counts from 0 to %lld)",
+					  docs[i].path, k, (long long)MERGE_MAX_COUNT);
+				goto done;
+			}
+			/* a hostile newest_delivery (INT64_MIN, far future) must not
+			 * overflow an age and pass as fresh */
+			if (json_is_integer(nd) && (json_integer_value(nd) < MERGE_MIN_TIME ||
+						    json_integer_value(nd) > MERGE_MAX_TIME)) {
+				cli_error(CMD, 0, "'%s': cell %zu: newest_delivery %lld is not a time from 2013 "
+					  "to 2100", docs[i].path, k, (long long)json_integer_value(nd));
 				goto done;
 			}
 			pos = config_pos(cpos, ncpos, acct, reg);
 			if (pos == (size_t)-1) {
+				char *ea = tk_text_escaped(acct), *er = tk_text_escaped(reg);
+
 				cli_error(CMD, 0, "'%s': cell %.20s %.40s is not in '%s'", docs[i].path,
-					  acct, reg, config);
+					  ea, er, config);
+				free(ea);
+				free(er);
 				goto done;
 			}
 			mc[ncells].pos = pos;
@@ -307,6 +338,16 @@ static int merge(const char *config, const struct tk_config *cfg, const char *co
 			if (bad || fc < 0 || !msg) {
 				cli_error(CMD, 0, "'%s': finding %zu is not a verify finding", docs[i].path,
 					  k);
+				goto done;
+			}
+			/* hostile input: ids and regions as verify writes them,
+			 * every string bounded */
+			if ((acct && !merge_account_ok(acct)) || (reg && !tk_region_known(reg)) ||
+			    (bucket && strlen(bucket) > 63) || (key && strlen(key) > 1024) ||
+			    strlen(msg) > MERGE_MAX_MESSAGE) {
+				cli_error(CMD, 0, "'%s': finding %zu is not a verify finding (account of 12 digits, "
+					  "a known region, bucket up to 63, key up to 1024, message up to %d bytes)",
+					  docs[i].path, k, MERGE_MAX_MESSAGE);
 				goto done;
 			}
 			findings_add(&f, (enum finding_code)fc, acct, reg, bucket, key, "%s", msg);
