@@ -47,37 +47,39 @@ ORG_B = dict(multi_region=False, retention=(400, "governance:30"), key_prefix_ra
 # the management and log-archive accounts without [account] sections (issue 12
 # defect 1: they are expected accounts all the same)
 ORG_C = dict(multi_region=True, retention=(0, "none"), home="us-west-2", n_accounts=3,
-             mgmt_section=False, archive_section=False, key_prefix_raw=None)
+             mgmt_section=False, archive_section=False, key_prefix_raw=None,
+             role=("OrganizationAccountAccessRole", None))
 PER_A = dict(multi_region=True, opt_in=True, data_events=True, retention=(0, "none"),
              home="ap-southeast-2", n_accounts=4, mgmt_section=True, key_prefix_raw="cloudtrail")
 PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-central-1",
-             n_accounts=3, access_log=True, role=("TrailkeepAdmin", "ext-202"))
+             n_accounts=3, access_log=True, role=("TrailkeepAdmin", "ext-202"), key_prefix_raw=None,
+             archive_is_mgmt=True)
 
 SAMPLE = [
     (101, "organization", ORG_A, [
-        "trail_missing", "trail_not_logging", "trail_region_not_covered", "bucket_missing",
+        "trail_missing", "trail_region_not_covered", "bucket_missing",
         "bucket_foreign_owner", "bucket_policy_deny_statement", "kms_key_disabled",
-        "bucket_wrong_region", "kms_key_changed", "bucket_changed", "prefix_changed",
+        "bucket_wrong_region", "kms_key_changed", "bucket_changed",
         "selectors_read_only", "selectors_no_management", "selectors_data_removed",
         "global_events_duplicated", "region_no_logs", "region_not_enabled", "account_left_org",
         "trusted_access_off", "kms_key_missing"]),
     (102, "organization", ORG_B, [
         "trail_deleted", "trail_stopped_25h", "delivery_error", "bucket_policy_deleted",
         "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "org_flag_off",
-        "selectors_write_only", "validation_off", "global_events_off", "logs_deleted",
-        "unknown_account_logs", "account_removed_from_org", "prefix_changed"]),
-    (103, "organization", ORG_C, ["trail_not_logging", "validation_off"]),
+        "selectors_write_only", "global_events_off", "logs_deleted",
+        "unknown_account_logs", "account_removed_from_org", "account_suspended", "member_unconfigured"]),
+    (103, "organization", ORG_C, ["trail_not_logging", "validation_off", "prefix_changed"]),
     (201, "per-account", PER_A, [
         "trail_deleted", "trail_stopped_25h", "trail_region_not_covered", "bucket_missing",
         "bucket_foreign_owner", "bucket_policy_deleted", "kms_key_pending_deletion",
-        "bucket_wrong_region", "kms_key_changed", "kms_policy_denies", "prefix_changed",
+        "bucket_wrong_region", "kms_key_changed", "kms_policy_denies",
         "org_flag_on", "selectors_read_only", "selectors_data_removed", "selectors_no_management",
         "region_no_logs", "region_not_enabled", "unknown_account_logs"]),
     (202, "per-account", PER_B, [
         "trail_missing", "trail_not_logging", "delivery_error", "bucket_policy_deny_statement",
         "kms_key_disabled", "kms_key_wrong_region", "bucket_changed", "selectors_write_only",
         "validation_off", "global_events_off", "global_events_duplicated", "logs_deleted",
-        "kms_key_missing"]),
+        "kms_key_missing", "prefix_changed"]),
 ]
 
 

@@ -34,6 +34,7 @@ class Ctx:
         self.revert = None          # fn() that undoes the break (non-apply fixes)
         self.fix_contains = []      # more strings the fix must contain
         self.note = ""
+        self.labels = {}            # account id -> label in catalogue "extra"
 
 
 def _err_code(e):
@@ -436,11 +437,18 @@ def _orgs(w, key):
     return w.client("organizations", key, region="us-east-1")
 
 
+def _rejoin(w, acct):
+    """The account is invited back and accepts (the fake's org_membership:
+    no handshake)."""
+    return lambda: w.fa.post("org_membership", account=acct, member=True, status="ACTIVE")
+
+
 def b_account_left_org(w, ctx, rng):
     key = w.user(ctx.victim, "erin")
     ctx.who = "arn:aws:iam::%s:user/erin" % ctx.victim
     ctx.when = w.now
     _orgs(w, key).leave_organization()
+    ctx.revert = _rejoin(w, ctx.victim)
 
 
 def b_account_removed_from_org(w, ctx, rng):
@@ -448,6 +456,24 @@ def b_account_removed_from_org(w, ctx, rng):
     ctx.who = "arn:aws:iam::%s:user/frank" % MGMT
     ctx.when = w.now
     _orgs(w, key).remove_account_from_organization(AccountId=ctx.victim)
+    ctx.revert = _rejoin(w, ctx.victim)
+
+
+def b_account_suspended(w, ctx, rng):
+    w.fa.post("org_membership", account=ctx.victim, status="SUSPENDED")
+    ctx.revert = _rejoin(w, ctx.victim)
+
+
+NEW_MEMBER = "100000000099"
+
+
+def b_member_unconfigured(w, ctx, rng):
+    """A new account joins the organization; nobody adds it to the config.
+    The fix: [organization] exclude_accounts (README "Configuration")."""
+    w.fa.post("create_account", id=NEW_MEMBER, name="New Member", in_org=True)
+    ctx.labels = {NEW_MEMBER: "new-member"}
+    text = w.cfg.ini().replace("[central]", "exclude_accounts = %s\n\n[central]" % NEW_MEMBER, 1)
+    ctx.revert = lambda: w.write_config(text)
 
 
 def b_trusted_access_off(w, ctx, rng):
@@ -461,11 +487,12 @@ def pending_reason(w, name):
     """Why a break cannot be built in this fake yet (None: it can)."""
     need = {"account_left_org": "LeaveOrganization", "account_removed_from_org":
             "RemoveAccountFromOrganization", "trusted_access_off": "DisableAWSServiceAccess"}
-    if name in need:
-        import importlib
-        orgs = importlib.import_module("tests.fakeaws.orgs")
-        if need[name] not in getattr(orgs, "OPS", {}):
-            return "the fake AWS has no Organizations %s yet (helper h5org is adding it)" % need[name]
+    import importlib
+    orgs = importlib.import_module("tests.fakeaws.orgs")
+    if name in need and need[name] not in getattr(orgs, "OPS", {}):
+        return "the fake AWS has no Organizations %s yet (helper h5org is adding it)" % need[name]
+    if name in ("account_suspended", "member_unconfigured") and not hasattr(orgs, "c_org_membership"):
+        return "the fake AWS has no org_membership control op yet (helper h5org is adding it)"
     return None
 
 
@@ -474,7 +501,8 @@ def make(w, name, rng):
     c = w.cfg
     owner = pick_owner(w, rng)
     ctx = Ctx(owner)
-    if name in ("bucket_policy_deny_statement", "account_left_org", "account_removed_from_org"):
+    if name in ("bucket_policy_deny_statement", "account_left_org", "account_removed_from_org",
+                "account_suspended"):
         ctx.victim = pick_victim(w, rng) if c.mode == "organization" else rng.choice(c.sections())
         if name.startswith("account_") and ctx.victim not in c.members:
             ctx.victim = rng.choice(c.members)

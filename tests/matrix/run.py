@@ -8,7 +8,7 @@ For one generated config:
      stale (max_delivery_age + 1 h), then verify --no-integrity (doctor's view:
      README "doctor" runs verify's control-plane and freshness checks) and
      doctor against catalogue.EXPECT; then the fix: `trailkeep apply` must
-     converge (verify green again after an hour, a further apply makes zero
+     converge (verify green again an hour later, a further apply makes zero
      writes), otherwise the fix text is checked and the break reverted by hand
      where that is possible (then verify must be green again).
 
@@ -25,12 +25,6 @@ from . import breaks as B
 from .catalogue import APPLY, EXPECT
 from .gen import MGMT, OPT_IN
 from .world import World
-
-# issue 12 defect 5: the doctor cause for log file validation turned off.  The
-# README does not name it yet; until it does, whichever of these doctor uses
-# is accepted (update from the README's causes table when documented).
-VALIDATION_CAUSES = {"validation_disabled", "validation_off", "log_file_validation_disabled"}
-
 
 class Result:
     def __init__(self, seed, mode, brk):
@@ -66,7 +60,7 @@ def _codes_by_cell(doc):
     return out, stray
 
 
-def check_verify(res, rc, doc, out, cells, kinds, exp, stage):
+def check_verify(res, rc, doc, out, cells, kinds, exp, stage, labels=None):
     """verify's findings on exactly the expected cells (README tables via
     catalogue.EXPECT); every other cell ok."""
     if doc is None:
@@ -106,8 +100,9 @@ def check_verify(res, rc, doc, out, cells, kinds, exp, stage):
     for why, cs in bad.items():
         res.fail("%s: %s on cell%s %s" % (stage, why, "s" if len(cs) > 1 else "", ", ".join(cs)))
     want_stray = sorted(exp.get("extra", []))
-    got_stray = sorted((f["code"], "unknown-account" if f["account"] == B.UNKNOWN_ACCOUNT else f["account"])
-                       for f in stray)
+    labels = dict(labels or {})
+    labels.setdefault(B.UNKNOWN_ACCOUNT, "unknown-account")
+    got_stray = sorted((f["code"], labels.get(f["account"], f["account"])) for f in stray)
     if got_stray != want_stray:
         res.fail("%s: findings on no cell %s, expected %s" % (stage, got_stray, want_stray))
     want_rc = exp.get("verify_exit", 0)
@@ -124,10 +119,7 @@ def check_verify(res, rc, doc, out, cells, kinds, exp, stage):
 def _cause_for(exp, kinds, c):
     for k, causes in exp.get("cause", []):
         if c in kinds.get(k, ()):
-            out = set(causes)
-            if "VALIDATION_CAUSE" in out:
-                out = (out - {"VALIDATION_CAUSE"}) | VALIDATION_CAUSES
-            return out
+            return set(causes)
     return None
 
 
@@ -146,7 +138,7 @@ def check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, config):
         res.fail("doctor: red cells %s, expected %s%s" % (
             sorted(red), sorted(req), (" (may also: %s)" % sorted(may - req)) if may - req else ""))
     main = exp.get("main")
-    mains = set(VALIDATION_CAUSES) if main == "VALIDATION_CAUSE" else {main}
+    mains = {main}
     bad = {}
 
     def note(c, why):
@@ -220,24 +212,20 @@ class Runner:
                     print("      | " + line)
         print("", end="", flush=True)
 
-    def baseline(self, cfg):
-        """Steps 1: build the healthy world; returns (snapshot dir, Result)."""
+    def baseline(self, w):
+        """Step 1: build the healthy world in w; returns (snapshot dir, Result)."""
+        cfg = w.cfg
         res = Result(cfg.seed, cfg.mode, "healthy")
-        d = os.path.join(self.tmp, "s%d-%s" % (cfg.seed, cfg.mode))
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-        w = World(cfg, d, log=self.log)
-        snap = None
         try:
             w.setup()
-            rc, out, err = w.tk("plan", "-o", os.path.join(d, "plan"))
+            rc, out, err = w.tk("plan", "-o", os.path.join(w.tmp, "plan"))
             if rc != 0:
                 res.fail("plan: exit %d: %s" % (rc, (out + err)[-1500:]))
-                return None, res, w.config
+                return None, res
             rc, out, writes = w.apply()
             if rc != 0:
                 res.fail("apply: exit %d: %s" % (rc, out[-2500:]))
-                return None, res, w.config
+                return None, res
             w.advance(2 * 3600)
             cells = cfg.cells()
             rc, doc, out = w.tk_json("verify")
@@ -250,14 +238,12 @@ class Runner:
             check_doctor(res, rc, doc, out, cells, {}, {}, B.Ctx(MGMT), w.config)
             if rc != 0:
                 res.fail("healthy doctor: exit %d" % rc)
-            snap = os.path.join(d, "healthy")
+            snap = os.path.join(w.tmp, "healthy")
             w.save(snap)
-            return snap, res, w.config
+            return snap, res
         except Exception as e:          # a broken harness step is a failure, never a skip
             res.fail("exception: %r" % (e,))
-            return None, res, w.config
-        finally:
-            w.close()
+            return None, res
 
     def applicable(self, cfg, name):
         exp = EXPECT[name]
@@ -282,32 +268,30 @@ class Runner:
             return "needs a member account"
         return None
 
-    def run_break(self, cfg, snap, name):
+    def run_break(self, w, snap, name):
+        cfg = w.cfg
         res = Result(cfg.seed, cfg.mode, name)
         exp = EXPECT[name]
         why = self.applicable(cfg, name)
         if why:
             res.status, res.note = "SKIP", why
             return res, None
-        d = os.path.join(self.tmp, "b-%d-%s-%s" % (cfg.seed, cfg.mode, name))
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-        t0 = time.time()
-        w = World(cfg, d, state=snap, log=self.log)
         pend = B.pending_reason(w, name)
         if pend:
-            w.close()
             res.status, res.note = "PENDING", pend
             return res, None
+        t0 = time.time()
         text = None
         try:
+            w.reload(snap)
             rng = random.Random("%d/%s/%s" % (cfg.seed, cfg.mode, name))
             ctx = B.make(w, name, rng)
             res.note = ctx.note
             if ctx.config_text:
                 w.write_config(ctx.config_text)
             text = open(w.config).read()
-            adv = exp.get("advance", cfg.max_age[1] + 3600)
+            # the newest log before the break is then older than max_delivery_age
+            adv = exp.get("advance", cfg.max_age[1] + 900)
             if adv:
                 w.advance(adv)
             cells = list(cfg.cells())
@@ -315,7 +299,7 @@ class Runner:
                 cells = sorted(cells + [ctx.cell])
             kinds = self.kinds(cfg, ctx, cells, exp.get("scope"))
             rc, doc, out = w.tk_json("verify", "--no-integrity")
-            check_verify(res, rc, doc, out, cells, kinds, exp, "verify")
+            check_verify(res, rc, doc, out, cells, kinds, exp, "verify", ctx.labels)
             if exp.get("doctor", True):
                 rc, doc, out = w.tk_json("doctor")
                 check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, w.config)
@@ -329,8 +313,6 @@ class Runner:
         except Exception as e:
             res.fail("exception: %r" % (e,))
         finally:
-            w.fa.proc.kill()
-            w.close()
             self.timings[(cfg.seed, cfg.mode, name)] = time.time() - t0
         return res, text
 
@@ -341,6 +323,8 @@ class Runner:
             return
         if writes == 0:
             res.fail("fix: apply made no write call: %s" % out[-1000:])
+        # an hour: CloudTrail's LatestDigestDeliveryError stays until the next
+        # (hourly) digest is delivered
         w.advance(3600)
         rc, doc, vout = w.tk_json("verify", "--no-integrity")
         check_verify(res, rc, doc, vout, cfg.cells(), {}, {}, "after apply, verify")
@@ -371,19 +355,26 @@ class Runner:
 
     def run_config(self, cfg, names):
         t0 = time.time()
-        snap, res, cfgpath = self.baseline(cfg)
-        self.timings[(cfg.seed, cfg.mode, "healthy")] = time.time() - t0
-        text = open(cfgpath).read() if os.path.exists(cfgpath) else None
-        self.emit(res, cfg, text if res.status == "FAIL" else None)
-        if snap is None:
+        d = os.path.join(self.tmp, "s%d-%s" % (cfg.seed, cfg.mode))
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        w = World(cfg, d, log=self.log)
+        try:
+            snap, res = self.baseline(w)
+            self.timings[(cfg.seed, cfg.mode, "healthy")] = time.time() - t0
+            text = open(w.config).read() if os.path.exists(w.config) else None
+            self.emit(res, cfg, text if res.status == "FAIL" else None)
+            if snap is None:
+                for n in names:
+                    r = Result(cfg.seed, cfg.mode, n)
+                    r.status, r.note = "SKIP", "the healthy world could not be built"
+                    self.emit(r, cfg)
+                return
             for n in names:
-                r = Result(cfg.seed, cfg.mode, n)
-                r.status, r.note = "SKIP", "the healthy world could not be built"
-                self.emit(r, cfg)
-            return
-        for n in names:
-            r, text = self.run_break(cfg, snap, n)
-            self.emit(r, cfg, text if r.status == "FAIL" else None)
+                r, text = self.run_break(w, snap, n)
+                self.emit(r, cfg, text if r.status == "FAIL" else None)
+        finally:
+            w.close()
 
     def summary(self):
         """One line per break and mode: PASS / FAIL / PENDING counts."""
