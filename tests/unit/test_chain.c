@@ -82,7 +82,7 @@ static void list_dir(const char *root, const char *rel, struct keys_list *out)
 
 /* run_local knobs (reset by each test that sets them): fetches from this
  * bucket answer AccessDenied; the --state anchor; digests that validated */
-static const char *g_deny_bucket;
+static const char *g_deny_bucket, *g_deny_prefix;
 static const char *g_anchor_key, *g_anchor_sig;
 static size_t g_digests_valid, g_logs_valid;
 
@@ -124,7 +124,9 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 			struct buf m;
 			int rc;
 
-			if (g_deny_bucket && !strcmp(want[i].bucket, g_deny_bucket)) {
+			if ((g_deny_bucket && !strcmp(want[i].bucket, g_deny_bucket)) ||
+			    (g_deny_prefix && !strncmp(want[i].key, g_deny_prefix,
+						       strlen(g_deny_prefix)))) {
 				chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_DENIED,
 						  NULL, 0, NULL, NULL, "s3 GetObject: AccessDenied: Access Denied");
 				continue;
@@ -414,6 +416,19 @@ static void test_location_link_unreadable(void **state)
 	g_deny_bucket = NULL;
 	assert_int_equal(f.n, 1);
 	assert_int_equal(f.v[0].code, F_DIGEST_LINK_UNREADABLE);
+	assert_string_equal(f.v[0].key, k3);
+	findings_release(&f);
+
+	/* a prefix of the same bucket the principal may not read: the same */
+	free(k3);
+	k3 = dkey("moved", 3);
+	findings_init(&f);
+	g_deny_prefix = "moved/";
+	run_local(LOC_FIX("prefix-change"), &LOC, s, e, 0, &f);
+	g_deny_prefix = NULL;
+	assert_int_equal(f.n, 1);
+	assert_int_equal(f.v[0].code, F_DIGEST_LINK_UNREADABLE);
+	assert_string_equal(f.v[0].bucket, BUCKET);
 	assert_string_equal(f.v[0].key, k3);
 	findings_release(&f);
 	free(k3);

@@ -323,6 +323,53 @@ static void test_key_names(void **state)
 				      "111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz", &t), -1);
 }
 
+/* A chain link after a change of the trail's S3 location: the same trail's
+ * digest key under any prefix (or none), never another account's, region's
+ * or trail's; previousDigestS3Bucket must be a bucket name S3 allows */
+#define DNAME "111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_20240301T030000Z.json.gz"
+#define DPATH "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
+static void test_key_matches_trail(void **state)
+{
+	struct digest_loc org = { "logs", "o-abc123", "111122223333", "us-east-1", "org-trail",
+				  "us-east-1" };
+
+	(void)state;
+	assert_true(digest_key_matches_trail(&LOC, DKEY));
+	assert_true(digest_key_matches_trail(&LOC, "moved/" DPATH DNAME));
+	assert_true(digest_key_matches_trail(&LOC, "a/b/c/" DPATH DNAME));
+	assert_true(digest_key_matches_trail(&LOC, DPATH DNAME));            /* no prefix */
+	assert_true(digest_key_matches_trail(&LOC, "AWSLogs/" DPATH DNAME)); /* prefix "AWSLogs" */
+	assert_false(digest_key_matches_trail(&LOC, "/" DPATH DNAME));      /* empty segment */
+	assert_false(digest_key_matches_trail(&LOC, "xAWSLogs/111122223333/CloudTrail-Digest/"
+					     "us-east-1/2024/03/01/" DNAME));
+	assert_false(digest_key_matches_trail(&LOC, "moved/AWSLogs/444455556666/CloudTrail-Digest/"
+					     "us-east-1/2024/03/01/444455556666_CloudTrail-Digest_"
+					     "us-east-1_org-trail_us-east-1_20240301T030000Z.json.gz"));
+	assert_false(digest_key_matches_trail(&LOC, "moved/AWSLogs/111122223333/CloudTrail-Digest/"
+					     "eu-west-1/2024/03/01/111122223333_CloudTrail-Digest_"
+					     "eu-west-1_org-trail_us-east-1_20240301T030000Z.json.gz"));
+	assert_false(digest_key_matches_trail(&LOC, "moved/AWSLogs/111122223333/CloudTrail-Digest/"
+					     "us-east-1/2024/03/01/111122223333_CloudTrail-Digest_"
+					     "us-east-1_other_us-east-1_20240301T030000Z.json.gz"));
+	assert_false(digest_key_matches_trail(&LOC, "moved/AWSLogs/111122223333/CloudTrail/"
+					     "us-east-1/2024/03/01/" DNAME));
+	/* organization trails: the organization's path, or (converted) none */
+	assert_true(digest_key_matches_trail(&org, "x/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/"
+					     "us-east-1/2024/03/01/" DNAME));
+	assert_true(digest_key_matches_trail(&org, "x/" DPATH DNAME));
+	assert_false(digest_key_matches_trail(&org, "x/AWSLogs/o-other99/111122223333/"
+					      "CloudTrail-Digest/us-east-1/2024/03/01/" DNAME));
+	assert_true(digest_bucket_name_ok("tk-fixture-bucket"));
+	assert_true(digest_bucket_name_ok("a.b-c.123"));
+	assert_false(digest_bucket_name_ok("ab"));
+	assert_false(digest_bucket_name_ok("Not_A_Bucket"));
+	assert_false(digest_bucket_name_ok("-abc"));
+	assert_false(digest_bucket_name_ok("abc."));
+	assert_false(digest_bucket_name_ok("a..b"));
+	assert_false(digest_bucket_name_ok("a/b/c"));
+	assert_false(digest_bucket_name_ok("0123456789012345678901234567890123456789012345678901234567890123"));
+}
+
 static void test_local_path(void **state)
 {
 	static const char *bad_keys[] = { "", "/abs", "a//b", "a/../b", "..", "a/.", "./a", "a/",
@@ -423,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_format_errors),
 		cmocka_unit_test(test_base64_values),
 		cmocka_unit_test(test_key_names),
+		cmocka_unit_test(test_key_matches_trail),
 		cmocka_unit_test(test_local_path),
 		cmocka_unit_test(test_local_create),
 		cmocka_unit_test(test_digest_too_large),
