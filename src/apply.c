@@ -19,6 +19,7 @@
 #include "s3.h"
 #include "sts.h"
 #include "timeutil.h"
+#include "trail_drift.h"
 #include "xml.h"
 #include "banned.h"
 
@@ -221,7 +222,11 @@ struct changes {
 	size_t n;
 	char **warn;
 	size_t nwarn;
+	bool readback;   /* the check after the writes: read and compare only, every change is a mismatch */
 };
+
+/* No write now: a dry run, or the read-back check. */
+#define DRY(r, ch) ((r)->o->dry_run || (ch)->readback)
 
 static struct apply_change *add_change(struct changes *c, const char *account, const char *subject,
 				       const char *verb, const json_t *before, const json_t *after, bool policy)
@@ -452,6 +457,19 @@ static void sleep_ms(struct aws_ctx *ctx, long ms)
 {
 	if (ctx->sleep_ms)
 		ctx->sleep_ms(ctx->sleep_ud, ms);
+}
+
+/* The read-back delays: AWS reads are read-after-write consistent for
+ * these settings, but a short grace avoids calling a slow propagation a
+ * failed write (scaled like the retry backoff). */
+static const long readback_delay_ms[] = { 1000, 2000 };
+#define READBACK_TRIES (1 + sizeof(readback_delay_ms) / sizeof(readback_delay_ms[0]))
+
+static void readback_sleep(struct aws_ctx *ctx, size_t attempt)
+{
+	double scale = ctx->backoff_scale > 0 ? ctx->backoff_scale : 1.0;
+
+	sleep_ms(ctx, (long)((double)readback_delay_ms[attempt] * scale));
 }
 
 /* ---- helpers for documents ---- */
@@ -714,7 +732,7 @@ static int converge_key_state(struct central *ce, struct run *r, struct changes 
 		chg = add_change(ch, ce->account, ksubject, "cancel deletion", before, after, false);
 		json_decref(before);
 		json_decref(after);
-		if (!r->o->dry_run) {
+		if (!DRY(r, ch)) {
 			if ((rc = kms_cancel_key_deletion(&ce->ctx, ce->key.key_id, err)))
 				return rc;
 			write_done(r, chg);
@@ -725,7 +743,7 @@ static int converge_key_state(struct central *ce, struct run *r, struct changes 
 	chg = add_change(ch, ce->account, ksubject, "enable", before, after, false);
 	json_decref(before);
 	json_decref(after);
-	if (r->o->dry_run)
+	if (DRY(r, ch))
 		return 0;
 	if ((rc = kms_enable_key(&ce->ctx, ce->key.key_id, err)))
 		return rc;
@@ -821,7 +839,7 @@ static int converge_policy(struct run *r, struct aws_ctx *ctx, struct changes *c
 	c = add_change(ch, account, subject, cur ? "update" : "set", cur, merged, true);
 	if (changed)
 		*changed = true;
-	if (r->o->dry_run)
+	if (DRY(r, ch))
 		goto done;
 	body = dump_compact(merged);
 	if ((rc = put(ctx, id, body, err)))
@@ -841,7 +859,8 @@ done:
  * interrupted between CreateKey and CreateAlias): symmetric, Enabled,
  * customer managed, with exactly our description and no alias.  0 with
  * *out filled, TK_ENOTFOUND when there is none. */
-static int find_own_key(struct aws_ctx *ctx, const char *desc, struct kms_key *out, struct errbuf *err)
+static int find_own_key(struct aws_ctx *ctx, const char *desc, const char *alias, struct kms_key *out,
+			struct errbuf *err)
 {
 	json_t *in = NULL, *resp = NULL;
 	const char *marker = NULL;
@@ -866,7 +885,7 @@ static int find_own_key(struct aws_ctx *ctx, const char *desc, struct kms_key *o
 			const json_t *m;
 			struct kms_alias *al = NULL;
 			size_t nal = 0;
-			bool ours;
+			bool ours, desc_ok;
 
 			if (!id)
 				continue;
@@ -876,15 +895,26 @@ static int find_own_key(struct aws_ctx *ctx, const char *desc, struct kms_key *o
 			if (rc)
 				goto done;
 			m = json_object_get(d, "KeyMetadata");
-			ours = json_string_value(json_object_get(m, "Description")) &&
-			       !strcmp(json_string_value(json_object_get(m, "Description")), desc) &&
-			       json_string_value(json_object_get(m, "KeyState")) &&
+			ours = json_string_value(json_object_get(m, "KeyState")) &&
 			       !strcmp(json_string_value(json_object_get(m, "KeyState")), "Enabled") &&
 			       (!json_string_value(json_object_get(m, "KeyManager")) ||
 				!strcmp(json_string_value(json_object_get(m, "KeyManager")), "CUSTOMER"));
+			desc_ok = json_string_value(json_object_get(m, "Description")) &&
+				  !strcmp(json_string_value(json_object_get(m, "Description")), desc);
 			json_decref(d);
 			if (!ours)
 				continue;
+			if (!desc_ok) {   /* the tag set at creation (kms_create_key_tagged) */
+				char *tv = NULL;
+
+				rc = kms_get_tag(ctx, id, APPLY_KEY_TAG, &tv, err);
+				desc_ok = rc == 0 && !strcmp(tv, alias);
+				free(tv);
+				if (rc && rc != TK_ENOTFOUND && rc != TK_EAUTH)   /* a key we may not read is not ours */
+					goto done;
+				if (!desc_ok)
+					continue;
+			}
 			if ((rc = kms_list_aliases(ctx, id, &al, &nal, err)))
 				goto done;
 			kms_aliases_free(al, nal);
@@ -909,6 +939,81 @@ done:
 	return rc;
 }
 
+/* CreateKey that is safe to retry: one attempt at a time, each on a
+ * connection of its own (an automatic retry of a CreateKey whose reply was
+ * lost, by the retry loop or by libcurl on a reused connection that died,
+ * would make a second key), the key tagged APPLY_KEY_TAG=ALIAS; after a
+ * failure the server may have acted on (no answer, 5xx, throttling), the key
+ * is looked for by tag and description (find_own_key) and adopted before
+ * CreateKey is tried again. */
+static int create_key_safe(struct central *ce, struct run *r, const char *policy, const char *desc,
+			   struct errbuf *err)
+{
+	int attempts = ce->ctx.max_attempts > 0 ? ce->ctx.max_attempts : 3, i, rc = 0, rc2;
+	struct http_pool_options ho;
+	struct errbuf e2;
+
+	if (r->o->http_opts)
+		ho = *r->o->http_opts;
+	else
+		memset(&ho, 0, sizeof(ho));
+	for (i = 0; i < attempts; i++) {
+		struct http_pool *fresh = NULL;
+		struct aws_ctx kc;
+		bool maybe_done;
+
+		if (i)
+			sleep_ms(&ce->ctx, aws_retry_backoff_ms(&ce->ctx, i));
+		if ((rc = http_pool_new(&fresh, &ho, err)))
+			return rc;
+		if ((rc = aws_ctx_clone(&kc, &ce->ctx, NULL, NULL, err))) {
+			http_pool_free(fresh);
+			return rc;
+		}
+		kc.http = fresh;
+		kc.max_attempts = 1;
+		rc = kms_create_key_tagged(&kc, policy, desc, APPLY_KEY_TAG, r->cfg->kms_alias, &ce->key, err);
+		maybe_done = rc == TK_ENET || kc.last_error.status >= 500 || kc.last_error.status == 429 ||
+			     aws_error_is_throttle(&kc.last_error);
+		aws_ctx_release(&kc);
+		http_pool_free(fresh);
+		if (rc == 0)
+			return 0;
+		if (!maybe_done)
+			return rc;   /* refused: nothing was made */
+		err_clear(&e2);
+		kms_key_release(&ce->key);
+		rc2 = find_own_key(&ce->ctx, desc, r->cfg->kms_alias, &ce->key, &e2);
+		if (rc2 == 0)
+			return 0;   /* the CreateKey happened, its reply was lost: adopt the key */
+		if (rc2 != TK_ENOTFOUND)
+			return rc;
+	}
+	return rc;
+}
+
+/* CreateAlias; AlreadyExists for an alias that names this very key (a
+ * CreateAlias whose reply was lost, retried) is success. */
+static int create_alias_safe(struct central *ce, const char *alias, struct errbuf *err)
+{
+	struct kms_key k;
+	struct errbuf e2;
+	int rc = kms_create_alias(&ce->ctx, alias, ce->key.key_id, err);
+
+	if (rc == 0 || !aws_error_is(&ce->ctx.last_error, "AlreadyExistsException"))
+		return rc;
+	memset(&k, 0, sizeof(k));
+	err_clear(&e2);
+	if (kms_describe_key(&ce->ctx, alias, &k, &e2) == 0 && k.key_id && ce->key.key_id &&
+	    !strcmp(k.key_id, ce->key.key_id))
+		rc = 0;
+	else
+		rc = err_set(err, TK_EFAIL, "kms alias '%s' already exists and does not name the key '%s' this "
+			     "apply created: not changing it", alias, ce->key.arn ? ce->key.arn : ce->key.key_id);
+	kms_key_release(&k);
+	return rc;
+}
+
 static int converge_key(struct central *ce, struct run *r, struct changes *ch, struct errbuf *err)
 {
 	const struct tk_config *c = r->cfg;
@@ -928,7 +1033,7 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 	}
 	desc = xasprintf("trailkeep: CloudTrail logs (%s)", c->kms_alias);
 	if (!ce->key_exists) {
-		rc = find_own_key(&ce->ctx, desc, &ce->key, err);
+		rc = find_own_key(&ce->ctx, desc, c->kms_alias, &ce->key, err);
 		if (rc == 0) {
 			/* adopt the key an interrupted run created: only the alias is missing */
 			char *asub = xasprintf("kms alias '%s'", c->kms_alias);
@@ -937,8 +1042,8 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 			chg = add_change(ch, ce->account, asub, "create", NULL, after, false);
 			json_decref(after);
 			free(asub);
-			if (!r->o->dry_run) {
-				if ((rc = kms_create_alias(&ce->ctx, c->kms_alias, ce->key.key_id, err)))
+			if (!DRY(r, ch)) {
+				if ((rc = create_alias_safe(ce, c->kms_alias, err)))
 					goto done;
 				write_done(r, chg);
 			}
@@ -955,7 +1060,7 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 		json_decref(after);
 		add_change(ch, ce->account, subject, "set", NULL, want, true);
 		add_change(ch, ce->account, ksubject, "enable rotation", NULL, NULL, false);
-		if (r->o->dry_run) {
+		if (DRY(r, ch)) {
 			free(r->key_arn);
 			r->key_arn = xasprintf("arn:%s:kms:%s:%s:%s", r->partition, c->home_region, ce->account,
 					       c->kms_alias);
@@ -963,10 +1068,10 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 			goto done;
 		}
 		body = dump_compact(want);
-		if ((rc = kms_create_key(&ce->ctx, body, desc, &ce->key, err)))
+		if ((rc = create_key_safe(ce, r, body, desc, err)))
 			goto done;
 		write_done(r, &ch->v[first]);
-		if ((rc = kms_create_alias(&ce->ctx, c->kms_alias, ce->key.key_id, err)))
+		if ((rc = create_alias_safe(ce, c->kms_alias, err)))
 			goto done;
 		write_done(r, NULL);
 		ce->key_exists = true;
@@ -990,7 +1095,7 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 	if (rc)
 		goto done;
 	rc = kms_get_key_rotation(&ce->ctx, ce->key.key_id, &rot, err);
-	if (rc && r->o->dry_run && apply_key_state_step(ce->key.state) == APPLY_KEY_CANCEL_ENABLE &&
+	if (rc && DRY(r, ch) && apply_key_state_step(ce->key.state) == APPLY_KEY_CANCEL_ENABLE &&
 	    aws_error_is(&ce->ctx.last_error, "KMSInvalidStateException")) {
 		/* KMS does not report rotation of a key pending deletion: the
 		 * real run reads it after cancelling the deletion */
@@ -1007,7 +1112,7 @@ static int converge_key(struct central *ce, struct run *r, struct changes *ch, s
 		chg = add_change(ch, ce->account, ksubject, "enable rotation", b, a, false);
 		json_decref(a);
 		json_decref(b);
-		if (!r->o->dry_run) {
+		if (!DRY(r, ch)) {
 			if ((rc = kms_enable_key_rotation(&ce->ctx, ce->key.key_id, err)))
 				goto done;
 			write_done(r, chg);
@@ -1018,6 +1123,56 @@ done:
 	free(ksubject);
 	free(body);
 	free(desc);
+	return rc;
+}
+
+static bool rule_owned(const json_t *rule)
+{
+	const json_t *id = json_object_get(rule, "ID");
+
+	return json_is_string(id) && apply_sid_owned(json_string_value(id));
+}
+
+/* The rules of a canonical (xml_canon) LifecycleConfiguration: "Rule" is one
+ * object or a list. */
+static size_t lifecycle_rules_of(const json_t *canon)
+{
+	const json_t *r = json_object_get(canon, "Rule");
+
+	return json_is_array(r) ? json_array_size(r) : r ? 1 : 0;
+}
+
+/* {"Rules": [the current rules that are not trailkeep's, in their canonical
+ * form, then the planned rules]}: the document apply puts. */
+static json_t *lifecycle_merge(const json_t *cur_canon, const json_t *planned_rules)
+{
+	json_t *out = json_object(), *rules = json_array(), *x;
+	const json_t *cr = json_object_get(cur_canon, "Rule");
+	size_t i, n = lifecycle_rules_of(cur_canon);
+
+	for (i = 0; i < n; i++) {
+		const json_t *rule = json_is_array(cr) ? json_array_get(cr, i) : cr;
+
+		if (!rule_owned(rule))
+			json_array_append(rules, (json_t *)(uintptr_t)rule);   /* adds a reference */
+	}
+	json_array_foreach(planned_rules, i, x)
+		json_array_append(rules, x);   /* adds a reference */
+	json_object_set_new(out, "Rules", rules);   /* steals */
+	return out;
+}
+
+/* DeleteBucketLifecycle (the last rule of a configuration cannot be put
+ * away otherwise). */
+static int delete_lifecycle(struct aws_ctx *ctx, const char *bucket, struct errbuf *err)
+{
+	struct aws_s3_request q = { .method = "DELETE", .operation = "DeleteBucketLifecycle", .bucket = bucket,
+				    .query = "lifecycle=" };
+	struct http_response resp;
+	int rc = aws_s3_call(ctx, &q, &resp, err);
+
+	if (!rc)
+		http_response_release(&resp);
 	return rc;
 }
 
@@ -1054,7 +1209,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 			want = json_pack("{s:s}", "Status", ws);
 			chg = add_change(ch, acct, subject, "set", cur, want, false);
 			RESET();
-			if (!r->o->dry_run) {
+			if (!DRY(r, ch)) {
 				rc = s3_put_versioning(&ce->ctx, bucket, ws, err);
 				if (rc) {
 					free(st);
@@ -1103,7 +1258,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 				json_object_set_new(want, "KMSMasterKeyID", json_string(kid));
 			chg = add_change(ch, acct, subject, "set", cur, want, false);
 			RESET();
-			if (!r->o->dry_run) {
+			if (!DRY(r, ch)) {
 				rc = s3_put_encryption(&ce->ctx, bucket, alg, kid, bk, err);
 				if (rc) {
 					s3_encryption_release(&e);
@@ -1144,7 +1299,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 			want = json_deep_copy(v);
 			chg = add_change(ch, acct, subject, "set", cur, want, false);
 			RESET();
-			if (!r->o->dry_run) {
+			if (!DRY(r, ch)) {
 				if ((rc = s3_put_public_access_block(&ce->ctx, bucket, &w, err)))
 					goto done;
 				write_done(r, chg);
@@ -1172,7 +1327,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 			want = json_pack("{s:s}", "ObjectOwnership", wo);
 			chg = add_change(ch, acct, subject, "set", cur, want, false);
 			RESET();
-			if (!r->o->dry_run) {
+			if (!DRY(r, ch)) {
 				rc = s3_put_ownership_controls(&ce->ctx, bucket, wo, err);
 				if (rc) {
 					free(o);
@@ -1183,39 +1338,64 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 		}
 		free(o);
 	}
-	/* lifecycle */
+	/* lifecycle: trailkeep's rules (ID starting with "Trailkeep") are
+	 * replaced by the planned ones (a rule the plan no longer has, such as
+	 * TrailkeepRetention with retention_days = 0, is removed); every other
+	 * rule is kept as it is */
 	if ((v = json_object_get(settings, "LifecycleConfiguration"))) {
 		struct buf xml = BUF_INIT_LIMIT(MAX_XML_DOC);
 		struct xml_doc d;
+		json_t *merged = NULL, *rules;
+		bool cur_any = false;
 
 		memset(&d, 0, sizeof(d));
-		if ((rc = config_xml(&xml, "LifecycleConfiguration", v))) {
+		if (exists) {
+			rc = s3_get_lifecycle(&ce->ctx, bucket, &d, err);
+			if (rc == TK_ENOTFOUND)
+				rc = 0;
+			else if (rc)
+				goto done;
+			if (d.root)
+				cur = xml_canon(d.root);
+			xml_doc_release(&d);
+		}
+		merged = lifecycle_merge(cur, json_object_get(v, "Rules"));
+		rules = json_object_get(merged, "Rules");
+		cur_any = cur && lifecycle_rules_of(cur) > 0;
+		if (!json_array_size(rules)) {
+			/* nothing planned and nothing foreign: no configuration at all */
+			if (cur_any) {
+				SUBJECT("lifecycle");
+				chg = add_change(ch, acct, subject, "remove", cur, NULL, false);
+				if (!DRY(r, ch)) {
+					if ((rc = delete_lifecycle(&ce->ctx, bucket, err))) {
+						json_decref(merged);
+						goto done;
+					}
+					write_done(r, chg);
+				}
+			}
+			json_decref(merged);
+			RESET();
+			goto lifecycle_done;
+		}
+		if ((rc = config_xml(&xml, "LifecycleConfiguration", merged))) {
 			err_set(err, rc, "bucket '%s' lifecycle configuration is too large", bucket);
+			json_decref(merged);
 			buf_release(&xml);
 			goto done;
 		}
+		json_decref(merged);
 		want = xml_text_canon(buf_cstr(&xml), err);
 		if (!want) {
 			rc = TK_EFAIL;
 			buf_release(&xml);
 			goto done;
 		}
-		if (exists) {
-			rc = s3_get_lifecycle(&ce->ctx, bucket, &d, err);
-			if (rc == TK_ENOTFOUND)
-				rc = 0;
-			else if (rc) {
-				buf_release(&xml);
-				goto done;
-			}
-			if (d.root)
-				cur = xml_canon(d.root);
-			xml_doc_release(&d);
-		}
 		if (!cur || !json_equal(cur, want)) {
 			SUBJECT("lifecycle");
 			chg = add_change(ch, acct, subject, "set", cur, want, false);
-			if (!r->o->dry_run) {
+			if (!DRY(r, ch)) {
 				if ((rc = s3_put_lifecycle(&ce->ctx, bucket, buf_cstr(&xml), err))) {
 					buf_release(&xml);
 					goto done;
@@ -1226,6 +1406,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 		RESET();
 		buf_release(&xml);
 	}
+lifecycle_done:
 	rc = 0;
 done:
 	RESET();
@@ -1262,6 +1443,21 @@ static int converge_object_lock(struct central *ce, struct run *r, struct change
 		add_warning(ch, xasprintf("bucket '%s' has object lock enabled but the config says "
 							   "object_lock = none: object lock cannot be turned off",
 							   ce->bucket));
+		if (!l.mode)
+			goto done;
+		/* the default retention converges to none (objects already
+		 * written keep theirs) */
+		subject = xasprintf("bucket '%s' object lock retention", ce->bucket);
+		cur = json_pack("{s:s, s:I}", "Mode", l.mode, l.days ? "Days" : "Years",
+				(json_int_t)(l.days ? l.days : l.years));
+		chg = add_change(ch, ce->account, subject, "remove", cur, NULL, false);
+		json_decref(cur);
+		free(subject);
+		if (!DRY(r, ch)) {
+			if ((rc = s3_put_object_lock(&ce->ctx, ce->bucket, NULL, 0, err)))
+				goto done;
+			write_done(r, chg);
+		}
 		goto done;
 	}
 	if (!l.enabled) {
@@ -1280,7 +1476,7 @@ static int converge_object_lock(struct central *ce, struct run *r, struct change
 	json_decref(cur);
 	json_decref(want);
 	free(subject);
-	if (!r->o->dry_run) {
+	if (!DRY(r, ch)) {
 		if ((rc = s3_put_object_lock(&ce->ctx, ce->bucket, mode, c->object_lock_days, err)))
 			goto done;
 		write_done(r, chg);
@@ -1301,7 +1497,7 @@ static int create_bucket(struct central *ce, struct run *r, struct changes *ch, 
 
 	json_decref(want);
 	free(subject);
-	if (r->o->dry_run)
+	if (DRY(r, ch))
 		return 0;
 	if ((rc = s3_create_bucket(&ce->ctx, bucket, r->cfg->home_region, lock, err)))
 		return rc;
@@ -1320,13 +1516,26 @@ static int converge_logging(struct central *ce, struct run *r, struct changes *c
 	json_t *cur = NULL, *want;
 	int rc = 0;
 
-	if (!wb)
-		return 0;
 	if (!wp)
 		wp = "";
 	if (ce->bucket_exists && !ce->bucket_created &&
 	    (rc = s3_get_logging(&ce->ctx, ce->bucket, &tb, &tp, err)))
 		return rc;
+	if (!wb) {
+		/* no access_log_bucket: logging converges to off */
+		if (!tb)
+			goto done;
+		subject = xasprintf("bucket '%s' access logging", ce->bucket);
+		cur = json_pack("{s:s, s:s}", "TargetBucket", tb, "TargetPrefix", tp ? tp : "");
+		chg = add_change(ch, ce->account, subject, "remove", cur, NULL, false);
+		json_decref(cur);
+		if (!DRY(r, ch)) {
+			if ((rc = s3_put_logging(&ce->ctx, ce->bucket, NULL, NULL, err)))
+				goto done;
+			write_done(r, chg);
+		}
+		goto done;
+	}
 	if (tb && !strcmp(tb, wb) && !strcmp(tp ? tp : "", wp))
 		goto done;
 	subject = xasprintf("bucket '%s' access logging", ce->bucket);
@@ -1336,7 +1545,7 @@ static int converge_logging(struct central *ce, struct run *r, struct changes *c
 	chg = add_change(ch, ce->account, subject, "set", cur, want, false);
 	json_decref(cur);
 	json_decref(want);
-	if (!r->o->dry_run) {
+	if (!DRY(r, ch)) {
 		if ((rc = s3_put_logging(&ce->ctx, ce->bucket, wb, wp, err)))
 			goto done;
 		write_done(r, chg);
@@ -1433,8 +1642,8 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 	if (!ce->bucket_exists) {
 		if ((rc = create_bucket(ce, r, ch, ce->bucket, lock, err)))
 			return rc;
-		ce->bucket_created = !r->o->dry_run;
-		ce->bucket_exists = !r->o->dry_run;
+		ce->bucket_created = !DRY(r, ch);
+		ce->bucket_exists = !DRY(r, ch);
 	}
 	if ((rc = converge_bucket_settings(ce, r, ch, ce->bucket, ce->bucket_exists, lock, settings,
 					    r->key_arn, err)))
@@ -1448,7 +1657,7 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 		if (!ce->alog_exists) {
 			if ((rc = create_bucket(ce, r, ch, ce->alog, false, err)))
 				return rc;
-			ce->alog_exists = !r->o->dry_run;
+			ce->alog_exists = !DRY(r, ch);
 		}
 		if (as && (rc = converge_bucket_settings(ce, r, ch, ce->alog, ce->alog_exists, false, as, NULL, err)))
 			return rc;
@@ -1460,15 +1669,57 @@ static int run_central(struct central *ce, struct run *r, struct changes *ch, st
 			if (rc)
 				return rc;
 		}
-		if ((rc = converge_logging(ce, r, ch, settings, err)))
-			return rc;
 	}
+	/* logging of the central bucket into the access-log bucket (or none) */
+	if ((rc = converge_logging(ce, r, ch, settings, err)))
+		return rc;
 	/* the bucket policy last: everything it protects is in place */
 	warn_lockout(ce, r, ch, bpol);
 	subject = xasprintf("bucket '%s' policy", ce->bucket);
 	rc = converge_policy(r, &ce->ctx, ch, ce->account, ce->bucket, ce->bucket_exists, bpol, subject,
 			     s3_get_bucket_policy, s3_put_bucket_policy, false, &r->bucket_policy_changed, err);
 	free(subject);
+	return rc;
+}
+
+/* After the central part wrote: run it again reading and comparing only;
+ * anything it would still change is a write that did not take, an error
+ * naming the resource and setting (the read that decides "nothing to do"
+ * next time must agree with what was written). */
+static int readback_central(struct central *ce, struct run *r, struct errbuf *err)
+{
+	bool policy_changed = r->bucket_policy_changed;
+	struct buf msg = BUF_INIT_LIMIT(4 * ERRBUF_LEN);
+	struct changes chk;
+	size_t attempt, i;
+	int rc = 0;
+
+	memset(&chk, 0, sizeof(chk));
+	for (attempt = 0; attempt < READBACK_TRIES; attempt++) {
+		if (attempt)
+			readback_sleep(&ce->ctx, attempt - 1);
+		changes_release(&chk);
+		chk.readback = true;
+		kms_key_release(&ce->key);
+		rc = kms_describe_key(&ce->ctx, r->cfg->kms_alias, &ce->key, err);
+		if (rc)
+			break;
+		ce->key_exists = true;
+		ce->bucket_exists = true;
+		ce->bucket_created = false;
+		ce->alog_exists = ce->alog != NULL;
+		if ((rc = run_central(ce, r, &chk, err)) || !chk.n)
+			break;
+	}
+	if (rc == 0 && chk.n) {
+		for (i = 0; i < chk.n; i++)
+			buf_addf(&msg, "%s%s (%s)", i ? "; " : "", chk.v[i].subject, chk.v[i].verb);
+		rc = err_set(err, TK_EFAIL, "a write did not take: read back after the writes, these still differ "
+			     "from the plan: %s", buf_cstr(&msg));
+	}
+	changes_release(&chk);
+	buf_release(&msg);
+	r->bucket_policy_changed = policy_changed;
 	return rc;
 }
 
@@ -1533,10 +1784,119 @@ static int trail_write(struct run *r, struct aws_ctx *ctx, bool create, const st
 	}
 }
 
+/* The trail as it is: DescribeTrails, and GetEventSelectors when asked
+ * and the trail exists. */
+struct trail_read {
+	struct ct_trail *trails;
+	size_t ntrails;
+	json_t *sel;
+};
+
+static void trail_read_release(struct trail_read *t)
+{
+	ct_trails_free(t->trails, t->ntrails);
+	json_decref(t->sel);
+	memset(t, 0, sizeof(*t));
+}
+
+static int read_trail(struct aws_ctx *ctx, const char *name, const char *arn, bool want_sel, struct trail_read *out,
+		      struct errbuf *err)
+{
+	int rc;
+
+	trail_read_release(out);
+	rc = ct_describe_trails(ctx, &name, 1, false, &out->trails, &out->ntrails, err);
+	if (rc == 0 && out->ntrails && want_sel)
+		rc = ct_get_event_selectors(ctx, arn, &out->sel, err);
+	return rc;
+}
+
+/* The UpdateTrail/CreateTrail parameters that converge cur (NULL: create)
+ * to the plan: every planned setting, and "" for S3KeyPrefix and KmsKeyId
+ * that are set but planned unset (an empty string clears them). */
+static void trail_params_for(struct ct_trail_params *tp, const char *name, const json_t *want,
+			     const struct ct_trail *cur)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->name = name;
+	tp->s3_bucket = json_string_value(json_object_get(want, "S3BucketName"));
+	tp->s3_prefix = json_string_value(json_object_get(want, "S3KeyPrefix"));
+	if (!tp->s3_prefix && cur && cur->s3_prefix && *cur->s3_prefix)
+		tp->s3_prefix = "";
+	tp->kms_key_id = json_string_value(json_object_get(want, "KmsKeyId"));
+	if (!tp->kms_key_id && cur && cur->kms_key_id && *cur->kms_key_id)
+		tp->kms_key_id = "";
+	tp->multi_region = json_bool_of(want, "IsMultiRegionTrail");
+	tp->global_events = json_bool_of(want, "IncludeGlobalServiceEvents");
+	tp->log_file_validation = json_bool_of(want, "EnableLogFileValidation");
+	tp->organization = json_bool_of(want, "IsOrganizationTrail");
+}
+
+/* After this run wrote to the trail: read again what decides "nothing to
+ * do" next time; a difference is an error naming the trail and setting. */
+static int readback_trail(struct run *r, struct aws_ctx *ctx, const json_t *doc, const char *name, const char *arn,
+			  bool want_sel, bool started, struct errbuf *err)
+{
+	struct trail_read tr;
+	struct trail_drift d;
+	struct ct_status st;
+	struct buf msg = BUF_INIT_LIMIT(4 * ERRBUF_LEN);
+	size_t attempt, i;
+	bool bad = false;
+	int rc = 0;
+
+	memset(&tr, 0, sizeof(tr));
+	memset(&d, 0, sizeof(d));
+	memset(&st, 0, sizeof(st));
+	for (attempt = 0; attempt < READBACK_TRIES; attempt++) {
+		if (attempt)
+			readback_sleep(ctx, attempt - 1);
+		buf_reset(&msg);
+		bad = false;
+		trail_drift_release(&d);
+		ct_status_release(&st);
+		if ((rc = read_trail(ctx, name, arn, want_sel, &tr, err)))
+			goto done;
+		if (!tr.ntrails) {
+			buf_adds(&msg, "it does not exist");
+			bad = true;
+			continue;
+		}
+		if ((rc = trail_drift_compute(doc, &tr.trails[0], tr.sel, r->key_arn, &d, err)))
+			goto done;
+		bad = d.n || d.key_unknown;
+		for (i = 0; i < d.n; i++) {
+			char *line = trail_drift_describe(&d.v[i]);
+
+			buf_addf(&msg, "%s%s", msg.len ? "; " : "", line);
+			free(line);
+		}
+		if (d.key_unknown)
+			buf_addf(&msg, "%sKmsKeyId cannot be compared", msg.len ? "; " : "");
+		if (started) {
+			if ((rc = ct_get_trail_status(ctx, arn, &st, err)))
+				goto done;
+			if (st.is_logging != 1) {
+				buf_addf(&msg, "%sit is not logging", msg.len ? "; " : "");
+				bad = true;
+			}
+		}
+		if (!bad)
+			goto done;
+	}
+	rc = err_set(err, TK_EFAIL, "trail '%s': a write did not take: read back after the write, %s", arn,
+		     buf_cstr(&msg));
+done:
+	trail_read_release(&tr);
+	trail_drift_release(&d);
+	ct_status_release(&st);
+	buf_release(&msg);
+	return rc;
+}
+
 static int run_trail(struct run *r, struct session *s, const char *account, struct changes *ch,
 		     struct errbuf *err)
 {
-	const struct tk_config *c = r->cfg;
 	char *path = xasprintf("accounts/%s/trail.json", account);
 	const json_t *doc = plan_doc(r->o->plan, path);
 	const json_t *create = json_object_get(doc, "CreateTrail");
@@ -1544,101 +1904,136 @@ static int run_trail(struct run *r, struct session *s, const char *account, stru
 	const char *arn = json_string_value(json_object_get(doc, "TrailARN"));
 	const char *name = json_string_value(json_object_get(create, "Name"));
 	struct aws_ctx ctx;
-	bool ctx_ready = false, exists = false, differs;
-	struct ct_trail *trails = NULL;
-	size_t ntrails = 0;
+	bool ctx_ready = false, exists = false, created = false, started = false;
+	struct trail_read tr;
+	struct trail_drift d;
 	json_t *cur = NULL, *want = NULL, *sel = NULL, *wsel = NULL;
 	struct ct_status st;
 	struct ct_trail_params tp;
 	struct apply_change *chg;
 	char *subject = NULL;
-	const char *selkey;
+	size_t nwrites = 0;
 	int rc;
 
 	memset(&st, 0, sizeof(st));
+	memset(&tr, 0, sizeof(tr));
+	memset(&d, 0, sizeof(d));
 	if (!doc || !create || !arn || !name) {
 		rc = err_set(err, TK_EUSAGE, "the plan has no usable %s", path);
+		goto done;
+	}
+	if (json_object_get(create, "KmsKeyId") && !r->key_arn) {
+		rc = err_set(err, TK_EFAIL, "trail '%s': the key of '%s' is not known: not changing the trail", arn,
+			     r->cfg->kms_alias);
 		goto done;
 	}
 	if ((rc = account_ctx(&ctx, s, r, account, err)))
 		goto done;
 	ctx_ready = true;
 	subject = xasprintf("trail '%s'", arn);
-	rc = ct_describe_trails(&ctx, &name, 1, false, &trails, &ntrails, err);
-	if (rc)
+	if ((rc = read_trail(&ctx, name, arn, pes != NULL, &tr, err)))
 		goto done;
-	exists = ntrails > 0;
+	exists = tr.ntrails > 0;
 	want = trail_wanted(create, r->key_arn);
-	if (exists)
-		cur = trail_state(&trails[0]);
-	differs = !exists || !json_equal(cur, want);
-	if (differs) {
-		memset(&tp, 0, sizeof(tp));
-		tp.name = name;
-		tp.s3_bucket = json_string_value(json_object_get(want, "S3BucketName"));
-		tp.s3_prefix = json_string_value(json_object_get(want, "S3KeyPrefix"));
-		tp.kms_key_id = json_string_value(json_object_get(want, "KmsKeyId"));
-		tp.multi_region = json_bool_of(want, "IsMultiRegionTrail");
-		tp.global_events = json_bool_of(want, "IncludeGlobalServiceEvents");
-		tp.log_file_validation = json_bool_of(want, "EnableLogFileValidation");
-		tp.organization = json_bool_of(want, "IsOrganizationTrail");
-		chg = add_change(ch, account, subject, exists ? "update" : "create", cur, want, false);
-		if (!r->o->dry_run) {
-			if ((rc = trail_write(r, &ctx, !exists, &tp, err)))
+	if (!exists) {
+		chg = add_change(ch, account, subject, "create", NULL, want, false);
+		if (!DRY(r, ch)) {
+			trail_params_for(&tp, name, want, NULL);
+			rc = trail_write(r, &ctx, true, &tp, err);
+			if (rc && aws_error_is(&ctx.last_error, "TrailAlreadyExistsException")) {
+				/* the trail is there: a CreateTrail whose reply was lost (the
+				 * retry found it) or one made meanwhile.  Adopt it and compare
+				 * it like any existing trail. */
+				struct errbuf e2;
+
+				err_clear(&e2);
+				if ((rc = read_trail(&ctx, name, arn, pes != NULL, &tr, &e2))) {
+					*err = e2;
+					goto done;
+				}
+				if (!tr.ntrails)
+					goto done;   /* rc and err: AlreadyExists, yet not found */
+				exists = true;
+			} else if (rc) {
 				goto done;
-			write_done(r, chg);
+			} else {
+				created = true;
+			}
+			write_done(r, chg);   /* the trail exists: this run's CreateTrail made it */
+			nwrites++;
 		}
 	}
-	/* event selectors */
-	if (pes) {
+	if (exists) {
+		if ((rc = trail_drift_compute(doc, &tr.trails[0], tr.sel, r->key_arn, &d, err)))
+			goto done;
+		if (d.key_unknown) {   /* not reached: key_arn is known (checked above) */
+			rc = err_set(err, TK_EFAIL, "trail '%s': its KmsKeyId cannot be compared", arn);
+			goto done;
+		}
+	}
+	if (exists && d.trail_differs) {
+		cur = trail_state(&tr.trails[0]);
+		chg = add_change(ch, account, subject, "update", cur, want, false);
+		if (!DRY(r, ch)) {
+			trail_params_for(&tp, name, want, &tr.trails[0]);
+			if ((rc = trail_write(r, &ctx, false, &tp, err)))
+				goto done;
+			write_done(r, chg);
+			nwrites++;
+		}
+	}
+	/* event selectors: replaced wholly by the planned set */
+	if (pes && (!exists || created || d.selectors_differ || d.selectors_unknown)) {
 		wsel = json_deep_copy(pes);
 		json_object_del(wsel, "TrailName");
-		selkey = json_object_get(wsel, "AdvancedEventSelectors") ? "AdvancedEventSelectors" : "EventSelectors";
-		if (exists) {
-			json_t *got = NULL, *v;
+		if (exists && !created && tr.sel) {
+			const char *k = json_object_get(tr.sel, "AdvancedEventSelectors") ? "AdvancedEventSelectors" :
+					json_object_get(tr.sel, "EventSelectors") ? "EventSelectors" : NULL;
 
-			if ((rc = ct_get_event_selectors(&ctx, arn, &got, err)))
-				goto done;
-			v = json_object_get(got, selkey);
-			if (v)
-				sel = json_pack("{s:O}", selkey, v);
-			json_decref(got);
+			if (k)
+				sel = json_pack("{s:O}", k, json_object_get(tr.sel, k));
 		}
-		if (!sel || !json_equal(sel, wsel)) {
-			free(subject);
-			subject = xasprintf("trail '%s' event selectors", arn);
-			chg = add_change(ch, account, subject, "set", sel, wsel, false);
-			if (!r->o->dry_run) {
-				if ((rc = ct_put_event_selectors(&ctx, arn, wsel, NULL, err)))
-					goto done;
-				write_done(r, chg);
-			}
+		free(subject);
+		subject = xasprintf("trail '%s' event selectors", arn);
+		chg = add_change(ch, account, subject, "set", sel, wsel, false);
+		if (!DRY(r, ch)) {
+			if ((rc = ct_put_event_selectors(&ctx, arn, wsel, NULL, err)))
+				goto done;
+			write_done(r, chg);
+			nwrites++;
 		}
 	}
 	/* logging, last */
-	if (exists && (rc = ct_get_trail_status(&ctx, arn, &st, err)))
+	if (exists && !created && (rc = ct_get_trail_status(&ctx, arn, &st, err)))
 		goto done;
-	if (!exists || st.is_logging != 1) {
-		json_t *b = exists ? json_pack("{s:b}", "IsLogging", 0) : NULL, *a = json_pack("{s:b}", "IsLogging", 1);
+	if (!exists || created || st.is_logging != 1) {
+		json_t *b = exists && !created ? json_pack("{s:b}", "IsLogging", 0) : NULL;
+		json_t *a = json_pack("{s:b}", "IsLogging", 1);
 
 		free(subject);
 		subject = xasprintf("trail '%s' logging", arn);
 		chg = add_change(ch, account, subject, "start logging", b, a, false);
 		json_decref(a);
 		json_decref(b);
-		if (!r->o->dry_run) {
+		if (!DRY(r, ch)) {
 			if ((rc = ct_start_logging(&ctx, arn, err)))
 				goto done;
 			write_done(r, chg);
+			nwrites++;
+			started = true;
 		}
 	}
-	rc = 0;
+	/* read back what decides "nothing to do" next time */
+	if (nwrites && !DRY(r, ch))
+		rc = readback_trail(r, &ctx, doc, name, arn, pes != NULL, started, err);
+	else
+		rc = 0;
 done:
-	(void)c;
 	if (ctx_ready)
 		aws_ctx_release(&ctx);
 	ct_status_release(&st);
-	ct_trails_free(trails, ntrails);
+	trail_read_release(&tr);
+	trail_drift_release(&d);
 	json_decref(cur);
 	json_decref(want);
 	json_decref(sel);
@@ -1759,7 +2154,7 @@ int apply_run(struct apply_result *out, const struct apply_options *o, struct er
 	struct sts_identity id;
 	pthread_t th[APPLY_MAX_JOBS];
 	int jobs, nth = 0, rc, crc;
-	size_t i;
+	size_t i, w0;
 	char *subject;
 
 	memset(out, 0, sizeof(*out));
@@ -1805,8 +2200,11 @@ int apply_run(struct apply_result *out, const struct apply_options *o, struct er
 	if ((rc = org_trusted_access(&r, &s, &ch, err)))
 		goto done;
 
-	/* the central account */
+	/* the central account, then the read-back of what it wrote */
+	w0 = r.writes;
 	crc = run_central(&ce, &r, &ch, err);
+	if (crc == 0 && !o->dry_run && r.writes > w0)
+		crc = readback_central(&ce, &r, err);
 	add_outcome(out, ce.account, APPLY_SCOPE_CENTRAL, crc, crc ? err->msg : NULL, ch.n, false);
 	changes_move(out, &ch);
 

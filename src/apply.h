@@ -71,6 +71,9 @@
 #define APPLY_SID_PREFIX "Trailkeep"
 #define APPLY_MAX_JOBS 64
 #define APPLY_POLICY_RETRY_MS 60000L
+/* the tag a key gets at creation (value: kms_alias), so a key whose
+ * CreateKey reply was lost is found and adopted instead of made twice */
+#define APPLY_KEY_TAG "trailkeep:alias"
 
 /* Is this statement Sid trailkeep's? */
 bool apply_sid_owned(const char *sid);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "kms.h"
 #include "banned.h"
 
@@ -53,6 +54,12 @@ static int key_from(struct kms_key *k, json_t *resp, const char *op, const char 
 int kms_create_key(struct aws_ctx *ctx, const char *policy, const char *description,
 		   struct kms_key *out, struct errbuf *err)
 {
+	return kms_create_key_tagged(ctx, policy, description, NULL, NULL, out, err);
+}
+
+int kms_create_key_tagged(struct aws_ctx *ctx, const char *policy, const char *description,
+			  const char *tag_key, const char *tag_value, struct kms_key *out, struct errbuf *err)
+{
 	json_t *in = json_object(), *resp = NULL;
 	int rc;
 
@@ -61,6 +68,9 @@ int kms_create_key(struct aws_ctx *ctx, const char *policy, const char *descript
 		json_object_set_new(in, "Policy", json_string(policy));
 	if (description)
 		json_object_set_new(in, "Description", json_string(description));
+	if (tag_key)
+		json_object_set_new(in, "Tags", json_pack("[{s:s, s:s}]", "TagKey", tag_key, "TagValue",
+							   tag_value ? tag_value : ""));
 	json_object_set_new(in, "KeyUsage", json_string("ENCRYPT_DECRYPT"));
 	json_object_set_new(in, "KeySpec", json_string("SYMMETRIC_DEFAULT"));
 	rc = call(ctx, "CreateKey", NULL, in, &resp, err);
@@ -225,4 +235,50 @@ int kms_schedule_key_deletion(struct aws_ctx *ctx, const char *key_id, int days,
 {
 	return call(ctx, "ScheduleKeyDeletion", key_id,
 		    json_pack("{s:s, s:i}", "KeyId", key_id, "PendingWindowInDays", days), NULL, err);
+}
+
+#define KMS_TAG_PAGES 10
+
+int kms_get_tag(struct aws_ctx *ctx, const char *key_id, const char *tag_key, char **value, struct errbuf *err)
+{
+	json_t *resp = NULL, *in, *t;
+	char *marker = NULL;
+	size_t page, i;
+	int rc = 0;
+
+	*value = NULL;
+	for (page = 0;; page++) {
+		const char *next;
+
+		if (page == KMS_TAG_PAGES) {
+			rc = err_set(err, TK_ELIMIT, "kms ListResourceTags '%s': more than %d pages", key_id,
+				     KMS_TAG_PAGES);
+			break;
+		}
+		in = json_pack("{s:s}", "KeyId", key_id);
+		if (marker)
+			json_object_set_new(in, "Marker", json_string(marker));
+		json_decref(resp);
+		resp = NULL;
+		if ((rc = call(ctx, "ListResourceTags", key_id, in, &resp, err)))
+			break;
+		json_array_foreach(json_object_get(resp, "Tags"), i, t) {
+			const char *k = json_string_value(json_object_get(t, "TagKey"));
+			const char *v = json_string_value(json_object_get(t, "TagValue"));
+
+			if (k && v && !strcmp(k, tag_key) && !*value)
+				*value = xstrdup(v);
+		}
+		next = json_string_value(json_object_get(resp, "NextMarker"));
+		if (*value || !json_is_true(json_object_get(resp, "Truncated")) || !next ||
+		    (marker && !strcmp(marker, next)))
+			break;
+		free(marker);
+		marker = xstrdup(next);
+	}
+	json_decref(resp);
+	free(marker);
+	if (!rc && !*value)
+		rc = TK_ENOTFOUND;
+	return rc;
 }

@@ -26,6 +26,13 @@ void kms_key_release(struct kms_key *k);
 /* CreateKey (symmetric, ENCRYPT_DECRYPT) with policy (may be NULL) and description. */
 int kms_create_key(struct aws_ctx *ctx, const char *policy, const char *description,
 		   struct kms_key *out, struct errbuf *err);
+/* The same with one tag (TagKey/TagValue) set at creation, so a key whose
+ * CreateKey reply was lost can be found again (ListResourceTags). */
+int kms_create_key_tagged(struct aws_ctx *ctx, const char *policy, const char *description,
+			  const char *tag_key, const char *tag_value, struct kms_key *out, struct errbuf *err);
+/* ListResourceTags (pages until found, at most 10): *value the value of
+ * tag_key (caller frees); TK_ENOTFOUND when the key has no such tag. */
+int kms_get_tag(struct aws_ctx *ctx, const char *key_id, const char *tag_key, char **value, struct errbuf *err);
 /* DescribeKey: key id, key ARN, alias name or alias ARN. */
 int kms_describe_key(struct aws_ctx *ctx, const char *key_id, struct kms_key *out, struct errbuf *err);
 /* CreateAlias ("alias/x" -> key id or ARN). */

@@ -21,10 +21,12 @@
  * 4 --dry-run found changes pending. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -145,6 +147,87 @@ static void print_summary(const struct tk_config *cfg, const struct apply_result
 		       res->writes, res->writes == 1 ? "" : "s", failed ? ", some accounts failed" : "");
 }
 
+/* The apply lock: one apply at a time for a central account and bucket on
+ * this machine.  A POSIX record lock (fcntl F_SETLK) on
+ * $XDG_RUNTIME_DIR/trailkeep-apply-ACCOUNT-BUCKET[-ENDPOINT].lock (else
+ * /tmp; ENDPOINT: a hash of a custom endpoint URL), opened
+ * O_NOFOLLOW, mode 0600, refused unless it is a regular file owned by this
+ * user; the holder's pid is written into it (and F_GETLK names it).  The
+ * kernel drops the lock when the process ends, however it ends.  Applies
+ * on different machines are not serialized (see README).  Returns the open
+ * descriptor (keep it open for the run) or -1 after printing the error;
+ * *ret is the exit code then. */
+static int take_lock(const struct tk_config *cfg, const struct endpoint_config *ec, int *ret)
+{
+	const char *dir = getenv("XDG_RUNTIME_DIR");
+	struct endpoint ep;
+	struct errbuf e;
+	struct flock fl;
+	struct stat st;
+	char *path, pidtext[32], tag[24] = "";
+	int fd, n;
+
+	if (!dir || dir[0] != '/' || stat(dir, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		dir = "/tmp";
+	/* a custom endpoint (--endpoint-url, AWS_ENDPOINT_URL...) is another
+	 * AWS: its lock is another one (FNV-1a of scheme://host/path) */
+	memset(&ep, 0, sizeof(ep));
+	if (endpoint_resolve(&ep, "s3", cfg->home_region, ec, &e) == 0 && ep.custom) {
+		unsigned long long h = 1469598103934665603ULL;
+		char *u = xasprintf("%s://%s%s", ep.scheme, ep.host, ep.base_path ? ep.base_path : "");
+		const char *c;
+
+		for (c = u; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+		snprintf(tag, sizeof(tag), "-%016llx", h);
+		free(u);
+	}
+	endpoint_release(&ep);
+	path = xasprintf("%s/trailkeep-apply-%s-%s%s.lock", dir, config_central_account(cfg), cfg->bucket, tag);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	if (fd < 0) {
+		*ret = cli_error(CMD, TK_EXIT_RUNTIME, "cannot open the apply lock '%s': %s%s", path, strerror(errno),
+				 errno == ELOOP ? " (a symbolic link: refusing to follow it)" : "");
+		free(path);
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		*ret = cli_error(CMD, TK_EXIT_RUNTIME, "cannot use the apply lock '%s': not a regular file owned by "
+				 "this user", path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		int en = errno;
+		long pid = 0;
+
+		if (en == EACCES || en == EAGAIN) {
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			fl.l_whence = SEEK_SET;
+			if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+				pid = (long)fl.l_pid;
+			*ret = cli_error(CMD, TK_EXIT_RUNTIME, "another apply (pid %ld) is running for account %s, bucket "
+					 "'%s' (lock '%s'): wait until it has finished, then run apply again", pid,
+					 config_central_account(cfg), cfg->bucket, path);
+		} else {
+			*ret = cli_error(CMD, TK_EXIT_RUNTIME, "cannot lock '%s': %s", path, strerror(en));
+		}
+		close(fd);
+		free(path);
+		return -1;
+	}
+	n = snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)!write(fd, pidtext, (size_t)n);
+	free(path);
+	return fd;
+}
+
 static bool ask(void)
 {
 	char line[64];
@@ -179,6 +262,7 @@ int cmd_apply(int argc, char **argv)
 	struct errbuf err;
 	char *tdir = NULL;
 	bool cfg_loaded = false, plan_built = false, env_open = false;
+	int lock_fd = -1;
 	struct http_pool *net_pool = NULL;
 	int rc, ret = TK_EXIT_USAGE;
 
@@ -301,6 +385,10 @@ int cmd_apply(int argc, char **argv)
 	opts.account_creds = account_creds;
 	opts.account_creds_ud = &ac;
 
+	/* one apply at a time for this central account and bucket (a dry run
+	 * writes nothing and takes no lock) */
+	if (!dry && (lock_fd = take_lock(&cfg, &env.endpoints, &ret)) < 0)
+		goto done;
 	if (!dry && !yes) {
 		/* interactive: show what would change, then ask */
 		opts.dry_run = true;
@@ -339,6 +427,8 @@ int cmd_apply(int argc, char **argv)
 		ret = TK_EXIT_OK;
 	(void)asked;
 done:
+	if (lock_fd >= 0)
+		close(lock_fd);   /* releases the lock */
 	apply_result_release(&res);
 	creds_net_free(ac.net);
 	if (net_pool)

@@ -766,3 +766,30 @@ def handle(world, ctx, operation, body):
         raise AwsError("MissingAuthenticationTokenException", "Missing Authentication Token", 400)
     with world.lock:
         return 200, fn(world, ctx, body)
+
+
+# --- control ------------------------------------------------------------------------
+
+def c_set_trail(world, body):
+    """{"trail": name|ARN, "S3KeyPrefix": "x"|null, "SnsTopicName": ..., "CloudWatchLogsLogGroupArn": ...,
+    "CloudWatchLogsRoleArn": ...}: change a trail's settings out of band, without CloudTrail's
+    bucket-policy test write (someone who loosened the bucket policy for a moment, or an
+    integration set up elsewhere), so a test can start from a trail that has settings the plan
+    leaves unset.  Only the fields given change; null or "" clears."""
+    tr = delivery.find_trail(world, body["trail"])
+    for k, attr in (("S3KeyPrefix", "prefix"), ("SnsTopicName", "sns_topic"),
+                    ("CloudWatchLogsLogGroupArn", "cw_log_group"), ("CloudWatchLogsRoleArn", "cw_role")):
+        if k in body:
+            v = body[k]
+            if v is not None and not isinstance(v, str):
+                raise ValueError("'%s' must be a string or null" % k)
+            setattr(tr, attr, v or None)
+    return {"trail": trail_doc(tr)}
+
+
+def _register():
+    from . import control
+    control.register("set_trail", c_set_trail)
+
+
+_register()

@@ -11,6 +11,11 @@ set_faults body (every field optional; a new call replaces the whole config):
    "services": ["s3", ...],          rates apply only to these services (default all)
    "forced": [{"account": "222222222222"?, "service": "kms"?, "operation": "CreateKey"?,
                "code": "AccessDenied", "message": "...", "status": 403, "count": N?}],
+                                     code "reset": close the socket without a response;
+                                     "lost_reply": perform the call, then close the socket (the
+                                     write happened, the reply is lost);
+                                     "drop": answer 200 without performing the call (a write
+                                     that does not take)
    "fail_after": N,                  every call after the N-th signed call (from now) fails
    "fail_after_code": "InternalError" (default; "reset" closes the socket)}
 Rates are probabilities per request, drawn from the seeded RNG in arrival order.
@@ -94,8 +99,8 @@ def before(world, ctx):
                         continue
                     fo["count"] -= 1
                 kind = "forced"
-                if fo.get("code") == "reset":
-                    err = "reset"
+                if fo.get("code") in ("reset", "lost_reply", "drop"):
+                    err = fo["code"]
                 else:
                     err = AwsError(fo.get("code", "AccessDenied"), fo.get("message", "forced error"),
                                    int(fo.get("status", 400)))
@@ -128,6 +133,9 @@ def before(world, ctx):
         latency = f.latency
     if latency:
         time.sleep(latency)
+    if err in ("lost_reply", "drop"):
+        setattr(ctx, err, True)     # server.py: performs the call then resets / skips it
+        return
     if err == "reset":
         raise ConnectionReset()
     if err is not None:

@@ -356,6 +356,24 @@ def list_keys(world, ctx, body):
     return _paged(body, items, "Keys")
 
 
+def list_resource_tags(world, ctx, body):
+    k = _key(world, ctx, body, "kms:ListResourceTags", allow_pending=True, same_account=True)
+    items = [{"TagKey": t.get("TagKey", ""), "TagValue": t.get("TagValue", "")}
+             for t in (k.tags or []) if isinstance(t, dict)]
+    return _paged(body, items, "Tags")
+
+
+def tag_resource(world, ctx, body):
+    k = _key(world, ctx, body, "kms:TagResource", allow_pending=True, same_account=True)
+    tags = body.get("Tags") or []
+    for t in tags:
+        if not isinstance(t, dict) or not t.get("TagKey"):
+            raise AwsError("TagException", "Tag keys must not be empty.", 400)
+        k.tags = [x for x in (k.tags or []) if x.get("TagKey") != t["TagKey"]] + [
+            {"TagKey": t["TagKey"], "TagValue": t.get("TagValue", "")}]
+    return {}
+
+
 def _usable(k):
     if k.state == "Disabled":
         raise AwsError("DisabledException", "%s is disabled." % k.arn, 400)
@@ -458,6 +476,7 @@ OPS = {
     "GenerateDataKey": generate_data_key,
     "GenerateDataKeyWithoutPlaintext": lambda w, c, b: generate_data_key(w, c, b, False),
     "Encrypt": encrypt, "Decrypt": decrypt,
+    "ListResourceTags": list_resource_tags, "TagResource": tag_resource,
 }
 
 

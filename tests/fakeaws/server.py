@@ -368,7 +368,10 @@ class Handler(BaseHTTPRequestHandler):
                     raise AwsError("SerializationException", "body must be a JSON object", 400)
                 ctx.event_params = doc
                 mod = service_module(modname)
-                status, out = mod.handle(world, ctx, ctx.operation, doc)
+                if getattr(ctx, "drop", False):      # faults: a write that does not take
+                    status, out = 200, {}
+                else:
+                    status, out = mod.handle(world, ctx, ctx.operation, doc)
                 body = json.dumps(out if out is not None else {}).encode()
                 headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": ctx.request_id}
                 if ctx.event_response is None and not is_read_only(ctx.service, ctx.operation):
@@ -395,10 +398,15 @@ class Handler(BaseHTTPRequestHandler):
                 headers = {"Content-Type": "text/xml", "x-amzn-RequestId": ctx.request_id}
             else:
                 s3 = service_module("s3")
-                status, headers, body = s3.handle(world, ctx)
+                if getattr(ctx, "drop", False):      # faults: a write that does not take
+                    status, headers, body = 200, {}, b""
+                else:
+                    status, headers, body = s3.handle(world, ctx)
                 headers.setdefault("x-amz-request-id", ctx.request_id[:16].upper().replace("-", ""))
                 headers.setdefault("x-amz-id-2", "fakeaws")
             self._after(world, ctx, None)
+        if getattr(ctx, "lost_reply", False):       # faults: done, but the reply is lost
+            raise ConnectionReset()
         return status, headers, body
 
     def _after(self, world, ctx, err):
