@@ -63,11 +63,11 @@ LIBTK    := $(BUILD)/libtrailkeep.a
 BIN      := $(BUILD)/trailkeep
 
 .PHONY: all help test check unit demo lint policies install uninstall clean bench deps \
-        fuzz-replay tools matrix
+        fuzz-replay tools fuzz fuzz-bins matrix
 all: trailkeep
 
 help:
-	@echo "targets: all test demo lint policies install clean bench deps"
+	@echo "targets: all test demo lint policies install clean bench deps fuzz"
 
 # the top-level ./trailkeep always points at the build of the last `make`
 # (SANITIZE=... or not)
@@ -113,6 +113,25 @@ $(BUILD)/bench/%: bench/%.c $(LIBTK) $(BUILD)/flags
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(LIBS)
 
 tools: trailkeep $(TEST_BIN) $(FUZZ_BIN)
+
+# make fuzz: each tests/fuzz harness under libFuzzer (clang,
+# -fsanitize=fuzzer,address,undefined) for FUZZ_TIME seconds; the working
+# corpus grows in $(FUZZ_BUILD)/lf-corpus/, findings (crash, leak, timeout,
+# oom inputs) go to tests/fuzz/corpus/NAME/ (which `make test` replays).
+# Not part of `make test`.  make fuzz FUZZ_TIME=600
+FUZZ_TIME  ?= 60
+FUZZ_CC    ?= /usr/bin/clang
+FUZZ_BUILD ?= build/libfuzzer
+LF_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/lf/%)
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) \
+	  SANITIZE=fuzzer-no-link,address,undefined fuzz-bins
+	$(Q)BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) sh tests/fuzz/run.sh
+fuzz-bins: $(LF_BIN)
+$(BUILD)/lf/%: tests/fuzz/%.c $(LIBTK) $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(QP) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBTK) $(LIBS)
 
 # Dependencies: installs missing Debian packages when root, else prints the command.
 deps:
