@@ -462,7 +462,7 @@ static void sleep_ms(struct aws_ctx *ctx, long ms)
 /* The read-back delays: AWS reads are read-after-write consistent for
  * these settings, but a short grace avoids calling a slow propagation a
  * failed write (scaled like the retry backoff). */
-static const long readback_delay_ms[] = { 1000, 2000 };
+static const long readback_delay_ms[] = { 1000, 2000, 4000, 8000 };
 #define READBACK_TRIES (1 + sizeof(readback_delay_ms) / sizeof(readback_delay_ms[0]))
 
 static void readback_sleep(struct aws_ctx *ctx, size_t attempt)
@@ -1142,9 +1142,7 @@ static size_t lifecycle_rules_of(const json_t *canon)
 	return json_is_array(r) ? json_array_size(r) : r ? 1 : 0;
 }
 
-/* {"Rules": [the current rules that are not trailkeep's, in their canonical
- * form, then the planned rules]}: the document apply puts. */
-static json_t *lifecycle_merge(const json_t *cur_canon, const json_t *planned_rules)
+json_t *apply_lifecycle_merge(const json_t *cur_canon, const json_t *planned_rules)
 {
 	json_t *out = json_object(), *rules = json_array(), *x;
 	const json_t *cr = json_object_get(cur_canon, "Rule");
@@ -1359,7 +1357,7 @@ static int converge_bucket_settings(struct central *ce, struct run *r, struct ch
 				cur = xml_canon(d.root);
 			xml_doc_release(&d);
 		}
-		merged = lifecycle_merge(cur, json_object_get(v, "Rules"));
+		merged = apply_lifecycle_merge(cur, json_object_get(v, "Rules"));
 		rules = json_object_get(merged, "Rules");
 		cur_any = cur && lifecycle_rules_of(cur) > 0;
 		if (!json_array_size(rules)) {

@@ -85,6 +85,15 @@ bool apply_sid_owned(const char *sid);
 int apply_merge_policy(json_t **out, const json_t *current, const json_t *desired, const char *subject,
 		       struct errbuf *err);
 
+/* Lifecycle rules: a rule whose ID starts with "Trailkeep" is trailkeep's.
+ * cur_canon: the current LifecycleConfiguration in its canonical JSON form
+ * (each element's text, repeated elements as a list: "Rule" is one object or
+ * a list; NULL: none).  Returns {"Rules": [every current rule that is not
+ * trailkeep's, as it is, then planned_rules]}: what apply puts (a rule the
+ * plan no longer has, such as TrailkeepRetention with retention_days = 0,
+ * is dropped; foreign rules are never dropped).  Caller decrefs. */
+json_t *apply_lifecycle_merge(const json_t *cur_canon, const json_t *planned_rules);
+
 /* The KMS lock-out check: does policy still allow the account root
  * (arn:PARTITION:iam::ACCOUNT:root) kms:PutKeyPolicy on the key?  Checked
  * with the policy evaluator (policy.h: Allow, no explicit Deny, with an

@@ -208,6 +208,40 @@ static void test_lockout(void **state)
 
 /* What apply does with each KMS KeyState: only Disabled and PendingDeletion
  * are converged; every other state (AWS's whole list) is refused. */
+static void test_lifecycle_merge(void **state)
+{
+	json_t *cur = json_loads("{\"Rule\": [{\"ID\": \"TeamArchive\", \"Status\": \"Enabled\"},"
+				 " {\"ID\": \"TrailkeepRetention\", \"Status\": \"Enabled\"},"
+				 " {\"Status\": \"Enabled\"},"
+				 " {\"ID\": \"TrailkeepAbortIncompleteUploads\", \"Status\": \"Disabled\"}]}", 0, NULL);
+	json_t *planned = json_loads("[{\"ID\": \"TrailkeepAbortIncompleteUploads\", \"Status\": \"Enabled\"}]",
+				     0, NULL);
+	json_t *out, *rules;
+	json_t *one = json_loads("{\"Rule\": {\"ID\": \"TrailkeepRetention\"}}", 0, NULL);
+
+	(void)state;
+	/* foreign rules (also one without an ID) stay; ours are replaced by
+	 * the plan's, one the plan no longer has is dropped */
+	out = apply_lifecycle_merge(cur, planned);
+	rules = json_object_get(out, "Rules");
+	assert_int_equal(json_array_size(rules), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 0), "ID")), "TeamArchive");
+	assert_null(json_object_get(json_array_get(rules, 1), "ID"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 2), "Status")), "Enabled");
+	json_decref(out);
+	/* a single rule (an object, not a list), ours and no longer planned */
+	out = apply_lifecycle_merge(one, NULL);
+	assert_int_equal(json_array_size(json_object_get(out, "Rules")), 0);
+	json_decref(out);
+	/* no current configuration */
+	out = apply_lifecycle_merge(NULL, planned);
+	assert_int_equal(json_array_size(json_object_get(out, "Rules")), 1);
+	json_decref(out);
+	json_decref(cur);
+	json_decref(planned);
+	json_decref(one);
+}
+
 static void test_key_state_step(void **state)
 {
 	static const char *const refused[] = { "PendingImport", "Unavailable", "Creating", "Updating",
@@ -228,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owned),
+		cmocka_unit_test(test_lifecycle_merge),
 		cmocka_unit_test(test_merge_no_current),
 		cmocka_unit_test(test_merge_keeps_foreign_in_place),
 		cmocka_unit_test(test_merge_no_owned_yet),
