@@ -927,7 +927,8 @@ static char *cell_key(struct cellctx *x, bool digest)
 	time_t now = x->st->o->now;
 	char *p, *org;
 
-	gmtime_r(&now, &tm);
+	if (!gmtime_r(&now, &tm))
+		memset(&tm, 0, sizeof(tm));   /* never uninitialised (now is bounded: cli_now) */
 	strftime(ymd, sizeof(ymd), "%Y/%m/%d", &tm);
 	org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id ? xasprintf("%s/", cfg->org_id) : xstrdup("");
 	if (!digest) {
