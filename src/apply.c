@@ -1497,7 +1497,14 @@ static int create_bucket(struct central *ce, struct run *r, struct changes *ch, 
 	free(subject);
 	if (DRY(r, ch))
 		return 0;
-	if ((rc = s3_create_bucket(&ce->ctx, bucket, r->cfg->home_region, lock, err)))
+	rc = s3_create_bucket(&ce->ctx, bucket, r->cfg->home_region, lock, err);
+	/* a CreateBucket whose reply was lost: the retry finds the bucket made
+	 * (outside us-east-1 S3 says BucketAlreadyOwnedByYou; in us-east-1 it
+	 * answers 200).  The preflight found no bucket, so it is this run's (the
+	 * read-back compares whatever it is with the plan) */
+	if (rc && aws_error_is(&ce->ctx.last_error, "BucketAlreadyOwnedByYou"))
+		rc = 0;
+	if (rc)
 		return rc;
 	write_done(r, chg);
 	return 0;

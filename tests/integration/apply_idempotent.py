@@ -10,6 +10,8 @@ is performed, then the connection is closed without an answer):
   exit 0, one alias, one key;
 - a lost CreateTrail reply (the retry gets TrailAlreadyExistsException):
   adopted, exit 0, one trail, logging;
+- a lost CreateBucket reply with home_region eu-west-1 (the retry gets
+  BucketAlreadyOwnedByYou): adopted, exit 0;
 - each run is followed by a second apply with zero writes;
 - two concurrent `apply --yes` on the same organization and bucket: the
   second is refused at once (exit 3) naming the first one's pid, the first
@@ -36,19 +38,19 @@ DESC = "trailkeep: CloudTrail logs (%s)" % ALIAS
 ARN = "arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail"
 
 
-def our_keys(w):
+def our_keys(w, region="us-east-1"):
     """Keys in the central account with trailkeep's description or tag."""
     out = []
-    for k in w.aws("kms", "list-keys")["Keys"]:
-        m = w.aws("kms", "describe-key", "--key-id", k["KeyId"])["KeyMetadata"]
-        tags = w.aws("kms", "list-resource-tags", "--key-id", k["KeyId"]).get("Tags", [])
+    for k in w.aws("kms", "list-keys", region=region)["Keys"]:
+        m = w.aws("kms", "describe-key", "--key-id", k["KeyId"], region=region)["KeyMetadata"]
+        tags = w.aws("kms", "list-resource-tags", "--key-id", k["KeyId"], region=region).get("Tags", [])
         if m.get("Description") == DESC or {"TagKey": "trailkeep:alias", "TagValue": ALIAS} in tags:
             out.append((m, tags))
     return out
 
 
-def trails(w):
-    return w.aws("cloudtrail", "describe-trails", account="111111111111").get("trailList", [])
+def trails(w, region="us-east-1"):
+    return w.aws("cloudtrail", "describe-trails", account="111111111111", region=region).get("trailList", [])
 
 
 def zero_writes(w, what):
@@ -59,28 +61,42 @@ def zero_writes(w, what):
           out + err + json.dumps(s.get("per_op")))
 
 
-def lost(service, op):
+def lost(service, op, home="us-east-1"):
+    """op's reply is lost once; home: the home region (a CreateBucket retried
+    outside us-east-1 gets BucketAlreadyOwnedByYou)."""
+    ini = None
+    if home != "us-east-1":
+        ini = apply_fake.ORG_INI.replace("home_region = us-east-1\nregions = us-east-1, eu-west-1",
+                                         "home_region = %s\nregions = %s, us-east-1" % (home, home))
     w = World(members=1)
+    if ini:
+        with open(w.config, "w") as f:
+            f.write(ini.format(org_id=w.org_id))
+    arn = ARN.replace("us-east-1", home)
+    what = op + ("" if home == "us-east-1" else " (%s)" % home)
     try:
         w.fa.post("set_faults", forced=[{"service": service, "operation": op, "code": "lost_reply", "count": 1}])
         rc, out, err = w.run("--yes")
         inj = w.fa.post("set_faults")
-        check(rc == 0, "lost %s reply: apply exits 0" % op, out + err)
-        keys = our_keys(w)
-        check(len(keys) == 1, "lost %s reply: exactly one trailkeep key" % op,
+        check(rc == 0, "lost %s reply: apply exits 0" % what, out + err)
+        keys = our_keys(w, home)
+        check(len(keys) == 1, "lost %s reply: exactly one trailkeep key" % what,
               json.dumps([k[0]["KeyId"] for k in keys]))
-        alias = w.aws("kms", "describe-key", "--key-id", ALIAS)["KeyMetadata"]
-        check(keys and alias["KeyId"] == keys[0][0]["KeyId"], "lost %s reply: the alias names that key" % op)
+        alias = w.aws("kms", "describe-key", "--key-id", ALIAS, region=home)["KeyMetadata"]
+        check(keys and alias["KeyId"] == keys[0][0]["KeyId"], "lost %s reply: the alias names that key" % what)
         check(keys and {"TagKey": "trailkeep:alias", "TagValue": ALIAS} in keys[0][1],
-              "lost %s reply: the key carries the trailkeep:alias tag" % op, json.dumps(keys and keys[0][1]))
-        ts = [t for t in trails(w) if t.get("Name") == "org-trail"]
-        check(len(ts) == 1, "lost %s reply: exactly one trail" % op, json.dumps(ts))
-        st = w.aws("cloudtrail", "get-trail-status", "--name", ARN, account="111111111111")
-        check(st.get("IsLogging") is True, "lost %s reply: the trail is logging" % op)
+              "lost %s reply: the key carries the trailkeep:alias tag" % what, json.dumps(keys and keys[0][1]))
+        ts = [t for t in trails(w, home) if t.get("Name") == "org-trail"]
+        check(len(ts) == 1, "lost %s reply: exactly one trail" % what, json.dumps(ts))
+        st = w.aws("cloudtrail", "get-trail-status", "--name", arn, account="111111111111", region=home)
+        b = w.aws("s3api", "get-bucket-location", "--bucket", "acme-org-cloudtrail", region=home)
+        check((b.get("LocationConstraint") or "us-east-1") == home, "lost %s reply: the bucket is in %s" % (what, home),
+              json.dumps(b))
+        check(st.get("IsLogging") is True, "lost %s reply: the trail is logging" % what)
         calls = w.stats()["per_op"]
-        check(calls.get("%s:%s" % (service, op), 0) >= 1, "lost %s reply: the fault hit the call" % op,
+        check(calls.get("%s:%s" % (service, op), 0) >= 1, "lost %s reply: the fault hit the call" % what,
               json.dumps(inj))
-        zero_writes(w, "lost %s reply" % op)
+        zero_writes(w, "lost %s reply" % what)
     finally:
         w.close()
 
@@ -134,9 +150,10 @@ def concurrent():
 
 def main():
     only = sys.argv[1:]
-    for service, op in (("kms", "CreateKey"), ("kms", "CreateAlias"), ("cloudtrail", "CreateTrail")):
+    for service, op, home in (("kms", "CreateKey", "us-east-1"), ("kms", "CreateAlias", "us-east-1"),
+                              ("cloudtrail", "CreateTrail", "us-east-1"), ("s3", "CreateBucket", "eu-west-1")):
         if not only or op in only:
-            lost(service, op)
+            lost(service, op, home)
     if not only or "lock" in only:
         concurrent()
     return 1 if check.failures else 0
