@@ -273,13 +273,14 @@ static int check_digest(struct walk *w, struct dentry *e)
 		/* a link into the trail's earlier S3 location (bucket or prefix) */
 		if (e->st == CHAIN_FETCH_NOT_FOUND)
 			add_finding(w, F_DIGEST_MISSING, e, "digest file not found at "
-				    "s3://%s/%s, where the digest '%s' links to (an earlier S3 location "
-				    "of the trail)%s%s", e->bucket, e->key, e->from ? e->from : "?",
-				    e->errmsg ? ": " : "", e->errmsg ? e->errmsg : "");
+				    "s3://%s/%.1100s, where the digest '%.1100s' links to (an earlier S3 "
+				    "location of the trail)%s%.500s", e->bucket, e->key,
+				    e->from ? e->from : "?", e->errmsg ? ": " : "",
+				    e->errmsg ? e->errmsg : "");
 		else
-			add_finding(w, F_DIGEST_LINK_UNREADABLE, e, "the digest '%s' links to "
-				    "s3://%s/%s (an earlier S3 location of the trail), which cannot be "
-				    "read: %s", e->from ? e->from : "?", e->bucket, e->key,
+			add_finding(w, F_DIGEST_LINK_UNREADABLE, e, "the digest '%.1100s' links to "
+				    "s3://%s/%.1100s (an earlier S3 location of the trail), which cannot "
+				    "be read: %.500s", e->from ? e->from : "?", e->bucket, e->key,
 				    e->errmsg ? e->errmsg : e->st == CHAIN_FETCH_DENIED ? "access denied" :
 				    "error");
 		return 0;
@@ -665,8 +666,8 @@ void chain_log_result(struct chain *c, size_t i, enum chain_fetch st,
 		if (strcmp(l->bucket, c->bucket) || log_key_time(&c->loc, l->key, &t) < 0)
 			/* at an earlier S3 location of the trail */
 			findings_add(out, F_DIGEST_LINK_UNREADABLE, acct, reg, l->bucket, l->key,
-				     "a valid digest lists this log file at s3://%s/%s (an earlier S3 "
-				     "location of the trail), which cannot be read: %s", l->bucket,
+				     "a valid digest lists this log file at s3://%s/%.1100s (an earlier "
+				     "S3 location of the trail), which cannot be read: %.500s", l->bucket,
 				     l->key, errmsg ? errmsg : st == CHAIN_FETCH_DENIED ?
 				     "access denied" : "error");
 		else if (st == CHAIN_FETCH_DENIED)
