@@ -62,24 +62,26 @@ SAMPLE = [
         "bucket_wrong_region", "kms_key_changed", "bucket_changed",
         "selectors_read_only", "selectors_no_management", "selectors_data_removed",
         "global_events_duplicated", "region_no_logs", "region_not_enabled", "account_left_org",
-        "trusted_access_off", "kms_key_missing"]),
+        "trusted_access_off", "kms_key_missing", "lifecycle_removed", "versioning_suspended"]),
     (102, "organization", ORG_B, [
         "trail_deleted", "trail_stopped_25h", "delivery_error", "bucket_policy_deleted",
         "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "org_flag_off",
         "selectors_write_only", "global_events_off", "logs_deleted",
-        "unknown_account_logs", "account_removed_from_org", "account_suspended", "member_unconfigured"]),
+        "unknown_account_logs", "account_removed_from_org", "account_suspended", "member_unconfigured",
+        "bucket_changed_unreadable", "public_access_block_removed", "key_rotation_disabled"]),
     (103, "organization", ORG_C, ["trail_not_logging", "validation_off", "prefix_changed"]),
     (201, "per-account", PER_A, [
         "trail_deleted", "trail_stopped_25h", "trail_region_not_covered", "bucket_missing",
         "bucket_foreign_owner", "bucket_policy_deleted", "kms_key_pending_deletion",
         "bucket_wrong_region", "kms_key_changed", "kms_policy_denies",
         "org_flag_on", "selectors_read_only", "selectors_data_removed", "selectors_no_management",
-        "region_no_logs", "region_not_enabled", "unknown_account_logs"]),
+        "region_no_logs", "region_not_enabled", "unknown_account_logs", "bucket_changed_unreadable",
+        "versioning_suspended", "public_access_block_removed"]),
     (202, "per-account", PER_B, [
         "trail_missing", "trail_not_logging", "delivery_error", "bucket_policy_deny_statement",
         "kms_key_disabled", "kms_key_wrong_region", "bucket_changed", "selectors_write_only",
         "validation_off", "global_events_off", "global_events_duplicated", "logs_deleted",
-        "kms_key_missing", "prefix_changed"]),
+        "kms_key_missing", "prefix_changed", "lifecycle_removed", "key_rotation_disabled"]),
 ]
 
 

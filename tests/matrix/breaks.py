@@ -259,21 +259,51 @@ def b_kms_policy_denies(w, ctx, rng):
     kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(pol))
 
 
-def b_bucket_changed(w, ctx, rng):
+def b_bucket_changed(w, ctx, rng, readable=True):
     c = w.cfg
     key = w.user(ctx.owner, "bob")
     s3 = w.client("s3", key)
     b = "bob-%d-trail-logs" % c.seed
     kw = {} if c.home == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": c.home}}
     s3.create_bucket(Bucket=b, **kw)
-    s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
-         "Action": ["s3:GetBucketAcl", "s3:PutObject"],
-         "Resource": ["arn:aws:s3:::%s" % b, "arn:aws:s3:::%s/*" % b]}]}))
+    st = [{"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+           "Action": ["s3:GetBucketAcl", "s3:PutObject"],
+           "Resource": ["arn:aws:s3:::%s" % b, "arn:aws:s3:::%s/*" % b]}]
+    if readable and c.central != ctx.owner:
+        # the central account (which reads the logs) may read this bucket too
+        st.append({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::%s:root" % c.central},
+                   "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
+                   "Resource": ["arn:aws:s3:::%s" % b, "arn:aws:s3:::%s/*" % b]})
+    s3.put_bucket_policy(Bucket=b, Policy=json.dumps({"Version": "2012-10-17", "Statement": st}))
     # the trail's KMS key must let CloudTrail encrypt for any bucket: it does
     ct = _trail_person(w, ctx)
     ctx.when = w.now
     ct.update_trail(Name=_trail_arn(w, ctx), S3BucketName=b)
+
+
+def b_bucket_changed_unreadable(w, ctx, rng):
+    b_bucket_changed(w, ctx, rng, readable=False)
+
+
+def _bg_s3(w):
+    return w.client("s3", w.break_glass("mallory")[0])
+
+
+def b_lifecycle_removed(w, ctx, rng):
+    _bg_s3(w).delete_bucket_lifecycle(Bucket=w.cfg.bucket)
+
+
+def b_versioning_suspended(w, ctx, rng):
+    _bg_s3(w).put_bucket_versioning(Bucket=w.cfg.bucket, VersioningConfiguration={"Status": "Suspended"})
+
+
+def b_public_access_block_removed(w, ctx, rng):
+    _bg_s3(w).delete_public_access_block(Bucket=w.cfg.bucket)
+
+
+def b_key_rotation_disabled(w, ctx, rng):
+    kms, key = _kms_person(w, ctx)
+    kms.disable_key_rotation(KeyId=key["KeyId"])
 
 
 def b_prefix_changed(w, ctx, rng):
@@ -516,6 +546,8 @@ def make(w, name, rng):
         v = pick_victim(w, rng) or rng.choice(c.expected_accounts())
         ctx.victim = v
         ctx.cell = (v, rng.choice(c.account_regions(v)))
+    if name == "bucket_changed_unreadable" and c.mode == "per-account":
+        ctx.owner = rng.choice([a for a in c.trail_owners() if a != c.central])
     if c.mode == "per-account" and ctx.victim and name in ("bucket_policy_deny_statement",):
         ctx.owner = ctx.victim
     globals()["b_" + name](w, ctx, rng)

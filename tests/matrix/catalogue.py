@@ -48,7 +48,8 @@ Fields:
                 otherwise one trail (organization: the organization trail)
   advance       seconds of delivery after the break (default max_delivery_age
                 + 15 min, so a stopped delivery is stale; 0: none)
-  integrity     after the fix, verify WITH integrity must be green too
+  integrity     after the fix, verify WITH integrity must be green too, or
+                report exactly `integrity_after` {kind: codes}
   pending       why the break cannot run yet (printed, counted as PENDING)
 """
 
@@ -186,11 +187,22 @@ EXPECT = {
         red=["covered"], cause=[("trail", {"kms_policy_denies", "delivery_error"}),
                                 ("covered", {"kms_policy_denies"})],
         main="kms_policy_denies", culprit="PutKeyPolicy", fix=APPLY),
-    # bucket_changed | S3BucketName differs (culprit: UpdateTrail) | apply; drift "bucket"
+    # bucket_changed | S3BucketName differs (culprit: UpdateTrail) | apply; drift
+    # "bucket".  After the revert (apply), README "Log file integrity",
+    # Location changes: "a prefix or bucket change, and its revert, is no
+    # finding at all" when the other bucket can be read (its owner lets the
+    # central account read it) ...
     "bucket_changed": dict(
         modes=BOTH, verify={"trail": {"trail_config_drift"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"bucket_changed"})], main="bucket_changed",
-        culprit="UpdateTrail", fix=APPLY),
+        culprit="UpdateTrail", fix=APPLY, integrity=True),
+    # ... and when it cannot: "A linked digest ... at the other location that
+    # cannot be read (access denied ...) is digest_link_unreadable" (error)
+    "bucket_changed_unreadable": dict(
+        modes=BOTH, verify={"trail": {"trail_config_drift"}, **STALE}, verify_exit=1,
+        red=["covered"], cause=[("covered", {"bucket_changed"})], main="bucket_changed",
+        culprit="UpdateTrail", fix=APPLY, integrity=True,
+        integrity_after={"covered": {"digest_link_unreadable"}}),
     # prefix_changed | S3KeyPrefix differs (culprit: UpdateTrail) | apply; drift
     # "prefix".  The location change and its revert (by apply): issue 12
     # defect 2 (converge to no prefix) and defect 3 (the digest chain across
@@ -295,6 +307,23 @@ EXPECT = {
     "unknown_account_logs": dict(
         modes=BOTH, verify={}, extra=[("prefix_unexpected", "unknown-account")], verify_exit=0,
         red=[], doctor=False, main=None, culprit=None, fix=None, revert=True, advance=0),
+    # --- settings verify does not check, which apply converges (README
+    # "apply": every step reads first and writes what differs; "a second run
+    # makes zero write calls"): verify and doctor stay green, apply writes,
+    # a further apply writes nothing.  Made by the break-glass role (the
+    # bucket policy denies these changes to everyone else) or a key admin.
+    "lifecycle_removed": dict(
+        scope="central", modes=BOTH, needs=["retention"], verify={}, verify_exit=0, red=[],
+        main=None, culprit=None, fix=APPLY),
+    "versioning_suspended": dict(
+        scope="central", modes=BOTH, needs=["no_lock"], verify={}, verify_exit=0, red=[],
+        main=None, culprit=None, fix=APPLY),
+    "public_access_block_removed": dict(
+        scope="central", modes=BOTH, verify={}, verify_exit=0, red=[], main=None, culprit=None,
+        fix=APPLY),
+    "key_rotation_disabled": dict(
+        scope="central", modes=BOTH, verify={}, verify_exit=0, red=[], main=None, culprit=None,
+        fix=APPLY),
     # --- organization membership: README "`verify` and `validate`",
     # "Organization membership" and the severity table; doctor causes
     # account_left_org and org_trusted_access_disabled ----------------------

@@ -230,6 +230,10 @@ class Config:
         if self.kms_alias_raw:
             L.append("kms_alias = %s" % self.kms_alias_raw)
         L.append("break_glass_principals = arn:aws:iam::%s:role/%s" % (self.central, BREAK_GLASS))
+        if self.central == MGMT:
+            # apply runs as the management account's admin user, in the central
+            # account itself: README "apply", Not locking yourself out
+            L.append("apply_principals = arn:aws:iam::%s:user/admin" % MGMT)
         if self.retention_days:
             L.append("retention_days = %d" % self.retention_days)
         if self.object_lock != "none":

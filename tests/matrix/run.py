@@ -254,6 +254,8 @@ class Runner:
                 return "needs multi_region = true"
             if n == "single_region" and cfg.multi_region:
                 return "needs multi_region = false"
+            if n == "retention" and not cfg.retention_days:
+                return "needs retention_days"
             if n == "no_lock" and cfg.object_lock != "none":
                 return "needs object_lock = none (objects cannot be deleted)"
             if n == "opt_in" and OPT_IN not in cfg.regions:
@@ -264,6 +266,8 @@ class Runner:
                 return "needs a management account [account] section"
         if name in ("account_left_org", "account_removed_from_org") and not cfg.members:
             return "needs a member account"
+        if name == "bucket_changed_unreadable" and not [a for a in cfg.trail_owners() if a != cfg.central]:
+            return "needs a trail owned by another account than the central one"
         if name == "trusted_access_off" and not cfg.members:
             return "needs a member account"
         return None
@@ -304,7 +308,7 @@ class Runner:
                 rc, doc, out = w.tk_json("doctor")
                 check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, w.config)
             if exp.get("fix") == APPLY:
-                self.converge(res, w, cfg, exp)
+                self.converge(res, w, cfg, exp, kinds)
             elif ctx.revert:
                 ctx.revert()
                 w.advance(3600)
@@ -316,7 +320,7 @@ class Runner:
             self.timings[(cfg.seed, cfg.mode, name)] = time.time() - t0
         return res, text
 
-    def converge(self, res, w, cfg, exp):
+    def converge(self, res, w, cfg, exp, kinds):
         rc, out, writes = w.apply()
         if rc != 0:
             res.fail("fix: apply exit %d: %s" % (rc, out[-2000:]))
@@ -330,7 +334,10 @@ class Runner:
         check_verify(res, rc, doc, vout, cfg.cells(), {}, {}, "after apply, verify")
         if exp.get("integrity"):
             rc, doc, vout = w.tk_json("verify")
-            check_verify(res, rc, doc, vout, cfg.cells(), {}, {}, "after apply, verify with integrity")
+            after = exp.get("integrity_after")
+            check_verify(res, rc, doc, vout, cfg.cells(), kinds,
+                         {"verify": after, "verify_exit": 1} if after else {},
+                         "after apply, verify with integrity")
         rc, out, writes = w.apply()
         if rc != 0 or writes != 0 or "nothing to do" not in out:
             res.fail("after the fix, a further apply: exit %d, %d write calls (expected 0): %s" %
