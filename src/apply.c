@@ -1707,6 +1707,11 @@ static int readback_central(struct central *ce, struct run *r, struct errbuf *er
 		chk.readback = true;
 		kms_key_release(&ce->key);
 		rc = kms_describe_key(&ce->ctx, r->cfg->kms_alias, &ce->key, err);
+		if (rc == TK_ENOTFOUND && attempt + 1 < READBACK_TRIES)
+			continue;
+		if (rc == TK_ENOTFOUND)
+			rc = err_set(err, TK_EFAIL, "a write did not take: read back after the writes, kms key '%s' "
+				     "is not found", r->cfg->kms_alias);
 		if (rc)
 			break;
 		ce->key_exists = true;
