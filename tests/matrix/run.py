@@ -5,7 +5,7 @@ For one generated config:
      integrity) green on exactly the declared cells; a second apply makes zero
      write calls; doctor green.  The healthy world is saved.
   2. each break on a fresh copy of the healthy world: make it, let the logs go
-     stale (max_delivery_age + 1 h), then verify --no-integrity (doctor's view:
+     stale (max_delivery_age + 15 min), then verify --no-integrity (doctor's view:
      README "doctor" runs verify's control-plane and freshness checks) and
      doctor against catalogue.EXPECT; then the fix: `trailkeep apply` must
      converge (verify green again an hour later, a further apply makes zero
@@ -25,6 +25,7 @@ from . import breaks as B
 from .catalogue import APPLY, EXPECT
 from .gen import MGMT, OPT_IN
 from .world import World
+
 
 class Result:
     def __init__(self, seed, mode, brk):
@@ -318,7 +319,14 @@ class Runner:
             res.fail("exception: %r" % (e,))
         finally:
             self.timings[(cfg.seed, cfg.mode, name)] = time.time() - t0
+            self.sanitizer(res, w)
         return res, text
+
+    @staticmethod
+    def sanitizer(res, w):
+        for r in w.sanitizer:
+            res.fail("sanitizer report: %s" % r)
+        w.sanitizer = []
 
     def converge(self, res, w, cfg, exp, kinds):
         rc, out, writes = w.apply()
@@ -368,6 +376,7 @@ class Runner:
         w = World(cfg, d, log=self.log)
         try:
             snap, res = self.baseline(w)
+            self.sanitizer(res, w)
             self.timings[(cfg.seed, cfg.mode, "healthy")] = time.time() - t0
             text = open(w.config).read() if os.path.exists(w.config) else None
             self.emit(res, cfg, text if res.status == "FAIL" else None)

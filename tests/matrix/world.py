@@ -81,6 +81,7 @@ class World:
         self.config = os.path.join(tmp, "config.ini")
         self.keys = {}
         self.now = START
+        self.sanitizer = []         # sanitizer reports seen in trailkeep's stderr
         if state:
             self._meta(state)
         _pin(self.now)
@@ -154,6 +155,8 @@ class World:
         rc, out, err = run_trailkeep(TK, [args[0], config or self.config] + list(args[1:]), e,
                                      timeout=timeout)
         self.log("$ trailkeep %s -> %d" % (" ".join(args), rc))
+        if "ERROR: AddressSanitizer" in err or "ERROR: LeakSanitizer" in err or "runtime error:" in err:
+            self.sanitizer.append("trailkeep %s: %s" % (" ".join(args), err[-3000:]))
         return rc, out, err
 
     def tk_json(self, *args, config=None):
