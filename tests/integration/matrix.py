@@ -68,7 +68,8 @@ SAMPLE = [
         "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "org_flag_off",
         "selectors_write_only", "global_events_off", "logs_deleted",
         "unknown_account_logs", "account_removed_from_org", "account_suspended", "member_unconfigured",
-        "bucket_changed_unreadable", "public_access_block_removed", "key_rotation_disabled"]),
+        "bucket_changed_unreadable", "public_access_block_removed", "key_rotation_disabled",
+        "account_prefix_deleted"]),
     (103, "organization", ORG_C, ["trail_not_logging", "validation_off", "prefix_changed"]),
     (201, "per-account", PER_A, [
         "trail_deleted", "trail_stopped_25h", "trail_region_not_covered", "bucket_missing",
@@ -81,7 +82,8 @@ SAMPLE = [
         "trail_missing", "trail_not_logging", "delivery_error", "bucket_policy_deny_statement",
         "kms_key_disabled", "kms_key_wrong_region", "bucket_changed", "selectors_write_only",
         "validation_off", "global_events_off", "global_events_duplicated", "logs_deleted",
-        "kms_key_missing", "prefix_changed", "lifecycle_removed", "key_rotation_disabled"]),
+        "kms_key_missing", "prefix_changed", "lifecycle_removed", "key_rotation_disabled",
+        "account_prefix_deleted"]),
 ]
 
 

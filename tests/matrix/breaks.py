@@ -423,6 +423,24 @@ def b_logs_deleted(w, ctx, rng):
         raise RuntimeError("no log files under %s" % pre)
 
 
+def b_account_prefix_deleted(w, ctx, rng):
+    c = w.cfg
+    sess, who = w.break_glass("mallory")
+    s3 = w.client("s3", sess)
+    pre = c.log_prefix(ctx.victim)
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=c.bucket, Prefix=pre):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    for i in range(0, len(keys), 1000):
+        r = s3.delete_objects(Bucket=c.bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]],
+                                                       "Quiet": True})
+        if r.get("Errors"):
+            raise RuntimeError("DeleteObjects: %s" % r["Errors"][:3])
+    ctx.note = "%d objects deleted under %s" % (len(keys), pre)
+    if not keys:
+        raise RuntimeError("no objects under %s" % pre)
+
+
 def b_region_no_logs(w, ctx, rng):
     c = w.cfg
     ctx.cell = (ctx.victim, NO_LOGS_REGION)
@@ -536,7 +554,7 @@ def make(w, name, rng):
         ctx.victim = pick_victim(w, rng) if c.mode == "organization" else rng.choice(c.sections())
         if name.startswith("account_") and ctx.victim not in c.members:
             ctx.victim = rng.choice(c.members)
-    elif name in ("region_no_logs",):
+    elif name in ("region_no_logs", "account_prefix_deleted"):
         ctx.victim = pick_victim(w, rng) or rng.choice(c.sections())
     elif name == "region_not_enabled":
         ctx.victim = pick_victim(w, rng, need_region=OPT_IN) or \

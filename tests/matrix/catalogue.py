@@ -288,6 +288,14 @@ EXPECT = {
         modes=BOTH, verify={"cell": {"delivery_none"}}, verify_exit=1,
         red=["cell"], cause=[("cell", {"unknown"})], main="unknown", culprit=None, fix=None,
         advance=0),
+    # every object of one account deleted (break-glass role): README verify
+    # step 2 "a configured account without a prefix is prefix_missing" (per
+    # cell; delivery_none alongside is not excluded); doctor: every check
+    # passes -> unknown
+    "account_prefix_deleted": dict(
+        modes=BOTH, verify={"victim": {"prefix_missing"}}, verify_may={"victim": {"delivery_none"}},
+        verify_exit=1, red=["victim"], cause=[("victim", {"unknown"})], main="unknown", culprit=None,
+        fix=None, advance=0),
     # a declared region with no logs (the config declares a region CloudTrail
     # never delivered for): verify step 2 delivery_none; doctor: every check
     # passes -> unknown.
