@@ -601,9 +601,16 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	 * or the network are the problem, and its error is the one to show (an
 	 * AssumeRole tried without knowing who we are would hide it) */
 	rc = sts_get_caller_identity(o->aws, &id, &e);
-	if (rc) {
+	if (rc == TK_EUSAGE) {
 		err_set(err, rc, "%s", e.msg);
 		goto done;
+	}
+	if (rc) {
+		/* nothing can be checked without knowing who we are: every cell
+		 * unchecked (exit 3), with this error */
+		rc = 0;
+		unchecked(&v, NULL, "cannot tell whose the credentials are", e.msg);
+		goto tally;
 	}
 	v.caller = xstrdup(id.account);
 	/* 1. control plane */

@@ -191,8 +191,10 @@ def main():
         STATS["trickled"] = 0
         rc, out, err, secs = run(w, purl, "verify", ["--no-integrity"], {"AWS_MAX_ATTEMPTS": "1"})
         check(STATS["trickled"] >= 1, "trickle: the proxy trickled GetCallerIdentity (%d)" % STATS["trickled"])
-        check(rc == 3 and secs < 90 and "stalled" in err,
-              "trickle: verify fails in bounded time (%.1f s), exit %d, 'connection stalled'" % (secs, rc),
+        check(rc == 3 and secs < 90 and "GetCallerIdentity" in out + err and "stalled" in out + err and
+              "AssumeRole" not in out + err,
+              "trickle: verify fails in bounded time (%.1f s), exit %d, with GetCallerIdentity's error "
+              "('connection stalled'), not a fallback's" % (secs, rc),
               out[-1500:] + err[-1500:])
     finally:
         STOP.set()
