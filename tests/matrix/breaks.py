@@ -72,6 +72,9 @@ def pick_victim(w, rng, need_region=None):
     mode: a member with its own section, so the trail cell stays apart)."""
     c = w.cfg
     cands = [a for a in c.sections() if a in c.members or c.mode == "per-account"]
+    if not cands and c.mode == "organization":
+        # no member: the log archive account (organization mode expects it)
+        cands = [a for a in c.expected_accounts() if a != MGMT]
     if need_region:
         cands = [a for a in cands if need_region in c.account_regions(a)]
     return rng.choice(cands) if cands else None

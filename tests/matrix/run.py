@@ -265,7 +265,7 @@ class Runner:
                 return "needs data_events"
             if n == "mgmt_trail" and MGMT not in cfg.sections():
                 return "needs a management account [account] section"
-        if name in ("account_left_org", "account_removed_from_org") and not cfg.members:
+        if name in ("account_left_org", "account_removed_from_org", "account_suspended") and not cfg.members:
             return "needs a member account"
         if name == "bucket_changed_unreadable" and not [a for a in cfg.trail_owners() if a != cfg.central]:
             return "needs a trail owned by another account than the central one"
