@@ -135,13 +135,26 @@ static bool host_is_loopback(const char *host)
 	return false;
 }
 
-/* How much of a url goes into a message: never the query (a presigned URL
- * carries credentials there), at most 200 bytes. */
-static int url_shown(const char *url)
+/* What of a url goes into a message: never the query (a presigned URL
+ * carries credentials there), never a user:password@ (shown as "***@"), at
+ * most 200 bytes. */
+static const char *url_shown(const char *url, char *out, size_t n)
 {
-	size_t n = strcspn(url, "?#");
+	size_t len = strcspn(url, "?#");
+	const char *auth = strstr(url, "://");
+	const char *at;
 
-	return (int)(n > 200 ? 200 : n);
+	if (len > 200)
+		len = 200;
+	auth = auth && (size_t)(auth - url) < len ? auth + 3 : url;
+	at = memchr(auth, '@', len - (size_t)(auth - url));
+	if (at && !memchr(auth, '/', (size_t)(at - auth)))
+		snprintf(out, n, "%.*s***%.*s", (int)(auth - url), url, (int)(len - (size_t)(at - url)), at);
+	else if (at)
+		snprintf(out, n, "%.*s", (int)(auth - url), url);   /* an '@' after a '/': show no more */
+	else
+		snprintf(out, n, "%.*s", (int)len, url);
+	return out;
 }
 
 /* Parse url: scheme must be http/https; *host_out malloc'd (curl_free'd copy). */
@@ -149,6 +162,7 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
+	char shown[256];
 	int rc = 0;
 
 	*host_out = NULL;
@@ -156,7 +170,7 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 		return err_set(err, TK_EFAIL, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-		rc = err_set(err, TK_EUSAGE, "invalid url '%.*s'", url_shown(url), url);
+		rc = err_set(err, TK_EUSAGE, "invalid url '%s'", url_shown(url, shown, sizeof(shown)));
 		goto done;
 	}
 	if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
@@ -164,7 +178,7 @@ static int url_check(const char *url, char **host_out, struct errbuf *err)
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = err_set(err, TK_EUSAGE, "invalid url '%.*s'", url_shown(url), url);
+		rc = err_set(err, TK_EUSAGE, "invalid url '%s'", url_shown(url, shown, sizeof(shown)));
 		goto done;
 	}
 	*host_out = xstrdup(host);
@@ -758,7 +772,10 @@ int http_do(struct http_pool *p, const struct http_request *req, struct http_res
 	if (!s.done)
 		return err_set(err, TK_EFAIL, "http request did not complete");
 	if (resp->result) {
-		return err_set(err, resp->result, "%s '%.*s': %s", req->method, url_shown(req->url), req->url,
+		char shown[256];
+
+		return err_set(err, resp->result, "%s '%s': %s", req->method,
+			       url_shown(req->url, shown, sizeof(shown)),
 			       resp->errmsg);
 	}
 	return 0;
