@@ -17,6 +17,7 @@
 #include "s3.h"
 #include "sts.h"
 #include "timeutil.h"
+#include "trail_drift.h"
 #include "banned.h"
 
 #define FIX_DIFF_LIMIT (256u * 1024)
@@ -51,6 +52,7 @@ static const struct {
 	[DC_SELECTORS_EXCLUDE] = { "selectors_exclude", "the event selectors leave out management events or a configured data-event bucket: trailkeep apply restores them" },
 	[DC_GLOBAL_EVENTS_OFF] = { "global_events_off", "the trail does not include global service events: trailkeep apply turns them on" },
 	[DC_GLOBAL_EVENTS_DUPLICATED] = { "global_events_duplicated", "more than one trail in the account records global service events: turn them off on the other trail" },
+	[DC_VALIDATION_DISABLED] = { "validation_disabled", "log file validation is off: no digest proves the logs unaltered; trailkeep apply turns it on" },
 	[DC_ACCOUNT_LEFT_ORG] = { "account_left_org", "the account is no longer an ACTIVE member of the organization, so the organization trail does not log it: invite it back or remove it from the config" },
 	[DC_ORG_TRUSTED_ACCESS_DISABLED] = { "org_trusted_access_disabled", "cloudtrail.amazonaws.com has no trusted access in Organizations: the organization trail logs only the management account; trailkeep apply enables it" },
 	[DC_UNKNOWN] = { "unknown", "no known cause explains this cell: read the evidence (everything doctor checked is listed)" },
@@ -1690,18 +1692,33 @@ static int check_selectors(struct cellctx *x)
 		incomplete(x, t->sel_l.msg);
 		return 0;
 	}
-	if (!doctor_selectors_cover(t->selectors, NULL)) {
-		ev(c, "cloudtrail GetEventSelectors '%s': no selector includes all management events", t->arn);
-		bad = true;
-	}
-	for (i = 0; i < cfg->data_event_buckets.n; i++)
-		if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i])) {
-			ev(c, "cloudtrail GetEventSelectors '%s': no selector logs S3 data events of '%s'", t->arn,
-			   cfg->data_event_buckets.v[i]);
-			bad = true;
+	{
+		/* the selectors apply would replace (trail_drift.h: one place) */
+		const json_t *planned = plan_trail(st, c->account);
+		struct trail_drift d;
+		struct errbuf e;
+
+		memset(&d, 0, sizeof(d));
+		err_clear(&e);
+		if (!planned || trail_drift_compute(planned, &t->trail, t->selectors, NULL, &d, &e)) {
+			ev(c, "the event selectors of trail '%s' cannot be compared with the plan%s%s", t->arn,
+			   planned ? ": " : "", planned ? e.msg : "");
+			incomplete(x, planned ? e.msg : "no plan for the trail");
+			trail_drift_release(&d);
+			return 0;
 		}
+		for (i = 0; i < d.n; i++)
+			if (d.v[i].kind == TRAIL_DRIFT_SELECTORS) {
+				char *line = trail_drift_describe(&d.v[i]);
+
+				ev(c, "cloudtrail GetEventSelectors '%s': %s", t->arn, line);
+				free(line);
+				bad = true;
+			}
+		trail_drift_release(&d);
+	}
 	if (!bad) {
-		ev(c, "cloudtrail GetEventSelectors '%s': management events%s selected", t->arn,
+		ev(c, "cloudtrail GetEventSelectors '%s': the selectors are as planned (management events%s)", t->arn,
 		   cfg->data_event_buckets.n ? " and configured data events" : "");
 		return 0;
 	}
@@ -1792,6 +1809,32 @@ static int check_global(struct cellctx *x)
 	   cfg->home_region);
 	ct_trails_free(list, n);
 	return 0;
+}
+
+/* Log file validation turned off (validation_disabled): logs still arrive,
+ * but no digest proves them unaltered (culprit: UpdateTrail). */
+static int check_validation(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	struct trail_cache *t = x->t;
+	const char *names[] = { "UpdateTrail" };
+	const char *match[2];
+
+	if (!st->o->cfg->log_file_validation)
+		return 0;
+	if (t->trail.log_file_validation == 1) {
+		ev(c, "cloudtrail GetTrail '%s': LogFileValidationEnabled true", t->arn);
+		return 0;
+	}
+	ev(c, "cloudtrail GetTrail '%s': LogFileValidationEnabled false: no digest files are written, "
+	   "nothing proves the logs unaltered", t->arn);
+	match[0] = t->arn;
+	match[1] = st->o->cfg->trail_name;
+	find_culprit(st, c, t->owner, t->home, names, 1, match, 2);
+	c->cause = DC_VALIDATION_DISABLED;
+	fix_apply(st, c, NULL);
+	return 1;
 }
 
 /* ---- organization: membership and CloudTrail's trusted access ------------ */
@@ -1931,7 +1974,8 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 	if (check_org(&x, in))
 		goto found;
 	if (check_delivery_error(&x) || check_bucket(&x) || check_bucket_policy(&x) || check_kms(&x) ||
-	    check_prefix(&x) || check_region(&x) || check_selectors(&x) || check_global(&x))
+	    check_prefix(&x) || check_region(&x) || check_selectors(&x) || check_global(&x) ||
+	    check_validation(&x))
 		goto found;
 	if (x.deferred_error) {
 		*deferred = true;
@@ -2247,48 +2291,64 @@ static char *global_duplicated(struct dstate *st, const char *account, const str
 	return sym;
 }
 
-/* verify's control-plane drift that stops or hides delivery, as a symptom
- * (NULL when none). */
+/* verify's trail drift (trail_drift.h: whatever apply would change on the
+ * trail), as a symptom (NULL when none).  A setting that cannot be compared
+ * (the key, the selectors or the plan unreadable) is a cell_unchecked
+ * symptom: fail closed. */
 static char *control_plane_drift(struct dstate *st, struct trail_cache *t)
 {
 	const struct tk_config *cfg = st->o->cfg;
-	const char *want = cfg->key_prefix && *cfg->key_prefix ? cfg->key_prefix : "";
-	const char *have = t->trail.s3_prefix ? t->trail.s3_prefix : "";
-	size_t i;
+	char *path = xasprintf("accounts/%s/trail.json", t->owner);
+	const json_t *planned = plan_doc(st, path);
+	const json_t *create = json_object_get(planned, "CreateTrail");
+	const char *karn = NULL;
+	struct trail_drift d;
+	struct errbuf e;
+	char *sym = NULL;
 
-	if (t->trail.s3_bucket && strcmp(t->trail.s3_bucket, cfg->bucket))
-		return xasprintf("trail_config_drift: S3BucketName '%s'", t->trail.s3_bucket);
-	if (strcmp(want, have))
-		return xasprintf("trail_config_drift: S3KeyPrefix '%s'", have);
-	if ((cfg->mode == TK_MODE_ORGANIZATION) != (t->trail.organization == 1))
-		return xasprintf("trail_config_drift: IsOrganizationTrail %s", t->trail.organization == 1 ? "true" : "false");
-	if (cfg->include_global_events && t->trail.global_events == 0)
-		return xstrdup("trail_config_drift: IncludeGlobalServiceEvents false");
-	if (cfg->kms_alias && *cfg->kms_alias) {
-		struct res_cache *key = key_desc(st, cfg->kms_alias);
-		const char *kid = t->trail.kms_key_id && *t->trail.kms_key_id ? t->trail.kms_key_id : NULL;
-
-		if (key->rc == TK_ENOTFOUND)
-			return xasprintf("trail_config_drift: KmsKeyId %s, and %s does not exist",
-					 kid ? kid : "none (SSE-S3)", cfg->kms_alias);
-		/* fail closed: a key that cannot be compared is not "as planned" */
-		if (key->rc || !key->key.arn)
-			return xasprintf("cell_unchecked: cannot tell which key %s names: %s", cfg->kms_alias,
-					 key->rc ? key->msg : "no key ARN");
-		if (!kid || strcmp(kid, key->key.arn))
-			return xasprintf("trail_config_drift: KmsKeyId %s, not %s", kid ? kid : "none (SSE-S3)",
-					 cfg->kms_alias);
-	}
+	free(path);
+	memset(&d, 0, sizeof(d));
+	if (!planned)
+		return xasprintf("cell_unchecked: the plan has no trail for account %s", t->owner);
 	if (trail_selectors(st, t))
 		return xasprintf("cell_unchecked: cannot read the event selectors of trail '%s': %s", t->arn,
 				 t->sel_l.msg);
-	if (!doctor_selectors_cover(t->selectors, NULL))
-		return xstrdup("trail_config_drift: event selectors leave out management events");
-	for (i = 0; i < cfg->data_event_buckets.n; i++)
-		if (!doctor_selectors_cover(t->selectors, cfg->data_event_buckets.v[i]))
-			return xasprintf("trail_config_drift: event selectors leave out data events of '%s'",
-					 cfg->data_event_buckets.v[i]);
-	return NULL;
+	if (json_string_value(json_object_get(create, "KmsKeyId")) && t->trail.kms_key_id &&
+	    *t->trail.kms_key_id && cfg->kms_alias && *cfg->kms_alias) {
+		struct res_cache *key = key_desc(st, cfg->kms_alias);
+
+		if (key->rc == TK_ENOTFOUND)
+			return xasprintf("trail_config_drift: KmsKeyId %s, and %s does not exist",
+					 t->trail.kms_key_id, cfg->kms_alias);
+		if (key->rc || !key->key.arn)
+			return xasprintf("cell_unchecked: cannot tell which key %s names: %s", cfg->kms_alias,
+					 key->rc ? key->msg : "no key ARN");
+		karn = key->key.arn;
+	}
+	err_clear(&e);
+	if (trail_drift_compute(planned, &t->trail, t->selectors, karn, &d, &e)) {
+		sym = xasprintf("cell_unchecked: cannot compare trail '%s' with the plan: %s", t->arn, e.msg);
+	} else if (d.key_unknown) {
+		sym = xasprintf("cell_unchecked: cannot compare the KMS key of trail '%s'", t->arn);
+	} else {
+		size_t i;
+
+		/* what stops or hides this cell's delivery: not multi-region (the
+		 * region check above decides per cell) nor validation (it does
+		 * not stop delivery: verify reports it on the owner's cell) */
+		for (i = 0; i < d.n && !sym; i++) {
+			char *line;
+
+			if (!strcmp(d.v[i].setting, "IsMultiRegionTrail") ||
+			    !strcmp(d.v[i].setting, "EnableLogFileValidation"))
+				continue;
+			line = trail_drift_describe(&d.v[i]);
+			sym = xasprintf("trail_config_drift: %s", line);
+			free(line);
+		}
+	}
+	trail_drift_release(&d);
+	return sym;
 }
 
 void doctor_cells_free(struct doctor_cell_in *c, size_t n)

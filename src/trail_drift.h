@@ -50,9 +50,10 @@
  *       "event selector"               a selector of another kind only one
  *                                      side has (compact JSON text on that
  *                                      side, NULL on the other);
- *       "event selectors"              any other difference (names, basic
- *                                      vs advanced form): the canonical
- *                                      JSON text of both sides.
+ *   Selectors that log the same events written differently (basic vs
+ *   advanced form, other names, read-only plus write-only selectors) are
+ *   NOT drift: no false red on a trail set up by hand, and apply leaves
+ *   them alone.
  *   Not compared: logging on/off (GetTrailStatus: trail_not_logging, apply
  *   starts it separately), SNS and CloudWatch Logs settings (left alone
  *   until the plan has them), tags, insight selectors.

@@ -114,13 +114,6 @@ static void unchecked(struct vstate *v, const char *account, const char *what, c
 				     NULL, NULL, "%s: %s", what, msg);
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	if (!a || !*a)
-		return !b || !*b;
-	return b && !strcmp(a, b);
-}
-
 /* ---------------------------------------------------------------- control plane */
 
 /* A trail-level finding.  Organization mode: once, on the management
@@ -201,6 +194,67 @@ static int planned_key(struct vstate *v, const char **arn, const char **msg)
 	return v->key_rc;
 }
 
+/* trail_config_drift / validation_disabled: whatever apply would change on
+ * the trail (trail_drift.h).  The planned KmsKeyId is an alias: it is
+ * resolved with DescribeKey; a key that cannot be resolved makes the cells
+ * unchecked (fail closed), an alias that does not exist is drift. */
+static void drift_findings(struct vstate *v, const char *owner, const struct ct_trail *t, const json_t *sel)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
+	char *path = xasprintf("accounts/%s/trail.json", owner);
+	const struct plan_file *pf = plan_find(v->o->plan, path);
+	const json_t *create = pf ? json_object_get(pf->doc, "CreateTrail") : NULL;
+	const char *karn = NULL, *kmsg = "";
+	struct trail_drift d;
+	struct errbuf err;
+	size_t i;
+	int krc = 0;
+
+	memset(&d, 0, sizeof(d));
+	free(path);
+	if (!pf) {
+		unchecked(v, unit, "cannot compare the trail", "the plan has no trail for this account");
+		return;
+	}
+	if (json_string_value(json_object_get(create, "KmsKeyId")) && t->kms_key_id && *t->kms_key_id) {
+		krc = planned_key(v, &karn, &kmsg);
+		if (krc == TK_ENOTFOUND)
+			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+				      "trail '%s' encrypts with key '%s', planned '%s', which does not exist: "
+				      "apply would create it", cfg->trail_name, t->kms_key_id, cfg->kms_alias);
+	}
+	err_clear(&err);
+	if (trail_drift_compute(pf->doc, t, sel, karn, &d, &err)) {
+		unchecked(v, unit, "cannot compare the trail with the plan", err.msg);
+		goto done;
+	}
+	if (d.key_unknown && krc != TK_ENOTFOUND)
+		/* fail closed: a key that cannot be compared is not "as planned" */
+		unchecked(v, unit, "cannot tell which key the trail should use", kmsg);
+	for (i = 0; i < d.n; i++) {
+		const struct trail_drift_item *it = &d.v[i];
+		char *line = trail_drift_describe(it);
+
+		if (!strcmp(it->setting, "EnableLogFileValidation") && it->planned &&
+		    !strcmp(it->planned, "true"))
+			trail_finding(v, owner, F_VALIDATION_DISABLED, NULL,
+				      "log file validation is off for trail '%s'", cfg->trail_name);
+		else if (!strcmp(it->setting, "KmsKeyId") && it->current && karn)
+			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+				      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed "
+				      "to decrypt the planned key cannot read its new logs", cfg->trail_name,
+				      it->current, cfg->kms_alias, karn);
+		else
+			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT,
+				      !strcmp(it->setting, "S3BucketName") ? it->current : NULL,
+				      "trail '%s': %s", cfg->trail_name, line);
+		free(line);
+	}
+done:
+	trail_drift_release(&d);
+}
+
 static void check_trail(struct vstate *v, const char *owner)
 {
 	const struct tk_config *cfg = v->cfg;
@@ -238,50 +292,15 @@ static void check_trail(struct vstate *v, const char *owner)
 			  err.msg);
 		goto done;
 	}
-	if (cfg->mode == TK_MODE_ORGANIZATION && t.organization != 1)
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' is not an organization trail", cfg->trail_name);
-	if (t.multi_region != (cfg->multi_region ? 1 : 0))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' is%s multi-region, planned%s", cfg->trail_name,
-			     t.multi_region == 1 ? "" : " not", cfg->multi_region ? "" : " not");
-	if (t.global_events != (cfg->include_global_events ? 1 : 0))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' %s global service events, planned %s", cfg->trail_name,
-			     t.global_events == 1 ? "includes" : "does not include",
-			     cfg->include_global_events ? "on" : "off");
-	if (cfg->log_file_validation && t.log_file_validation != 1)
-		trail_finding(v, owner, F_VALIDATION_DISABLED, NULL,
-			      "log file validation is off for trail '%s'", cfg->trail_name);
-	if (!str_eq(t.s3_bucket, cfg->bucket))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, t.s3_bucket,
-			      "trail '%s' delivers to bucket '%s', planned '%s'", cfg->trail_name,
-			     t.s3_bucket ? t.s3_bucket : "", cfg->bucket);
-	if (!str_eq(t.s3_prefix, cfg->key_prefix))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' has prefix '%s', planned '%s'", cfg->trail_name,
-			     t.s3_prefix ? t.s3_prefix : "", cfg->key_prefix ? cfg->key_prefix : "");
-	if (cfg->kms_alias && *cfg->kms_alias && (!t.kms_key_id || !*t.kms_key_id))
-		trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' has no KMS key, planned '%s'", cfg->trail_name, cfg->kms_alias);
-	else if (cfg->kms_alias && *cfg->kms_alias) {
-		const char *karn, *kmsg;
-
-		rc = planned_key(v, &karn, &kmsg);
-		if (rc == TK_ENOTFOUND)
-			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-				      "trail '%s' encrypts with key '%s', planned '%s', which does not exist: "
-				      "apply would create it", cfg->trail_name, t.kms_key_id, cfg->kms_alias);
-		else if (rc)
-			/* fail closed: a key that cannot be compared is not "as planned" */
-			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				  "cannot tell which key the trail should use", kmsg);
-		else if (strcmp(t.kms_key_id, karn))
-			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-				      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed "
-				      "to decrypt the planned key cannot read its new logs", cfg->trail_name,
-				      t.kms_key_id, cfg->kms_alias, karn);
+	/* every difference apply would converge (trail_drift.h: one place for
+	 * verify, doctor and apply) */
+	rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
+	if (rc) {
+		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+			  "cannot read the event selectors", err.msg);
+		goto done;
 	}
+	drift_findings(v, owner, &t, sel);
 	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
 	if (rc) {
 		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
@@ -298,27 +317,6 @@ static void check_trail(struct vstate *v, const char *owner)
 		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
 			      "CloudTrail reports a digest delivery error: %s",
 			     st.latest_digest_delivery_error);
-	if (cfg->data_event_buckets.n) {
-		rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
-		if (rc) {
-			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				  "cannot read the event selectors", err.msg);
-		} else {
-			char *text = json_dumps(sel, JSON_COMPACT);
-			size_t i;
-
-			for (i = 0; i < cfg->data_event_buckets.n; i++) {
-				char *want = xasprintf(":s3:::%s", cfg->data_event_buckets.v[i]);
-
-				if (!text || !strstr(text, want))
-					trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-			      "trail '%s' does not select data events of bucket '%s'",
-						     cfg->trail_name, cfg->data_event_buckets.v[i]);
-				free(want);
-			}
-			free(text);
-		}
-	}
 	/* exactly one trail with global service events (else events are duplicated) */
 	{
 		struct ct_trail *all = NULL;
@@ -578,6 +576,8 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	*ncells = 0;
 	memset(&v, 0, sizeof(v));
 	memset(&id, 0, sizeof(id));
+	if (!o->plan)
+		return err_set(err, TK_EUSAGE, "verify needs the plan of the config (plan_build)");
 	v.o = o;
 	v.cfg = cfg;
 	v.out = out;

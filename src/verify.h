@@ -56,6 +56,7 @@
 
 struct aws_ctx;
 struct aws_sched;
+struct plan;
 struct verify_state;
 
 /* The newest log file is looked for in the last day, or in twice
@@ -66,6 +67,8 @@ time_t verify_freshness_window(const struct tk_config *cfg);
 
 struct verify_opts {
 	const struct tk_config *cfg;
+	const struct plan *plan;        /* the config's plan (plan_build): the planned
+	                                   trails that drift is measured against */
 	const char *const *accounts;    /* filter (configured ids); NULL/0: all */
 	size_t naccounts;
 	const char *const *regions;     /* filter; NULL/0: all */

@@ -102,7 +102,7 @@ static void print_text(const struct doctor_report *r)
 
 /* Red cells from the verify engine (control plane + freshness, no integrity). */
 static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const struct tk_config *cfg,
-			      struct awsenv *env, time_t now, const char *const *accounts, size_t naccounts,
+			      const struct plan *plan, struct awsenv *env, time_t now, const char *const *accounts, size_t naccounts,
 			      const char *const *regions, size_t nregions, struct errbuf *err)
 {
 	struct verify_opts vo;
@@ -117,6 +117,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 	findings_init(&f);
 	memset(&vo, 0, sizeof(vo));
 	vo.cfg = cfg;
+	vo.plan = plan;
 	vo.accounts = accounts;
 	vo.naccounts = naccounts;
 	vo.regions = regions;
@@ -132,6 +133,38 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 		goto done;
 	findings_sort(&f);
 	cells_tally(cells, ncells, &f);
+	/* every cell verify reports on is examined, also one the config does
+	 * not declare (a trail-level finding on the trail owner's home cell) */
+	{
+		size_t extra = 0, n0 = ncells;
+
+		for (j = 0; j < f.n; j++) {
+			const struct finding *x = &f.v[j];
+			bool known = !x->account || !x->region;
+
+			for (i = 0; i < ncells && !known; i++)
+				known = !strcmp(x->account, cells[i].account) && !strcmp(x->region, cells[i].region);
+			/* --account / --region still limit the cells */
+			for (i = 0; i < naccounts && !known; i++)
+				if (!strcmp(accounts[i], x->account))
+					break;
+			if (naccounts && i == naccounts)
+				known = true;
+			for (i = 0; i < nregions && !known; i++)
+				if (!strcmp(regions[i], x->region))
+					break;
+			if (nregions && i == nregions)
+				known = true;
+			if (known)
+				continue;
+			cells = xrealloc(cells, (ncells + 1) * sizeof(*cells));
+			cell_init(&cells[ncells], x->account, x->region);
+			ncells++;
+			extra++;
+		}
+		if (extra)
+			cells_tally(cells + n0, extra, &f);
+	}
 	v = xcalloc(ncells ? ncells : 1, sizeof(*v));
 	for (i = 0; i < ncells; i++) {
 		struct buf b;
@@ -168,7 +201,7 @@ done:
 
 int cmd_doctor(int argc, char **argv)
 {
-	const char *config_path = NULL;
+	const char *config_path = NULL, *templates = NULL;
 	struct cli_list acc = { NULL, 0 }, reg = { NULL, 0 }, pos;
 	const char **accounts, **regions;
 	size_t naccounts, nregions, k;
@@ -198,6 +231,7 @@ int cmd_doctor(int argc, char **argv)
 			{ "--account", NULL, CLI_LIST, &acc },
 			{ "--region", NULL, CLI_LIST, &reg },
 			{ "--json", NULL, CLI_FLAG, &json },
+			{ "--templates", NULL, CLI_VALUE, &templates },
 			{ NULL, NULL, CLI_FLAG, NULL },
 		};
 
@@ -244,17 +278,17 @@ int cmd_doctor(int argc, char **argv)
 		}
 	}
 
-	/* the desired state, for the fix diffs (doctor works without it) */
-	tdir = cli_default_templates();
+	/* the desired state: what drift is measured against, and the fix diffs */
+	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
+	popts.no_limits = true;
 	rc = plan_build(&plan, &cfg, &popts, &err);
 	if (rc < 0) {
-		if (g_cli.verbose)
-			cli_warn("doctor", "no fix diffs: %s", err.msg);
-	} else {
-		have_plan = true;
+		ret = cli_error("doctor", TK_EXIT_USAGE, "%s", err.msg);
+		goto done;
 	}
+	have_plan = true;
 
 	memset(&eo, 0, sizeof(eo));
 	eo.region = cfg.home_region;
@@ -280,7 +314,7 @@ int cmd_doctor(int argc, char **argv)
 		rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
 				   nregions ? regions : NULL, nregions, &err);
 	else
-		rc = select_with_verify(&cells, &ncells, &cfg, &env, dopts.now, naccounts ? accounts : NULL,
+		rc = select_with_verify(&cells, &ncells, &cfg, &plan, &env, dopts.now, naccounts ? accounts : NULL,
 					naccounts, nregions ? regions : NULL, nregions, &err);
 	if (rc) {
 		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);

@@ -36,12 +36,15 @@ static const struct cmd commands[] = {
 	  "  --shard K/N          only shard K of N of the account x region cells\n"
 	  "  --merge FILE...      combine the --json documents of the N shards of one run\n"
 	  "  --state FILE         incremental: validate only what is new since the digests\n"
-	  "                       FILE recorded; FILE is updated atomically\n" },
+	  "                       FILE recorded; FILE is updated atomically\n"
+	  "  --templates DIR      the templates apply uses (as plan): trail drift is what\n"
+	  "                       apply would change\n" },
 	{ "doctor", cmd_doctor, "explain why an account x region is silent, and what fixes it",
 	  "trailkeep doctor CONFIG [--account ID]... [--region R]... [--json]", true,
 	  "  --account ID, --region R\n"
 	  "                       only these cells (repeatable)\n"
-	  "  --json               one JSON document: per cell the cause, evidence, culprit, fix\n" },
+	  "  --json               one JSON document: per cell the cause, evidence, culprit, fix\n"
+	  "  --templates DIR      the templates apply uses (as plan)\n" },
 	{ "validate", cmd_validate, "validate the digest chain of a trail (like aws cloudtrail validate-logs)",
 	  "trailkeep validate --bucket B [--prefix P] --account ID --region R --trail NAME [--org-id O]\n"
 	  "                   [--home-region R] --start T [--end T] [--local DIR] [--save DIR] [--json]", true,

@@ -19,6 +19,7 @@
 #include "../config.h"
 #include "../findings.h"
 #include "../textesc.h"
+#include "../plan.h"
 #include "../timeutil.h"
 #include "../verify.h"
 #include "../verify_state.h"
@@ -387,6 +388,9 @@ int cmd_verify(int argc, char **argv)
 	size_t naccounts, nregions, nfiles, i, k, ncells = 0;
 	const char *config = NULL, *since_s = NULL, *start_s = NULL, *end_s = NULL;
 	const char *jobs_s = NULL, *metrics = NULL, *shard_s = NULL, *state_path = NULL;
+	const char *templates = NULL;
+	struct plan plan;
+	bool plan_loaded = false;
 	bool json = false, integrity, no_integrity = false, env_open = false, merging = false;
 	bool state_loaded = false;
 	unsigned shard_k = 0, shard_n = 0;
@@ -404,6 +408,7 @@ int cmd_verify(int argc, char **argv)
 	int rc, jobs = 64;
 
 	findings_init(&f);
+	memset(&plan, 0, sizeof(plan));
 	memset(&cfg, 0, sizeof(cfg));
 	{
 		const struct cli_opt copts[] = {
@@ -419,6 +424,7 @@ int cmd_verify(int argc, char **argv)
 			{ "--state", NULL, CLI_VALUE, &state_path },
 			{ "--account", NULL, CLI_LIST, &acc },
 			{ "--region", NULL, CLI_LIST, &reg },
+			{ "--templates", NULL, CLI_VALUE, &templates },
 			{ NULL, NULL, CLI_FLAG, NULL },
 		};
 
@@ -509,6 +515,23 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	{
+		/* the planned trails: trail_config_drift is what apply would change */
+		struct plan_opts po;
+		char *tdir = templates ? xstrdup(templates) : cli_default_templates();
+
+		memset(&po, 0, sizeof(po));
+		po.templates_dir = tdir;
+		po.no_limits = true;    /* only the trails are compared */
+		err_clear(&err);
+		rc = plan_build(&plan, &cfg, &po, &err);
+		free(tdir);
+		if (rc) {
+			rc = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
+			goto done;
+		}
+		plan_loaded = true;
+	}
+	{
 		struct awsenv_options eo = { cfg.home_region, jobs, 8, true };
 
 		rc = awsenv_open(&env, CMD, &eo);
@@ -518,6 +541,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.cfg = &cfg;
+	vo.plan = &plan;
 	vo.accounts = accounts;
 	vo.naccounts = naccounts;
 	vo.regions = regions;
@@ -563,6 +587,8 @@ done:
 	}
 	if (env_open)
 		awsenv_close(&env);
+	if (plan_loaded)
+		plan_release(&plan);
 	if (cfg_loaded)
 		config_release(&cfg);
 	diags_release(&diags);

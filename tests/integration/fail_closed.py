@@ -102,7 +102,7 @@ def main():
     # a healthy organization
     if not only or "healthy" in only:
         w = D.build("fail-closed-healthy")
-        if w:
+        if check(w is not None, "healthy: the organization is built (apply)"):
             try:
                 rc, out, err = run_verify(w)
                 check(rc == 0, "healthy: verify is green without faults", out[-2000:] + err[-2000:])
@@ -117,7 +117,7 @@ def main():
     # the trail moved to another KMS key (issue: DescribeKey denied -> green)
     if not only or "key-changed" in only:
         w = D.build("fail-closed-key")
-        if w:
+        if check(w is not None, "key-changed: the organization is built (apply)"):
             try:
                 mallory = w.user(D.ARCHIVE, "mallory")
                 kms = w.client("kms", mallory)
@@ -136,6 +136,22 @@ def main():
                 sweep(w, "key-changed", vops, dops, broken=True)
             finally:
                 w.close()
+    # per-account trails: every account's own trail, read through AssumeRole
+    if not only or "per-account" in only:
+        w = D.World()
+        with open(w.config, "w") as f:
+            f.write(D.PER_ACCOUNT_INI)
+        try:
+            rc, out = w.apply()
+            if check(rc == 0, "per-account: apply builds the trails", out):
+                w.advance(2 * 3600)
+                rc, out, err = run_verify(w)
+                check(rc == 0, "per-account: verify is green without faults", out[-2000:] + err[-2000:])
+                vops, dops = ops_of(w, lambda: run_verify(w)), ops_of(w, lambda: run_doctor(w))
+                check("sts:AssumeRole" in vops, "per-account: verify assumes roles", ", ".join(vops))
+                sweep(w, "per-account", vops, dops, broken=False)
+        finally:
+            w.close()
     print("fail_closed: %d failure(s)" % check.failures)
     return 1 if check.failures else 0
 

@@ -21,7 +21,7 @@ static void test_cause_table(void **state)
 		"kms_key_disabled", "kms_key_pending_deletion", "kms_key_wrong_region", "kms_policy_denies", "kms_key_changed",
 		"bucket_missing", "bucket_wrong_region", "bucket_foreign_owner", "bucket_changed",
 		"prefix_changed", "org_path_layout", "region_not_enabled", "selectors_exclude",
-		"global_events_off", "global_events_duplicated", "account_left_org",
+		"global_events_off", "global_events_duplicated", "validation_disabled", "account_left_org",
 		"org_trusted_access_disabled", "unknown" };
 	size_t i, j;
 
