@@ -67,7 +67,7 @@ BIN      := $(BUILD)/trailkeep
 all: trailkeep
 
 help:
-	@echo "targets: all test demo lint policies install clean bench deps fuzz"
+	@echo "targets: all test demo lint policies install clean bench deps fuzz matrix"
 
 # the top-level ./trailkeep always points at the build of the last `make`
 # (SANITIZE=... or not)
