@@ -149,7 +149,7 @@ class World:
         return r
 
     # --- trailkeep ----------------------------------------------------------------------
-    def tk(self, *args, config=None, timeout=300):
+    def tk(self, *args, config=None, timeout=120):
         e = trailkeep_env(self.fa, self.keys[MGMT], TOP, now=self.now)
         e["AWS_REGION"] = e["AWS_DEFAULT_REGION"] = self.cfg.home
         rc, out, err = run_trailkeep(TK, [args[0], config or self.config] + list(args[1:]), e,
