@@ -492,6 +492,18 @@ static unsigned covered(const struct summary *s, const char *prefix)
 	return f;
 }
 
+static bool summary_filtered(const struct summary *s)
+{
+	size_t i;
+
+	if (s->mgmt & F_FILTERED)
+		return true;
+	for (i = 0; i < s->ndata; i++)
+		if (s->data[i].flags & F_FILTERED)
+			return true;
+	return false;
+}
+
 static bool has_text(char **v, size_t n, const char *t)
 {
 	size_t i;
@@ -545,8 +557,17 @@ static void cmp_selectors(struct trail_drift *d, const json_t *pes, const json_t
 	/* the same coverage written differently (basic vs advanced form, other
 	 * selector names, read-only plus write-only selectors) logs the same
 	 * events: not drift, and apply leaves it alone (no false red on a trail
-	 * someone set up by hand or with the console) */
-	(void)before;
+	 * someone set up by hand or with the console).  But "filtered" says
+	 * only that some condition narrows what is logged: two different
+	 * filters are not the same coverage, so with a filter on either side
+	 * the selectors must be the same as written. */
+	if (d->n == before && (summary_filtered(&ps) || summary_filtered(&cs))) {
+		char *a = dump(json_object_get(cc, "selectors")), *b = dump(json_object_get(pc, "selectors"));
+
+		add_item(d, TRAIL_DRIFT_SELECTORS, xstrdup("event selectors"), a, b);
+		free(a);
+		free(b);
+	}
 	summary_release(&ps);
 	summary_release(&cs);
 	json_decref(pc);

@@ -50,6 +50,12 @@
  *       "event selector"               a selector of another kind only one
  *                                      side has (compact JSON text on that
  *                                      side, NULL on the other);
+ *       "event selectors"              selectors with a filter ("filtered"
+ *                                      above) on either side that are not
+ *                                      the same as written: the canonical
+ *                                      JSON text of both sides (two
+ *                                      different filters are not the same
+ *                                      coverage).
  *   Selectors that log the same events written differently (basic vs
  *   advanced form, other names, read-only plus write-only selectors) are
  *   NOT drift: no false red on a trail set up by hand, and apply leaves

@@ -337,6 +337,31 @@ static void test_selectors_no_management(void **state)
 	one(f, TRAIL_DRIFT_SELECTORS, "management events", "filtered", "all");
 }
 
+static void test_selectors_filters_differ(void **state)
+{
+	struct fx *f = *state;
+	json_t *adv = json_object_get(json_object_get(f->plan, "PutEventSelectors"), "AdvancedEventSelectors");
+
+	/* a plan (custom template) whose management selector leaves out KMS
+	 * events; the trail leaves out RDS data API events instead: both are
+	 * "filtered", yet not the same */
+	json_array_append_new(json_object_get(json_array_get(adv, 0), "FieldSelectors"),
+			      json_pack("{s:s, s:[s]}", "Field", "eventSource", "NotEquals", "kms.amazonaws.com"));
+	set_sel(f, "{\"AdvancedEventSelectors\": [" DATA(BOTH) ", {\"Name\": \"Management events\", \"FieldSelectors\": ["
+		   "{\"Field\": \"eventCategory\", \"Equals\": [\"Management\"]},"
+		   "{\"Field\": \"eventSource\", \"NotEquals\": [\"rdsdata.amazonaws.com\"]}]}]}");
+	compute(f, KEY);
+	one(f, TRAIL_DRIFT_SELECTORS, "event selectors", "*", "*");
+	assert_non_null(strstr(f->d.v[0].current, "rdsdata"));
+	assert_non_null(strstr(f->d.v[0].planned, "kms.amazonaws.com"));
+	/* the same filter, fields in another order, a value as a string: equal */
+	set_sel(f, "{\"AdvancedEventSelectors\": [{\"Name\": \"Management events\", \"FieldSelectors\": ["
+		   "{\"Field\": \"eventSource\", \"NotEquals\": \"kms.amazonaws.com\"},"
+		   "{\"Field\": \"eventCategory\", \"Equals\": [\"Management\"]}]}, " DATA(BOTH) "]}");
+	compute(f, KEY);
+	assert_int_equal(f->d.n, 0);
+}
+
 static void test_selectors_data_bucket(void **state)
 {
 	struct fx *f = *state;
@@ -449,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_selectors_basic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors_no_management, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors_data_bucket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors_filters_differ, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors_extra, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors_other_differences, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_selectors_unknown, setup, teardown),
