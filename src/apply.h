@@ -53,6 +53,27 @@
  * InsufficientS3BucketPolicyException from CreateTrail/UpdateTrail after this
  * run changed the bucket policy is retried with backoff (1, 2, 4, 8, ... s,
  * at most policy_retry_ms in total).
+ *
+ * Unset converges to unset: what the plan leaves out is cleared with the call
+ * that clears it (UpdateTrail S3KeyPrefix/KmsKeyId "", PutEventSelectors
+ * with the planned set, PutBucketLogging without a target, lifecycle
+ * without trailkeep's rules the plan no longer has (apply_lifecycle_merge),
+ * PutObjectLockConfiguration without a default retention).  A trail's SNS
+ * and CloudWatch Logs settings are left alone.  What differs on a trail is
+ * trail_drift.h's answer.
+ *
+ * Read-back: after an account's writes, what decides "nothing to do" next
+ * time is read again (the central part compared again in full; the trail
+ * with trail_drift and, after StartLogging, GetTrailStatus), with a grace of
+ * 1, 2, 4, 8 s (times the context's backoff_scale); a difference left is an
+ * error naming the resource and setting.
+ *
+ * Creates are safe to retry: CreateKey one attempt at a time on a fresh
+ * connection, tagged APPLY_KEY_TAG, a lost reply adopted by tag/description;
+ * AlreadyExists after a lost CreateAlias (the alias names our key),
+ * CreateTrail (read and compared like any trail) or BucketAlreadyOwnedByYou
+ * after a lost CreateBucket is adopted.  Concurrent applies are the
+ * command's business (the apply lock in src/cmd/apply.c).
  * Implemented in src/apply.c. */
 #ifndef TK_APPLY_H
 #define TK_APPLY_H
