@@ -589,6 +589,14 @@ int trail_drift_compute(const json_t *planned, const struct ct_trail *cur, const
 			out->selectors_unknown = true;
 		else
 			cmp_selectors(out, pes, cur_sel);
+		/* a trail that never had selectors put (HasCustomEventSelectors
+		 * false: AWS's default, e.g. a create whose PutEventSelectors was
+		 * interrupted) gets the plan's: the same coverage, but not what
+		 * apply leaves behind */
+		if (cur_sel && cur->custom_event_selectors == 0 && !out->selectors_differ)
+			add_item(out, TRAIL_DRIFT_SELECTORS, xstrdup("event selectors"),
+				 "AWS default (HasCustomEventSelectors false)", "the plan's");
+
 	}
 	return 0;
 }

@@ -59,7 +59,9 @@
  *   Selectors that log the same events written differently (basic vs
  *   advanced form, other names, read-only plus write-only selectors) are
  *   NOT drift: no false red on a trail set up by hand, and apply leaves
- *   them alone.
+ *   them alone.  A trail that never had selectors put
+ *   (HasCustomEventSelectors false) is an "event selectors" item: apply
+ *   writes the plan's.
  *   Not compared: logging on/off (GetTrailStatus: trail_not_logging, apply
  *   starts it separately), SNS and CloudWatch Logs settings (left alone
  *   until the plan has them), tags, insight selectors.

@@ -122,6 +122,11 @@ def build_world(fa, members, hours=3, kms=False):
             BUCKET, "--is-organization-trail", "--is-multi-region-trail",
             "--enable-log-file-validation", *extra)
     assert r.returncode == 0, r.stderr
+    # the management-events selector trailkeep plans (a trail whose selectors
+    # were never put is drift: apply would put them)
+    r = aws(fa, mg, "cloudtrail", "put-event-selectors", "--trail-name", "org-trail",
+            "--event-selectors", '[{"ReadWriteType": "All", "IncludeManagementEvents": true}]')
+    assert r.returncode == 0, r.stderr
     r = aws(fa, mg, "cloudtrail", "start-logging", "--name", "org-trail")
     assert r.returncode == 0, r.stderr
     fa.post("advance", seconds=hours * 3600)

@@ -54,6 +54,7 @@ static void trail_ok(struct ct_trail *t)
 	t->global_events = 1;
 	t->log_file_validation = 1;
 	t->organization = 1;
+	t->custom_event_selectors = 1;
 }
 
 /* the selectors as GetEventSelectors returns them for the plan (reordered:
@@ -462,10 +463,27 @@ static void test_several(void **state)
 	assert_true(f->d.key_unknown);
 }
 
+/* a trail that never had selectors put (AWS's default) gets the plan's:
+ * HasCustomEventSelectors false is drift even when the coverage is the same */
+static void test_selectors_never_put(void **state)
+{
+	struct fx *f = *state;
+
+	/* the selectors as planned (setup), but never put */
+	f->t.custom_event_selectors = 0;
+	compute(f, KEY);
+	assert_true(f->d.selectors_differ);
+	assert_non_null(trail_drift_find(&f->d, "event selectors"));
+	f->t.custom_event_selectors = -1;   /* not in the answer: not judged by it */
+	compute(f, KEY);
+	assert_null(trail_drift_find(&f->d, "event selectors"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_equal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selectors_never_put, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bucket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix, setup, teardown),
