@@ -858,19 +858,30 @@ static const char *arn_region(const char *arn, char *out, size_t n)
 	return out;
 }
 
+/* A cache entry for a key (by id or ARN) in v, with the central account's
+ * context in the key's region when the entry is new (see res_begin). */
+static struct res_cache *key_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *key,
+				   struct aws_ctx **ctx)
+{
+	char region[64];
+	struct res_cache *r;
+
+	arn_region(key, region, sizeof(region));
+	r = res_begin(st, v, n, key, region[0] ? region : st->o->cfg->home_region, ctx);
+	if (*ctx)
+		st->calls++;
+	return r;
+}
+
 static struct res_cache *key_desc(struct dstate *st, const char *key_id)
 {
-	struct res_cache *r;
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	char region[64];
+	struct res_cache *r = key_begin(st, &st->keys, &st->nkeys, key_id, &ctx);
 
-	arn_region(key_id, region, sizeof(region));
-	r = res_begin(st, &st->keys, &st->nkeys, key_id, region[0] ? region : st->o->cfg->home_region, &ctx);
 	if (!ctx)
 		return r;
 	err_clear(&e);
-	st->calls++;
 	r->rc = kms_describe_key(ctx, key_id, &r->key, &e);
 	if (r->rc)
 		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
@@ -881,17 +892,13 @@ static struct res_cache *key_desc(struct dstate *st, const char *key_id)
  * check needs it: rc 0 with doc, or an error with msg. */
 static struct res_cache *key_policy(struct dstate *st, const char *key_arn)
 {
-	struct res_cache *r;
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	char region[64];
+	struct res_cache *r = key_begin(st, &st->kpol, &st->nkpol, key_arn, &ctx);
 
-	arn_region(key_arn, region, sizeof(region));
-	r = res_begin(st, &st->kpol, &st->nkpol, key_arn, region[0] ? region : st->o->cfg->home_region, &ctx);
 	if (!ctx)
 		return r;
 	err_clear(&e);
-	st->calls++;
 	r->rc = kms_get_key_policy(ctx, key_arn, &r->text, &e);
 	if (!r->rc)
 		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
