@@ -71,11 +71,26 @@ def state(w, bucket="acme-org-cloudtrail", alog="acme-org-cloudtrail-access-logs
         arn = "arn:aws:cloudtrail:us-east-1:%s:trail/%s" % (acct, name)
         t = ct.describe_trails(trailNameList=[name], includeShadowTrails=False)["trailList"]
         t = [json.loads(mask(json.dumps(x))) for x in t]
+        for x in t:   # the selectors are compared below, by what they log
+            x.pop("HasCustomEventSelectors", None)
         st["trail " + arn] = t
         if t:
-            st["selectors " + arn] = ct.get_event_selectors(TrailName=arn).get("AdvancedEventSelectors")
+            es = ct.get_event_selectors(TrailName=arn)
+            sel = es.get("AdvancedEventSelectors")
+            if sel is None and es.get("EventSelectors") == AWS_DEFAULT_SELECTORS:
+                # README (apply): selectors that log the same events written
+                # differently are left as they are; AWS's default logs all
+                # management events, like the planned management-only set
+                sel = MANAGEMENT_ONLY
+            st["selectors " + arn] = sel
             st["logging " + arn] = ct.get_trail_status(Name=arn)["IsLogging"]
     return st
+
+
+AWS_DEFAULT_SELECTORS = [{"ReadWriteType": "All", "IncludeManagementEvents": True, "DataResources": [],
+                          "ExcludeManagementEventSources": []}]
+MANAGEMENT_ONLY = [{"Name": "Management events",
+                    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
 
 
 def diff_states(a, b):
