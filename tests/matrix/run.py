@@ -17,6 +17,7 @@ break; a failing break prints the generated config and the replay command."""
 
 import json
 import os
+import traceback
 import random
 import shutil
 import time
@@ -243,7 +244,7 @@ class Runner:
             w.save(snap)
             return snap, res
         except Exception as e:          # a broken harness step is a failure, never a skip
-            res.fail("exception: %r" % (e,))
+            res.fail("exception: %r\n%s" % (e, traceback.format_exc()[-2000:]))
             return None, res
 
     def applicable(self, cfg, name):
@@ -316,7 +317,7 @@ class Runner:
                 rc, doc, out = w.tk_json("verify", "--no-integrity")
                 check_verify(res, rc, doc, out, cfg.cells(), {}, {}, "after the revert, verify")
         except Exception as e:
-            res.fail("exception: %r" % (e,))
+            res.fail("exception: %r\n%s" % (e, traceback.format_exc()[-2000:]))
         finally:
             self.timings[(cfg.seed, cfg.mode, name)] = time.time() - t0
             self.sanitizer(res, w)
