@@ -1,4 +1,4 @@
-/* apply.h: converge AWS to a plan (design.md section 5).  Library code: it
+/* apply.h: converge AWS to a plan (README "trailkeep apply").  Library code: it
  * reads the current state, compares it with the plan and writes only what
  * differs; it never prints, exits or reads the clock/environment.
  *

@@ -1,4 +1,4 @@
-/* config.c: read and check the organization config (design.md section 3).
+/* config.c: read and check the organization config (README "Configuration").
  *
  * The file is read whole (limit TK_CONFIG_MAX_BYTES) and fed to inih line by
  * line through ini_parse_stream() with our own reader.  Debian's inih is

@@ -1,5 +1,5 @@
 /* config.h: the organization config (INI, read with inih).
- * See README "Configuration" for every key; design.md section 3.
+ * See README "Configuration" for every key; docs/architecture.md.
  * config_load() checks every value and reports ALL problems of a file, each
  * as "FILE:LINE: message", before anything runs. */
 #ifndef TK_CONFIG_H

@@ -1,4 +1,4 @@
-/* doctor.h: the engine behind `trailkeep doctor` (design.md section 7):
+/* doctor.h: the engine behind `trailkeep doctor` (docs/findings.md):
  * for each red account x region cell, find WHY it does not deliver, with
  * evidence (the AWS call and its answer, the policy statement, the
  * CloudTrail event: who, when, from where) and the fix.

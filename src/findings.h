@@ -1,4 +1,4 @@
-/* findings.h: the stable table of finding codes (design.md section 6), a
+/* findings.h: the stable table of finding codes (docs/findings.md), a
  * findings list, per account x region cell statistics, and their rendering
  * as the --json document and as Prometheus text exposition format.
  *

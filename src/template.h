@@ -1,4 +1,4 @@
-/* template.h: JSON templates rendered on the jansson tree (design.md 4).
+/* template.h: JSON templates rendered on the jansson tree (README "Templates").
  *
  * A template is a JSON file (object or array at the top).  Rendering walks
  * the parsed tree with a variable context (a JSON object: name -> value):

@@ -1,5 +1,5 @@
 /* verify.h: `trailkeep verify` as a library: for every configured account x
- * region (design.md section 6)
+ * region (README "verify and validate"; codes: docs/findings.md)
  *   1. control plane, in the trail's home region, from the account that owns
  *      the trail (organization mode: the management account; per-account
  *      mode: each account), reached by STS AssumeRole of [organization]
@@ -20,7 +20,7 @@
  * mode once, on the management account's home-region cell.  An account
  * whose role cannot be assumed makes only its own cells unchecked.
  *
- * Sharding (design.md section 10, `verify --shard K/N`): the selected cells,
+ * Sharding (README "verify and validate", `verify --shard K/N`): the selected cells,
  * sorted by (account id, region) with strcmp (no locale, no hashing), cell i
  * (0-based) belongs to shard (i mod N) + 1; a shard makes no call for the
  * cells of other shards.  The trail is read by every shard with cells (it

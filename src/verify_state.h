@@ -1,5 +1,5 @@
 /* verify_state.h: the state file of incremental `verify --state FILE`
- * (design.md section 10): per account x region cell, the newest digest that
+ * (README "verify and validate"): per account x region cell, the newest digest that
  * a previous run validated cleanly (the anchor: its key, its signature as
  * hex, its digestEndTime).  The next run starts the cell's integrity window
  * there and requires the chain to arrive at that very digest (chain.h), so

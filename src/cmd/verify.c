@@ -1,7 +1,7 @@
 /* verify.c: `trailkeep verify CONFIG`: control plane, delivery freshness
  * from S3, prefixes and digest-chain integrity for every configured account
  * x region (verify.h), with the report of validate.c.  Also the scale-out
- * modes of design.md section 10: --shard K/N (one of N copies), --merge
+ * modes of README "verify and validate": --shard K/N (one of N copies), --merge
  * FILE... (the N shards' --json documents -> one run's report, no AWS call)
  * and --state FILE (incremental integrity, verify_state.h). */
 #define _POSIX_C_SOURCE 200809L
