@@ -89,7 +89,9 @@ static int print_changes(const struct apply_result *res, bool diffs)
 		const struct apply_change *c = &res->changes[i];
 		char *a, *b;
 
-		printf("%c %s %s (account %s)\n", mark(c->verb), c->verb, c->subject, c->account);
+		/* after a real run: a change whose write failed says so */
+		printf("%c %s %s (account %s)%s\n", mark(c->verb), c->verb, c->subject, c->account,
+		       !diffs && !c->done ? ": not made, the write failed" : "");
 		if (!diffs || (!c->before && !c->after))
 			continue;
 		a = xasprintf("%s (current)", c->subject);
@@ -142,9 +144,19 @@ static void print_summary(const struct tk_config *cfg, const struct apply_result
 	else if (dry)
 		printf("%zu change%s pending%s\n", res->nchanges, res->nchanges == 1 ? "" : "s",
 		       failed ? ", some accounts could not be read" : "");
-	else
-		printf("%zu change%s made (%zu write call%s)%s\n", res->nchanges, res->nchanges == 1 ? "" : "s",
-		       res->writes, res->writes == 1 ? "" : "s", failed ? ", some accounts failed" : "");
+	else {
+		/* only changes whose write succeeded count as made (a refused
+		 * write is never reported as done) */
+		size_t made = 0;
+
+		for (i = 0; i < res->nchanges; i++)
+			made += res->changes[i].done;
+		printf("%zu change%s made (%zu write call%s)", made, made == 1 ? "" : "s", res->writes,
+		       res->writes == 1 ? "" : "s");
+		if (made < res->nchanges)
+			printf(", %zu not made", res->nchanges - made);
+		printf("%s\n", failed ? ", some accounts failed" : "");
+	}
 }
 
 /* The apply lock: one apply at a time for a central account and bucket on

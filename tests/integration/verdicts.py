@@ -187,10 +187,34 @@ def scenario_read_only():
         w.close()
 
 
+def scenario_refused_write():
+    """A write AWS refuses is never reported as made (issue: apply must never
+    report success for a write that did not take)."""
+    w = build("refused")
+    if not w:
+        return
+    try:
+        la = w.user(D.ARCHIVE, "la")
+        s3 = w.client("s3", w.assume(la, "arn:aws:iam::%s:role/LogArchiveAdmin" % D.ARCHIVE, "la"))
+        s3.put_bucket_versioning(Bucket=D.BUCKET, VersioningConfiguration={"Status": "Suspended"})
+        w.fa.post("set_faults", forced=[{"service": "s3", "operation": "PutBucketVersioning",
+                                         "code": "AccessDenied", "status": 403}])
+        rc, out = w.apply()
+        w.fa.post("set_faults")
+        check(rc == 3 and "versioning (account %s): not made, the write failed" % D.ARCHIVE in out and
+              "0 changes made (0 write calls), 1 not made" in out,
+              "refused: a refused PutBucketVersioning is 'not made', exit 3, never counted as made", out)
+        rc, out = w.apply()
+        check(rc == 0 and "1 change made (1 write call)" in out, "refused: the next apply makes it", out)
+    finally:
+        w.close()
+
+
 def main():
     only = sys.argv[1:]
     for name, fn in (("validation", scenario_validation), ("stopped", scenario_stopped_long_ago),
-                     ("read-only", scenario_read_only)):
+                     ("read-only", scenario_read_only),
+                     ("refused", scenario_refused_write)):
         if only and name not in only:
             continue
         fn()
