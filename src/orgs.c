@@ -67,14 +67,17 @@ void orgs_strings_free(char **v, size_t n)
 	free(v);
 }
 
-int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct errbuf *err)
+/* Every page of an Organizations list operation (MaxResults 20, NextToken
+ * until absent, at most ORGS_MAX_PAGES): each element of the answer's
+ * list_key array goes to each(ud, element).  A list_key that is present
+ * but not an array is an error. */
+static int orgs_pages(struct aws_ctx *ctx, const char *op, const char *list_key,
+		      void (*each)(void *ud, const json_t *elem), void *ud, struct errbuf *err)
 {
-	char **v = NULL, *token = NULL;
-	size_t nv = 0, pages = 0;
+	char *token = NULL;
+	size_t pages = 0;
 	int rc = 0;
 
-	*out = NULL;
-	*n = 0;
 	for (;;) {
 		json_t *in = json_object(), *resp = NULL, *list, *a;
 		size_t i;
@@ -82,43 +85,64 @@ int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct
 		json_object_set_new(in, "MaxResults", json_integer(20));   /* steals the new integer */
 		if (token)
 			json_object_set_new(in, "NextToken", json_string(token));
-		rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "ListAWSServiceAccessForOrganization", NULL,
-				   in, &resp, err);
+		rc = aws_json_call(ctx, "organizations", ORGS_TARGET, op, NULL, in, &resp, err);
 		json_decref(in);
 		if (rc)
 			break;
-		list = json_object_get(resp, "EnabledServicePrincipals");
+		list = json_object_get(resp, list_key);
 		if (list && !json_is_array(list)) {
 			json_decref(resp);
-			rc = err_set(err, TK_EFAIL, "organizations ListAWSServiceAccessForOrganization: unexpected "
-				     "response: EnabledServicePrincipals is not a list");
+			rc = err_set(err, TK_EFAIL, "organizations %s: unexpected response: %s is not a list", op,
+				     list_key);
 			break;
 		}
-		json_array_foreach(list, i, a) {
-			const char *p = json_string_value(json_object_get(a, "ServicePrincipal"));
-
-			if (!p || nv >= 10000)
-				continue;
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
-			v[nv++] = xstrdup(p);
-		}
+		json_array_foreach(list, i, a)
+			each(ud, a);
 		free(token);
 		token = aws_json_strdup(resp, "NextToken");
 		json_decref(resp);
 		if (!token || !*token)
 			break;
 		if (++pages > ORGS_MAX_PAGES) {
-			rc = err_set(err, TK_EFAIL, "organizations ListAWSServiceAccessForOrganization: too many pages");
+			rc = err_set(err, TK_EFAIL, "organizations %s: too many pages", op);
 			break;
 		}
 	}
 	free(token);
+	return rc;
+}
+
+struct strings {
+	char **v;
+	size_t n;
+};
+
+static void add_principal(void *ud, const json_t *a)
+{
+	struct strings *l = ud;
+	const char *p = json_string_value(json_object_get(a, "ServicePrincipal"));
+
+	if (!p || l->n >= 10000)
+		return;
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = xstrdup(p);
+}
+
+int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct errbuf *err)
+{
+	struct strings l = { NULL, 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = orgs_pages(ctx, "ListAWSServiceAccessForOrganization", "EnabledServicePrincipals", add_principal,
+			&l, err);
 	if (rc) {
-		orgs_strings_free(v, nv);
+		orgs_strings_free(l.v, l.n);
 		return rc;
 	}
-	*out = v;
-	*n = nv;
+	*out = l.v;
+	*n = l.n;
 	return 0;
 }
 
@@ -133,54 +157,39 @@ int orgs_enable_service_access(struct aws_ctx *ctx, const char *principal, struc
 	return rc;
 }
 
+struct accounts {
+	struct org_account *v;
+	size_t n;
+};
+
+static void add_account(void *ud, const json_t *a)
+{
+	struct accounts *l = ud;
+
+	if (!json_is_object(a) || !json_is_string(json_object_get(a, "Id")))
+		return;
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n].id = aws_json_strdup(a, "Id");
+	l->v[l->n].arn = aws_json_strdup(a, "Arn");
+	l->v[l->n].email = aws_json_strdup(a, "Email");
+	l->v[l->n].name = aws_json_strdup(a, "Name");
+	l->v[l->n].status = aws_json_strdup(a, "Status");
+	l->n++;
+}
+
 int orgs_list_accounts(struct aws_ctx *ctx, struct org_account **out, size_t *n, struct errbuf *err)
 {
-	struct org_account *v = NULL;
-	size_t nv = 0, pages = 0;
-	char *token = NULL;
-	int rc = 0;
+	struct accounts l = { NULL, 0 };
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	for (;;) {
-		json_t *in = json_object(), *resp = NULL, *list, *a;
-		size_t i;
-
-		json_object_set_new(in, "MaxResults", json_integer(20));
-		if (token)
-			json_object_set_new(in, "NextToken", json_string(token));
-		rc = aws_json_call(ctx, "organizations", ORGS_TARGET, "ListAccounts", NULL, in, &resp, err);
-		json_decref(in);
-		if (rc)
-			break;
-		list = json_object_get(resp, "Accounts");
-		json_array_foreach(list, i, a) {
-			if (!json_is_object(a) || !json_is_string(json_object_get(a, "Id")))
-				continue;
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
-			v[nv].id = aws_json_strdup(a, "Id");
-			v[nv].arn = aws_json_strdup(a, "Arn");
-			v[nv].email = aws_json_strdup(a, "Email");
-			v[nv].name = aws_json_strdup(a, "Name");
-			v[nv].status = aws_json_strdup(a, "Status");
-			nv++;
-		}
-		free(token);
-		token = aws_json_strdup(resp, "NextToken");
-		json_decref(resp);
-		if (!token || !*token)
-			break;
-		if (++pages > ORGS_MAX_PAGES) {
-			rc = err_set(err, TK_EFAIL, "organizations ListAccounts: too many pages");
-			break;
-		}
-	}
-	free(token);
+	rc = orgs_pages(ctx, "ListAccounts", "Accounts", add_account, &l, err);
 	if (rc) {
-		org_accounts_free(v, nv);
+		org_accounts_free(l.v, l.n);
 		return rc;
 	}
-	*out = v;
-	*n = nv;
+	*out = l.v;
+	*n = l.n;
 	return 0;
 }
