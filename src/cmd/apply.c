@@ -2,7 +2,7 @@
  *                          [--templates DIR]`
  *
  * Renders the plan of CONFIG in memory (like `plan`), then converges AWS to
- * it (src/apply.h).  Output on stdout: one line per change ("+ create",
+ * it (src/apply/apply.h).  Output on stdout: one line per change ("+ create",
  * "~ update/set", "> start logging"), with --dry-run (and before the
  * interactive question) the unified diff of each; then one summary line per
  * account and a total.  Diagnostics (errors, warnings) on stderr.
@@ -31,13 +31,13 @@
 
 #include "cmd.h"
 #include "awsenv.h"
-#include "../apply.h"
-#include "../buf.h"
-#include "../config.h"
-#include "../creds_net.h"
-#include "../diff.h"
-#include "../plan.h"
-#include "../banned.h"
+#include "apply.h"
+#include "buf.h"
+#include "config.h"
+#include "creds_net.h"
+#include "diff.h"
+#include "plan.h"
+#include "banned.h"
 
 #define CMD "apply"
 #define MAX_DIFF_TEXT (4u << 20)

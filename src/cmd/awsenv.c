@@ -6,9 +6,9 @@
 
 #include "cmd.h"
 #include "awsenv.h"
-#include "../creds_net.h"
-#include "../sts.h"
-#include "../banned.h"
+#include "creds_net.h"
+#include "sts.h"
+#include "banned.h"
 
 const char *awsenv_getenv(void *ud, const char *name)
 {

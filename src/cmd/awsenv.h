@@ -19,11 +19,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "../aws.h"
-#include "../aws_async.h"
-#include "../creds.h"
-#include "../endpoint.h"
-#include "../http.h"
+#include "aws.h"
+#include "aws_async.h"
+#include "creds.h"
+#include "endpoint.h"
+#include "http.h"
 
 struct awsenv_options {
 	const char *region;          /* region to use when none is configured (NULL: required) */

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../buf.h"
-#include "../textesc.h"
-#include "../timeutil.h"
-#include "../banned.h"
+#include "buf.h"
+#include "textesc.h"
+#include "timeutil.h"
+#include "banned.h"
 
 struct cli_globals g_cli;
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "../err.h"
-#include "../exitcodes.h"
+#include "err.h"
+#include "exitcodes.h"
 
 struct cmd {
 	const char *name;

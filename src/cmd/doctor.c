@@ -18,14 +18,14 @@
 
 #include "cmd.h"
 #include "awsenv.h"
-#include "../buf.h"
-#include "../config.h"
-#include "../doctor.h"
-#include "../findings.h"
-#include "../plan.h"
-#include "../textesc.h"
-#include "../verify.h"
-#include "../banned.h"
+#include "buf.h"
+#include "config.h"
+#include "doctor.h"
+#include "findings.h"
+#include "plan.h"
+#include "textesc.h"
+#include "verify.h"
+#include "banned.h"
 
 
 

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "../buf.h"
-#include "../config.h"
-#include "../plan.h"
-#include "../banned.h"
+#include "buf.h"
+#include "config.h"
+#include "plan.h"
+#include "banned.h"
 
 
 int cmd_plan(int argc, char **argv)

@@ -16,12 +16,12 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "../buf.h"
-#include "../creds.h"
+#include "buf.h"
+#include "creds.h"
 #include "awsenv.h"
-#include "../sigv4.h"
-#include "../timeutil.h"
-#include "../banned.h"
+#include "sigv4.h"
+#include "timeutil.h"
+#include "banned.h"
 
 #define CMD "sign"
 #define MAX_HEADERS 64

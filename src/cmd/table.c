@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "../banned.h"
+#include "banned.h"
 
 static const struct cmd commands[] = {
 	{ "plan", cmd_plan, "render the bucket policy, key policy and trails from a config (no credentials)",

@@ -12,13 +12,13 @@
 
 #include "cmd.h"
 #include "awsenv.h"
-#include "../buf.h"
-#include "../findings.h"
-#include "../timeutil.h"
-#include "../validate.h"
-#include "../fileutil.h"
-#include "../textesc.h"
-#include "../banned.h"
+#include "buf.h"
+#include "findings.h"
+#include "timeutil.h"
+#include "validate.h"
+#include "fileutil.h"
+#include "textesc.h"
+#include "banned.h"
 
 #define CMD "validate"
 

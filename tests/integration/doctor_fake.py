@@ -403,7 +403,7 @@ def scenario_kms(kind):
         ev = "\n".join(c.get("evidence", []))
         check(key["Arn"] in ev and ("KMS.DisabledException" in ev if kind == "disabled" else "PendingDeletion" in ev),
               "kms-%s: evidence names the key and its state" % kind, ev)
-        # apply repairs the key itself (src/apply.c enables it / cancels the deletion)
+        # apply repairs the key itself (src/apply/apply.c enables it / cancels the deletion)
         fix = c.get("fix") or ""
         note = "enables the key" if kind == "disabled" else "cancels the deletion and enables the key"
         check(fix.startswith("trailkeep apply %s" % w.config) and note in fix,

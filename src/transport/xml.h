@@ -6,7 +6,7 @@
  * of text per element; a DOCTYPE (and so any entity declaration) is
  * rejected.  Namespaces are dropped: a node's name is its local name.
  * Only element text is kept (attributes are ignored: no response we read
- * needs them).  Implemented in src/xml.c. */
+ * needs them).  Implemented in src/transport/xml.c. */
 #ifndef TK_XML_H
 #define TK_XML_H
 

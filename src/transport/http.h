@@ -20,7 +20,7 @@
  * "[redacted]"; bodies are never shown.
  *
  * Library code: nothing here prints, exits or reads the environment.
- * Implemented in src/http.c. */
+ * Implemented in src/transport/http.c. */
 #ifndef TK_HTTP_H
 #define TK_HTTP_H
 

@@ -12,7 +12,7 @@
  *    context
  *   -old
  *   +new
- * Library code: never prints.  Implemented in src/diff.c. */
+ * Library code: never prints.  Implemented in src/apply/diff.c. */
 #ifndef TK_DIFF_H
 #define TK_DIFF_H
 

@@ -11,7 +11,7 @@
  * S3 path-style (unless the profile's s3.addressing_style = virtual).
  * Organizations has one endpoint per partition: us-east-1 (aws),
  * us-gov-west-1 (aws-us-gov), cn-northwest-1 (aws-cn).
- * Implemented in src/endpoint.c. */
+ * Implemented in src/transport/endpoint.c. */
 #ifndef TK_ENDPOINT_H
 #define TK_ENDPOINT_H
 

@@ -2,7 +2,7 @@
  * templates, AWS profile files) with one set of rules, and writing a file so
  * that readers see the old content or the new one, never a part (the
  * --state file, --metrics for node_exporter's textfile collector).
- * Implemented in src/fileutil.c. */
+ * Implemented in src/core/fileutil.c. */
 #ifndef TK_FILEUTIL_H
 #define TK_FILEUTIL_H
 

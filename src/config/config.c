@@ -1003,7 +1003,7 @@ static char *reader(char *out, int num, void *stream)
 
 /* The config is an input: symbolic links are followed to a regular file
  * (Kubernetes ConfigMap mounts), anything else is refused before open()
- * (src/fileutil.c).  Every problem is a usage error (exit 2). */
+ * (src/core/fileutil.c).  Every problem is a usage error (exit 2). */
 static int read_file(const char *path, char **text, size_t *len, struct errbuf *err)
 {
 	int rc = tk_read_file(path, TK_CONFIG_MAX_BYTES, text, len, err);

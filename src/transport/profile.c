@@ -363,7 +363,7 @@ done:
 
 /* Read a whole file with a limit.  TK_ENOTFOUND (no message) when missing.
  * An input: symbolic links are followed to a regular file (Kubernetes
- * Secret mounts), a FIFO or device is refused unopened (src/fileutil.c). */
+ * Secret mounts), a FIFO or device is refused unopened (src/core/fileutil.c). */
 static int read_file(const char *path, char **out, size_t *len, struct errbuf *err)
 {
 	int rc = tk_read_file(path, PROFILE_MAX_FILE, out, len, err);

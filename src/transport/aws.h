@@ -18,7 +18,7 @@
  * and the parsed error stays in ctx->last_error (code for doctor).
  * Return codes: TK_ENOTFOUND, TK_EAUTH, TK_ENET (transport failure after
  * retries), TK_ELIMIT (body over its limit), TK_EFAIL.
- * Implemented in src/aws.c. */
+ * Implemented in src/transport/aws.c. */
 #ifndef TK_AWS_H
 #define TK_AWS_H
 

@@ -1,6 +1,6 @@
 /* sigv4.h: AWS Signature Version 4, pure library code (the time is a
  * parameter; nothing here reads the clock or the environment).
- * Implemented in src/sigv4.c.  See aws-wire.md section 7.1. */
+ * Implemented in src/transport/sigv4.c.  See aws-wire.md section 7.1. */
 #ifndef TK_SIGV4_H
 #define TK_SIGV4_H
 

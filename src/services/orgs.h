@@ -1,6 +1,6 @@
 /* orgs.h: typed Organizations client (awsJson1_1, X-Amz-Target
  * AWSOrganizationsV20161128.<Op>; the endpoint is us-east-1 in the aws
- * partition, resolved by endpoint.h).  Implemented in src/orgs.c. */
+ * partition, resolved by endpoint.h).  Implemented in src/services/orgs.c. */
 #ifndef TK_ORGS_H
 #define TK_ORGS_H
 

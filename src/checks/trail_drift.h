@@ -68,7 +68,7 @@
  *
  * Every text in an item comes from the inputs: callers printing it to a
  * terminal must escape it like any other text from outside.
- * Library code: no printing, no clock.  Implemented in src/trail_drift.c. */
+ * Library code: no printing, no clock.  Implemented in src/checks/trail_drift.c. */
 #ifndef TK_TRAIL_DRIFT_H
 #define TK_TRAIL_DRIFT_H
 

@@ -25,7 +25,7 @@
  * request is sent again from the start); without sink_reset a streamed body
  * that has started is never retried (as aws_call).
  *
- * Single-threaded, like http.h.  Implemented in src/aws_async.c.
+ * Single-threaded, like http.h.  Implemented in src/transport/aws_async.c.
  */
 #ifndef TK_AWS_ASYNC_H
 #define TK_AWS_ASYNC_H

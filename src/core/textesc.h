@@ -1,7 +1,7 @@
 /* textesc.h: text from outside (S3 keys, AWS messages, --merge documents,
  * doctor evidence) made safe for a terminal.  The one escaping used by every
  * text report (verify, validate, doctor); JSON output is escaped by jansson
- * instead.  Implemented in src/textesc.c. */
+ * instead.  Implemented in src/core/textesc.c. */
 #ifndef TK_TEXTESC_H
 #define TK_TEXTESC_H
 

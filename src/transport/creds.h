@@ -2,7 +2,7 @@
  * Pure library code: the environment is passed in as a struct tk_env, the
  * time as ctx->now; network providers (STS, container, IMDS) are called
  * through struct creds_net_ops (implemented in creds_net.c).
- * Implemented in src/creds.c.  See aws-wire.md section 7.2 and README
+ * Implemented in src/transport/creds.c.  See aws-wire.md section 7.2 and README
  * "Credentials, regions and endpoints".
  *
  * Chain order (first that applies wins):

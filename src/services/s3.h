@@ -2,7 +2,7 @@
  * names its AWS operation; errors come from aws.h (TK_ENOTFOUND for NoSuch*
  * / *NotFound* / 404, TK_EAUTH for 403, ...; ctx->last_error keeps the code).
  * Put* operations that S3 wants checksummed send Content-MD5.
- * Implemented in src/s3.c. */
+ * Implemented in src/services/s3.c. */
 #ifndef TK_S3_H
 #define TK_S3_H
 

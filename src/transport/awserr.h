@@ -8,7 +8,7 @@
  * Malformed, truncated, oversized or wrongly typed bodies never fail: the
  * error then carries the status and a note saying the body was unreadable.
  * Server text is cleaned (control characters replaced, length capped).
- * Implemented in src/awserr.c. */
+ * Implemented in src/transport/awserr.c. */
 #ifndef TK_AWSERR_H
 #define TK_AWSERR_H
 

@@ -1,6 +1,6 @@
 /* kms.h: typed KMS client (awsJson1_1, X-Amz-Target TrentService.<Op>,
  * aws-wire.md section 4).  Every function names its AWS operation.
- * Implemented in src/kms.c. */
+ * Implemented in src/services/kms.c. */
 #ifndef TK_KMS_H
 #define TK_KMS_H
 

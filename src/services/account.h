@@ -1,7 +1,7 @@
 /* account.h: typed Account Management client (REST-JSON, signing name
  * "account", one global endpoint: account.us-east-1.amazonaws.com in the aws
  * partition, resolved by endpoint.h).  Only what doctor needs: whether a
- * region is enabled for the calling account.  Implemented in src/account.c. */
+ * region is enabled for the calling account.  Implemented in src/services/account.c. */
 #ifndef TK_ACCOUNT_H
 #define TK_ACCOUNT_H
 

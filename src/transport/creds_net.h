@@ -3,7 +3,7 @@
  * credentials, EC2 IMDSv2; and a per-account AssumeRole cache for a run.
  * Library code: the command layer passes the HTTP pool, endpoint
  * configuration, clock and metadata endpoints (from the environment).
- * Implemented in src/creds_net.c. */
+ * Implemented in src/transport/creds_net.c. */
 #ifndef TK_CREDS_NET_H
 #define TK_CREDS_NET_H
 

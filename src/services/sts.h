@@ -1,5 +1,5 @@
 /* sts.h: typed STS client (query protocol, Version 2011-06-15, aws-wire.md
- * section 6.1).  Implemented in src/sts.c. */
+ * section 6.1).  Implemented in src/services/sts.c. */
 #ifndef TK_STS_H
 #define TK_STS_H
 

@@ -80,7 +80,7 @@
  * arn:PARTITION:iam::ACCOUNT:role/ASSUME_ROLE (cached per account).
  *
  * Library code: never prints, never reads the clock (now comes in opts).
- * Implemented in src/doctor.c. */
+ * Implemented in src/checks/doctor.c. */
 #ifndef TK_DOCTOR_H
 #define TK_DOCTOR_H
 

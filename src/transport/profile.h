@@ -9,7 +9,7 @@
  *                     addressing_style = path     ->  "s3.addressing_style"
  * A missing file is not an error; an unreadable file or a line inih rejects
  * is (TK_EUSAGE, "FILE:LINE: ...").  Values are never put in messages (they
- * may be secrets).  Implemented in src/profile.c. */
+ * may be secrets).  Implemented in src/transport/profile.c. */
 #ifndef TK_PROFILE_H
 #define TK_PROFILE_H
 

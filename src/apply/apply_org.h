@@ -8,7 +8,7 @@
  * right after its preflight reads and before any other write.
  *
  * Library code: never prints, never reads the clock.  Implemented in
- * src/apply_org.c. */
+ * src/apply/apply_org.c. */
 #ifndef TK_APPLY_ORG_H
 #define TK_APPLY_ORG_H
 

@@ -2,7 +2,7 @@
  * com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>, aws-wire.md
  * section 3).  Calls go to the context's region (the trail's home region
  * for Update/Delete/Start/Stop/PutEventSelectors).
- * Implemented in src/cloudtrail.c. */
+ * Implemented in src/services/cloudtrail.c. */
 #ifndef TK_CLOUDTRAIL_H
 #define TK_CLOUDTRAIL_H
 
