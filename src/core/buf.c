@@ -6,11 +6,19 @@
 #include "buf.h"
 #include "banned.h"
 
-static void oom(void)
+void tk_oom(void)
 {
 	fputs("trailkeep: out of memory\n", stderr);
 	abort();
 }
+
+void tk_bug(const char *what)
+{
+	fprintf(stderr, "trailkeep: internal error: %s\n", what);
+	abort();
+}
+
+#define oom tk_oom
 
 void *xmalloc(size_t n)
 {
@@ -36,6 +44,39 @@ void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+void *xmallocarray(size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (st_mult(&bytes, n, size))
+		oom();
+	return xmalloc(bytes);
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	size_t bytes;
+
+	if (st_mult(&bytes, n, size))
+		oom();
+	return xrealloc(p, bytes);
+}
+
+void *tk_alloc_grow(void *p, size_t nr, size_t *alloc, size_t elem)
+{
+	size_t n;
+
+	/* (alloc + 16) * 3 / 2, at least nr; overflow is out of memory */
+	if (st_add(&n, *alloc, 16) || st_mult(&n, n, 3))
+		oom();
+	n /= 2;
+	if (n < nr)
+		n = nr;
+	p = xreallocarray(p, n, elem);
+	*alloc = n;
+	return p;
+}
+
 char *xstrdup(const char *s)
 {
 	return xstrndup(s, strlen(s));
@@ -53,11 +94,14 @@ char *xasprintf(const char *fmt, ...)
 {
 	struct buf b;
 	va_list ap;
+	int rc;
 
 	buf_init(&b, SIZE_MAX / 2);
 	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
+	rc = buf_vaddf(&b, fmt, ap);
 	va_end(ap);
+	if (rc)
+		oom();   /* vsnprintf failed or the size overflowed: cannot hold it */
 	return buf_detach(&b);
 }
 
@@ -83,6 +127,7 @@ void buf_init(struct buf *b, size_t limit)
 	b->len = 0;
 	b->cap = 0;
 	b->limit = limit ? limit : 1;
+	b->err = 0;
 }
 
 void buf_release(struct buf *b)
@@ -90,11 +135,13 @@ void buf_release(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->err = 0;
 }
 
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 	if (b->data)
 		b->data[0] = '\0';
 }
@@ -103,14 +150,16 @@ static int buf_grow(struct buf *b, size_t extra)
 {
 	size_t need, cap;
 
+	if (b->err)
+		return b->err;
 	if (st_add(&need, b->len, extra) || need > b->limit)
-		return TK_ELIMIT;
+		return b->err = TK_ELIMIT;
 	if (need + 1 <= b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
 	while (cap < need + 1) {
 		if (cap > SIZE_MAX / 2)
-			return TK_ELIMIT;
+			return b->err = TK_ELIMIT;
 		cap *= 2;
 	}
 	b->data = xrealloc(b->data, cap);
@@ -145,11 +194,13 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 	va_list cp;
 	int n, rc;
 
+	if (b->err)
+		return b->err;
 	va_copy(cp, ap);
 	n = vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
 	if (n < 0)
-		return TK_EFAIL;
+		return b->err = TK_EFAIL;
 	rc = buf_grow(b, (size_t)n);
 	if (rc)
 		return rc;
@@ -169,9 +220,49 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+int buf_error(const struct buf *b)
+{
+	return b->err;
+}
+
+int buf_finish(struct buf *b, char **out)
+{
+	int rc = b->err;
+
+	if (rc) {
+		buf_release(b);
+		*out = NULL;
+		return rc;
+	}
+	*out = buf_detach(b);
+	return 0;
+}
+
+char *buf_detach_marked(struct buf *b)
+{
+	char *p;
+	size_t n;
+
+	if (!b->err)
+		return buf_detach(b);
+	/* what fitted, then the marker (beyond the limit: it is ours) */
+	if (st_add(&n, b->len, sizeof(BUF_TRUNC_MARK)))
+		oom();
+	p = xmalloc(n);
+	if (b->len)
+		memcpy(p, b->data, b->len);
+	memcpy(p + b->len, BUF_TRUNC_MARK, sizeof(BUF_TRUNC_MARK));
+	buf_release(b);
+	return p;
+}
+
 char *buf_detach(struct buf *b)
 {
-	char *p = b->data ? b->data : xstrdup("");
+	char *p;
+
+	if (b->err)
+		tk_bug("a buffer whose write failed was used unchecked");
+	p = b->data ? b->data : xstrdup("");
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return p;
@@ -179,5 +270,7 @@ char *buf_detach(struct buf *b)
 
 const char *buf_cstr(const struct buf *b)
 {
+	if (b->err)
+		tk_bug("a buffer whose write failed was used unchecked");
 	return b->data ? b->data : "";
 }
