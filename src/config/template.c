@@ -225,6 +225,12 @@ static int render_string(const struct rctx *r, const struct scope *sc, const cha
 		}
 		p = e + 1;
 	}
+	/* the adds above are checked here, at once (the error is sticky) */
+	if (buf_error(&b)) {
+		err_set(r->err, TK_EUSAGE, "%s:%d: rendered string is longer than %u bytes", r->t->path,
+			line_of(r->t, s), TK_TEMPLATE_MAX_BYTES);
+		goto done;
+	}
 	*out = json_stringn(buf_cstr(&b), b.len);
 	if (!*out) {
 		err_set(r->err, TK_EUSAGE, "%s:%d: rendered string is not valid UTF-8", r->t->path, line_of(r->t, s));

@@ -139,6 +139,44 @@ static void test_errors(void **state)
 	bad("[{\"$repeat\": \"arns\", \"$value\": 1, \"$extra\": 2}]", "1: unexpected key '$extra' in a \"$repeat\" directive");
 }
 
+/* a string whose placeholders expand past TK_TEMPLATE_MAX_BYTES is an
+ * error (was: the piece that did not fit was dropped, the rest kept) */
+static void test_rendered_too_long(void **state)
+{
+	char *path = xasprintf("%s/t%d.json", tmpdir, counter++);
+	static const char text[] = "{\n  \"a\": \"x${big}${big}y\"\n}\n";
+	size_t half = TK_TEMPLATE_MAX_BYTES / 2 + 1;
+	char *big = xmalloc(half + 1);
+	json_t *v, *out = NULL;
+	struct tmpl t;
+	struct errbuf err;
+	int rc;
+
+	(void)state;
+	memset(big, 'b', half);
+	big[half] = '\0';
+	v = json_pack("{s:s}", "big", big);
+	assert_non_null(v);
+	tu_write_file(path, text, strlen(text));
+	assert_int_equal(tmpl_load(&t, path, &err), 0);
+	rc = tmpl_render(&out, &t, v, &err);
+	assert_int_equal(rc, TK_EUSAGE);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, ":2: rendered string is longer than 1048576 bytes"));
+	/* one of them fits */
+	json_object_set_new(v, "big", json_string(big + 2));   /* steals the new string */
+	tmpl_release(&t);
+	tu_write_file(path, "{\"a\": \"${big}\"}", strlen("{\"a\": \"${big}\"}"));
+	assert_int_equal(tmpl_load(&t, path, &err), 0);
+	assert_int_equal(tmpl_render(&out, &t, v, &err), 0);
+	assert_int_equal(strlen(json_string_value(json_object_get(out, "a"))), half - 2);
+	json_decref(out);
+	tmpl_release(&t);
+	json_decref(v);
+	free(big);
+	free(path);
+}
+
 static void test_missing_template(void **state)
 {
 	struct tmpl t;
@@ -190,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_repeat),
 		cmocka_unit_test(test_if),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_rendered_too_long),
 		cmocka_unit_test(test_missing_template),
 		cmocka_unit_test(test_shipped_parse),
 	};
