@@ -1,16 +1,9 @@
 /* config.c: read and check the organization config (README "Configuration").
  *
  * The file is read whole (limit TK_CONFIG_MAX_BYTES) and fed to inih line by
- * line through ini_parse_stream() with our own reader.  Debian's inih is
- * built without INI_HANDLER_LINENO and with INI_MAX_LINE = 200, so the reader:
- *   - counts lines (the handler knows the line it is called for),
- *   - hands inih a stand-in value for a line longer than INI_MAX_LINE and
- *     keeps the real value itself (inih would split such a line in two);
- *     lines longer than TK_CONFIG_MAX_LINE are reported,
- *   - tracks [section] headers itself (inih does not call the handler for a
- *     section without keys) and reports malformed lines,
- *   - strips leading blanks so inih's multi-line continuation never applies.
- * inih does the key = value split and strips inline "; comments".
+ * line through ini_parse_stream() with the lexer of config_lex.c (line
+ * numbers, long lines, section headers, malformed lines).  This file holds
+ * the sections and keys, the value checks and the checks across keys.
  * Every problem becomes one "FILE:LINE: message" diagnostic; checking goes
  * on after a problem so one run reports all of them. */
 #define _POSIX_C_SOURCE 200809L
@@ -30,54 +23,13 @@
 
 #include "buf.h"
 #include "config.h"
+#include "config_lex.h"
+#include "config_values.h"
 #include "fileutil.h"
 #include "timeutil.h"
 #include "banned.h"
 
 #define MAX_DIAGS 200
-#define LONG_STANDIN "\x01long"
-
-/* ---- regions ---- */
-
-struct region {
-	const char *name;
-	const char *partition;
-};
-
-static const struct region regions_table[] = {
-	{ "af-south-1", "aws" }, { "ap-east-1", "aws" }, { "ap-east-2", "aws" },
-	{ "ap-northeast-1", "aws" }, { "ap-northeast-2", "aws" }, { "ap-northeast-3", "aws" },
-	{ "ap-south-1", "aws" }, { "ap-south-2", "aws" },
-	{ "ap-southeast-1", "aws" }, { "ap-southeast-2", "aws" }, { "ap-southeast-3", "aws" },
-	{ "ap-southeast-4", "aws" }, { "ap-southeast-5", "aws" }, { "ap-southeast-7", "aws" },
-	{ "ca-central-1", "aws" }, { "ca-west-1", "aws" },
-	{ "eu-central-1", "aws" }, { "eu-central-2", "aws" }, { "eu-north-1", "aws" },
-	{ "eu-south-1", "aws" }, { "eu-south-2", "aws" },
-	{ "eu-west-1", "aws" }, { "eu-west-2", "aws" }, { "eu-west-3", "aws" },
-	{ "il-central-1", "aws" }, { "me-central-1", "aws" }, { "me-south-1", "aws" },
-	{ "mx-central-1", "aws" }, { "sa-east-1", "aws" },
-	{ "us-east-1", "aws" }, { "us-east-2", "aws" }, { "us-west-1", "aws" }, { "us-west-2", "aws" },
-	{ "cn-north-1", "aws-cn" }, { "cn-northwest-1", "aws-cn" },
-	{ "us-gov-east-1", "aws-us-gov" }, { "us-gov-west-1", "aws-us-gov" },
-};
-#define NREGIONS (sizeof(regions_table) / sizeof(regions_table[0]))
-
-bool tk_region_known(const char *name)
-{
-	return tk_region_partition(name) != NULL;
-}
-
-const char *tk_region_partition(const char *region)
-{
-	size_t i;
-
-	if (!region)
-		return NULL;
-	for (i = 0; i < NREGIONS; i++)
-		if (!strcmp(regions_table[i].name, region))
-			return regions_table[i].partition;
-	return NULL;
-}
 
 /* ---- keys ---- */
 
@@ -112,9 +64,7 @@ struct pstate {
 	struct tk_diags *d;
 	size_t ndiags;
 	const char *path;
-	const char *text;
-	size_t len, pos;
-	int lineno;
+	struct cfg_lex lx;          /* the lexer: line number, long values */
 	enum sect cur;
 	size_t cur_acct;            /* index into c->accounts when cur == S_ACCOUNT */
 	int sect_line[S_ACCOUNT];   /* header line of org/central/trail (0: absent) */
@@ -122,8 +72,8 @@ struct pstate {
 	int central_line[NCENTRAL_KEYS];
 	int trail_line[NTRAIL_KEYS];
 	struct acct_lines *alines;  /* parallel to c->accounts */
-	bool bad_account[2];
-	char *long_value;           /* the value of a line too long for inih */        /* [1]: management_account was invalid (reported) */
+	bool bad_account[2];        /* [0]: log_archive_account, [1]: management_account
+	                               was invalid (reported) */
 };
 
 static void diag(struct pstate *st, int line, const char *fmt, ...) TK_PRINTF(3, 4);
@@ -237,182 +187,6 @@ static int key_index(const char *const *keys, const char *name)
 	return -1;
 }
 
-/* ---- value checks ---- */
-
-static bool all_digits(const char *s, size_t n)
-{
-	size_t i;
-
-	if (strlen(s) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-static bool valid_org_id(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 12 || n > 34 || strncmp(s, "o-", 2))
-		return false;
-	for (i = 2; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/* S3 bucket naming rules: NULL when valid, else why not. */
-static const char *bucket_problem(const char *s)
-{
-	size_t n = strlen(s), i;
-	int dots = 0, digits_dots = 1;
-
-	if (n < 3 || n > 63)
-		return "must be 3 to 63 characters long";
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (!(islower(ch) || isdigit(ch) || ch == '.' || ch == '-'))
-			return "may contain only lower-case letters, digits, '.' and '-'";
-		if (ch == '.')
-			dots++;
-		else if (!isdigit(ch))
-			digits_dots = 0;
-	}
-	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return "must begin and end with a letter or digit";
-	if (strstr(s, ".."))
-		return "may not contain two adjacent periods";
-	if (digits_dots && dots == 3)
-		return "may not be formatted as an IP address";
-	if (!strncmp(s, "xn--", 4) || !strncmp(s, "sthree-", 7))
-		return "may not start with 'xn--' or 'sthree-'";
-	if ((n >= 8 && !strcmp(s + n - 8, "-s3alias")) || (n >= 7 && !strcmp(s + n - 7, "--ol-s3")))
-		return "may not end with '-s3alias' or '--ol-s3'";
-	return NULL;
-}
-
-/* CloudTrail trail name rules (aws-wire.md 3.1). */
-static const char *trail_name_problem(const char *s)
-{
-	size_t n = strlen(s), i;
-	int digits_dots = 1;
-
-	if (n < 3 || n > 128)
-		return "must be 3 to 128 characters long";
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (!(isalnum(ch) || ch == '.' || ch == '_' || ch == '-'))
-			return "may contain only letters, digits, '.', '_' and '-'";
-		if (i > 0 && strchr("._-", ch) && strchr("._-", s[i - 1]))
-			return "may not have adjacent '.', '_' or '-'";
-		if (!isdigit(ch) && ch != '.')
-			digits_dots = 0;
-	}
-	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return "must begin and end with a letter or digit";
-	if (digits_dots)
-		return "may not be formatted as an IP address";
-	return NULL;
-}
-
-static bool valid_role_name(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 1 || n > 64)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("+=,.@_-", s[i]))
-			return false;
-	return true;
-}
-
-static bool valid_external_id(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (n < 2 || n > 1224)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("+=,.@:/_-", s[i]))
-			return false;
-	return true;
-}
-
-/* arn:PARTITION:iam::ACCOUNT:root | role/PATH/NAME | user/PATH/NAME */
-static bool valid_principal(const char *s)
-{
-	const char *p;
-	static const char *const parts[] = { "arn:aws:iam::", "arn:aws-cn:iam::", "arn:aws-us-gov:iam::" };
-	size_t i, pl = 0;
-
-	for (i = 0; i < 3; i++)
-		if (!strncmp(s, parts[i], strlen(parts[i])))
-			pl = strlen(parts[i]);
-	if (!pl)
-		return false;
-	p = s + pl;
-	for (i = 0; i < 12; i++)
-		if (!isdigit((unsigned char)p[i]))
-			return false;
-	if (p[12] != ':')
-		return false;
-	p += 13;
-	if (!strcmp(p, "root"))
-		return true;
-	if (strncmp(p, "role/", 5) && strncmp(p, "user/", 5))
-		return false;
-	p += 5;
-	if (!*p || p[strlen(p) - 1] == '/')
-		return false;
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("+=,.@_-/", *p))
-			return false;
-	return true;
-}
-
-static bool valid_alias(const char *s)
-{
-	size_t n = strlen(s), i;
-
-	if (strncmp(s, "alias/", 6) || n == 6 || n > 256 || !strncmp(s, "alias/aws/", 10))
-		return false;
-	for (i = 6; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("/_-", s[i]))
-			return false;
-	return true;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_uint(const char *v, long max, int *out)
-{
-	char *end;
-	long x;
-
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	x = strtol(v, &end, 10);
-	if (errno || *end || x < 0 || x > max)
-		return -1;
-	*out = (int)x;
-	return 0;
-}
-
 static void strlist_release(struct tk_strlist *l)
 {
 	size_t i;
@@ -460,11 +234,11 @@ static void parse_list(struct pstate *st, const char *key, const char *v, struct
 		while (e > s && isspace((unsigned char)e[-1]))
 			e--;
 		if (s == e) {
-			diag(st, st->lineno, "empty item in the list of '%s'", key);
+			diag(st, st->lx.lineno, "empty item in the list of '%s'", key);
 		} else {
 			item = xstrndup(s, (size_t)(e - s));
 			if (strlist_has(l, item))
-				diag(st, st->lineno, "'%s' is listed twice in '%s'", item, key);
+				diag(st, st->lx.lineno, "'%s' is listed twice in '%s'", item, key);
 			else
 				strlist_add(l, s, (size_t)(e - s));
 			free(item);
@@ -481,18 +255,18 @@ static void check_regions(struct pstate *st, const char *key, const struct tk_st
 
 	for (i = 0; i < l->n; i++) {
 		if (!tk_region_known(l->v[i])) {
-			const char *names[NREGIONS + 1];
+			size_t k, nr = tk_region_count();
+			const char **names = xcalloc(nr + 1, sizeof(*names));
 			const char *m;
-			size_t k;
 
-			for (k = 0; k < NREGIONS; k++)
-				names[k] = regions_table[k].name;
-			names[NREGIONS] = NULL;
+			for (k = 0; k < nr; k++)
+				names[k] = tk_region_name(k);
 			m = closest(l->v[i], names);
+			free(names);
 			if (m)
-				diag(st, st->lineno, "unknown region '%s' in '%s'; did you mean '%s'?", l->v[i], key, m);
+				diag(st, st->lx.lineno, "unknown region '%s' in '%s'; did you mean '%s'?", l->v[i], key, m);
 			else
-				diag(st, st->lineno, "unknown region '%s' in '%s'", l->v[i], key);
+				diag(st, st->lx.lineno, "unknown region '%s' in '%s'", l->v[i], key);
 		}
 	}
 }
@@ -514,8 +288,8 @@ static void exclude_key(struct pstate *st, const char *v)
 
 	parse_list(st, "exclude_accounts", v, l);
 	for (i = 0; i < l->n; i++)
-		if (!all_digits(l->v[i], TK_ACCOUNT_ID_LEN))
-			diag(st, st->lineno, "bad account id '%s' in 'exclude_accounts': expected 12 digits", l->v[i]);
+		if (!cfg_all_digits(l->v[i], TK_ACCOUNT_ID_LEN))
+			diag(st, st->lx.lineno, "bad account id '%s' in 'exclude_accounts': expected 12 digits", l->v[i]);
 }
 
 /* An excluded account must not be one the config checks. */
@@ -548,8 +322,8 @@ static void org_key(struct pstate *st, int k, const char *v)
 	switch (k) {
 	case K_ORG_ID:
 		set_str(&c->org_id, v);
-		if (*v && !valid_org_id(v))
-			diag(st, st->lineno, "bad organization id '%s': expected 'o-' and 10 to 32 lower-case letters or digits", v);
+		if (*v && !cfg_valid_org_id(v))
+			diag(st, st->lx.lineno, "bad organization id '%s': expected 'o-' and 10 to 32 lower-case letters or digits", v);
 		break;
 	case K_MGMT:
 	case K_LOGARCH: {
@@ -558,9 +332,9 @@ static void org_key(struct pstate *st, int k, const char *v)
 		dst[0] = '\0';
 		if (!*v)
 			break;
-		if (!all_digits(v, TK_ACCOUNT_ID_LEN)) {
+		if (!cfg_all_digits(v, TK_ACCOUNT_ID_LEN)) {
 			st->bad_account[k == K_MGMT] = true;
-			diag(st, st->lineno, "bad account id '%s' for '%s': expected 12 digits", v, org_keys[k]);
+			diag(st, st->lx.lineno, "bad account id '%s' for '%s': expected 12 digits", v, org_keys[k]);
 		} else
 			memcpy(dst, v, TK_ACCOUNT_ID_LEN + 1);
 		break;
@@ -581,13 +355,13 @@ static void org_key(struct pstate *st, int k, const char *v)
 		break;
 	case K_ROLE:
 		set_str(&c->assume_role, v);
-		if (*v && !valid_role_name(v))
-			diag(st, st->lineno, "bad role name '%s' for 'assume_role': 1 to 64 letters, digits or '+=,.@_-'", v);
+		if (*v && !cfg_valid_role_name(v))
+			diag(st, st->lx.lineno, "bad role name '%s' for 'assume_role': 1 to 64 letters, digits or '+=,.@_-'", v);
 		break;
 	case K_EXTID:
 		set_str(&c->external_id, v);
-		if (*v && !valid_external_id(v))
-			diag(st, st->lineno, "bad 'external_id': 2 to 1224 letters, digits or '+=,.@:/_-'");
+		if (*v && !cfg_valid_external_id(v))
+			diag(st, st->lx.lineno, "bad 'external_id': 2 to 1224 letters, digits or '+=,.@:/_-'");
 		break;
 	case K_EXCLUDE:
 		exclude_key(st, v);
@@ -597,10 +371,10 @@ static void org_key(struct pstate *st, int k, const char *v)
 
 static void check_bucket(struct pstate *st, const char *key, const char *v)
 {
-	const char *why = bucket_problem(v);
+	const char *why = cfg_bucket_problem(v);
 
 	if (why)
-		diag(st, st->lineno, "bad bucket name '%s' for '%s': %s", v, key, why);
+		diag(st, st->lx.lineno, "bad bucket name '%s' for '%s': %s", v, key, why);
 }
 
 static void check_principals(struct pstate *st, const char *key, const struct tk_strlist *l)
@@ -608,8 +382,8 @@ static void check_principals(struct pstate *st, const char *key, const struct tk
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (!valid_principal(l->v[i]))
-			diag(st, st->lineno, "bad principal '%s' in '%s': expected an IAM ARN such as "
+		if (!cfg_valid_principal(l->v[i]))
+			diag(st, st->lx.lineno, "bad principal '%s' in '%s': expected an IAM ARN such as "
 			     "'arn:aws:iam::123456789012:role/NAME'", l->v[i], key);
 }
 
@@ -639,13 +413,13 @@ static void central_key(struct pstate *st, int k, const char *v)
 			free(c->key_prefix);
 			c->key_prefix = NULL;
 		} else if (n > 200 || strstr(c->key_prefix, "//") || strstr(c->key_prefix, "AWSLogs")) {
-			diag(st, st->lineno, "bad 'key_prefix' '%s': at most 200 characters, no '//', no 'AWSLogs'", v);
+			diag(st, st->lx.lineno, "bad 'key_prefix' '%s': at most 200 characters, no '//', no 'AWSLogs'", v);
 		} else {
 			size_t i;
 
 			for (i = 0; i < n; i++)
 				if (!isalnum((unsigned char)c->key_prefix[i]) && !strchr("/!_.*'()-", c->key_prefix[i])) {
-					diag(st, st->lineno, "bad 'key_prefix' '%s': use letters, digits and /!_.*'()-", v);
+					diag(st, st->lx.lineno, "bad 'key_prefix' '%s': use letters, digits and /!_.*'()-", v);
 					break;
 				}
 		}
@@ -653,8 +427,8 @@ static void central_key(struct pstate *st, int k, const char *v)
 	}
 	case K_ALIAS:
 		set_str(&c->kms_alias, v);
-		if (*v && !valid_alias(v))
-			diag(st, st->lineno, "bad 'kms_alias' '%s': expected 'alias/NAME' (letters, digits, '/_-'; not 'alias/aws/')", v);
+		if (*v && !cfg_valid_alias(v))
+			diag(st, st->lx.lineno, "bad 'kms_alias' '%s': expected 'alias/NAME' (letters, digits, '/_-'; not 'alias/aws/')", v);
 		break;
 	case K_DECRYPT:
 		parse_list(st, "decrypt_principals", v, &c->decrypt_principals);
@@ -669,20 +443,20 @@ static void central_key(struct pstate *st, int k, const char *v)
 		check_principals(st, "apply_principals", &c->apply_principals);
 		break;
 	case K_RETENTION:
-		if (parse_uint(v, 36500, &c->retention_days) < 0)
-			diag(st, st->lineno, "bad 'retention_days' '%s': expected whole days from 0 (keep forever) to 36500", v);
+		if (cfg_parse_uint(v, 36500, &c->retention_days) < 0)
+			diag(st, st->lx.lineno, "bad 'retention_days' '%s': expected whole days from 0 (keep forever) to 36500", v);
 		break;
 	case K_LOCK:
 		if (!strcmp(v, "none") || !*v) {
 			c->object_lock = TK_LOCK_NONE;
 			c->object_lock_days = 0;
-		} else if ((!strncmp(v, "governance:", 11) && parse_uint(v + 11, 36500, &c->object_lock_days) == 0) ||
-			   (!strncmp(v, "compliance:", 11) && parse_uint(v + 11, 36500, &c->object_lock_days) == 0)) {
+		} else if ((!strncmp(v, "governance:", 11) && cfg_parse_uint(v + 11, 36500, &c->object_lock_days) == 0) ||
+			   (!strncmp(v, "compliance:", 11) && cfg_parse_uint(v + 11, 36500, &c->object_lock_days) == 0)) {
 			c->object_lock = v[0] == 'g' ? TK_LOCK_GOVERNANCE : TK_LOCK_COMPLIANCE;
 			if (c->object_lock_days == 0)
-				diag(st, st->lineno, "bad 'object_lock' '%s': DAYS must be at least 1", v);
+				diag(st, st->lx.lineno, "bad 'object_lock' '%s': DAYS must be at least 1", v);
 		} else {
-			diag(st, st->lineno, "bad 'object_lock' '%s': expected none, governance:DAYS or compliance:DAYS", v);
+			diag(st, st->lx.lineno, "bad 'object_lock' '%s': expected none, governance:DAYS or compliance:DAYS", v);
 		}
 		break;
 	case K_ACCESSLOG:
@@ -692,7 +466,7 @@ static void central_key(struct pstate *st, int k, const char *v)
 		break;
 	case K_MAXAGE:
 		if (tk_parse_duration(v, &secs) < 0 || secs <= 0)
-			diag(st, st->lineno, "bad duration '%s' for 'max_delivery_age': expected e.g. 90m, 1h, 2h30m, 1d", v);
+			diag(st, st->lx.lineno, "bad duration '%s' for 'max_delivery_age': expected e.g. 90m, 1h, 2h30m, 1d", v);
 		else
 			c->max_delivery_age = secs;
 		break;
@@ -711,9 +485,9 @@ static void trail_key(struct pstate *st, int k, const char *v)
 			break;
 		free(c->trail_name);
 		c->trail_name = xstrdup(v);
-		why = trail_name_problem(v);
+		why = cfg_trail_name_problem(v);
 		if (why)
-			diag(st, st->lineno, "bad trail name '%s': %s", v, why);
+			diag(st, st->lx.lineno, "bad trail name '%s': %s", v, why);
 		break;
 	case K_MODE:
 		if (!strcmp(v, "organization"))
@@ -721,7 +495,7 @@ static void trail_key(struct pstate *st, int k, const char *v)
 		else if (!strcmp(v, "per-account"))
 			c->mode = TK_MODE_PER_ACCOUNT;
 		else
-			diag(st, st->lineno, "bad 'mode' '%s': expected organization or per-account", v);
+			diag(st, st->lx.lineno, "bad 'mode' '%s': expected organization or per-account", v);
 		break;
 	case K_MULTI: bp = &c->multi_region; break;
 	case K_GLOBAL: bp = &c->include_global_events; break;
@@ -736,13 +510,13 @@ static void trail_key(struct pstate *st, int k, const char *v)
 			const char *b = raw.v[i];
 
 			if (strncmp(b, "s3:", 3)) {
-				diag(st, st->lineno, "bad data event '%s': expected 's3:BUCKET'", b);
+				diag(st, st->lx.lineno, "bad data event '%s': expected 's3:BUCKET'", b);
 				continue;
 			}
 			b += 3;
-			why = bucket_problem(b);
+			why = cfg_bucket_problem(b);
 			if (why) {
-				diag(st, st->lineno, "bad data event bucket name '%s': %s", b, why);
+				diag(st, st->lx.lineno, "bad data event bucket name '%s': %s", b, why);
 				continue;
 			}
 			strlist_add(&c->data_event_buckets, b, strlen(b));
@@ -751,8 +525,8 @@ static void trail_key(struct pstate *st, int k, const char *v)
 		break;
 	}
 	}
-	if (bp && parse_bool(v, bp) < 0)
-		diag(st, st->lineno, "bad value '%s' for '%s': expected true or false", v, trail_keys[k]);
+	if (bp && cfg_parse_bool(v, bp) < 0)
+		diag(st, st->lx.lineno, "bad value '%s' for '%s': expected true or false", v, trail_keys[k]);
 }
 
 static void account_key(struct pstate *st, int k, const char *v)
@@ -762,8 +536,8 @@ static void account_key(struct pstate *st, int k, const char *v)
 	switch (k) {
 	case K_ACCT_ID:
 		a->id[0] = '\0';
-		if (!all_digits(v, TK_ACCOUNT_ID_LEN))
-			diag(st, st->lineno, "bad account id '%s': expected 12 digits", v);
+		if (!cfg_all_digits(v, TK_ACCOUNT_ID_LEN))
+			diag(st, st->lx.lineno, "bad account id '%s': expected 12 digits", v);
 		else
 			memcpy(a->id, v, TK_ACCOUNT_ID_LEN + 1);
 		break;
@@ -782,8 +556,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	const char *sname;
 
 	(void)section;
-	if (!strcmp(value, LONG_STANDIN) && st->long_value)
-		value = st->long_value;
+	value = cfg_lex_value(&st->lx, value);
 	switch (st->cur) {
 	case S_ORG: keys = org_keys; lines = st->org_line; sname = "organization"; break;
 	case S_CENTRAL: keys = central_keys; lines = st->central_line; sname = "central"; break;
@@ -794,7 +567,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		sname = "account";
 		break;
 	case S_NONE:
-		diag(st, st->lineno, "key '%s' is outside any section", name);
+		diag(st, st->lx.lineno, "key '%s' is outside any section", name);
 		return 1;
 	default:
 		return 1;   /* inside a bad section: already reported */
@@ -810,16 +583,16 @@ static int handler(void *user, const char *section, const char *name, const char
 		else
 			snprintf(where, sizeof(where), "%s", sname);
 		if (m)
-			diag(st, st->lineno, "unknown key '%s' in [%s]; did you mean '%s'?", name, where, m);
+			diag(st, st->lx.lineno, "unknown key '%s' in [%s]; did you mean '%s'?", name, where, m);
 		else
-			diag(st, st->lineno, "unknown key '%s' in [%s]", name, where);
+			diag(st, st->lx.lineno, "unknown key '%s' in [%s]", name, where);
 		return 1;
 	}
 	if (lines[k]) {
-		diag(st, st->lineno, "duplicate key '%s' (first set at line %d)", name, lines[k]);
+		diag(st, st->lx.lineno, "duplicate key '%s' (first set at line %d)", name, lines[k]);
 		return 1;
 	}
-	lines[k] = st->lineno;
+	lines[k] = st->lx.lineno;
 	switch (st->cur) {
 	case S_ORG: org_key(st, k, value); break;
 	case S_CENTRAL: central_key(st, k, value); break;
@@ -850,10 +623,10 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 		enum sect t = name[0] == 'o' ? S_ORG : name[0] == 'c' ? S_CENTRAL : S_TRAIL;
 
 		if (st->sect_line[t]) {
-			diag(st, st->lineno, "duplicate section '[%s]' (first at line %d)", name, st->sect_line[t]);
+			diag(st, st->lx.lineno, "duplicate section '[%s]' (first at line %d)", name, st->sect_line[t]);
 			return;
 		}
-		st->sect_line[t] = st->lineno;
+		st->sect_line[t] = st->lx.lineno;
 		st->cur = t;
 		return;
 	}
@@ -864,17 +637,17 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 		while (isspace((unsigned char)*sp))
 			sp++;
 		if (!*sp) {
-			diag(st, st->lineno, "section '[account]' needs a name: [account NAME]");
+			diag(st, st->lx.lineno, "section '[account]' needs a name: [account NAME]");
 			return;
 		}
 		for (i = 0; sp[i]; i++)
 			if (!isalnum((unsigned char)sp[i]) && !strchr("._-", sp[i])) {
-				diag(st, st->lineno, "bad account name '%s': use letters, digits, '.', '_' and '-'", sp);
+				diag(st, st->lx.lineno, "bad account name '%s': use letters, digits, '.', '_' and '-'", sp);
 				return;
 			}
 		for (i = 0; i < st->c->naccounts; i++)
 			if (!strcmp(st->c->accounts[i].name, sp)) {
-				diag(st, st->lineno, "duplicate section '[account %s]' (first at line %d)", sp,
+				diag(st, st->lx.lineno, "duplicate section '[account %s]' (first at line %d)", sp,
 				     st->c->accounts[i].line);
 				return;
 			}
@@ -884,7 +657,7 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 		memset(a, 0, sizeof(*a));
 		memset(&st->alines[st->c->naccounts], 0, sizeof(*st->alines));
 		a->name = xstrdup(sp);
-		a->line = st->lineno;
+		a->line = st->lx.lineno;
 		st->cur_acct = st->c->naccounts++;
 		st->cur = S_ACCOUNT;
 		return;
@@ -895,108 +668,26 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 		if (m && !strcmp(m, "account NAME") && !strncmp(name, "acc", 3))
 			m = NULL;
 		if (m)
-			diag(st, st->lineno, "unknown section '[%s]'; did you mean '[%s]'?", name, m);
+			diag(st, st->lx.lineno, "unknown section '[%s]'; did you mean '[%s]'?", name, m);
 		else
-			diag(st, st->lineno, "unknown section '[%s]' (known: [organization], [central], [trail], [account NAME])", name);
+			diag(st, st->lx.lineno, "unknown section '[%s]' (known: [organization], [central], [trail], [account NAME])", name);
 	}
 }
 
-/* inih reader over the in-memory text; see the comment at the top. */
-static char *reader(char *out, int num, void *stream)
+/* The lexer's callbacks. */
+static void lex_problem(void *ctx, int line, const char *msg)
 {
-	struct pstate *st = stream;
-	const char *l, *nl, *s, *e;
-	size_t n;
+	diag(ctx, line, "%s", msg);
+}
 
-	if (st->pos >= st->len || num < 4)
-		return NULL;
-	l = st->text + st->pos;
-	nl = memchr(l, '\n', st->len - st->pos);
-	n = nl ? (size_t)(nl - l) : st->len - st->pos;
-	st->pos += n + (nl ? 1 : 0);
-	st->lineno++;
-	if (n && l[n - 1] == '\r')
-		n--;
-	if (st->lineno == 1 && n >= 3 && !memcmp(l, "\xEF\xBB\xBF", 3))
-		l += 3, n -= 3;
-	out[0] = '\n';
-	out[1] = '\0';
-	if (n > TK_CONFIG_MAX_LINE) {
-		diag(st, st->lineno, "line is longer than %d characters", TK_CONFIG_MAX_LINE);
-		return out;
-	}
-	s = l;
-	e = l + n;
-	while (s < e && isspace((unsigned char)*s))
-		s++;
-	if (s == e || *s == ';' || *s == '#')
-		return out;
-	if (*s == '[') {
-		const char *close = memchr(s, ']', (size_t)(e - s));
-		const char *t;
+static void lex_section(void *ctx, const char *name, size_t n)
+{
+	struct pstate *st = ctx;
 
-		if (!close) {
-			diag(st, st->lineno, "section header without ']'");
-			st->cur = S_BAD;
-			return out;
-		}
-		for (t = close + 1; t < e && isspace((unsigned char)*t); t++)
-			;
-		if (t < e && *t != ';' && *t != '#') {
-			diag(st, st->lineno, "unexpected text after section header");
-			st->cur = S_BAD;
-			return out;
-		}
-		section_header(st, s + 1, (size_t)(close - s - 1));
-		/* inih only needs to see a header; its name is not used */
-		memcpy(out, "[s]\n", 5);
-		return out;
-	}
-	{
-		const char *eq = memchr(s, '=', (size_t)(e - s));
-		const char *colon = memchr(s, ':', (size_t)(e - s));
-
-		if (!eq) {
-			diag(st, st->lineno, "expected 'key = value' or '[section]'");
-			return out;
-		}
-		if (eq == s) {
-			diag(st, st->lineno, "missing key name before '='");
-			return out;
-		}
-		if (colon && colon < eq) {
-			diag(st, st->lineno, "a key name may not contain ':'");
-			return out;
-		}
-	}
-	if ((size_t)(e - s) + 2 > (size_t)num) {
-		/* too long for inih: keep the value (inline comment stripped as
-		 * inih does: ';' after a blank) and pass a stand-in */
-		const char *eq = memchr(s, '=', (size_t)(e - s)), *v = eq + 1, *c;
-		const char *ke = eq;
-
-		for (c = v; c < e; c++)
-			if (*c == ';' && c > v && isspace((unsigned char)c[-1]))
-				break;
-		while (v < c && isspace((unsigned char)*v))
-			v++;
-		while (c > v && isspace((unsigned char)c[-1]))
-			c--;
-		while (ke > s && isspace((unsigned char)ke[-1]))
-			ke--;
-		if ((size_t)(ke - s) + sizeof(LONG_STANDIN) + 4 > (size_t)num) {
-			diag(st, st->lineno, "key name is too long");
-			return out;
-		}
-		free(st->long_value);
-		st->long_value = xstrndup(v, (size_t)(c - v));
-		snprintf(out, (size_t)num, "%.*s = %s\n", (int)(ke - s), s, LONG_STANDIN);
-		return out;
-	}
-	memcpy(out, s, (size_t)(e - s));
-	out[e - s] = '\n';
-	out[e - s + 1] = '\0';
-	return out;
+	if (!name)
+		st->cur = S_BAD;
+	else
+		section_header(st, name, n);
 }
 
 /* ---- loading ---- */
@@ -1009,27 +700,6 @@ static int read_file(const char *path, char **text, size_t *len, struct errbuf *
 	int rc = tk_read_file(path, TK_CONFIG_MAX_BYTES, text, len, err);
 
 	return rc < 0 ? TK_EUSAGE : 0;
-}
-
-/* Binary junk: NUL or control bytes.  Returns the line, 0 when clean. */
-static int binary_line(const char *t, size_t n, unsigned *byte)
-{
-	size_t i;
-	int line = 1;
-
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)t[i];
-
-		if (ch == '\n') {
-			line++;
-			continue;
-		}
-		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
-			*byte = ch;
-			return line;
-		}
-	}
-	return 0;
 }
 
 static void account_regions_default(struct pstate *st)
@@ -1076,15 +746,13 @@ static void implicit_account(struct pstate *st, const char *id, const char *name
 		strlist_add(&a->regions, c->regions.v[i], strlen(c->regions.v[i]));
 }
 
-/* Checks across keys, after the whole file was read. */
-static void cross_checks(struct pstate *st)
+/* regions and home region; the partition */
+static void region_checks(struct pstate *st)
 {
 	struct tk_config *c = st->c;
-	size_t i, j;
+	size_t i;
 	int org_line = st->sect_line[S_ORG];
-	int trail_line = st->sect_line[S_TRAIL];
 
-	/* regions and home region */
 	if (!c->home_region && c->regions.n)
 		c->home_region = xstrdup(c->regions.v[0]);
 	if (c->home_region && !c->regions.n && !st->org_line[K_REGIONS])
@@ -1106,6 +774,12 @@ static void cross_checks(struct pstate *st)
 			     c->regions.v[i], p, c->home_region, c->partition);
 	}
 	account_regions_default(st);
+}
+
+/* [central] and [trail] values against each other */
+static void central_checks(struct pstate *st)
+{
+	struct tk_config *c = st->c;
 
 	if (!c->bucket) {
 		if (st->central_line[K_BUCKET])
@@ -1130,8 +804,15 @@ static void cross_checks(struct pstate *st)
 	if (c->multi_region && !c->include_global_events)
 		diag(st, st->trail_line[K_GLOBAL], "'include_global_events = false' needs 'multi_region = false': "
 		     "CloudTrail refuses a multi-region trail without global service events");
+}
 
-	/* mode */
+/* the trail mode and the accounts it needs */
+static void mode_checks(struct pstate *st)
+{
+	struct tk_config *c = st->c;
+	int org_line = st->sect_line[S_ORG];
+	int trail_line = st->sect_line[S_TRAIL];
+
 	if (!st->trail_line[K_MODE])
 		c->mode = c->org_id ? TK_MODE_ORGANIZATION : TK_MODE_PER_ACCOUNT;
 	if (c->mode == TK_MODE_ORGANIZATION) {
@@ -1151,8 +832,14 @@ static void cross_checks(struct pstate *st)
 	}
 	if (!c->log_archive_account[0])
 		memcpy(c->log_archive_account, c->management_account, sizeof(c->log_archive_account));
+}
 
-	/* accounts */
+/* each [account NAME]; then the implicit accounts of organization mode */
+static void account_checks(struct pstate *st)
+{
+	struct tk_config *c = st->c;
+	size_t i, j;
+
 	for (i = 0; i < c->naccounts; i++) {
 		struct tk_account *a = &c->accounts[i];
 		const struct acct_lines *al = &st->alines[i];
@@ -1183,6 +870,15 @@ static void cross_checks(struct pstate *st)
 	}
 }
 
+/* Checks across keys, after the whole file was read. */
+static void cross_checks(struct pstate *st)
+{
+	region_checks(st);
+	central_checks(st);
+	mode_checks(st);
+	account_checks(st);
+}
+
 int config_load(struct tk_config *out, const char *path, struct tk_diags *diags, struct errbuf *err)
 {
 	struct pstate st;
@@ -1207,7 +903,7 @@ int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 	rc = read_file(path, &text, &len, err);
 	if (rc < 0)
 		goto done;
-	line = binary_line(text, len, &byte);
+	line = cfg_lex_binary_line(text, len, &byte);
 	if (line) {
 		rc = err_set(err, TK_EUSAGE, "%s:%d: binary data (byte 0x%02x): '%s' is not a text INI file",
 			     path, line, byte, path);
@@ -1216,10 +912,9 @@ int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 	st.c = out;
 	st.d = diags;
 	st.path = path;
-	st.text = text;
-	st.len = len;
+	cfg_lex_init(&st.lx, text, len, &st, lex_problem, lex_section);
 	st.cur = S_NONE;
-	rc = ini_parse_stream(reader, &st, handler, &st);
+	rc = ini_parse_stream(cfg_lex_reader, &st.lx, handler, &st);
 	if (rc != 0 && st.ndiags == 0)
 		diag(&st, rc > 0 ? rc : 0, "cannot parse this line");
 	cross_checks(&st);
@@ -1232,7 +927,7 @@ int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 done:
 	free(text);
 	free(st.alines);
-	free(st.long_value);
+	cfg_lex_release(&st.lx);
 	if (rc < 0)
 		config_release(out);
 	return rc;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "regions.h"   /* tk_region_known(), tk_region_partition() */
 
 #define TK_ACCOUNT_ID_LEN 12
 /* Longest line accepted.  inih's line buffer in Debian's build is
@@ -104,9 +105,5 @@ char *config_trail_arn(const struct tk_config *c, const char *account_id);
 bool config_account_excluded(const struct tk_config *c, const char *id);
 /* Central bucket/key account (log_archive_account or management_account). */
 const char *config_central_account(const struct tk_config *c);
-/* Is name a known AWS region (any partition)? */
-bool tk_region_known(const char *name);
-/* Partition of a region: "aws", "aws-cn" or "aws-us-gov". */
-const char *tk_region_partition(const char *region);
 
 #endif
