@@ -306,48 +306,199 @@ json_t *findings_to_json(const struct findings *f, const struct cell_stats *cell
 	return doc;
 }
 
-/* Prometheus label value: escape backslash, double quote and newline. */
+/* Prometheus label value: escape backslash, double quote and newline; any
+ * other byte outside printable ASCII (a hostile S3 key's account, invalid
+ * UTF-8) becomes '?', so one bad value cannot make node_exporter reject the
+ * whole textfile. */
 static int add_label(struct buf *out, const char *s)
 {
 	int rc = 0;
 
 	for (; s && *s && !rc; s++) {
-		if (*s == '\\')
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '\\')
 			rc = buf_adds(out, "\\\\");
-		else if (*s == '"')
+		else if (ch == '"')
 			rc = buf_adds(out, "\\\"");
-		else if (*s == '\n')
+		else if (ch == '\n')
 			rc = buf_adds(out, "\\n");
+		else if (ch < 0x20 || ch >= 0x7f)
+			rc = buf_addc(out, '?');
 		else
 			rc = buf_addc(out, *s);
 	}
 	return rc;
 }
 
+/* {account="A",region="R" (no closing brace) */
+static int add_cell_labels(struct buf *out, const char *account, const char *region)
+{
+	int rc = buf_adds(out, "{account=\"");
+
+	rc |= add_label(out, account);
+	rc |= buf_adds(out, "\",region=\"");
+	rc |= add_label(out, region);
+	return rc | buf_adds(out, "\"");
+}
+
+/* The digest-chain and log-file codes (README "Log file integrity"). */
+static int is_integrity(enum finding_code c)
+{
+	switch (c) {
+	case F_DIGEST_MISSING: case F_DIGEST_MOVED: case F_DIGEST_FORMAT_INVALID:
+	case F_DIGEST_SIGNATURE_INVALID: case F_DIGEST_PUBLIC_KEY_UNKNOWN:
+	case F_DIGEST_CHAIN_GAP: case F_DIGEST_LINK_UNREADABLE: case F_LOG_MISSING:
+	case F_LOG_HASH_MISMATCH: case F_LOG_FORMAT_INVALID: case F_LOG_UNREFERENCED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* findings ordered by account, region, code (through pointers: the list
+ * itself is left as the caller sorted it) */
+static int cmp_cell_code(const void *pa, const void *pb)
+{
+	const struct finding *a = *(const struct finding *const *)pa;
+	const struct finding *b = *(const struct finding *const *)pb;
+	int r;
+
+	if ((r = cmp_str(a->account, b->account)))
+		return r;
+	if ((r = cmp_str(a->region, b->region)))
+		return r;
+	return a->code == b->code ? 0 : a->code < b->code ? -1 : 1;
+}
+
+/* The first index in idx[0..n) whose finding is not before (account, region). */
+static size_t lower_bound_cell(const struct finding *const *idx, size_t n, const char *account,
+			       const char *region)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = cmp_str(idx[mid]->account, account);
+
+		if (!r)
+			r = cmp_str(idx[mid]->region, region);
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+enum metric_state { MS_OK, MS_WARNING, MS_RED, MS_UNCHECKED, MS__COUNT };
+static const char *const metric_state_name[MS__COUNT] = { "ok", "warning", "red", "unchecked" };
+
+/* A cell's state and integrity failures from its findings idx[lo..) */
+static enum metric_state cell_state(const struct finding *const *idx, size_t n, size_t lo,
+				    const struct cell_stats *c, size_t *integrity)
+{
+	enum metric_state st = MS_OK;
+	size_t j;
+
+	*integrity = 0;
+	for (j = lo; j < n && !cmp_str(idx[j]->account, c->account) &&
+		     !cmp_str(idx[j]->region, c->region); j++) {
+		enum severity sev = finding_severity(idx[j]->code);
+
+		if (is_integrity(idx[j]->code))
+			(*integrity)++;
+		if (idx[j]->code == F_CELL_UNCHECKED)
+			st = MS_UNCHECKED;
+		else if (sev == SEV_ERROR && st < MS_RED)
+			st = MS_RED;
+		else if (sev == SEV_WARNING && st < MS_WARNING)
+			st = MS_WARNING;
+	}
+	if (c->status == CELL_UNCHECKED)
+		st = MS_UNCHECKED;
+	return st;
+}
+
 int findings_to_prometheus(struct buf *out, const struct findings *f,
 			   const struct cell_stats *cells, size_t ncells, time_t now)
 {
 	unsigned long long digests = 0, logs = 0;
-	size_t i;
-	int rc = 0, c;
+	size_t i, j, nstate[MS__COUNT] = { 0 };
+	const struct finding **idx;
+	unsigned char *state;
+	size_t *integ;
+	int rc = 0, c, s;
 
+	idx = xcalloc(f->n ? f->n : 1, sizeof(*idx));
+	state = xcalloc(ncells ? ncells : 1, sizeof(*state));
+	integ = xcalloc(ncells ? ncells : 1, sizeof(*integ));
+	for (i = 0; i < f->n; i++)
+		idx[i] = &f->v[i];
+	if (f->n > 1)
+		qsort(idx, f->n, sizeof(*idx), cmp_cell_code);
+	for (i = 0; i < ncells; i++) {
+		size_t lo = lower_bound_cell(idx, f->n, cells[i].account, cells[i].region);
+
+		state[i] = (unsigned char)cell_state(idx, f->n, lo, &cells[i], &integ[i]);
+		nstate[state[i]]++;
+	}
+
+	/* no sample timestamps: node_exporter's textfile collector refuses them */
+	rc |= buf_addf(out, "# HELP trailkeep_last_run_timestamp_seconds When this run of trailkeep "
+		       "checked (epoch seconds).\n"
+		       "# TYPE trailkeep_last_run_timestamp_seconds gauge\n"
+		       "trailkeep_last_run_timestamp_seconds %lld\n", (long long)now);
+	rc |= buf_adds(out, "# HELP trailkeep_cells Account x region cells by status.\n"
+		       "# TYPE trailkeep_cells gauge\n");
+	for (s = 0; s < MS__COUNT && !rc; s++)
+		rc |= buf_addf(out, "trailkeep_cells{status=\"%s\"} %zu\n", metric_state_name[s],
+			       nstate[s]);
+	rc |= buf_adds(out, "# HELP trailkeep_cell_status Status of each account x region cell: 1 for "
+		       "its status (ok, warning, red: an error finding, unchecked), 0 for the others.\n"
+		       "# TYPE trailkeep_cell_status gauge\n");
+	for (i = 0; i < ncells && !rc; i++)
+		for (s = 0; s < MS__COUNT && !rc; s++) {
+			rc |= buf_adds(out, "trailkeep_cell_status");
+			rc |= add_cell_labels(out, cells[i].account, cells[i].region);
+			rc |= buf_addf(out, ",status=\"%s\"} %d\n", metric_state_name[s],
+				       state[i] == s);
+		}
 	rc |= buf_adds(out, "# HELP trailkeep_delivery_age_seconds Seconds since the newest log "
 		       "object was delivered, per account and region (+Inf: never).\n"
 		       "# TYPE trailkeep_delivery_age_seconds gauge\n");
 	for (i = 0; i < ncells && !rc; i++) {
-		rc |= buf_adds(out, "trailkeep_delivery_age_seconds{account=\"");
-		rc |= add_label(out, cells[i].account);
-		rc |= buf_adds(out, "\",region=\"");
-		rc |= add_label(out, cells[i].region);
+		rc |= buf_adds(out, "trailkeep_delivery_age_seconds");
+		rc |= add_cell_labels(out, cells[i].account, cells[i].region);
 		if (cells[i].has_newest) {
 			long long age = (long long)now - (long long)cells[i].newest_delivery;
 
-			rc |= buf_addf(out, "\"} %lld\n", age < 0 ? 0 : age);
+			rc |= buf_addf(out, "} %lld\n", age < 0 ? 0 : age);
 		} else {
-			rc |= buf_adds(out, "\"} +Inf\n");
+			rc |= buf_adds(out, "} +Inf\n");
 		}
 		digests += cells[i].digests_checked;
 		logs += cells[i].logs_checked;
+	}
+	rc |= buf_adds(out, "# HELP trailkeep_integrity_failures Digest and log file integrity "
+		       "findings per account and region.\n"
+		       "# TYPE trailkeep_integrity_failures gauge\n");
+	for (i = 0; i < ncells && !rc; i++) {
+		rc |= buf_adds(out, "trailkeep_integrity_failures");
+		rc |= add_cell_labels(out, cells[i].account, cells[i].region);
+		rc |= buf_addf(out, "} %zu\n", integ[i]);
+	}
+	rc |= buf_adds(out, "# HELP trailkeep_cell_findings Findings by account, region and code "
+		       "(only those present; region or account empty when the finding has none).\n"
+		       "# TYPE trailkeep_cell_findings gauge\n");
+	for (i = 0; i < f->n && !rc; i = j) {
+		for (j = i + 1; j < f->n && !cmp_cell_code(&idx[i], &idx[j]); j++)
+			;
+		rc |= buf_adds(out, "trailkeep_cell_findings");
+		rc |= add_cell_labels(out, idx[i]->account, idx[i]->region);
+		rc |= buf_addf(out, ",code=\"%s\",severity=\"%s\"} %zu\n",
+			       finding_code_name(idx[i]->code),
+			       severity_name(finding_severity(idx[i]->code)), j - i);
 	}
 	rc |= buf_adds(out, "# HELP trailkeep_findings Findings of the last run by code.\n"
 		       "# TYPE trailkeep_findings gauge\n");
@@ -361,5 +512,8 @@ int findings_to_prometheus(struct buf *out, const struct findings *f,
 	if (!rc)
 		rc |= buf_addf(out, "trailkeep_objects_checked_total{kind=\"digest\"} %llu\n"
 			       "trailkeep_objects_checked_total{kind=\"log\"} %llu\n", digests, logs);
+	free(idx);
+	free(state);
+	free(integ);
 	return rc ? TK_ELIMIT : 0;
 }

@@ -111,9 +111,16 @@ void cells_tally(struct cell_stats *cells, size_t n, const struct findings *f);
 /* The --json document (findings in their current order: sort first). */
 json_t *findings_to_json(const struct findings *f, const struct cell_stats *cells,
 			 size_t ncells);
-/* Prometheus text format: trailkeep_delivery_age_seconds{account,region}
- * (+Inf when nothing was ever delivered), trailkeep_findings{code} for
- * every code, trailkeep_objects_checked_total{kind="digest"|"log"}.
+/* Prometheus text format (README "--metrics": every series documented
+ * there), no sample timestamps: trailkeep_last_run_timestamp_seconds (now),
+ * trailkeep_cells{status}, trailkeep_cell_status{account,region,status}
+ * (status ok|warning|red|unchecked, 1 for the cell's, 0 for the others),
+ * trailkeep_delivery_age_seconds{account,region} (+Inf when nothing was ever
+ * delivered), trailkeep_integrity_failures{account,region},
+ * trailkeep_cell_findings{account,region,code,severity} (present ones only),
+ * trailkeep_findings{code} for every code,
+ * trailkeep_objects_checked_total{kind="digest"|"log"}.  Label values from
+ * outside are escaped; bytes outside printable ASCII become '?'.
  * now is the command layer's clock.  0 or TK_ELIMIT. */
 int findings_to_prometheus(struct buf *out, const struct findings *f,
 			   const struct cell_stats *cells, size_t ncells, time_t now);

@@ -163,6 +163,66 @@ static void test_prometheus(void **state)
 	findings_release(&f);
 }
 
+/* --metrics for alerting (issue 16/18): last run, per-cell status as a state
+ * set (an error finding makes a cell red, a warning alone does not, an
+ * unchecked cell is only unchecked), cell totals, integrity failures per
+ * cell, per-cell findings by code; hostile label bytes never reach the file. */
+static void test_prometheus_cells(void **state)
+{
+	struct findings f;
+	struct cell_stats cells[4];
+	struct buf b = BUF_INIT_LIMIT(1 << 20);
+	const char *t;
+
+	(void)state;
+	findings_init(&f);
+	findings_add(&f, F_LOG_MISSING, "1", "r1", "b", "k1", "x");
+	findings_add(&f, F_LOG_MISSING, "1", "r1", "b", "k2", "x");
+	findings_add(&f, F_DIGEST_CHAIN_GAP, "1", "r1", "b", "k3", "x");
+	findings_add(&f, F_DELIVERY_STALE, "1", "r1", NULL, NULL, "x");
+	findings_add(&f, F_GLOBAL_EVENTS_DUPLICATED, "2", "r1", NULL, NULL, "x");
+	findings_add(&f, F_CELL_UNCHECKED, "3", "r1", NULL, NULL, "x");
+	findings_add(&f, F_ACCESS_DENIED, "3", "r1", NULL, NULL, "x");
+	findings_add(&f, F_ACCOUNT_UNCONFIGURED, "9\\\xff\x01", NULL, NULL, NULL, "x");
+	findings_sort(&f);
+	cell_init(&cells[0], "1", "r1");
+	cell_init(&cells[1], "2", "r1");
+	cell_init(&cells[2], "3", "r1");
+	cell_init(&cells[3], "4", "r1");
+	cells_tally(cells, 4, &f);
+	assert_int_equal(findings_to_prometheus(&b, &f, cells, 4, 1767225600), 0);
+	t = buf_cstr(&b);
+	assert_non_null(strstr(t, "# TYPE trailkeep_last_run_timestamp_seconds gauge\n"
+			       "trailkeep_last_run_timestamp_seconds 1767225600\n"));
+	assert_non_null(strstr(t, "# TYPE trailkeep_cell_status gauge\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"1\",region=\"r1\",status=\"red\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"1\",region=\"r1\",status=\"ok\"} 0\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"2\",region=\"r1\",status=\"warning\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"2\",region=\"r1\",status=\"red\"} 0\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"3\",region=\"r1\",status=\"unchecked\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"3\",region=\"r1\",status=\"red\"} 0\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_status{account=\"4\",region=\"r1\",status=\"ok\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cells{status=\"ok\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cells{status=\"warning\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cells{status=\"red\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cells{status=\"unchecked\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_integrity_failures{account=\"1\",region=\"r1\"} 3\n"));
+	assert_non_null(strstr(t, "trailkeep_integrity_failures{account=\"4\",region=\"r1\"} 0\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_findings{account=\"1\",region=\"r1\",code=\"log_missing\",severity=\"error\"} 2\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_findings{account=\"1\",region=\"r1\",code=\"delivery_stale\",severity=\"error\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_findings{account=\"2\",region=\"r1\",code=\"global_events_duplicated\",severity=\"warning\"} 1\n"));
+	assert_non_null(strstr(t, "trailkeep_cell_findings{account=\"9\\\\??\",region=\"\",code=\"account_unconfigured\",severity=\"warning\"} 1\n"));
+	assert_null(strstr(t, "\xff"));
+	assert_null(strstr(t, "\x01"));
+	assert_null(strstr(t, "cell_findings{account=\"4\""));
+	buf_release(&b);
+	cell_release(&cells[0]);
+	cell_release(&cells[1]);
+	cell_release(&cells[2]);
+	cell_release(&cells[3]);
+	findings_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_sort_and_json),
 		cmocka_unit_test(test_prometheus),
+		cmocka_unit_test(test_prometheus_cells),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
