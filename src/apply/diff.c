@@ -28,10 +28,7 @@ static int split_lines(struct lines *out, const char *text)
 	out->n = 0;
 	while (*p) {
 		nl = strchr(p, '\n');
-		if (out->n == cap) {
-			cap = cap ? cap * 2 : 64;
-			out->v = xrealloc(out->v, cap * sizeof(*out->v));
-		}
+		ALLOC_GROW(out->v, out->n + 1, cap);
 		out->v[out->n].p = p;
 		out->v[out->n].len = nl ? (size_t)(nl - p) : strlen(p);
 		out->n++;

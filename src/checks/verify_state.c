@@ -100,7 +100,7 @@ void verify_state_set(struct verify_state *st, const char *account, const char *
 	struct verify_state_cell *c = find(st, account, region);
 
 	if (!c) {
-		st->v = xrealloc(st->v, (st->n + 1) * sizeof(*st->v));
+		ALLOC_GROW(st->v, st->n + 1, st->alloc);
 		c = &st->v[st->n++];
 		c->account = xstrdup(account);
 		c->region = xstrdup(region);
@@ -319,7 +319,7 @@ int verify_state_parse(struct verify_state *st, const char *data, size_t len, co
 				     path, i);
 			goto done;
 		}
-		st->v = xrealloc(st->v, (st->n + 1) * sizeof(*st->v));
+		ALLOC_GROW(st->v, st->n + 1, st->alloc);
 		st->v[st->n].account = xstrdup(acct);
 		st->v[st->n].region = xstrdup(region);
 		st->v[st->n].key = xstrdup(key);

@@ -39,7 +39,7 @@ struct verify_state_cell {
 struct verify_state {
 	char *bucket, *prefix, *trail, *org;   /* owned; prefix/org may be NULL */
 	struct verify_state_cell *v;
-	size_t n;
+	size_t n, alloc;
 	size_t nsorted;                 /* v[0..nsorted) sorted by (account, region) */
 };
 

@@ -170,7 +170,7 @@ size_t plan_policy_size(const json_t *doc)
 
 static void add_file(struct plan *p, const char *path, json_t *doc)
 {
-	p->files = xrealloc(p->files, (p->nfiles + 1) * sizeof(*p->files));
+	ALLOC_GROW(p->files, p->nfiles + 1, p->alloc_files);
 	p->files[p->nfiles].path = xstrdup(path);
 	p->files[p->nfiles].doc = doc;   /* owned by the plan now */
 	p->nfiles++;
@@ -249,7 +249,7 @@ static json_t *step(json_t *order, const char *type, const char *account, const 
 static size_t count_regions(const struct tk_config *c)
 {
 	struct tk_strlist seen = { NULL, 0 };
-	size_t i, j, k, n;
+	size_t i, j, k, n, alloc = 0;
 
 	for (i = 0; i <= c->naccounts; i++) {
 		const struct tk_strlist *l = i < c->naccounts ? &c->accounts[i].regions : &c->regions;
@@ -259,7 +259,7 @@ static size_t count_regions(const struct tk_config *c)
 				if (!strcmp(seen.v[k], l->v[j]))
 					break;
 			if (k == seen.n) {
-				seen.v = xrealloc(seen.v, (seen.n + 1) * sizeof(*seen.v));
+				ALLOC_GROW(seen.v, seen.n + 1, alloc);
 				seen.v[seen.n++] = l->v[j];   /* borrowed */
 			}
 		}

@@ -21,7 +21,7 @@ struct plan_file {
 
 struct plan {
 	struct plan_file *files;   /* in write order; files[0] is plan.json */
-	size_t nfiles;
+	size_t nfiles, alloc_files;
 	size_t naccounts, nregions, ntrails, nstatements;
 	size_t bucket_policy_size, key_policy_size, access_log_policy_size;  /* minified bytes */
 };

@@ -61,22 +61,6 @@ static char *dupn(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-static void *grow(void *p, size_t *alloc, size_t n, size_t size)
-{
-	size_t na, bytes;
-
-	if (n < *alloc)
-		return p;
-	na = *alloc ? *alloc : 16;
-	while (na <= n)
-		if (st_mult(&na, na, 2))
-			abort();
-	if (st_mult(&bytes, na, size))
-		abort();
-	*alloc = na;
-	return xrealloc(p, bytes);
-}
-
 struct chain *chain_new(const struct chain_params *p)
 {
 	struct chain *c = xcalloc(1, sizeof(*c));
@@ -146,7 +130,7 @@ static struct dentry *add_entry(struct chain *c, const char *bucket, const char 
 
 	if (e)
 		return e;
-	c->d = grow(c->d, &c->ad, c->nd, sizeof(*c->d));
+	ALLOC_GROW(c->d, c->nd + 1, c->ad);
 	e = &c->d[c->nd++];
 	memset(e, 0, sizeof(*e));
 	e->bucket = xstrdup(bucket);
@@ -178,7 +162,7 @@ int chain_add_listed_log(struct chain *c, const char *key)
 
 	if (log_key_time(&c->loc, key, &t) < 0)
 		return 1;
-	c->l = grow(c->l, &c->al, c->nl, sizeof(*c->l));
+	ALLOC_GROW(c->l, c->nl + 1, c->al);
 	c->l[c->nl].key = xstrdup(key);
 	c->l[c->nl].t = t;
 	c->nl++;
@@ -441,7 +425,7 @@ static void walk_regular(struct walk *w)
 			    e->st != CHAIN_FETCH_NOT_FOUND) {
 				/* unreadable: the log files it lists are unknown, so the
 				 * listed ones of its period are not "unreferenced" */
-				c->holes = grow(c->holes, &c->aholes, c->nholes, sizeof(*c->holes));
+				ALLOC_GROW(c->holes, c->nholes + 1, c->aholes);
 				c->holes[c->nholes].lo = n ? n->t : c->start - 3600;
 				c->holes[c->nholes++].hi = e->t;
 			}
@@ -617,7 +601,7 @@ int chain_walk(struct chain *c, struct findings *out)
 					     "'%.100s', which is not a valid bucket name", e->key, l->bucket);
 				continue;
 			}
-			c->logs = grow(c->logs, &c->alogs, c->nlogs, sizeof(*c->logs));
+			ALLOC_GROW(c->logs, c->nlogs + 1, c->alogs);
 			c->logs[c->nlogs].bucket = l->bucket;
 			c->logs[c->nlogs].key = l->key;
 			c->logs[c->nlogs].hash = l->hash;
@@ -719,7 +703,7 @@ void chain_unreferenced(struct chain *c, struct findings *out)
 		for (j = 0; j < e->d.nlogs; j++) {
 			if (strcmp(e->d.logs[j].bucket, c->bucket))
 				continue;
-			ref = grow(ref, &aref, nref, sizeof(*ref));
+			ALLOC_GROW(ref, nref + 1, aref);
 			ref[nref++] = e->d.logs[j].key;
 		}
 	}

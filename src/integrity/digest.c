@@ -108,10 +108,12 @@ int digest_parse_json(struct digest *out, const char *json, size_t len, struct e
 		unsigned int hl = 0;
 		static const char dg[] = "0123456789abcdef";
 
-		if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+		if (!md)
+			tk_oom();
+		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
 		    EVP_DigestUpdate(md, json, len) != 1 ||
 		    EVP_DigestFinal_ex(md, h, &hl) != 1 || hl != 32)
-			abort();
+			tk_bug("SHA-256 of a digest failed");
 		EVP_MD_CTX_free(md);
 		for (i = 0; i < 32; i++) {
 			hex[2 * i] = dg[h[i] >> 4];
@@ -317,14 +319,7 @@ static struct pubkey *keyset_push(struct keyset *ks, const char *fp, time_t from
 {
 	struct pubkey *k;
 
-	if (ks->n == ks->alloc) {
-		size_t na = ks->alloc ? ks->alloc * 2 : 8, bytes;
-
-		if (st_mult(&bytes, na, sizeof(*ks->v)))
-			abort();
-		ks->v = xrealloc(ks->v, bytes);
-		ks->alloc = na;
-	}
+	ALLOC_GROW(ks->v, ks->n + 1, ks->alloc);
 	k = &ks->v[ks->n++];
 	memset(k, 0, sizeof(*k));
 	k->fingerprint = xstrdup(fp);

@@ -32,11 +32,13 @@ struct loghash *loghash_new(uint64_t max_inflated, size_t keep_limit)
 		buf_init(&h->kept, keep_limit);
 	/* 16 + MAX_WBITS: gzip wrapper only, as the AWS CLI asks zlib for */
 	if (inflateInit2(&h->zs, 16 + MAX_WBITS) != Z_OK)
-		abort();
+		tk_oom();   /* Z_MEM_ERROR; the other codes cannot happen with these arguments */
 	h->zs_ok = 1;
 	h->md = EVP_MD_CTX_new();
-	if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
-		abort();
+	if (!h->md)
+		tk_oom();
+	if (EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1)
+		tk_bug("SHA-256 initialisation failed");
 	return h;
 }
 
@@ -60,7 +62,7 @@ static int consume(struct loghash *h, size_t n)
 	}
 	h->inflated += n;
 	if (EVP_DigestUpdate(h->md, h->out, n) != 1)
-		abort();
+		tk_bug("SHA-256 update failed");
 	if (h->keep_limit && buf_add(&h->kept, h->out, n) < 0) {
 		h->st = LOGHASH_TOO_BIG;
 		return -1;
@@ -130,7 +132,7 @@ enum loghash_status loghash_finish(struct loghash *h, char hex[65])
 	if (h->st == LOGHASH_BAD_GZIP || h->st == LOGHASH_TOO_BIG)
 		return h->st;
 	if (EVP_DigestFinal_ex(h->md, md, &mdlen) != 1 || mdlen != 32)
-		abort();
+		tk_bug("SHA-256 final failed");
 	for (i = 0; i < mdlen; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];

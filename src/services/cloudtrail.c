@@ -114,7 +114,7 @@ int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nna
 {
 	json_t *in = json_object(), *resp = NULL, *list, *t;
 	struct ct_trail *v = NULL;
-	size_t i, nv = 0;
+	size_t i, nv = 0, alloc = 0;
 	int rc;
 
 	*out = NULL;
@@ -138,7 +138,7 @@ int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nna
 	json_array_foreach(list, i, t) {
 		if (!json_is_object(t))
 			continue;
-		v = xrealloc(v, (nv + 1) * sizeof(*v));
+		ALLOC_GROW(v, nv + 1, alloc);
 		trail_from(&v[nv++], t);
 	}
 	json_decref(resp);
@@ -282,7 +282,7 @@ int ct_list_public_keys(struct aws_ctx *ctx, time_t start, time_t end, struct ct
 			size_t *n, struct errbuf *err)
 {
 	struct ct_public_key *v = NULL;
-	size_t nv = 0, pages = 0;
+	size_t nv = 0, alloc = 0, pages = 0;
 	char *token = NULL;
 	int rc = 0;
 
@@ -310,7 +310,7 @@ int ct_list_public_keys(struct aws_ctx *ctx, time_t start, time_t end, struct ct
 					     "public key without a Value");
 				break;
 			}
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			ALLOC_GROW(v, nv + 1, alloc);
 			pk = &v[nv];
 			memset(pk, 0, sizeof(*pk));
 			if (ct_base64_decode(json_string_value(val), json_string_length(val), &pk->der, &pk->der_len)) {

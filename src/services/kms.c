@@ -121,7 +121,7 @@ int kms_list_aliases(struct aws_ctx *ctx, const char *key_id, struct kms_alias *
 		     struct errbuf *err)
 {
 	struct kms_alias *v = NULL;
-	size_t nv = 0, pages = 0;
+	size_t nv = 0, alloc = 0, pages = 0;
 	char *marker = NULL;
 	int rc = 0;
 
@@ -143,7 +143,7 @@ int kms_list_aliases(struct aws_ctx *ctx, const char *key_id, struct kms_alias *
 		json_array_foreach(list, i, a) {
 			if (!json_is_object(a) || !json_is_string(json_object_get(a, "AliasName")))
 				continue;
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			ALLOC_GROW(v, nv + 1, alloc);
 			v[nv].name = aws_json_strdup(a, "AliasName");
 			v[nv].arn = aws_json_strdup(a, "AliasArn");
 			v[nv].target_key_id = aws_json_strdup(a, "TargetKeyId");

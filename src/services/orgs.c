@@ -114,7 +114,7 @@ static int orgs_pages(struct aws_ctx *ctx, const char *op, const char *list_key,
 
 struct strings {
 	char **v;
-	size_t n;
+	size_t n, alloc;
 };
 
 static void add_principal(void *ud, const json_t *a)
@@ -124,13 +124,13 @@ static void add_principal(void *ud, const json_t *a)
 
 	if (!p || l->n >= 10000)
 		return;
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = xstrdup(p);
 }
 
 int orgs_list_service_access(struct aws_ctx *ctx, char ***out, size_t *n, struct errbuf *err)
 {
-	struct strings l = { NULL, 0 };
+	struct strings l = { NULL, 0, 0 };
 	int rc;
 
 	*out = NULL;
@@ -159,7 +159,7 @@ int orgs_enable_service_access(struct aws_ctx *ctx, const char *principal, struc
 
 struct accounts {
 	struct org_account *v;
-	size_t n;
+	size_t n, alloc;
 };
 
 static void add_account(void *ud, const json_t *a)
@@ -168,7 +168,7 @@ static void add_account(void *ud, const json_t *a)
 
 	if (!json_is_object(a) || !json_is_string(json_object_get(a, "Id")))
 		return;
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n].id = aws_json_strdup(a, "Id");
 	l->v[l->n].arn = aws_json_strdup(a, "Arn");
 	l->v[l->n].email = aws_json_strdup(a, "Email");
@@ -179,7 +179,7 @@ static void add_account(void *ud, const json_t *a)
 
 int orgs_list_accounts(struct aws_ctx *ctx, struct org_account **out, size_t *n, struct errbuf *err)
 {
-	struct accounts l = { NULL, 0 };
+	struct accounts l = { NULL, 0, 0 };
 	int rc;
 
 	*out = NULL;
