@@ -14,7 +14,7 @@ static void add_item(struct trail_drift *d, enum trail_drift_kind kind, char *se
 {
 	struct trail_drift_item *it;
 
-	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	ALLOC_GROW(d->v, d->n + 1, d->alloc);
 	it = &d->v[d->n++];
 	it->kind = kind;
 	it->setting = setting;   /* owned now */
@@ -296,9 +296,9 @@ struct target {
 struct summary {
 	unsigned mgmt;
 	struct target *data;
-	size_t ndata;
+	size_t ndata, alloc_data;
 	char **other;     /* canonical texts of other selectors */
-	size_t nother;
+	size_t nother, alloc_other;
 };
 
 static void summary_release(struct summary *s)
@@ -323,14 +323,14 @@ static void add_target(struct summary *s, const char *prefix, unsigned flags)
 			s->data[i].flags |= flags;
 			return;
 		}
-	s->data = xrealloc(s->data, (s->ndata + 1) * sizeof(*s->data));
+	ALLOC_GROW(s->data, s->ndata + 1, s->alloc_data);
 	s->data[s->ndata].prefix = xstrdup(prefix);
 	s->data[s->ndata++].flags = flags;
 }
 
 static void add_other(struct summary *s, const json_t *canon)
 {
-	s->other = xrealloc(s->other, (s->nother + 1) * sizeof(*s->other));
+	ALLOC_GROW(s->other, s->nother + 1, s->alloc_other);
 	s->other[s->nother++] = dump(canon);
 }
 

@@ -94,7 +94,7 @@ struct trail_drift_item {
 
 struct trail_drift {
 	struct trail_drift_item *v;
-	size_t n;
+	size_t n, alloc;
 	bool key_unknown;         /* KmsKeyId not compared: planned_key_arn was NULL */
 	bool selectors_unknown;   /* event selectors not compared: cur_sel was NULL */
 	bool trail_differs;       /* some TRAIL_DRIFT_TRAIL item */

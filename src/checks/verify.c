@@ -39,7 +39,7 @@ struct vstate {
 	struct findings *out;
 	char *caller;               /* account of the caller's credentials */
 	struct acct_ctx **ac;       /* stable pointers: contexts are never moved */
-	size_t nac;
+	size_t nac, alloc_ac;
 	struct validate_cell *cells;
 	size_t ncells;
 	bool trail_owner;           /* this shard reports organization trail findings */
@@ -74,7 +74,7 @@ static struct acct_ctx *ctx_for(struct vstate *v, const char *account)
 	for (i = 0; i < v->nac; i++)
 		if (!strcmp(v->ac[i]->account, account))
 			return v->ac[i];
-	v->ac = xrealloc(v->ac, (v->nac + 1) * sizeof(*v->ac));
+	ALLOC_GROW(v->ac, v->nac + 1, v->alloc_ac);
 	a = xcalloc(1, sizeof(*a));
 	v->ac[v->nac++] = a;
 	a->account = account;
@@ -348,7 +348,7 @@ done:
 
 struct prefix_list {
 	char **v;
-	size_t n;
+	size_t n, alloc;
 };
 
 static int on_prefix(void *ud, const char *p)
@@ -357,7 +357,7 @@ static int on_prefix(void *ud, const char *p)
 
 	if (l->n >= 100000)
 		return TK_ELIMIT;
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = xstrdup(p);
 	return 0;
 }
@@ -382,7 +382,7 @@ static int check_prefixes(struct vstate *v, struct aws_ctx *central, bool *prese
 	bool org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id;
 	char *base = xasprintf("%s%sAWSLogs/%s%s", cfg->key_prefix ? cfg->key_prefix : "",
 			       cfg->key_prefix ? "/" : "", org ? cfg->org_id : "", org ? "/" : "");
-	struct prefix_list l = { NULL, 0 };
+	struct prefix_list l = { NULL, 0, 0 };
 	struct s3_list_params p;
 	size_t i, k;
 	int rc;
