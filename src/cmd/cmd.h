@@ -25,7 +25,14 @@ int cmd_verify(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+/* verify --json's "run" object (config, time, window; report_html.h):
+ * report_set_run takes the reference; report_attach_run adds it to a
+ * document when set (report.c). */
+struct json_t;
+void report_set_run(struct json_t *run);
+void report_attach_run(struct json_t *doc);
 
 const struct cmd *cmd_lookup(const char *name);
 const struct cmd *cmd_table(size_t *n);

@@ -62,6 +62,11 @@ static const struct cmd commands[] = {
 	  "  --jobs N             requests in flight (default 64)\n"
 	  "  --max-log-size SIZE  largest inflated log file read (e.g. 512M)\n"
 	  "  --json               one JSON document on stdout\n" },
+	{ "report", cmd_report, "render a verify --json document as one static HTML page",
+	  "trailkeep report VERIFY.json -o FILE", true,
+	  "  -o FILE, --output FILE\n"
+	  "                       the HTML page, written atomically ('-': stdout); the page\n"
+	  "                       needs no other file and no JavaScript\n" },
 	{ "sign", cmd_sign, "debug: print the SigV4 canonical request, string to sign and headers",
 	  "trailkeep sign --service S --region R --method M --url URL [--header 'N: v']...\n"
 	  "               [--body-file F] [--date YYYYMMDDTHHMMSSZ] [--json]", true, NULL },

@@ -79,7 +79,10 @@ int report_findings(const char *cmd, struct findings *f, struct cell_stats *cell
 	cells_tally(cells, ncells, f);
 	if (json) {
 		json_t *doc = findings_to_json(f, cells, ncells);
-		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s;
+
+		report_attach_run(doc);   /* verify: "run" (config, time, window) */
+		s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 		if (s)
 			printf("%s\n", s);

@@ -20,6 +20,7 @@
 #include "findings.h"
 #include "textesc.h"
 #include "plan.h"
+#include "report_html.h"
 #include "timeutil.h"
 #include "verify.h"
 #include "verify_state.h"
@@ -78,6 +79,7 @@ static int report_shard(struct findings *f, struct cell_stats *cells, size_t nce
 	json_object_set_new(sh, "index", json_integer(k));
 	json_object_set_new(sh, "count", json_integer(n));
 	json_object_set_new(doc, "shard", sh);
+	report_attach_run(doc);
 	s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (s)
@@ -365,6 +367,19 @@ static int merge(const char *config, const struct tk_config *cfg, const char *co
 	cells = xcalloc(ncells + 1, sizeof(*cells));
 	for (i = 0; i < ncells; i++)
 		cells[i] = mc[i].c;     /* moved: owned by cells now */
+	{
+		/* the run the shards are of (config, time, window), kept when it is
+		 * valid and the same in every shard */
+		json_t *run = report_run_copy(json_object_get(docs[0].doc, "run"));
+
+		for (i = 1; run && i < nfiles; i++)
+			if (!json_equal(json_object_get(docs[0].doc, "run"),
+					json_object_get(docs[i].doc, "run"))) {
+				json_decref(run);
+				run = NULL;
+			}
+		report_set_run(run);
+	}
 	rc = report_findings(CMD, &f, cells, ncells, json, metrics, now);
 done:
 	for (i = 0; i < ncells; i++)
@@ -560,6 +575,7 @@ int cmd_verify(int argc, char **argv)
 		vo.progress = report_progress;
 		vo.progress_ud = &pud;
 	}
+	report_set_run(report_run_json(config, now, start, end));   /* --json: "run" */
 	rc = verify_run(&vo, &f, &cells, &ncells, &err);
 	if (pud.shown)
 		fputs("\n", stderr);

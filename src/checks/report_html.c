@@ -1,0 +1,591 @@
+/* report_html.c: see report_html.h. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_html.h"
+#include "textesc.h"
+#include "timeutil.h"
+#include "banned.h"
+
+/* times verify writes: 2013-01-01 .. 2100-01-01 (as verify --merge) */
+#define T_MIN 1356998400LL
+#define T_MAX 4102444800LL
+#define MAX_CELLS 1000000u
+#define MAX_GRID 4000000u       /* accounts x regions shown */
+
+struct rcell {
+	const char *account, *region, *status;
+	bool has_newest;
+	json_int_t newest, digests, logs, nfindings;
+	size_t acct_ix, reg_ix;
+	long group;                 /* index in groups, or -1 */
+};
+
+struct rfinding {
+	const char *code, *severity, *account, *region, *bucket, *key, *message, *hint;
+};
+
+struct rgroup {
+	const char *account, *region;   /* either may be NULL */
+	size_t first, n;                 /* in the sorted finding order */
+	int worst;                       /* 0 info, 1 warning, 2 error */
+};
+
+/* ------------------------------------------------------------ escaping */
+
+/* s shown with visible escapes (no control or bidi character reaches the
+ * page), then HTML escaped: safe in text and in a double-quoted attribute */
+static int add_esc(struct buf *out, const char *s)
+{
+	struct buf t = BUF_INIT_LIMIT(out->limit);
+	const char *p;
+	int rc = 0;
+
+	if (!s)
+		return 0;
+	if (tk_text_escape(&t, s)) {
+		buf_release(&t);
+		return TK_ELIMIT;
+	}
+	for (p = buf_cstr(&t); *p && !rc; p++) {
+		switch (*p) {
+		case '&': rc = buf_adds(out, "&amp;"); break;
+		case '<': rc = buf_adds(out, "&lt;"); break;
+		case '>': rc = buf_adds(out, "&gt;"); break;
+		case '"': rc = buf_adds(out, "&quot;"); break;
+		case '\'': rc = buf_adds(out, "&#39;"); break;
+		default: rc = buf_addc(out, *p); break;
+		}
+	}
+	buf_release(&t);
+	return rc;
+}
+
+/* ------------------------------------------------------------ reading */
+
+static int bad(struct errbuf *err, const char *what)
+{
+	return err_set(err, TK_EUSAGE, "not a verify --json document: %s", what);
+}
+
+/* a string, or (when nullable) null/absent -> *out NULL; else -1 */
+static int get_str(const json_t *o, const char *name, bool nullable, const char **out)
+{
+	const json_t *v = json_object_get(o, name);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return nullable ? 0 : -1;
+	if (!json_is_string(v))
+		return -1;
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_count(const json_t *o, const char *name, json_int_t *out)
+{
+	const json_t *v = json_object_get(o, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000000)
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int get_time(const json_t *o, const char *name, bool *has, json_int_t *out)
+{
+	const json_t *v = json_object_get(o, name);
+
+	*has = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < T_MIN || json_integer_value(v) > T_MAX)
+		return -1;
+	*has = true;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int sev_rank(const char *s)
+{
+	return !strcmp(s, "error") ? 2 : !strcmp(s, "warning") ? 1 : !strcmp(s, "info") ? 0 : -1;
+}
+
+/* NULL sorts first */
+static int nstrcmp(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+/* ------------------------------------------------ interning (first seen order) */
+
+struct ient {
+	const char *s;
+	size_t first;     /* index of first occurrence */
+	size_t id;        /* rank in first-seen order */
+};
+
+static int ient_by_str(const void *a, const void *b)
+{
+	const struct ient *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	return c ? c : (x->first > y->first) - (x->first < y->first);
+}
+
+static int ient_by_first(const void *a, const void *b)
+{
+	const struct ient *x = *(const struct ient *const *)a, *y = *(const struct ient *const *)b;
+
+	return (x->first > y->first) - (x->first < y->first);
+}
+
+/* ids[i] = rank of strs[i] among the distinct strings in first-seen order;
+ * *names (caller frees) lists them in that order. */
+static size_t intern(const char **strs, size_t n, size_t *ids, const char ***names)
+{
+	struct ient *e = xcalloc(n ? n : 1, sizeof(*e));
+	struct ient **u = xcalloc(n ? n : 1, sizeof(*u));
+	size_t i, k = 0, r;
+
+	for (i = 0; i < n; i++) {
+		e[i].s = strs[i];
+		e[i].first = i;
+	}
+	qsort(e, n, sizeof(*e), ient_by_str);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(e[i].s, e[i - 1].s))
+			u[k++] = &e[i];
+	qsort(u, k, sizeof(*u), ient_by_first);
+	*names = xcalloc(k ? k : 1, sizeof(**names));
+	for (i = 0; i < k; i++) {
+		u[i]->id = i;
+		(*names)[i] = u[i]->s;
+	}
+	for (i = 0, r = 0; i < n; i++) {
+		if (strcmp(e[i].s, e[r].s))
+			r = i;                  /* the run of equal strings starts here */
+		ids[e[i].first] = e[r].id;
+	}
+	free(u);
+	free(e);
+	return k;
+}
+
+/* -------------------------------------------------------------- grouping */
+
+static const struct rfinding *sort_fs;
+
+static int find_order(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = nstrcmp(sort_fs[x].account, sort_fs[y].account);
+
+	if (!c)
+		c = nstrcmp(sort_fs[x].region, sort_fs[y].region);
+	return c ? c : (x > y) - (x < y);
+}
+
+static long group_of(const struct rgroup *g, size_t ng, const char *account, const char *region)
+{
+	size_t lo = 0, hi = ng;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = nstrcmp(g[mid].account, account);
+
+		if (!c)
+			c = nstrcmp(g[mid].region, region);
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* -------------------------------------------------------------- page */
+
+static const char css[] =
+	"body{font-family:system-ui,sans-serif;margin:1.5em;color:#111;background:#fff}"
+	"h1{font-size:1.4em}h2{font-size:1.2em;margin-top:1.5em}h3{font-size:1em;margin:1em 0 .3em}"
+	"dl.run{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}dd{margin:0}"
+	"table.grid{border-collapse:collapse}table.grid th,table.grid td{border:1px solid #999;padding:.3em .6em;"
+	"text-align:center;white-space:nowrap}table.grid th[scope=row]{text-align:left;font-family:monospace}"
+	"td.cell a{color:inherit;text-decoration:none;display:block}"
+	"td.status-ok{background:#b9e4bd}td.status-findings{background:#f4b4b4}"
+	"td.status-findings.worst-warning,td.status-findings.worst-info{background:#fde2a7}"
+	"td.status-unchecked{background:repeating-linear-gradient(45deg,#cfd4da,#cfd4da 6px,#e6e9ec 6px,#e6e9ec 12px)}"
+	"td.nocell{background:#f7f7f7;color:#999}"
+	".age{font-size:.85em;display:block}.status{font-weight:bold}"
+	"ul.findings{padding-left:1.2em}li.finding{margin:.4em 0}"
+	"li.sev-error .sev{color:#b00020}li.sev-warning .sev{color:#8a5a00}.sev{font-weight:bold}"
+	".hint{color:#444;font-size:.9em;margin:.1em 0 0}.obj{font-family:monospace;font-size:.85em;word-break:break-all}"
+	".legend span{display:inline-block;padding:.1em .5em;margin-right:.5em;border:1px solid #999}";
+
+static void add_time(struct buf *out, bool has, json_int_t t)
+{
+	char s[32];
+
+	if (!has) {
+		buf_adds(out, "not recorded");
+		return;
+	}
+	buf_adds(out, tk_format_iso((time_t)t, s, sizeof(s)));
+}
+
+static int render(struct buf *out, const struct report_html_opts *o, const char *config,
+		  bool has_time, json_int_t run_time, bool has_start, json_int_t wstart,
+		  bool has_end, json_int_t wend, struct rcell *cells, size_t nc,
+		  const struct rfinding *fs, size_t nf, const size_t *order,
+		  const struct rgroup *groups, size_t ng, const char **accts, size_t na,
+		  const char **regs, size_t nr, const long *grid)
+{
+	size_t i, j, nok = 0, nfind = 0, nunch = 0, nerr = 0, nwarn = 0;
+	time_t now = has_time ? (time_t)run_time : o->now;
+	char age[32];
+
+	for (i = 0; i < nc; i++) {
+		if (!strcmp(cells[i].status, "ok"))
+			nok++;
+		else if (!strcmp(cells[i].status, "findings"))
+			nfind++;
+		else
+			nunch++;
+	}
+	for (i = 0; i < nf; i++) {
+		if (!strcmp(fs[i].severity, "error"))
+			nerr++;
+		else if (!strcmp(fs[i].severity, "warning"))
+			nwarn++;
+	}
+	buf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		 "<meta name=\"generator\" content=\"trailkeep report\">\n<title>trailkeep verify: ");
+	add_esc(out, config ? config : "report");
+	buf_adds(out, "</title>\n<style>");
+	buf_adds(out, css);
+	buf_adds(out, "</style>\n</head>\n<body>\n<h1>trailkeep verify: ");
+	add_esc(out, config ? config : "(config not recorded)");
+	buf_adds(out, "</h1>\n<dl class=\"run\">\n<dt>Config</dt><dd id=\"run-config\">");
+	add_esc(out, config ? config : "not recorded");
+	buf_adds(out, "</dd>\n<dt>Run at</dt><dd id=\"run-time\">");
+	add_time(out, has_time, run_time);
+	buf_adds(out, "</dd>\n<dt>Window</dt><dd id=\"run-window\">");
+	if (has_start || has_end) {
+		add_time(out, has_start, wstart);
+		buf_adds(out, " .. ");
+		add_time(out, has_end, wend);
+	} else {
+		buf_adds(out, "not recorded");
+	}
+	buf_adds(out, "</dd>\n");
+	if (o->source) {
+		buf_adds(out, "<dt>Document</dt><dd id=\"run-source\">");
+		add_esc(out, o->source);
+		buf_adds(out, "</dd>\n");
+	}
+	buf_addf(out, "<dt>Cells</dt><dd id=\"run-summary\">%zu: %zu ok, %zu with findings, %zu unchecked; "
+		 "%zu errors, %zu warnings</dd>\n</dl>\n", nc, nok, nfind, nunch, nerr, nwarn);
+	if (!has_time) {
+		char s[32];
+
+		buf_addf(out, "<p>Delivery ages as of %s (the document does not record its run time).</p>\n",
+			 tk_format_iso(now, s, sizeof(s)));
+	}
+	buf_adds(out, "<p class=\"legend\"><span class=\"status-ok\" style=\"background:#b9e4bd\">ok</span>"
+		 "<span style=\"background:#f4b4b4\">findings (error)</span>"
+		 "<span style=\"background:#fde2a7\">findings (warnings only)</span>"
+		 "<span style=\"background:#cfd4da\">unchecked</span>"
+		 "<span style=\"background:#f7f7f7\">not configured</span></p>\n");
+
+	/* the grid */
+	buf_adds(out, "<h2>Accounts x regions</h2>\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>account</th>");
+	for (j = 0; j < nr; j++) {
+		buf_adds(out, "<th scope=\"col\">");
+		add_esc(out, regs[j]);
+		buf_adds(out, "</th>");
+	}
+	buf_adds(out, "</tr></thead>\n<tbody>\n");
+	for (i = 0; i < na; i++) {
+		buf_adds(out, "<tr><th scope=\"row\">");
+		add_esc(out, accts[i]);
+		buf_adds(out, "</th>");
+		for (j = 0; j < nr; j++) {
+			long ci = grid[i * nr + j];
+			struct rcell *c;
+			static const char *const worst[] = { "worst-info", "worst-warning", "worst-error" };
+
+			if (ci < 0) {
+				buf_adds(out, "<td class=\"nocell\">-</td>");
+				continue;
+			}
+			c = &cells[ci];
+			buf_adds(out, "<td class=\"cell status-");
+			add_esc(out, c->status);
+			if (c->group >= 0) {
+				buf_adds(out, " ");
+				buf_adds(out, worst[groups[c->group].worst]);
+			}
+			buf_adds(out, "\" data-account=\"");
+			add_esc(out, c->account);
+			buf_adds(out, "\" data-region=\"");
+			add_esc(out, c->region);
+			buf_adds(out, "\" data-status=\"");
+			add_esc(out, c->status);
+			buf_adds(out, "\">");
+			if (c->group >= 0)
+				buf_addf(out, "<a href=\"#g%ld\">", c->group);
+			buf_adds(out, "<span class=\"status\">");
+			add_esc(out, c->status);
+			buf_adds(out, "</span><span class=\"age\">");
+			if (c->has_newest)
+				buf_addf(out, "newest %s", tk_format_age(now, (time_t)c->newest, age, sizeof(age)));
+			else
+				buf_adds(out, "no delivery");
+			buf_adds(out, "</span>");
+			if (c->nfindings)
+				buf_addf(out, "<span class=\"age\">%lld finding%s</span>", (long long)c->nfindings,
+					 c->nfindings == 1 ? "" : "s");
+			if (c->group >= 0)
+				buf_adds(out, "</a>");
+			buf_adds(out, "</td>");
+		}
+		buf_adds(out, "</tr>\n");
+	}
+	buf_adds(out, "</tbody>\n</table>\n");
+
+	/* findings by cell */
+	buf_addf(out, "<h2>Findings (%zu)</h2>\n", nf);
+	if (!nf)
+		buf_adds(out, "<p id=\"no-findings\">No findings.</p>\n");
+	for (i = 0; i < ng; i++) {
+		const struct rgroup *g = &groups[i];
+
+		buf_addf(out, "<section class=\"group\" id=\"g%zu\" data-account=\"", i);
+		add_esc(out, g->account ? g->account : "");
+		buf_adds(out, "\" data-region=\"");
+		add_esc(out, g->region ? g->region : "");
+		buf_adds(out, "\">\n<h3>");
+		if (g->account) {
+			buf_adds(out, "account ");
+			add_esc(out, g->account);
+		} else {
+			buf_adds(out, "organization");
+		}
+		buf_adds(out, ", ");
+		if (g->region)
+			add_esc(out, g->region);
+		else
+			buf_adds(out, "no region");
+		buf_addf(out, " (%zu)</h3>\n<ul class=\"findings\">\n", g->n);
+		for (j = g->first; j < g->first + g->n; j++) {
+			const struct rfinding *x = &fs[order[j]];
+
+			buf_adds(out, "<li class=\"finding sev-");
+			add_esc(out, x->severity);
+			buf_adds(out, "\"><span class=\"sev\">");
+			add_esc(out, x->severity);
+			buf_adds(out, "</span> <code class=\"code\">");
+			add_esc(out, x->code);
+			buf_adds(out, "</code> <span class=\"msg\">");
+			add_esc(out, x->message);
+			buf_adds(out, "</span>");
+			if (x->bucket || x->key) {
+				buf_adds(out, "<div class=\"obj\">s3://");
+				add_esc(out, x->bucket ? x->bucket : "");
+				if (x->key) {
+					buf_adds(out, "/");
+					add_esc(out, x->key);
+				}
+				buf_adds(out, "</div>");
+			}
+			if (x->hint) {
+				buf_adds(out, "<p class=\"hint\">");
+				add_esc(out, x->hint);
+				buf_adds(out, "</p>");
+			}
+			buf_adds(out, "</li>\n");
+		}
+		buf_adds(out, "</ul>\n</section>\n");
+	}
+	buf_adds(out, "</body>\n</html>\n");
+	/* every add above stops at out->limit; one check at the end: a page
+	 * that hit the limit is not shown cut short */
+	return out->len + 64 >= out->limit ? TK_ELIMIT : 0;
+}
+
+int report_html_render(const json_t *doc, const struct report_html_opts *o, struct buf *out,
+		       struct errbuf *err)
+{
+	const json_t *jc = json_object_get(doc, "cells"), *jf = json_object_get(doc, "findings");
+	const json_t *run = json_object_get(doc, "run"), *x;
+	const char *config = NULL;
+	bool has_time = false, has_start = false, has_end = false;
+	json_int_t run_time = 0, wstart = 0, wend = 0;
+	struct rcell *cells = NULL;
+	struct rfinding *fs = NULL;
+	struct rgroup *groups = NULL;
+	size_t *order = NULL, *aid = NULL, *rid = NULL, nc, nf, ng = 0, na = 0, nr = 0, i;
+	const char **tmp = NULL, **accts = NULL, **regs = NULL;
+	long *grid = NULL;
+	int rc = 0;
+
+	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "version")) ||
+	    json_integer_value(json_object_get(doc, "version")) != 1 || !json_is_array(jc) ||
+	    !json_is_array(jf))
+		return bad(err, "version 1 with \"cells\" and \"findings\" arrays expected");
+	nc = json_array_size(jc);
+	nf = json_array_size(jf);
+	if (nc > MAX_CELLS || nf > 10 * (size_t)MAX_CELLS)
+		return err_set(err, TK_ELIMIT, "not shown: more than %u cells or %u findings", MAX_CELLS,
+			       10 * MAX_CELLS);
+	if (run && !json_is_null(run)) {
+		const json_t *w = json_object_get(run, "window");
+
+		if (!json_is_object(run) || get_str(run, "config", true, &config) ||
+		    get_time(run, "time", &has_time, &run_time) ||
+		    (w && !json_is_null(w) && !json_is_object(w)) ||
+		    get_time(w, "start", &has_start, &wstart) || get_time(w, "end", &has_end, &wend))
+			return bad(err, "\"run\" is not {config, time, window: {start, end}} (times 2013..2100)");
+	}
+	cells = xcalloc(nc ? nc : 1, sizeof(*cells));
+	fs = xcalloc(nf ? nf : 1, sizeof(*fs));
+	for (i = 0; i < nc; i++) {
+		struct rcell *c = &cells[i];
+
+		x = json_array_get(jc, i);
+		if (!json_is_object(x) || get_str(x, "account", false, &c->account) ||
+		    get_str(x, "region", false, &c->region) || get_str(x, "status", false, &c->status) ||
+		    get_count(x, "digests_checked", &c->digests) || get_count(x, "logs_checked", &c->logs) ||
+		    get_count(x, "findings", &c->nfindings) ||
+		    get_time(x, "newest_delivery", &c->has_newest, &c->newest)) {
+			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu is not {account, "
+				     "region, newest_delivery (2013..2100 or null), digests_checked, logs_checked, "
+				     "findings, status}", i);
+			goto done;
+		}
+		if (strcmp(c->status, "ok") && strcmp(c->status, "findings") && strcmp(c->status, "unchecked")) {
+			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu has status '%s' "
+				     "(ok, findings or unchecked expected)", i, c->status);
+			goto done;
+		}
+		c->group = -1;
+	}
+	for (i = 0; i < nf; i++) {
+		struct rfinding *f = &fs[i];
+
+		x = json_array_get(jf, i);
+		if (!json_is_object(x) || get_str(x, "code", false, &f->code) ||
+		    get_str(x, "severity", false, &f->severity) || get_str(x, "message", false, &f->message) ||
+		    get_str(x, "account", true, &f->account) || get_str(x, "region", true, &f->region) ||
+		    get_str(x, "bucket", true, &f->bucket) || get_str(x, "key", true, &f->key) ||
+		    get_str(x, "hint", true, &f->hint) || sev_rank(f->severity) < 0) {
+			rc = err_set(err, TK_EUSAGE, "not a verify --json document: finding %zu is not {code, "
+				     "severity (error, warning or info), account, region, bucket, key, message, "
+				     "hint}", i);
+			goto done;
+		}
+	}
+
+	/* groups: findings by (account, region), NULL first */
+	order = xcalloc(nf ? nf : 1, sizeof(*order));
+	for (i = 0; i < nf; i++)
+		order[i] = i;
+	sort_fs = fs;
+	qsort(order, nf, sizeof(*order), find_order);
+	sort_fs = NULL;
+	groups = xcalloc(nf ? nf : 1, sizeof(*groups));
+	for (i = 0; i < nf; i++) {
+		const struct rfinding *f = &fs[order[i]];
+
+		if (!ng || nstrcmp(groups[ng - 1].account, f->account) ||
+		    nstrcmp(groups[ng - 1].region, f->region)) {
+			groups[ng].account = f->account;
+			groups[ng].region = f->region;
+			groups[ng].first = i;
+			groups[ng].worst = 0;
+			ng++;
+		}
+		groups[ng - 1].n++;
+		if (sev_rank(f->severity) > groups[ng - 1].worst)
+			groups[ng - 1].worst = sev_rank(f->severity);
+	}
+
+	/* the grid: accounts x regions in the order the document lists them */
+	aid = xcalloc(nc ? nc : 1, sizeof(*aid));
+	rid = xcalloc(nc ? nc : 1, sizeof(*rid));
+	tmp = xcalloc(nc ? nc : 1, sizeof(*tmp));
+	for (i = 0; i < nc; i++)
+		tmp[i] = cells[i].account;
+	na = intern(tmp, nc, aid, &accts);
+	for (i = 0; i < nc; i++)
+		tmp[i] = cells[i].region;
+	nr = intern(tmp, nc, rid, &regs);
+	if (na && nr > MAX_GRID / na) {
+		rc = err_set(err, TK_ELIMIT, "not shown: %zu accounts x %zu regions is more than %u cells",
+			     na, nr, MAX_GRID);
+		goto done;
+	}
+	grid = xcalloc(na * nr + 1, sizeof(*grid));
+	for (i = 0; i < na * nr; i++)
+		grid[i] = -1;
+	for (i = 0; i < nc; i++) {
+		size_t g = aid[i] * nr + rid[i];
+
+		if (grid[g] >= 0) {
+			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu repeats account "
+				     "'%s' region '%s'", i, cells[i].account, cells[i].region);
+			goto done;
+		}
+		grid[g] = (long)i;
+		cells[i].group = group_of(groups, ng, cells[i].account, cells[i].region);
+	}
+	rc = render(out, o, config, has_time, run_time, has_start, wstart, has_end, wend, cells, nc, fs, nf,
+		    order, groups, ng, accts, na, regs, nr, grid);
+	if (rc)
+		err_set(err, rc, "the page is larger than %zu bytes", out->limit);
+done:
+	free(grid);
+	free(tmp);
+	free(accts);
+	free(regs);
+	free(aid);
+	free(rid);
+	free(groups);
+	free(order);
+	free(fs);
+	free(cells);
+	return rc;
+}
+
+json_t *report_run_json(const char *config, time_t now, time_t start, time_t end)
+{
+	json_t *run = json_object(), *w = json_object();
+	json_t *c = config ? json_string(config) : NULL;
+
+	json_object_set_new(run, "config", c ? c : json_null());   /* NULL: not UTF-8 */
+	json_object_set_new(run, "time", json_integer((json_int_t)now));
+	json_object_set_new(w, "start", json_integer((json_int_t)start));
+	json_object_set_new(w, "end", json_integer((json_int_t)end));
+	json_object_set_new(run, "window", w);
+	return run;
+}
+
+json_t *report_run_copy(const json_t *run)
+{
+	const json_t *w = json_object_get(run, "window");
+	const char *config = NULL;
+	bool ht, hs, he;
+	json_int_t t, st, en;
+
+	if (!json_is_object(run) || !json_is_object(w) || get_str(run, "config", true, &config) ||
+	    get_time(run, "time", &ht, &t) || get_time(w, "start", &hs, &st) ||
+	    get_time(w, "end", &he, &en) || !ht || !hs || !he || (config && strlen(config) > 4096))
+		return NULL;
+	return report_run_json(config, (time_t)t, (time_t)st, (time_t)en);
+}
