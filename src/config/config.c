@@ -72,6 +72,7 @@ struct pstate {
 	int central_line[NCENTRAL_KEYS];
 	int trail_line[NTRAIL_KEYS];
 	struct acct_lines *alines;  /* parallel to c->accounts */
+	size_t alloc_alines;
 	bool bad_account[2];        /* [0]: log_archive_account, [1]: management_account
 	                               was invalid (reported) */
 };
@@ -91,7 +92,7 @@ static void diag(struct pstate *st, int line, const char *fmt, ...)
 	/* A value can be almost TK_CONFIG_MAX_LINE long: a message over the
 	 * limit is cut (at a character boundary) with a visible marker, never
 	 * left empty. */
-	buf_init(&b, 2 * TK_CONFIG_MAX_LINE);
+	buf_init(&b, 2 * TK_CONFIG_MAX_LINE);   /* a longer path: cut, BUF_TRUNC_MARK */
 	if (line > 0)
 		buf_addf(&b, "%s:%d: ", st->path, line);
 	else
@@ -116,8 +117,9 @@ static void diag(struct pstate *st, int line, const char *fmt, ...)
 		buf_adds(&b, msg);
 		free(msg);
 	}
-	st->d->v = xrealloc(st->d->v, (st->d->n + 1) * sizeof(*st->d->v));
-	st->d->v[st->d->n++] = buf_detach(&b);
+	if (!st->d->v)   /* at most MAX_DIAGS: allocated once */
+		st->d->v = xmallocarray(MAX_DIAGS, sizeof(*st->d->v));
+	st->d->v[st->d->n++] = buf_detach_marked(&b);
 }
 
 /* Levenshtein distance, case-insensitive, for "did you mean". */
@@ -195,12 +197,12 @@ static void strlist_release(struct tk_strlist *l)
 		free(l->v[i]);
 	free(l->v);
 	l->v = NULL;
-	l->n = 0;
+	l->n = l->alloc = 0;
 }
 
 static void strlist_add(struct tk_strlist *l, const char *s, size_t n)
 {
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = xstrndup(s, n);
 }
 
@@ -342,7 +344,7 @@ static void org_key(struct pstate *st, int k, const char *v)
 	case K_HOME:
 		set_str(&c->home_region, v);
 		if (*v && !tk_region_known(v)) {
-			struct tk_strlist one = { NULL, 0 };
+			struct tk_strlist one = { NULL, 0, 0 };
 
 			strlist_add(&one, v, strlen(v));
 			check_regions(st, "home_region", &one);
@@ -501,7 +503,7 @@ static void trail_key(struct pstate *st, int k, const char *v)
 	case K_GLOBAL: bp = &c->include_global_events; break;
 	case K_VALIDATION: bp = &c->log_file_validation; break;
 	case K_DATA: {
-		struct tk_strlist raw = { NULL, 0 };
+		struct tk_strlist raw = { NULL, 0, 0 };
 		size_t i;
 
 		parse_list(st, "data_events", v, &raw);
@@ -651,8 +653,8 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 				     st->c->accounts[i].line);
 				return;
 			}
-		st->c->accounts = xrealloc(st->c->accounts, (st->c->naccounts + 1) * sizeof(*st->c->accounts));
-		st->alines = xrealloc(st->alines, (st->c->naccounts + 1) * sizeof(*st->alines));
+		ALLOC_GROW(st->c->accounts, st->c->naccounts + 1, st->c->alloc_accounts);
+		ALLOC_GROW(st->alines, st->c->naccounts + 1, st->alloc_alines);
 		a = &st->c->accounts[st->c->naccounts];
 		memset(a, 0, sizeof(*a));
 		memset(&st->alines[st->c->naccounts], 0, sizeof(*st->alines));
@@ -734,8 +736,8 @@ static void implicit_account(struct pstate *st, const char *id, const char *name
 	for (i = 0; i < c->naccounts; i++)
 		if (!strcmp(c->accounts[i].name, name))
 			taken = true;
-	c->accounts = xrealloc(c->accounts, (c->naccounts + 1) * sizeof(*c->accounts));
-	st->alines = xrealloc(st->alines, (c->naccounts + 1) * sizeof(*st->alines));
+	ALLOC_GROW(c->accounts, c->naccounts + 1, c->alloc_accounts);
+	ALLOC_GROW(st->alines, c->naccounts + 1, st->alloc_alines);
 	memset(&st->alines[c->naccounts], 0, sizeof(*st->alines));
 	a = &c->accounts[c->naccounts++];
 	memset(a, 0, sizeof(*a));

@@ -24,7 +24,7 @@ enum tk_object_lock { TK_LOCK_NONE, TK_LOCK_GOVERNANCE, TK_LOCK_COMPLIANCE };
 
 struct tk_strlist {
 	char **v;
-	size_t n;
+	size_t n, alloc;   /* alloc: ALLOC_GROW's count (buf.h) */
 };
 
 struct tk_account {
@@ -77,7 +77,7 @@ struct tk_config {
 	 * management and log-archive accounts when they have no section
 	 * (implicit, with the [organization] regions; README "Configuration") */
 	struct tk_account *accounts;
-	size_t naccounts;
+	size_t naccounts, alloc_accounts;
 };
 
 /* One diagnostic per problem: "FILE:LINE: message". */

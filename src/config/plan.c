@@ -248,7 +248,7 @@ static json_t *step(json_t *order, const char *type, const char *account, const 
 
 static size_t count_regions(const struct tk_config *c)
 {
-	struct tk_strlist seen = { NULL, 0 };
+	struct tk_strlist seen = { NULL, 0, 0 };
 	size_t i, j, k, n, alloc = 0;
 
 	for (i = 0; i <= c->naccounts; i++) {
@@ -585,7 +585,7 @@ static void strlist_release(struct tk_strlist *l)
 		free(l->v[i]);
 	free(l->v);
 	l->v = NULL;
-	l->n = 0;
+	l->n = l->alloc = 0;
 }
 
 /* The files a previous plan wrote (relative paths, plan.json first), taken
@@ -734,7 +734,7 @@ static void plan_files(const struct plan *p, struct tk_strlist *l)
 int plan_write(const struct plan *p, const char *dir, bool *changed, struct errbuf *err)
 {
 	char *tmp = NULL, *dircopy = xstrdup(dir), *bad = NULL;
-	struct tk_strlist *prev = NULL, ours = { NULL, 0 };
+	struct tk_strlist *prev = NULL, ours = { NULL, 0, 0 };
 	struct stat sb;
 	bool exists = false, swapped = false;
 	size_t n = strlen(dircopy), i;
