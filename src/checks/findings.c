@@ -134,25 +134,13 @@ void findings_add(struct findings *f, enum finding_code code, const char *accoun
 		  const char *fmt, ...)
 {
 	struct finding *x;
-	struct buf msg = BUF_INIT_LIMIT(4096);
 	va_list ap;
+	char *msg;
 
-	if (f->n == f->alloc) {
-		size_t na = f->alloc ? f->alloc : 16, bytes;
-
-		if (f->alloc && st_mult(&na, f->alloc, 2))
-			abort();
-		if (st_mult(&bytes, na, sizeof(*f->v)))
-			abort();
-		f->v = xrealloc(f->v, bytes);
-		f->alloc = na;
-	}
+	ALLOC_GROW(f->v, f->n + 1, f->alloc);
+	/* too long: what fits, then " [truncated]"; messages are for people */
 	va_start(ap, fmt);
-	if (buf_vaddf(&msg, fmt, ap) < 0) {
-		/* too long: keep what fits; messages are for people */
-		buf_reset(&msg);
-		buf_adds(&msg, "(message too long)");
-	}
+	msg = tk_vformat_cut(FINDING_MAX_MESSAGE, fmt, ap);
 	va_end(ap);
 	x = &f->v[f->n++];
 	x->code = code;
@@ -160,7 +148,7 @@ void findings_add(struct findings *f, enum finding_code code, const char *accoun
 	x->region = dup_or_null(region);
 	x->bucket = dup_or_null(bucket);
 	x->key = dup_or_null(key);
-	x->message = buf_detach(&msg);
+	x->message = msg;
 }
 
 static int cmp_str(const char *a, const char *b)

@@ -81,6 +81,8 @@ struct findings {
 
 void findings_init(struct findings *f);
 void findings_release(struct findings *f);
+/* A message longer than this is cut and ends with " [truncated]". */
+#define FINDING_MAX_MESSAGE 4096
 /* Append (strings are copied; NULL allowed for account..key). */
 void findings_add(struct findings *f, enum finding_code code, const char *account,
 		  const char *region, const char *bucket, const char *key,

@@ -105,6 +105,45 @@ char *xasprintf(const char *fmt, ...)
 	return buf_detach(&b);
 }
 
+char *tk_vformat_cut(size_t max, const char *fmt, va_list ap)
+{
+	va_list cp;
+	size_t at;
+	char *p;
+	int n;
+
+	if (max < 32)
+		max = 32;
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return xstrdup("(message cannot be formatted)");
+	if ((size_t)n <= max) {
+		p = xmalloc((size_t)n + 1);
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+		return p;
+	}
+	p = xmalloc(max + 1);
+	vsnprintf(p, max + 1, fmt, ap);
+	at = max - (sizeof(BUF_TRUNC_MARK) - 1);
+	while (at > 0 && ((unsigned char)p[at] & 0xc0) == 0x80)
+		at--;   /* not inside a UTF-8 sequence */
+	memcpy(p + at, BUF_TRUNC_MARK, sizeof(BUF_TRUNC_MARK));
+	return p;
+}
+
+char *tk_format_cut(size_t max, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	p = tk_vformat_cut(max, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
 int st_add(size_t *out, size_t a, size_t b)
 {
 	if (a > SIZE_MAX - b)

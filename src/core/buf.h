@@ -91,6 +91,11 @@ void *xreallocarray(void *p, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) TK_PRINTF(1, 2);
+/* Text for a person, at most max bytes (max >= 32): the formatting, or when
+ * it is longer, what fits (cut at a UTF-8 character boundary) ending with
+ * BUF_TRUNC_MARK.  Caller frees; never NULL. */
+char *tk_format_cut(size_t max, const char *fmt, ...) TK_PRINTF(2, 3);
+char *tk_vformat_cut(size_t max, const char *fmt, va_list ap);
 
 /* The out-of-memory policy: prints "trailkeep: out of memory", aborts. */
 TK_NORETURN void tk_oom(void);

@@ -218,20 +218,17 @@ static void add_finding(struct walk *w, enum finding_code code, const struct den
 static void add_finding(struct walk *w, enum finding_code code, const struct dentry *e,
 			const char *fmt, ...)
 {
-	struct buf msg = BUF_INIT_LIMIT(4096);
 	va_list ap;
+	char *msg;
 
 	if (!w->out)
 		return;
 	va_start(ap, fmt);
-	if (buf_vaddf(&msg, fmt, ap) < 0) {
-		buf_reset(&msg);
-		buf_adds(&msg, "(message too long)");
-	}
+	msg = tk_vformat_cut(FINDING_MAX_MESSAGE, fmt, ap);   /* too long: cut, marked */
 	va_end(ap);
 	findings_add(w->out, code, w->c->loc.account, w->c->loc.region,
-		     e ? e->bucket : w->c->bucket, e ? e->key : NULL, "%s", buf_cstr(&msg));
-	buf_release(&msg);
+		     e ? e->bucket : w->c->bucket, e ? e->key : NULL, "%s", msg);
+	free(msg);
 }
 
 /* the newest listed digest older than t (pops the ones in between) */

@@ -113,6 +113,40 @@ static void test_detach_marked(void **state)
 	free(s);
 }
 
+static void test_format_cut(void **state)
+{
+	char big[200];
+	char *s;
+
+	(void)state;
+	s = tk_format_cut(64, "%s-%d", "ab", 7);
+	assert_string_equal(s, "ab-7");
+	free(s);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	s = tk_format_cut(64, "<%s>", big);
+	assert_int_equal(strlen(s), 64);
+	assert_string_equal(s + 64 - strlen(BUF_TRUNC_MARK), BUF_TRUNC_MARK);
+	assert_memory_equal(s, "<xxx", 4);
+	free(s);
+	/* never inside a UTF-8 sequence: 2-byte characters from the start */
+	{
+		char u[201];
+		size_t i;
+
+		for (i = 0; i < 200; i += 2) {
+			u[i] = (char)0xc3;
+			u[i + 1] = (char)0xa9;
+		}
+		u[200] = '\0';
+		s = tk_format_cut(64, "%s", u);
+		assert_true(strlen(s) <= 64);
+		assert_int_equal((strlen(s) - strlen(BUF_TRUNC_MARK)) % 2, 0);
+		assert_string_equal(s + strlen(s) - strlen(BUF_TRUNC_MARK), BUF_TRUNC_MARK);
+		free(s);
+	}
+}
+
 /* run fn in a child: did it die of SIGABRT with `want` on stderr? */
 static void expect_abort(void (*fn)(void), const char *want)
 {
@@ -227,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_addf_too_long),
 		cmocka_unit_test(test_reset_clears),
 		cmocka_unit_test(test_detach_marked),
+		cmocka_unit_test(test_format_cut),
 		cmocka_unit_test(test_unchecked_use_stops),
 		cmocka_unit_test(test_alloc_grow),
 		cmocka_unit_test(test_overflow_is_oom),

@@ -39,6 +39,30 @@ static void test_table(void **state)
 }
 
 /* README "Exit codes": only severity error fails a run; these stay warnings */
+/* a message longer than FINDING_MAX_MESSAGE keeps what fits and says it
+ * was cut (was: the whole message replaced by "(message too long)") */
+static void test_long_message(void **state)
+{
+	struct findings f;
+	char *key = xmalloc(6001);
+	const char *m;
+
+	(void)state;
+	memset(key, 'k', 6000);
+	key[6000] = '\0';
+	findings_init(&f);
+	findings_add(&f, F_DIGEST_MISSING, "111111111111", "eu-west-1", "b", NULL, "no digest under '%s'", key);
+	findings_add(&f, F_DIGEST_MISSING, "111111111111", "eu-west-1", "b", NULL, "short '%s'", "x");
+	assert_int_equal(f.n, 2);
+	m = f.v[0].message;
+	assert_int_equal(strlen(m), FINDING_MAX_MESSAGE);
+	assert_memory_equal(m, "no digest under 'kkkk", 21);
+	assert_string_equal(m + strlen(m) - strlen(BUF_TRUNC_MARK), BUF_TRUNC_MARK);
+	assert_string_equal(f.v[1].message, "short 'x'");
+	findings_release(&f);
+	free(key);
+}
+
 static void test_severity(void **state)
 {
 	static const enum finding_code warnings[] = { F_GLOBAL_EVENTS_DUPLICATED, F_PREFIX_UNEXPECTED,
@@ -227,6 +251,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_severity),
 		cmocka_unit_test(test_sort_and_json),
 		cmocka_unit_test(test_prometheus),
