@@ -56,6 +56,8 @@ int cmd_help(int argc, char **argv)
 {
 	if (argc > 2)
 		return cli_usage("help", "too many arguments");
+	if (argc == 2 && !strcmp(argv[1], "--man"))
+		return cli_man();   /* the man page, from the same text (man.c) */
 	if (argc == 2 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
 		return cli_help(argv[1]);
 	list_commands(stdout);

@@ -115,6 +115,11 @@ static const char global_help[] =
 	"  -q, --quiet          no progress or informational output\n"
 	"  -v, --verbose        more detail on stderr (never secrets)\n";
 
+const char *cli_global_help(void)
+{
+	return global_help;
+}
+
 int cli_help(const char *name)
 {
 	const struct cmd *c = cmd_lookup(name);

@@ -101,6 +101,10 @@ void cli_warn(const char *cmd, const char *fmt, ...) TK_PRINTF(2, 3);
 void cli_info(const char *fmt, ...) TK_PRINTF(1, 2);   /* stderr, unless -q */
 /* Print the help text of a command to stdout; returns 0. */
 int cli_help(const char *cmd);
+/* The "Global options" text of every --help (cli.c). */
+const char *cli_global_help(void);
+/* `help --man`: the trailkeep(1) man page from the same text (man.c). */
+int cli_man(void);
 /* Map a library error code to an exit code (TK_EUSAGE -> 2, else 3). */
 int cli_exit_for(int err);
 
