@@ -4,6 +4,9 @@
 #   make V=1                          show the commands
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 PYTHON  ?= /usr/bin/python3
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -114,7 +117,12 @@ $(BUILD)/bench/%: bench/%.c $(LIBTK) $(BUILD)/flags
 	$(QP) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBTK) $(LIBS)
 
-tools: trailkeep $(TEST_BIN) $(FUZZ_BIN)
+tools: trailkeep $(BUILD)/trailkeep.1 $(TEST_BIN) $(FUZZ_BIN)
+
+# the man page, from the same text as --help (src/cmd/man.c)
+$(BUILD)/trailkeep.1: $(BIN)
+	$(QP) MAN $@
+	$(Q)$(BIN) help --man > $@.tmp && mv $@.tmp $@
 
 # make fuzz: each tests/fuzz harness under libFuzzer (clang,
 # -fsanitize=fuzzer,address,undefined) for FUZZ_TIME seconds; the working
@@ -175,14 +183,26 @@ lint:
 	    echo "lint: library code (src/*/*.c but src/cmd) must not print or exit"; exit 1; fi
 	@echo "lint: ok"
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/trailkeep/templates
+# make install [DESTDIR=/tmp/stage] [PREFIX=/usr]: the binary, its templates
+# (found as ../share/trailkeep/templates next to it), the man page, bash and
+# zsh completion, deploy/ and the docs (README "Install, man page, completion")
+install: $(BIN) $(BUILD)/trailkeep.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/trailkeep/templates \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
+	  $(DESTDIR)$(PREFIX)/share/doc/trailkeep
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/trailkeep
 	install -m 644 templates/*.json $(DESTDIR)$(PREFIX)/share/trailkeep/templates/
+	install -m 644 $(BUILD)/trailkeep.1 $(DESTDIR)$(MANDIR)/man1/trailkeep.1
+	install -m 644 completion/trailkeep.bash $(DESTDIR)$(BASHCOMPDIR)/trailkeep
+	install -m 644 completion/_trailkeep $(DESTDIR)$(ZSHCOMPDIR)/_trailkeep
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/trailkeep/README.md
+	cp -R docs $(DESTDIR)$(PREFIX)/share/doc/trailkeep/
+	if [ -d deploy ]; then cp -R deploy $(DESTDIR)$(PREFIX)/share/trailkeep/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/trailkeep
-	rm -rf $(DESTDIR)$(PREFIX)/share/trailkeep
+	rm -f $(DESTDIR)$(PREFIX)/bin/trailkeep $(DESTDIR)$(MANDIR)/man1/trailkeep.1 \
+	  $(DESTDIR)$(BASHCOMPDIR)/trailkeep $(DESTDIR)$(ZSHCOMPDIR)/_trailkeep
+	rm -rf $(DESTDIR)$(PREFIX)/share/trailkeep $(DESTDIR)$(PREFIX)/share/doc/trailkeep
 
 clean:
 	rm -rf build trailkeep
