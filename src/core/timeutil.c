@@ -58,54 +58,107 @@ static int valid_tm(const struct tm *tm)
 	return 0;
 }
 
-int tk_parse_time(const char *s, time_t *out)
+/* the 2-digit fields of "HH:MM[:SS]" or "HHMM[SS]" at s[*i], bounded by n */
+static int field(const char *s, size_t n, size_t at, int width, int *out)
 {
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, se = 0;
-	size_t n = strlen(s), i;
-	int all_digits = n > 0;
+	return at + (size_t)width <= n ? tk_digits(s + at, width, out) : -1;
+}
 
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			all_digits = 0;
-	if (all_digits && n != 8) {
-		char *end;
-		long long v;
-		errno = 0;
-		v = strtoll(s, &end, 10);
-		if (errno || *end || v < 0 || v > TK_TIME_MAX)
-			return -1;
-		*out = (time_t)v;
+int tk_time_parse(const char *s, size_t n, unsigned syn, struct tk_time *out)
+{
+	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, oh = 0, om = 0, sign = 0;
+	double frac = 0;
+	size_t i, ndig;
+	struct tm tm;
+	long long t;
+
+	if (syn & TK_TS_SPACES) {
+		while (n && isspace((unsigned char)s[0]))
+			s++, n--;
+		while (n && isspace((unsigned char)s[n - 1]))
+			n--;
+	}
+	if (!n)
+		return -1;
+	for (ndig = 0; ndig < n && isdigit((unsigned char)s[ndig]); ndig++)
+		;
+	if (ndig == n && (syn & TK_TS_EPOCH) && !(n == 8 && (syn & TK_TS_DATE_BASIC))) {
+		long long v = 0;
+
+		for (i = 0; i < n; i++) {
+			v = v * 10 + (s[i] - '0');
+			if (v > TK_TIME_MAX)
+				return -1;
+		}
+		out->sec = (time_t)v;
+		out->frac = 0;
 		return 0;
 	}
-	memset(&tm, 0, sizeof(tm));
-	if (n == 16 && s[8] == 'T' && s[15] == 'Z') {   /* YYYYMMDDTHHMMSSZ */
-		if (tk_digits(s, 4, &y) || tk_digits(s + 4, 2, &mo) || tk_digits(s + 6, 2, &d) ||
-		    tk_digits(s + 9, 2, &h) || tk_digits(s + 11, 2, &mi) || tk_digits(s + 13, 2, &se))
-			return -1;
-	} else if (n >= 10 && s[4] == '-' && s[7] == '-') {
-		if (tk_digits(s, 4, &y) || tk_digits(s + 5, 2, &mo) || tk_digits(s + 8, 2, &d))
-			return -1;
-		if (n == 10 || (n == 11 && s[10] == 'Z')) {
-			/* date only */
-		} else if ((n == 17 && s[16] == 'Z') || (n == 20 && s[19] == 'Z') || n == 16 || n == 19) {
-			if ((s[10] != 'T' && s[10] != ' ') || s[13] != ':')
+	if (ndig == 8 && n == 8 && (syn & TK_TS_DATE_BASIC)) {   /* YYYYMMDD */
+		tk_digits(s, 4, &y);
+		tk_digits(s + 4, 2, &mo);
+		tk_digits(s + 6, 2, &d);
+		goto check;
+	}
+	if (ndig == 8 && n > 8 && s[8] == 'T') {   /* YYYYMMDDTHHMM[SS]Z */
+		tk_digits(s, 4, &y);
+		tk_digits(s + 4, 2, &mo);
+		tk_digits(s + 6, 2, &d);
+		if ((syn & TK_TS_COMPACT) && n == 16 && s[15] == 'Z') {
+			if (field(s, n, 9, 2, &h) || field(s, n, 11, 2, &mi) || field(s, n, 13, 2, &se))
 				return -1;
-			if (tk_digits(s + 11, 2, &h) || tk_digits(s + 14, 2, &mi))
+		} else if ((syn & TK_TS_COMPACT_MIN) && n == 14 && s[13] == 'Z') {
+			if (field(s, n, 9, 2, &h) || field(s, n, 11, 2, &mi))
 				return -1;
-			if (n >= 19) {
-				if (s[16] != ':' || tk_digits(s + 17, 2, &se))
-					return -1;
-			}
 		} else {
 			return -1;
 		}
-	} else if (n == 8) {   /* YYYYMMDD */
-		if (tk_digits(s, 4, &y) || tk_digits(s + 4, 2, &mo) || tk_digits(s + 6, 2, &d))
+		goto check;
+	}
+	/* YYYY-MM-DD[[T ]HH:MM[:SS[.f]]][Z|+HH:MM] */
+	if (!(syn & (TK_TS_DATE | TK_TS_ISO)) || n < 10 || tk_digits(s, 4, &y) || s[4] != '-' ||
+	    tk_digits(s + 5, 2, &mo) || s[7] != '-' || tk_digits(s + 8, 2, &d))
+		return -1;
+	i = 10;
+	if (i == n || s[i] == 'Z' || s[i] == '+' || s[i] == '-') {
+		if (!(syn & TK_TS_DATE))
 			return -1;
 	} else {
-		return -1;
+		if (!(syn & TK_TS_ISO) || (s[i] != 'T' && s[i] != ' ') || field(s, n, i + 1, 2, &h) ||
+		    i + 3 >= n || s[i + 3] != ':' || field(s, n, i + 4, 2, &mi))
+			return -1;
+		i += 6;
+		if (i < n && s[i] == ':') {
+			if (field(s, n, i + 1, 2, &se))
+				return -1;
+			i += 3;
+			if ((syn & TK_TS_FRAC) && i + 1 < n && s[i] == '.' && isdigit((unsigned char)s[i + 1])) {
+				double scale = 0.1;
+
+				for (i++; i < n && isdigit((unsigned char)s[i]); i++, scale /= 10)
+					frac += (s[i] - '0') * scale;
+			}
+		}
 	}
+	if (i < n && s[i] == 'Z') {
+		i++;
+	} else if (i < n && (s[i] == '+' || s[i] == '-') && (syn & TK_TS_OFFSET)) {
+		sign = s[i] == '-' ? -1 : 1;
+		if (field(s, n, i + 1, 2, &oh))
+			return -1;
+		i += 3;
+		if (i < n && s[i] == ':')
+			i++;
+		if (field(s, n, i, 2, &om))
+			return -1;
+		i += 2;
+		if (oh > 23 || om > 59)
+			return -1;
+	}
+	if (i != n)
+		return -1;
+check:
+	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
@@ -114,7 +167,21 @@ int tk_parse_time(const char *s, time_t *out)
 	tm.tm_sec = se;
 	if (valid_tm(&tm))
 		return -1;
-	*out = tk_timegm(&tm);
+	t = (long long)tk_timegm(&tm) - sign * (oh * 3600LL + om * 60LL);
+	if (t > TK_TIME_MAX)
+		return -1;
+	out->sec = (time_t)t;
+	out->frac = frac;
+	return 0;
+}
+
+int tk_parse_time(const char *s, time_t *out)
+{
+	struct tk_time t;
+
+	if (tk_time_parse(s, strlen(s), TK_TS_USER, &t))
+		return -1;
+	*out = t.sec;
 	return 0;
 }
 

@@ -527,37 +527,14 @@ done:
 
 /* ---------- key names ---------- */
 
+/* YYYYMMDDTHHmmssZ (16 bytes at s) or YYYYMMDDTHHmmZ (14) */
 static int parse_compact_time(const char *s, int with_seconds, time_t *out)
 {
-	/* YYYYMMDDTHHmmssZ (16) or YYYYMMDDTHHmmZ (14) */
-	int len = with_seconds ? 16 : 14, i, v[6] = { 0 };
-	static const int pos[6] = { 0, 4, 6, 9, 11, 13 }, wid[6] = { 4, 2, 2, 2, 2, 2 };
-	struct tm tm;
+	struct tk_time t;
 
-	for (i = 0; i < len; i++) {
-		if (i == 8) {
-			if (s[i] != 'T') return -1;
-		} else if (i == len - 1) {
-			if (s[i] != 'Z') return -1;
-		} else if (s[i] < '0' || s[i] > '9')
-			return -1;
-	}
-	for (i = 0; i < (with_seconds ? 6 : 5); i++) {
-		int j;
-
-		for (j = 0; j < wid[i]; j++)
-			v[i] = v[i] * 10 + (s[pos[i] + j] - '0');
-	}
-	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 60)
+	if (tk_time_parse(s, with_seconds ? 16 : 14, with_seconds ? TK_TS_COMPACT : TK_TS_COMPACT_MIN, &t))
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = v[0] - 1900;
-	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2];
-	tm.tm_hour = v[3];
-	tm.tm_min = v[4];
-	tm.tm_sec = v[5];
-	*out = tk_timegm(&tm);
+	*out = t.sec;
 	return 0;
 }
 

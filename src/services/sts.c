@@ -42,28 +42,13 @@ int sts_get_caller_identity(struct aws_ctx *ctx, struct sts_identity *out, struc
 
 int sts_parse_time(const char *s, time_t *out)
 {
-	char tmp[64];
-	const char *dot = strchr(s, '.');
-	size_t l = strlen(s);
+	struct tk_time t;
 
-	if (l >= sizeof(tmp))
+	/* "2024-01-01T00:00:00.000Z", "...+00:00": the fraction is dropped */
+	if (tk_time_parse(s, strlen(s), TK_TS_AWS, &t))
 		return -1;
-	if (dot) {
-		/* drop the fraction: "2024-01-01T00:00:00.000Z" */
-		const char *z = dot + 1;
-		while (*z >= '0' && *z <= '9')
-			z++;
-		snprintf(tmp, sizeof(tmp), "%.*s%s", (int)(dot - s), s, z);
-	} else {
-		snprintf(tmp, sizeof(tmp), "%s", s);
-	}
-	l = strlen(tmp);
-	/* "+00:00" suffix -> "Z" */
-	if (l > 6 && !strcmp(tmp + l - 6, "+00:00")) {
-		tmp[l - 6] = 'Z';
-		tmp[l - 5] = '\0';
-	}
-	return tk_parse_time(tmp, out);
+	*out = t.sec;
+	return 0;
 }
 
 

@@ -26,7 +26,8 @@ int sts_assume_role(struct aws_ctx *ctx, const char *role_arn, const char *sessi
 int sts_assume_role_with_web_identity(struct aws_ctx *ctx, const char *role_arn, const char *session_name,
 				      const char *token, long duration_s, struct aws_creds *out,
 				      struct errbuf *err);
-/* Parse an ISO-8601 UTC time with optional fractional seconds. 0 or -1. */
+/* An AWS time (tk_time_parse, TK_TS_AWS: ISO-8601 with an optional
+ * fraction, dropped, and "Z" or an offset).  0 or -1. */
 int sts_parse_time(const char *s, time_t *out);
 
 #endif

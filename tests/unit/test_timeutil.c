@@ -12,6 +12,7 @@
 
 #include "digest.h"
 #include "policy.h"
+#include "sts.h"
 #include "timeutil.h"
 #include "banned.h"
 
@@ -45,6 +46,124 @@ static void test_parse_time_max(void **state)
 	assert_int_equal(tk_parse_time("253402300800", &t), -1);
 	assert_int_equal(tk_parse_time("100000000000000000", &t), -1);
 	assert_int_equal(tk_parse_time("99999999999999999999999", &t), -1);
+}
+
+/* the one parser (tk_time_parse) with each caller's syntaxes */
+static time_t ts(const char *s, unsigned syn)
+{
+	struct tk_time t = { -7, -1 };
+
+	if (tk_time_parse(s, strlen(s), syn, &t))
+		return -7;
+	return t.sec;
+}
+
+static void test_parse_user(void **state)
+{
+	time_t t = 0;
+
+	(void)state;
+	/* --start/--end/--since, digest times, state files: tk_parse_time */
+	assert_int_equal(tk_parse_time("1700000000", &t), 0);
+	assert_int_equal(t, 1700000000);
+	assert_int_equal(tk_parse_time("2024-01-01", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(tk_parse_time("2024-01-01Z", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(tk_parse_time("20240101", &t), 0);   /* 8 digits: a date */
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(tk_parse_time("2024-01-01T10:20", &t), 0);
+	assert_int_equal(t, 1704067200 + 10 * 3600 + 20 * 60);
+	assert_int_equal(tk_parse_time("2024-01-01T10:20Z", &t), 0);
+	assert_int_equal(t, 1704067200 + 10 * 3600 + 20 * 60);
+	assert_int_equal(tk_parse_time("2024-01-01 10:20:30", &t), 0);
+	assert_int_equal(t, 1704067200 + 10 * 3600 + 20 * 60 + 30);
+	assert_int_equal(tk_parse_time("2024-01-01T10:20:30Z", &t), 0);
+	assert_int_equal(t, 1704067200 + 10 * 3600 + 20 * 60 + 30);
+	assert_int_equal(tk_parse_time("20240101T102030Z", &t), 0);   /* X-Amz-Date */
+	assert_int_equal(t, 1704067200 + 10 * 3600 + 20 * 60 + 30);
+	assert_int_equal(tk_parse_time("2024-02-29", &t), 0);
+	assert_int_equal(t, 1709164800);
+	t = 5;
+	assert_int_equal(tk_parse_time("", &t), -1);
+	assert_int_equal(tk_parse_time("2023-02-29", &t), -1);       /* not a leap year */
+	assert_int_equal(tk_parse_time("2024-04-31", &t), -1);
+	assert_int_equal(tk_parse_time("2024-13-01", &t), -1);
+	assert_int_equal(tk_parse_time("2024-01-01T24:00", &t), -1);
+	assert_int_equal(tk_parse_time("2024-01-01T10:20:30.5Z", &t), -1);   /* no fraction */
+	assert_int_equal(tk_parse_time("2024-01-01T10:20:30+01:00", &t), -1); /* no offset */
+	assert_int_equal(tk_parse_time("2024-01-01X", &t), -1);
+	assert_int_equal(tk_parse_time("2024-01-01T10", &t), -1);
+	assert_int_equal(tk_parse_time(" 2024-01-01", &t), -1);
+	assert_int_equal(tk_parse_time("20240101T1020Z", &t), -1);   /* minutes-only compact: names only */
+	assert_int_equal(tk_parse_time("-1", &t), -1);
+	assert_int_equal(t, 5);
+}
+
+static void test_parse_aws(void **state)
+{
+	time_t t = 0;
+
+	(void)state;
+	/* STS / container / process credentials' Expiration: sts_parse_time */
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00.999Z", &t), 0);   /* fraction dropped */
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00+00:00", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00.5+00:00", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2024-01-01T02:00:00+02:00", &t), 0);   /* the offset is applied */
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2023-12-31T23:00:00-0100", &t), 0);
+	assert_int_equal(t, 1704067200);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00+24:00", &t), -1);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00.Z", &t), -1);
+	assert_int_equal(sts_parse_time("2024-01-01T00:00:00Z ", &t), -1);
+	assert_int_equal(sts_parse_time("9999-12-31T23:59:59-01:00", &t), -1);   /* past TK_TIME_MAX */
+}
+
+static void test_parse_names(void **state)
+{
+	time_t t = 0;
+	int bf = -1;
+	const struct digest_loc loc = { NULL, NULL, "111111111111", "eu-west-1", "org-trail", "eu-west-1" };
+
+	(void)state;
+	/* digest and log file names: YYYYMMDDTHHMMSSZ and YYYYMMDDTHHMMZ, not NUL-terminated */
+	assert_int_equal(ts("20240101T0000Z", TK_TS_COMPACT_MIN), 1704067200);
+	assert_int_equal(ts("20240101T000000Z", TK_TS_COMPACT_MIN), -7);
+	assert_int_equal(ts("20240101T0000Z", TK_TS_COMPACT), -7);
+	assert_int_equal(digest_key_time("AWSLogs/111111111111/CloudTrail-Digest/eu-west-1/2024/01/01/"
+					 "111111111111_CloudTrail-Digest_eu-west-1_org-trail_eu-west-1_"
+					 "20240101T010203Z.json.gz", &t, &bf), 0);
+	assert_int_equal(t, 1704067200 + 3723);
+	assert_int_equal(bf, 0);
+	assert_int_equal(digest_key_time("AWSLogs/111111111111/CloudTrail-Digest/eu-west-1/2024/02/30/"
+					 "111111111111_CloudTrail-Digest_eu-west-1_org-trail_eu-west-1_"
+					 "20240230T010203Z.json.gz", &t, &bf), -1);   /* no 30 February */
+	assert_int_equal(log_key_time(&loc, "AWSLogs/111111111111/CloudTrail/eu-west-1/2024/01/01/"
+				      "111111111111_CloudTrail_eu-west-1_20240101T0105Z_abcdefABCDEF0123.json.gz",
+				      &t), 0);
+	assert_int_equal(t, 1704067200 + 3900);
+}
+
+static void test_parse_policy_syntax(void **state)
+{
+	const unsigned pol = TK_TS_DATE | TK_TS_ISO | TK_TS_FRAC | TK_TS_OFFSET | TK_TS_SPACES;
+	struct tk_time t;
+
+	(void)state;
+	/* IAM Date conditions (policy.c): no epoch (numbers are read as numbers) */
+	assert_int_equal(ts(" 2024-01-01T00:00:00Z ", pol), 1704067200);
+	assert_int_equal(ts("2024-01-01T01:00+01:00", pol), 1704067200);
+	assert_int_equal(ts("2024-01-01", pol), 1704067200);
+	assert_int_equal(ts("1704067200", pol), -7);
+	assert_int_equal(tk_time_parse("2024-01-01T00:00:00.25Z", 23, pol, &t), 0);
+	assert_int_equal(t.sec, 1704067200);
+	assert_true(t.frac > 0.249 && t.frac < 0.251);
+	assert_int_equal(ts("2024-02-30T00:00:00Z", pol), -7);
 }
 
 static void test_time_sane(void **state)
@@ -154,6 +273,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digits_bounded),
 		cmocka_unit_test(test_parse_time_max),
+		cmocka_unit_test(test_parse_user),
+		cmocka_unit_test(test_parse_aws),
+		cmocka_unit_test(test_parse_names),
+		cmocka_unit_test(test_parse_policy_syntax),
 		cmocka_unit_test(test_time_sane),
 		cmocka_unit_test(test_format_bad_time),
 		cmocka_unit_test(test_format_age),
