@@ -71,25 +71,26 @@ static void set_endpoints(struct endpoint_config *ec, const struct tk_env *env)
  * bad URL, plain http to another machine without --allow-http: exit 2);
  * with --allow-http, say so for each custom endpoint that is plain http to
  * another machine (once per URL).  0, or the exit status after the message. */
-static int check_endpoints(const char *cmd, const struct endpoint_config *ec, const char *region)
+static int check_endpoints(const char *cmd, struct endpoint_cache *cache, const char *region)
 {
 	static const char *const services[] = { "s3", "cloudtrail", "kms", "sts", "organizations", "account" };
 	char *seen[sizeof(services) / sizeof(services[0])];
 	size_t i, k, nseen = 0;
 
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
-		struct endpoint ep;
+		const struct endpoint *ep;
 		struct errbuf err;
 		char *u;
 		bool dup = false;
 
-		if (endpoint_resolve(&ep, services[i], region, ec, &err)) {
+		/* resolved into the run's cache: requests reuse these */
+		if (endpoint_cache_get(cache, services[i], region, &ep, &err)) {
 			for (k = 0; k < nseen; k++)
 				free(seen[k]);
 			return cli_error(cmd, TK_EXIT_USAGE, "%s", err.msg);
 		}
-		if (ep.custom && !strcmp(ep.scheme, "http") && !endpoint_is_loopback(&ep)) {
-			u = xasprintf("%s%s", ep.host, ep.base_path);
+		if (ep->custom && !strcmp(ep->scheme, "http") && !endpoint_is_loopback(ep)) {
+			u = xasprintf("%s%s", ep->host, ep->base_path);
 			for (k = 0; k < nseen; k++)
 				dup = dup || !strcmp(seen[k], u);
 			if (!dup) {
@@ -100,7 +101,6 @@ static int check_endpoints(const char *cmd, const struct endpoint_config *ec, co
 				free(u);
 			}
 		}
-		endpoint_release(&ep);
 	}
 	for (k = 0; k < nseen; k++)
 		free(seen[k]);
@@ -123,13 +123,15 @@ static uint64_t env_seed(void)
 
 /* The network credential providers (STS assume role, web identity,
  * container, IMDSv2, credential_process) on pool http. */
-static struct creds_net *open_net(struct http_pool *http, const struct endpoint_config *ec)
+static struct creds_net *open_net(struct http_pool *http, const struct endpoint_config *ec,
+				  struct endpoint_cache *cache)
 {
 	struct creds_net_config nc;
 
 	memset(&nc, 0, sizeof(nc));
 	nc.http = http;
 	nc.endpoints = ec;
+	nc.endpoint_cache = cache;
 	nc.clock = env_clock;
 	nc.seed = env_seed();
 	nc.backoff_scale = env_backoff_scale();
@@ -177,7 +179,7 @@ int awsenv_creds(struct aws_creds *out, const char *region, struct errbuf *err)
 	rc = open_pool(&http, "sign", 1, err);
 	if (rc)
 		return rc;
-	net = open_net(http, &ec);
+	net = open_net(http, &ec, NULL);
 	rc = resolve_creds(out, &env, region, net, err);
 	creds_net_free(net);
 	http_pool_free(http);
@@ -203,20 +205,25 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
 	}
 	set_endpoints(&e->endpoints, &e->env);
+	e->epcache = endpoint_cache_new(&e->endpoints);
 	/* the endpoints must be usable before anything is contacted
 	 * (--no-verify-ssl for a non-loopback host is refused by http.c) */
-	rc = check_endpoints(cmd, &e->endpoints, e->region);
+	rc = check_endpoints(cmd, e->epcache, e->region);
 	if (rc) {
+		endpoint_cache_unref(e->epcache);
+		e->epcache = NULL;
 		free(e->region);
 		e->region = NULL;
 		return rc;
 	}
 	rc = open_pool(&e->http, cmd, o->jobs, &err);
-	if (rc)
+	if (rc) {
+		awsenv_close(e);
 		return cli_error(cmd, cli_exit_for(rc), "%s", err.msg);
+	}
 	/* credentials: the AWS CLI's chain (never from argv), with every
 	 * network provider */
-	e->net = open_net(e->http, &e->endpoints);
+	e->net = open_net(e->http, &e->endpoints, e->epcache);
 	rc = resolve_creds(&e->creds, &e->env, e->region, e->net, &err);
 	if (rc && (o->need_creds || rc == TK_EUSAGE)) {
 		awsenv_close(e);
@@ -230,6 +237,7 @@ int awsenv_open(struct awsenv *e, const char *cmd, const struct awsenv_options *
 	ao.creds = e->creds.access_key_id ? &e->creds : NULL;
 	ao.region = e->region;
 	ao.endpoints = &e->endpoints;
+	ao.endpoint_cache = e->epcache;
 	ao.clock = env_clock;
 	if (e->creds.access_key_id) {
 		ao.refresh = refresh_creds;
@@ -269,6 +277,7 @@ void awsenv_close(struct awsenv *e)
 		aws_ctx_release(&e->ctx);
 	aws_creds_release(&e->creds);
 	creds_net_free(e->net);
+	endpoint_cache_unref(e->epcache);
 	http_pool_free(e->http);
 	free(e->region);
 	memset(e, 0, sizeof(*e));

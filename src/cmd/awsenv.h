@@ -36,6 +36,7 @@ struct awsenv {
 	struct tk_env env;
 	char *region;
 	struct endpoint_config endpoints;
+	struct endpoint_cache *epcache; /* the run's endpoints, resolved once per (service, region) */
 	struct http_pool *http;
 	struct aws_creds creds;
 	struct aws_ctx ctx;

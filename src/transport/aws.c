@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "aws.h"
+#include "aws_async.h"
 #include "banned.h"
 
 #define AWS_MAX_ATTEMPTS_DEFAULT 3
@@ -45,6 +46,8 @@ int aws_ctx_init(struct aws_ctx *ctx, const struct aws_ctx_options *o, struct er
 	ctx->http = o->http;
 	ctx->region = xstrdup(o->region);
 	ctx->endpoints = o->endpoints;
+	ctx->epcache = o->endpoint_cache ? endpoint_cache_ref(o->endpoint_cache)
+					 : endpoint_cache_new(o->endpoints);
 	ctx->clock = o->clock;
 	ctx->clock_ud = o->clock_ud;
 	ctx->sleep_ms = o->sleep_ms ? o->sleep_ms : default_sleep;
@@ -68,6 +71,7 @@ void aws_ctx_release(struct aws_ctx *ctx)
 		return;
 	aws_creds_release(&ctx->creds);
 	free(ctx->region);
+	endpoint_cache_unref(ctx->epcache);
 	aws_error_release(&ctx->last_error);
 	memset(ctx, 0, sizeof(*ctx));
 }
@@ -80,6 +84,7 @@ int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *re
 		.creds = creds ? creds : &src->creds,
 		.region = region ? region : src->region,
 		.endpoints = src->endpoints,
+		.endpoint_cache = src->epcache,
 		.clock = src->clock,
 		.clock_ud = src->clock_ud,
 		.sleep_ms = src->sleep_ms,
@@ -93,24 +98,39 @@ int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *re
 	return aws_ctx_init(out, &o, err);
 }
 
-void aws_query_add(struct buf *q, const char *name, const char *value)
+int aws_query_add(struct buf *q, const char *name, const char *value)
 {
 	char *n = sigv4_uri_encode(name, strlen(name), false);
 	char *v = value ? sigv4_uri_encode(value, strlen(value), false) : NULL;
+	size_t was = q->len;
+	int rc = 0;
 
-	if (q->len)
-		buf_addc(q, '&');
-	buf_adds(q, n);
-	buf_addc(q, '=');
-	if (v)
-		buf_adds(q, v);
+	if (!n || (value && !v))
+		rc = TK_ELIMIT;
+	if (!rc && q->len)
+		rc = buf_addc(q, '&');
+	if (!rc)
+		rc = buf_adds(q, n);
+	if (!rc)
+		rc = buf_addc(q, '=');
+	if (!rc && v)
+		rc = buf_adds(q, v);
+	if (rc) {
+		/* never a truncated pair: the query is left as it was */
+		q->len = was;
+		if (q->data)
+			q->data[was] = '\0';
+		rc = TK_ELIMIT;
+	}
 	free(n);
 	free(v);
+	return rc;
 }
 
-static const char *resp_header(void *ud, const char *name)
+int aws_endpoint(struct aws_ctx *ctx, const char *service, const char *region,
+		 const struct endpoint **out, struct errbuf *err)
 {
-	return http_header_get(ud, name);
+	return endpoint_cache_get(ctx->epcache, service, region ? region : ctx->region, out, err);
 }
 
 int aws_refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err)
@@ -165,229 +185,56 @@ void aws_retry_success(struct aws_ctx *ctx, int attempt, int cost)
 	}
 }
 
-static int build_target(const struct aws_request *req, const struct endpoint *ep, char **host,
-			char **path, struct errbuf *err)
-{
-	const char *p;
+/* aws_call: one aws_call_async on a scheduler of its own, run until done. */
+struct sync_call {
+	struct aws_ctx *ctx;
+	struct http_response *resp;
+	int rc;
+	bool done;
+	char msg[ERRBUF_LEN];
+};
 
-	if (!strcmp(req->service, "s3") && req->bucket)
-		return endpoint_s3_target(ep, req->bucket, req->key, host, path, err);
-	*host = xstrdup(ep->host);
-	p = req->path ? req->path : "/";
-	*path = xasprintf("%s%s", ep->base_path ? ep->base_path : "", p);
-	return 0;
+static void sync_done(void *ud, struct aws_async_result *r)
+{
+	struct sync_call *sc = ud;
+
+	sc->done = true;
+	sc->rc = r->rc;
+	http_response_move(sc->resp, r->resp);
+	if (r->rc) {
+		snprintf(sc->msg, sizeof(sc->msg), "%s", r->errmsg);
+		aws_error_copy(&sc->ctx->last_error, r->error);
+	}
 }
 
 int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_response *resp,
 	     struct errbuf *err)
 {
-	static const struct endpoint_config no_config;
-	struct endpoint ep;
-	struct sigv4_request sr;
-	struct sigv4_params sp;
-	struct sigv4_result res;
-	struct aws_error ae = { 0 };
-	char *host = NULL, *path = NULL, *url = NULL;
-	char **lines = NULL;
-	size_t nlines, i;
-	bool s3 = !strcmp(req->service, "s3");
-	bool refreshed = false, redirected = false;
-	int rc, attempt, cost = 0;
-	char msg[ERRBUF_LEN];
+	struct sync_call sc;
+	struct aws_sched *s = NULL;
+	int rc;
 
-	memset(&ep, 0, sizeof(ep));
 	http_response_init(resp);
 	ctx->last_attempts = 0;
 	aws_error_release(&ctx->last_error);
-	rc = endpoint_resolve(&ep, req->service, req->region ? req->region : ctx->region,
-			      ctx->endpoints ? ctx->endpoints : &no_config, err);
-	if (rc)
-		goto done;
-	rc = build_target(req, &ep, &host, &path, err);
-	if (rc)
-		goto done;
-	url = xasprintf("%s://%s%s%s%s", ep.scheme, host, path, req->query ? "?" : "",
-			req->query ? req->query : "");
-	lines = xcalloc(req->nheaders + 8, sizeof(*lines));
-
-	for (attempt = 1;; attempt++) {
-		time_t now = ctx->clock(ctx->clock_ud);
-		bool retry = false, timeout = false;
-
-		ctx->last_attempts = attempt;
-		rc = aws_refresh_creds(ctx, now, err);
-		if (rc)
-			goto done;
-		if (!req->anonymous && !ctx->creds.access_key_id) {
-			rc = err_set(err, TK_EAUTH, "%s %s: no credentials", req->service, req->operation);
-			goto done;
-		}
-		memset(&res, 0, sizeof(res));
-		if (!req->anonymous) {
-			memset(&sr, 0, sizeof(sr));
-			sr.method = req->method;
-			sr.host = host;
-			sr.path = path;
-			sr.query = req->query;
-			sr.headers = req->headers;
-			sr.nheaders = req->nheaders;
-			sr.body = req->body;
-			sr.body_len = req->body_len;
-			sr.payload_hash = req->unsigned_payload ? "UNSIGNED-PAYLOAD" : NULL;
-			memset(&sp, 0, sizeof(sp));
-			sp.region = ep.signing_region;
-			sp.service = ep.signing_name;
-			sp.when = now;
-			sp.creds = &ctx->creds;
-			sp.s3_rules = s3;
-			rc = sigv4_sign(&res, &sr, &sp, err);
-			if (rc)
-				goto done;
-		}
-		nlines = 0;
-		lines[nlines++] = xasprintf("Host: %s", host);
-		for (i = 0; i < req->nheaders; i++)
-			lines[nlines++] = xasprintf("%s: %s", req->headers[i].name, req->headers[i].value);
-		for (i = 0; i < res.nadd; i++)
-			lines[nlines++] = xasprintf("%s: %s", res.add[i].name, res.add[i].value);
-		sigv4_result_release(&res);
-		{
-			struct http_request hr = {
-				.method = req->method, .url = url, .headers = (const char *const *)lines, .nheaders = nlines,
-				.body = req->body, .body_len = req->body_len,
-				.body_limit = req->body_limit ? req->body_limit : AWS_MAX_XML_BODY,
-				.sink = req->sink, .sink_ud = req->sink_ud,
-			};
-			struct errbuf herr;
-			http_response_release(resp);
-			rc = http_do(ctx->http, &hr, resp, &herr);
-			for (i = 0; i < nlines; i++) {
-				/* the Authorization line: wipe before free */
-				size_t l = strlen(lines[i]);
-				memset(lines[i], 0, l);
-				free(lines[i]);
-			}
-			if (rc == TK_EUSAGE) {
-				rc = err_set(err, rc, "%s", herr.msg);
-				goto done;
-			}
-		}
-		if (resp->result) {
-			/* transport failure */
-			timeout = resp->timed_out;
-			if (resp->result == TK_ENET && resp->retryable && !resp->streamed &&
-			    attempt < ctx->max_attempts && aws_retry_take(ctx, timeout, &cost))
-				retry = true;
-			if (!retry) {
-				aws_error_set_context(&ctx->last_error, req->service, req->operation, req->subject);
-				char att[32] = "";
-				if (attempt > 1)
-					snprintf(att, sizeof(att), " (%d attempts)", attempt);
-				rc = err_set(err, resp->result, "%s %s%s%s%s: %s%s", req->service, req->operation,
-					     req->subject ? " '" : "", req->subject ? req->subject : "",
-					     req->subject ? "'" : "", resp->errmsg, att);
-				goto done;
-			}
-		} else if (resp->status >= 200 && resp->status < 300) {
-			aws_retry_success(ctx, attempt, cost);
-			rc = 0;
-			goto done;
-		} else {
-			aws_error_parse(&ae, req->proto, resp->status, resp->body.data, resp->body.len,
-					resp_header, resp);
-			aws_error_set_context(&ae, req->service, req->operation, req->subject);
-			/* expired temporary credentials: refresh once and retry */
-			if (!refreshed && ctx->refresh && !resp->streamed &&
-			    (aws_error_is(&ae, "ExpiredToken") || aws_error_is(&ae, "ExpiredTokenException"))) {
-				struct aws_creds fresh = { 0 };
-				struct errbuf rerr;
-
-				refreshed = true;
-				if (!ctx->refresh(ctx->refresh_ud, &fresh, &rerr)) {
-					aws_creds_release(&ctx->creds);
-					ctx->creds = fresh;
-					aws_error_release(&ae);
-					continue;
-				}
-				/* refresh failed: report the original error */
-			}
-			/* S3 bucket in another region (aws-wire.md section 5): re-sign
-			 * for the region the error names and retry once */
-			if (s3 && req->bucket && !redirected && !resp->streamed && ae.region && *ae.region &&
-			    (ae.status == 301 || ae.status == 302 || ae.status == 307 ||
-			     (ae.status == 400 && !strcmp(req->method, "HEAD")) ||
-			     aws_error_is(&ae, "AuthorizationHeaderMalformed") ||
-			     aws_error_is(&ae, "PermanentRedirect")) &&
-			    strcmp(ae.region, ep.signing_region)) {
-				struct endpoint nep;
-				char *nhost = NULL, *npath = NULL;
-				struct errbuf rerr;
-
-				redirected = true;
-				memset(&nep, 0, sizeof(nep));
-				if (!endpoint_resolve(&nep, req->service, ae.region,
-						      ctx->endpoints ? ctx->endpoints : &no_config, &rerr) &&
-				    !build_target(req, &nep, &nhost, &npath, &rerr)) {
-					endpoint_release(&ep);
-					ep = nep;
-					free(host);
-					free(path);
-					free(url);
-					host = nhost;
-					path = npath;
-					url = xasprintf("%s://%s%s%s%s", ep.scheme, host, path, req->query ? "?" : "",
-							req->query ? req->query : "");
-					aws_error_release(&ae);
-					continue;
-				}
-				endpoint_release(&nep);
-				free(nhost);
-				free(npath);
-			}
-			if (!aws_error_is_clock_skew(&ae) && aws_error_retryable(&ae) &&
-			    attempt < ctx->max_attempts && aws_retry_take(ctx, false, &cost))
-				retry = true;
-			if (!retry) {
-				aws_error_format(&ae, msg, sizeof(msg));
-				rc = aws_error_tk(&ae);
-				if (aws_error_is_clock_skew(&ae)) {
-					const char *d = http_header_get(resp, "date");
-					err_set(err, rc, "%s; the local clock is off (server time %.64s): fix the system clock",
-						msg, d ? d : "unknown");
-				} else if (ae.region && (ae.status == 301 || ae.status == 307 ||
-							 aws_error_is(&ae, "AuthorizationHeaderMalformed") ||
-							 aws_error_is(&ae, "IllegalLocationConstraintException"))) {
-					err_set(err, rc, "%s; the bucket is in region '%s'", msg, ae.region);
-				} else if (attempt > 1) {
-					err_set(err, rc, "%s (%d attempts)", msg, attempt);
-				} else {
-					err_set(err, rc, "%s", msg);
-				}
-				aws_error_move(&ctx->last_error, &ae);
-				goto done;
-			}
-		}
-		ctx->total_retries++;
-		{
-			/* never sleep past the run's deadline: the attempt after it
-			 * then fails at once with the deadline's message */
-			long wait = aws_retry_backoff_ms(ctx, attempt);
-			long long left = http_pool_time_left_ms(ctx->http);
-
-			if (left >= 0 && wait > left)
-				wait = (long)left;
-			ctx->sleep_ms(ctx->sleep_ud, wait);
-		}
-	}
-done:
+	if (http_pool_in_run(ctx->http))
+		return err_set(err, TK_EFAIL, "%s %s: aws_call called from a completion callback",
+			       req->service, req->operation ? req->operation : "request");
+	memset(&sc, 0, sizeof(sc));
+	sc.ctx = ctx;
+	sc.resp = resp;
+	aws_sched_new(&s, ctx->http);
+	rc = aws_call_async(s, ctx, req, NULL, sync_done, &sc, err);
+	if (!rc)
+		rc = aws_sched_run_until(s, &sc.done, err);
+	if (!rc && !sc.done)
+		rc = err_set(err, TK_EFAIL, "%s %s: the request did not complete", req->service,
+			     req->operation ? req->operation : "request");
+	if (!rc && sc.rc)
+		rc = err_set(err, sc.rc, "%s", sc.msg);
+	aws_sched_free(s);
 	if (rc)
 		http_response_release(resp);
-	aws_error_release(&ae);
-	free(lines);
-	free(url);
-	free(host);
-	free(path);
-	endpoint_release(&ep);
 	return rc;
 }
 
@@ -477,10 +324,19 @@ static int query_call(struct aws_ctx *ctx, const char *service, const char *vers
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&body, 1024 * 1024);
-	aws_query_add(&body, "Action", op);
-	aws_query_add(&body, "Version", version);
-	for (i = 0; i < nparams; i++)
-		aws_query_add(&body, params[i].name, params[i].value);
+	rc = aws_query_add(&body, "Action", op);
+	if (!rc)
+		rc = aws_query_add(&body, "Version", version);
+	for (i = 0; !rc && i < nparams; i++)
+		rc = aws_query_add(&body, params[i].name, params[i].value);
+	if (rc) {
+		rc = err_set(err, TK_ELIMIT, "%s %s%s%s%s: the request is larger than %zu bytes", service, op,
+			     subject ? " '" : "", subject ? subject : "", subject ? "'" : "", body.limit);
+		if (body.data)
+			memset(body.data, 0, body.len);
+		buf_release(&body);
+		return rc;
+	}
 	h[0].name = "Content-Type";
 	h[0].value = "application/x-www-form-urlencoded; charset=utf-8";
 	{

@@ -45,6 +45,9 @@ struct aws_ctx_options {
 	const struct aws_creds *creds;       /* copied */
 	const char *region;                  /* required */
 	const struct endpoint_config *endpoints;  /* borrowed (NULL: AWS defaults) */
+	/* the run's resolved endpoints (endpoint.h), shared: the context takes
+	 * a reference.  NULL: a cache of its own over endpoints */
+	struct endpoint_cache *endpoint_cache;
 	time_t (*clock)(void *ud);           /* required: the command layer passes cli_now */
 	void *clock_ud;
 	void (*sleep_ms)(void *ud, long ms); /* NULL: nanosleep */
@@ -62,6 +65,7 @@ struct aws_ctx {
 	struct aws_creds creds;
 	char *region;
 	const struct endpoint_config *endpoints;
+	struct endpoint_cache *epcache;      /* one reference; shared with clones */
 	time_t (*clock)(void *ud);
 	void *clock_ud;
 	void (*sleep_ms)(void *ud, long ms);
@@ -107,7 +111,10 @@ struct aws_request {
 };
 
 /* 0 with *resp holding the 2xx response (caller releases), or an error
- * (resp released/empty). */
+ * (resp released/empty).  A thin wrapper over aws_call_async
+ * (aws_async.h): the call runs on a scheduler of its own over ctx->http
+ * until it is done, so sync and async calls share one retry engine.  Not to
+ * be called from an HTTP or async completion callback (TK_EFAIL). */
 int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_response *resp,
 	     struct errbuf *err);
 
@@ -170,13 +177,19 @@ bool aws_retry_take(struct aws_ctx *ctx, bool timeout, int *cost);
 void aws_retry_success(struct aws_ctx *ctx, int attempt, int cost);
 int aws_refresh_creds(struct aws_ctx *ctx, time_t now, struct errbuf *err);
 
+/* The endpoint of service in region (NULL: the context's), from the
+ * run's endpoint cache: resolved once per (service, region). */
+int aws_endpoint(struct aws_ctx *ctx, const char *service, const char *region,
+		 const struct endpoint **out, struct errbuf *err);
+
 /* Typed reads of JSON response members (wrong types read as absent). */
 char *aws_json_strdup(const json_t *o, const char *key);   /* NULL when absent */
 int aws_json_bool(const json_t *o, const char *key);       /* 1, 0, -1 absent */
 time_t aws_json_time(const json_t *o, const char *key);    /* epoch seconds (int or real); 0 absent */
 
 /* Append name=value to a query string being built (strict SigV4 encoding;
- * value NULL gives "name="). */
-void aws_query_add(struct buf *q, const char *name, const char *value);
+ * value NULL gives "name=").  0, or TK_ELIMIT when q's limit is reached
+ * (q is then left as it was: never a truncated pair). */
+int aws_query_add(struct buf *q, const char *name, const char *value);
 
 #endif

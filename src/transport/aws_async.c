@@ -27,8 +27,9 @@ struct acall {
 	int (*sink_reset)(void *ud);
 	aws_async_done_fn done;
 	void *ud;
-	/* resolved target */
-	struct endpoint ep;
+	/* target: the endpoint from the run's cache (aws_endpoint), resolved
+	 * once per (service, region) for the whole run, never per attempt */
+	const struct endpoint *ep;
 	char *host, *path, *url;
 	bool s3;
 	char *bucket, *key;             /* S3: to re-address after a wrong-region answer */
@@ -92,7 +93,6 @@ static void acall_free(struct acall *c)
 		free(c->hstore[i]);
 	free(c->hstore);
 	free(c->headers);
-	endpoint_release(&c->ep);
 	free(c->host);
 	free(c->path);
 	free(c->url);
@@ -108,6 +108,13 @@ static const char *resp_header(void *ud, const char *name)
 }
 
 static void http_done(void *ud, struct http_response *resp);
+
+/* scheme://host/path?query of the call's current target */
+static char *make_url(const struct acall *c)
+{
+	return xasprintf("%s://%s%s%s%s", c->ep->scheme, c->host, c->path, c->query ? "?" : "",
+			 c->query ? c->query : "");
+}
 
 /* Finish a call: the callback, then free.  resp may be NULL (submit error). */
 static void finish(struct acall *c, int rc, struct http_response *resp, const struct aws_error *ae,
@@ -166,8 +173,8 @@ static int submit_attempt(struct acall *c, struct errbuf *err)
 		sr.body_len = c->body_len;
 		sr.payload_hash = c->unsigned_payload ? "UNSIGNED-PAYLOAD" : NULL;
 		memset(&sp, 0, sizeof(sp));
-		sp.region = c->ep.signing_region;
-		sp.service = c->ep.signing_name;
+		sp.region = c->ep->signing_region;
+		sp.service = c->ep->signing_name;
 		sp.when = now;
 		sp.creds = &ctx->creds;
 		sp.s3_rules = c->s3;
@@ -250,9 +257,7 @@ static bool refresh_and_resend(struct acall *c, const struct aws_error *ae, cons
  * re-sign for the region the error names, once per call (as aws_call). */
 static bool redirect_and_resend(struct acall *c, const struct aws_error *ae, const struct http_response *resp)
 {
-	static const struct endpoint_config no_config;
-	struct aws_ctx *ctx = c->ctx;
-	struct endpoint nep;
+	const struct endpoint *nep;
 	char *nhost = NULL, *npath = NULL;
 	struct errbuf rerr;
 
@@ -260,25 +265,20 @@ static bool redirect_and_resend(struct acall *c, const struct aws_error *ae, con
 	    !(ae->status == 301 || ae->status == 302 || ae->status == 307 ||
 	      (ae->status == 400 && !strcmp(c->method, "HEAD")) ||
 	      aws_error_is(ae, "AuthorizationHeaderMalformed") || aws_error_is(ae, "PermanentRedirect")) ||
-	    !strcmp(ae->region, c->ep.signing_region))
+	    !strcmp(ae->region, c->ep->signing_region))
 		return false;
 	c->redirected = true;
-	memset(&nep, 0, sizeof(nep));
-	if (endpoint_resolve(&nep, c->service, ae->region, ctx->endpoints ? ctx->endpoints : &no_config, &rerr))
+	if (aws_endpoint(c->ctx, c->service, ae->region, &nep, &rerr))
 		return false;
-	if (endpoint_s3_target(&nep, c->bucket, c->key, &nhost, &npath, &rerr)) {
-		endpoint_release(&nep);
+	if (endpoint_s3_target(nep, c->bucket, c->key, &nhost, &npath, &rerr))
 		return false;
-	}
-	endpoint_release(&c->ep);
 	c->ep = nep;
 	free(c->host);
 	free(c->path);
 	free(c->url);
 	c->host = nhost;
 	c->path = npath;
-	c->url = xasprintf("%s://%s%s%s%s", c->ep.scheme, c->host, c->path, c->query ? "?" : "",
-			   c->query ? c->query : "");
+	c->url = make_url(c);
 	schedule_now(c);
 	return true;
 }
@@ -339,6 +339,10 @@ static void http_done(void *ud, struct http_response *resp)
 				snprintf(msg, sizeof(msg),
 					 "%s; the local clock is off (server time %.64s): fix the system clock",
 					 base, d ? d : "unknown");
+			} else if (ae.region && (ae.status == 301 || ae.status == 307 ||
+						 aws_error_is(&ae, "AuthorizationHeaderMalformed") ||
+						 aws_error_is(&ae, "IllegalLocationConstraintException"))) {
+				snprintf(msg, sizeof(msg), "%s; the bucket is in region '%s'", base, ae.region);
 			} else if (c->attempt > 1) {
 				snprintf(msg, sizeof(msg), "%s (%d attempts)", base, c->attempt);
 			} else {
@@ -365,7 +369,6 @@ int aws_call_async(struct aws_sched *s, struct aws_ctx *ctx, const struct aws_re
 		   int (*sink_reset)(void *ud), aws_async_done_fn done, void *ud,
 		   struct errbuf *err)
 {
-	static const struct endpoint_config no_config;
 	struct acall *c = xcalloc(1, sizeof(*c));
 	const char *p;
 	size_t i;
@@ -401,21 +404,19 @@ int aws_call_async(struct aws_sched *s, struct aws_ctx *ctx, const struct aws_re
 	c->s3 = !strcmp(req->service, "s3");
 	c->bucket = req->bucket ? xstrdup(req->bucket) : NULL;
 	c->key = req->key ? xstrdup(req->key) : NULL;
-	rc = endpoint_resolve(&c->ep, req->service, req->region ? req->region : ctx->region,
-			      ctx->endpoints ? ctx->endpoints : &no_config, err);
+	rc = aws_endpoint(ctx, req->service, req->region, &c->ep, err);
 	if (rc)
 		goto done;
 	if (c->s3 && req->bucket) {
-		rc = endpoint_s3_target(&c->ep, req->bucket, req->key, &c->host, &c->path, err);
+		rc = endpoint_s3_target(c->ep, req->bucket, req->key, &c->host, &c->path, err);
 		if (rc)
 			goto done;
 	} else {
-		c->host = xstrdup(c->ep.host);
+		c->host = xstrdup(c->ep->host);
 		p = req->path ? req->path : "/";
-		c->path = xasprintf("%s%s", c->ep.base_path ? c->ep.base_path : "", p);
+		c->path = xasprintf("%s%s", c->ep->base_path ? c->ep->base_path : "", p);
 	}
-	c->url = xasprintf("%s://%s%s%s%s", c->ep.scheme, c->host, c->path, c->query ? "?" : "",
-			   c->query ? c->query : "");
+	c->url = make_url(c);
 	rc = submit_attempt(c, err);
 	if (rc)
 		goto done;
@@ -426,7 +427,9 @@ done:
 	return rc;
 }
 
-int aws_sched_run(struct aws_sched *s, struct errbuf *err)
+/* Drive the pool and the retry timers until *flag is true (flag NULL:
+ * until every call is done). */
+static int sched_run(struct aws_sched *s, const bool *flag, struct errbuf *err)
 {
 	int rc;
 
@@ -435,10 +438,10 @@ int aws_sched_run(struct aws_sched *s, struct errbuf *err)
 		long min = -1;
 		bool expired;
 
-		rc = http_pool_run(s->http, err);
+		rc = flag ? http_pool_run_until(s->http, flag, err) : http_pool_run(s->http, err);
 		if (rc)
 			return rc;
-		if (!s->timers)
+		if ((flag && *flag) || !s->timers)
 			break;
 		for (c = s->timers; c; c = c->next)
 			if (min < 0 || c->wait_ms < min)
@@ -471,9 +474,20 @@ int aws_sched_run(struct aws_sched *s, struct errbuf *err)
 			c = due;
 			due = c->next;
 			c->next = NULL;
-			if (submit_attempt(c, &e))
-				finish(c, TK_EFAIL, NULL, NULL, e.msg);
+			rc = submit_attempt(c, &e);
+			if (rc)   /* e.g. the credential refresh failed: its code (as a first attempt) */
+				finish(c, rc, NULL, NULL, e.msg);
 		}
 	}
 	return 0;
+}
+
+int aws_sched_run(struct aws_sched *s, struct errbuf *err)
+{
+	return sched_run(s, NULL, err);
+}
+
+int aws_sched_run_until(struct aws_sched *s, const bool *flag, struct errbuf *err)
+{
+	return sched_run(s, flag, err);
 }

@@ -66,6 +66,9 @@ int aws_call_async(struct aws_sched *s, struct aws_ctx *ctx, const struct aws_re
 /* Run until every call (and every call the callbacks add) is done. */
 int aws_sched_run(struct aws_sched *s, struct errbuf *err);
 
+/* The same, until *flag is true (aws_call: until its one call is done). */
+int aws_sched_run_until(struct aws_sched *s, const bool *flag, struct errbuf *err);
+
 /* Calls not yet completed. */
 size_t aws_sched_pending(const struct aws_sched *s);
 

@@ -203,6 +203,26 @@ void aws_error_move(struct aws_error *dst, struct aws_error *src)
 	memset(src, 0, sizeof(*src));
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void aws_error_copy(struct aws_error *dst, const struct aws_error *src)
+{
+	struct aws_error c;
+
+	c.service = dup_or_null(src->service);
+	c.operation = dup_or_null(src->operation);
+	c.subject = dup_or_null(src->subject);
+	c.status = src->status;
+	c.code = dup_or_null(src->code);
+	c.message = dup_or_null(src->message);
+	c.request_id = dup_or_null(src->request_id);
+	c.region = dup_or_null(src->region);
+	aws_error_move(dst, &c);
+}
+
 void aws_error_format(const struct aws_error *e, char *out, size_t n)
 {
 	struct buf b;

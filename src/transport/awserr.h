@@ -39,6 +39,8 @@ void aws_error_set_context(struct aws_error *e, const char *service, const char 
 			   const char *subject);
 void aws_error_release(struct aws_error *e);
 void aws_error_move(struct aws_error *dst, struct aws_error *src);
+/* *dst = a deep copy of src (dst released first). */
+void aws_error_copy(struct aws_error *dst, const struct aws_error *src);
 
 /* "s3 GetObject 'bucket/key': 403 AccessDenied: Access Denied (request id X)" */
 void aws_error_format(const struct aws_error *e, char *out, size_t n);

@@ -30,6 +30,7 @@ struct cache_entry {
 struct creds_net {
 	struct creds_net_ops ops;
 	struct creds_net_config cfg;
+	struct endpoint_cache *epcache;   /* STS endpoints, resolved once per region */
 	char *imds;
 	struct cache_entry *cache;
 	size_t ncache;
@@ -51,6 +52,7 @@ static int sts_ctx(struct creds_net *net, struct aws_ctx *ctx, const struct aws_
 		.creds = source,
 		.region = region ? region : "us-east-1",
 		.endpoints = net->cfg.endpoints,
+		.endpoint_cache = net->epcache,
 		.clock = net->cfg.clock,
 		.clock_ud = net->cfg.clock_ud,
 		.seed = net->cfg.seed,
@@ -365,8 +367,15 @@ int creds_split_command(const char *cmd, char ***argv_out, struct errbuf *err)
 						     PROCESS_MAX_ARGS);
 					goto done;
 				}
+				/* a word is never longer than the command (checked above);
+				 * a failed add still fails closed, never a shorter word */
+				if (buf_error(&w)) {
+					rc = err_set(err, TK_ELIMIT, "credential_process: a word is longer than %d bytes",
+						     PROCESS_MAX_CMD);
+					goto done;
+				}
 				argv[n++] = xstrdup(buf_cstr(&w));
-				w.len = 0;
+				buf_reset(&w);
 				inword = false;
 			}
 			if (c == '\0')
@@ -576,6 +585,8 @@ struct creds_net *creds_net_new(const struct creds_net_config *cfg)
 	size_t l;
 
 	net->cfg = *cfg;
+	net->epcache = cfg->endpoint_cache ? endpoint_cache_ref(cfg->endpoint_cache)
+					   : endpoint_cache_new(cfg->endpoints);
 	net->imds = xstrdup(cfg->imds_endpoint && *cfg->imds_endpoint ? cfg->imds_endpoint : "http://169.254.169.254");
 	l = strlen(net->imds);
 	while (l && net->imds[l - 1] == '/')
@@ -600,6 +611,7 @@ void creds_net_free(struct creds_net *net)
 		aws_creds_release(&net->cache[i].creds);
 	}
 	free(net->cache);
+	endpoint_cache_unref(net->epcache);
 	free(net->imds);
 	free(net);
 }

@@ -18,6 +18,8 @@
 struct creds_net_config {
 	struct http_pool *http;                   /* borrowed; required */
 	const struct endpoint_config *endpoints;  /* for STS (NULL: AWS defaults) */
+	struct endpoint_cache *endpoint_cache;    /* shared (a reference is taken);
+	                                             NULL: one of its own over endpoints */
 	time_t (*clock)(void *ud);                /* required */
 	void *clock_ud;
 	uint64_t seed;                            /* retry jitter */

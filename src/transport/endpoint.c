@@ -353,3 +353,83 @@ int endpoint_s3_target(const struct endpoint *ep, const char *bucket, const char
 	free(ek);
 	return 0;
 }
+
+struct endpoint_cache_entry {
+	char *service, *region;
+	struct endpoint ep;
+};
+
+struct endpoint_cache {
+	const struct endpoint_config *cfg;
+	struct endpoint_cache_entry **v;   /* pointers: entries never move */
+	size_t n, cap;
+	unsigned long resolutions;
+	unsigned refs;
+};
+
+struct endpoint_cache *endpoint_cache_new(const struct endpoint_config *cfg)
+{
+	struct endpoint_cache *c = xcalloc(1, sizeof(*c));
+
+	c->cfg = cfg;
+	c->refs = 1;
+	return c;
+}
+
+struct endpoint_cache *endpoint_cache_ref(struct endpoint_cache *c)
+{
+	if (c)
+		c->refs++;
+	return c;
+}
+
+void endpoint_cache_unref(struct endpoint_cache *c)
+{
+	size_t i;
+
+	if (!c || --c->refs)
+		return;
+	for (i = 0; i < c->n; i++) {
+		endpoint_release(&c->v[i]->ep);
+		free(c->v[i]->service);
+		free(c->v[i]->region);
+		free(c->v[i]);
+	}
+	free(c->v);
+	free(c);
+}
+
+int endpoint_cache_get(struct endpoint_cache *c, const char *service, const char *region,
+		       const struct endpoint **out, struct errbuf *err)
+{
+	static const struct endpoint_config no_config;
+	struct endpoint_cache_entry *e;
+	struct endpoint ep;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; service && region && i < c->n; i++) {
+		if (!strcmp(c->v[i]->service, service) && !strcmp(c->v[i]->region, region)) {
+			*out = &c->v[i]->ep;
+			return 0;
+		}
+	}
+	c->resolutions++;
+	rc = endpoint_resolve(&ep, service, region, c->cfg ? c->cfg : &no_config, err);
+	if (rc)
+		return rc;
+	ALLOC_GROW(c->v, c->n + 1, c->cap);
+	e = xcalloc(1, sizeof(*e));
+	e->service = xstrdup(service);
+	e->region = xstrdup(region);
+	e->ep = ep;
+	c->v[c->n++] = e;
+	*out = &e->ep;
+	return 0;
+}
+
+unsigned long endpoint_cache_resolutions(const struct endpoint_cache *c)
+{
+	return c ? c->resolutions : 0;
+}

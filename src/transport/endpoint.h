@@ -75,4 +75,22 @@ bool endpoint_bucket_virtual_ok(const char *bucket, bool https);
 int endpoint_s3_target(const struct endpoint *ep, const char *bucket, const char *key,
 		       char **host, char **path, struct errbuf *err);
 
+/* The endpoints of a run, resolved once per (service, region): the
+ * environment, the profile's [services] section and the URL are read on
+ * the first request to a service in a region only; every later request
+ * (and every retry) gets the same struct endpoint.  Shared by reference
+ * count between the contexts of a run (aws_ctx_clone, the STS contexts of
+ * creds_net); cfg is borrowed and must outlive the cache.  A failed
+ * resolution is not kept (it is an error each time).  Not thread-safe:
+ * one cache per thread (apply's workers each make their own). */
+struct endpoint_cache;
+struct endpoint_cache *endpoint_cache_new(const struct endpoint_config *cfg);
+struct endpoint_cache *endpoint_cache_ref(struct endpoint_cache *c);
+void endpoint_cache_unref(struct endpoint_cache *c);
+/* *out points into the cache (valid while it lives).  Errors as endpoint_resolve. */
+int endpoint_cache_get(struct endpoint_cache *c, const char *service, const char *region,
+		       const struct endpoint **out, struct errbuf *err);
+/* How many times endpoint_resolve ran for this cache (tests). */
+unsigned long endpoint_cache_resolutions(const struct endpoint_cache *c);
+
 #endif

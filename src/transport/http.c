@@ -738,6 +738,23 @@ int http_pool_run(struct http_pool *p, struct errbuf *err)
 	return rc;
 }
 
+int http_pool_run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
+{
+	int rc;
+
+	if (p->in_run)
+		return err_set(err, TK_EFAIL, "http_pool_run_until called from a completion callback");
+	p->in_run = true;
+	rc = run_until(p, flag, err);
+	p->in_run = false;
+	return rc;
+}
+
+bool http_pool_in_run(const struct http_pool *p)
+{
+	return p->in_run;
+}
+
 struct sync_ctx {
 	struct http_response *out;
 	bool done;

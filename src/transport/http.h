@@ -121,6 +121,11 @@ int http_submit(struct http_pool *p, const struct http_request *req, http_done_f
 /* Drive every queued and running request to completion (callbacks may
  * submit more).  Returns 0, or TK_EFAIL when curl itself fails. */
 int http_pool_run(struct http_pool *p, struct errbuf *err);
+/* The same, until *flag is true or nothing is pending (aws_call's run).
+ * Not to be called from a done callback (TK_EFAIL). */
+int http_pool_run_until(struct http_pool *p, const bool *flag, struct errbuf *err);
+/* Is the pool being driven (are we inside a done callback)? */
+bool http_pool_in_run(const struct http_pool *p);
 /* Number of requests queued or running. */
 size_t http_pool_pending(const struct http_pool *p);
 

@@ -271,6 +271,118 @@ static void test_redirect_followed_once(void **state)
 	fx_release(&f);
 }
 
+/* The endpoint of a (service, region) is resolved once for the run: the
+ * environment (AWS_ENDPOINT_URL*) is read on the first request only, never
+ * again for later requests, retries or contexts cloned from this one; a
+ * wrong-region answer resolves the new region once. */
+static int env_lookups;
+static char *env_url;
+
+static const char *counting_env(void *ud, const char *name)
+{
+	(void)ud;
+	env_lookups++;
+	return !strcmp(name, "AWS_ENDPOINT_URL") ? env_url : NULL;
+}
+
+static void test_endpoint_resolved_once(void **state)
+{
+	struct fx f;
+	struct aws_ctx clone;
+	struct errbuf err;
+	struct buf b;
+	int after_first;
+
+	(void)state;
+	fx_init(&f, "r20", "503,200", 0);
+	env_lookups = 0;
+	env_url = f.url;
+	f.ep.cli_url = NULL;
+	f.ep.env.get = counting_env;
+	buf_init(&b, 1000);
+	if (s3_get(&f, &b, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(f.ctx.last_attempts, 2);   /* a retry: not resolved again */
+	assert_int_equal(endpoint_cache_resolutions(f.ctx.epcache), 1);
+	after_first = env_lookups;
+	assert_true(after_first > 0);
+	buf_reset(&b);
+	if (s3_get(&f, &b, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(aws_ctx_clone(&clone, &f.ctx, NULL, NULL, &err), 0);
+	buf_reset(&b);
+	if (s3_get_object_buf(&clone, "bkt", "key2", &b, NULL, &err))
+		fail_msg("%s", err.msg);
+	aws_ctx_release(&clone);
+	assert_int_equal(env_lookups, after_first);
+	assert_int_equal(endpoint_cache_resolutions(f.ctx.epcache), 1);
+	assert_int_equal(server_count("r20"), 4);
+	/* another service: one more resolution, then none */
+	assert_int_equal(aws_json_call(&f.ctx, "cloudtrail", "X", "DescribeTrails", NULL, NULL, NULL, &err),
+			 TK_EFAIL);   /* the script answers "ok", not JSON: the call still went out */
+	assert_int_equal(endpoint_cache_resolutions(f.ctx.epcache), 2);
+	aws_json_call(&f.ctx, "cloudtrail", "X", "DescribeTrails", NULL, NULL, NULL, &err);
+	assert_int_equal(endpoint_cache_resolutions(f.ctx.epcache), 2);
+	buf_release(&b);
+	fx_release(&f);
+}
+
+/* A wrong-region answer: the bucket's region is resolved once, not per call */
+static void test_redirect_region_resolved_once(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	char *region = NULL;
+	int i;
+
+	(void)state;
+	fx_init(&f, "r21", "redirect", 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(s3_head_bucket(&f.ctx, "bkt", &region, &err), TK_EFAIL);
+		assert_string_equal(err.msg, "s3 HeadBucket 'bkt': 301 PermanentRedirect; the bucket is in "
+				    "region 'eu-west-1'");
+	}
+	/* us-east-1 and eu-west-1 */
+	assert_int_equal(endpoint_cache_resolutions(f.ctx.epcache), 2);
+	assert_int_equal(server_count("r21"), 6);
+	fx_release(&f);
+}
+
+/* aws_query_add: a pair that does not fit is an error and leaves the query
+ * as it was (never a truncated name=value); a query call whose parameters
+ * do not fit fails before anything is sent. */
+static void test_query_add_bounded(void **state)
+{
+	struct fx f;
+	struct errbuf err;
+	struct buf q;
+	struct xml_doc d;
+	struct aws_param big;
+	char *v;
+
+	(void)state;
+	buf_init(&q, 16);
+	assert_int_equal(aws_query_add(&q, "a", "b c"), 0);
+	assert_int_equal(q.len, strlen("a=b%20c"));
+	assert_int_equal(aws_query_add(&q, "name", "longer-value"), TK_ELIMIT);
+	assert_int_equal(q.len, strlen("a=b%20c"));
+	assert_memory_equal(q.data, "a=b%20c", q.len + 1);
+	buf_release(&q);
+
+	fx_init(&f, "r22", "200", 0);
+	v = xmalloc(2 * 1024 * 1024);
+	memset(v, 'x', 2 * 1024 * 1024 - 1);
+	v[2 * 1024 * 1024 - 1] = '\0';
+	big.name = "Policy";
+	big.value = v;
+	assert_int_equal(aws_query_call(&f.ctx, "sts", "2011-06-15", "AssumeRole", "r", &big, 1, &d, &err),
+			 TK_ELIMIT);
+	assert_string_equal(err.msg, "sts AssumeRole 'r': the request is larger than 1048576 bytes");
+	assert_int_equal(server_count("r22"), 0);
+	free(v);
+	fx_release(&f);
+}
+
 static void test_json_throttle_retried(void **state)
 {
 	struct fx f;
@@ -437,6 +549,9 @@ int main(void)
 		cmocka_unit_test(test_not_found_and_head),
 		cmocka_unit_test(test_redirect_names_region),
 		cmocka_unit_test(test_redirect_followed_once),
+		cmocka_unit_test(test_endpoint_resolved_once),
+		cmocka_unit_test(test_redirect_region_resolved_once),
+		cmocka_unit_test(test_query_add_bounded),
 		cmocka_unit_test(test_json_throttle_retried),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_query_error),
