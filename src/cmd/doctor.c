@@ -47,9 +47,9 @@ static void print_indented(const char *text, const char *indent)
 		size_t n = strcspn(p, "\n");
 		struct buf b;
 
-		buf_init(&b, n * 4 + 1);
-		tk_text_escape_n(&b, p, n);
-		printf("%s%s\n", indent, buf_cstr(&b));
+		buf_init(&b, n * 4 + 1);   /* at most 4 bytes out per byte in */
+		(void)!tk_text_escape_n(&b, p, n);
+		printf("%s%s\n", indent, buf_error(&b) ? "?" : buf_cstr(&b));
 		buf_release(&b);
 		p += n;
 		if (*p == '\n')
@@ -185,9 +185,9 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 			if (x->code != F_TRAIL_DELIVERY_ERROR)
 				v[i].delivery_error_only = false;
 			if (buf_addf(&b, "%s%s: %s", b.len ? "; " : "", finding_code_name(x->code), x->message))
-				break;   /* the limit: keep what fits */
+				break;   /* the limit: what fitted, then " [truncated]" */
 		}
-		v[i].symptom = buf_detach(&b);
+		v[i].symptom = buf_detach_marked(&b);
 	}
 	*out = v;
 	*nout = ncells;
