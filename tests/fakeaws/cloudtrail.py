@@ -42,6 +42,8 @@ class Trail:
     org: bool = False
     cw_log_group: Optional[str] = None
     cw_role: Optional[str] = None
+    cw_delivery_time: Optional[float] = None     # LatestCloudWatchLogsDeliveryTime (logs.py)
+    cw_delivery_error: Optional[str] = None      # LatestCloudWatchLogsDeliveryError
     tags: dict = field(default_factory=dict)
     created: float = 0.0
     logging: bool = False
@@ -261,6 +263,29 @@ def preflight(world, ctx, t):
                        % (t.bucket, k.arn))
 
 
+def cloudwatch_preflight(world, t):
+    """What CloudTrail checks when CloudWatchLogsLogGroupArn/RoleArn are set:
+    the group (home region, owner account) exists, the role exists and trusts
+    CloudTrail (aws:SourceArn/aws:SourceAccount of the trail), and the role may
+    create and write the owner's home-region stream."""
+    from . import logs
+    if not t.cw_log_group:
+        return
+    loc = logs.parse_group_arn(t.cw_log_group)
+    if loc is None or loc[0] != t.home_region or loc[1] != t.account \
+            or logs.find_group(world, loc[1], loc[0], loc[2]) is None:
+        raise _err("InvalidCloudWatchLogsLogGroupArnException",
+                   "Invalid CloudWatch Logs log group ARN: %s" % t.cw_log_group)
+    role = world.find_role(t.cw_role)
+    if role is None:
+        raise _err("InvalidCloudWatchLogsRoleArnException",
+                   "Invalid CloudWatch Logs role ARN: %s" % t.cw_role)
+    err = logs.cloudtrail_access(world, t, logs.stream_name(world, t, t.account, t.home_region))
+    if err is not None:
+        raise _err("InvalidCloudWatchLogsLogGroupArnException",
+                   "Access denied. Verify in IAM that the role has adequate permissions.")
+
+
 def _resolve_kms(world, ctx, ref):
     if ref is None:
         return None
@@ -296,9 +321,14 @@ def _apply_settings(world, ctx, t, body, creating):
     t.validation = _bool(body, "EnableLogFileValidation", t.validation)
     t.org = _bool(body, "IsOrganizationTrail", t.org)
     if "CloudWatchLogsLogGroupArn" in body:
-        t.cw_log_group = body["CloudWatchLogsLogGroupArn"] or None
+        g = body["CloudWatchLogsLogGroupArn"] or None
+        if g is not None and not g.endswith(":*"):
+            g += ":*"                   # CloudTrail stores the group ARN with ':*'
+        t.cw_log_group = g
     if "CloudWatchLogsRoleArn" in body:
         t.cw_role = body["CloudWatchLogsRoleArn"] or None
+    if not t.cw_log_group:
+        t.cw_delivery_time = t.cw_delivery_error = None
     if bool(t.cw_log_group) != bool(t.cw_role):
         raise _err("InvalidCloudWatchLogsLogGroupArnException" if not t.cw_log_group
                    else "InvalidCloudWatchLogsRoleArnException",
@@ -346,6 +376,7 @@ def op_create_trail(world, ctx, body):
             raise _err("InvalidTagParameterException", "Tag keys must not be empty.")
         t.tags[tg["Key"]] = tg.get("Value", "")
     preflight(world, ctx, t)
+    cloudwatch_preflight(world, t)
     world.trails[t.arn] = t
     return create_doc(t)
 
@@ -358,6 +389,8 @@ def op_update_trail(world, ctx, body):
     was_validating = _apply_settings(world, ctx, new, body, False)
     if any(k in body for k in ("S3BucketName", "S3KeyPrefix", "KmsKeyId", "IsOrganizationTrail")):
         preflight(world, ctx, new)
+    if body.get("CloudWatchLogsLogGroupArn") or body.get("CloudWatchLogsRoleArn"):
+        cloudwatch_preflight(world, new)
     # validation toggled while logging: the chains restart
     if t.logging and was_validating and not new.validation:
         delivery.stop_chains(world, t)
@@ -429,8 +462,11 @@ def op_get_trail_status(world, ctx, body):
         d["TimeLoggingStopped"] = iso8601(t.stop_logging_time)
     if t.latest_delivery_time is not None:
         d["LatestDeliveryAttemptSucceeded"] = iso8601(t.latest_delivery_time)
-    if t.latest_digest_delivery_time is not None:
-        d["LatestDigestDeliveryAttemptSucceeded"] = iso8601(t.latest_digest_delivery_time)
+    if t.cw_log_group:
+        if getattr(t, "cw_delivery_time", None) is not None:
+            d["LatestCloudWatchLogsDeliveryTime"] = int(t.cw_delivery_time)
+        if getattr(t, "cw_delivery_error", None):
+            d["LatestCloudWatchLogsDeliveryError"] = t.cw_delivery_error
     return d
 
 

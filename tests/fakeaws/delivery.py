@@ -44,7 +44,7 @@ import json
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from . import control
+from . import accesslog, cloudwatch, control, logs
 from .world import PARTITION, iso8601, parse_iso8601
 
 TICK = 300
@@ -502,6 +502,8 @@ def _write_log(world, trail, acct, region, evs, t, cache):
     body = gzip.compress(raw, compresslevel=6, mtime=0)
     world.put_object(trail.bucket, key, body, sse=_sse(trail),
                      content_type="application/json", owner=trail.account)
+    accesslog.note(world, trail.bucket, "REST.PUT.OBJECT", key, "svc:cloudtrail.amazonaws.com",
+                   size=len(body))
     trail.latest_delivery_time = float(t)
     trail.latest_notification_time = float(t)
     if trail.validation and trail.chain_epoch is not None:
@@ -558,6 +560,7 @@ def write_digest(world, trail, acct, region, t, cache=None, backfill=None):
         meta["backfill-generation-timestamp"] = iso8601(world.now)
     world.put_object(bucket, key, gzip.compress(raw, compresslevel=6, mtime=0), metadata=meta,
                      sse=_sse(trail), content_type="application/json", owner=trail.account)
+    accesslog.note(world, bucket, "REST.PUT.OBJECT", key, "svc:cloudtrail.amazonaws.com")
     link = {"bucket": bucket, "key": key, "hash": hashlib.sha256(raw).hexdigest(), "sig": sig}
     if backfill is None:
         trail.latest_digest_delivery_time = float(t)
@@ -636,6 +639,8 @@ def _tick(world, t, cache):
             p = pending.get((tr.arn, a, r))
             if p:
                 _write_log(world, tr, a, r, p, t, cache)
+                if tr.cw_log_group:
+                    logs.deliver(world, tr, a, r, [_public_event(e) for e in p], t)
     # digests
     if int(t) % HOUR == 0:
         for tr, cells in plan:
@@ -643,6 +648,8 @@ def _tick(world, t, cache):
                 continue
             for a, r in cells:
                 write_digest(world, tr, a, r, t, cache)
+        accesslog.deliver(world, t)
+    cloudwatch.evaluate(world)
 
 
 def advance(world, body):
@@ -794,14 +801,14 @@ def c_delivery_state(world, body):
 
 def c_set_delivery_fault(world, body):
     """{"trail": name|ARN, "error": "KMS.ThrottlingException" | "InternalError" | ... | null,
-    "kind": "log" | "digest" | "both"}: while set, that trail's deliveries of that
+    "kind": "log" | "digest" | "both" | "cloudwatch"}: while set, that trail's deliveries of that
     kind fail with that LatestDeliveryError / LatestDigestDeliveryError value and
     write nothing (AWS-side problems: the key's request quota used up by other
     callers, S3 internal errors).  error null clears the fault for that kind."""
     tr = find_trail(world, body["trail"])
     kind = body.get("kind", "log")
-    if kind not in ("log", "digest", "both"):
-        raise ValueError("'kind' must be log, digest or both")
+    if kind not in ("log", "digest", "both", "cloudwatch"):
+        raise ValueError("'kind' must be log, digest, both or cloudwatch")
     err = body.get("error")
     if err is not None and (not isinstance(err, str) or not err):
         raise ValueError("'error' must be a non-empty string or null")

@@ -164,7 +164,7 @@ def get_key_policy(world, ctx, body):
     k = _key(world, ctx, body, "kms:GetKeyPolicy", allow_pending=True, same_account=True)
     if body.get("PolicyName", "default") != "default":
         raise AwsError("NotFoundException", "No such policy exists", 400)
-    return {"Policy": k.policy, "PolicyName": "default"}
+    return {"Policy": k.policy}       # (PolicyName is in newer models, not in Debian's)
 
 
 def put_key_policy(world, ctx, body):
@@ -240,10 +240,8 @@ def disable_rotation(world, ctx, body):
 
 def get_rotation(world, ctx, body):
     k = _key(world, ctx, body, "kms:GetKeyRotationStatus")
-    out = {"KeyRotationEnabled": k.rotation, "KeyId": k.arn}
-    if k.rotation:
-        out["RotationPeriodInDays"] = k.rotation_period_days
-    return out
+    # KeyId and RotationPeriodInDays are in newer models, not in Debian's (1.29.27)
+    return {"KeyRotationEnabled": k.rotation}
 
 
 def _alias_name(body):

@@ -42,11 +42,16 @@ JSON_TARGETS = {
     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.": ("cloudtrail", "cloudtrail"),
     "TrentService.": ("kms", "kms"),
     "AWSOrganizationsV20161128.": ("organizations", "orgs"),
+    "Logs_20140328.": ("logs", "logs"),
 }
+# query-protocol services: signing name -> module (STS is hand-written, the others
+# are driven by the botocore models in query.py)
+QUERY_SERVICES = {"sts": "sts", "iam": "iam", "monitoring": "cloudwatch", "sns": "sns"}
 EVENT_SOURCE = {
     "s3": "s3.amazonaws.com", "kms": "kms.amazonaws.com", "cloudtrail": "cloudtrail.amazonaws.com",
     "organizations": "organizations.amazonaws.com", "sts": "sts.amazonaws.com",
-    "account": "account.amazonaws.com",
+    "account": "account.amazonaws.com", "logs": "logs.amazonaws.com",
+    "iam": "iam.amazonaws.com", "monitoring": "monitoring.amazonaws.com", "sns": "sns.amazonaws.com",
 }
 READ_PREFIXES = ("Get", "Describe", "List", "Lookup", "Head", "GenerateDataKey", "Decrypt",
                  "Encrypt", "Validate")
@@ -306,12 +311,14 @@ class Handler(BaseHTTPRequestHandler):
             ctx.operation = service_module("account").route(ctx)
             if ctx.operation is None:
                 raise AwsError("UnknownOperationException", "", 404)
-        elif scope and scope[3] in ("sts",) or (not scope and ctx.method == "POST"
+        elif scope and scope[3] in QUERY_SERVICES:
+            ctx.proto, ctx.service = "query", scope[3]
+        elif (not scope and ctx.method == "POST"
                                                and b"Action=" in ctx.body[:4096]
                                                and not ctx.raw_path.strip("/")):
             ctx.proto, ctx.service = "query", "sts"
         elif scope:
-            ctx.proto = "json" if scope[3] in ("kms", "cloudtrail", "organizations") else "query"
+            ctx.proto = "json" if scope[3] in ("kms", "cloudtrail", "organizations", "logs") else "query"
             raise AwsError("UnknownOperationException" if ctx.proto == "json" else "InvalidAction",
                            "service '%s' is not served by the fake" % scope[3], 400)
         else:
@@ -392,8 +399,14 @@ class Handler(BaseHTTPRequestHandler):
                 p.pop("Action", None)
                 p.pop("Version", None)
                 ctx.event_params = p
-                mod = service_module("sts")
-                status, xml = mod.handle(world, ctx, ctx.operation, ctx.params)
+                if ctx.service == "sts":
+                    status, xml = service_module("sts").handle(world, ctx, ctx.operation, ctx.params)
+                elif getattr(ctx, "drop", False):    # faults: a write that does not take
+                    from . import query
+                    status, xml = query.respond(QUERY_SERVICES[ctx.service], ctx.operation, None,
+                                                ctx.request_id)
+                else:
+                    status, xml = service_module(QUERY_SERVICES[ctx.service]).handle(world, ctx)
                 body = xml.encode() if isinstance(xml, str) else xml
                 headers = {"Content-Type": "text/xml", "x-amzn-RequestId": ctx.request_id}
             else:
@@ -417,6 +430,14 @@ class Handler(BaseHTTPRequestHandler):
         ro = is_read_only(ctx.service, ctx.operation, ctx.method)
         with world.lock:
             world.record_call(acct, ctx.service, ctx.operation, not ro)
+            if ctx.service == "s3" and getattr(ctx, "bucket", None):
+                from . import accesslog
+                kind = "OBJECT" if getattr(ctx, "key", None) else "BUCKET"
+                accesslog.note(world, ctx.bucket, "REST.%s.%s" % (ctx.method, kind),
+                               getattr(ctx, "key", None),
+                               ctx.identity.get("arn") or "-" if ctx.identity else "-",
+                               status=err.status if err else 200, remote=ctx.source_ip,
+                               method=ctx.method, user_agent=ctx.user_agent or "-")
             if ctx.account is None or not ctx.record:
                 return
             if ctx.service == "s3" and not getattr(ctx, "management", False):
@@ -446,7 +467,8 @@ class Server(ThreadingHTTPServer):
 
 def load_service_modules():
     """Import every service module that exists so they register control ops."""
-    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper", "account", "breaks"):
+    for name in ("s3", "sts", "orgs", "kms", "cloudtrail", "delivery", "tamper", "account", "breaks",
+                 "logs", "iam", "sns", "cloudwatch", "accesslog"):
         try:
             service_module(name)
         except ModuleNotFoundError as e:
