@@ -79,6 +79,10 @@ int s3_create_bucket(struct aws_ctx *ctx, const char *bucket, const char *region
 		h[nh].name = "Content-Type";
 		h[nh++].value = "application/xml";
 	}
+	if (buf_error(&body)) {
+		buf_release(&body);
+		return err_set(err, TK_ELIMIT, "s3 CreateBucket '%s': request document too large", bucket);
+	}
 	if (object_lock) {
 		h[nh].name = "x-amz-bucket-object-lock-enabled";
 		h[nh++].value = "true";
@@ -195,7 +199,7 @@ static int put_simple_xml(struct aws_ctx *ctx, const char *op, const char *bucke
 {
 	int rc;
 
-	if (body->len >= body->limit)
+	if (buf_error(body))   /* every add of the document, checked at once */
 		rc = err_set(err, TK_ELIMIT, "s3 %s '%s': request document too large", op, bucket);
 	else
 		rc = s3_put_doc(ctx, op, bucket, query, buf_cstr(body), body->len, NULL, err);
@@ -534,6 +538,11 @@ int s3_list_objects(struct aws_ctx *ctx, const char *bucket, const struct s3_lis
 		} else if (p->start_after) {
 			aws_query_add(&q, "start-after", p->start_after);
 		}
+		if (buf_error(&q)) {
+			rc = err_set(err, TK_ELIMIT, "s3 %s '%s': query string too long (is the prefix longer than S3 keys can be?)",
+				     op, bucket);
+			break;
+		}
 		rc = s3_xml(ctx, op, bucket, buf_cstr(&q), &d, err);
 		if (rc)
 			break;
@@ -669,7 +678,7 @@ static void meta_from(struct s3_meta *m, const struct http_response *r)
 	for (i = 0; i < r->nheaders; i++) {
 		if (strncmp(r->headers[i].name, "x-amz-meta-", 11))
 			continue;
-		m->meta = xrealloc(m->meta, (m->nmeta + 1) * sizeof(*m->meta));
+		ALLOC_GROW(m->meta, m->nmeta + 1, m->alloc_meta);
 		m->meta[m->nmeta].name = xstrdup(r->headers[i].name + 11);
 		m->meta[m->nmeta].value = xstrdup(r->headers[i].value);
 		m->nmeta++;
@@ -719,7 +728,13 @@ static int buf_sink(void *ud, const void *data, size_t n)
 int s3_get_object_buf(struct aws_ctx *ctx, const char *bucket, const char *key, struct buf *out,
 		      struct s3_meta *meta, struct errbuf *err)
 {
-	return s3_get_object(ctx, bucket, key, buf_sink, out, meta, err);
+	int rc = s3_get_object(ctx, bucket, key, buf_sink, out, meta, err);
+
+	/* the sink's refusal is the cause, whatever the transfer reported */
+	if (buf_error(out))
+		return err_set(err, TK_ELIMIT, "s3 GetObject 's3://%s/%s': larger than %zu bytes", bucket,
+			       key, out->limit);
+	return rc;
 }
 
 int s3_put_object(struct aws_ctx *ctx, const char *bucket, const char *key, const void *data,

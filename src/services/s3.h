@@ -133,7 +133,7 @@ struct s3_meta {
 	char *sse;                   /* x-amz-server-side-encryption */
 	char *sse_kms_key_id;
 	struct s3_meta_kv *meta;
-	size_t nmeta;
+	size_t nmeta, alloc_meta;
 };
 void s3_meta_release(struct s3_meta *m);
 const char *s3_meta_get(const struct s3_meta *m, const char *name);

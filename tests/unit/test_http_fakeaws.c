@@ -349,6 +349,29 @@ static void test_s3_objects(void **state)
 	lp.on_object = stop_after_two;
 	OK(s3_list_objects(&ctx, BUCKET, &lp, &err));
 	assert_int_equal(nm.n, 2);
+	/* bounded writes (issue 14): an object over the buffer's limit is an
+	 * error naming it, never a shorter body */
+	buf_init(&b, 8);
+	assert_int_equal(s3_get_object_buf(&ctx, BUCKET, keys[1], &b, NULL, &err), TK_ELIMIT);
+	assert_non_null(strstr(err.msg, "larger than 8 bytes"));
+	buf_release(&b);
+	/* a prefix whose query does not fit is an error, not a listing of a
+	 * shorter prefix (or of the whole bucket) */
+	{
+		char *longp = xmalloc(70001);
+
+		memset(longp, 'p', 70000);
+		longp[70000] = '\0';
+		memset(&nm, 0, sizeof(nm));
+		memset(&lp, 0, sizeof(lp));
+		lp.prefix = longp;
+		lp.on_object = on_obj;
+		lp.ud = &nm;
+		assert_int_equal(s3_list_objects(&ctx, BUCKET, &lp, &err), TK_ELIMIT);
+		assert_non_null(strstr(err.msg, "query string too long"));
+		assert_int_equal(nm.n, 0);
+		free(longp);
+	}
 }
 
 static void test_kms(void **state)
