@@ -7,6 +7,9 @@ DESTDIR ?=
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+# deploy/systemd: the unit and timer (ExecStart gets PREFIX/bin), the sysusers.d user
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PYTHON  ?= /usr/bin/python3
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -198,10 +201,17 @@ install: $(BIN) $(BUILD)/trailkeep.1
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/trailkeep/README.md
 	cp -R docs $(DESTDIR)$(PREFIX)/share/doc/trailkeep/
 	if [ -d deploy ]; then cp -R deploy $(DESTDIR)$(PREFIX)/share/trailkeep/; fi
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' deploy/systemd/trailkeep-verify.service > $(DESTDIR)$(SYSTEMDUNITDIR)/trailkeep-verify.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/trailkeep-verify.service
+	install -m 644 deploy/systemd/trailkeep-verify.timer $(DESTDIR)$(SYSTEMDUNITDIR)/trailkeep-verify.timer
+	install -m 644 deploy/systemd/trailkeep.sysusers $(DESTDIR)$(SYSUSERSDIR)/trailkeep.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/trailkeep $(DESTDIR)$(MANDIR)/man1/trailkeep.1 \
-	  $(DESTDIR)$(BASHCOMPDIR)/trailkeep $(DESTDIR)$(ZSHCOMPDIR)/_trailkeep
+	  $(DESTDIR)$(BASHCOMPDIR)/trailkeep $(DESTDIR)$(ZSHCOMPDIR)/_trailkeep \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/trailkeep-verify.service $(DESTDIR)$(SYSTEMDUNITDIR)/trailkeep-verify.timer \
+	  $(DESTDIR)$(SYSUSERSDIR)/trailkeep.conf
 	rm -rf $(DESTDIR)$(PREFIX)/share/trailkeep $(DESTDIR)$(PREFIX)/share/doc/trailkeep
 
 clean:

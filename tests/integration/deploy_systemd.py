@@ -48,6 +48,39 @@ def analyze(d, *units):
                           capture_output=True, text=True, timeout=120)
 
 
+def install(tmp, svc_src, tmr_src, sysusers):
+    """make install DESTDIR=... PREFIX=/usr: the unit with ExecStart=/usr/bin/trailkeep in
+    /usr/lib/systemd/system, the timer, /usr/lib/sysusers.d/trailkeep.conf; uninstall removes
+    them.  The built files are not remade (-o): other builds may be under way."""
+    build = os.environ.get("BUILD", "build/default")
+    dest = os.path.join(tmp, "dest")
+    mk = ["make", "-s", "--no-print-directory", "BUILD=" + build, "PREFIX=/usr", "DESTDIR=" + dest,
+          "-o", build + "/trailkeep", "-o", build + "/trailkeep.1"]
+    if not os.path.exists(os.path.join(TOP, build, "trailkeep.1")):
+        print("# %s/trailkeep.1 not built: make install not tried" % build)
+        return
+    r = subprocess.run(mk + ["install"], cwd=TOP, capture_output=True, text=True, timeout=300)
+    unit = os.path.join(dest, "usr/lib/systemd/system")
+
+    def read(p):
+        try:
+            with open(p) as f:
+                return f.read()
+        except OSError:
+            return None
+    check(r.returncode == 0 and
+          read(os.path.join(unit, "trailkeep-verify.service")) == svc_src.replace("@BINDIR@", "/usr/bin") and
+          read(os.path.join(unit, "trailkeep-verify.timer")) == tmr_src and
+          read(os.path.join(dest, "usr/lib/sysusers.d/trailkeep.conf")) == sysusers and
+          os.path.exists(os.path.join(dest, "usr/bin/trailkeep")),
+          "make install PREFIX=/usr: the service (ExecStart=/usr/bin/trailkeep) and timer in "
+          "/usr/lib/systemd/system, the user in /usr/lib/sysusers.d/trailkeep.conf",
+          r.stdout[-500:] + r.stderr[-500:])
+    r = subprocess.run(mk + ["uninstall"], cwd=TOP, capture_output=True, text=True, timeout=300)
+    left = [os.path.join(d, f) for d, _, fs in os.walk(dest) for f in fs]
+    check(r.returncode == 0 and not left, "make uninstall removes them", left)
+
+
 def main():
     if subprocess.run(["sh", "-c", "command -v systemd-analyze"], capture_output=True).returncode:
         check(False, "systemd-analyze is installed (Debian package systemd; make deps)")
@@ -107,6 +140,7 @@ def main():
         sysusers = open(os.path.join(SD, "trailkeep.sysusers")).read()
         check(re.search(r"^u trailkeep ", sysusers, re.M),
               "sysusers.d file creates the user trailkeep the service runs as")
+        install(tmp, svc_src, tmr_src, sysusers)
     finally:
         subprocess.run(["rm", "-rf", tmp])
     return 1 if check.failures else 0
