@@ -12,7 +12,8 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 rc=0
 for b in bench/*.sh bench/*.py "$BUILD"/bench/*; do
 	[ -f "$b" ] || continue
-	case "$b" in bench/run.sh|*.o|*.d) continue;; esac
+	# not benchmarks: the replay server, the world generator, helper modules
+	case "$b" in bench/run.sh|*.o|*.d|*/replay_server|bench/gen_world.py|*lib.py) continue;; esac
 	[ -n "${BENCH:-}" ] && case "$b" in *$BENCH*) ;; *) continue;; esac
 	echo "== $b"
 	case "$b" in
