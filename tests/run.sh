@@ -7,6 +7,10 @@
 # Every test counts once; a crash, a sanitizer report or a wrong exit code is a
 # failure.  Ends with "N passed, N failed" and exits non-zero on any failure.
 # TESTS=pattern limits what runs (matched against the test name).
+# Progress: each group prints "== GROUP" when its first test starts and
+# "== GROUP: N run, N passed, N failed, S s" at its end; each integration
+# script prints one line with its checks and seconds when it ends.
+# VERBOSE=1 also lists every passing unit test and case.
 set -u
 BUILD=${BUILD:-build/default}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -31,6 +35,23 @@ want() { [ -z "${TESTS:-}" ] && return 0; case "$1" in *$TESTS*) return 0;; esac
 ok() { pass=$((pass + 1)); [ -n "${VERBOSE:-}" ] && echo "ok   $1"; return 0; }
 bad() { fail=$((fail + 1)); failed_names="$failed_names $1"; echo "FAIL $1"; }
 sanitizer_report() { grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$1"; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# group progress: a header when the group's first selected test starts, a
+# summary with the group's counts and seconds when it ends
+g_t0=""
+group_test() {
+	if [ -z "$g_t0" ]; then
+		g_t0=$(now); g_pass0=$pass; g_fail0=$fail; g_n=0
+		echo "== $1"
+	fi
+	g_n=$((g_n + 1))
+}
+group_end() {
+	[ -n "$g_t0" ] && echo "== $1: $g_n run, $((pass - g_pass0)) passed, $((fail - g_fail0)) failed, $(secs "$g_t0") s"
+	g_t0=""
+}
+t_all=$(now)
 
 # 1. unit tests: cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)"
 for t in "$BUILD"/tests/test_*; do
@@ -38,6 +59,7 @@ for t in "$BUILD"/tests/test_*; do
 	case "$t" in *.o|*.d) continue;; esac
 	name="unit/$(basename "$t")"
 	want "$name" || continue
+	group_test "unit tests"
 	out="$TMPROOT/unit.out"
 	(cd "$TOP" && CMOCKA_MESSAGE_OUTPUT=stdout "$t") >"$out" 2>&1
 	rc=$?
@@ -53,6 +75,7 @@ for t in "$BUILD"/tests/test_*; do
 		echo "ok   $name ($p)"
 	fi
 done
+group_end "unit tests"
 
 # 2. CLI cases: tests/cases/NAME/cmd is run by sh in a copy of the case
 #    directory; expect.exit (default 0), expect.stdout, expect.stderr compared
@@ -64,6 +87,7 @@ for d in tests/cases/*/; do
 	[ -f "$d/cmd" ] || continue
 	name="case/$(basename "$d")"
 	want "$name" || continue
+	group_test "CLI cases"
 	w="$TMPROOT/case"; rm -rf "$w"; mkdir -p "$w"; cp -R "$d". "$w/"
 	(cd "$w" && TOP="$TOP" sh ./cmd >actual.stdout 2>actual.stderr); rc=$?
 	exp=0; [ -f "$d/expect.exit" ] && exp=$(cat "$d/expect.exit")
@@ -91,25 +115,36 @@ for d in tests/cases/*/; do
 		bad "$name"; echo "    $why"; sed 's/^/    stderr: /' "$w/actual.stderr" | head -n 10
 	fi
 done
+group_end "CLI cases"
 
 # 3. fuzz corpus replay
 for t in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t"); name="fuzz/$n"
 	want "$name" || continue
+	group_test "fuzz corpus replay"
 	c="tests/fuzz/corpus/${n#fuzz_}"
 	[ -d "$c" ] || { bad "$name"; echo "    no corpus $c"; continue; }
 	if "$t" "$c"/* >"$TMPROOT/fuzz.out" 2>&1 && ! sanitizer_report "$TMPROOT/fuzz.out"; then ok "$name"
 	else bad "$name"; tail -n 20 "$TMPROOT/fuzz.out" | sed 's/^/    /'; fi
 done
+group_end "fuzz corpus replay"
 
 # 4. integration tests: each script prints "PASS: what" / "FAIL: what" lines;
 #    a non-zero exit with no FAIL line counts as one failure.
+n_int=0
+for s in tests/integration/*.sh tests/integration/*.py; do
+	[ -f "$s" ] && want "integration/$(basename "$s")" && n_int=$((n_int + 1))
+done
+i_int=0
 for s in tests/integration/*.sh tests/integration/*.py; do
 	[ -f "$s" ] || continue
 	name="integration/$(basename "$s")"
 	want "$name" || continue
+	group_test "integration tests ($n_int scripts against the local fake AWS)"
+	i_int=$((i_int + 1))
 	out="$TMPROOT/integ.out"
+	t0=$(now)
 	case "$s" in
 	*.py) timeout 600 "$PYTHON" "$s" >"$out" 2>&1 ;;
 	*) timeout 600 sh "$s" >"$out" 2>&1 ;;
@@ -120,12 +155,15 @@ for s in tests/integration/*.sh tests/integration/*.py; do
 	if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ "$p" -eq 0 ]; then
 		[ "$f" -eq 0 ] && f=1
 		fail=$((fail + f)); failed_names="$failed_names $name"
-		echo "FAIL $name (exit $rc)"; grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'
-	elif [ -n "${VERBOSE:-}" ]; then
-		echo "ok   $name ($p)"
+		echo "FAIL $name (exit $rc, $i_int/$n_int, $(secs "$t0") s)"
+		grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'
+	else
+		echo "ok   $name ($p checks, $i_int/$n_int, $(secs "$t0") s)"
 	fi
 done
+group_end "integration tests"
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "total: $(secs "$t_all") s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
