@@ -2181,8 +2181,13 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 				diagnose_light(&st, &out->cells[i], &deferred[i]);
 			else
 				diagnose(&st, &o->cells[i], &out->cells[i], &deferred[i]);
-			if (out->cells[i].status == DOCTOR_CAUSE)
+			if (out->cells[i].status == DOCTOR_CAUSE) {
 				out->ncauses++;
+				if (o->cells[i].warning_only) {
+					out->cells[i].warning = true;
+					out->nwarnings++;
+				}
+			}
 			else if (out->cells[i].status == DOCTOR_UNEXAMINED)
 				out->nunexamined++;
 		}
@@ -2500,6 +2505,8 @@ json_t *doctor_report_json(const struct doctor_report *r)
 				    : json_null());
 		json_object_set_new(o, "hint", c->status == DOCTOR_CAUSE ? json_string(doctor_cause_hint(c->cause))
 				    : json_null());
+		json_object_set_new(o, "severity", c->status == DOCTOR_CAUSE ?
+				    json_string(c->warning ? "warning" : "error") : json_null());
 		json_object_set_new(o, "symptom", str_or_null(c->symptom));
 		for (j = 0; j < c->nevidence; j++)
 			json_array_append_new(evs, json_string(c->evidence[j]));
@@ -2524,8 +2531,9 @@ json_t *doctor_report_json(const struct doctor_report *r)
 			json_object_set_new(counts, k, json_integer(v + 1));
 		}
 	}
-	sum = json_pack("{s:I, s:I, s:o, s:I}", "cells", (json_int_t)r->ncells, "red", (json_int_t)red,
-			"causes", counts, "unexamined", (json_int_t)r->nunexamined);
+	sum = json_pack("{s:I, s:I, s:o, s:I, s:I}", "cells", (json_int_t)r->ncells, "red", (json_int_t)red,
+			"causes", counts, "warnings", (json_int_t)r->nwarnings, "unexamined",
+			(json_int_t)r->nunexamined);
 	json_object_set_new(doc, "version", json_integer(1));
 	json_object_set_new(doc, "cells", cells);
 	json_object_set_new(doc, "summary", sum);

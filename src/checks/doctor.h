@@ -141,6 +141,9 @@ struct doctor_cell_in {
 	const char *region;
 	bool red;                 /* not healthy: doctor digs into it */
 	const char *symptom;      /* what verify saw ("delivery_stale ..."), may be NULL */
+	bool warning_only;        /* every finding verify placed here is a warning: a cause
+	                             found here is severity warning (README "doctor": alone,
+	                             doctor exits 0, as verify does) */
 	bool delivery_error_only; /* verify saw nothing but the trail's delivery error: when
 	                             another cell of the trail explains that error, this cell
 	                             points there instead of repeating every check */
@@ -172,12 +175,14 @@ struct doctor_cell {
 	char *fix_diff;           /* NULL, or a unified diff of what apply would change */
 	struct doctor_culprit culprit;
 	char *error;              /* DOCTOR_UNEXAMINED: why */
+	bool warning;             /* DOCTOR_CAUSE of a warning-only cell (doctor_cell_in) */
 };
 
 struct doctor_report {
 	struct doctor_cell *cells;
 	size_t ncells;
 	size_t ncauses;           /* cells with status DOCTOR_CAUSE */
+	size_t nwarnings;         /* of those, the warning-only cells' (exit 0 alone) */
 	size_t nunexamined;
 	size_t aws_calls;         /* AWS calls doctor made (for the benchmark) */
 };

@@ -72,7 +72,7 @@ static void print_text(const struct doctor_report *r)
 		if (c->status == DOCTOR_UNEXAMINED)
 			put("not examined: ", c->error, "\n");
 		else
-			printf("%s\n", doctor_cause_name(c->cause));
+			printf("%s%s\n", doctor_cause_name(c->cause), c->warning ? " (warning)" : "");
 		if (c->symptom)
 			put("  symptom: ", c->symptom, "\n");
 		if (c->status == DOCTOR_CAUSE)
@@ -94,8 +94,9 @@ static void print_text(const struct doctor_report *r)
 		}
 		printf("\n");
 	}
-	printf("doctor: %zu cell%s, %zu red, %zu cause%s found, %zu not examined\n", r->ncells,
-	       r->ncells == 1 ? "" : "s", red, r->ncauses, r->ncauses == 1 ? "" : "s", r->nunexamined);
+	printf("doctor: %zu cell%s, %zu red, %zu cause%s found (%zu warning%s), %zu not examined\n", r->ncells,
+	       r->ncells == 1 ? "" : "s", red, r->ncauses, r->ncauses == 1 ? "" : "s", r->nwarnings,
+	       r->nwarnings == 1 ? "" : "s", r->nunexamined);
 }
 
 #define SYMPTOM_LIMIT 2048
@@ -176,6 +177,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 			continue;
 		buf_init(&b, SYMPTOM_LIMIT);
 		v[i].delivery_error_only = cells[i].status == CELL_FINDINGS;
+		v[i].warning_only = cells[i].status == CELL_FINDINGS;
 		for (j = 0; j < f.n; j++) {
 			const struct finding *x = &f.v[j];
 
@@ -184,6 +186,8 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 				continue;
 			if (x->code != F_TRAIL_DELIVERY_ERROR)
 				v[i].delivery_error_only = false;
+			if (finding_severity(x->code) == SEV_ERROR)
+				v[i].warning_only = false;
 			if (buf_addf(&b, "%s%s: %s", b.len ? "; " : "", finding_code_name(x->code), x->message))
 				break;   /* the limit: what fitted, then " [truncated]" */
 		}
@@ -338,7 +342,8 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (g_cli.verbose)
 		cli_info("doctor: %zu AWS calls", rep.aws_calls);
-	ret = rep.nunexamined ? TK_EXIT_RUNTIME : rep.ncauses ? TK_EXIT_FINDINGS : TK_EXIT_OK;
+	/* the severity rule of verify: causes of warning-only cells alone exit 0 */
+	ret = rep.nunexamined ? TK_EXIT_RUNTIME : rep.ncauses > rep.nwarnings ? TK_EXIT_FINDINGS : TK_EXIT_OK;
 done:
 	cli_list_release(&acc);
 	cli_list_release(&reg);

@@ -6,7 +6,7 @@
 /* EXIT_TABLE(code, name, meaning) */
 #define TK_EXIT_TABLE(X) \
 	X(0, TK_EXIT_OK, "success; verify/validate/doctor found nothing wrong; apply had nothing left to do") \
-	X(1, TK_EXIT_FINDINGS, "verify/validate/doctor found problems (findings printed)") \
+	X(1, TK_EXIT_FINDINGS, "verify/validate/doctor found a problem of severity error (printed; warnings alone exit 0)") \
 	X(2, TK_EXIT_USAGE, "usage error or invalid configuration/template (nothing was contacted)") \
 	X(3, TK_EXIT_RUNTIME, "runtime failure: network, credentials, AWS error that stopped the command") \
 	X(4, TK_EXIT_CHANGES, "`apply --dry-run` / `plan --detailed-exitcode`: changes pending")

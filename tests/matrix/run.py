@@ -174,8 +174,19 @@ def check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, config):
                 note(c, "fix %r does not say %r" % (fix, s))
     for why, cs in bad.items():
         res.fail("doctor: %s on cell%s %s" % (why, "s" if len(cs) > 1 else "", ", ".join(cs)))
-    if red and rc != 1 and not any(cd.get("status") == "unexamined" for cd in red.values()):
-        res.fail("doctor: exit %d with causes found, expected 1" % rc)
+    # README "doctor": exit 1 when a cause is found on a cell with an error;
+    # a cause on a cell whose verify findings are all warnings is severity
+    # warning, and warnings alone exit 0 (verify's own severity rule)
+    if red and not any(cd.get("status") == "unexamined" for cd in red.values()):
+        want_rc = 1 if exp.get("verify_exit", 0) == 1 or \
+            any(cd.get("severity") != "warning" for cd in red.values()) else 0
+        if rc != want_rc:
+            res.fail("doctor: exit %d with causes found, expected %d" % (rc, want_rc))
+        sev_want = "warning" if exp.get("verify_exit", 0) == 0 else None
+        for c, cd in sorted(red.items()):
+            if sev_want and cd.get("status") == "cause" and cd.get("severity") != sev_want:
+                res.fail("doctor: cell %s %s severity %s, expected %s (verify saw only warnings)"
+                         % (c[0], c[1], cd.get("severity"), sev_want))
     if not red and req:
         res.fail("doctor: exit %d, nothing red" % rc)
 
