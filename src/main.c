@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <jansson.h>
 
+#include "buf.h"
 #include "cmd/cmd.h"
 #include "version.h"
 #include "banned.h"
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
 
 	check_fds();
 	signal(SIGPIPE, SIG_IGN);
+	/* one out-of-memory policy (docs/architecture.md): jansson too */
+	json_set_alloc_funcs(xmalloc, free);
 	cli_start();   /* --timeout counts from here */
 
 	while (i < argc && argv[i][0] == '-') {
