@@ -15,7 +15,8 @@ prefix) is rendered with `trailkeep report`, then chromium
     of the run and the config's name are shown, and the hostile key is text:
     no <img>, <script>, event handler or external reference in the DOM.
 A second document (a role that cannot be assumed: every cell unchecked) gives
-an all-unchecked grid.  Usage errors, a document verify never writes and an
+an all-unchecked grid.  `verify --merge` keeps the shards' "run" only when
+they agree; a document without one says so.  Usage errors, a document verify never writes and an
 output that is a symbolic link are refused.
 Prints PASS:/FAIL: lines; exit 1 on any failure.
 """
@@ -293,6 +294,30 @@ def run(fa, tmp):
     vic = [c for c in dom.cells if c["account"] == victim]
     check(vic and all(c["status"] == "findings" and "worst-error" in c["classes"] for c in vic),
           "the denied member's cells are findings with an error", vic)
+
+    # --merge keeps the shards' "run" when they all have the same one, else leaves it out
+    shards = []
+    for k, since in ((1, "5h"), (2, "5h"), (2, "4h")):
+        q = vf.run_verify(fa, w, now_s, [cfg, "--json", "--since", since, "--no-integrity", "--shard",
+                                         "%d/2" % k])
+        sp = os.path.join(tmp, "shard-%d-%s.json" % (k, since))
+        with open(sp, "w") as f:
+            f.write(q.stdout)
+        shards.append(sp)
+    same = vf.run_verify(fa, w, now_s, [cfg, "--json", "--merge", shards[0], shards[1]])
+    mixed = vf.run_verify(fa, w, now_s, [cfg, "--json", "--merge", shards[0], shards[2]])
+    ds, dm = vf.json_of(same), vf.json_of(mixed)
+    check(ds is not None and ds.get("run") == doc["run"] and dm is not None and "run" not in dm,
+          "--merge: the shards' \"run\" kept when they agree, left out when they differ",
+          (ds and ds.get("run"), dm and dm.get("run"), same.stderr[-300:], mixed.stderr[-300:]))
+    if dm is not None:
+        mp = os.path.join(tmp, "mixed.json")
+        with open(mp, "w") as f:
+            f.write(mixed.stdout)
+        r = report(mp, "-")
+        check(r.returncode == 0 and '<dd id="run-time">not recorded</dd>' in r.stdout and
+              "Delivery ages as of 2026-01-02T00:00:00Z" in r.stdout,
+              "report of a document without \"run\": run not recorded, ages at the report's clock", r.stderr)
 
     # every cell unchecked: a role that cannot be assumed
     cfg2 = os.path.join(tmp, "norole.ini")
