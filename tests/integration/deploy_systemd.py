@@ -4,7 +4,8 @@
 (make install substitutes $(PREFIX)/bin), and the settings the README
 promises: oneshot, a dedicated user (sysusers.d), the hardening options,
 StateDirectory= for --state, the metrics into node_exporter's textfile
-directory (writable through ReadWritePaths=), the environment file; the
+directory (writable through ReadWritePaths=), the environment file, an
+exposure below 2.0 by `systemd-analyze security --offline`; the
 timer hourly, Persistent=true, RandomizedDelaySec=.  `systemd-analyze
 verify` must print nothing (an unknown or misspelled key is only a warning
 there, so any output fails).  A deliberately misspelled copy must fail.
@@ -99,6 +100,14 @@ def main():
         check(r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(),
               "systemd-analyze verify: the service and the timer, no error and no warning",
               r.stdout + r.stderr)
+        # systemd's own score of the sandbox: "OK" (under 2.0) or better
+        r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+                            "./trailkeep-verify.service"], cwd=tmp, capture_output=True, text=True,
+                           timeout=120)
+        m = re.search(r"Overall exposure level for trailkeep-verify.service: ([0-9.]+)", r.stdout)
+        check(m and float(m.group(1)) < 2.0,
+              "systemd-analyze security --offline: exposure %s (below 2.0)" % (m.group(1) if m else "?"),
+              r.stdout[-600:] + r.stderr[-300:])
         # the check can fail: a misspelled key, a binary that is not there
         with open(os.path.join(tmp, "bad.service"), "w") as f:
             f.write(svc.replace("ProtectSystem=strict", "ProtectSystem=strict\nProtectSytem=strict"))
