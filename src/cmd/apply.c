@@ -255,7 +255,7 @@ static bool ask(void)
 int cmd_apply(int argc, char **argv)
 {
 	const char *config_path = NULL, *templates = NULL;
-	struct cli_list acc = { NULL, 0 };
+	struct cli_list acc = { NULL, 0, 0 };
 	const char **accounts = NULL;
 	size_t naccounts = 0, k;
 	bool dry = false, yes = false, interactive, asked = false;

@@ -202,7 +202,7 @@ void cli_list_release(struct cli_list *l)
 {
 	free(l->v);
 	l->v = NULL;
-	l->n = 0;
+	l->n = l->alloc = 0;
 }
 
 static int list_add(const char *cmd, const char *name, struct cli_list *l, const char *v, bool dedup)
@@ -214,7 +214,7 @@ static int list_add(const char *cmd, const char *name, struct cli_list *l, const
 			return 0;
 	if (l->n >= CLI_MAX_LIST)
 		return cli_usage(cmd, "too many '%s' options", name);
-	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = v;
 	return 0;
 }

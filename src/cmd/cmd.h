@@ -65,7 +65,7 @@ enum cli_opt_kind {
 };
 struct cli_list {
 	const char **v;              /* borrowed from argv; free v with cli_list_release */
-	size_t n;
+	size_t n, alloc;
 };
 struct cli_opt {
 	const char *name;            /* "--account" or "-o" */

@@ -109,7 +109,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 	struct verify_opts vo;
 	struct findings f;
 	struct cell_stats *cells = NULL;
-	size_t ncells = 0, i, j;
+	size_t ncells = 0, alloc = 0, i, j;
 	struct doctor_cell_in *v;
 	int rc;
 
@@ -158,7 +158,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const s
 				known = true;
 			if (known)
 				continue;
-			cells = xrealloc(cells, (ncells + 1) * sizeof(*cells));
+			ALLOC_GROW(cells, ncells + 1, alloc);
 			cell_init(&cells[ncells], x->account, x->region);
 			ncells++;
 			extra++;
@@ -206,7 +206,7 @@ done:
 int cmd_doctor(int argc, char **argv)
 {
 	const char *config_path = NULL, *templates = NULL;
-	struct cli_list acc = { NULL, 0 }, reg = { NULL, 0 }, pos;
+	struct cli_list acc = { NULL, 0, 0 }, reg = { NULL, 0, 0 }, pos;
 	const char **accounts, **regions;
 	size_t naccounts, nregions, k;
 	bool json = false, env_open = false;
