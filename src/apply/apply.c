@@ -33,7 +33,7 @@ struct apply_change *ap_add_change(struct changes *c, const char *account, const
 {
 	struct apply_change *ch;
 
-	c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	ALLOC_GROW(c->v, c->n + 1, c->alloc);
 	ch = &c->v[c->n++];
 	memset(ch, 0, sizeof(*ch));
 	ch->account = xstrdup(account);
@@ -46,7 +46,7 @@ struct apply_change *ap_add_change(struct changes *c, const char *account, const
 
 void ap_add_warning(struct changes *c, char *msg)
 {
-	c->warn = xrealloc(c->warn, (c->nwarn + 1) * sizeof(*c->warn));
+	ALLOC_GROW(c->warn, c->nwarn + 1, c->alloc_warn);
 	c->warn[c->nwarn++] = msg;   /* owned now */
 }
 
@@ -78,12 +78,12 @@ static void changes_move(struct apply_result *r, struct changes *c)
 	size_t i;
 
 	if (c->n) {
-		r->changes = xrealloc(r->changes, (r->nchanges + c->n) * sizeof(*r->changes));
+		ALLOC_GROW(r->changes, r->nchanges + c->n, r->alloc_changes);
 		for (i = 0; i < c->n; i++)
 			r->changes[r->nchanges++] = c->v[i];
 	}
 	if (c->nwarn) {
-		r->warnings = xrealloc(r->warnings, (r->nwarnings + c->nwarn) * sizeof(*r->warnings));
+		ALLOC_GROW(r->warnings, r->nwarnings + c->nwarn, r->alloc_warnings);
 		for (i = 0; i < c->nwarn; i++)
 			r->warnings[r->nwarnings++] = c->warn[i];
 	}
@@ -203,7 +203,7 @@ int ap_account_ctx(struct aws_ctx *out, struct session *s, struct run *r, const 
 	if (rc)
 		err_prefix(err, rc, "cannot assume role '%s'", role);
 	pthread_mutex_lock(&r->lock);
-	r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof(*r->creds));
+	ALLOC_GROW(r->creds, r->ncreds + 1, r->alloc_creds);
 	e = &r->creds[r->ncreds++];
 	memset(e, 0, sizeof(*e));
 	snprintf(e->account, sizeof(e->account), "%s", account);
@@ -433,10 +433,14 @@ static int readback_central(struct central *ce, struct run *r, struct errbuf *er
 			break;
 	}
 	if (rc == 0 && chk.n) {
+		char *list;
+
 		for (i = 0; i < chk.n; i++)
 			buf_addf(&msg, "%s%s (%s)", i ? "; " : "", chk.v[i].subject, chk.v[i].verb);
+		list = buf_detach_marked(&msg);   /* too many: what fits, then " [truncated]" */
 		rc = err_set(err, TK_EFAIL, "a write did not take: read back after the writes, these still differ "
-			     "from the plan: %s", buf_cstr(&msg));
+			     "from the plan: %s", list);
+		free(list);
 	}
 	ap_changes_release(&chk);
 	buf_release(&msg);
@@ -532,7 +536,7 @@ static void add_outcome(struct apply_result *res, const char *account, enum appl
 {
 	struct apply_outcome *oc;
 
-	res->outcomes = xrealloc(res->outcomes, (res->noutcomes + 1) * sizeof(*res->outcomes));
+	ALLOC_GROW(res->outcomes, res->noutcomes + 1, res->alloc_outcomes);
 	oc = &res->outcomes[res->noutcomes++];
 	memset(oc, 0, sizeof(*oc));
 	snprintf(oc->account, sizeof(oc->account), "%s", account);

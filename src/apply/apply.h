@@ -162,11 +162,11 @@ struct apply_outcome {
 
 struct apply_result {
 	struct apply_change *changes;   /* central first, then trails in config order */
-	size_t nchanges;
+	size_t nchanges, alloc_changes;
 	struct apply_outcome *outcomes; /* central first, then one per trail account */
-	size_t noutcomes;
+	size_t noutcomes, alloc_outcomes;
 	char **warnings;                /* things apply cannot or will not change */
-	size_t nwarnings;
+	size_t nwarnings, alloc_warnings;
 	size_t writes;                  /* write calls that succeeded */
 	bool failed;                    /* some outcome has rc < 0 */
 };

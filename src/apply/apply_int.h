@@ -34,9 +34,9 @@
 /* The changes of one scope (the central account, or one trail account). */
 struct changes {
 	struct apply_change *v;
-	size_t n;
+	size_t n, alloc;
 	char **warn;
-	size_t nwarn;
+	size_t nwarn, alloc_warn;
 	bool readback;   /* the check after the writes: read and compare only, every change is a mismatch */
 };
 
@@ -58,7 +58,7 @@ struct run {
 	const char *caller_arn;      /* GetCallerIdentity Arn (borrowed) */
 	pthread_mutex_t lock;
 	struct cred_entry *creds;    /* AssumeRole cache */
-	size_t ncreds;
+	size_t ncreds, alloc_creds;
 	size_t writes;
 	char *key_arn;               /* the key's full ARN (alias ARN in a dry run without a key) */
 	bool bucket_policy_changed;

@@ -173,8 +173,13 @@ static int readback_trail(struct run *r, struct aws_ctx *ctx, const json_t *doc,
 		if (!bad)
 			goto done;
 	}
-	rc = err_set(err, TK_EFAIL, "trail '%s': a write did not take: read back after the write, %s", arn,
-		     buf_cstr(&msg));
+	{
+		char *what = buf_detach_marked(&msg);   /* too long: what fits, then " [truncated]" */
+
+		rc = err_set(err, TK_EFAIL, "trail '%s': a write did not take: read back after the write, %s",
+			     arn, what);
+		free(what);
+	}
 done:
 	trail_read_release(&tr);
 	trail_drift_release(&d);
