@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "timeutil.h"
 #include "http.h"
+#include "fileutil.h"
 #include "banned.h"
 
 #define MAX_CHAIN 8                 /* source_profile hops */
@@ -112,18 +113,19 @@ static int from_file(struct aws_creds *out, const struct profile_set *ps, enum p
 
 /* ---- container / IMDS -------------------------------------------------- */
 
+/* The container authorization token file, with the input-file rules
+ * (tk_read_file: a regular file, symlinks followed, a FIFO or device
+ * refused unopened); never TK_ENOTFOUND (the chain must not move on). */
 static int read_token_file(char **out, const char *path, struct errbuf *err)
 {
-	FILE *f = fopen(path, "rb");
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	*out = NULL;
-	if (!f)
-		return err_set(err, TK_EAUTH, "cannot open '%s': %s", path, strerror(errno));
-	rc = profile_read_stream(out, &len, f, path, MAX_TOKEN_FILE, MAX_TOKEN_FILE, TK_EAUTH, err);
+	rc = tk_read_file(path, MAX_TOKEN_FILE, out, &len, err);
 	if (rc)
-		return rc;
+		return err_prefix(err, rc == TK_EUSAGE || rc == TK_ELIMIT ? rc : TK_EAUTH,
+				  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
 		(*out)[--len] = '\0';
 	return 0;
@@ -420,12 +422,35 @@ int creds_resolve(struct aws_creds *out, const struct creds_ctx *ctx, struct err
 	rc = from_container(out, ctx, err);
 	if (rc != TK_ENOTFOUND)
 		goto done;
-	rc = from_imds(out, ctx, err);
-	if (rc != TK_ENOTFOUND)
-		goto done;
-	rc = err_set(err, TK_EAUTH, "no AWS credentials found (tried the environment, profile '%s' in "
-		     "'%s' and '%s', container and instance metadata)", profile,
-		     show(ps->config_path), show(ps->credentials_path));
+	/* instance metadata is the last place: when it fails too (no metadata
+	 * service, 403 for the token, no role attached), the answer is "no
+	 * credentials", saying why each place gave none (as the AWS CLI's
+	 * "Unable to locate credentials"); a usage error stays one */
+	{
+		char imds_why[ERRBUF_LEN];
+
+		err_clear(err);
+		rc = from_imds(out, ctx, err);
+		if (rc == 0 || rc == TK_EUSAGE)
+			goto done;
+		if (is_true(tk_env_get(&ctx->env, "AWS_EC2_METADATA_DISABLED")))
+			snprintf(imds_why, sizeof(imds_why), "disabled by AWS_EC2_METADATA_DISABLED");
+		else if (!ctx->net || !ctx->net->imds)
+			snprintf(imds_why, sizeof(imds_why), "not available here");
+		else if (rc == TK_ENOTFOUND)
+			snprintf(imds_why, sizeof(imds_why), "no answer%s%.200s", err->msg[0] ? ": " : "", err->msg);
+		else   /* "instance metadata: HTTP 403 for an IMDSv2 token" -> the reason */
+			snprintf(imds_why, sizeof(imds_why), "%.300s",
+				 !strncmp(err->msg, "instance metadata: ", 19) ? err->msg + 19 : err->msg);
+		rc = err_set(err, TK_EAUTH, "no AWS credentials found (tried: environment: %s; profile '%s' "
+			     "in '%s' and '%s': no credentials; web identity: %s; container: %s; instance "
+			     "metadata (IMDS): %s)",
+			     ctx->profile_from_cli ? "skipped (--profile)" : "AWS_ACCESS_KEY_ID not set",
+			     profile, show(ps->config_path), show(ps->credentials_path),
+			     !tk_env_get(&ctx->env, "AWS_WEB_IDENTITY_TOKEN_FILE") ?
+			     "AWS_WEB_IDENTITY_TOKEN_FILE not set" : "AWS_ROLE_ARN not set",
+			     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set", imds_why);
+	}
 done:
 	if (rc)
 		aws_creds_release(out);

@@ -16,6 +16,7 @@
 
 #include "aws.h"
 #include "creds_net.h"
+#include "fileutil.h"
 #include "sts.h"
 #include "banned.h"
 
@@ -84,41 +85,30 @@ static int op_assume_role(void *ud, struct aws_creds *out, const struct aws_cred
 	return rc;
 }
 
-/* Read a small secret file (token); trailing whitespace removed. */
+/* Read a small secret file (token) with the input-file rules
+ * (tk_read_file: a regular file, symlinks followed, a FIFO or device
+ * refused unopened, at most CREDS_NET_MAX_TOKEN bytes); trailing whitespace
+ * removed.  A file that cannot be read is TK_EAUTH (never TK_ENOTFOUND:
+ * the chain must not move on as if the provider did not apply); a FIFO or
+ * directory TK_EUSAGE; too large TK_ELIMIT. */
 static int read_small(char **out, const char *path, const char *what, struct errbuf *err)
 {
-	struct buf b;
-	char chunk[4096];
-	ssize_t n;
-	int fd, rc = 0;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(err, TK_EAUTH, "cannot open %s '%s': %s", what, path, strerror(errno));
-	buf_init(&b, CREDS_NET_MAX_TOKEN);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (buf_add(&b, chunk, (size_t)n)) {
-			rc = err_set(err, TK_ELIMIT, "%s '%s' is larger than %d bytes", what, path, CREDS_NET_MAX_TOKEN);
-			break;
-		}
+	rc = tk_read_file(path, CREDS_NET_MAX_TOKEN, &data, &len, err);
+	if (rc)
+		return err_prefix(err, rc == TK_EUSAGE || rc == TK_ELIMIT ? rc : TK_EAUTH, "%s", what);
+	while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' ' ||
+		       data[len - 1] == '\t'))
+		data[--len] = '\0';
+	if (!len) {
+		free(data);
+		return err_set(err, TK_EAUTH, "%s '%s' is empty", what, path);
 	}
-	if (!rc && n < 0)
-		rc = err_set(err, TK_EAUTH, "cannot read %s '%s': %s", what, path, strerror(errno));
-	close(fd);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	while (!rc && b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r' ||
-				b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
-		b.data[--b.len] = '\0';
-	if (!rc && !b.len)
-		rc = err_set(err, TK_EAUTH, "%s '%s' is empty", what, path);
-	if (rc) {
-		if (b.data)
-			OPENSSL_cleanse(b.data, b.len);
-		buf_release(&b);
-		return rc;
-	}
-	*out = buf_detach(&b);
+	*out = data;
 	return 0;
 }
 
@@ -522,8 +512,16 @@ static int op_process(void *ud, struct aws_creds *out, const char *command, stru
 	}
 	for (;;) {
 		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-		int pr = poll(&pf, 1, 100);
+		/* the run's deadline (--timeout) bounds the process too, on top
+		 * of its own limit: checked before every wait of at most 100 ms */
+		long long left = http_pool_time_left_ms(net->cfg.http);
+		int pr;
 
+		if (left == 0) {
+			rc = err_set(err, TK_ENET, "credential_process '%s': %s", argv[0], HTTP_DEADLINE_MSG);
+			goto done;
+		}
+		pr = poll(&pf, 1, left > 0 && left < 100 ? (int)left : 100);
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr == 0) {

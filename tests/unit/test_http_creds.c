@@ -209,7 +209,8 @@ static void test_web_identity(void **state)
 	unlink(path);
 	assert_int_equal(ops->web_identity(ops->ud, &c, "arn:aws:iam::222222222222:role/Web", path, "s", "us-east-1",
 					   &err), TK_EAUTH);
-	assert_non_null(strstr(err.msg, "cannot open web identity token file"));
+	assert_non_null(strstr(err.msg, "web identity token file: cannot open '"));
+	assert_non_null(strstr(err.msg, path));
 	fx_release(&f);
 }
 
