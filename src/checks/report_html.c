@@ -1,4 +1,5 @@
 /* report_html.c: see report_html.h. */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,34 +33,59 @@ struct rgroup {
 	int worst;                       /* 0 info, 1 warning, 2 error */
 };
 
-/* ------------------------------------------------------------ escaping */
+/* ------------------------------------------------------------ output */
+
+/* the page being written: the first failed add (TK_ELIMIT) sticks, so a
+ * page that hit the limit is an error, never a page with a part missing */
+struct page {
+	struct buf *b;
+	int rc;
+};
+
+static void pg_adds(struct page *pg, const char *s)
+{
+	if (!pg->rc)
+		pg->rc = buf_adds(pg->b, s);
+}
+
+static void pg_addf(struct page *pg, const char *fmt, ...) TK_PRINTF(2, 3);
+static void pg_addf(struct page *pg, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pg->rc)
+		return;
+	va_start(ap, fmt);
+	pg->rc = buf_vaddf(pg->b, fmt, ap);
+	va_end(ap);
+}
+
 
 /* s shown with visible escapes (no control or bidi character reaches the
  * page), then HTML escaped: safe in text and in a double-quoted attribute */
-static int add_esc(struct buf *out, const char *s)
+static void add_esc(struct page *out, const char *s)
 {
-	struct buf t = BUF_INIT_LIMIT(out->limit);
+	struct buf t = BUF_INIT_LIMIT(out->b->limit);
 	const char *p;
-	int rc = 0;
 
-	if (!s)
-		return 0;
+	if (!s || out->rc)
+		return;
 	if (tk_text_escape(&t, s)) {
 		buf_release(&t);
-		return TK_ELIMIT;
+		out->rc = TK_ELIMIT;
+		return;
 	}
-	for (p = buf_cstr(&t); *p && !rc; p++) {
+	for (p = buf_cstr(&t); *p && !out->rc; p++) {
 		switch (*p) {
-		case '&': rc = buf_adds(out, "&amp;"); break;
-		case '<': rc = buf_adds(out, "&lt;"); break;
-		case '>': rc = buf_adds(out, "&gt;"); break;
-		case '"': rc = buf_adds(out, "&quot;"); break;
-		case '\'': rc = buf_adds(out, "&#39;"); break;
-		default: rc = buf_addc(out, *p); break;
+		case '&': pg_adds(out, "&amp;"); break;
+		case '<': pg_adds(out, "&lt;"); break;
+		case '>': pg_adds(out, "&gt;"); break;
+		case '"': pg_adds(out, "&quot;"); break;
+		case '\'': pg_adds(out, "&#39;"); break;
+		default: out->rc = buf_addc(out->b, *p); break;
 		}
 	}
 	buf_release(&t);
-	return rc;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -228,18 +254,18 @@ static const char css[] =
 	".hint{color:#444;font-size:.9em;margin:.1em 0 0}.obj{font-family:monospace;font-size:.85em;word-break:break-all}"
 	".legend span{display:inline-block;padding:.1em .5em;margin-right:.5em;border:1px solid #999}";
 
-static void add_time(struct buf *out, bool has, json_int_t t)
+static void add_time(struct page *out, bool has, json_int_t t)
 {
 	char s[32];
 
 	if (!has) {
-		buf_adds(out, "not recorded");
+		pg_adds(out, "not recorded");
 		return;
 	}
-	buf_adds(out, tk_format_iso((time_t)t, s, sizeof(s)));
+	pg_adds(out, tk_format_iso((time_t)t, s, sizeof(s)));
 }
 
-static int render(struct buf *out, const struct report_html_opts *o, const char *config,
+static int render(struct page *out, const struct report_html_opts *o, const char *config,
 		  bool has_time, json_int_t run_time, bool has_start, json_int_t wstart,
 		  bool has_end, json_int_t wend, struct rcell *cells, size_t nc,
 		  const struct rfinding *fs, size_t nf, const size_t *order,
@@ -264,159 +290,157 @@ static int render(struct buf *out, const struct report_html_opts *o, const char 
 		else if (!strcmp(fs[i].severity, "warning"))
 			nwarn++;
 	}
-	buf_adds(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	pg_adds(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		 "<meta name=\"generator\" content=\"trailkeep report\">\n<title>trailkeep verify: ");
 	add_esc(out, config ? config : "report");
-	buf_adds(out, "</title>\n<style>");
-	buf_adds(out, css);
-	buf_adds(out, "</style>\n</head>\n<body>\n<h1>trailkeep verify: ");
+	pg_adds(out, "</title>\n<style>");
+	pg_adds(out, css);
+	pg_adds(out, "</style>\n</head>\n<body>\n<h1>trailkeep verify: ");
 	add_esc(out, config ? config : "(config not recorded)");
-	buf_adds(out, "</h1>\n<dl class=\"run\">\n<dt>Config</dt><dd id=\"run-config\">");
+	pg_adds(out, "</h1>\n<dl class=\"run\">\n<dt>Config</dt><dd id=\"run-config\">");
 	add_esc(out, config ? config : "not recorded");
-	buf_adds(out, "</dd>\n<dt>Run at</dt><dd id=\"run-time\">");
+	pg_adds(out, "</dd>\n<dt>Run at</dt><dd id=\"run-time\">");
 	add_time(out, has_time, run_time);
-	buf_adds(out, "</dd>\n<dt>Window</dt><dd id=\"run-window\">");
+	pg_adds(out, "</dd>\n<dt>Window</dt><dd id=\"run-window\">");
 	if (has_start || has_end) {
 		add_time(out, has_start, wstart);
-		buf_adds(out, " .. ");
+		pg_adds(out, " .. ");
 		add_time(out, has_end, wend);
 	} else {
-		buf_adds(out, "not recorded");
+		pg_adds(out, "not recorded");
 	}
-	buf_adds(out, "</dd>\n");
+	pg_adds(out, "</dd>\n");
 	if (o->source) {
-		buf_adds(out, "<dt>Document</dt><dd id=\"run-source\">");
+		pg_adds(out, "<dt>Document</dt><dd id=\"run-source\">");
 		add_esc(out, o->source);
-		buf_adds(out, "</dd>\n");
+		pg_adds(out, "</dd>\n");
 	}
-	buf_addf(out, "<dt>Cells</dt><dd id=\"run-summary\">%zu: %zu ok, %zu with findings, %zu unchecked; "
+	pg_addf(out, "<dt>Cells</dt><dd id=\"run-summary\">%zu: %zu ok, %zu with findings, %zu unchecked; "
 		 "%zu errors, %zu warnings</dd>\n</dl>\n", nc, nok, nfind, nunch, nerr, nwarn);
 	if (!has_time) {
 		char s[32];
 
-		buf_addf(out, "<p>Delivery ages as of %s (the document does not record its run time).</p>\n",
+		pg_addf(out, "<p>Delivery ages as of %s (the document does not record its run time).</p>\n",
 			 tk_format_iso(now, s, sizeof(s)));
 	}
-	buf_adds(out, "<p class=\"legend\"><span class=\"status-ok\" style=\"background:#b9e4bd\">ok</span>"
+	pg_adds(out, "<p class=\"legend\"><span class=\"status-ok\" style=\"background:#b9e4bd\">ok</span>"
 		 "<span style=\"background:#f4b4b4\">findings (error)</span>"
 		 "<span style=\"background:#fde2a7\">findings (warnings only)</span>"
 		 "<span style=\"background:#cfd4da\">unchecked</span>"
 		 "<span style=\"background:#f7f7f7\">not configured</span></p>\n");
 
 	/* the grid */
-	buf_adds(out, "<h2>Accounts x regions</h2>\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>account</th>");
+	pg_adds(out, "<h2>Accounts x regions</h2>\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>account</th>");
 	for (j = 0; j < nr; j++) {
-		buf_adds(out, "<th scope=\"col\">");
+		pg_adds(out, "<th scope=\"col\">");
 		add_esc(out, regs[j]);
-		buf_adds(out, "</th>");
+		pg_adds(out, "</th>");
 	}
-	buf_adds(out, "</tr></thead>\n<tbody>\n");
+	pg_adds(out, "</tr></thead>\n<tbody>\n");
 	for (i = 0; i < na; i++) {
-		buf_adds(out, "<tr><th scope=\"row\">");
+		pg_adds(out, "<tr><th scope=\"row\">");
 		add_esc(out, accts[i]);
-		buf_adds(out, "</th>");
+		pg_adds(out, "</th>");
 		for (j = 0; j < nr; j++) {
 			long ci = grid[i * nr + j];
 			struct rcell *c;
 			static const char *const worst[] = { "worst-info", "worst-warning", "worst-error" };
 
 			if (ci < 0) {
-				buf_adds(out, "<td class=\"nocell\">-</td>");
+				pg_adds(out, "<td class=\"nocell\">-</td>");
 				continue;
 			}
 			c = &cells[ci];
-			buf_adds(out, "<td class=\"cell status-");
+			pg_adds(out, "<td class=\"cell status-");
 			add_esc(out, c->status);
 			if (c->group >= 0) {
-				buf_adds(out, " ");
-				buf_adds(out, worst[groups[c->group].worst]);
+				pg_adds(out, " ");
+				pg_adds(out, worst[groups[c->group].worst]);
 			}
-			buf_adds(out, "\" data-account=\"");
+			pg_adds(out, "\" data-account=\"");
 			add_esc(out, c->account);
-			buf_adds(out, "\" data-region=\"");
+			pg_adds(out, "\" data-region=\"");
 			add_esc(out, c->region);
-			buf_adds(out, "\" data-status=\"");
+			pg_adds(out, "\" data-status=\"");
 			add_esc(out, c->status);
-			buf_adds(out, "\">");
+			pg_adds(out, "\">");
 			if (c->group >= 0)
-				buf_addf(out, "<a href=\"#g%ld\">", c->group);
-			buf_adds(out, "<span class=\"status\">");
+				pg_addf(out, "<a href=\"#g%ld\">", c->group);
+			pg_adds(out, "<span class=\"status\">");
 			add_esc(out, c->status);
-			buf_adds(out, "</span><span class=\"age\">");
+			pg_adds(out, "</span><span class=\"age\">");
 			if (c->has_newest)
-				buf_addf(out, "newest %s", tk_format_age(now, (time_t)c->newest, age, sizeof(age)));
+				pg_addf(out, "newest %s", tk_format_age(now, (time_t)c->newest, age, sizeof(age)));
 			else
-				buf_adds(out, "no delivery");
-			buf_adds(out, "</span>");
+				pg_adds(out, "no delivery");
+			pg_adds(out, "</span>");
 			if (c->nfindings)
-				buf_addf(out, "<span class=\"age\">%lld finding%s</span>", (long long)c->nfindings,
+				pg_addf(out, "<span class=\"age\">%lld finding%s</span>", (long long)c->nfindings,
 					 c->nfindings == 1 ? "" : "s");
 			if (c->group >= 0)
-				buf_adds(out, "</a>");
-			buf_adds(out, "</td>");
+				pg_adds(out, "</a>");
+			pg_adds(out, "</td>");
 		}
-		buf_adds(out, "</tr>\n");
+		pg_adds(out, "</tr>\n");
 	}
-	buf_adds(out, "</tbody>\n</table>\n");
+	pg_adds(out, "</tbody>\n</table>\n");
 
 	/* findings by cell */
-	buf_addf(out, "<h2>Findings (%zu)</h2>\n", nf);
+	pg_addf(out, "<h2>Findings (%zu)</h2>\n", nf);
 	if (!nf)
-		buf_adds(out, "<p id=\"no-findings\">No findings.</p>\n");
+		pg_adds(out, "<p id=\"no-findings\">No findings.</p>\n");
 	for (i = 0; i < ng; i++) {
 		const struct rgroup *g = &groups[i];
 
-		buf_addf(out, "<section class=\"group\" id=\"g%zu\" data-account=\"", i);
+		pg_addf(out, "<section class=\"group\" id=\"g%zu\" data-account=\"", i);
 		add_esc(out, g->account ? g->account : "");
-		buf_adds(out, "\" data-region=\"");
+		pg_adds(out, "\" data-region=\"");
 		add_esc(out, g->region ? g->region : "");
-		buf_adds(out, "\">\n<h3>");
+		pg_adds(out, "\">\n<h3>");
 		if (g->account) {
-			buf_adds(out, "account ");
+			pg_adds(out, "account ");
 			add_esc(out, g->account);
 		} else {
-			buf_adds(out, "organization");
+			pg_adds(out, "organization");
 		}
-		buf_adds(out, ", ");
+		pg_adds(out, ", ");
 		if (g->region)
 			add_esc(out, g->region);
 		else
-			buf_adds(out, "no region");
-		buf_addf(out, " (%zu)</h3>\n<ul class=\"findings\">\n", g->n);
+			pg_adds(out, "no region");
+		pg_addf(out, " (%zu)</h3>\n<ul class=\"findings\">\n", g->n);
 		for (j = g->first; j < g->first + g->n; j++) {
 			const struct rfinding *x = &fs[order[j]];
 
-			buf_adds(out, "<li class=\"finding sev-");
+			pg_adds(out, "<li class=\"finding sev-");
 			add_esc(out, x->severity);
-			buf_adds(out, "\"><span class=\"sev\">");
+			pg_adds(out, "\"><span class=\"sev\">");
 			add_esc(out, x->severity);
-			buf_adds(out, "</span> <code class=\"code\">");
+			pg_adds(out, "</span> <code class=\"code\">");
 			add_esc(out, x->code);
-			buf_adds(out, "</code> <span class=\"msg\">");
+			pg_adds(out, "</code> <span class=\"msg\">");
 			add_esc(out, x->message);
-			buf_adds(out, "</span>");
+			pg_adds(out, "</span>");
 			if (x->bucket || x->key) {
-				buf_adds(out, "<div class=\"obj\">s3://");
+				pg_adds(out, "<div class=\"obj\">s3://");
 				add_esc(out, x->bucket ? x->bucket : "");
 				if (x->key) {
-					buf_adds(out, "/");
+					pg_adds(out, "/");
 					add_esc(out, x->key);
 				}
-				buf_adds(out, "</div>");
+				pg_adds(out, "</div>");
 			}
 			if (x->hint) {
-				buf_adds(out, "<p class=\"hint\">");
+				pg_adds(out, "<p class=\"hint\">");
 				add_esc(out, x->hint);
-				buf_adds(out, "</p>");
+				pg_adds(out, "</p>");
 			}
-			buf_adds(out, "</li>\n");
+			pg_adds(out, "</li>\n");
 		}
-		buf_adds(out, "</ul>\n</section>\n");
+		pg_adds(out, "</ul>\n</section>\n");
 	}
-	buf_adds(out, "</body>\n</html>\n");
-	/* every add above stops at out->limit; one check at the end: a page
-	 * that hit the limit is not shown cut short */
-	return out->len + 64 >= out->limit ? TK_ELIMIT : 0;
+	pg_adds(out, "</body>\n</html>\n");
+	return out->rc;
 }
 
 int report_html_render(const json_t *doc, const struct report_html_opts *o, struct buf *out,
@@ -433,6 +457,7 @@ int report_html_render(const json_t *doc, const struct report_html_opts *o, stru
 	size_t *order = NULL, *aid = NULL, *rid = NULL, nc, nf, ng = 0, na = 0, nr = 0, i;
 	const char **tmp = NULL, **accts = NULL, **regs = NULL;
 	long *grid = NULL;
+	struct page pg = { out, 0 };
 	int rc = 0;
 
 	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "version")) ||
@@ -545,7 +570,7 @@ int report_html_render(const json_t *doc, const struct report_html_opts *o, stru
 		grid[g] = (long)i;
 		cells[i].group = group_of(groups, ng, cells[i].account, cells[i].region);
 	}
-	rc = render(out, o, config, has_time, run_time, has_start, wstart, has_end, wend, cells, nc, fs, nf,
+	rc = render(&pg, o, config, has_time, run_time, has_start, wstart, has_end, wend, cells, nc, fs, nf,
 		    order, groups, ng, accts, na, regs, nr, grid);
 	if (rc)
 		err_set(err, rc, "the page is larger than %zu bytes", out->limit);
