@@ -261,6 +261,8 @@ int cmd_validate(int argc, char **argv)
 		return cli_usage(CMD, "'%s' is not a region name", home);
 	if (org && (strncmp(org, "o-", 2) || strlen(org) < 12 || strlen(org) > 34))
 		return cli_usage(CMD, "'%s' is not an organization id (o-...)", org);
+	if (prefix && strlen(prefix) > VALIDATE_MAX_KEY)
+		return cli_usage(CMD, "--prefix is longer than %d bytes (the longest S3 key)", VALIDATE_MAX_KEY);
 	if (prefix && (prefix[0] == '/' || (prefix[0] && prefix[strlen(prefix) - 1] == '/')))
 		return cli_usage(CMD, "--prefix '%s' must not start or end with '/'", prefix);
 	start = 0;
