@@ -40,9 +40,8 @@ static void vmsg(const char *cmd, const char *fmt, va_list ap)
 		m[0] = '\0';
 	else if (n >= MAX_MSG)
 		memcpy(m + MAX_MSG - sizeof(cut), cut, sizeof(cut));
-	buf_init(&b, 4 * MAX_MSG);
-	tk_text_escape(&b, m);
-	fputs(buf_cstr(&b), stderr);
+	buf_init(&b, 4 * MAX_MSG);   /* at most 4 bytes out per byte in: it fits */
+	fputs(tk_text_escape(&b, m) ? "(message cannot be shown)" : buf_cstr(&b), stderr);
 	fputc('\n', stderr);
 	buf_release(&b);
 	free(m);
