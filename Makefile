@@ -160,13 +160,14 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory trailkeep
 	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) sh scripts/demo.sh
 
-# make matrix SEED=N COUNT=M [ONLY=break,...] [MODE=organization|per-account] [FORCE='{json}']:
+# make matrix SEED=N COUNT=M [ONLY=break,...] [MODE=organization|per-account] [FORCE='{json}']
+#   [FAILCLOSED=403,500]:
 # the generated scenario matrix (tests/integration/matrix.py; `make test` runs its fixed sample)
 matrix: deps
 	$(Q)$(MAKE) --no-print-directory trailkeep
 	$(Q)BUILD=$(BUILD) TOP=$(CURDIR) $(PYTHON) tests/integration/matrix.py --seed $(or $(SEED),1) \
 	  --count $(or $(COUNT),1) $(if $(ONLY),--only $(ONLY)) $(if $(MODE),--mode $(MODE)) \
-	  $(if $(FORCE),--force '$(FORCE)')
+	  $(if $(FORCE),--force '$(FORCE)') $(if $(FAILCLOSED),--fail-closed $(FAILCLOSED))
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory tools $(BENCH_BIN)

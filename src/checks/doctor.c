@@ -1088,10 +1088,12 @@ static int check_bucket_policy(struct cellctx *x)
 		return 1;
 	}
 	if (r->rc) {
-		ev(c, "s3 GetBucketPolicy '%s': %s", x->bucket, r->msg);
-		if (r->rc != TK_ENOTFOUND && r->rc != TK_EAUTH)
-			incomplete(x, r->msg);
-		return 0;   /* bucket missing / not ours: the bucket checks say which */
+		/* a missing or foreign bucket was explained by check_bucket before
+		 * this; any other failure (denied included) leaves the policy
+		 * unchecked: never "every check passed" */
+		ev(c, "s3 GetBucketPolicy '%s': not checked: %s", x->bucket, r->msg);
+		incomplete(x, r->msg);
+		return 0;
 	}
 	for (which = 0; which < 2; which++) {
 		struct policy_context *pc = policy_context_new();
@@ -1465,13 +1467,16 @@ static int check_region(struct cellctx *x)
 	ctx = ctx_for(st, c->account, global, &e);
 	if (!ctx) {
 		ev(c, "account GetRegionOptStatus '%s' in %s: not checked: %s", c->region, c->account, e.msg);
+		incomplete(x, e.msg);
 		return 0;
 	}
 	st->calls++;
 	rc = account_region_opt_status(ctx, c->region, &status, &e);
 	if (rc) {
-		/* an account without the permission still gets the other answers */
+		/* the other checks still run (one may explain the cell); if none
+		 * does, the cell is unexamined, not "unknown" */
 		ev(c, "account GetRegionOptStatus '%s' in %s: not checked: %s", c->region, c->account, e.msg);
+		incomplete(x, e.msg);
 		return 0;
 	}
 	ev(c, "account GetRegionOptStatus '%s' in %s: %s", c->region, c->account, status);

@@ -115,6 +115,9 @@ def main():
     ap.add_argument("--mode", default="")
     ap.add_argument("--force", default="")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--fail-closed", default="",
+                    help="after each world's checks, fail each call verify and doctor make in turn "
+                         "(403, 500 or 403,500) and assert the result is never green")
     a = ap.parse_args()
     if not os.path.exists(TK):
         print("FAIL: %s not built" % TK)
@@ -128,7 +131,11 @@ def main():
     force = json.loads(a.force) if a.force else {}
     tmp = tempfile.mkdtemp(prefix="tk-matrix-")
     t0 = time.time()
-    runner = Runner(tmp, verbose=a.verbose)
+    fc = None
+    if a.fail_closed:
+        kinds = {"403": ("AccessDenied", 403), "500": ("InternalError", 500)}
+        fc = [kinds[k] for k in a.fail_closed.split(",") if k]
+    runner = Runner(tmp, verbose=a.verbose, fail_closed=fc)
     try:
         if a.seed is None:
             errs = sample_coverage_errors()

@@ -193,10 +193,70 @@ def check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, config):
 
 # --- the flow ---------------------------------------------------------------------------------
 
+# --- fail closed (issue 13): each call verify and doctor make, failed in turn --------------------
+
+# fast retries: the 500 variant fails every attempt of every retry
+FAST = {"TRAILKEEP_BACKOFF_SCALE": "0.001", "AWS_MAX_ATTEMPTS": "2"}
+
+
+def ops_of(w, fn):
+    """The service:Operation names the fake served while fn() ran (control ops left out)."""
+    since = w.mark()
+    fn()
+    return sorted(op for op in w.fa.post("stats", since=since)["per_op"] if not op.startswith("control:"))
+
+
+def fail_closed_sweep(res, w, label, codes, red_before, causes_before):
+    """README "Fail closed": a check whose call failed is unchecked (verify:
+    cell_unchecked, exit 3) or unexamined (doctor, exit 3), never passed.  For
+    every operation verify (--no-integrity) and doctor make in this world, the
+    fake fails every call of it; then:
+    - verify is never green (exit 1 or 3, not every cell ok), and a world that
+      was red stays red (exit 1 or 3);
+    - doctor never exits 0; no cell red without the fault is healthy with it;
+    - a cell whose cause was `unknown` ("every check passed") is never `unknown`
+      while a call doctor made failed: it is unexamined."""
+    vops = ops_of(w, lambda: w.tk_json("verify", "--no-integrity", env=FAST))
+    dops = ops_of(w, lambda: w.tk_json("doctor", env=FAST))
+    if len(vops) < 4 or len(dops) < 4:
+        res.fail("%s: verify and doctor make calls (%s; %s)" % (label, vops, dops))
+        return
+    for op in sorted(set(vops) | set(dops)):
+        svc, _, name = op.partition(":")
+        for code, status in codes:
+            what = "%s: with %s failing (%d %s)" % (label, op, status, code)
+            w.fa.post("set_faults", forced=[{"service": svc, "operation": name, "code": code,
+                                             "status": status, "message": "injected by the matrix"}])
+            try:
+                if op in vops:
+                    rc, doc, out = w.tk_json("verify", "--no-integrity", env=FAST)
+                    st = sorted(set(c.get("status") for c in (doc or {}).get("cells", [])))
+                    if rc not in (1, 3) or st == ["ok"]:
+                        res.fail("%s, verify is green (exit %d, cells %s): %s" % (what, rc, st, out[-800:]))
+                if op not in dops:
+                    continue
+                rc, doc, out = w.tk_json("doctor", env=FAST)
+                cells = {(c["account"], c["region"]): c for c in (doc or {}).get("cells", [])}
+                if rc not in (1, 3) or (doc is not None and not [c for c in cells.values()
+                                                                 if c.get("status") != "ok"]):
+                    res.fail("%s, doctor is green (exit %d): %s" % (what, rc, out[-800:]))
+                for c in sorted(red_before):
+                    cd = cells.get(c)
+                    if cd is not None and cd.get("status") == "ok":
+                        res.fail("%s, doctor calls red cell %s %s healthy" % (what, c[0], c[1]))
+                    if cd is not None and causes_before.get(c) == "unknown" and cd.get("cause") == "unknown":
+                        res.fail("%s, doctor still says 'unknown' (every check passed) on %s %s"
+                                 % (what, c[0], c[1]))
+            finally:
+                w.fa.post("set_faults")
+
+
 class Runner:
-    def __init__(self, tmp, verbose=False, timings=None):
+    def __init__(self, tmp, verbose=False, timings=None, fail_closed=None):
         self.tmp = tmp
         self.verbose = verbose
+        # None, or the (code, status) pairs each call is failed with
+        self.fail_closed = fail_closed
         self.results = []
         self.timings = timings if timings is not None else {}
 
@@ -251,6 +311,8 @@ class Runner:
             check_doctor(res, rc, doc, out, cells, {}, {}, B.Ctx(MGMT), w.config)
             if rc != 0:
                 res.fail("healthy doctor: exit %d" % rc)
+            if self.fail_closed:
+                fail_closed_sweep(res, w, "healthy", self.fail_closed, set(), {})
             snap = os.path.join(w.tmp, "healthy")
             w.save(snap)
             return snap, res
@@ -320,6 +382,10 @@ class Runner:
             if exp.get("doctor", True):
                 rc, doc, out = w.tk_json("doctor")
                 check_doctor(res, rc, doc, out, cells, kinds, exp, ctx, w.config)
+                if self.fail_closed and doc is not None:
+                    red = {(c["account"], c["region"]): c.get("cause") for c in doc.get("cells", [])
+                           if c.get("status") != "ok"}
+                    fail_closed_sweep(res, w, "break %s" % name, self.fail_closed, set(red), red)
             if exp.get("fix") == APPLY:
                 self.converge(res, w, cfg, exp, kinds)
             elif ctx.revert:

@@ -149,9 +149,10 @@ class World:
         return r
 
     # --- trailkeep ----------------------------------------------------------------------
-    def tk(self, *args, config=None, timeout=120):
+    def tk(self, *args, config=None, timeout=120, env=None):
         e = trailkeep_env(self.fa, self.keys[MGMT], TOP, now=self.now)
         e["AWS_REGION"] = e["AWS_DEFAULT_REGION"] = self.cfg.home
+        e.update(env or {})
         rc, out, err = run_trailkeep(TK, [args[0], config or self.config] + list(args[1:]), e,
                                      timeout=timeout)
         self.log("$ trailkeep %s -> %d" % (" ".join(args), rc))
@@ -159,8 +160,8 @@ class World:
             self.sanitizer.append("trailkeep %s: %s" % (" ".join(args), err[-3000:]))
         return rc, out, err
 
-    def tk_json(self, *args, config=None):
-        rc, out, err = self.tk(*(list(args) + ["--json"]), config=config)
+    def tk_json(self, *args, config=None, env=None):
+        rc, out, err = self.tk(*(list(args) + ["--json"]), config=config, env=env)
         try:
             doc = json.loads(out)
         except ValueError:
