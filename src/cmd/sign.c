@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "creds.h"
 #include "awsenv.h"
+#include "http.h"
 #include "sigv4.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -88,46 +89,46 @@ static char *encode_as_given(const char *s, size_t n, const char *keep)
 	return buf_detach(&b);
 }
 
+/* The URL parsed by the one URL parser (http_url_parse, libcurl's URL API)
+ * with the path kept as written; path and query are then encoded as given
+ * (valid %XX kept) for signing. */
 static int url_parse(struct url *u, const char *url, struct errbuf *err)
 {
-	const char *p = strstr(url, "://"), *h, *slash, *q;
-	size_t hl;
+	struct http_url pu;
+	struct errbuf perr;
+	int rc = 0;
 
 	memset(u, 0, sizeof(*u));
-	if (!p || (strncmp(url, "https", 5) && strncmp(url, "http", 4)) ||
-	    (size_t)(p - url) > 5)
-		return err_set(err, TK_EUSAGE, "'%s' is not an http:// or https:// URL", url);
-	u->scheme = xstrndup(url, (size_t)(p - url));
-	if (strcmp(u->scheme, "http") && strcmp(u->scheme, "https"))
-		return err_set(err, TK_EUSAGE, "'%s' is not an http:// or https:// URL", url);
-	h = p + 3;
-	hl = strcspn(h, "/?#");
-	if (!hl || memchr(h, '@', hl))
-		return err_set(err, TK_EUSAGE, "URL '%s' has no host (or has user info)", url);
-	u->host = xstrndup(h, hl);
-	/* drop the scheme's default port, as the Host header has it */
-	{
-		size_t n = strlen(u->host);
-		const char *dflt = !strcmp(u->scheme, "https") ? ":443" : ":80";
-
-		if (n > strlen(dflt) && !strcmp(u->host + n - strlen(dflt), dflt))
-			u->host[n - strlen(dflt)] = '\0';
+	if (http_url_parse(&pu, url, true, &perr))
+		return err_set(err, TK_EUSAGE, "%s", perr.msg);
+	if (strcmp(pu.scheme, "http") && strcmp(pu.scheme, "https")) {
+		rc = err_set(err, TK_EUSAGE, "'%s' is not an http:// or https:// URL", url);
+		goto done;
 	}
-	slash = h + hl;
-	q = strchr(slash, '?');
-	if (strchr(slash, '#'))
-		return err_set(err, TK_EUSAGE, "URL '%s' has a fragment", url);
-	if (q) {
-		u->path = encode_as_given(slash, (size_t)(q - slash), "/");
-		u->query = encode_as_given(q + 1, strlen(q + 1), "=&");
-	} else {
-		u->path = encode_as_given(slash, strlen(slash), "/");
+	if (pu.has_userinfo || !pu.host || !*pu.host) {
+		rc = err_set(err, TK_EUSAGE, "URL '%s' has no host (or has user info)", url);
+		goto done;
 	}
+	if (pu.fragment) {
+		rc = err_set(err, TK_EUSAGE, "URL '%s' has a fragment", url);
+		goto done;
+	}
+	u->scheme = xstrdup(pu.scheme);
+	/* the scheme's default port is left out, as the Host header has it */
+	if (pu.port && strcmp(pu.port, !strcmp(pu.scheme, "https") ? "443" : "80"))
+		u->host = xasprintf("%s:%s", pu.host, pu.port);
+	else
+		u->host = xstrdup(pu.host);
+	u->path = encode_as_given(pu.path, strlen(pu.path), "/");
+	if (pu.query)
+		u->query = encode_as_given(pu.query, strlen(pu.query), "=&");
 	if (!*u->path) {
 		free(u->path);
 		u->path = xstrdup("/");
 	}
-	return 0;
+done:
+	http_url_release(&pu);
+	return rc;
 }
 
 /* s with every occurrence of secret replaced by REDACTED */

@@ -12,6 +12,7 @@
 #include "endpoint.h"
 #include "profile.h"
 #include "sigv4.h"
+#include "http.h"
 #include "buf.h"
 #include "banned.h"
 
@@ -100,12 +101,16 @@ static bool is_ip_literal(const char *host)
 	return dots == 3;
 }
 
-/* scheme://host[:port][/path] -> out fields.  No user info, query or fragment. */
+/* scheme://host[:port][/path] -> out fields.  No user info, query or
+ * fragment.  Parsed by the one URL parser (http_url_parse: libcurl's URL
+ * API); the checks before it only keep secrets and junk out of messages. */
 static int parse_url(struct endpoint *out, const char *url, const char *what, struct errbuf *err)
 {
-	const char *p, *h, *hend, *port = NULL;
+	struct http_url pu;
+	struct errbuf perr;
 	size_t n = strlen(url), i;
 	long pn = 0;
+	int rc = 0;
 
 	if (n > MAX_URL)
 		return err_set(err, TK_EUSAGE, "%s is longer than %d characters", what, MAX_URL);
@@ -117,55 +122,48 @@ static int parse_url(struct endpoint *out, const char *url, const char *what, st
 	for (i = 0; i < n; i++)
 		if ((unsigned char)url[i] <= 32 || (unsigned char)url[i] == 127)
 			return err_set(err, TK_EUSAGE, "%s '%s' contains a space or control character", what, url);
-	if (!strncasecmp(url, "https://", 8)) {
-		out->scheme = xstrdup("https");
-		h = url + 8;
-	} else if (!strncasecmp(url, "http://", 7)) {
-		out->scheme = xstrdup("http");
-		h = url + 7;
-	} else {
+	if (strncasecmp(url, "https://", 8) && strncasecmp(url, "http://", 7))
 		return err_set(err, TK_EUSAGE, "%s '%s' is not an http:// or https:// URL", what, url);
+	if (http_url_parse(&pu, url, false, &perr))
+		return err_set(err, TK_EUSAGE, "%s: %s", what, perr.msg);
+	if (pu.has_userinfo) {
+		rc = err_set(err, TK_EUSAGE, "%s must not contain a user name or password (user:password@); "
+			     "the URL is not shown", what);
+		goto done;
 	}
-	hend = h + strcspn(h, "/?#");
-	if (memchr(h, '@', (size_t)(hend - h)))
-		return err_set(err, TK_EUSAGE, "%s '%s' must not contain user information", what, url);
-	if (*hend == '?' || *hend == '#' || strpbrk(hend, "?#"))
-		return err_set(err, TK_EUSAGE, "%s '%s' must not have a query or fragment", what, url);
-	if (h[0] == '[') {
-		const char *rb = memchr(h, ']', (size_t)(hend - h));
-
-		if (!rb)
-			return err_set(err, TK_EUSAGE, "%s '%s' has a bad IPv6 address", what, url);
-		out->hostname = xstrndup(h, (size_t)(rb - h + 1));
-		if (rb + 1 < hend) {
-			if (rb[1] != ':')
-				return err_set(err, TK_EUSAGE, "%s '%s' has a bad host", what, url);
-			port = rb + 2;
-		}
-	} else {
-		const char *colon = memchr(h, ':', (size_t)(hend - h));
-
-		out->hostname = xstrndup(h, (size_t)((colon ? colon : hend) - h));
-		if (colon)
-			port = colon + 1;
+	if (strcmp(pu.scheme, "https") && strcmp(pu.scheme, "http")) {
+		rc = err_set(err, TK_EUSAGE, "%s '%s' is not an http:// or https:// URL", what, url);
+		goto done;
 	}
-	if (!*out->hostname)
-		return err_set(err, TK_EUSAGE, "%s '%s' has no host", what, url);
-	for (i = 0; out->hostname[i]; i++) {
-		char c = out->hostname[i];
+	if (pu.query || pu.fragment || strpbrk(url, "?#")) {
+		rc = err_set(err, TK_EUSAGE, "%s '%s' must not have a query or fragment", what, url);
+		goto done;
+	}
+	for (i = 0; pu.host && pu.host[i]; i++) {
+		char c = pu.host[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
-			return err_set(err, TK_EUSAGE, "%s '%s' has a bad host", what, url);
+		      c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':')) {
+			rc = err_set(err, TK_EUSAGE, "%s '%s' has a bad host", what, url);
+			goto done;
+		}
 	}
-	if (port) {
+	if (!pu.host || !*pu.host) {
+		rc = err_set(err, TK_EUSAGE, "%s '%s' has no host", what, url);
+		goto done;
+	}
+	if (pu.port) {
 		char *end;
 
 		errno = 0;
-		pn = strtol(port, &end, 10);
-		if (end != hend || errno || pn < 1 || pn > 65535 || port == hend)
-			return err_set(err, TK_EUSAGE, "%s '%s' has a bad port", what, url);
+		pn = strtol(pu.port, &end, 10);
+		if (*end || errno || pn < 1 || pn > 65535) {
+			rc = err_set(err, TK_EUSAGE, "%s '%s' has a bad port", what, url);
+			goto done;
+		}
 	}
+	out->scheme = xstrdup(pu.scheme);
+	out->hostname = xstrdup(pu.host);
 	if (!pn)
 		pn = !strcmp(out->scheme, "https") ? 443 : 80;
 	out->port = (int)pn;
@@ -173,13 +171,14 @@ static int parse_url(struct endpoint *out, const char *url, const char *what, st
 		out->host = xstrdup(out->hostname);
 	else
 		out->host = xasprintf("%s:%ld", out->hostname, pn);
-	/* base path without trailing slashes */
-	p = hend;
-	n = strlen(p);
-	while (n && p[n - 1] == '/')
+	/* base path without trailing slashes ("/" is none) */
+	n = strlen(pu.path);
+	while (n && pu.path[n - 1] == '/')
 		n--;
-	out->base_path = xstrndup(p, n);
-	return 0;
+	out->base_path = xstrndup(pu.path, n);
+done:
+	http_url_release(&pu);
+	return rc;
 }
 
 bool endpoint_is_loopback(const struct endpoint *ep)

@@ -157,35 +157,96 @@ static const char *url_shown(const char *url, char *out, size_t n)
 	return out;
 }
 
-/* Parse url: scheme must be http/https; *host_out malloc'd (curl_free'd copy). */
-static int url_check(const char *url, char **host_out, struct errbuf *err)
+static char *url_part(CURLU *u, CURLUPart what)
+{
+	char *v = NULL, *copy;
+
+	if (curl_url_get(u, what, &v, 0) != CURLUE_OK || !v) {
+		curl_free(v);
+		return NULL;
+	}
+	copy = xstrdup(v);
+	curl_free(v);
+	return copy;
+}
+
+void http_url_release(struct http_url *u)
+{
+	if (!u)
+		return;
+	free(u->scheme);
+	free(u->host);
+	free(u->port);
+	free(u->path);
+	free(u->query);
+	free(u->fragment);
+	memset(u, 0, sizeof(*u));
+}
+
+int http_url_parse(struct http_url *out, const char *url, bool as_is, struct errbuf *err)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	CURLUcode uc;
 	char shown[256];
-	int rc = 0;
+	char *v = NULL;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!u)
+		tk_oom();
+	uc = curl_url_set(u, CURLUPART_URL, url, as_is ? CURLU_PATH_AS_IS | CURLU_ALLOW_SPACE : 0);
+	if (uc != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return err_set(err, TK_EUSAGE, "'%s' is not a valid URL (%s)", url_shown(url, shown, sizeof(shown)),
+			       curl_url_strerror(uc));
+	}
+	out->scheme = url_part(u, CURLUPART_SCHEME);
+	out->host = url_part(u, CURLUPART_HOST);
+	out->port = url_part(u, CURLUPART_PORT);
+	out->path = url_part(u, CURLUPART_PATH);
+	out->query = url_part(u, CURLUPART_QUERY);
+	out->fragment = url_part(u, CURLUPART_FRAGMENT);
+	if (curl_url_get(u, CURLUPART_USER, &v, 0) == CURLUE_OK)
+		out->has_userinfo = true;
+	curl_free(v);
+	v = NULL;
+	if (curl_url_get(u, CURLUPART_PASSWORD, &v, 0) == CURLUE_OK)
+		out->has_userinfo = true;
+	if (v)
+		memset(v, 0, strlen(v));
+	curl_free(v);
+	curl_url_cleanup(u);
+	if (!out->scheme) {
+		http_url_release(out);
+		return err_set(err, TK_EUSAGE, "'%s' is not a valid URL (no scheme)",
+			       url_shown(url, shown, sizeof(shown)));
+	}
+	for (i = 0; out->scheme[i]; i++)
+		if (out->scheme[i] >= 'A' && out->scheme[i] <= 'Z')
+			out->scheme[i] = (char)(out->scheme[i] - 'A' + 'a');
+	if (!out->path)
+		out->path = xstrdup("/");
+	return 0;
+}
+
+/* Parse url: scheme must be http/https; *host_out malloc'd. */
+static int url_check(const char *url, char **host_out, struct errbuf *err)
+{
+	struct http_url pu;
+	char shown[256];
+	int rc;
 
 	*host_out = NULL;
-	if (!u)
-		return err_set(err, TK_EFAIL, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+	if (http_url_parse(&pu, url, false, NULL))
+		return err_set(err, TK_EUSAGE, "invalid url '%s'", url_shown(url, shown, sizeof(shown)));
+	rc = 0;
+	if (strcmp(pu.scheme, "http") && strcmp(pu.scheme, "https"))
+		rc = err_set(err, TK_EUSAGE, "unsupported url scheme '%.20s'", pu.scheme);
+	else if (!pu.host || !*pu.host)
 		rc = err_set(err, TK_EUSAGE, "invalid url '%s'", url_shown(url, shown, sizeof(shown)));
-		goto done;
-	}
-	if (strcasecmp(scheme, "http") && strcasecmp(scheme, "https")) {
-		rc = err_set(err, TK_EUSAGE, "unsupported url scheme '%.20s'", scheme);
-		goto done;
-	}
-	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		rc = err_set(err, TK_EUSAGE, "invalid url '%s'", url_shown(url, shown, sizeof(shown)));
-		goto done;
-	}
-	*host_out = xstrdup(host);
-done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	else
+		*host_out = xstrdup(pu.host);
+	http_url_release(&pu);
 	return rc;
 }
 
@@ -211,32 +272,28 @@ static bool host_equal(const char *host, const char *name)
 
 int http_url_cleartext(const char *url, const char *const *hosts, char **host_out)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
-	int rc = -1;
+	struct http_url pu;
+	int rc = 0;
 	size_t i;
 
 	if (host_out)
 		*host_out = NULL;
-	if (!u)
+	if (http_url_parse(&pu, url, false, NULL))
 		return -1;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+	if (!pu.host) {
+		rc = -1;
 		goto done;
-	rc = 0;
-	if (strcasecmp(scheme, "http") || host_is_loopback(host))
+	}
+	if (strcmp(pu.scheme, "http") || host_is_loopback(pu.host))
 		goto done;
 	for (i = 0; hosts && hosts[i]; i++)
-		if (host_equal(host, hosts[i]))
+		if (host_equal(pu.host, hosts[i]))
 			goto done;
 	rc = 1;
 	if (host_out)
-		*host_out = xstrdup(host);
+		*host_out = xstrdup(pu.host);
 done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
+	http_url_release(&pu);
 	return rc;
 }
 

@@ -146,6 +146,22 @@ const char *http_header_get(const struct http_response *r, const char *name);
 /* base64 of the binary MD5 of data (S3 Content-MD5): out must hold 25 bytes. */
 void http_content_md5(const void *data, size_t n, char out[25]);
 
+/* The one URL parser (libcurl's URL API, CURLU): used for request URLs
+ * here, endpoint URLs (endpoint.c) and `trailkeep sign --url`.  Parts are
+ * malloc'd copies, NULL when absent (a scheme is always there); scheme
+ * lower case; host as curl gives
+ * it (an IPv6 literal in brackets); path "/" when empty; has_userinfo when
+ * the URL names a user or password (never copied).  as_is: keep the path
+ * as written (no "." / ".." removal) and accept spaces (sign signs what it
+ * is given).  0, or TK_EUSAGE with "'URL' is not a valid URL (curl's
+ * reason)" (the URL shown without user information, query or fragment). */
+struct http_url {
+	char *scheme, *host, *port, *path, *query, *fragment;
+	bool has_userinfo;
+};
+int http_url_parse(struct http_url *out, const char *url, bool as_is, struct errbuf *err);
+void http_url_release(struct http_url *u);
+
 /* Is the host of url a loopback address or "localhost"? */
 bool http_url_is_loopback(const char *url);
 /* Does url send in the clear to another machine?  1 for plain http to a

@@ -17,6 +17,7 @@
 #include "creds.h"
 #include "profile.h"
 #include "endpoint.h"
+#include "http.h"
 #include "buf.h"
 
 /* ---- stub environment -------------------------------------------------- */
@@ -577,6 +578,64 @@ static void test_endpoints_custom_order(void **state)
 	profile_release(&ps);
 }
 
+/* Endpoint URLs are read by the one URL parser (libcurl's, http_url_parse),
+ * so the host judged (loopback or not) is the host curl connects to: the
+ * shorthand 127.1 and hex 0x7f.0.0.1 are 127.0.0.1 for both. */
+static void test_endpoint_url_parser(void **state)
+{
+	struct endpoint_config cfg;
+	struct endpoint e;
+	struct errbuf err;
+	struct http_url u;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cli_url = "http://127.1:4566";
+	if (endpoint_resolve(&e, "kms", "eu-west-1", &cfg, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(e.hostname, "127.0.0.1");
+	assert_string_equal(e.host, "127.0.0.1:4566");
+	assert_true(endpoint_is_loopback(&e));
+	endpoint_release(&e);
+	cfg.cli_url = "HTTP://0x7f.0.0.1/base//";
+	if (endpoint_resolve(&e, "s3", "eu-west-1", &cfg, &err))
+		fail_msg("%s", err.msg);
+	assert_string_equal(e.scheme, "http");
+	assert_string_equal(e.host, "127.0.0.1");
+	assert_int_equal(e.port, 80);
+	assert_string_equal(e.base_path, "/base");
+	endpoint_release(&e);
+	/* still refused: query, fragment, bad port, no host, user info */
+	cfg.cli_url = "http://localhost:4566/#x";
+	assert_int_equal(endpoint_resolve(&e, "kms", "eu-west-1", &cfg, &err), TK_EUSAGE);
+	cfg.cli_url = "http://localhost:0/";
+	assert_int_equal(endpoint_resolve(&e, "kms", "eu-west-1", &cfg, &err), TK_EUSAGE);
+	cfg.cli_url = "http:///x";
+	assert_int_equal(endpoint_resolve(&e, "kms", "eu-west-1", &cfg, &err), TK_EUSAGE);
+	cfg.cli_url = "http://[::1/";
+	assert_int_equal(endpoint_resolve(&e, "kms", "eu-west-1", &cfg, &err), TK_EUSAGE);
+
+	/* the parser itself: as_is keeps the path as written, else dot segments go */
+	assert_int_equal(http_url_parse(&u, "https://h.example:8443/a/./b/../c?x=1 2#f", true, &err), 0);
+	assert_string_equal(u.scheme, "https");
+	assert_string_equal(u.host, "h.example");
+	assert_string_equal(u.port, "8443");
+	assert_string_equal(u.path, "/a/./b/../c");
+	assert_string_equal(u.query, "x=1 2");
+	assert_string_equal(u.fragment, "f");
+	assert_false(u.has_userinfo);
+	http_url_release(&u);
+	assert_int_equal(http_url_parse(&u, "https://h.example/a/./b/../c", false, &err), 0);
+	assert_string_equal(u.path, "/a/c");
+	assert_null(u.port);
+	assert_null(u.query);
+	http_url_release(&u);
+	assert_int_equal(http_url_parse(&u, "https://me:secret@h.example/", false, &err), 0);
+	assert_true(u.has_userinfo);
+	http_url_release(&u);
+	assert_int_equal(http_url_parse(&u, "not a url", false, &err), TK_EUSAGE);
+}
+
 static void test_s3_addressing(void **state)
 {
 	struct endpoint e;
@@ -626,6 +685,7 @@ static void test_s3_addressing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_endpoint_url_parser),
 		cmocka_unit_test(test_profile_parse),
 		cmocka_unit_test(test_profile_long_token_and_errors),
 		cmocka_unit_test_setup_teardown(test_env_first_unless_cli_profile, setup, teardown),
