@@ -143,7 +143,19 @@ static char *redact(const char *s, const char *secret)
 	if (!secret || !*secret)
 		return xstrdup(s);
 	sl = strlen(secret);
-	buf_init(&b, strlen(s) * 2 + 64);
+	{
+		/* room for every occurrence replaced (a short secret may occur
+		 * often and REDACTED is longer than it) */
+		size_t occ = 0, need;
+		const char *q = s;
+
+		while ((q = strstr(q, secret))) {
+			occ++;
+			q += sl;
+		}
+		need = strlen(s) + occ * sizeof(REDACTED) + 1;
+		buf_init(&b, need);
+	}
 	while ((p = strstr(s, secret))) {
 		buf_add(&b, s, (size_t)(p - s));
 		buf_adds(&b, REDACTED);
