@@ -196,6 +196,8 @@ install: $(BIN) $(BUILD)/trailkeep.1
 	  $(DESTDIR)$(PREFIX)/share/doc/trailkeep
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/trailkeep
 	install -m 644 templates/*.json $(DESTDIR)$(PREFIX)/share/trailkeep/templates/
+	install -d $(DESTDIR)$(PREFIX)/share/trailkeep/templates/athena
+	install -m 644 templates/athena/*.sql $(DESTDIR)$(PREFIX)/share/trailkeep/templates/athena/
 	install -m 644 $(BUILD)/trailkeep.1 $(DESTDIR)$(MANDIR)/man1/trailkeep.1
 	install -m 644 completion/trailkeep.bash $(DESTDIR)$(BASHCOMPDIR)/trailkeep
 	install -m 644 completion/_trailkeep $(DESTDIR)$(ZSHCOMPDIR)/_trailkeep

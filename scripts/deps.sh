@@ -4,7 +4,7 @@
 # Otherwise: print the exact command and stop.  Does nothing when all present.
 set -u
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libinih-dev
-libexpat1-dev zlib1g-dev libcmocka-dev python3 python3-botocore python3-cryptography awscli
+libexpat1-dev zlib1g-dev libcmocka-dev python3 python3-botocore python3-cryptography awscli python3-sqlglot
 prometheus chromium python3-kubernetes python3-yaml systemd groff-base man-db bash-completion"
 missing=""
 for p in $PKGS; do

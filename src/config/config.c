@@ -33,7 +33,7 @@
 
 /* ---- keys ---- */
 
-enum sect { S_NONE, S_ORG, S_CENTRAL, S_TRAIL, S_ACCOUNT, S_BAD };
+enum sect { S_NONE, S_ORG, S_CENTRAL, S_TRAIL, S_MONITORING, S_ACCOUNT, S_BAD };
 
 static const char *const org_keys[] = {
 	"id", "management_account", "log_archive_account", "home_region", "regions",
@@ -51,9 +51,16 @@ static const char *const trail_keys[] = {
 	"data_events", NULL
 };
 enum { K_NAME, K_MODE, K_MULTI, K_GLOBAL, K_VALIDATION, K_DATA, NTRAIL_KEYS };
+static const char *const monitoring_keys[] = {
+	"cloudwatch_log_group", "cloudwatch_retention_days", "alarms", "notify", "topic_kms_alias",
+	"subscribe", "max_cloudwatch_delivery_age", "access_log_max_age", NULL
+};
+enum { K_MON_GROUP, K_MON_RETENTION, K_MON_ALARMS, K_MON_NOTIFY, K_MON_TOPIC_KEY, K_MON_SUBSCRIBE,
+       K_MON_CW_AGE, K_MON_ACCESS_AGE, NMON_KEYS };
 static const char *const account_keys[] = { "id", "regions", NULL };
 enum { K_ACCT_ID, K_ACCT_REGIONS, NACCOUNT_KEYS };
-static const char *const section_names[] = { "organization", "central", "trail", "account NAME", NULL };
+static const char *const section_names[] = { "organization", "central", "trail", "monitoring", "account NAME",
+					     NULL };
 
 struct acct_lines {
 	int key[NACCOUNT_KEYS];
@@ -71,6 +78,7 @@ struct pstate {
 	int org_line[NORG_KEYS];
 	int central_line[NCENTRAL_KEYS];
 	int trail_line[NTRAIL_KEYS];
+	int mon_line[NMON_KEYS];
 	struct acct_lines *alines;  /* parallel to c->accounts */
 	size_t alloc_alines;
 	bool bad_account[2];        /* [0]: log_archive_account, [1]: management_account
@@ -531,6 +539,201 @@ static void trail_key(struct pstate *st, int k, const char *v)
 		diag(st, st->lx.lineno, "bad value '%s' for '%s': expected true or false", v, trail_keys[k]);
 }
 
+/* CloudWatch Logs' retention values (PutRetentionPolicy) */
+static const int cw_retention_values[] = {
+	1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+	3288, 3653, 0
+};
+
+/* a log group name: 1 to 512 of letters, digits and ._-/# */
+static bool valid_log_group(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n < 1 || n > 512)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("._-/#", v[i]))
+			return false;
+	return true;
+}
+
+/* an SNS topic name: 1 to 256 of letters, digits, '-' and '_' */
+static bool valid_topic_name(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n < 1 || n > 256)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_')
+			return false;
+	return true;
+}
+
+/* arn:PARTITION:sns:REGION:ACCOUNT:NAME: 0, else -1 */
+static int parse_topic_arn(const char *v, char *region, size_t rn, char *account, const char **name)
+{
+	const char *p[6], *s = v;
+	size_t i, len;
+
+	for (i = 0; i < 6; i++) {
+		p[i] = s;
+		if (i < 5) {
+			s = strchr(s, ':');
+			if (!s)
+				return -1;
+			s++;
+		}
+	}
+	if (strncmp(p[0], "arn:", 4) || strncmp(p[2], "sns:", 4))
+		return -1;
+	len = (size_t)(p[4] - p[3]) - 1;
+	if (len == 0 || len >= rn)
+		return -1;
+	memcpy(region, p[3], len);
+	region[len] = '\0';
+	len = (size_t)(p[5] - p[4]) - 1;
+	if (len != TK_ACCOUNT_ID_LEN)
+		return -1;
+	memcpy(account, p[4], len);
+	account[len] = '\0';
+	if (!cfg_all_digits(account, TK_ACCOUNT_ID_LEN) || !valid_topic_name(p[5]))
+		return -1;
+	*name = p[5];
+	return 0;
+}
+
+/* mailto:ADDR or https://HOST/...: NULL when fine, else why not */
+static const char *subscription_problem(const char *v)
+{
+	const char *at;
+	size_t i;
+
+	if (!strncmp(v, "mailto:", 7)) {
+		at = strchr(v + 7, '@');
+		if (!at || at == v + 7 || !at[1] || strchr(at + 1, '@') || !strchr(at + 1, '.'))
+			return "expected 'mailto:NAME@DOMAIN'";
+		for (i = 7; v[i]; i++)
+			if (isspace((unsigned char)v[i]) || v[i] == ',' || (unsigned char)v[i] < 0x20)
+				return "expected 'mailto:NAME@DOMAIN'";
+		return NULL;
+	}
+	if (!strncmp(v, "https://", 8)) {
+		if (!v[8] || v[8] == '/')
+			return "expected 'https://HOST/PATH'";
+		for (i = 8; v[i]; i++)
+			if (isspace((unsigned char)v[i]) || (unsigned char)v[i] < 0x20)
+				return "expected 'https://HOST/PATH' without blanks";
+		return NULL;
+	}
+	if (!strncmp(v, "http://", 7))
+		return "plain http is refused: alarm messages go over 'https://' only";
+	return "expected 'mailto:ADDR' or 'https://URL'";
+}
+
+static void monitoring_key(struct pstate *st, int k, const char *v)
+{
+	struct tk_config *c = st->c;
+	struct tk_strlist l = { NULL, 0, 0 };
+	long secs;
+	size_t i;
+
+	switch (k) {
+	case K_MON_GROUP:
+		if (!valid_log_group(v)) {
+			diag(st, st->lx.lineno, "bad 'cloudwatch_log_group' '%s': 1 to 512 letters, digits or '._-/#'", v);
+			break;
+		}
+		set_str(&c->cw_log_group, v);
+		break;
+	case K_MON_RETENTION: {
+		int days = -1;
+
+		if (cfg_parse_uint(v, 3653, &days) == 0)
+			for (i = 0; cw_retention_values[i]; i++)
+				if (cw_retention_values[i] == days) {
+					c->cw_retention_days = days;
+					return;
+				}
+		diag(st, st->lx.lineno, "bad 'cloudwatch_retention_days' '%s': CloudWatch Logs accepts 1, 3, 5, 7, 14, "
+		     "30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653", v);
+		break;
+	}
+	case K_MON_ALARMS:
+		parse_list(st, "alarms", v, &l);
+		c->alarm_sets = 0;
+		for (i = 0; i < l.n; i++) {
+			if (!strcmp(l.v[i], "tampering"))
+				c->alarm_sets |= TK_ALARMS_TAMPERING;
+			else if (!strcmp(l.v[i], "unauthorized"))
+				c->alarm_sets |= TK_ALARMS_UNAUTHORIZED;
+			else if (!strcmp(l.v[i], "root"))
+				c->alarm_sets |= TK_ALARMS_ROOT;
+			else if (!strcmp(l.v[i], "none") && l.n == 1)
+				c->alarm_sets = 0;
+			else
+				diag(st, st->lx.lineno, "unknown alarm set '%s' in 'alarms': expected tampering, "
+				     "unauthorized, root (or none alone)", l.v[i]);
+		}
+		strlist_release(&l);
+		break;
+	case K_MON_NOTIFY:
+		free(c->notify_topic_arn);
+		c->notify_topic_arn = NULL;
+		if (!strncmp(v, "arn:", 4)) {
+			char region[32], account[TK_ACCOUNT_ID_LEN + 1];
+			const char *name;
+
+			if (parse_topic_arn(v, region, sizeof(region), account, &name) < 0) {
+				diag(st, st->lx.lineno, "bad 'notify' '%s': expected a topic name or "
+				     "'arn:aws:sns:REGION:ACCOUNT:NAME'", v);
+				break;
+			}
+			c->notify_topic_arn = xstrdup(v);
+			set_str(&c->notify_topic, name);
+		} else if (!valid_topic_name(v)) {
+			diag(st, st->lx.lineno, "bad 'notify' '%s': a topic name is 1 to 256 letters, digits, '-' or '_'", v);
+		} else {
+			set_str(&c->notify_topic, v);
+		}
+		break;
+	case K_MON_TOPIC_KEY:
+		if (!strcmp(v, "none")) {
+			free(c->topic_kms_alias);
+			c->topic_kms_alias = NULL;
+		} else if (!strcmp(v, "alias/aws/sns")) {
+			diag(st, st->lx.lineno, "'topic_kms_alias' may not be 'alias/aws/sns': the AWS managed key "
+			     "does not let CloudWatch publish alarms to the topic; name a customer managed key "
+			     "(trailkeep creates it) or 'none'");
+		} else if (!cfg_valid_alias(v)) {
+			diag(st, st->lx.lineno, "bad 'topic_kms_alias' '%s': expected 'alias/NAME' or 'none'", v);
+		} else {
+			set_str(&c->topic_kms_alias, v);
+		}
+		break;
+	case K_MON_SUBSCRIBE:
+		parse_list(st, "subscribe", v, &c->subscribe);
+		for (i = 0; i < c->subscribe.n; i++) {
+			const char *why = subscription_problem(c->subscribe.v[i]);
+
+			if (why)
+				diag(st, st->lx.lineno, "bad subscription '%s' in 'subscribe': %s", c->subscribe.v[i], why);
+		}
+		break;
+	case K_MON_CW_AGE:
+	case K_MON_ACCESS_AGE:
+		if (tk_parse_duration(v, &secs) < 0 || secs <= 0)
+			diag(st, st->lx.lineno, "bad duration '%s' for '%s': expected e.g. 90m, 1h, 2h30m, 1d", v,
+			     monitoring_keys[k]);
+		else if (k == K_MON_CW_AGE)
+			c->max_cw_delivery_age = secs;
+		else
+			c->access_log_max_age = secs;
+		break;
+	}
+}
+
 static void account_key(struct pstate *st, int k, const char *v)
 {
 	struct tk_account *a = &st->c->accounts[st->cur_acct];
@@ -563,6 +766,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_ORG: keys = org_keys; lines = st->org_line; sname = "organization"; break;
 	case S_CENTRAL: keys = central_keys; lines = st->central_line; sname = "central"; break;
 	case S_TRAIL: keys = trail_keys; lines = st->trail_line; sname = "trail"; break;
+	case S_MONITORING: keys = monitoring_keys; lines = st->mon_line; sname = "monitoring"; break;
 	case S_ACCOUNT:
 		keys = account_keys;
 		lines = st->alines[st->cur_acct].key;
@@ -599,6 +803,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	case S_ORG: org_key(st, k, value); break;
 	case S_CENTRAL: central_key(st, k, value); break;
 	case S_TRAIL: trail_key(st, k, value); break;
+	case S_MONITORING: monitoring_key(st, k, value); break;
 	case S_ACCOUNT: account_key(st, k, value); break;
 	default: break;
 	}
@@ -621,8 +826,10 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 	memcpy(name, s, n);
 	name[n] = '\0';
 	st->cur = S_BAD;
-	if (!strcmp(name, "organization") || !strcmp(name, "central") || !strcmp(name, "trail")) {
-		enum sect t = name[0] == 'o' ? S_ORG : name[0] == 'c' ? S_CENTRAL : S_TRAIL;
+	if (!strcmp(name, "organization") || !strcmp(name, "central") || !strcmp(name, "trail") ||
+	    !strcmp(name, "monitoring")) {
+		enum sect t = name[0] == 'o' ? S_ORG : name[0] == 'c' ? S_CENTRAL : name[0] == 't' ? S_TRAIL :
+			      S_MONITORING;
 
 		if (st->sect_line[t]) {
 			diag(st, st->lx.lineno, "duplicate section '[%s]' (first at line %d)", name, st->sect_line[t]);
@@ -672,7 +879,8 @@ static void section_header(struct pstate *st, const char *s, size_t n)
 		if (m)
 			diag(st, st->lx.lineno, "unknown section '[%s]'; did you mean '[%s]'?", name, m);
 		else
-			diag(st, st->lx.lineno, "unknown section '[%s]' (known: [organization], [central], [trail], [account NAME])", name);
+			diag(st, st->lx.lineno, "unknown section '[%s]' (known: [organization], [central], [trail], "
+			     "[monitoring], [account NAME])", name);
 	}
 }
 
@@ -872,6 +1080,48 @@ static void account_checks(struct pstate *st)
 	}
 }
 
+/* [monitoring] against the rest: an existing topic must be where the
+ * alarms are (CloudWatch publishes only to a topic of the alarm's region;
+ * organization mode: the management account), access_log_max_age needs the
+ * access-log bucket, the topic key is not the log key */
+static void monitoring_checks(struct pstate *st)
+{
+	struct tk_config *c = st->c;
+
+	c->monitoring = st->sect_line[S_MONITORING] != 0;
+	if (!c->monitoring)
+		return;
+	if (c->notify_topic_arn && c->home_region) {
+		char region[32], account[TK_ACCOUNT_ID_LEN + 1];
+		const char *name;
+
+		if (parse_topic_arn(c->notify_topic_arn, region, sizeof(region), account, &name) == 0) {
+			if (strcmp(region, c->home_region))
+				diag(st, st->mon_line[K_MON_NOTIFY], "'notify' names a topic in '%s': CloudWatch alarms "
+				     "publish only to a topic of their own region, home_region '%s'", region, c->home_region);
+			else if (c->mode == TK_MODE_ORGANIZATION && c->management_account[0] &&
+				 strcmp(account, c->management_account))
+				diag(st, st->mon_line[K_MON_NOTIFY], "'notify' names a topic of account %s: in "
+				     "organization mode the alarms live in the management account %s", account,
+				     c->management_account);
+			else if (c->mode == TK_MODE_PER_ACCOUNT)
+				diag(st, st->mon_line[K_MON_NOTIFY], "'notify' names an existing topic: in per-account "
+				     "mode every account gets its own topic, so give a topic name");
+		}
+	}
+	if (st->mon_line[K_MON_ACCESS_AGE] && !c->access_log_bucket)
+		diag(st, st->mon_line[K_MON_ACCESS_AGE], "'access_log_max_age' needs 'access_log_bucket' in [central]");
+	if (c->topic_kms_alias && c->kms_alias && !strcmp(c->topic_kms_alias, c->kms_alias))
+		diag(st, st->mon_line[K_MON_TOPIC_KEY] ? st->mon_line[K_MON_TOPIC_KEY] : st->sect_line[S_MONITORING],
+		     "'topic_kms_alias' must differ from [central] 'kms_alias' (the log key is only for logs)");
+	if (c->notify_topic_arn && st->mon_line[K_MON_TOPIC_KEY])
+		diag(st, st->mon_line[K_MON_TOPIC_KEY], "'topic_kms_alias' applies to a topic trailkeep creates; "
+		     "'notify' names an existing topic");
+	if (c->notify_topic_arn && c->subscribe.n)
+		diag(st, st->mon_line[K_MON_SUBSCRIBE], "'subscribe' applies to a topic trailkeep creates; "
+		     "'notify' names an existing topic (subscribe to it there)");
+}
+
 /* Checks across keys, after the whole file was read. */
 static void cross_checks(struct pstate *st)
 {
@@ -879,6 +1129,7 @@ static void cross_checks(struct pstate *st)
 	central_checks(st);
 	mode_checks(st);
 	account_checks(st);
+	monitoring_checks(st);
 }
 
 int config_load(struct tk_config *out, const char *path, struct tk_diags *diags, struct errbuf *err)
@@ -898,6 +1149,13 @@ int config_load(struct tk_config *out, const char *path, struct tk_diags *diags,
 	out->kms_alias = xstrdup("alias/trailkeep-cloudtrail");
 	out->trail_name = xstrdup("trailkeep");
 	out->partition = "aws";
+	out->cw_log_group = xstrdup("/trailkeep/cloudtrail");
+	out->cw_retention_days = 365;
+	out->alarm_sets = TK_ALARMS_TAMPERING;
+	out->notify_topic = xstrdup("trailkeep-alarms");
+	out->topic_kms_alias = xstrdup("alias/trailkeep-alarms");
+	out->max_cw_delivery_age = 3600;
+	out->access_log_max_age = 6 * 3600;
 	if (diags) {
 		diags->v = NULL;
 		diags->n = 0;
@@ -957,6 +1215,11 @@ void config_release(struct tk_config *c)
 	free(c->access_log_bucket);
 	free(c->trail_name);
 	strlist_release(&c->data_event_buckets);
+	free(c->cw_log_group);
+	free(c->notify_topic);
+	free(c->notify_topic_arn);
+	free(c->topic_kms_alias);
+	strlist_release(&c->subscribe);
 	for (i = 0; i < c->naccounts; i++) {
 		free(c->accounts[i].name);
 		strlist_release(&c->accounts[i].regions);

@@ -21,6 +21,12 @@
 
 enum tk_trail_mode { TK_MODE_ORGANIZATION, TK_MODE_PER_ACCOUNT };
 enum tk_object_lock { TK_LOCK_NONE, TK_LOCK_GOVERNANCE, TK_LOCK_COMPLIANCE };
+/* [monitoring] alarms: the alarm sets (README "Monitoring") */
+enum tk_alarm_set {
+	TK_ALARMS_TAMPERING = 1 << 0,     /* CloudTrail, log bucket, log key, Organizations changes */
+	TK_ALARMS_UNAUTHORIZED = 1 << 1,  /* AccessDenied / UnauthorizedOperation */
+	TK_ALARMS_ROOT = 1 << 2,          /* root user activity */
+};
 
 struct tk_strlist {
 	char **v;
@@ -72,6 +78,21 @@ struct tk_config {
 	bool include_global_events;
 	bool log_file_validation;
 	struct tk_strlist data_event_buckets;  /* bucket names from "s3:NAME" */
+
+	/* [monitoring] (optional; README "Monitoring"): CloudTrail -> CloudWatch
+	 * Logs, metric filters and alarms, the SNS topic; per trail owner
+	 * (organization mode: the management account; per-account: each account),
+	 * in home_region */
+	bool monitoring;                  /* the section is present */
+	char *cw_log_group;               /* log group name */
+	int cw_retention_days;            /* one of CloudWatch Logs' retention values */
+	unsigned alarm_sets;              /* enum tk_alarm_set bits */
+	char *notify_topic;               /* topic name (trailkeep creates it) */
+	char *notify_topic_arn;           /* or an existing topic's ARN (NULL: create notify_topic) */
+	char *topic_kms_alias;            /* the topic's customer managed key; NULL: unencrypted */
+	struct tk_strlist subscribe;      /* "mailto:ADDR" or "https://URL" */
+	long max_cw_delivery_age;         /* seconds, default 3600 */
+	long access_log_max_age;          /* seconds, default 6h */
 
 	/* [account NAME] sections, in file order; in organization mode then the
 	 * management and log-archive accounts when they have no section

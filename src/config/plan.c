@@ -12,6 +12,7 @@
 
 #include "apply.h"
 #include "buf.h"
+#include "fileutil.h"
 #include "plan.h"
 #include "template.h"
 #include "banned.h"
@@ -19,6 +20,168 @@
 #define MAX_PLAN_FILE (64u << 20)
 
 /* ---- variables ---- */
+
+static void set_str(json_t *o, const char *k, const char *v);
+
+#define MON_ROLE_NAME "trailkeep-cloudtrail-to-cloudwatch-logs"
+#define ATHENA_START "2020/01/01"
+
+/* The accounts that hold monitoring resources (README "Monitoring"): the
+ * management account in organization mode, every trail owner per account. */
+static size_t mon_accounts(const struct tk_config *c, const char **ids, size_t max)
+{
+	size_t i, n = 0;
+
+	if (c->mode == TK_MODE_ORGANIZATION) {
+		if (max)
+			ids[n++] = c->management_account;
+		return n;
+	}
+	for (i = 0; i < c->naccounts && n < max; i++)
+		ids[n++] = c->accounts[i].id;
+	return n;
+}
+
+static char *mon_topic_arn(const struct tk_config *c, const char *acct)
+{
+	if (c->notify_topic_arn)
+		return xstrdup(c->notify_topic_arn);
+	return xasprintf("arn:%s:sns:%s:%s:%s", c->partition, c->home_region, acct, c->notify_topic);
+}
+
+/* The "mon" object for one monitoring account. */
+static json_t *mon_object(const struct tk_config *c, const char *acct)
+{
+	const char *part = c->partition ? c->partition : "aws";
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	char *trail = config_trail_arn(c, acct);
+	char *topic = mon_topic_arn(c, acct);
+	json_t *subs = json_array(), *m;
+	size_t i;
+
+	for (i = 0; i < c->subscribe.n; i++) {
+		const char *s = c->subscribe.v[i];
+
+		if (!strncmp(s, "mailto:", 7))
+			json_array_append_new(subs, json_pack("{s:s, s:s}", "Protocol", "email", "Endpoint", s + 7));
+		else
+			json_array_append_new(subs, json_pack("{s:s, s:s}", "Protocol", "https", "Endpoint", s));
+	}
+	m = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:b, s:o}",
+		      "account", acct, "trail_arn", trail, "log_group", c->cw_log_group,
+		      "retention_days", (json_int_t)c->cw_retention_days,
+		      "role_name", MON_ROLE_NAME, "topic_name", c->notify_topic, "topic_arn", topic,
+		      "topic_key_alias", c->notify_topic_arn || !c->topic_kms_alias ? "" : c->topic_kms_alias,
+		      "topic_create", !c->notify_topic_arn, "subscriptions", subs);
+	json_object_set_new(m, "log_group_arn", json_sprintf("arn:%s:logs:%s:%s:log-group:%s:*", part,
+							       c->home_region, acct, c->cw_log_group));
+	json_object_set_new(m, "role_arn", json_sprintf("arn:%s:iam::%s:role/%s", part, acct, MON_ROLE_NAME));
+	/* CloudTrail's streams: <acct>_CloudTrail_<region>; an organization
+	 * trail's: <org-id>_<member>_CloudTrail_<region>, one per member */
+	if (org)
+		json_object_set_new(m, "stream_arn", json_sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s_*",
+								    part, c->home_region, acct, c->cw_log_group,
+								    c->org_id));
+	else
+		json_object_set_new(m, "stream_arn", json_sprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:"
+								    "%s_CloudTrail_*", part, c->home_region, acct,
+								    c->cw_log_group, acct));
+	json_object_set_new(m, "alarm_arn_pattern", json_sprintf("arn:%s:cloudwatch:%s:%s:alarm:trailkeep-*",
+								   part, c->home_region, acct));
+	json_object_set_new(m, "access_log_bucket_clause",
+			    c->access_log_bucket ? json_sprintf(" || ($.requestParameters.bucketName = %s)",
+								c->access_log_bucket) : json_string(""));
+	free(trail);
+	free(topic);
+	return m;
+}
+
+static void monitoring_vars(json_t *v, const struct tk_config *c)
+{
+	const char *part = c->partition ? c->partition : "aws";
+	json_t *groups = json_array(), *roles = json_array(), *topics = json_array(), *alarms = json_array();
+	json_t *streams = json_array();
+	struct buf accts, regs;
+	const char **ids = xcalloc(c->naccounts + 1, sizeof(*ids));
+	size_t i, n = mon_accounts(c, ids, c->naccounts + 1);
+	char *table, *p;
+
+	json_object_set_new(v, "monitoring", json_boolean(c->monitoring));
+	json_object_set_new(v, "alarms_tampering", json_boolean(c->monitoring && (c->alarm_sets & TK_ALARMS_TAMPERING)));
+	json_object_set_new(v, "alarms_organizations", json_boolean(c->monitoring && (c->alarm_sets & TK_ALARMS_TAMPERING) &&
+								      c->mode == TK_MODE_ORGANIZATION));
+	json_object_set_new(v, "alarms_unauthorized",
+			    json_boolean(c->monitoring && (c->alarm_sets & TK_ALARMS_UNAUTHORIZED)));
+	json_object_set_new(v, "alarms_root", json_boolean(c->monitoring && (c->alarm_sets & TK_ALARMS_ROOT)));
+	json_object_set_new(v, "mon_topic_create", json_boolean(c->monitoring && !c->notify_topic_arn));
+	json_object_set_new(v, "mon_topic_key", json_boolean(c->monitoring && !c->notify_topic_arn &&
+							     c->topic_kms_alias));
+	json_object_set_new(v, "mon_access_logs", json_boolean(c->monitoring && c->access_log_bucket));
+	for (i = 0; c->monitoring && i < n; i++) {
+		json_t *m = mon_object(c, ids[i]);
+
+		json_array_append(groups, json_object_get(m, "log_group_arn"));
+		json_array_append(streams, json_object_get(m, "stream_arn"));
+		json_array_append(roles, json_object_get(m, "role_arn"));
+		json_array_append(topics, json_object_get(m, "topic_arn"));
+		json_array_append(alarms, json_object_get(m, "alarm_arn_pattern"));
+		json_decref(m);
+	}
+	json_object_set_new(v, "mon_log_group_arns", groups);
+	json_object_set_new(v, "mon_stream_arns", streams);
+	json_object_set_new(v, "mon_role_arns", roles);
+	json_object_set_new(v, "mon_topic_arns", topics);
+	json_object_set_new(v, "mon_alarm_arns", alarms);
+	free(ids);
+
+	/* Athena (the athena SQL files) */
+	buf_init(&accts, 1u << 20);
+	buf_init(&regs, 1u << 20);
+	for (i = 0; i < c->naccounts; i++)
+		buf_addf(&accts, "%s%s", i ? "," : "", c->accounts[i].id);
+	{
+		/* every region some account logs from, [organization] regions first */
+		struct tk_strlist seen = { NULL, 0, 0 };
+		size_t j, k, alloc = 0;
+
+		for (i = 0; i <= c->naccounts; i++) {
+			const struct tk_strlist *l = i == 0 ? &c->regions : &c->accounts[i - 1].regions;
+
+			for (j = 0; j < l->n; j++) {
+				for (k = 0; k < seen.n && strcmp(seen.v[k], l->v[j]); k++)
+					;
+				if (k < seen.n)
+					continue;
+				ALLOC_GROW(seen.v, seen.n + 1, alloc);
+				seen.v[seen.n++] = l->v[j];   /* borrowed */
+				buf_addf(&regs, "%s%s", seen.n > 1 ? "," : "", l->v[j]);
+			}
+		}
+		free(seen.v);
+	}
+	set_str(v, "athena_accounts", buf_cstr(&accts));
+	set_str(v, "athena_regions", buf_cstr(&regs));
+	buf_release(&accts);
+	buf_release(&regs);
+	table = xasprintf("cloudtrail_%s", c->bucket);
+	for (p = table; *p; p++)
+		if (*p == '-' || *p == '.')
+			*p = '_';
+	set_str(v, "athena_table", table);
+	free(table);
+	table = xasprintf("s3_access_logs_%s", c->bucket);
+	for (p = table; *p; p++)
+		if (*p == '-' || *p == '.')
+			*p = '_';
+	set_str(v, "athena_access_table", table);
+	free(table);
+	set_str(v, "athena_start", ATHENA_START);
+	if (c->mode == TK_MODE_ORGANIZATION && c->org_id)
+		json_object_set_new(v, "org_path", json_sprintf("%s/", c->org_id));
+	else
+		set_str(v, "org_path", "");
+	(void)part;
+}
 
 static json_t *strlist_json(const struct tk_strlist *l)
 {
@@ -99,6 +262,7 @@ json_t *plan_vars(const struct tk_config *c)
 	for (i = 0; i < c->data_event_buckets.n; i++)
 		json_array_append_new(prefixes, json_sprintf("arn:%s:s3:::%s/", part, c->data_event_buckets.v[i]));
 	json_object_set_new(v, "data_event_prefixes", prefixes);
+	monitoring_vars(v, c);
 
 	if (org) {
 		char *arn = config_trail_arn(c, c->management_account);
@@ -173,6 +337,7 @@ static void add_file(struct plan *p, const char *path, json_t *doc)
 	ALLOC_GROW(p->files, p->nfiles + 1, p->alloc_files);
 	p->files[p->nfiles].path = xstrdup(path);
 	p->files[p->nfiles].doc = doc;   /* owned by the plan now */
+	p->files[p->nfiles].text = NULL;
 	p->nfiles++;
 }
 
@@ -229,6 +394,120 @@ static int render_into(struct plan *p, const char *dir, const char *tmpl, const 
 	}
 	add_file(p, path, doc);
 	return 0;
+}
+
+/* A text template (the athena SQL files): "${name}" is replaced by the variable's
+ * value (a string or an integer), "$${" is a literal "${"; anything else is
+ * copied.  TK_EUSAGE names the file and line of an unknown placeholder. */
+static int render_text(struct plan *p, const char *dir, const char *tmpl, const char *path, json_t *vars,
+		       struct errbuf *err)
+{
+	char *file = xasprintf("%s/%s", dir, tmpl), *text = NULL;
+	size_t len = 0, i, line = 1;
+	struct buf out;
+	int rc;
+
+	if ((rc = tk_read_file(file, TK_TEMPLATE_MAX_BYTES, &text, &len, err)) < 0) {
+		free(file);
+		return TK_EUSAGE;
+	}
+	buf_init(&out, TK_TEMPLATE_MAX_OUTPUT);
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			line++;
+		if (text[i] == '$' && i + 2 < len && text[i + 1] == '$' && text[i + 2] == '{') {
+			buf_adds(&out, "${");
+			i += 2;
+		} else if (text[i] == '$' && i + 1 < len && text[i + 1] == '{') {
+			const char *end = memchr(text + i + 2, '}', len - i - 2);
+			char *name;
+			json_t *val;
+
+			if (!end) {
+				rc = err_set(err, TK_EUSAGE, "%s:%zu: '${' without '}'", file, line);
+				goto done;
+			}
+			name = xstrndup(text + i + 2, (size_t)(end - text - i - 2));
+			val = json_object_get(vars, name);
+			if (json_is_string(val))
+				buf_adds(&out, json_string_value(val));
+			else if (json_is_integer(val))
+				buf_addf(&out, "%lld", (long long)json_integer_value(val));
+			else {
+				rc = err_set(err, TK_EUSAGE, "%s:%zu: unknown placeholder '${%s}'", file, line, name);
+				free(name);
+				goto done;
+			}
+			free(name);
+			i = (size_t)(end - text);
+		} else {
+			buf_add(&out, text + i, 1);
+		}
+	}
+	if (buf_error(&out)) {
+		rc = err_set(err, TK_EUSAGE, "%s: renders to more than %u bytes", file, TK_TEMPLATE_MAX_OUTPUT);
+		goto done;
+	}
+	ALLOC_GROW(p->files, p->nfiles + 1, p->alloc_files);
+	p->files[p->nfiles].path = xstrdup(path);
+	p->files[p->nfiles].doc = NULL;
+	p->files[p->nfiles].text = xstrdup(buf_cstr(&out));
+	p->nfiles++;
+	rc = 0;
+done:
+	buf_release(&out);
+	free(text);
+	free(file);
+	return rc;
+}
+
+/* The monitoring files of one account (README "Monitoring"). */
+static int render_monitoring(struct plan *p, const char *dir, const struct tk_config *c, const char *acct,
+			     json_t *vars, bool no_limits, struct errbuf *err)
+{
+	json_t *m = mon_object(c, acct);
+	char *path;
+	int rc;
+	static const struct {
+		const char *tmpl, *file;
+		size_t limit;
+		const char *what;
+		int when;      /* 0: always, 1: topic created, 2: topic key */
+	} files[] = {
+		{ "monitoring.json", "monitoring.json", 0, NULL, 0 },
+		{ "cloudwatch-logs-role-trust.json", "cloudwatch-logs-role-trust.json", TK_ROLE_TRUST_LIMIT,
+		  "the CloudWatch Logs role's trust policy", 0 },
+		{ "cloudwatch-logs-role-policy.json", "cloudwatch-logs-role-policy.json", TK_ROLE_INLINE_LIMIT,
+		  "the CloudWatch Logs role's permissions", 0 },
+		{ "alarm-topic-policy.json", "topic-policy.json", TK_TOPIC_POLICY_LIMIT, "the alarm topic's policy", 1 },
+		{ "alarm-topic-key-policy.json", "topic-key-policy.json", TK_KEY_POLICY_LIMIT,
+		  "the alarm topic key's policy", 2 },
+	};
+	size_t i;
+
+	json_object_set_new(vars, "mon", m);   /* steals; m stays valid */
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const struct plan_file *f;
+
+		if ((files[i].when == 1 && c->notify_topic_arn) ||
+		    (files[i].when == 2 && (c->notify_topic_arn || !c->topic_kms_alias)))
+			continue;
+		path = xasprintf("monitoring/%s/%s", acct, files[i].file);
+		rc = render_into(p, dir, files[i].tmpl, path, vars, err);
+		free(path);
+		if (rc < 0)
+			goto done;
+		f = &p->files[p->nfiles - 1];
+		if (files[i].limit && !no_limits && plan_policy_size(f->doc) > files[i].limit) {
+			rc = err_set(err, TK_ELIMIT, "%s would be %zu bytes, over AWS's limit of %zu bytes", files[i].what,
+				     plan_policy_size(f->doc), files[i].limit);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	json_object_del(vars, "mon");
+	return rc;
 }
 
 static size_t count_statements(const json_t *doc)
@@ -304,6 +583,23 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 			goto done;
 	}
 	json_object_del(vars, "trail");
+	if (c->monitoring) {
+		const char **ids = xcalloc(c->naccounts + 1, sizeof(*ids));
+		size_t n = mon_accounts(c, ids, c->naccounts + 1);
+
+		for (i = 0; i < n; i++)
+			if ((rc = render_monitoring(out, dir, c, ids[i], vars, o->no_limits, err)) < 0)
+				break;
+		free(ids);
+		if (rc < 0)
+			goto done;
+	}
+	/* Athena tables come with [monitoring] (README "Athena") */
+	if (c->monitoring &&
+	    ((rc = render_text(out, dir, "athena/cloudtrail.sql", "athena/cloudtrail.sql", vars, err)) < 0 ||
+	     (c->access_log_bucket &&
+	      (rc = render_text(out, dir, "athena/s3-access-logs.sql", "athena/s3-access-logs.sql", vars, err)) < 0)))
+		goto done;
 	if ((rc = render_into(out, dir, "apply-role-policy.json", "iam/apply-role-policy.json", vars, err)) < 0 ||
 	    (rc = render_into(out, dir, "verify-role-policy.json", "iam/verify-role-policy.json", vars, err)) < 0)
 		goto done;
@@ -416,6 +712,7 @@ void plan_release(struct plan *p)
 		return;
 	for (i = 0; i < p->nfiles; i++) {
 		free(p->files[i].path);
+		free(p->files[i].text);
 		json_decref(p->files[i].doc);
 	}
 	free(p->files);
@@ -465,7 +762,7 @@ static int write_file(const char *root, const struct plan_file *f, struct errbuf
 
 	if ((rc = mkdirs(root, f->path, err)) < 0)
 		goto done;
-	text = plan_dump(f->doc);
+	text = f->text ? xstrdup(f->text) : plan_dump(f->doc);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
 	if (fd < 0 || fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0) {
 		rc = err_set(err, TK_EFAIL, "cannot write '%s': %s", path, strerror(errno));

@@ -13,10 +13,14 @@
 
 #define TK_BUCKET_POLICY_LIMIT 20480   /* S3 bucket policy: 20 KB */
 #define TK_KEY_POLICY_LIMIT 32768      /* KMS key policy: 32 KB */
+#define TK_ROLE_TRUST_LIMIT 2048       /* IAM role trust policy (default quota) */
+#define TK_ROLE_INLINE_LIMIT 10240     /* IAM inline policies of one role */
+#define TK_TOPIC_POLICY_LIMIT 30720    /* SNS topic policy: 30 KB */
 
 struct plan_file {
 	char *path;      /* relative: "central/bucket-policy.json" */
 	json_t *doc;
+	char *text;      /* a text file (the athena SQL files): written as is; doc is NULL */
 };
 
 struct plan {

@@ -373,7 +373,8 @@ static void test_long_value(void **state)
 EDIT_CASE(test_unknown_section, "[trail]", "[trial]",
 	  "11: unknown section '[trial]'; did you mean '[trail]'?")
 EDIT_CASE(test_unknown_section_far, "[trail]", "[zzzzzzzz]",
-	  "11: unknown section '[zzzzzzzz]' (known: [organization], [central], [trail], [account NAME])")
+	  "11: unknown section '[zzzzzzzz]' (known: [organization], [central], [trail], "
+	  "[monitoring], [account NAME])")
 EDIT_CASE(test_unknown_key, "max_delivery_age", "max_delivery_ages",
 	  "9: unknown key 'max_delivery_ages' in [central]; did you mean 'max_delivery_age'?")
 EDIT_CASE(test_unknown_key_account, "id = 333333333333", "id = 333333333333\nregoins = us-east-1",
