@@ -69,9 +69,8 @@ def run(tmp):
         "share/zsh/vendor-completions/_trailkeep": os.path.join(TOP, "completion", "_trailkeep"),
         "share/doc/trailkeep/README.md": os.path.join(TOP, "README.md"),
     }
-    for t in os.listdir(os.path.join(TOP, "templates")):
-        if t.endswith(".json"):
-            want["share/trailkeep/templates/" + t] = os.path.join(TOP, "templates", t)
+    for t in files_under(os.path.join(TOP, "templates")):   # every template, subdirectories too
+        want["share/trailkeep/templates/" + t] = os.path.join(TOP, "templates", t)
     deploy = os.path.join(TOP, "deploy")
     if os.path.isdir(deploy):
         for f in files_under(deploy):
