@@ -35,8 +35,9 @@ middle of the window (what tests/fakeaws/tamper.py does):
 modify_log, truncate_log, delete_log, append_after_gzip, inject_log,
 delete_digest, modify_digest, strip_signature, move_digest.
 DIR/expect.json lists the (code, key) findings validate must report.
---broken K: the last K member accounts stopped delivering 6 hours before
-the end (their cells are stale: doctor has something to explain).
+--broken K: the last K member accounts left the organization 6 hours before
+the end (at least 2 h into the window): their delivery stopped and
+ListAccounts no longer lists them (doctor: account_left_org).
 
 Canned answers (DIR/canned/) for every other call trailkeep's verify,
 doctor, plan/apply --dry-run and awscli's validate-logs make in organization
@@ -291,6 +292,23 @@ def canned(out, name, body, status=200, ctype=None):
         f.write("%d %s\n%s" % (status, ctype, body))
 
 
+def write_list_accounts(out, accts):
+    """ListAccounts pages of 20 (NextToken pageN) for accts"""
+    for f in os.listdir(os.path.join(out, "canned")):
+        if f.startswith("ListAccounts"):
+            os.unlink(os.path.join(out, "canned", f))
+    page = 20
+    for p in range(0, len(accts), page):
+        chunk = accts[p:p + page]
+        body = {"Accounts": [{"Id": a, "Arn": "arn:aws:organizations::%s:account/%s/%s" % (MGMT, ORG, a),
+                              "Email": "acct-%s@example.com" % a, "Name": "Account %s" % a,
+                              "Status": "ACTIVE", "JoinedMethod": "CREATED",
+                              "JoinedTimestamp": float(T0 - 86400)} for a in chunk]}
+        if p + page < len(accts):
+            body["NextToken"] = "page%d" % (p // page + 1)
+        canned(out, "ListAccounts" + ("" if p == 0 else "#page%d" % (p // page)), body)
+
+
 def write_canned(out, accts, regions, keys_pub, end):
     os.makedirs(os.path.join(out, "canned"), exist_ok=True)
     x = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -329,16 +347,7 @@ def write_canned(out, accts, regions, keys_pub, end):
             {"Value": keys_pub[r][0], "ValidityStartTime": T0 - 3600,
              "ValidityEndTime": T0 + 365 * 86400, "Fingerprint": keys_pub[r][1]}]})
     canned(out, "ListPublicKeys", {"PublicKeyList": []})
-    page = 20
-    for p in range(0, len(accts), page):
-        chunk = accts[p:p + page]
-        body = {"Accounts": [{"Id": a, "Arn": "arn:aws:organizations::%s:account/%s/%s" % (MGMT, ORG, a),
-                              "Email": "acct-%s@example.com" % a, "Name": "Account %s" % a,
-                              "Status": "ACTIVE", "JoinedMethod": "CREATED",
-                              "JoinedTimestamp": float(T0 - 86400)} for a in chunk]}
-        if p + page < len(accts):
-            body["NextToken"] = "page%d" % (p // page + 1)
-        canned(out, "ListAccounts" + ("" if p == 0 else "#page%d" % (p // page)), body)
+    write_list_accounts(out, accts)
     canned(out, "ListAWSServiceAccessForOrganization", {"EnabledServicePrincipals": [
         {"ServicePrincipal": "cloudtrail.amazonaws.com", "DateEnabled": float(T0 - 86400)}]})
     canned(out, "DescribeOrganization", {"Organization": {
@@ -559,6 +568,9 @@ def main():
         f.write("\n".join(idx) + "\n")
     end = T0 + a.hours * 3600
     write_canned(a.out, accts, regions, keys_pub, end)
+    if a.broken:
+        # the broken accounts left the organization when their delivery stopped
+        write_list_accounts(a.out, accts[:-a.broken])
     write_config(os.path.join(a.out, "org.ini"), accts, regions)
     busy_sizes = sorted(len(p[0]) for p in pools["busy"])
     info = {"org_id": ORG, "management": MGMT, "log_archive": LA, "bucket": BUCKET, "trail": TRAIL,
