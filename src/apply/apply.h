@@ -74,7 +74,7 @@
  * CreateTrail (read and compared like any trail) or BucketAlreadyOwnedByYou
  * after a lost CreateBucket is adopted.  Concurrent applies are the
  * command's business (the apply lock in src/cmd/apply.c).
- * Implemented in src/apply/apply.c. */
+ * Implemented in src/apply/apply*.c (the parts: apply_int.h). */
 #ifndef TK_APPLY_H
 #define TK_APPLY_H
 

@@ -30,7 +30,7 @@
 struct aws_ctx;
 struct aws_sched;
 
-/* Object listings are bounded by what the window can hold (validate.c
+/* Object listings are bounded by what the window can hold (validate_s3.c
  * list_page_bound: one object a second); ListPublicKeys (a few keys a
  * region and year) by this: */
 #define VALIDATE_MAX_KEY_PAGES 100
