@@ -1,5 +1,6 @@
 /* test_apply.c: statement ownership and merging, the key-policy lock-out
- * check and the key-state decision of apply (apply.h). */
+ * check, the key-state decision of apply (apply.h) and apply's document
+ * helpers (apply_int.h: the plan's JSON as S3 XML, canonical forms). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <jansson.h>
 
 #include "apply.h"
+#include "apply_int.h"
+#include "buf.h"
 #include "diff.h"
 #include "banned.h"
 
@@ -258,6 +261,50 @@ static void test_key_state_step(void **state)
 		assert_int_equal(apply_key_state_step(refused[i]), APPLY_KEY_REFUSE);
 }
 
+/* The plan's JSON as S3 XML (Rules -> repeated Rule, keys sorted), and the
+ * canonical form of S3's XML: element order never matters, repeated
+ * elements become a sorted list. */
+static void test_documents(void **state)
+{
+	struct buf x = BUF_INIT_LIMIT(64 * 1024);
+	struct errbuf err;
+	json_t *cfg = js("{\"Rules\": [{\"Status\": \"Enabled\", \"ID\": \"TrailkeepB\", \"Days\": 7},"
+			 " {\"ID\": \"TrailkeepA\", \"Flag\": true}]}");
+	json_t *c1, *c2, *one;
+	const char *other = "<LifecycleConfiguration><Rule><Flag>true</Flag><ID>TrailkeepA</ID></Rule>"
+			    "<Rule><ID>TrailkeepB</ID><Days>7</Days><Status>Enabled</Status></Rule>"
+			    "</LifecycleConfiguration>";
+
+	(void)state;
+	err_clear(&err);
+	assert_int_equal(ap_config_xml(&x, "LifecycleConfiguration", cfg), 0);
+	assert_non_null(strstr(buf_cstr(&x), "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+			       "<Rule><Days>7</Days><ID>TrailkeepB</ID><Status>Enabled</Status></Rule>"
+			       "<Rule><Flag>true</Flag><ID>TrailkeepA</ID></Rule></LifecycleConfiguration>"));
+	c1 = ap_xml_text_canon(buf_cstr(&x), &err);
+	c2 = ap_xml_text_canon(other, &err);
+	assert_non_null(c1);
+	assert_non_null(c2);
+	assert_true(json_equal(c1, c2));
+	assert_int_equal(ap_lifecycle_rules_of(c1), 2);
+	one = ap_xml_text_canon("<LifecycleConfiguration><Rule><ID>X</ID></Rule></LifecycleConfiguration>", &err);
+	assert_int_equal(ap_lifecycle_rules_of(one), 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(one, "Rule"), "ID")), "X");
+	/* too small a buffer is an error, never a cut document */
+	buf_release(&x);
+	{
+		struct buf small = BUF_INIT_LIMIT(32);
+
+		assert_int_equal(ap_config_xml(&small, "LifecycleConfiguration", cfg), TK_ELIMIT);
+		buf_release(&small);
+	}
+	assert_null(ap_xml_text_canon("<a><b>", &err));
+	json_decref(one);
+	json_decref(c1);
+	json_decref(c2);
+	json_decref(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_merge_errors),
 		cmocka_unit_test(test_lockout),
 		cmocka_unit_test(test_key_state_step),
+		cmocka_unit_test(test_documents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
