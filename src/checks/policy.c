@@ -319,10 +319,7 @@ static int ctx_entry_get(struct ctx_entry **out, struct policy_context *ctx, con
 		return err_set(err, TK_ELIMIT, "condition key longer than %d bytes", POLICY_MAX_STRING);
 	if (ctx->n >= POLICY_CTX_MAX_KEYS)
 		return err_set(err, TK_ELIMIT, "more than %d condition keys", POLICY_CTX_MAX_KEYS);
-	if (ctx->n == ctx->alloc) {
-		ctx->alloc = ctx->alloc ? 2 * ctx->alloc : 8;
-		ctx->e = xrealloc(ctx->e, ctx->alloc * sizeof(*ctx->e));
-	}
+	ALLOC_GROW(ctx->e, ctx->n + 1, ctx->alloc);
 	e = &ctx->e[ctx->n++];
 	memset(e, 0, sizeof(*e));
 	e->key = xstrdup(key);
@@ -352,10 +349,7 @@ int policy_context_add(struct policy_context *ctx, const char *key, const char *
 	if (e->n >= POLICY_CTX_MAX_VALUES)
 		return err_set(err, TK_ELIMIT, "more than %d values for condition key '%s'",
 		               POLICY_CTX_MAX_VALUES, pol_esc(ek, sizeof(ek), key));
-	if (e->n == e->alloc) {
-		e->alloc = e->alloc ? 2 * e->alloc : 4;
-		e->vals = xrealloc(e->vals, e->alloc * sizeof(*e->vals));
-	}
+	ALLOC_GROW(e->vals, e->n + 1, e->alloc);
 	e->vals[e->n++] = xstrdup(value);
 	return 0;
 }

@@ -136,13 +136,12 @@ static int parse_num(const char *s, double *out)
 }
 
 /* epoch seconds ("1700000000", "1700000000.5") or ISO-8601
- * "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]" */
+ * "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|(+|-)HH[:]MM]" (timeutil's parser) */
 static int parse_date(const char *s, double *out)
 {
-	struct tm tm;
-	int y, mo, d, h = 0, mi = 0, se = 0, oh, om, sign;
-	double frac = 0;
+	const unsigned syntax = TK_TS_DATE | TK_TS_ISO | TK_TS_FRAC | TK_TS_OFFSET | TK_TS_SPACES;
 	const char *p = s;
+	struct tk_time t;
 	size_t i;
 
 	while (isspace((unsigned char)*p))
@@ -151,54 +150,9 @@ static int parse_date(const char *s, double *out)
 		;
 	if (i > 0 && (p[i] == '\0' || (p[i] == '.' && isdigit((unsigned char)p[i + 1]))))
 		return parse_num(p, out);
-	if (tk_digits(p, 4, &y) || p[4] != '-' || tk_digits(p + 5, 2, &mo) || p[7] != '-' ||
-	    tk_digits(p + 8, 2, &d))
+	if (tk_time_parse(p, strlen(p), syntax, &t))
 		return -1;
-	p += 10;
-	if (*p == 'T' || *p == ' ') {
-		if (tk_digits(p + 1, 2, &h) || p[3] != ':' || tk_digits(p + 4, 2, &mi))
-			return -1;
-		p += 6;
-		if (*p == ':') {
-			if (tk_digits(p + 1, 2, &se))
-				return -1;
-			p += 3;
-			if (*p == '.' && isdigit((unsigned char)p[1])) {
-				double scale = 0.1;
-
-				for (p++; isdigit((unsigned char)*p); p++, scale /= 10)
-					frac += (*p - '0') * scale;
-			}
-		}
-	}
-	oh = om = 0;
-	sign = 1;
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		if (tk_digits(p + 1, 2, &oh))
-			return -1;
-		p += 3;
-		if (*p == ':')
-			p++;
-		if (tk_digits(p, 2, &om))
-			return -1;
-		p += 2;
-	}
-	while (isspace((unsigned char)*p))
-		p++;
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59 ||
-	    oh > 23 || om > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = (double)tk_timegm(&tm) + frac - sign * (oh * 3600.0 + om * 60.0);
+	*out = (double)t.sec + t.frac;
 	return 0;
 }
 
@@ -606,17 +560,20 @@ static void explain_miss(struct buf *b, const json_t *st, size_t idx, const stru
 	}
 }
 
-static void set_explain(struct policy_result *out, const struct buf *b)
+/* the explanation, cut to out->explain with a visible "..." (a text longer
+ * than b's limit is cut there first, marked too) */
+static void set_explain(struct policy_result *out, struct buf *b)
 {
-	const char *s = buf_cstr(b);
+	char *s = buf_detach_marked(b);
 	size_t n = strlen(s);
 
 	if (n < sizeof(out->explain)) {
 		memcpy(out->explain, s, n + 1);
-		return;
+	} else {
+		memcpy(out->explain, s, sizeof(out->explain) - 4);
+		memcpy(out->explain + sizeof(out->explain) - 4, "...", 4);
 	}
-	memcpy(out->explain, s, sizeof(out->explain) - 4);
-	memcpy(out->explain + sizeof(out->explain) - 4, "...", 4);
+	free(s);
 }
 
 static void set_sid(struct policy_result *out, const json_t *st)

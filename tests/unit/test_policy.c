@@ -385,6 +385,71 @@ static void test_explain_long(void **state)
 	buf_release(&b);
 }
 
+/* an explanation longer than its 64 KiB work buffer (issue 14): cut and
+ * marked, never a crash nor a text with a piece missing */
+static void test_explain_over_buffer(void **state)
+{
+	struct buf b = BUF_INIT_LIMIT(1 << 20);
+	struct policy_result res;
+	struct errbuf err = { "" };
+	int i, j;
+
+	(void)state;
+	buf_adds(&b, "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Resource\":\"*\",\"Action\":[");
+	for (i = 0; i < 8; i++) {
+		buf_adds(&b, i ? ",\"" : "\"");
+		for (j = 0; j < 4000; j++)
+			buf_adds(&b, "\\u0001");   /* 4 bytes each once escaped */
+		buf_adds(&b, "\"");
+	}
+	buf_adds(&b, "]}]}");
+	assert_int_equal(buf_error(&b), 0);
+	assert_int_equal(eval_text(&res, buf_cstr(&b), "s3:GetObject", NULL, &err), 0);
+	assert_int_equal(res.decision, POLICY_IMPLICIT_DENY);
+	assert_int_equal(strlen(res.explain), POLICY_EXPLAIN_LEN - 1);
+	assert_string_equal(res.explain + POLICY_EXPLAIN_LEN - 4, "...");
+	assert_non_null(strstr(res.explain, "matches principal and resource but Action ["));
+	buf_release(&b);
+}
+
+/* Date conditions read times with timeutil's parser (issue 14): offsets,
+ * fractions, epoch numbers; an impossible date is no date (as the
+ * reference's datetime.fromisoformat), never the next month */
+static int date_allows(const char *op, const char *pv, const char *cv)
+{
+	struct policy_result res;
+	struct errbuf err = { "" };
+	struct policy_context *ctx = policy_context_new();
+	struct policy_request req;
+	char *pol = xasprintf("{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"*\","
+			      "\"Resource\":\"*\",\"Condition\":{\"%s\":{\"aws:CurrentTime\":\"%s\"}}}]}", op, pv);
+
+	memset(&req, 0, sizeof(req));
+	req.principal.kind = PRINCIPAL_SERVICE;
+	req.principal.arn = "cloudtrail.amazonaws.com";
+	req.action = "s3:PutObject";
+	req.resource = "arn:aws:s3:::b/k";
+	req.context = ctx;
+	assert_int_equal(policy_context_add(ctx, "aws:CurrentTime", cv, &err), 0);
+	assert_int_equal(policy_eval_text(&res, pol, strlen(pol), &req, &err), 0);
+	policy_context_free(ctx);
+	free(pol);
+	return res.decision == POLICY_ALLOW;
+}
+
+static void test_date_conditions(void **state)
+{
+	(void)state;
+	assert_true(date_allows("DateLessThan", "2024-01-01T00:00:01Z", "2024-01-01T01:00:00+01:00"));
+	assert_false(date_allows("DateLessThan", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00+01:00"));
+	assert_true(date_allows("DateEquals", "2024-01-01", "1704067200"));
+	assert_true(date_allows("DateGreaterThan", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z"));
+	assert_true(date_allows("DateLessThan", " 2024-03-02 ", "2024-03-01T23:59:59-00:00"));
+	/* 30 February is no date: the condition fails (was read as 1 March) */
+	assert_false(date_allows("DateLessThan", "2024-02-30T00:00:00Z", "2024-02-15T00:00:00Z"));
+	assert_false(date_allows("DateLessThan", "2024-03-05T00:00:00Z", "2024-02-30T00:00:00Z"));
+}
+
 /* the closest near miss: conditions passed count, and several failures */
 static void test_near_miss_choice(void **state)
 {
@@ -438,6 +503,8 @@ int main(void)
 		cmocka_unit_test(test_context_json),
 		cmocka_unit_test(test_explain_escapes),
 		cmocka_unit_test(test_explain_long),
+		cmocka_unit_test(test_explain_over_buffer),
+		cmocka_unit_test(test_date_conditions),
 		cmocka_unit_test(test_near_miss_choice),
 	};
 
