@@ -36,6 +36,11 @@ enum finding_code {
 	F_ACCOUNT_NOT_IN_ORG,          /* organization mode: a configured account is not an ACTIVE member */
 	F_ACCOUNT_UNCONFIGURED,        /* organization mode: an ACTIVE member the config does not name */
 	F_ORG_TRUSTED_ACCESS_DISABLED, /* CloudTrail has no trusted access in Organizations */
+	F_CLOUDWATCH_DELIVERY_STALE,   /* [monitoring]: LatestCloudWatchLogsDeliveryTime too old or never */
+	F_CLOUDWATCH_DELIVERY_ERROR,   /* [monitoring]: LatestCloudWatchLogsDeliveryError */
+	F_MONITORING_DRIFT,            /* [monitoring]: the trail's log group/role differ from the plan */
+	F_ACCESS_LOG_STALE,            /* [monitoring]: newest S3 server access log too old */
+	F_ACCESS_LOG_NONE,             /* [monitoring]: no S3 server access log at all */
 	F_DIGEST_MISSING,
 	F_DIGEST_MOVED,
 	F_DIGEST_FORMAT_INVALID,

@@ -255,6 +255,71 @@ done:
 	trail_drift_release(&d);
 }
 
+/* [monitoring] on the trail (README "Monitoring"): the trail delivers to
+ * the planned log group with the planned role, else monitoring_drift (and
+ * its delivery status says nothing about the plan); CloudTrail's
+ * LatestCloudWatchLogsDeliveryError -> cloudwatch_delivery_error; a logging
+ * trail whose LatestCloudWatchLogsDeliveryTime is missing or older than
+ * max_cloudwatch_delivery_age -> cloudwatch_delivery_stale. */
+static bool same_group_arn(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= 2 && !strcmp(a + la - 2, ":*"))
+		la -= 2;
+	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
+		lb -= 2;
+	return la == lb && !strncmp(a, b, la);
+}
+
+static void monitoring_findings(struct vstate *v, const char *owner, const struct ct_trail *t,
+				const struct ct_status *st)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
+	char *path = xasprintf("monitoring/%s/monitoring.json", owner);
+	const struct plan_file *pf = plan_find(v->o->plan, path);
+	const json_t *tr = pf ? json_object_get(pf->doc, "Trail") : NULL;
+	const char *group = json_string_value(json_object_get(tr, "CloudWatchLogsLogGroupArn"));
+	const char *role = json_string_value(json_object_get(tr, "CloudWatchLogsRoleArn"));
+	char when[32], age[32];
+
+	free(path);
+	if (!group || !role) {
+		unchecked(v, unit, "cannot compare the trail's CloudWatch Logs settings",
+			  "the plan has no monitoring for this account");
+		return;
+	}
+	if (!t->cw_log_group_arn || !*t->cw_log_group_arn) {
+		trail_finding(v, owner, F_MONITORING_DRIFT, NULL,
+			      "trail '%s' sends no events to CloudWatch Logs, planned log group '%s' with role '%s'",
+			      cfg->trail_name, group, role);
+		return;
+	}
+	if (!same_group_arn(t->cw_log_group_arn, group) || !t->cw_role_arn || strcmp(t->cw_role_arn, role)) {
+		trail_finding(v, owner, F_MONITORING_DRIFT, NULL,
+			      "trail '%s' delivers to log group '%s' with role '%s', planned '%s' with role '%s'",
+			      cfg->trail_name, t->cw_log_group_arn, t->cw_role_arn ? t->cw_role_arn : "(none)",
+			      group, role);
+		return;
+	}
+	if (st->latest_cw_delivery_error)
+		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_ERROR, NULL,
+			      "CloudTrail reports a CloudWatch Logs delivery error for log group '%s': %s", group,
+			      st->latest_cw_delivery_error);
+	if (st->is_logging != 1)
+		return;   /* trail_not_logging says it */
+	if (!st->latest_cw_delivery)
+		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_STALE, NULL,
+			      "CloudTrail never delivered to log group '%s'", group);
+	else if (v->o->now - st->latest_cw_delivery > cfg->max_cw_delivery_age)
+		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_STALE, NULL,
+			      "CloudTrail's last delivery to log group '%s' was at %s (%s ago, more than %lds)",
+			      group, tk_format_iso(st->latest_cw_delivery, when, sizeof(when)),
+			      tk_format_age(v->o->now, st->latest_cw_delivery, age, sizeof(age)),
+			      cfg->max_cw_delivery_age);
+}
+
 static void check_trail(struct vstate *v, const char *owner)
 {
 	const struct tk_config *cfg = v->cfg;
@@ -317,6 +382,8 @@ static void check_trail(struct vstate *v, const char *owner)
 		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
 			      "CloudTrail reports a digest delivery error: %s",
 			     st.latest_digest_delivery_error);
+	if (cfg->monitoring)
+		monitoring_findings(v, owner, &t, &st);
 	/* exactly one trail with global service events (else events are duplicated) */
 	{
 		struct ct_trail *all = NULL;
@@ -427,6 +494,102 @@ done:
 		free(l.v[i]);
 	free(l.v);
 	free(base);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- access logs */
+
+struct access_newest {
+	const char *prefix;
+	char *key;                  /* the newest access-log object's key */
+};
+
+static int on_access_object(void *ud, const struct s3_object *o)
+{
+	struct access_newest *a = ud;
+
+	/* keys are PREFIX + YYYY-mm-DD-HH-MM-SS-ID: the last one is the newest */
+	if (strlen(o->key) >= strlen(a->prefix) + 20) {
+		free(a->key);
+		a->key = xstrdup(o->key);
+	}
+	return 0;
+}
+
+/* "YYYY-mm-DD-HH-MM-SS" at s: 0 and *t, or -1 */
+static int access_key_time(const char *s, time_t *t)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, se;
+
+	if (tk_digits(s, 4, &y) || s[4] != '-' || tk_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    tk_digits(s + 8, 2, &d) || s[10] != '-' || tk_digits(s + 11, 2, &h) || s[13] != '-' ||
+	    tk_digits(s + 14, 2, &mi) || s[16] != '-' || tk_digits(s + 17, 2, &se) ||
+	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*t = tk_timegm(&tm);
+	return 0;
+}
+
+#define MAX_ACCESS_LOG_PAGES 100
+
+/* [monitoring] with [central] access_log_bucket: the newest S3 server access
+ * log of the log bucket (ACCESS-LOG-BUCKET/BUCKET/YYYY-mm-DD-HH-MM-SS-ID),
+ * listed from twice access_log_max_age (at least a day) back: none ->
+ * access_log_none, older than access_log_max_age -> access_log_stale.  Once
+ * per run (shard 1), on the central account's home-region cell. */
+static int check_access_logs(struct vstate *v, struct aws_ctx *central, struct errbuf *err)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *acct = config_central_account(cfg);
+	char *prefix = xasprintf("%s/", cfg->bucket), *after;
+	long window = 2 * cfg->access_log_max_age > 86400 ? 2 * cfg->access_log_max_age : 86400;
+	struct access_newest a = { prefix, NULL };
+	struct s3_list_params p;
+	char iso[32], age[32];
+	time_t t;
+	size_t i;
+	int rc;
+
+	tk_format_iso(v->o->now - window, iso, sizeof(iso));
+	for (i = 0; iso[i]; i++)
+		if (iso[i] == 'T' || iso[i] == ':')
+			iso[i] = '-';
+	if (i && iso[i - 1] == 'Z')
+		iso[i - 1] = '\0';
+	after = xasprintf("%s%s", prefix, iso);
+	memset(&p, 0, sizeof(p));
+	p.prefix = prefix;
+	p.start_after = after;
+	p.max_pages = MAX_ACCESS_LOG_PAGES;
+	p.on_object = on_access_object;
+	p.ud = &a;
+	rc = s3_list_objects(central, cfg->access_log_bucket, &p, err);
+	if (rc)
+		goto done;
+	if (!a.key)
+		findings_add(v->out, F_ACCESS_LOG_NONE, acct, cfg->home_region, cfg->access_log_bucket, prefix,
+			     "no S3 server access log of bucket '%s' under 's3://%s/%s' in the last %lds",
+			     cfg->bucket, cfg->access_log_bucket, prefix, window);
+	else if (access_key_time(a.key + strlen(prefix), &t) < 0)
+		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
+			     "the newest access log '%s' does not carry S3's time stamp in its name", a.key);
+	else if (v->o->now - t > cfg->access_log_max_age)
+		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
+			     "the newest S3 server access log of bucket '%s' is from %s (%s ago, more than %lds)",
+			     cfg->bucket, tk_format_iso(t, iso, sizeof(iso)), tk_format_age(v->o->now, t, age, sizeof(age)),
+			     cfg->access_log_max_age);
+done:
+	free(a.key);
+	free(after);
+	free(prefix);
 	return rc;
 }
 
@@ -649,6 +812,13 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	if (check_prefixes(&v, &central->ctx, present, &e)) {
 		unchecked(&v, NULL, "cannot list the central bucket", e.msg);
 		goto tally;
+	}
+	if (cfg->monitoring && cfg->access_log_bucket && v.first_shard) {
+		err_clear(&e);
+		if (check_access_logs(&v, &central->ctx, &e))
+			/* fail closed: the access logs could not be looked at */
+			findings_add(out, F_CELL_UNCHECKED, config_central_account(cfg), cfg->home_region,
+				     cfg->access_log_bucket, NULL, "cannot list the S3 server access logs: %s", e.msg);
 	}
 	memset(&vo, 0, sizeof(vo));
 	vo.bucket = cfg->bucket;

@@ -29,6 +29,8 @@ void ct_trail_release(struct ct_trail *t)
 	free(t->s3_bucket);
 	free(t->s3_prefix);
 	free(t->kms_key_id);
+	free(t->cw_log_group_arn);
+	free(t->cw_role_arn);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -52,6 +54,8 @@ static void trail_from(struct ct_trail *t, const json_t *o)
 	t->s3_bucket = aws_json_strdup(o, "S3BucketName");
 	t->s3_prefix = aws_json_strdup(o, "S3KeyPrefix");
 	t->kms_key_id = aws_json_strdup(o, "KmsKeyId");
+	t->cw_log_group_arn = aws_json_strdup(o, "CloudWatchLogsLogGroupArn");
+	t->cw_role_arn = aws_json_strdup(o, "CloudWatchLogsRoleArn");
 	t->multi_region = aws_json_bool(o, "IsMultiRegionTrail");
 	t->global_events = aws_json_bool(o, "IncludeGlobalServiceEvents");
 	t->log_file_validation = aws_json_bool(o, "LogFileValidationEnabled");
@@ -171,6 +175,7 @@ void ct_status_release(struct ct_status *s)
 		return;
 	free(s->latest_delivery_error);
 	free(s->latest_digest_delivery_error);
+	free(s->latest_cw_delivery_error);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -195,6 +200,8 @@ int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status 
 	out->stop_logging = aws_json_time(resp, "StopLoggingTime");
 	out->latest_delivery_error = aws_json_strdup(resp, "LatestDeliveryError");
 	out->latest_digest_delivery_error = aws_json_strdup(resp, "LatestDigestDeliveryError");
+	out->latest_cw_delivery = aws_json_time(resp, "LatestCloudWatchLogsDeliveryTime");
+	out->latest_cw_delivery_error = aws_json_strdup(resp, "LatestCloudWatchLogsDeliveryError");
 	json_decref(resp);
 	return rc;
 }

@@ -21,6 +21,8 @@ struct ct_trail {
 	char *s3_bucket;
 	char *s3_prefix;
 	char *kms_key_id;
+	char *cw_log_group_arn;     /* CloudWatchLogsLogGroupArn, NULL when unset */
+	char *cw_role_arn;          /* CloudWatchLogsRoleArn */
 	int multi_region;           /* 1/0/-1 absent */
 	int global_events;
 	int log_file_validation;
@@ -59,6 +61,8 @@ struct ct_status {
 	time_t stop_logging;
 	char *latest_delivery_error;        /* NULL when none */
 	char *latest_digest_delivery_error;
+	time_t latest_cw_delivery;          /* LatestCloudWatchLogsDeliveryTime, 0 when never */
+	char *latest_cw_delivery_error;     /* LatestCloudWatchLogsDeliveryError */
 };
 void ct_status_release(struct ct_status *s);
 /* GetTrailStatus */

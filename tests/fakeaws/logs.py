@@ -450,10 +450,13 @@ def deliver(world, trail, acct, region, records, t):
     err = fault or cloudtrail_access(world, trail, sname)
     errs = trail.dest_errors.setdefault("cloudwatch", {})
     if err is not None:
-        errs[(acct, region)] = err
+        errs[(acct, region)] = (err, float(t))
         trail.cw_delivery_error = err
         return
-    errs.pop((acct, region), None)
+    # a success clears this destination and every failure of an earlier tick
+    # (the error is CloudTrail's latest attempt, not a per-stream history)
+    for k in [k for k, v in errs.items() if k == (acct, region) or v[1] < float(t)]:
+        del errs[k]
     region_, account, name = parse_group_arn(trail.cw_log_group)
     g = find_group(world, account, region_, name)
     s = g["streams"].get(sname) or _new_stream(world, g, sname)
@@ -463,7 +466,7 @@ def deliver(world, trail, acct, region, records, t):
     evs.sort(key=lambda e: e[0])
     write_events(world, account, region_, g, s, evs)
     trail.cw_delivery_time = float(t)
-    trail.cw_delivery_error = next(iter(errs.values()), None) if errs else None
+    trail.cw_delivery_error = next(iter(errs.values()))[0] if errs else None
 
 
 # --- control -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ It lives here, not in tests/integration/, because tests/run.sh runs every
 tests/integration/*.py as a test.  Import it as tests.fakeaws.testing (the
 scripts put the checkout on sys.path first)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,57 @@ class Checks:
             print("FAIL: %s%s" % (what, (": " + detail) if detail else ""))
         sys.stdout.flush()
         return cond
+
+
+def put_monitoring(fa, plan, acct_id, acct, check):
+    """Put `trailkeep plan`'s monitoring files of acct_id (plan: the plan
+    directory) in place with botocore exactly as written: log group and
+    retention, the CloudWatch Logs role, the topic key, the topic with its
+    policy and subscriptions (confirmed), metric filters and alarms, the
+    trail's CloudWatch Logs ARNs.  Returns monitoring.json as a dict."""
+    import botocore.session
+    from botocore.config import Config
+
+    def load(rel):
+        with open(os.path.join(plan, rel)) as f:
+            return f.read()
+
+    def client(svc, acct, region="us-east-1"):
+        return botocore.session.Session().create_client(
+            svc, region_name=region, endpoint_url=fa.url, aws_access_key_id=acct["access_key_id"],
+            aws_secret_access_key=acct["secret_access_key"], aws_session_token=acct.get("session_token"),
+            config=Config(retries={"max_attempts": 0}, read_timeout=60))
+
+    mon = json.loads(load("monitoring/%s/monitoring.json" % acct_id))
+    iam, logs = client("iam", acct), client("logs", acct)
+    kms, sns, cw = client("kms", acct), client("sns", acct), client("cloudwatch", acct)
+    ct = client("cloudtrail", acct)
+    lg = mon["LogGroup"]
+    logs.create_log_group(logGroupName=lg["LogGroupName"])
+    logs.put_retention_policy(logGroupName=lg["LogGroupName"], retentionInDays=lg["RetentionInDays"])
+    r = mon["CloudWatchLogsRole"]
+    iam.create_role(RoleName=r["RoleName"], AssumeRolePolicyDocument=load(r["AssumeRolePolicyDocument"]))
+    iam.put_role_policy(RoleName=r["RoleName"], PolicyName=r["PolicyName"],
+                        PolicyDocument=load(r["PolicyDocument"]))
+    t = mon["Topic"]
+    key = kms.create_key(Policy=load(t["KeyPolicy"]))["KeyMetadata"]
+    kms.create_alias(AliasName=t["KmsMasterKeyId"], TargetKeyId=key["KeyId"])
+    arn = sns.create_topic(Name=t["Name"], Attributes={"Policy": load(t["Policy"]),
+                                                        "KmsMasterKeyId": t["KmsMasterKeyId"]})["TopicArn"]
+    check(arn == t["TopicArn"], "%s: the planned topic ARN is the one SNS creates" % acct_id, (arn, t))
+    for s in t["Subscriptions"]:
+        sns.subscribe(TopicArn=arn, Protocol=s["Protocol"], Endpoint=s["Endpoint"])
+        fa.post("confirm_subscription", topic=arn, endpoint=s["Endpoint"])
+    st = mon["AlarmSettings"]
+    for a in mon["Alarms"]:
+        logs.put_metric_filter(logGroupName=lg["LogGroupName"], filterName=a["Name"],
+                               filterPattern=a["FilterPattern"],
+                               metricTransformations=[{"metricName": a["Name"],
+                                                       "metricNamespace": mon["MetricNamespace"],
+                                                       "metricValue": "1"}])
+        cw.put_metric_alarm(AlarmName=a["Name"], AlarmDescription=a["Description"], MetricName=a["Name"],
+                            Namespace=mon["MetricNamespace"], **st)
+    tr = mon["Trail"]
+    ct.update_trail(Name=tr["TrailARN"], CloudWatchLogsLogGroupArn=tr["CloudWatchLogsLogGroupArn"],
+                    CloudWatchLogsRoleArn=tr["CloudWatchLogsRoleArn"])
+    return mon

@@ -35,7 +35,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import Checks, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, put_monitoring, trailkeep_path  # noqa: E402
 
 check = Checks(limit=1500)
 TK = trailkeep_path(TOP)
@@ -93,43 +93,6 @@ def tk(fa, acct, *args):
 def load(plan, rel):
     with open(os.path.join(plan, rel)) as f:
         return f.read()
-
-
-def put_monitoring(fa, plan, acct_id, acct):
-    """Put the plan's monitoring files of acct_id in place, as written."""
-    mon = json.loads(load(plan, "monitoring/%s/monitoring.json" % acct_id))
-    iam, logs = client(fa, "iam", acct), client(fa, "logs", acct)
-    kms, sns, cw = client(fa, "kms", acct), client(fa, "sns", acct), client(fa, "cloudwatch", acct)
-    ct = client(fa, "cloudtrail", acct)
-    lg = mon["LogGroup"]
-    logs.create_log_group(logGroupName=lg["LogGroupName"])
-    logs.put_retention_policy(logGroupName=lg["LogGroupName"], retentionInDays=lg["RetentionInDays"])
-    r = mon["CloudWatchLogsRole"]
-    iam.create_role(RoleName=r["RoleName"], AssumeRolePolicyDocument=load(plan, r["AssumeRolePolicyDocument"]))
-    iam.put_role_policy(RoleName=r["RoleName"], PolicyName=r["PolicyName"],
-                        PolicyDocument=load(plan, r["PolicyDocument"]))
-    t = mon["Topic"]
-    key = kms.create_key(Policy=load(plan, t["KeyPolicy"]))["KeyMetadata"]
-    kms.create_alias(AliasName=t["KmsMasterKeyId"], TargetKeyId=key["KeyId"])
-    arn = sns.create_topic(Name=t["Name"], Attributes={"Policy": load(plan, t["Policy"]),
-                                                        "KmsMasterKeyId": t["KmsMasterKeyId"]})["TopicArn"]
-    check(arn == t["TopicArn"], "%s: the planned topic ARN is the one SNS creates" % acct_id, (arn, t))
-    for s in t["Subscriptions"]:
-        sns.subscribe(TopicArn=arn, Protocol=s["Protocol"], Endpoint=s["Endpoint"])
-        fa.post("confirm_subscription", topic=arn, endpoint=s["Endpoint"])
-    st = mon["AlarmSettings"]
-    for a in mon["Alarms"]:
-        logs.put_metric_filter(logGroupName=lg["LogGroupName"], filterName=a["Name"],
-                               filterPattern=a["FilterPattern"],
-                               metricTransformations=[{"metricName": a["Name"],
-                                                       "metricNamespace": mon["MetricNamespace"],
-                                                       "metricValue": "1"}])
-        cw.put_metric_alarm(AlarmName=a["Name"], AlarmDescription=a["Description"], MetricName=a["Name"],
-                            Namespace=mon["MetricNamespace"], **st)
-    tr = mon["Trail"]
-    ct.update_trail(Name=tr["TrailARN"], CloudWatchLogsLogGroupArn=tr["CloudWatchLogsLogGroupArn"],
-                    CloudWatchLogsRoleArn=tr["CloudWatchLogsRoleArn"])
-    return mon
 
 
 def alarm_state(fa, acct, name):
@@ -251,7 +214,7 @@ def scenario(mode):
         check(sorted(os.listdir(os.path.join(plan, "monitoring"))) == sorted(mon_accts),
               tag + "one monitoring folder per trail owner", os.listdir(os.path.join(plan, "monitoring")))
         owner = MGMT if mode == "org" else M1
-        mon = put_monitoring(fa, plan, owner, accts_obj[owner])
+        mon = put_monitoring(fa, plan, owner, accts_obj[owner], check)
         names = [a["Name"] for a in mon["Alarms"]]
         want = ["trailkeep-cloudtrail-changes", "trailkeep-log-bucket-changes", "trailkeep-log-key-changes"] + \
             (["trailkeep-organizations-changes"] if mode == "org" else []) + \

@@ -15,6 +15,8 @@ static void test_table(void **state)
 		"trail_config_drift", "validation_disabled", "global_events_duplicated",
 		"delivery_stale", "delivery_none", "prefix_missing", "prefix_unexpected",
 		"account_not_in_org", "account_unconfigured", "org_trusted_access_disabled",
+		"cloudwatch_delivery_stale", "cloudwatch_delivery_error", "monitoring_drift",
+		"access_log_stale", "access_log_none",
 		"digest_missing", "digest_moved", "digest_format_invalid", "digest_signature_invalid",
 		"digest_public_key_unknown", "digest_chain_gap", "digest_link_unreadable",
 		"log_missing", "log_hash_mismatch",
