@@ -55,6 +55,8 @@ static const struct {
 	[DC_VALIDATION_DISABLED] = { "validation_disabled", "log file validation is off: no digest proves the logs unaltered; trailkeep apply turns it on" },
 	[DC_ACCOUNT_LEFT_ORG] = { "account_left_org", "the account is no longer an ACTIVE member of the organization, so the organization trail does not log it: invite it back or remove it from the config" },
 	[DC_ORG_TRUSTED_ACCESS_DISABLED] = { "org_trusted_access_disabled", "cloudtrail.amazonaws.com has no trusted access in Organizations: the organization trail logs only the management account; trailkeep apply enables it" },
+	[DC_ACCOUNT_UNCONFIGURED] = { "account_unconfigured", "an ACTIVE member of the organization that the config neither declares nor excludes: the organization trail logs it, nobody checks it; declare it or exclude it" },
+	[DC_PREFIX_FOREIGN] = { "prefix_foreign", "logs under the prefix of an account that is neither configured nor an ACTIVE member: logs kept from before it was removed, or another trail writing into the bucket" },
 	[DC_UNKNOWN] = { "unknown", "no known cause explains this cell: read the evidence (everything doctor checked is listed)" },
 };
 

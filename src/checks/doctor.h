@@ -127,6 +127,8 @@ enum doctor_cause {
 	DC_VALIDATION_DISABLED,
 	DC_ACCOUNT_LEFT_ORG,
 	DC_ORG_TRUSTED_ACCESS_DISABLED,
+	DC_ACCOUNT_UNCONFIGURED,  /* account-level (doctor_accounts.h) */
+	DC_PREFIX_FOREIGN,        /* account-level (doctor_accounts.h) */
 	DC_UNKNOWN,
 	DC__COUNT
 };

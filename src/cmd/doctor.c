@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "doctor.h"
+#include "doctor_accounts.h"
 #include "findings.h"
 #include "plan.h"
 #include "textesc.h"
@@ -28,6 +29,49 @@
 #include "banned.h"
 
 
+
+/* verify's account-level warnings (account_unconfigured, prefix_unexpected)
+ * as doctor_accounts inputs; the strings point into f. */
+static struct doctor_account_in *account_inputs(const struct findings *f, size_t *n, char ***symptoms)
+{
+	struct doctor_account_in *v = NULL;
+	char **sym = NULL;
+	size_t alloc = 0, salloc = 0, i, k;
+
+	*n = 0;
+	for (i = 0; i < f->n; i++) {
+		const struct finding *x = &f->v[i];
+
+		if (!x->account || x->region ||
+		    (x->code != F_ACCOUNT_UNCONFIGURED && x->code != F_PREFIX_UNEXPECTED))
+			continue;
+		for (k = 0; k < *n && strcmp(v[k].account, x->account); k++)
+			;
+		if (k == *n) {
+			ALLOC_GROW(v, *n + 1, alloc);
+			ALLOC_GROW(sym, *n + 1, salloc);
+			memset(&v[k], 0, sizeof(v[k]));
+			v[k].account = x->account;
+			sym[k] = NULL;
+			(*n)++;
+		}
+		if (x->code == F_ACCOUNT_UNCONFIGURED)
+			v[k].unconfigured = true;
+		else
+			v[k].prefix_unexpected = true;
+		{
+			char *old = sym[k];
+
+			sym[k] = xasprintf("%s%s%s: %s", old ? old : "", old ? "; " : "", finding_code_name(x->code),
+					   x->message ? x->message : "");
+			free(old);
+		}
+	}
+	for (k = 0; k < *n; k++)
+		v[k].symptom = sym[k];
+	*symptoms = sym;
+	return v;
+}
 
 /* Text from outside (AWS answers, CloudTrail events, policies) is printed
  * with visible escapes (textesc.h): before, s escaped, after. */
@@ -57,7 +101,25 @@ static void print_indented(const char *text, const char *indent)
 	}
 }
 
-static void print_text(const struct doctor_report *r)
+static void print_accounts(const struct doctor_account *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		put("", v[i].account, " (the account, no region): ");
+		printf("%s (warning)\n", doctor_cause_name(v[i].cause));
+		if (v[i].symptom)
+			put("  symptom: ", v[i].symptom, "\n");
+		printf("  cause: %s\n", doctor_cause_hint(v[i].cause));
+		printf("  evidence:\n");
+		for (j = 0; j < v[i].nevidence; j++)
+			put("    - ", v[i].evidence[j], "\n");
+		put("  fix: ", v[i].fix, "\n");
+		printf("\n");
+	}
+}
+
+static void print_text(const struct doctor_report *r, const struct doctor_account *accs, size_t nacc)
 {
 	size_t i, j, red = 0;
 
@@ -94,17 +156,20 @@ static void print_text(const struct doctor_report *r)
 		}
 		printf("\n");
 	}
+	print_accounts(accs, nacc);
 	printf("doctor: %zu cell%s, %zu red, %zu cause%s found (%zu warning%s), %zu not examined\n", r->ncells,
-	       r->ncells == 1 ? "" : "s", red, r->ncauses, r->ncauses == 1 ? "" : "s", r->nwarnings,
-	       r->nwarnings == 1 ? "" : "s", r->nunexamined);
+	       r->ncells == 1 ? "" : "s", red, r->ncauses + nacc, r->ncauses + nacc == 1 ? "" : "s",
+	       r->nwarnings + nacc, r->nwarnings + nacc == 1 ? "" : "s", r->nunexamined);
 }
 
 #define SYMPTOM_LIMIT 2048
 
-/* Red cells from the verify engine (control plane + freshness, no integrity). */
-static int select_with_verify(struct doctor_cell_in **out, size_t *nout, const struct tk_config *cfg,
-			      const struct plan *plan, struct awsenv *env, time_t now, const char *const *accounts, size_t naccounts,
-			      const char *const *regions, size_t nregions, struct errbuf *err)
+/* Red cells from the verify engine (control plane + freshness, no integrity).
+ * The findings stay in the caller's f (the account-level ones are doctor's too). */
+static int select_with_verify(struct doctor_cell_in **out, size_t *nout, struct findings *fout,
+			      const struct tk_config *cfg, const struct plan *plan, struct awsenv *env, time_t now,
+			      const char *const *accounts, size_t naccounts, const char *const *regions, size_t nregions,
+			      struct errbuf *err)
 {
 	struct verify_opts vo;
 	struct findings f;
@@ -199,7 +264,7 @@ done:
 	for (i = 0; cells && i < ncells; i++)
 		cell_release(&cells[i]);
 	free(cells);
-	findings_release(&f);
+	*fout = f;   /* the caller releases it */
 	return rc;
 }
 
@@ -219,6 +284,11 @@ int cmd_doctor(int argc, char **argv)
 	struct awsenv_options eo;
 	struct doctor_opts dopts;
 	struct doctor_report rep;
+	struct findings vf;
+	struct doctor_account_in *ain = NULL;
+	struct doctor_account *accs = NULL;
+	char **asym = NULL;
+	size_t nain = 0, nacc = 0;
 	struct doctor_cell_in *cells = NULL;
 	size_t ncells = 0;
 	struct errbuf err;
@@ -228,6 +298,7 @@ int cmd_doctor(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&plan, 0, sizeof(plan));
 	memset(&rep, 0, sizeof(rep));
+	findings_init(&vf);
 	memset(&env, 0, sizeof(env));
 	err_clear(&err);
 	{
@@ -318,8 +389,8 @@ int cmd_doctor(int argc, char **argv)
 		rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
 				   nregions ? regions : NULL, nregions, &err);
 	else
-		rc = select_with_verify(&cells, &ncells, &cfg, &plan, &env, dopts.now, naccounts ? accounts : NULL,
-					naccounts, nregions ? regions : NULL, nregions, &err);
+		rc = select_with_verify(&cells, &ncells, &vf, &cfg, &plan, &env, dopts.now,
+					naccounts ? accounts : NULL, naccounts, nregions ? regions : NULL, nregions, &err);
 	if (rc) {
 		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
 		goto done;
@@ -331,14 +402,26 @@ int cmd_doctor(int argc, char **argv)
 		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
 		goto done;
 	}
+	/* verify's account-level warnings get their cause too (doctor_accounts.h) */
+	ain = account_inputs(&vf, &nain, &asym);
+	doctor_accounts(&accs, &nacc, ain, nain, &cfg, config_path);
 	if (json) {
 		json_t *doc = doctor_report_json(&rep);
+		json_t *sum = json_object_get(doc, "summary"), *counts = json_object_get(sum, "causes");
+
+		json_object_set_new(doc, "accounts", doctor_accounts_json(accs, nacc));
+		for (k = 0; k < nacc; k++) {
+			const char *name = doctor_cause_name(accs[k].cause);
+
+			json_object_set_new(counts, name, json_integer(json_integer_value(json_object_get(counts, name)) + 1));
+		}
+		json_object_set_new(sum, "warnings", json_integer((json_int_t)(rep.nwarnings + nacc)));
 
 		if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
 			fputc('\n', stdout);
 		json_decref(doc);   /* ours */
 	} else {
-		print_text(&rep);
+		print_text(&rep, accs, nacc);
 	}
 	if (g_cli.verbose)
 		cli_info("doctor: %zu AWS calls", rep.aws_calls);
@@ -349,6 +432,12 @@ done:
 	cli_list_release(&reg);
 	doctor_report_release(&rep);
 	doctor_cells_free(cells, ncells);
+	doctor_accounts_free(accs, nacc);
+	for (k = 0; asym && k < nain; k++)
+		free(asym[k]);
+	free(asym);
+	free(ain);
+	findings_release(&vf);
 	if (env_open)
 		awsenv_close(&env);
 	if (have_plan)

@@ -312,10 +312,12 @@ EXPECT = {
         culprit="DisableRegion", fix="enable-region", revert=True),
     # logs under an unknown account's prefix: verify step 2 "a prefix of an
     # account nobody configured is prefix_unexpected" (severity warning: exit
-    # 0); on no declared cell.  README names no doctor cause for it.
+    # 0); on no declared cell.  README "doctor", account-level causes: an
+    # account that is not an ACTIVE member -> prefix_foreign (warning: exit 0).
     "unknown_account_logs": dict(
         modes=BOTH, verify={}, extra=[("prefix_unexpected", "unknown-account")], verify_exit=0,
-        red=[], doctor=False, main=None, culprit=None, fix=None, revert=True, advance=0),
+        red=[], accounts={"unknown-account": "prefix_foreign"}, main=None, culprit=None, fix=None,
+        revert=True, advance=0),
     # --- settings verify does not check, which apply converges (README
     # "apply": every step reads first and writes what differs; "a second run
     # makes zero write calls"): verify and doctor stay green, apply writes,
@@ -359,7 +361,8 @@ EXPECT = {
     "member_unconfigured": dict(
         modes=ORG, verify={}, extra=[("account_unconfigured", "new-member"),
                                     ("prefix_unexpected", "new-member")],
-        verify_exit=0, red=[], doctor=False, main=None, culprit=None, fix=None, revert=True),
+        verify_exit=0, red=[], accounts={"new-member": "account_unconfigured"}, main=None, culprit=None,
+        fix=None, revert=True),
     # trusted access off: "the organization trail logs only the management
     # account": org_trusted_access_disabled (error) on the management
     # account's home-region cell, the members' cells go stale; doctor: a

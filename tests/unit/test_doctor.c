@@ -22,7 +22,7 @@ static void test_cause_table(void **state)
 		"bucket_missing", "bucket_wrong_region", "bucket_foreign_owner", "bucket_changed",
 		"prefix_changed", "org_path_layout", "region_not_enabled", "selectors_exclude",
 		"global_events_off", "global_events_duplicated", "validation_disabled", "account_left_org",
-		"org_trusted_access_disabled", "unknown" };
+		"org_trusted_access_disabled", "account_unconfigured", "prefix_foreign", "unknown" };
 	size_t i, j;
 
 	(void)state;
@@ -146,9 +146,9 @@ static void test_run_healthy_makes_no_calls(void **state)
 {
 	struct tk_config c;
 	struct doctor_cell_in cells[3] = {
-		{ "111111111111", "us-east-1", false, NULL, false },
-		{ "111111111111", "eu-west-1", false, NULL, false },
-		{ "333333333333", "eu-west-1", false, "nothing", false },
+		{ "111111111111", "us-east-1", false, NULL, false, false },
+		{ "111111111111", "eu-west-1", false, NULL, false, false },
+		{ "333333333333", "eu-west-1", false, "nothing", false, false },
 	};
 	struct doctor_opts o;
 	struct doctor_report r;
