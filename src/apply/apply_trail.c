@@ -197,7 +197,6 @@ struct trail_job {
 	const json_t *pes;           /* the planned PutEventSelectors, or NULL */
 	struct trail_read tr;        /* the trail as read */
 	bool exists, created, started;
-	bool stop;                   /* nothing more to do for this trail */
 	size_t nwrites;
 };
 
@@ -224,11 +223,9 @@ static int trail_create(struct trail_job *t, const json_t *want, struct errbuf *
 			*err = e2;
 			return rc;
 		}
-		if (!t->tr.ntrails) {
-			/* AlreadyExists, yet not found: stop here (rc is the read's) */
-			t->stop = true;
-			return rc;
-		}
+		if (!t->tr.ntrails)   /* AlreadyExists, yet not found: never success */
+			return err_set(err, TK_EFAIL, "trail '%s': CreateTrail answered TrailAlreadyExistsException, "
+				       "yet DescribeTrails does not find it: not changing it", t->arn);
 		t->exists = true;
 	} else if (rc) {
 		return rc;
@@ -334,7 +331,7 @@ static int trail_steps(struct trail_job *t, const json_t *doc, const json_t *cre
 		goto done_read;
 	t->exists = t->tr.ntrails > 0;
 	want = trail_wanted(create, t->r->key_arn);
-	if (!t->exists && ((rc = trail_create(t, want, err)) || t->stop))
+	if (!t->exists && (rc = trail_create(t, want, err)))
 		goto done;
 	if (t->exists) {
 		if ((rc = trail_drift_compute(doc, &t->tr.trails[0], t->tr.sel, t->r->key_arn, &d, err)))
