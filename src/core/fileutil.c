@@ -150,3 +150,34 @@ done:
 	free(tmp);
 	return rc;
 }
+
+int tk_open_tree_file(const char *path)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), flags;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(sb.st_mode) ? EISDIR : ENOTREG_TK;
+		return -1;
+	}
+	/* a regular file: blocking reads as usual */
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+const char *tk_open_strerror(int err_no)
+{
+	return err_no == ENOTREG_TK ? "not a regular file" : strerror(err_no);
+}

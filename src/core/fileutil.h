@@ -21,6 +21,15 @@
  * TK_EFAIL (cannot open or read). */
 int tk_read_file(const char *path, size_t limit, char **out, size_t *len, struct errbuf *err);
 
+/* Open a file of a tree trailkeep reads but does not own (validate --local):
+ * a symbolic link is refused (ELOOP), and a FIFO or a device never blocks
+ * (opened O_NONBLOCK, then fstat): one that is not a regular file is closed
+ * and refused with errno ENOTREG_TK.  Returns the descriptor or -1 (errno). */
+#define ENOTREG_TK (-4242)
+int tk_open_tree_file(const char *path);
+/* strerror(), plus "not a regular file" for ENOTREG_TK */
+const char *tk_open_strerror(int err_no);
+
 /* Write data to path atomically: path's directory gets a temp file (mode),
  * fsync, rename over path.  0 or TK_EFAIL (message in err). */
 int tk_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct errbuf *err);

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "chain.h"
 #include "digest.h"
+#include "fileutil.h"
 #include "loghash.h"
 #include "timeutil.h"
 #include "xml.h"
@@ -37,7 +38,7 @@ static int read_file(const char *path, struct buf *out, size_t limit, int *err_n
 {
 	char *tmp = xmalloc(READ_CHUNK);
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW), rc = 0;
+	int fd = tk_open_tree_file(path), rc = 0;
 
 	buf_init(out, limit);
 	*err_no = 0;
@@ -97,10 +98,7 @@ static void local_list_day(struct vcell *c, const char *prefix, const char *day,
 			continue;
 		full = xasprintf("%s/%s", path, de->d_name);
 		if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (n == alloc) {
-				alloc = alloc ? 2 * alloc : 64;
-				names = xrealloc(names, alloc * sizeof(*names));
-			}
+			ALLOC_GROW(names, n + 1, alloc);
 			names[n++] = xasprintf("%s%s", rel, de->d_name);
 		}
 		free(full);
@@ -140,7 +138,7 @@ static void local_fetch_digest(struct vcell *c, const char *bucket, const char *
 		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_NOT_FOUND, NULL, 0, NULL, NULL,
 				  NULL);
 	} else if (rc == -1) {
-		char *msg = xasprintf("cannot read '%s': %s", path, strerror(e));
+		char *msg = xasprintf("cannot read '%s': %s", path, tk_open_strerror(e));
 
 		chain_add_fetched(c->chain, bucket, key, CHAIN_FETCH_ERROR, NULL, 0, NULL, NULL, msg);
 		free(msg);
@@ -181,7 +179,7 @@ static void hash_one(struct hash_task *t, char *tmp)
 		t->open_errno = ENOENT;
 		return;
 	}
-	fd = open(t->path, O_RDONLY | O_NOFOLLOW);
+	fd = tk_open_tree_file(t->path);
 	if (fd < 0) {
 		t->open_errno = errno ? errno : EIO;
 		return;
@@ -270,7 +268,7 @@ static void local_hash_logs(struct vcell *c)
 		if (t->open_errno == ENOENT || t->open_errno == ENOTDIR) {
 			chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
 		} else if (t->open_errno) {
-			char *msg = xasprintf("cannot open '%s': %s", t->path, strerror(t->open_errno));
+			char *msg = xasprintf("cannot open '%s': %s", t->path, tk_open_strerror(t->open_errno));
 
 			chain_log_result(c->chain, i, CHAIN_FETCH_ERROR, LOGHASH_OK, NULL, msg, r->out);
 			free(msg);
@@ -293,7 +291,7 @@ int vd_local_load_keys(struct vrun *r, struct errbuf *err)
 
 	rc = read_file(path, &b, MAX_PUBKEYS_JSON, &en);
 	if (rc == -1)
-		rc = err_set(err, TK_EUSAGE, "cannot open '%s': %s", path, strerror(en));
+		rc = err_set(err, TK_EUSAGE, "cannot open '%s': %s", path, tk_open_strerror(en));
 	else if (rc == -2)
 		rc = err_set(err, TK_EUSAGE, "'%s' is too big", path);
 	else if (vd_load_keys(&r->keys, b.data ? b.data : "", b.len, &e))
