@@ -28,9 +28,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import replaylib as rl  # noqa: E402
 
-ACCOUNTS = int(os.environ.get("ACCOUNTS", "1000"))
-REGIONS = int(os.environ.get("REGIONS", "17"))
-LATENCY = float(os.environ.get("LATENCY_MS", "20"))
+ACCOUNTS = rl.knob("ACCOUNTS", 1000)
+REGIONS = rl.knob("REGIONS", 17)
+LATENCY = rl.knob("LATENCY_MS", 20)
 
 
 def converge(wdir, plan):

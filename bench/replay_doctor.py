@@ -11,7 +11,8 @@ Measured: verify --no-integrity (the reference), then doctor: wall time,
 requests, CPU, peak RSS.  Checks: verify is red exactly for the broken
 accounts and doctor names account_left_org for each of them.
 Target (issue 17): doctor within 2x verify --no-integrity.
-Environment: ACCOUNTS, REGIONS, HOURS, BROKEN, LATENCY_MS.
+Environment: ACCOUNTS, REGIONS, HOURS, BROKEN, LATENCY_MS.  `make bench`
+(BENCH_SMALL=1): 200 accounts.
 """
 import os
 import sys
@@ -21,11 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_world  # noqa: E402
 import replaylib as rl  # noqa: E402
 
-ACCOUNTS = int(os.environ.get("ACCOUNTS", "1000"))
-REGIONS = int(os.environ.get("REGIONS", "17"))
-HOURS = int(os.environ.get("HOURS", "3"))
-BROKEN = int(os.environ.get("BROKEN", "10"))
-LATENCY = float(os.environ.get("LATENCY_MS", "20"))
+ACCOUNTS = rl.knob("ACCOUNTS", 1000, 200)
+REGIONS = rl.knob("REGIONS", 17)
+HOURS = rl.knob("HOURS", 3)
+BROKEN = rl.knob("BROKEN", 10)
+LATENCY = rl.knob("LATENCY_MS", 20)
 
 
 def main():

@@ -20,6 +20,18 @@ TK = os.environ.get("TRAILKEEP_BIN") or os.path.join(TOP, BUILD, "trailkeep")
 CACHE = os.environ.get("BENCH_WORLDS") or os.path.join(TOP, BUILD, "bench", "worlds")
 
 
+SMALL = os.environ.get("BENCH_SMALL") == "1"
+
+
+def knob(name, full, small=None):
+    """an integer setting: the environment's NAME, else the scaled-down
+    default under `make bench` (BENCH_SMALL=1), else the full one"""
+    v = os.environ.get(name)
+    if v:
+        return int(v)
+    return small if SMALL and small is not None else full
+
+
 def machine():
     model = "?"
     try:
