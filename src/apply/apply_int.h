@@ -11,7 +11,10 @@
  *   apply_bucket.c  the buckets: location, creation, one function per
  *                   setting, object lock, access logging, the lock-out warning
  *   apply_trail.c   one account's trail: create/update, event selectors,
- *                   logging, read-back */
+ *                   logging, read-back
+ *   apply_monitoring.c  [monitoring] of a trail account: log group, role,
+ *                   topic key + topic, subscriptions, metric filters and
+ *                   alarms, the trail's CloudWatch Logs ARNs */
 #ifndef TK_APPLY_INT_H
 #define TK_APPLY_INT_H
 
@@ -140,6 +143,11 @@ int ap_converge_object_lock(struct central *ce, struct run *r, struct changes *c
 int ap_converge_logging(struct central *ce, struct run *r, struct changes *ch, const json_t *settings,
 			struct errbuf *err);
 void ap_warn_lockout(struct central *ce, struct run *r, struct changes *ch, const json_t *bpol);
+
+/* apply_monitoring.c: [monitoring] of a trail account after its trail (and,
+ * without [monitoring], trailkeep's own CloudWatch Logs settings back to unset) */
+int ap_run_monitoring(struct run *r, struct aws_ctx *ctx, const char *account, const char *trail,
+		      struct changes *ch, struct errbuf *err);
 
 /* apply_trail.c */
 int ap_run_trail(struct run *r, struct session *s, const char *account, struct changes *ch,

@@ -391,6 +391,8 @@ int ap_run_trail(struct run *r, struct session *s, const char *account, struct c
 	t.name = name;
 	t.pes = json_object_get(doc, "PutEventSelectors");
 	rc = trail_steps(&t, doc, create, err);
+	if (!rc)
+		rc = ap_run_monitoring(r, &ctx, account, arn, ch, err);
 	aws_ctx_release(&ctx);
 done:
 	free(path);

@@ -33,6 +33,8 @@ static const struct service_info services[] = {
 	{ "account", "ACCOUNT", "account" },
 	{ "iam", "IAM", "iam" },
 	{ "logs", "CLOUDWATCH_LOGS", "cloudwatch_logs" },
+	{ "monitoring", "CLOUDWATCH", "cloudwatch" },   /* CloudWatch (alarms), signing name */
+	{ "sns", "SNS", "sns" },
 };
 
 const char *endpoint_partition(const char *region)
