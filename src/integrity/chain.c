@@ -555,10 +555,12 @@ int chain_walk(struct chain *c, struct findings *out)
 	for (i = 0; i < c->nd; i++)
 		nlisted += c->d[i].listed && c->d[i].in_window;
 	if (nlisted == 0) {
-		char a[32], b[32], *pre = digest_list_prefix(&c->loc);
+		char a[32], b[32], *pre = NULL;
 
 		fmt_time(c->start, a, sizeof(a));
 		fmt_time(c->end, b, sizeof(b));
+		if (digest_list_prefix(&pre, &c->loc))
+			pre = xstrdup("(a prefix too long to show)");
 		findings_add(out, F_DIGEST_MISSING, c->loc.account, c->loc.region, c->bucket, NULL,
 			     "no digest file found between %s and %s under '%s' for trail '%s'",
 			     a, b, pre, c->loc.trail);

@@ -565,6 +565,7 @@ int digest_key_time(const char *key, time_t *out, int *backfill)
 	return parse_compact_time(key + end - 16, 1, out);
 }
 
+/* (the adds are checked by the caller's buf_finish: the error is sticky) */
 static void add_base(struct buf *b, const struct digest_loc *loc)
 {
 	if (loc->prefix && *loc->prefix)
@@ -575,27 +576,27 @@ static void add_base(struct buf *b, const struct digest_loc *loc)
 	buf_addf(b, "%s/", loc->account);
 }
 
-char *digest_list_prefix(const struct digest_loc *loc)
+int digest_list_prefix(char **out, const struct digest_loc *loc)
 {
-	struct buf b = BUF_INIT_LIMIT(1 << 16);
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
 
 	add_base(&b, loc);
 	buf_addf(&b, "CloudTrail-Digest/%s/", loc->region);
-	return buf_detach(&b);
+	return buf_finish(&b, out);   /* every add above, checked */
 }
 
-char *log_list_prefix(const struct digest_loc *loc)
+int log_list_prefix(char **out, const struct digest_loc *loc)
 {
-	struct buf b = BUF_INIT_LIMIT(1 << 16);
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
 
 	add_base(&b, loc);
 	buf_addf(&b, "CloudTrail/%s/", loc->region);
-	return buf_detach(&b);
+	return buf_finish(&b, out);
 }
 
-char *digest_start_marker(const struct digest_loc *loc, time_t start)
+int digest_start_marker(char **out, const struct digest_loc *loc, time_t start)
 {
-	struct buf b = BUF_INIT_LIMIT(1 << 16);
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
 	time_t t = start - 60;
 	struct tm tm;
 
@@ -609,7 +610,7 @@ char *digest_start_marker(const struct digest_loc *loc, time_t start)
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, loc->account, loc->region,
 		 loc->trail, loc->home_region, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		 tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return buf_detach(&b);
+	return buf_finish(&b, out);
 }
 
 /* skip "\d+/" */
@@ -639,11 +640,14 @@ static const char *after_date_dirs(const char *key, const char *pre)
 
 int digest_key_matches(const struct digest_loc *loc, const char *key)
 {
-	char *pre = digest_list_prefix(loc), *name = NULL;
-	const char *p = after_date_dirs(key, pre);
+	char *pre = NULL, *name = NULL;
+	const char *p;
 	size_t n;
 	int ok = 0;
 
+	if (digest_list_prefix(&pre, loc))
+		return 0;   /* longer than any key: matches none */
+	p = after_date_dirs(key, pre);
 	if (!p)
 		goto done;
 	/* {account}_CloudTrail-Digest_{region}_{name}_{home}_.+\.json\.gz */
@@ -717,11 +721,14 @@ int digest_bucket_name_ok(const char *name)
 
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out)
 {
-	char *pre = log_list_prefix(loc), *name = NULL;
-	const char *p = after_date_dirs(key, pre);
+	char *pre = NULL, *name = NULL;
+	const char *p;
 	size_t n;
 	int rc = -1;
 
+	if (log_list_prefix(&pre, loc))
+		return -1;   /* longer than any key: not this location's */
+	p = after_date_dirs(key, pre);
 	if (!p)
 		goto done;
 	name = xasprintf("%s_CloudTrail_%s_", loc->account, loc->region);

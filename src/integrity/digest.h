@@ -131,13 +131,17 @@ int digest_key_matches_trail(const struct digest_loc *loc, const char *key);
 /* Is name a valid S3 bucket name (3-63 of [a-z0-9.-], letter or digit at
  * both ends, no ".."; what a previousDigestS3Bucket must be)?  1/0. */
 int digest_bucket_name_ok(const char *name);
-/* "[P/]AWSLogs/[org/]acct/CloudTrail-Digest/region/" (caller frees) */
-char *digest_list_prefix(const struct digest_loc *loc);
+/* The key texts of a location: 0 and *out (caller frees), or TK_ELIMIT and
+ * *out NULL when the text would be longer than DIGEST_MAX_KEY_TEXT (a
+ * prefix is never shortened: issue 14).
+ * "[P/]AWSLogs/[org/]acct/CloudTrail-Digest/region/" */
+#define DIGEST_MAX_KEY_TEXT (64 * 1024)
+int digest_list_prefix(char **out, const struct digest_loc *loc);
 /* The CLI's ListObjects Marker for start: the key a digest made at
- * start - 1 minute would have (caller frees). */
-char *digest_start_marker(const struct digest_loc *loc, time_t start);
-/* "[P/]AWSLogs/[org/]acct/CloudTrail/region/" (caller frees) */
-char *log_list_prefix(const struct digest_loc *loc);
+ * start - 1 minute would have. */
+int digest_start_marker(char **out, const struct digest_loc *loc, time_t start);
+/* "[P/]AWSLogs/[org/]acct/CloudTrail/region/" */
+int log_list_prefix(char **out, const struct digest_loc *loc);
 /* Time in a log key "<acct>_CloudTrail_<region>_YYYYMMDDTHHmmZ_xxxx.json.gz"
  * under log_list_prefix.  0 or -1. */
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out);

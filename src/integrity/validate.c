@@ -150,7 +150,8 @@ int vd_load_keys(struct keyset *ks, const char *data, size_t len, struct errbuf 
 
 /* ---------------------------------------------------------------- cells */
 
-static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
+/* 0, or TK_ELIMIT when the location's key texts do not fit (err says) */
+static int cell_setup(struct vrun *r, struct vcell *c, size_t i, struct errbuf *err)
 {
 	const struct validate_opts *o = r->o;
 	char d[16];
@@ -168,9 +169,11 @@ static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
 	c->loc.region = c->region;
 	c->loc.trail = o->trail;
 	c->loc.home_region = o->home_region;
-	c->dprefix = digest_list_prefix(&c->loc);
-	c->lprefix = log_list_prefix(&c->loc);
-	c->dmarker = digest_start_marker(&c->loc, c->start);
+	if (digest_list_prefix(&c->dprefix, &c->loc) || log_list_prefix(&c->lprefix, &c->loc) ||
+	    digest_start_marker(&c->dmarker, &c->loc, c->start))
+		return err_set(err, TK_ELIMIT, "account %s region %s: the S3 key prefix of the trail's "
+			       "objects would be longer than %d bytes", c->account, c->region,
+			       DIGEST_MAX_KEY_TEXT);
 	vd_day_path(c->start - LOG_WINDOW_BEFORE, d);
 	base = xasprintf("%s%s", c->lprefix, d);
 	c->lstart = base;   /* every key of that day sorts after "prefix/YYYY/MM/DD" */
@@ -195,6 +198,7 @@ static void cell_setup(struct vrun *r, struct vcell *c, size_t i)
 	}
 	c->stats = NULL;
 	c->phase = PH_LIST;
+	return 0;
 }
 
 static void cell_cleanup(struct vcell *c)
@@ -267,7 +271,8 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 	r.lcells = xcalloc(o->ncells + 1, sizeof(*r.lcells));
 	for (i = 0; i < o->ncells; i++) {
 		cell_init(&stats[i], o->cells[i].account, o->cells[i].region);
-		cell_setup(&r, &r.cells[i], i);
+		if ((rc = cell_setup(&r, &r.cells[i], i, err)))
+			goto done;
 		r.cells[i].stats = &stats[i];
 	}
 	r.kstart = o->start;

@@ -393,7 +393,7 @@ static void job_start(struct vrun *r, struct job *j)
 		if (!j->key)
 			aws_query_add(&query, "start-after", logs ? c->lstart : c->dmarker);
 		q.operation = "ListObjectsV2";
-		q.query = buf_cstr(&query);
+		q.query = buf_error(&query) ? NULL : buf_cstr(&query);   /* checked below */
 		q.subject = r->o->bucket;
 		q.body_limit = LIST_BODY_MAX;
 		done = list_done;
@@ -425,8 +425,15 @@ static void job_start(struct vrun *r, struct job *j)
 		break;
 	}
 	r->inflight++;
-	/* the body of a JSON call is borrowed until done: keep it with the job */
-	rc = aws_call_async(r->o->sched, r->o->aws, &q, reset, done, j, &e);
+	if (buf_error(&query)) {
+		/* never a listing with a parameter cut off (a shorter prefix, or
+		 * none): the cell fails (a hostile continuation token gets here) */
+		rc = err_set(&e, TK_ELIMIT, "the ListObjectsV2 query would be longer than %zu bytes",
+			     query.limit);
+	} else {
+		/* the body of a JSON call is borrowed until done: keep it with the job */
+		rc = aws_call_async(r->o->sched, r->o->aws, &q, reset, done, j, &e);
+	}
 	if (body) {
 		free(j->bucket);
 		j->bucket = body;   /* freed with the job (JOB_KEYS has no bucket) */

@@ -299,19 +299,43 @@ static void test_key_names(void **state)
 					"111122223333_CloudTrail-Digest_us-east-1_other_us-east-1_20240301T030000Z.json.gz"));
 	assert_false(digest_key_matches(&LOC, "logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/x/01/"
 					"111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_20240301T030000Z.json.gz"));
-	s = digest_list_prefix(&org);
+	assert_int_equal(digest_list_prefix(&s, &org), 0);
 	assert_string_equal(s, "AWSLogs/o-abc123/111122223333/CloudTrail-Digest/eu-west-1/");
 	free(s);
-	s = log_list_prefix(&LOC);
+	assert_int_equal(log_list_prefix(&s, &LOC), 0);
 	assert_string_equal(s, "logs/AWSLogs/111122223333/CloudTrail/us-east-1/");
 	free(s);
 	/* the CLI's marker: start - 1 minute, same key shape */
-	s = digest_start_marker(&LOC, want);
+	assert_int_equal(digest_start_marker(&s, &LOC, want), 0);
 	assert_string_equal(s, "logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
 			    "111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_20240301T025900Z.json.gz");
 	free(s);
 	tk_parse_time("2024-03-01T00:00:00Z", &t);
-	s = digest_start_marker(&LOC, t);   /* crosses midnight */
+	/* a location whose key texts do not fit is an error (issue 14; was: the
+	 * prefix dropped, "AWSLogs/..." returned as if there were none) */
+	{
+		struct digest_loc big = LOC;
+		char *p = xmalloc(70001);
+
+		memset(p, 'p', 70000);
+		p[70000] = '\0';
+		big.prefix = p;
+		s = p;   /* set to NULL by each failing call */
+		assert_int_equal(digest_list_prefix(&s, &big), TK_ELIMIT);
+		assert_null(s);
+		assert_int_equal(log_list_prefix(&s, &big), TK_ELIMIT);
+		assert_null(s);
+		assert_int_equal(digest_start_marker(&s, &big, want), TK_ELIMIT);
+		assert_null(s);
+		/* and no key of the bucket's top level is taken for one of it */
+		assert_false(digest_key_matches(&big, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
+						"111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_"
+						"20240301T030000Z.json.gz"));
+		assert_int_equal(log_key_time(&big, "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/"
+					      "111122223333_CloudTrail_us-east-1_20240301T0210Z_A0.json.gz", &t), -1);
+		free(p);
+	}
+	assert_int_equal(digest_start_marker(&s, &LOC, t), 0);   /* crosses midnight */
 	assert_non_null(strstr(s, "/2024/02/29/"));
 	assert_non_null(strstr(s, "_20240229T235900Z.json.gz"));
 	free(s);

@@ -258,11 +258,11 @@ static void test_start_marker_extreme(void **state)
 	loc.region = "us-east-1";
 	loc.trail = "t";
 	loc.home_region = "us-east-1";
-	m = digest_start_marker(&loc, (time_t)INT64_MAX);
+	assert_int_equal(digest_start_marker(&m, &loc, (time_t)INT64_MAX), 0);
 	assert_non_null(m);
 	assert_non_null(strstr(m, "_19700101T000000Z.json.gz"));
 	free(m);
-	m = digest_start_marker(&loc, 1704067260);   /* 2024-01-01T00:01:00Z, minus 60 s */
+	assert_int_equal(digest_start_marker(&m, &loc, 1704067260), 0);   /* 2024-01-01T00:01:00Z, minus 60 s */
 	assert_non_null(strstr(m, "/2024/01/01/"));
 	assert_non_null(strstr(m, "_20240101T000000Z.json.gz"));
 	free(m);
