@@ -24,6 +24,16 @@ WARN = -std=c11 -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes
 ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
+# TEST_KNOBS=1 (default): the build honours the test settings TRAILKEEP_NOW,
+# TRAILKEEP_SEED, TRAILKEEP_BACKOFF_SCALE, TRAILKEEP_DOCTOR_SELECT (make test,
+# demo and bench run this build); `make release` (TEST_KNOBS=0, what
+# `make install` installs) refuses to run when one is set
+TEST_KNOBS ?= 1
+ifeq ($(TEST_KNOBS),1)
+KNOBFLAGS = -DTK_TEST_KNOBS
+else
+KNOBFLAGS =
+endif
 
 ifneq ($(SANITIZE),)
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -41,7 +51,7 @@ TEST_LIBS   := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # src/ is grouped by layer (docs/architecture.md); headers are included by name
 SRC_DIRS := core transport services integrity config checks apply
-ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -D_DEFAULT_SOURCE -Isrc $(addprefix -Isrc/,$(SRC_DIRS) cmd) -MMD -MP
+ALL_CFLAGS  = $(WARN) $(CFLAGS) $(SANFLAGS) $(KNOBFLAGS) $(PKG_CFLAGS) -D_DEFAULT_SOURCE -Isrc $(addprefix -Isrc/,$(SRC_DIRS) cmd) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LIBS = $(PKG_LIBS) -lm -lpthread
 
@@ -64,14 +74,15 @@ CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/main.o
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # shared helpers (tests/unit/*.c that are not test_*.c), linked into every unit test
 TEST_UTIL_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
-.SECONDARY: $(TEST_UTIL_OBJ)
+# test objects stay (not rebuilt and removed on every build)
+.SECONDARY: $(TEST_UTIL_OBJ) $(TEST_BIN:%=%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIBTK    := $(BUILD)/libtrailkeep.a
 BIN      := $(BUILD)/trailkeep
 
-.PHONY: all help test check unit demo lint policies install uninstall clean bench deps \
-        fuzz-replay tools fuzz fuzz-bins matrix
+.PHONY: all help test check demo lint policies install uninstall clean bench deps \
+        tools fuzz fuzz-bins matrix release
 all: trailkeep
 
 help:
@@ -190,11 +201,17 @@ lint:
 # make install [DESTDIR=/tmp/stage] [PREFIX=/usr]: the binary, its templates
 # (found as ../share/trailkeep/templates next to it), the man page, bash and
 # zsh completion, deploy/ and the docs (README "Install, man page, completion")
-install: $(BIN) $(BUILD)/trailkeep.1
+# the release build: no test settings (TEST_KNOBS=0), in its own directory
+RELEASE_BUILD ?= build/release
+INSTALL_BIN ?= $(RELEASE_BUILD)/trailkeep
+release:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(RELEASE_BUILD) TEST_KNOBS=0 $(RELEASE_BUILD)/trailkeep
+
+install: $(if $(filter $(RELEASE_BUILD)/trailkeep,$(INSTALL_BIN)),release) $(BUILD)/trailkeep.1
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/trailkeep/templates \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) \
 	  $(DESTDIR)$(PREFIX)/share/doc/trailkeep
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/trailkeep
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/bin/trailkeep
 	install -m 644 templates/*.json $(DESTDIR)$(PREFIX)/share/trailkeep/templates/
 	install -d $(DESTDIR)$(PREFIX)/share/trailkeep/templates/athena
 	install -m 644 templates/athena/*.sql $(DESTDIR)$(PREFIX)/share/trailkeep/templates/athena/

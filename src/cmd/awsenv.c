@@ -109,14 +109,14 @@ static int check_endpoints(const char *cmd, struct endpoint_cache *cache, const 
 
 static double env_backoff_scale(void)
 {
-	const char *s = getenv("TRAILKEEP_BACKOFF_SCALE");
+	const char *s = cli_test_knob("TRAILKEEP_BACKOFF_SCALE");
 
 	return s && *s ? strtod(s, NULL) : 0;
 }
 
 static uint64_t env_seed(void)
 {
-	const char *s = getenv("TRAILKEEP_SEED");
+	const char *s = cli_test_knob("TRAILKEEP_SEED");
 
 	return s && *s ? strtoull(s, NULL, 10) : 0;
 }

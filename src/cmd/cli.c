@@ -350,9 +350,32 @@ long long cli_deadline_ms(void)
 	return start_ms + (long long)t * 1000;
 }
 
+/* Test settings (TRAILKEEP_NOW, TRAILKEEP_SEED, TRAILKEEP_BACKOFF_SCALE,
+ * TRAILKEEP_DOCTOR_SELECT) move the clock, the seed, the retry waits or
+ * doctor's cell selection.  Only builds made with TEST_KNOBS=1 (the default
+ * development build that `make test`, `make demo` and `make bench` run) honour
+ * them; a release build (`make release`, what `make install` installs)
+ * refuses to run when one is set, so a production binary's clock cannot be
+ * moved by the environment. */
+const char *cli_test_knob(const char *name)
+{
+	const char *s = getenv(name);
+
+#ifdef TK_TEST_KNOBS
+	return s;
+#else
+	if (s) {
+		fprintf(stderr, "trailkeep: %s is a test setting; this release build does not honour it: "
+			"unset it (development builds, make TEST_KNOBS=1, do)\n", name);
+		exit(TK_EXIT_USAGE);
+	}
+	return NULL;
+#endif
+}
+
 time_t cli_now(void)
 {
-	const char *s = getenv("TRAILKEEP_NOW");
+	const char *s = cli_test_knob("TRAILKEEP_NOW");
 	time_t t;
 
 	if (s && *s && tk_parse_time(s, &t) == 0)

@@ -118,6 +118,9 @@ long long cli_deadline_ms(void);
 /* The clock: time(NULL), or TRAILKEEP_NOW (epoch seconds or
  * YYYY-MM-DDTHH:MM:SSZ) so tests can pin it. */
 time_t cli_now(void);
+/* getenv() of a test setting; a release build (TEST_KNOBS=0) exits 2 when
+ * it is set (cli.c) */
+const char *cli_test_knob(const char *name);
 /* The templates directory (malloc'd): $TRAILKEEP_TEMPLATES, else the first
  * of ../share/trailkeep/templates, ../../templates, ../templates next to the
  * executable that exists, else ./templates. */

@@ -384,7 +384,7 @@ int cmd_doctor(int argc, char **argv)
 	dopts.session_name = "trailkeep-doctor";
 	dopts.trail_checks = true;
 
-	if (getenv("TRAILKEEP_DOCTOR_SELECT") && !strcmp(getenv("TRAILKEEP_DOCTOR_SELECT"), "internal"))
+	if (cli_test_knob("TRAILKEEP_DOCTOR_SELECT") && !strcmp(cli_test_knob("TRAILKEEP_DOCTOR_SELECT"), "internal"))
 		/* doctor's own, simpler selection (tests and the benchmark compare) */
 		rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
 				   nregions ? regions : NULL, nregions, &err);

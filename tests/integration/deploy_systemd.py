@@ -56,7 +56,8 @@ def install(tmp, svc_src, tmr_src, sysusers):
     build = os.environ.get("BUILD", "build/default")
     dest = os.path.join(tmp, "dest")
     mk = ["make", "-s", "--no-print-directory", "BUILD=" + build, "PREFIX=/usr", "DESTDIR=" + dest,
-          "-o", build + "/trailkeep", "-o", build + "/trailkeep.1"]
+          "-o", build + "/trailkeep", "-o", build + "/trailkeep.1",
+          "INSTALL_BIN=" + build + "/trailkeep"]   # the units, not the release binary, are tested here
     if not os.path.exists(os.path.join(TOP, build, "trailkeep.1")):
         print("# %s/trailkeep.1 not built: make install not tried" % build)
         return

@@ -81,6 +81,25 @@ def run(tmp):
           "completion, %d deploy files, README, each equal to its source" %
           (len([k for k in want if "/templates/" in k]), len([k for k in want if "/deploy/" in k])), bad)
 
+    # make install installs the release build (TEST_KNOBS=0): it refuses the
+    # test settings (README "Building": a production binary's clock cannot be
+    # moved by the environment), while the development build honours them
+    env0 = {k: v for k, v in os.environ.items() if not k.startswith("TRAILKEEP_")}
+    env0.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
+                AWS_SECRET_ACCESS_KEY="x" * 40)
+    org = os.path.join(TOP, "examples", "org.ini")
+    for knob, val in (("TRAILKEEP_NOW", "2026-01-01T00:00:00Z"), ("TRAILKEEP_SEED", "7")):
+        r = subprocess.run([tk, "verify", org, "--timeout", "2s"], env=dict(env0, **{knob: val}),
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 2 and knob in r.stderr and "test setting" in r.stderr,
+              "the installed (release) binary refuses %s (exit 2, names it)" % knob,
+              (r.returncode, r.stderr[-400:]))
+    r = subprocess.run([os.path.join(TOP, BUILD, "trailkeep"), "verify", org, "--timeout", "2s"],
+                       env=dict(env0, TRAILKEEP_NOW="2026-01-01T00:00:00Z"), capture_output=True, text=True,
+                       timeout=60)
+    check("test setting" not in r.stderr and r.returncode != 2,
+          "the development build (%s) honours TRAILKEEP_NOW" % BUILD, (r.returncode, r.stderr[-400:]))
+
     # the installed binary finds the installed templates
     work = os.path.join(tmp, "work")
     os.mkdir(work)
