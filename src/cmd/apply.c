@@ -257,10 +257,9 @@ int cmd_apply(int argc, char **argv)
 	const char *config_path = NULL, *templates = NULL;
 	struct cli_list acc = { NULL, 0, 0 };
 	const char **accounts = NULL;
-	size_t naccounts = 0, k;
+	size_t naccounts = 0;
 	bool dry = false, yes = false, interactive, asked = false;
 	struct tk_config cfg;
-	struct tk_diags diags = { NULL, 0 };
 	struct plan plan;
 	struct plan_opts popts;
 	struct awsenv env;
@@ -314,20 +313,14 @@ int cmd_apply(int argc, char **argv)
 				 "(or --dry-run to see what would change)");
 	}
 
-	rc = config_load(&cfg, config_path, &diags, &err);
-	if (rc) {
-		for (k = 0; k < diags.n; k++)
-			cli_error(CMD, 0, "%s", diags.v[k]);
-		ret = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
+	ret = cli_load_config(CMD, config_path, &cfg);
+	if (ret)
 		goto done;
-	}
 	cfg_loaded = true;
-	for (k = 0; k < naccounts; k++) {
-		if (!config_find_account(&cfg, accounts[k])) {
-			ret = cli_usage(CMD, "account '%s' is not in '%s'", accounts[k], config_path);
-			goto done;
-		}
-	}
+	ret = cli_check_selection(CMD, &cfg, config_path, accounts, naccounts, NULL, 0);
+	if (ret)
+		goto done;
+	ret = TK_EXIT_USAGE;
 	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
@@ -451,7 +444,6 @@ done:
 		plan_release(&plan);
 	if (cfg_loaded)
 		config_release(&cfg);
-	diags_release(&diags);
 	free(tdir);
 	free(accounts);
 	return ret;

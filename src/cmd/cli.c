@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "buf.h"
+#include "config.h"
 #include "textesc.h"
 #include "timeutil.h"
 #include "banned.h"
@@ -423,4 +424,44 @@ char *cli_default_templates(void)
 		}
 	}
 	return xstrdup("templates");
+}
+
+int cli_load_config(const char *cmd, const char *path, struct tk_config *cfg)
+{
+	struct tk_diags diags = { NULL, 0 };
+	struct errbuf err;
+	size_t k;
+	int rc;
+
+	err_clear(&err);
+	rc = config_load(cfg, path, &diags, &err);
+	if (rc) {
+		for (k = 0; k < diags.n; k++)
+			cli_error(cmd, 0, "%s", diags.v[k]);
+		cli_error(cmd, 0, "%s", err.msg);
+	}
+	diags_release(&diags);
+	return rc ? TK_EXIT_USAGE : 0;
+}
+
+int cli_check_selection(const char *cmd, const struct tk_config *cfg, const char *path,
+			const char *const *accounts, size_t naccounts, const char *const *regions, size_t nregions)
+{
+	size_t i, a, r;
+
+	for (i = 0; i < naccounts; i++)
+		if (!config_find_account(cfg, accounts[i]))
+			return cli_usage(cmd, "account '%s' is not in '%s'", accounts[i], path);
+	for (i = 0; i < nregions; i++) {
+		bool found = false;
+
+		if (!tk_region_known(regions[i]))
+			return cli_usage(cmd, "unknown region '%s'", regions[i]);
+		for (a = 0; a < cfg->naccounts && !found; a++)
+			for (r = 0; r < cfg->accounts[a].regions.n && !found; r++)
+				found = !strcmp(cfg->accounts[a].regions.v[r], regions[i]);
+		if (!found)
+			return cli_usage(cmd, "region '%s' is not configured in '%s'", regions[i], path);
+	}
+	return 0;
 }

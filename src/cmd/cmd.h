@@ -121,6 +121,15 @@ time_t cli_now(void);
 /* getenv() of a test setting; a release build (TEST_KNOBS=0) exits 2 when
  * it is set (cli.c) */
 const char *cli_test_knob(const char *name);
+
+struct tk_config;
+/* Load a command's CONFIG: its diagnostics and error printed as
+ * `trailkeep: CMD: ...`.  0, or TK_EXIT_USAGE (cfg then needs no release). */
+int cli_load_config(const char *cmd, const char *path, struct tk_config *cfg);
+/* --account / --region against the config: every account an [account] of it,
+ * every region known and configured for some account.  0, or cli_usage()'s 2. */
+int cli_check_selection(const char *cmd, const struct tk_config *cfg, const char *path,
+			const char *const *accounts, size_t naccounts, const char *const *regions, size_t nregions);
 /* The templates directory (malloc'd): $TRAILKEEP_TEMPLATES, else the first
  * of ../share/trailkeep/templates, ../../templates, ../templates next to the
  * executable that exists, else ./templates. */

@@ -276,7 +276,6 @@ int cmd_doctor(int argc, char **argv)
 	size_t naccounts, nregions, k;
 	bool json = false, env_open = false;
 	struct tk_config cfg;
-	struct tk_diags diags = { NULL, 0 };
 	struct plan plan;
 	bool have_plan = false;
 	struct plan_opts popts;
@@ -323,35 +322,13 @@ int cmd_doctor(int argc, char **argv)
 	regions = reg.v;
 	nregions = reg.n;
 
-	rc = config_load(&cfg, config_path, &diags, &err);
-	if (rc < 0) {
-		for (k = 0; k < diags.n; k++)
-			cli_error("doctor", 0, "%s", diags.v[k]);
-		cli_error("doctor", 0, "%s", err.msg);
+	ret = cli_load_config("doctor", config_path, &cfg);
+	if (ret)
 		goto done;
-	}
-	for (k = 0; k < naccounts; k++)
-		if (!config_find_account(&cfg, accounts[k])) {
-			ret = cli_usage("doctor", "account '%s' is not in '%s'", accounts[k], config_path);
-			goto done;
-		}
-	for (k = 0; k < nregions; k++) {
-		bool found = false;
-		size_t a, r;
-
-		if (!tk_region_known(regions[k])) {
-			ret = cli_usage("doctor", "unknown region '%s'", regions[k]);
-			goto done;
-		}
-		for (a = 0; a < cfg.naccounts && !found; a++)
-			for (r = 0; r < cfg.accounts[a].regions.n; r++)
-				if (!strcmp(cfg.accounts[a].regions.v[r], regions[k]))
-					found = true;
-		if (!found) {
-			ret = cli_usage("doctor", "region '%s' is not configured in '%s'", regions[k], config_path);
-			goto done;
-		}
-	}
+	ret = cli_check_selection("doctor", &cfg, config_path, accounts, naccounts, regions, nregions);
+	if (ret)
+		goto done;
+	ret = TK_EXIT_USAGE;
 
 	/* the desired state: what drift is measured against, and the fix diffs */
 	tdir = templates ? xstrdup(templates) : cli_default_templates();
@@ -443,7 +420,6 @@ done:
 	if (have_plan)
 		plan_release(&plan);
 	config_release(&cfg);
-	diags_release(&diags);
 	free(tdir);
 	return ret;
 }

@@ -25,13 +25,11 @@ int cmd_plan(int argc, char **argv)
 	const char *config_path = NULL, *outdir = "plan", *templates = NULL;
 	bool detailed = false, changed = false;
 	struct tk_config cfg;
-	struct tk_diags diags = { NULL, 0 };
 	struct plan plan;
 	struct plan_opts opts;
 	struct errbuf err;
 	char *tdir = NULL;
 	int rc, ret = TK_EXIT_USAGE;
-	size_t k;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&cfg, 0, sizeof(cfg));
@@ -56,13 +54,8 @@ int cmd_plan(int argc, char **argv)
 	if (!*outdir)
 		return cli_usage("plan", "'-o' needs a directory name");
 
-	rc = config_load(&cfg, config_path, &diags, &err);
-	if (rc < 0) {
-		for (k = 0; k < diags.n; k++)
-			cli_error("plan", 0, "%s", diags.v[k]);
-		cli_error("plan", 0, "%s", err.msg);
+	if (cli_load_config("plan", config_path, &cfg))
 		goto done;
-	}
 	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	opts.templates_dir = tdir;
 	opts.no_limits = false;
@@ -110,7 +103,6 @@ int cmd_plan(int argc, char **argv)
 done:
 	plan_release(&plan);
 	config_release(&cfg);
-	diags_release(&diags);
 	free(tdir);
 	return ret;
 }

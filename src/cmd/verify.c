@@ -122,7 +122,7 @@ int cmd_verify(int argc, char **argv)
 	/* static: they live for the process, like the argv they point into */
 	static struct cli_list acc, reg, pos;
 	const char **accounts, **regions, **files;
-	size_t naccounts, nregions, nfiles, i, k, ncells = 0;
+	size_t naccounts, nregions, nfiles, i, ncells = 0;
 	const char *config = NULL, *since_s = NULL, *start_s = NULL, *end_s = NULL;
 	const char *jobs_s = NULL, *metrics = NULL, *shard_s = NULL, *state_path = NULL;
 	const char *templates = NULL;
@@ -133,7 +133,6 @@ int cmd_verify(int argc, char **argv)
 	unsigned shard_k = 0, shard_n = 0;
 	struct verify_state state;
 	struct tk_config cfg;
-	struct tk_diags diags = { NULL, 0 };
 	struct verify_opts vo;
 	struct cell_stats *cells = NULL;
 	struct findings f;
@@ -211,38 +210,17 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = cli_jobs(CMD, jobs_s, &jobs)) >= 0)
 		return rc;
 	err_clear(&err);
-	rc = config_load(&cfg, config, &diags, &err);
-	if (rc < 0) {
-		for (i = 0; i < diags.n; i++)
-			cli_error(CMD, 0, "%s", diags.v[i]);
-		rc = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
+	rc = cli_load_config(CMD, config, &cfg);
+	if (rc)
 		goto done;
-	}
 	cfg_loaded = true;
 	if (merging) {
 		rc = merge(config, &cfg, files, nfiles, json, metrics, now);
 		goto done;
 	}
-	for (i = 0; i < naccounts; i++)
-		if (!config_find_account(&cfg, accounts[i])) {
-			rc = cli_usage(CMD, "account '%s' is not in '%s'", accounts[i], config);
-			goto done;
-		}
-	for (i = 0; i < nregions; i++) {
-		bool found = false;
-
-		for (k = 0; k < cfg.naccounts && !found; k++) {
-			size_t r;
-
-			for (r = 0; r < cfg.accounts[k].regions.n; r++)
-				if (!strcmp(cfg.accounts[k].regions.v[r], regions[i]))
-					found = true;
-		}
-		if (!found) {
-			rc = cli_usage(CMD, "region '%s' is not configured in '%s'", regions[i], config);
-			goto done;
-		}
-	}
+	rc = cli_check_selection(CMD, &cfg, config, accounts, naccounts, regions, nregions);
+	if (rc)
+		goto done;
 	if (state_path) {
 		err_clear(&err);
 		state_loaded = true;
@@ -329,7 +307,6 @@ done:
 		plan_release(&plan);
 	if (cfg_loaded)
 		config_release(&cfg);
-	diags_release(&diags);
 	findings_release(&f);
 	return rc;
 }
