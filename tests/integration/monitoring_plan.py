@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """[monitoring] as `trailkeep plan` renders it (issue 15), checked against the
 fake AWS in both trail modes:
-  - the org (or per-account) setup is created by `trailkeep apply --yes`;
+  - the org (or per-account) setup is created by `trailkeep apply --yes`
+    from the same config without [monitoring];
   - the monitoring files of the plan are put in place with botocore exactly as
     written (log group + retention, the CloudWatch Logs role's trust and
     permissions, the topic key and topic with their policies, subscriptions,
@@ -46,7 +47,7 @@ BUCKET = "acme-mon-cloudtrail"
 ACCESS = "acme-mon-access-logs"
 
 
-def ini(mode, org_id):
+def ini(mode, org_id, monitoring=True):
     s = "[organization]\n"
     if mode == "org":
         s += "id = %s\n" % org_id
@@ -64,10 +65,13 @@ access_log_bucket = %s
 name = mon-trail
 mode = %s
 
+""" % (MGMT, LOGA, ", ".join(REGIONS), BUCKET, ACCESS, "organization" if mode == "org" else "per-account")
+    if monitoring:
+        s += """
 [monitoring]
 alarms = tampering, unauthorized, root
 subscribe = mailto:secops@example.com
-""" % (MGMT, LOGA, ", ".join(REGIONS), BUCKET, ACCESS, "organization" if mode == "org" else "per-account")
+"""
     for i, a in enumerate([MGMT, LOGA, M1, M2]):
         s += "\n[account a%d]\nid = %s\n" % (i, a)
     return s
@@ -201,10 +205,16 @@ def scenario(mode):
         accts_obj.clear()
         accts_obj.update({a["id"]: a for a in seed["accounts"]})
         fa.post("set_regions", regions=REGIONS)
+        # the trail(s) by apply without [monitoring]; the monitoring files of the
+        # plan are then put in place by hand, as written (apply's own monitoring
+        # is tests/integration/apply_monitoring.py)
+        base = os.path.join(tmp, "base.ini")
+        with open(base, "w") as f:
+            f.write(ini(mode, seed["org_id"], monitoring=False))
         cfg = os.path.join(tmp, "mon.ini")
         with open(cfg, "w") as f:
             f.write(ini(mode, seed["org_id"]))
-        p = tk(fa, accts_obj[MGMT], "apply", cfg, "--yes")
+        p = tk(fa, accts_obj[MGMT], "apply", base, "--yes")
         if not check(p.returncode == 0, tag + "apply --yes sets up the trail(s)", p.stdout[-1500:] + p.stderr[-1500:]):
             return
         plan = os.path.join(tmp, "plan")
