@@ -131,36 +131,40 @@ done
 group_end "fuzz corpus replay"
 
 # 4. integration tests: each script prints "PASS: what" / "FAIL: what" lines;
-#    a non-zero exit with no FAIL line counts as one failure.
-n_int=0
-for s in tests/integration/*.sh tests/integration/*.py; do
-	[ -f "$s" ] && want "integration/$(basename "$s")" && n_int=$((n_int + 1))
-done
-i_int=0
-for s in tests/integration/*.sh tests/integration/*.py; do
+#    a non-zero exit with no FAIL line counts as one failure.  They are
+#    independent (each starts its own fake AWS on a free port, its own
+#    temporary directories), so IJOBS of them run at once (default 2; the
+#    longest first); each prints its line when it ends, and the counts are
+#    added up in name order afterwards.
+IJOBS=${IJOBS:-2}
+HERE=$(cd "$(dirname "$0")" && pwd)
+: >"$TMPROOT/integ.list"
+for s in tests/integration/matrix.py tests/integration/doctor_fake.py tests/integration/fail_closed.py \
+	 tests/integration/*.sh tests/integration/*.py; do
 	[ -f "$s" ] || continue
-	name="integration/$(basename "$s")"
-	want "$name" || continue
-	group_test "integration tests ($n_int scripts against the local fake AWS)"
-	i_int=$((i_int + 1))
-	out="$TMPROOT/integ.out"
-	t0=$(now)
-	case "$s" in
-	*.py) timeout 600 "$PYTHON" "$s" >"$out" 2>&1 ;;
-	*) timeout 600 sh "$s" >"$out" 2>&1 ;;
-	esac
-	rc=$?
-	p=$(grep -c '^PASS: ' "$out"); f=$(grep -c '^FAIL: ' "$out")
-	pass=$((pass + p))
-	if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ "$p" -eq 0 ]; then
-		[ "$f" -eq 0 ] && f=1
-		fail=$((fail + f)); failed_names="$failed_names $name"
-		echo "FAIL $name (exit $rc, $i_int/$n_int, $(secs "$t0") s)"
-		grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'
-	else
-		echo "ok   $name ($p checks, $i_int/$n_int, $(secs "$t0") s)"
-	fi
+	want "integration/$(basename "$s")" || continue
+	grep -qxF "$s" "$TMPROOT/integ.list" || echo "$s" >>"$TMPROOT/integ.list"
 done
+n_int=$(grep -c . "$TMPROOT/integ.list")
+if [ "$n_int" -gt 0 ]; then
+	group_test "integration tests ($n_int scripts against the local fake AWS, $IJOBS at a time)"
+	g_n=$n_int
+	mkdir -p "$TMPROOT/integ"
+	xargs -P "$IJOBS" -n 1 sh "$HERE/run_integration_one.sh" "$TMPROOT/integ" <"$TMPROOT/integ.list" ||
+		true
+	for s in $(sort "$TMPROOT/integ.list"); do
+		name=$(basename "$s")
+		out="$TMPROOT/integ/$name.out"
+		rc=$(cat "$TMPROOT/integ/$name.rc" 2>/dev/null || echo 99)
+		p=$(grep -c '^PASS: ' "$out" 2>/dev/null); f=$(grep -c '^FAIL: ' "$out" 2>/dev/null)
+		p=${p:-0}; f=${f:-0}
+		pass=$((pass + p))
+		if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then
+			[ "$f" -eq 0 ] && f=1
+			fail=$((fail + f)); failed_names="$failed_names integration/$name"
+		fi
+	done
+fi
 group_end "integration tests"
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"

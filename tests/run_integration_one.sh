@@ -1,0 +1,24 @@
+#!/bin/sh
+# tests/run_integration_one.sh RESULTDIR SCRIPT: run one integration script for
+# tests/run.sh (which runs IJOBS of these at once) and leave its outcome in
+# RESULTDIR/NAME.{out,rc,secs}; prints its one progress line when it ends.
+set -u
+dir=$1 s=$2
+name=$(basename "$s")
+out="$dir/$name.out"
+t0=$(date +%s.%N)
+case "$s" in
+*.py) timeout 600 "$PYTHON" "$s" >"$out" 2>&1 ;;
+*) timeout 600 sh "$s" >"$out" 2>&1 ;;
+esac
+rc=$?
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "$rc" >"$dir/$name.rc"
+echo "$secs" >"$dir/$name.secs"
+p=$(grep -c '^PASS: ' "$out"); f=$(grep -c '^FAIL: ' "$out")
+if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then
+	{ echo "FAIL integration/$name (exit $rc, $secs s)"; grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'; } >"$dir/$name.line"
+else
+	echo "ok   integration/$name ($p checks, $secs s)" >"$dir/$name.line"
+fi
+cat "$dir/$name.line"
