@@ -110,6 +110,8 @@ struct conn {
 	int busy;		/* a response is queued or being written */
 	int writing;		/* waiting for EPOLLOUT */
 	int ctl;		/* a /_replay/ control answer (not counted) */
+	int dead;		/* closed; freed at the end of the event batch */
+	struct conn *fnext;
 	int close_after;
 	int closing;		/* closed by peer while queued */
 	struct conn *qnext;
@@ -119,6 +121,7 @@ struct conn {
 struct worker {
 	int lfd, ep, tfd;
 	struct conn *qhead, *qtail;
+	struct conn *dead;	/* closed connections, freed after the batch */
 	pthread_t th;
 };
 
@@ -491,9 +494,18 @@ static char *list_objects(const char *q, int v2, size_t *outlen)
 		if (flen && (flen > plen || memcmp(from, prefix, flen) >= 0)) {
 			size_t j = lower_bound(from, flen);
 
-			/* strictly after */
-			if (j < nobjs && objs[j].klen == flen && !memcmp(objs[j].key, from, flen))
+			/* strictly after; a token or marker that is a common prefix
+			 * (ends with the delimiter) skips every key under it */
+			if (delim[0] && flen >= strlen(delim) &&
+			    !strcmp(from + flen - strlen(delim), delim) && flen < sizeof(after)) {
+				char nx[2048];
+
+				memcpy(nx, from, flen);
+				nx[flen - 1]++;
+				j = lower_bound(nx, flen);
+			} else if (j < nobjs && objs[j].klen == flen && !memcmp(objs[j].key, from, flen)) {
 				j++;
+			}
 			if (j > i)
 				i = j;
 		}
@@ -798,15 +810,31 @@ static int ts_le(const struct timespec *a, const struct timespec *b)
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
 }
 
+/* close c; the memory stays valid until the end of the current event batch
+ * (later events of the batch and callers up the stack may still look at it) */
 static void conn_free(struct worker *w, struct conn *c)
 {
+	if (c->dead)
+		return;
+	c->dead = 1;
 	if (c->busy && !c->ctl)
 		atomic_fetch_sub(&inflight, 1);
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	free(c->dyn);
-	free(c->rbuf);
-	free(c);
+	c->fnext = w->dead;
+	w->dead = c;
+}
+
+static void reap(struct worker *w)
+{
+	while (w->dead) {
+		struct conn *c = w->dead;
+
+		w->dead = c->fnext;
+		free(c->dyn);
+		free(c->rbuf);
+		free(c);
+	}
 }
 
 static void try_parse(struct worker *w, struct conn *c);
@@ -884,6 +912,8 @@ static void send_now(struct worker *w, struct conn *c)
 {
 	int r;
 
+	if (c->dead)
+		return;
 	if (c->closing) {
 		conn_free(w, c);
 		return;
@@ -959,7 +989,7 @@ static void try_parse(struct worker *w, struct conn *c)
 	char cl[32] = "", xt[256] = "", auth[512] = "", conn_h[32] = "", expect[32] = "";
 	size_t hl, blen = 0, total;
 
-	if (c->busy || !c->rlen)
+	if (c->dead || c->busy || !c->rlen)
 		return;
 	c->rbuf[c->rlen] = 0;
 	end = strstr(c->rbuf, "\r\n\r\n");
@@ -1046,7 +1076,10 @@ static void on_read(struct worker *w, struct conn *c)
 		ssize_t r;
 
 		if (c->rlen >= RBUF - 1) {
-			conn_free(w, c);
+			if (c->busy)
+				c->closing = 1;
+			else
+				conn_free(w, c);
 			return;
 		}
 		r = read(c->fd, c->rbuf + c->rlen, RBUF - 1 - c->rlen);
@@ -1064,7 +1097,7 @@ static void on_read(struct worker *w, struct conn *c)
 		break;
 	}
 	try_parse(w, c);
-	if (c->closing && !c->busy)
+	if (!c->dead && c->closing && !c->busy)
 		conn_free(w, c);
 }
 
@@ -1139,6 +1172,8 @@ static void *run(void *arg)
 			} else {
 				struct conn *c = p;
 
+				if (c->dead)
+					continue;
 				if (c->busy && c->writing) {
 					send_now(w, c);
 					continue;
@@ -1147,6 +1182,7 @@ static void *run(void *arg)
 					on_read(w, c);
 			}
 		}
+		reap(w);
 	}
 	return NULL;
 }
