@@ -408,6 +408,7 @@ static int alarms(struct mjob *m, struct errbuf *err)
 			if (str(x, "AlarmName", NULL) && !strcmp(str(x, "AlarmName", NULL), name)) {
 				hada = json_deep_copy(x);
 				json_object_del(hada, "StateValue");
+				json_object_del(hada, "StateUpdatedTimestamp");
 			}
 		if (!hada || !json_equal(hada, wanta)) {
 			rc = change(m, &chg, xasprintf("cloudwatch alarm '%s'", name), hada ? "update" : "create", hada,

@@ -15,6 +15,7 @@
 #include "cloudtrail.h"
 #include "digest.h"
 #include "kms.h"
+#include "monitoring.h"
 #include "org_check.h"
 #include "s3.h"
 #include "sts.h"
@@ -272,6 +273,111 @@ static bool same_group_arn(const char *a, const char *b)
 	return la == lb && !strncmp(a, b, la);
 }
 
+/* The monitoring resources the alarms need, in the trail owner's account:
+ * the log group, one metric filter (the planned pattern) and one alarm (the
+ * topic among its actions) per event class, the topic; an alarm in
+ * INSUFFICIENT_DATA for more than a day.  Missing or different ->
+ * monitoring_drift; a call that fails makes the trail's cells unchecked. */
+#define INSUFFICIENT_DATA_MAX_S 86400
+
+static void monitoring_resources(struct vstate *v, const char *owner, const json_t *mon)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
+	struct acct_ctx *a = ctx_for(v, owner);
+	const char *group = json_string_value(json_object_get(json_object_get(mon, "LogGroup"), "LogGroupName"));
+	const char *topic = json_string_value(json_object_get(json_object_get(mon, "Topic"), "TopicArn"));
+	const json_t *list = json_object_get(mon, "Alarms"), *al, *f, *x;
+	const char **names = NULL;
+	json_t *filters = NULL, *alarms = NULL, *attrs = NULL;
+	struct errbuf err;
+	long retention;
+	bool exists;
+	size_t i, k;
+	int rc;
+
+	if (a->rc || !group || !topic)
+		return;   /* reported by check_trail, or the plan is not usable (checked there) */
+	err_clear(&err);
+	if ((rc = mon_log_group(&a->ctx, group, &exists, &retention, &err))) {
+		unchecked(v, unit, "cannot read the log group", err.msg);
+		return;
+	}
+	if (!exists) {
+		trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "log group '%s' does not exist in account '%s'",
+			      group, owner);
+		return;
+	}
+	rc = mon_topic_attributes(&a->ctx, topic, &attrs, &err);
+	json_decref(attrs);
+	if (rc == TK_ENOTFOUND)
+		trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "the alarm topic '%s' does not exist", topic);
+	else if (rc) {
+		unchecked(v, unit, "cannot read the alarm topic", err.msg);
+		return;
+	}
+	if ((rc = mon_metric_filters(&a->ctx, group, &filters, &err))) {
+		unchecked(v, unit, "cannot read the metric filters", err.msg);
+		return;
+	}
+	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
+	json_array_foreach(list, i, al)
+		names[i] = json_string_value(json_object_get(al, "Name"));
+	if (json_array_size(list) && (rc = mon_alarms(&a->ctx, names, json_array_size(list), &alarms, &err))) {
+		unchecked(v, unit, "cannot read the alarms", err.msg);
+		goto done;
+	}
+	json_array_foreach(list, i, al) {
+		const char *name = names[i];
+		const char *pattern = json_string_value(json_object_get(al, "FilterPattern"));
+		const json_t *have = NULL, *acts;
+		bool has_topic = false;
+
+		if (!name || !pattern)
+			continue;
+		json_array_foreach(filters, k, f)
+			if (json_string_value(json_object_get(f, "filterName")) &&
+			    !strcmp(json_string_value(json_object_get(f, "filterName")), name))
+				have = f;
+		if (!have)
+			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "log group '%s' has no metric filter '%s'",
+				      group, name);
+		else if (!json_string_value(json_object_get(have, "filterPattern")) ||
+			 strcmp(json_string_value(json_object_get(have, "filterPattern")), pattern))
+			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "metric filter '%s' of log group '%s' has "
+				      "another pattern than planned", name, group);
+		have = NULL;
+		json_array_foreach(alarms, k, x)
+			if (json_string_value(json_object_get(x, "AlarmName")) &&
+			    !strcmp(json_string_value(json_object_get(x, "AlarmName")), name))
+				have = x;
+		if (!have) {
+			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' does not exist", name);
+			continue;
+		}
+		acts = json_object_get(have, "AlarmActions");
+		json_array_foreach(acts, k, x)
+			has_topic = has_topic || (json_string_value(x) && !strcmp(json_string_value(x), topic));
+		if (!has_topic)
+			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' does not notify topic '%s'",
+				      name, topic);
+		if (json_string_value(json_object_get(have, "StateValue")) &&
+		    !strcmp(json_string_value(json_object_get(have, "StateValue")), "INSUFFICIENT_DATA")) {
+			const char *ts = json_string_value(json_object_get(have, "StateUpdatedTimestamp"));
+			struct tk_time since;
+
+			if (ts && !tk_time_parse(ts, strlen(ts), TK_TS_AWS, &since) &&
+			    v->o->now - since.sec > INSUFFICIENT_DATA_MAX_S)
+				trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' has been in "
+					      "INSUFFICIENT_DATA since %s: it sees no data", name, ts);
+		}
+	}
+done:
+	free(names);
+	json_decref(filters);
+	json_decref(alarms);
+}
+
 static void monitoring_findings(struct vstate *v, const char *owner, const struct ct_trail *t,
 				const struct ct_status *st)
 {
@@ -303,6 +409,7 @@ static void monitoring_findings(struct vstate *v, const char *owner, const struc
 			      group, role);
 		return;
 	}
+	monitoring_resources(v, owner, pf->doc);
 	if (st->latest_cw_delivery_error)
 		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_ERROR, NULL,
 			      "CloudTrail reports a CloudWatch Logs delivery error for log group '%s': %s", group,

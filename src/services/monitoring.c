@@ -485,7 +485,7 @@ static int cw_call(struct aws_ctx *ctx, const char *op, const char *subject, str
 static json_t *alarm_from(const struct xml_node *m)
 {
 	static const char *const strs[] = { "AlarmName", "AlarmDescription", "MetricName", "Namespace",
-		"Statistic", "ComparisonOperator", "TreatMissingData", "StateValue", NULL };
+		"Statistic", "ComparisonOperator", "TreatMissingData", "StateValue", "StateUpdatedTimestamp", NULL };
 	static const char *const ints[] = { "Period", "EvaluationPeriods", NULL };
 	json_t *a = json_object(), *acts = json_array();
 	const struct xml_node *x;

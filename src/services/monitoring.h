@@ -49,7 +49,8 @@ int mon_subscribe(struct aws_ctx *ctx, const char *arn, const char *protocol, co
 /* CloudWatch DescribeAlarms of these names: *out an array of alarm objects
  * (AlarmName, AlarmDescription, AlarmActions [], MetricName, Namespace,
  * Statistic, Period, EvaluationPeriods, Threshold, ComparisonOperator,
- * TreatMissingData, ActionsEnabled), caller decrefs. */
+ * TreatMissingData, ActionsEnabled, StateValue, StateUpdatedTimestamp as
+ * sent), caller decrefs. */
 int mon_alarms(struct aws_ctx *ctx, const char *const *names, size_t n, json_t **out, struct errbuf *err);
 /* PutMetricAlarm from such an object. */
 int mon_put_alarm(struct aws_ctx *ctx, const json_t *alarm, struct errbuf *err);

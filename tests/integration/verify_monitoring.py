@@ -198,6 +198,38 @@ def scenario(mode):
         ct.update_trail(Name=trail_arn, CloudWatchLogsLogGroupArn=tr["CloudWatchLogsLogGroupArn"],
                         CloudWatchLogsRoleArn=tr["CloudWatchLogsRoleArn"])
 
+        # 4b. resources the alarms need: an alarm deleted, one without its action,
+        #     a metric filter deleted -> monitoring_drift naming each
+        cw = client(fa, "cloudwatch", accts[broken])
+        logs = client(fa, "logs", accts[broken])
+        cw.delete_alarms(AlarmNames=["trailkeep-log-key-changes"])
+        a0 = cw.describe_alarms(AlarmNames=["trailkeep-log-bucket-changes"])["MetricAlarms"][0]
+        cw.put_metric_alarm(AlarmName=a0["AlarmName"], MetricName=a0["MetricName"], Namespace=a0["Namespace"],
+                            Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
+                            ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching",
+                            AlarmActions=[])
+        group = mons[broken]["LogGroup"]["LogGroupName"]
+        logs.delete_metric_filter(logGroupName=group, filterName="trailkeep-cloudtrail-changes")
+        rc, doc, err = verify(fa, accts, cfg)
+        msgs = sorted(f["message"] for f in doc["findings"] if f["code"] == "monitoring_drift"
+                      and f["account"] == broken)
+        check(rc == 1 and any("alarm 'trailkeep-log-key-changes' does not exist" in m for m in msgs)
+              and any("alarm 'trailkeep-log-bucket-changes' does not notify topic" in m for m in msgs)
+              and any("no metric filter 'trailkeep-cloudtrail-changes'" in m for m in msgs),
+              tag + "alarm deleted, alarm without its action, metric filter deleted: monitoring_drift each",
+              (rc, msgs))
+        p = tk(fa, accts[MGMT], ["apply", cfg, "--yes"])
+        rc, doc, err = verify(fa, accts, cfg)
+        check(p.returncode == 0 and not [g for g in mon_findings(doc) if g[0] == "monitoring_drift"],
+              tag + "apply converges them: no monitoring_drift", (p.returncode, mon_findings(doc)))
+        logs.delete_log_group(logGroupName=group)
+        rc, doc, err = verify(fa, accts, cfg)
+        msgs = [f["message"] for f in doc["findings"] if f["code"] == "monitoring_drift"]
+        check(any("log group '%s' does not exist" % group in m for m in msgs),
+              tag + "log group deleted: monitoring_drift", msgs)
+        p = tk(fa, accts[MGMT], ["apply", cfg, "--yes"])
+        check(p.returncode == 0, tag + "apply re-creates the log group", p.stdout[-1500:])
+
         # 5. the access-log bucket refuses the logging service
         s3 = client(fa, "s3", accts[LOGA])
         s3.delete_bucket_policy(Bucket=ACCESS)
