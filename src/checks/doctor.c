@@ -18,6 +18,7 @@
 #include "sts.h"
 #include "timeutil.h"
 #include "trail_drift.h"
+#include "digest.h"
 #include "banned.h"
 
 #define FIX_DIFF_LIMIT (256u * 1024)
@@ -933,28 +934,21 @@ static char *cell_key(struct cellctx *x, bool digest)
 {
 	const struct tk_config *cfg = x->st->o->cfg;
 	const struct doctor_cell *c = x->c;
-	struct tm tm;
-	char ymd[16], stamp[32];
-	time_t now = x->st->o->now;
-	char *p, *org;
+	struct digest_loc loc;
+	char *p = NULL;
+	int rc;
 
-	if (!gmtime_r(&now, &tm))
-		memset(&tm, 0, sizeof(tm));   /* never uninitialised (now is bounded: cli_now) */
-	strftime(ymd, sizeof(ymd), "%Y/%m/%d", &tm);
-	org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id ? xasprintf("%s/", cfg->org_id) : xstrdup("");
-	if (!digest) {
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%MZ", &tm);
-		p = xasprintf("%s%sAWSLogs/%s%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_doctorcheck0000.json.gz",
-			      x->prefix ? x->prefix : "", x->prefix ? "/" : "", org, c->account, c->region, ymd,
-			      c->account, c->region, stamp);
-	} else {
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		p = xasprintf("%s%sAWSLogs/%s%s/CloudTrail-Digest/%s/%s/%s_CloudTrail-Digest_%s_%s_%s_%s.json.gz",
-			      x->prefix ? x->prefix : "", x->prefix ? "/" : "", org, c->account, c->region, ymd,
-			      c->account, c->region, cfg->trail_name, cfg->home_region, stamp);
-	}
-	free(org);
-	return p;
+	memset(&loc, 0, sizeof(loc));
+	loc.prefix = x->prefix;
+	loc.org_id = cfg->mode == TK_MODE_ORGANIZATION ? cfg->org_id : NULL;
+	loc.account = c->account;
+	loc.region = c->region;
+	loc.trail = cfg->trail_name;
+	loc.home_region = cfg->home_region;
+	/* now is bounded (cli_now), so the calendar time exists */
+	rc = digest ? digest_object_key(&p, &loc, x->st->o->now) :
+		log_object_key(&p, &loc, x->st->o->now, "doctorcheck0000");
+	return rc ? xstrdup("?") : p;
 }
 
 /* 1: explained, 0: not, (for the trail step) -1: stop, cell unexamined */
@@ -2211,12 +2205,15 @@ done:
 
 char *doctor_cell_prefix(const struct tk_config *c, const char *account, const char *region)
 {
-	const char *p = c->key_prefix && *c->key_prefix ? c->key_prefix : NULL;
+	struct digest_loc loc;
+	char *p = NULL;
 
-	if (c->mode == TK_MODE_ORGANIZATION && c->org_id)
-		return xasprintf("%s%sAWSLogs/%s/%s/CloudTrail/%s/", p ? p : "", p ? "/" : "", c->org_id,
-				 account, region);
-	return xasprintf("%s%sAWSLogs/%s/CloudTrail/%s/", p ? p : "", p ? "/" : "", account, region);
+	memset(&loc, 0, sizeof(loc));
+	loc.prefix = c->key_prefix;
+	loc.org_id = c->mode == TK_MODE_ORGANIZATION ? c->org_id : NULL;
+	loc.account = account;
+	loc.region = region;
+	return log_list_prefix(&p, &loc) ? xstrdup("?") : p;
 }
 
 /* Epoch of a log key's ..._YYYYMMDDTHHMMZ_xxxx.json.gz stamp, or 0. */

@@ -554,12 +554,17 @@ static int check_prefixes(struct vstate *v, struct aws_ctx *central, bool *prese
 {
 	const struct tk_config *cfg = v->cfg;
 	bool org = cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id;
-	char *base = xasprintf("%s%sAWSLogs/%s%s", cfg->key_prefix ? cfg->key_prefix : "",
-			       cfg->key_prefix ? "/" : "", org ? cfg->org_id : "", org ? "/" : "");
+	char *base = NULL;
 	struct prefix_list l = { NULL, 0, 0 };
 	struct s3_list_params p;
 	size_t i, k;
 	int rc;
+
+	rc = s3_logs_base(&base, cfg->key_prefix, org ? cfg->org_id : NULL);
+	if (rc) {
+		err_set(err, rc, "the key prefix of bucket '%s' is too long to list", cfg->bucket);
+		return rc;
+	}
 
 	memset(&p, 0, sizeof(p));
 	p.prefix = base;

@@ -566,14 +566,57 @@ int digest_key_time(const char *key, time_t *out, int *backfill)
 }
 
 /* (the adds are checked by the caller's buf_finish: the error is sticky) */
+static void add_logs_base(struct buf *b, const char *prefix, const char *org_id)
+{
+	if (prefix && *prefix)
+		buf_addf(b, "%s/", prefix);
+	buf_adds(b, "AWSLogs/");
+	if (org_id && *org_id)
+		buf_addf(b, "%s/", org_id);
+}
+
 static void add_base(struct buf *b, const struct digest_loc *loc)
 {
-	if (loc->prefix && *loc->prefix)
-		buf_addf(b, "%s/", loc->prefix);
-	buf_adds(b, "AWSLogs/");
-	if (loc->org_id && *loc->org_id)
-		buf_addf(b, "%s/", loc->org_id);
+	add_logs_base(b, loc->prefix, loc->org_id);
 	buf_addf(b, "%s/", loc->account);
+}
+
+int s3_logs_base(char **out, const char *prefix, const char *org_id)
+{
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
+
+	add_logs_base(&b, prefix, org_id);
+	return buf_finish(&b, out);
+}
+
+int log_object_key(char **out, const struct digest_loc *loc, time_t t, const char *unique)
+{
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return TK_EUSAGE;
+	add_base(&b, loc);
+	buf_addf(&b, "CloudTrail/%s/%04d/%02d/%02d/%s_CloudTrail_%s_%04d%02d%02dT%02d%02dZ_%s.json.gz",
+		 loc->region, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, loc->account, loc->region,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, unique);
+	return buf_finish(&b, out);
+}
+
+int digest_object_key(char **out, const struct digest_loc *loc, time_t t)
+{
+	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return TK_EUSAGE;
+	add_base(&b, loc);
+	buf_addf(&b, "CloudTrail-Digest/%s/%04d/%02d/%02d/%s_CloudTrail-Digest_%s_%s_%s_"
+		 "%04d%02d%02dT%02d%02d%02dZ.json.gz", loc->region,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, loc->account, loc->region,
+		 loc->trail, loc->home_region, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf_finish(&b, out);
 }
 
 int digest_list_prefix(char **out, const struct digest_loc *loc)
@@ -596,21 +639,12 @@ int log_list_prefix(char **out, const struct digest_loc *loc)
 
 int digest_start_marker(char **out, const struct digest_loc *loc, time_t start)
 {
-	struct buf b = BUF_INIT_LIMIT(DIGEST_MAX_KEY_TEXT);
 	time_t t = start - 60;
 	struct tm tm;
 
-	if (!gmtime_r(&t, &tm)) {
+	if (!gmtime_r(&t, &tm))
 		t = 0;   /* not a calendar time: list from the earliest marker (never skips a digest) */
-		gmtime_r(&t, &tm);
-	}
-	add_base(&b, loc);
-	buf_addf(&b, "CloudTrail-Digest/%s/%04d/%02d/%02d/%s_CloudTrail-Digest_%s_%s_%s_"
-		 "%04d%02d%02dT%02d%02d%02dZ.json.gz", loc->region,
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, loc->account, loc->region,
-		 loc->trail, loc->home_region, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return buf_finish(&b, out);
+	return digest_object_key(out, loc, t);
 }
 
 /* skip "\d+/" */

@@ -142,6 +142,16 @@ int digest_list_prefix(char **out, const struct digest_loc *loc);
 int digest_start_marker(char **out, const struct digest_loc *loc, time_t start);
 /* "[P/]AWSLogs/[org/]acct/CloudTrail/region/" */
 int log_list_prefix(char **out, const struct digest_loc *loc);
+/* The one S3 key layout (this block builds every key text of it; the parsers
+ * are digest_key_matches*, digest_key_time, log_key_time):
+ * "[P/]AWSLogs/[org/]" (prefix, org_id NULL or "" for none) */
+int s3_logs_base(char **out, const char *prefix, const char *org_id);
+/* The key of a log file made at t:
+ * ".../CloudTrail/region/YYYY/MM/DD/acct_CloudTrail_region_YYYYMMDDTHHmmZ_<unique>.json.gz" */
+int log_object_key(char **out, const struct digest_loc *loc, time_t t, const char *unique);
+/* The key of a digest file made at t:
+ * ".../CloudTrail-Digest/region/YYYY/MM/DD/acct_CloudTrail-Digest_region_trail_home_YYYYMMDDTHHmmssZ.json.gz" */
+int digest_object_key(char **out, const struct digest_loc *loc, time_t t);
 /* Time in a log key "<acct>_CloudTrail_<region>_YYYYMMDDTHHmmZ_xxxx.json.gz"
  * under log_list_prefix.  0 or -1. */
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out);
