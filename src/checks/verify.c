@@ -628,25 +628,14 @@ static int on_access_object(void *ud, const struct s3_object *o)
 	return 0;
 }
 
-/* "YYYY-mm-DD-HH-MM-SS" at s: 0 and *t, or -1 */
+/* "YYYY-mm-DD-HH-MM-SS" at s: 0 and *t, or -1 (timeutil's one parser) */
 static int access_key_time(const char *s, time_t *t)
 {
-	struct tm tm;
-	int y, mo, d, h, mi, se;
+	struct tk_time tt;
 
-	if (tk_digits(s, 4, &y) || s[4] != '-' || tk_digits(s + 5, 2, &mo) || s[7] != '-' ||
-	    tk_digits(s + 8, 2, &d) || s[10] != '-' || tk_digits(s + 11, 2, &h) || s[13] != '-' ||
-	    tk_digits(s + 14, 2, &mi) || s[16] != '-' || tk_digits(s + 17, 2, &se) ||
-	    mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+	if (strlen(s) < 19 || tk_time_parse(s, 19, TK_TS_DASHED, &tt))
 		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*t = tk_timegm(&tm);
+	*t = tt.sec;
 	return 0;
 }
 

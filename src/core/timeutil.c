@@ -116,9 +116,15 @@ int tk_time_parse(const char *s, size_t n, unsigned syn, struct tk_time *out)
 		goto check;
 	}
 	/* YYYY-MM-DD[[T ]HH:MM[:SS[.f]]][Z|+HH:MM] */
-	if (!(syn & (TK_TS_DATE | TK_TS_ISO)) || n < 10 || tk_digits(s, 4, &y) || s[4] != '-' ||
+	if (!(syn & (TK_TS_DATE | TK_TS_ISO | TK_TS_DASHED)) || n < 10 || tk_digits(s, 4, &y) || s[4] != '-' ||
 	    tk_digits(s + 5, 2, &mo) || s[7] != '-' || tk_digits(s + 8, 2, &d))
 		return -1;
+	if ((syn & TK_TS_DASHED) && n == 19 && s[10] == '-') {   /* YYYY-MM-DD-HH-MM-SS */
+		if (field(s, n, 11, 2, &h) || s[13] != '-' || field(s, n, 14, 2, &mi) || s[16] != '-' ||
+		    field(s, n, 17, 2, &se))
+			return -1;
+		goto check;
+	}
 	i = 10;
 	if (i == n || s[i] == 'Z' || s[i] == '+' || s[i] == '-') {
 		if (!(syn & TK_TS_DATE))

@@ -26,7 +26,8 @@ enum {
 	TK_TS_OFFSET = 1 << 5,       /* ISO may end in "+HH:MM", "-HHMM" instead of "Z" */
 	TK_TS_COMPACT = 1 << 6,      /* "YYYYMMDDTHHMMSSZ" (SigV4 X-Amz-Date, digest names) */
 	TK_TS_COMPACT_MIN = 1 << 7,  /* "YYYYMMDDTHHMMZ" (log file names) */
-	TK_TS_SPACES = 1 << 8        /* white space around it */
+	TK_TS_SPACES = 1 << 8,       /* white space around it */
+	TK_TS_DASHED = 1 << 9        /* "YYYY-MM-DD-HH-MM-SS" (S3 server access log names) */
 };
 /* what a person gives (--start, --end, --since), a digest's times, state files */
 #define TK_TS_USER (TK_TS_EPOCH | TK_TS_DATE | TK_TS_DATE_BASIC | TK_TS_ISO | TK_TS_COMPACT)

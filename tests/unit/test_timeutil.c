@@ -247,6 +247,20 @@ static void test_cidr_bits_overflow(void **state)
 
 /* digest_start_marker at the edges of time: a well-formed key, no
  * uninitialised read (valgrind/MSan) when gmtime_r fails */
+/* S3 server access log names: "YYYY-MM-DD-HH-MM-SS" (TK_TS_DASHED only) */
+static void test_dashed(void **state)
+{
+	struct tk_time t;
+
+	(void)state;
+	assert_int_equal(tk_time_parse("2026-01-02-03-04-05", 19, TK_TS_DASHED, &t), 0);
+	assert_int_equal((long long)t.sec, 1767323045LL);
+	assert_int_equal(tk_time_parse("2026-02-30-03-04-05", 19, TK_TS_DASHED, &t), -1);   /* no 30 February */
+	assert_int_equal(tk_time_parse("2026-01-02-24-04-05", 19, TK_TS_DASHED, &t), -1);
+	assert_int_equal(tk_time_parse("2026-01-02T03:04:05", 19, TK_TS_DASHED, &t), -1);
+	assert_int_equal(tk_time_parse("2026-01-02-03-04-05", 19, TK_TS_USER, &t), -1);    /* not a user syntax */
+}
+
 static void test_start_marker_extreme(void **state)
 {
 	struct digest_loc loc;
@@ -282,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_format_age),
 		cmocka_unit_test(test_cidr_bits_overflow),
 		cmocka_unit_test(test_start_marker_extreme),
+		cmocka_unit_test(test_dashed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
