@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/docs_codes.sh FINDINGS_C DOCTOR_C DOC...: every finding code of
-# src/checks/findings.c and every doctor cause of src/checks/doctor.c must appear as `code`
+# src/checks/findings.c and every doctor cause of src/checks/doctor_causes.c must appear as `code`
 # in each DOC (docs/findings.md, README.md); and in each DOC but README.md
 # (whose tables also list config keys), every `code` in the first column of a
 # table row must be one of them (no stale code).  Prints what is wrong on stderr, exits 1 then.

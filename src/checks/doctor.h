@@ -80,7 +80,7 @@
  * arn:PARTITION:iam::ACCOUNT:role/ASSUME_ROLE (cached per account).
  *
  * Library code: never prints, never reads the clock (now comes in opts).
- * Implemented in src/checks/doctor.c. */
+ * Implemented in src/checks/doctor*.c (the parts: doctor_int.h). */
 #ifndef TK_DOCTOR_H
 #define TK_DOCTOR_H
 

@@ -1,0 +1,407 @@
+/* doctor_cache.c: what one doctor run reads once: credentials per account
+ * (AssumeRole, cached), a context per account and region, the trails and
+ * their status and selectors, bucket policies and locations, keys and key
+ * policies (see doctor.h).  Each lookup is independent of the others, so
+ * they can be issued concurrently later. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor.h"
+#include "doctor_int.h"
+#include "account.h"
+#include "apply.h"
+#include "aws.h"
+#include "buf.h"
+#include "cloudtrail.h"
+#include "diff.h"
+#include "endpoint.h"
+#include "kms.h"
+#include "org_check.h"
+#include "policy.h"
+#include "s3.h"
+#include "sts.h"
+#include "timeutil.h"
+#include "trail_drift.h"
+#include "digest.h"
+#include "banned.h"
+
+/* ---- state ---------------------------------------------------------------- */
+
+
+/* Entries are allocated one by one: a pointer handed out stays valid while
+ * later lookups add entries (a check may hold the trail's key while it
+ * looks up the configured one). */
+static struct res_cache *res_find(struct res_cache ***v, size_t *n, const char *name, bool *fresh)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*v)[i]->name, name)) {
+			*fresh = false;
+			return (*v)[i];
+		}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n] = xcalloc(1, sizeof(***v));
+	(*v)[*n]->name = xstrdup(name);
+	*fresh = true;
+	return (*v)[(*n)++];
+}
+
+static void res_free(struct res_cache **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i]->name);
+		free(v[i]->text);
+		json_decref(v[i]->doc);
+		free(v[i]->region);
+		kms_key_release(&v[i]->key);
+		free(v[i]);
+	}
+	free(v);
+}
+
+void dr_state_release(struct dstate *st)
+{
+	size_t i;
+
+	free(st->self_account);
+	for (i = 0; i < st->ncreds; i++)
+		aws_creds_release(&st->creds[i].creds);
+	free(st->creds);
+	for (i = 0; i < st->nctxs; i++) {
+		if (!st->ctxs[i]->rc)
+			aws_ctx_release(&st->ctxs[i]->ctx);
+		free(st->ctxs[i]->region);
+		free(st->ctxs[i]);
+	}
+	free(st->ctxs);
+	for (i = 0; i < st->ntrails; i++) {
+		struct trail_cache *t = st->trails[i];
+
+		free(t->arn);
+		free(t->owner);
+		free(t->home);
+		ct_trail_release(&t->trail);
+		ct_status_release(&t->status);
+		json_decref(t->selectors);
+		free(t);
+	}
+	free(st->trails);
+	res_free(st->bpol, st->nbpol);
+	res_free(st->bloc, st->nbloc);
+	res_free(st->keys, st->nkeys);
+	res_free(st->kpol, st->nkpol);
+	for (i = 0; i < st->nevc; i++) {
+		free(st->evc[i].key);
+		json_decref(st->evc[i].doc);
+	}
+	free(st->evc);
+	org_view_release(&st->org);
+}
+
+int dr_self_account(struct dstate *st, struct errbuf *err)
+{
+	struct sts_identity id;
+	int rc;
+
+	if (st->self_account)
+		return 0;
+	memset(&id, 0, sizeof(id));
+	st->calls++;
+	rc = sts_get_caller_identity(st->o->aws, &id, err);
+	if (rc)
+		return rc;
+	st->self_account = id.account ? xstrdup(id.account) : xstrdup("");
+	sts_identity_release(&id);
+	return 0;
+}
+
+/* An AWS context for account x region (cached; creds by AssumeRole). */
+struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *region,
+			   struct errbuf *err)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	struct acct_creds *ac = NULL;
+	struct rctx *r;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < st->nctxs; i++) {
+		r = st->ctxs[i];
+		if (!strcmp(r->account, account) && !strcmp(r->region, region)) {
+			if (r->rc) {
+				err_set(err, r->rc, "%s", r->msg);
+				return NULL;
+			}
+			return &r->ctx;
+		}
+	}
+	r = xcalloc(1, sizeof(*r));
+	snprintf(r->account, sizeof(r->account), "%s", account);
+	r->region = xstrdup(region);
+	st->ctxs = xrealloc(st->ctxs, (st->nctxs + 1) * sizeof(*st->ctxs));
+	st->ctxs[st->nctxs++] = r;
+
+	if (dr_self_account(st, err)) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", err->msg);
+		return NULL;
+	}
+	if (!strcmp(st->self_account, account)) {
+		rc = aws_ctx_clone(&r->ctx, st->o->aws, region, NULL, err);
+	} else {
+		for (i = 0; i < st->ncreds; i++)
+			if (!strcmp(st->creds[i].account, account))
+				ac = &st->creds[i];
+		if (!ac) {
+			char *role = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws",
+					       account, cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
+			struct errbuf e2;
+
+			st->creds = xrealloc(st->creds, (st->ncreds + 1) * sizeof(*st->creds));
+			ac = &st->creds[st->ncreds++];
+			memset(ac, 0, sizeof(*ac));
+			snprintf(ac->account, sizeof(ac->account), "%s", account);
+			err_clear(&e2);
+			st->calls++;
+			ac->rc = sts_assume_role(st->o->aws, role, st->o->session_name ? st->o->session_name
+						 : "trailkeep-doctor", cfg->external_id, 0, &ac->creds, NULL, &e2);
+			if (ac->rc)
+				snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': %.700s", role, e2.msg);
+			free(role);
+		}
+		if (ac->rc) {
+			rc = err_set(err, ac->rc, "%s", ac->msg);
+		} else {
+			rc = aws_ctx_clone(&r->ctx, st->o->aws, region, &ac->creds, err);
+		}
+	}
+	if (rc) {
+		r->rc = rc;
+		snprintf(r->msg, sizeof(r->msg), "%s", err->msg);
+		return NULL;
+	}
+	return &r->ctx;
+}
+
+/* ---- the trail ------------------------------------------------------------ */
+
+const char *dr_trail_owner(const struct tk_config *c, const char *account)
+{
+	return c->mode == TK_MODE_ORGANIZATION ? c->management_account : account;
+}
+
+struct trail_cache *dr_trail_get(struct dstate *st, const char *account)
+{
+	const struct tk_config *cfg = st->o->cfg;
+	char *arn = config_trail_arn(cfg, account);
+	struct trail_cache *t;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	size_t i;
+
+	for (i = 0; i < st->ntrails; i++)
+		if (!strcmp(st->trails[i]->arn, arn)) {
+			free(arn);
+			return st->trails[i];
+		}
+	st->trails = xrealloc(st->trails, (st->ntrails + 1) * sizeof(*st->trails));
+	t = st->trails[st->ntrails++] = xcalloc(1, sizeof(*t));
+	t->arn = arn;
+	t->owner = xstrdup(dr_trail_owner(cfg, account));
+	t->home = xstrdup(cfg->home_region);
+	err_clear(&e);
+	ctx = dr_ctx_for(st, t->owner, t->home, &e);
+	t->loaded = true;
+	if (!ctx) {
+		t->rc = TK_EAUTH;
+		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
+		return t;
+	}
+	st->calls++;
+	t->rc = ct_get_trail(ctx, t->arn, &t->trail, &e);
+	if (t->rc)
+		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
+	return t;
+}
+
+
+/* Make a per-trail call once, in the trail owner's home region. */
+static int trail_once(struct dstate *st, struct trail_cache *t, struct lazy *l, trail_fetch fetch)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+
+	if (l->loaded)
+		return l->rc;
+	l->loaded = true;
+	err_clear(&e);
+	ctx = dr_ctx_for(st, t->owner, t->home, &e);
+	if (!ctx) {
+		l->rc = TK_EAUTH;
+	} else {
+		st->calls++;
+		l->rc = fetch(ctx, t, &e);
+	}
+	if (l->rc)
+		snprintf(l->msg, sizeof(l->msg), "%s", e.msg);
+	return l->rc;
+}
+
+static int fetch_status(struct aws_ctx *ctx, struct trail_cache *t, struct errbuf *e)
+{
+	return ct_get_trail_status(ctx, t->arn, &t->status, e);
+}
+
+static int fetch_selectors(struct aws_ctx *ctx, struct trail_cache *t, struct errbuf *e)
+{
+	return ct_get_event_selectors(ctx, t->arn, &t->selectors, e);
+}
+
+int dr_trail_status(struct dstate *st, struct trail_cache *t)
+{
+	return trail_once(st, t, &t->status_l, fetch_status);
+}
+
+int dr_trail_selectors(struct dstate *st, struct trail_cache *t)
+{
+	return trail_once(st, t, &t->sel_l, fetch_selectors);
+}
+
+/* ---- resource caches ------------------------------------------------------- */
+
+/* The cache entry for name.  *ctx_out is NULL when the entry is cached, or
+ * when the central account's context in region cannot be had (then r->rc is
+ * TK_EAUTH with the message); else the entry is new and *ctx_out is that
+ * context. */
+static struct res_cache *res_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *name,
+				   const char *region, struct aws_ctx **ctx_out)
+{
+	struct res_cache *r;
+	struct errbuf e;
+	bool fresh;
+
+	*ctx_out = NULL;
+	r = res_find(v, n, name, &fresh);
+	if (!fresh)
+		return r;
+	err_clear(&e);
+	*ctx_out = dr_ctx_for(st, config_central_account(st->o->cfg), region, &e);
+	if (!*ctx_out) {
+		r->rc = TK_EAUTH;
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	}
+	return r;
+}
+
+struct res_cache *dr_bucket_policy(struct dstate *st, const char *bucket)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	struct res_cache *r = res_begin(st, &st->bpol, &st->nbpol, bucket, st->o->cfg->home_region, &ctx);
+
+	if (!ctx)
+		return r;
+	err_clear(&e);
+	st->calls++;
+	r->rc = s3_get_bucket_policy(ctx, bucket, &r->text, &e);
+	if (!r->rc)
+		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
+	if (r->rc) {
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+		if (ctx->last_error.code)
+			r->region = xstrdup(ctx->last_error.code);   /* the S3 error code */
+	}
+	return r;
+}
+
+struct res_cache *dr_bucket_location(struct dstate *st, const char *bucket)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	struct res_cache *r = res_begin(st, &st->bloc, &st->nbloc, bucket, st->o->cfg->home_region, &ctx);
+
+	if (!ctx)
+		return r;
+	err_clear(&e);
+	st->calls++;
+	r->rc = s3_head_bucket(ctx, bucket, &r->region, &e);
+	if (r->rc)
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	return r;
+}
+
+const char *dr_arn_region(const char *arn, char *out, size_t n)
+{
+	/* arn:PARTITION:SERVICE:REGION:... */
+	const char *p = arn;
+	int i;
+	size_t len;
+
+	out[0] = '\0';
+	for (i = 0; i < 3 && p; i++) {
+		p = strchr(p, ':');
+		if (p)
+			p++;
+	}
+	if (!p || strncmp(arn, "arn:", 4))
+		return out;
+	len = strcspn(p, ":");
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return out;
+}
+
+/* A cache entry for a key (by id or ARN) in v, with the central account's
+ * context in the key's region when the entry is new (see res_begin). */
+static struct res_cache *key_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *key,
+				   struct aws_ctx **ctx)
+{
+	char region[64];
+	struct res_cache *r;
+
+	dr_arn_region(key, region, sizeof(region));
+	r = res_begin(st, v, n, key, region[0] ? region : st->o->cfg->home_region, ctx);
+	if (*ctx)
+		st->calls++;
+	return r;
+}
+
+struct res_cache *dr_key_desc(struct dstate *st, const char *key_id)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	struct res_cache *r = key_begin(st, &st->keys, &st->nkeys, key_id, &ctx);
+
+	if (!ctx)
+		return r;
+	err_clear(&e);
+	r->rc = kms_describe_key(ctx, key_id, &r->key, &e);
+	if (r->rc)
+		snprintf(r->msg, sizeof(r->msg), "%s", e.msg);
+	return r;
+}
+
+/* The key policy of a key DescribeKey found (key_arn), read only when a
+ * check needs it: rc 0 with doc, or an error with msg. */
+struct res_cache *dr_key_policy(struct dstate *st, const char *key_arn)
+{
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	struct res_cache *r = key_begin(st, &st->kpol, &st->nkpol, key_arn, &ctx);
+
+	if (!ctx)
+		return r;
+	err_clear(&e);
+	r->rc = kms_get_key_policy(ctx, key_arn, &r->text, &e);
+	if (!r->rc)
+		r->rc = policy_parse(&r->doc, r->text, strlen(r->text), &e);
+	if (r->rc)
+		snprintf(r->msg, sizeof(r->msg), "key policy: %.1000s", e.msg);
+	return r;
+}
