@@ -26,33 +26,31 @@
 
 /* ---- cells ---------------------------------------------------------------- */
 
+/* Evidence and fix lines are for people: a line longer than LINE_LIMIT keeps
+ * what fits and ends with " [truncated]" (tk_format_cut; issue 14: they
+ * were empty strings). */
 void dr_ev(struct doctor_cell *c, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
+	char *line;
 
 	if (c->nevidence >= DOCTOR_MAX_EVIDENCE)
 		return;
-	buf_init(&b, LINE_LIMIT);
 	va_start(ap, fmt);
-	if (buf_vaddf(&b, fmt, ap) == TK_ELIMIT)
-		(void)0;   /* keep what fits */
+	line = tk_vformat_cut(LINE_LIMIT, fmt, ap);
 	va_end(ap);
-	c->evidence = xrealloc(c->evidence, (c->nevidence + 1) * sizeof(*c->evidence));
-	c->evidence[c->nevidence++] = buf_detach(&b);
+	ALLOC_GROW(c->evidence, c->nevidence + 1, c->alloc_evidence);
+	c->evidence[c->nevidence++] = line;
 }
 
 void dr_set_fix(struct doctor_cell *c, const char *fmt, ...)
 {
-	struct buf b;
 	va_list ap;
 
-	buf_init(&b, LINE_LIMIT);
-	va_start(ap, fmt);
-	(void)buf_vaddf(&b, fmt, ap);
-	va_end(ap);
 	free(c->fix);
-	c->fix = buf_detach(&b);
+	va_start(ap, fmt);
+	c->fix = tk_vformat_cut(LINE_LIMIT, fmt, ap);   /* too long: cut, " [truncated]" */
+	va_end(ap);
 }
 
 void dr_culprit_release(struct doctor_culprit *k)
@@ -147,9 +145,17 @@ void dr_fix_diff_docs(struct doctor_cell *c, const json_t *before, const json_t 
 	struct buf out;
 
 	buf_init(&out, FIX_DIFF_LIMIT);
-	if (diff_unified(&out, a, b, na, nb, DIFF_CONTEXT) == 1) {
+	switch (diff_unified(&out, a, b, na, nb, DIFF_CONTEXT)) {
+	case 1:
 		free(c->fix_diff);
 		c->fix_diff = buf_detach(&out);
+		break;
+	case 0:   /* no difference */
+		break;
+	default:   /* as apply says it: never a fix without its diff, silently */
+		free(c->fix_diff);
+		c->fix_diff = xstrdup("(diff too large to show)");
+		break;
 	}
 	buf_release(&out);
 	free(a);

@@ -172,7 +172,7 @@ struct doctor_cell {
 	enum doctor_cause cause;
 	char *symptom;            /* copied from the input, may be NULL */
 	char **evidence;          /* lines: "cloudtrail GetTrailStatus 'arn': IsLogging false" */
-	size_t nevidence;
+	size_t nevidence, alloc_evidence;
 	char *fix;                /* one line: the command that fixes it */
 	char *fix_diff;           /* NULL, or a unified diff of what apply would change */
 	struct doctor_culprit culprit;

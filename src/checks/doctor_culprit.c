@@ -171,9 +171,11 @@ int dr_find_culprit(struct dstate *st, struct doctor_cell *c, const char *accoun
 	for (i = 0; i < nnames; i++)
 		(void)buf_addf(&names_b, "%s%s", i ? "/" : "", names[i]);
 	if (!s.best) {
+		char *list = buf_detach_marked(&names_b);   /* too many: cut, " [truncated]" */
+
 		dr_ev(c, "cloudtrail LookupEvents %s in %s %s: no such event in the last %ld days",
-		   buf_cstr(&names_b), account, region, lookback / 86400);
-		buf_release(&names_b);
+		   list, account, region, lookback / 86400);
+		free(list);
 		return 0;
 	}
 	buf_release(&names_b);
