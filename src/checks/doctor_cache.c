@@ -32,7 +32,7 @@
 /* Entries are allocated one by one: a pointer handed out stays valid while
  * later lookups add entries (a check may hold the trail's key while it
  * looks up the configured one). */
-static struct res_cache *res_find(struct res_cache ***v, size_t *n, const char *name, bool *fresh)
+static struct res_cache *res_find(struct res_cache ***v, size_t *n, size_t *alloc, const char *name, bool *fresh)
 {
 	size_t i;
 
@@ -41,7 +41,7 @@ static struct res_cache *res_find(struct res_cache ***v, size_t *n, const char *
 			*fresh = false;
 			return (*v)[i];
 		}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	ALLOC_GROW(*v, *n + 1, *alloc);
 	(*v)[*n] = xcalloc(1, sizeof(***v));
 	(*v)[*n]->name = xstrdup(name);
 	*fresh = true;
@@ -142,7 +142,7 @@ struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *r
 	r = xcalloc(1, sizeof(*r));
 	snprintf(r->account, sizeof(r->account), "%s", account);
 	r->region = xstrdup(region);
-	st->ctxs = xrealloc(st->ctxs, (st->nctxs + 1) * sizeof(*st->ctxs));
+	ALLOC_GROW(st->ctxs, st->nctxs + 1, st->alloc_ctxs);
 	st->ctxs[st->nctxs++] = r;
 
 	if (dr_self_account(st, err)) {
@@ -161,7 +161,7 @@ struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *r
 					       account, cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
 			struct errbuf e2;
 
-			st->creds = xrealloc(st->creds, (st->ncreds + 1) * sizeof(*st->creds));
+			ALLOC_GROW(st->creds, st->ncreds + 1, st->alloc_creds);
 			ac = &st->creds[st->ncreds++];
 			memset(ac, 0, sizeof(*ac));
 			snprintf(ac->account, sizeof(ac->account), "%s", account);
@@ -208,7 +208,7 @@ struct trail_cache *dr_trail_get(struct dstate *st, const char *account)
 			free(arn);
 			return st->trails[i];
 		}
-	st->trails = xrealloc(st->trails, (st->ntrails + 1) * sizeof(*st->trails));
+	ALLOC_GROW(st->trails, st->ntrails + 1, st->alloc_trails);
 	t = st->trails[st->ntrails++] = xcalloc(1, sizeof(*t));
 	t->arn = arn;
 	t->owner = xstrdup(dr_trail_owner(cfg, account));
@@ -277,7 +277,7 @@ int dr_trail_selectors(struct dstate *st, struct trail_cache *t)
  * when the central account's context in region cannot be had (then r->rc is
  * TK_EAUTH with the message); else the entry is new and *ctx_out is that
  * context. */
-static struct res_cache *res_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *name,
+static struct res_cache *res_begin(struct dstate *st, struct res_cache ***v, size_t *n, size_t *alloc, const char *name,
 				   const char *region, struct aws_ctx **ctx_out)
 {
 	struct res_cache *r;
@@ -285,7 +285,7 @@ static struct res_cache *res_begin(struct dstate *st, struct res_cache ***v, siz
 	bool fresh;
 
 	*ctx_out = NULL;
-	r = res_find(v, n, name, &fresh);
+	r = res_find(v, n, alloc, name, &fresh);
 	if (!fresh)
 		return r;
 	err_clear(&e);
@@ -301,7 +301,7 @@ struct res_cache *dr_bucket_policy(struct dstate *st, const char *bucket)
 {
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	struct res_cache *r = res_begin(st, &st->bpol, &st->nbpol, bucket, st->o->cfg->home_region, &ctx);
+	struct res_cache *r = res_begin(st, &st->bpol, &st->nbpol, &st->abpol, bucket, st->o->cfg->home_region, &ctx);
 
 	if (!ctx)
 		return r;
@@ -322,7 +322,7 @@ struct res_cache *dr_bucket_location(struct dstate *st, const char *bucket)
 {
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	struct res_cache *r = res_begin(st, &st->bloc, &st->nbloc, bucket, st->o->cfg->home_region, &ctx);
+	struct res_cache *r = res_begin(st, &st->bloc, &st->nbloc, &st->abloc, bucket, st->o->cfg->home_region, &ctx);
 
 	if (!ctx)
 		return r;
@@ -359,14 +359,14 @@ const char *dr_arn_region(const char *arn, char *out, size_t n)
 
 /* A cache entry for a key (by id or ARN) in v, with the central account's
  * context in the key's region when the entry is new (see res_begin). */
-static struct res_cache *key_begin(struct dstate *st, struct res_cache ***v, size_t *n, const char *key,
+static struct res_cache *key_begin(struct dstate *st, struct res_cache ***v, size_t *n, size_t *alloc, const char *key,
 				   struct aws_ctx **ctx)
 {
 	char region[64];
 	struct res_cache *r;
 
 	dr_arn_region(key, region, sizeof(region));
-	r = res_begin(st, v, n, key, region[0] ? region : st->o->cfg->home_region, ctx);
+	r = res_begin(st, v, n, alloc, key, region[0] ? region : st->o->cfg->home_region, ctx);
 	if (*ctx)
 		st->calls++;
 	return r;
@@ -376,7 +376,7 @@ struct res_cache *dr_key_desc(struct dstate *st, const char *key_id)
 {
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	struct res_cache *r = key_begin(st, &st->keys, &st->nkeys, key_id, &ctx);
+	struct res_cache *r = key_begin(st, &st->keys, &st->nkeys, &st->akeys, key_id, &ctx);
 
 	if (!ctx)
 		return r;
@@ -393,7 +393,7 @@ struct res_cache *dr_key_policy(struct dstate *st, const char *key_arn)
 {
 	struct aws_ctx *ctx;
 	struct errbuf e;
-	struct res_cache *r = key_begin(st, &st->kpol, &st->nkpol, key_arn, &ctx);
+	struct res_cache *r = key_begin(st, &st->kpol, &st->nkpol, &st->akpol, key_arn, &ctx);
 
 	if (!ctx)
 		return r;

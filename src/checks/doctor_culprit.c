@@ -138,7 +138,7 @@ int dr_find_culprit(struct dstate *st, struct doctor_cell *c, const char *accoun
 			err_clear(&e);
 			rc = ct_lookup_events(ctx, attrs, start, st->o->now, DOCTOR_MAX_EVENT_PAGES, ev_cb, &s, &e);
 			json_decref(attrs);
-			st->evc = xrealloc(st->evc, (st->nevc + 1) * sizeof(*st->evc));
+			ALLOC_GROW(st->evc, st->nevc + 1, st->alloc_evc);
 			hit = &st->evc[st->nevc++];
 			hit->key = key;
 			hit->rc = rc;

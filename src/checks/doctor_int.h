@@ -87,15 +87,16 @@ struct dstate {
 	const struct doctor_opts *o;
 	char *self_account;
 	struct acct_creds *creds;
-	size_t ncreds;
+	size_t ncreds, alloc_creds;
 	struct rctx **ctxs;
-	size_t nctxs;
+	size_t nctxs, alloc_ctxs;
 	struct trail_cache **trails;   /* entries never move: checks hold them */
-	size_t ntrails;
+	size_t ntrails, alloc_trails;
 	struct res_cache **bpol, **bloc, **keys, **kpol;
 	size_t nbpol, nbloc, nkeys, nkpol;
+	size_t abpol, abloc, akeys, akpol;   /* ALLOC_GROW's counts */
 	struct ev_cache *evc;
-	size_t nevc;
+	size_t nevc, alloc_evc;
 	size_t calls;
 	struct org_view org;           /* Organizations, read once (org_check.h) */
 };

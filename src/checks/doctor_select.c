@@ -44,10 +44,8 @@ static time_t key_stamp(const char *key)
 {
 	const char *base = strrchr(key, '/');
 	const char *u;
-	struct tm tm;
-	int v[5], i;
-	const int len[5] = { 4, 2, 2, 2, 2 };
-	const char *p;
+	struct tk_time t;
+	int i;
 
 	base = base ? base + 1 : key;
 	/* the stamp is the 4th '_'-separated field */
@@ -57,28 +55,9 @@ static time_t key_stamp(const char *key)
 		if (u)
 			u++;
 	}
-	if (!u || strlen(u) < 14 || u[8] != 'T' || u[13] != 'Z')
+	if (!u || strlen(u) < 14 || tk_time_parse(u, 14, TK_TS_COMPACT_MIN, &t))
 		return 0;
-	p = u;
-	for (i = 0; i < 5; i++) {
-		int k;
-
-		v[i] = 0;
-		for (k = 0; k < len[i]; k++, p++) {
-			if (*p < '0' || *p > '9')
-				return 0;
-			v[i] = v[i] * 10 + (*p - '0');
-		}
-		if (i == 2)
-			p++;   /* 'T' */
-	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = v[0] - 1900;
-	tm.tm_mon = v[1] - 1;
-	tm.tm_mday = v[2];
-	tm.tm_hour = v[3];
-	tm.tm_min = v[4];
-	return tk_timegm(&tm);
+	return t.sec;
 }
 
 static int newest_cb(void *ud, const struct s3_object *o)
@@ -209,7 +188,7 @@ int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_op
 	const struct tk_config *cfg = o->cfg;
 	struct dstate st;
 	struct doctor_cell_in *v = NULL;
-	size_t nv = 0, i, j;
+	size_t nv = 0, alloc = 0, i, j;
 	struct aws_ctx *ctx;
 	int rc = 0;
 
@@ -235,7 +214,7 @@ int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_op
 
 			if (!dr_listed(regions, nregions, r))
 				continue;
-			v = xrealloc(v, (nv + 1) * sizeof(*v));
+			ALLOC_GROW(v, nv + 1, alloc);
 			c = &v[nv++];
 			memset(c, 0, sizeof(*c));
 			c->account = xstrdup(a->id);
