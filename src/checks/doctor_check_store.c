@@ -37,6 +37,46 @@ static void add_trail_ctx(struct policy_context *pc, struct cellctx *x, bool s3)
 		policy_context_add(pc, "kms:EncryptionContext:aws:cloudtrail:arn", x->t->arn, &e);
 }
 
+/* A denying statement apply does not own (apply keeps those): it has to go
+ * by hand.  The fix diff without it and the command (what: "bucket 'B'" or
+ * "key 'K'").  1 when so, 0 when apply can fix the policy. */
+static int fix_foreign_deny(struct doctor_cell *c, const json_t *doc, const struct policy_result *res,
+			    const char *file, const char *what, const char *command)
+{
+	json_t *m, *sts;
+
+	if (res->decision != POLICY_DENY || res->statement < 0 ||
+	    dr_sid_owned(json_array_get(json_object_get(doc, "Statement"), (size_t)res->statement)))
+		return 0;
+	m = json_deep_copy(doc);
+	sts = json_object_get(m, "Statement");
+	if (json_is_array(sts))
+		json_array_remove(sts, (size_t)res->statement);
+	dr_fix_diff_docs(c, doc, m, true, file);
+	json_decref(m);
+	dr_set_fix(c, "remove statement %s%s%s from the policy of %s (trailkeep apply keeps statements it does not "
+		   "own): %s", res->sid[0] ? "'" : "", res->sid[0] ? res->sid : "without Sid", res->sid[0] ? "'" : "",
+		   what, command);
+	return 1;
+}
+
+/* The fix is apply: with the plan's policy (plan_path) and when with_diff,
+ * the diff of what apply would make of the current policy. */
+static void fix_by_apply(struct dstate *st, struct doctor_cell *c, const json_t *cur, const char *plan_path,
+			 bool with_diff)
+{
+	const json_t *want = dr_plan_doc(st, plan_path);
+
+	if (want && with_diff) {
+		json_t *m = dr_merge_policy(cur, want);
+
+		if (m)
+			dr_fix_diff_docs(c, cur, m, true, plan_path);
+		json_decref(m);
+	}
+	dr_fix_apply(st, c, NULL);
+}
+
 int dr_check_bucket_policy(struct cellctx *x)
 {
 	struct dstate *st = x->st;
@@ -122,30 +162,18 @@ int dr_check_bucket_policy(struct cellctx *x)
 		/* a policy exists: its last change was a PutBucketPolicy */
 		dr_find_culprit(st, c, config_central_account(cfg), cfg->home_region, names, 1, match, 1);
 		c->cause = DC_BUCKET_POLICY_DENIES;
-		if (res.decision == POLICY_DENY && res.statement >= 0 &&
-		    !dr_sid_owned(json_array_get(json_object_get(r->doc, "Statement"), (size_t)res.statement))) {
-			/* apply keeps statements it does not own: this one has to go by hand */
-			json_t *m = json_deep_copy(r->doc);
-			json_t *sts = json_object_get(m, "Statement");
+		{
+			char *what = xasprintf("bucket '%s'", x->bucket);
+			char *cmd = xasprintf("aws s3api put-bucket-policy --bucket %s --policy file://FIXED.json",
+					      x->bucket);
+			int hand = fix_foreign_deny(c, r->doc, &res, "bucket-policy.json", what, cmd);
 
-			if (json_is_array(sts))
-				json_array_remove(sts, (size_t)res.statement);
-			dr_fix_diff_docs(c, r->doc, m, true, "bucket-policy.json");
-			json_decref(m);
-			dr_set_fix(c, "remove statement %s%s%s from the policy of bucket '%s' (trailkeep apply keeps "
-				"statements it does not own): aws s3api put-bucket-policy --bucket %s --policy file://FIXED.json",
-				res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
-				x->bucket, x->bucket);
-			return 1;
+			free(what);
+			free(cmd);
+			if (hand)
+				return 1;
 		}
-		if (dr_plan_doc(st, "central/bucket-policy.json") && !strcmp(x->bucket, cfg->bucket)) {
-			json_t *m = dr_merge_policy(r->doc, dr_plan_doc(st, "central/bucket-policy.json"));
-
-			if (m)
-				dr_fix_diff_docs(c, r->doc, m, true, "central/bucket-policy.json");
-			json_decref(m);
-		}
-		dr_fix_apply(st, c, NULL);
+		fix_by_apply(st, c, r->doc, "central/bucket-policy.json", !strcmp(x->bucket, cfg->bucket));
 		return 1;
 	}
 	return 0;
@@ -186,6 +214,69 @@ static int key_changed(struct cellctx *x, const char *have)
 	c->cause = DC_KMS_KEY_CHANGED;
 	dr_trail_settings_diff(x, want->key.arn);
 	dr_fix_apply(st, c, NULL);
+	return 1;
+}
+
+/* The key policy (doc) against CloudTrail's kms:GenerateDataKey for this
+ * trail; r: the key as described. */
+static int key_policy_check(struct cellctx *x, struct res_cache *r, struct res_cache *pol, const char *kid,
+			    const char *kregion, const char *const *match, size_t nmatch)
+{
+	struct dstate *st = x->st;
+	struct doctor_cell *c = x->c;
+	const struct tk_config *cfg = st->o->cfg;
+	struct policy_context *pc = policy_context_new();
+	struct policy_request req;
+	struct policy_result res;
+	struct errbuf e;
+	int rc;
+
+	add_trail_ctx(pc, x, false);
+	memset(&req, 0, sizeof(req));
+	req.principal.kind = PRINCIPAL_SERVICE;
+	req.principal.arn = "cloudtrail.amazonaws.com";
+	req.action = "kms:GenerateDataKey";
+	req.resource = r->key.arn ? r->key.arn : kid;
+	req.context = pc;
+	err_clear(&e);
+	rc = policy_eval(&res, pol->doc, &req, &e);
+	policy_context_free(pc);
+	if (rc) {
+		dr_ev(c, "key policy of '%s' cannot be evaluated: %s", kid, e.msg);
+		dr_incomplete(x, e.msg);
+		return 0;
+	}
+	if (res.decision == POLICY_ALLOW) {
+		dr_ev(c, "key policy allows cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
+		   "aws:cloudtrail:arn '%s' (%s)", x->t->arn, res.explain);
+		return 0;
+	}
+	dr_ev(c, "key policy of '%s' %s cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
+	   "aws:cloudtrail:arn '%s': %s", r->key.arn ? r->key.arn : kid,
+	   res.decision == POLICY_DENY ? "explicitly denies" : "does not allow", x->t->arn, res.explain);
+	if (res.statement >= 0)
+		dr_ev(c, "%s statement: %s%s%s (index %d)", res.decision == POLICY_DENY ? "denying" : "closest",
+		   res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
+		   res.statement);
+	{
+		const char *names[] = { "PutKeyPolicy" };
+
+		dr_find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
+	}
+	c->cause = DC_KMS_POLICY_DENIES;
+	{
+		const char *karn = r->key.arn ? r->key.arn : kid;
+		char *what = xasprintf("key '%s'", karn);
+		char *cmd = xasprintf("aws kms put-key-policy --key-id %s --policy-name default "
+				      "--policy file://FIXED.json", karn);
+		int hand = fix_foreign_deny(c, pol->doc, &res, "kms-key-policy.json", what, cmd);
+
+		free(what);
+		free(cmd);
+		if (hand)
+			return 1;
+	}
+	fix_by_apply(st, c, pol->doc, "central/kms-key-policy.json", true);
 	return 1;
 }
 
@@ -269,72 +360,7 @@ int dr_check_kms(struct cellctx *x)
 		dr_incomplete(x, pol->msg);
 		return 0;
 	}
-	{
-		struct policy_context *pc = policy_context_new();
-		struct policy_request req;
-		struct policy_result res;
-		struct errbuf e;
-		int rc;
-
-		add_trail_ctx(pc, x, false);
-		memset(&req, 0, sizeof(req));
-		req.principal.kind = PRINCIPAL_SERVICE;
-		req.principal.arn = "cloudtrail.amazonaws.com";
-		req.action = "kms:GenerateDataKey";
-		req.resource = r->key.arn ? r->key.arn : kid;
-		req.context = pc;
-		err_clear(&e);
-		rc = policy_eval(&res, pol->doc, &req, &e);
-		policy_context_free(pc);
-		if (rc) {
-			dr_ev(c, "key policy of '%s' cannot be evaluated: %s", kid, e.msg);
-			dr_incomplete(x, e.msg);
-			return 0;
-		}
-		if (res.decision == POLICY_ALLOW) {
-			dr_ev(c, "key policy allows cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
-			   "aws:cloudtrail:arn '%s' (%s)", x->t->arn, res.explain);
-			return 0;
-		}
-		dr_ev(c, "key policy of '%s' %s cloudtrail.amazonaws.com kms:GenerateDataKey with encryption context "
-		   "aws:cloudtrail:arn '%s': %s", r->key.arn ? r->key.arn : kid,
-		   res.decision == POLICY_DENY ? "explicitly denies" : "does not allow", x->t->arn, res.explain);
-		if (res.statement >= 0)
-			dr_ev(c, "%s statement: %s%s%s (index %d)", res.decision == POLICY_DENY ? "denying" : "closest",
-			   res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
-			   res.statement);
-		{
-			const char *names[] = { "PutKeyPolicy" };
-
-			dr_find_culprit(st, c, config_central_account(cfg), kregion, names, 1, match, nmatch);
-		}
-		c->cause = DC_KMS_POLICY_DENIES;
-		if (res.decision == POLICY_DENY && res.statement >= 0 &&
-		    !dr_sid_owned(json_array_get(json_object_get(pol->doc, "Statement"), (size_t)res.statement))) {
-			/* apply keeps statements it does not own: this one has to go by hand */
-			json_t *m = json_deep_copy(pol->doc);
-			json_t *sts = json_object_get(m, "Statement");
-
-			if (json_is_array(sts))
-				json_array_remove(sts, (size_t)res.statement);
-			dr_fix_diff_docs(c, pol->doc, m, true, "kms-key-policy.json");
-			json_decref(m);
-			dr_set_fix(c, "remove statement %s%s%s from the policy of key '%s' (trailkeep apply keeps statements "
-				"it does not own): aws kms put-key-policy --key-id %s --policy-name default --policy file://FIXED.json",
-				res.sid[0] ? "'" : "", res.sid[0] ? res.sid : "without Sid", res.sid[0] ? "'" : "",
-				r->key.arn ? r->key.arn : kid, r->key.arn ? r->key.arn : kid);
-			return 1;
-		}
-		if (dr_plan_doc(st, "central/kms-key-policy.json")) {
-			json_t *m = dr_merge_policy(pol->doc, dr_plan_doc(st, "central/kms-key-policy.json"));
-
-			if (m)
-				dr_fix_diff_docs(c, pol->doc, m, true, "central/kms-key-policy.json");
-			json_decref(m);
-		}
-		dr_fix_apply(st, c, NULL);
-		return 1;
-	}
+	return key_policy_check(x, r, pol, kid, kregion, match, nmatch);
 }
 
 /* The bucket the trail writes to exists and belongs to the central account

@@ -86,6 +86,30 @@ static int ev_cb(void *ud, json_t *event)
 	return 1;   /* newest first: the first match is the last change */
 }
 
+/* The culprit of c: who made event (CloudTrail's userIdentity), when,
+ * from where; one evidence line. */
+static void set_culprit(struct doctor_cell *c, const json_t *event, const char *account, const char *region)
+{
+	const json_t *ui = json_object_get(event, "userIdentity");
+	const char *who = json_string_value(json_object_get(ui, "arn"));
+	const char *issuer = json_string_value(json_object_get(json_object_get(json_object_get(ui, "sessionContext"),
+									       "sessionIssuer"), "arn"));
+
+	dr_culprit_release(&c->culprit);
+	if (who && issuer && strcmp(who, issuer))
+		c->culprit.who = xasprintf("%s (role %s)", who, issuer);
+	else
+		c->culprit.who = xstrdup(who ? who : "unknown principal");
+	c->culprit.when = aws_json_strdup(event, "eventTime");
+	c->culprit.source_ip = aws_json_strdup(event, "sourceIPAddress");
+	c->culprit.event = aws_json_strdup(event, "eventName");
+	c->culprit.event_id = aws_json_strdup(event, "eventID");
+	dr_ev(c, "cloudtrail event %s by %s at %s from %s (event id %s, %s %s)",
+	      c->culprit.event ? c->culprit.event : "?", c->culprit.who,
+	      c->culprit.when ? c->culprit.when : "?", c->culprit.source_ip ? c->culprit.source_ip : "?",
+	      c->culprit.event_id ? c->culprit.event_id : "?", account, region);
+}
+
 /* The newest event named one of names, in account x region, whose request
  * parameters name one of match[].  Fills c->culprit and an evidence line.
  * Returns 1 when found, 0 when not, < 0 when LookupEvents failed (evidence
@@ -99,8 +123,6 @@ int dr_find_culprit(struct dstate *st, struct doctor_cell *c, const char *accoun
 	size_t i;
 	long lookback = st->o->lookback_s > 0 ? st->o->lookback_s : DOCTOR_LOOKBACK_S;
 	time_t start = st->o->now > lookback ? st->o->now - lookback : 1;
-	const json_t *ui;
-	const char *who, *issuer;
 	struct buf names_b;
 
 	memset(&s, 0, sizeof(s));
@@ -179,23 +201,7 @@ int dr_find_culprit(struct dstate *st, struct doctor_cell *c, const char *accoun
 		return 0;
 	}
 	buf_release(&names_b);
-	dr_culprit_release(&c->culprit);
-	ui = json_object_get(s.best, "userIdentity");
-	who = json_string_value(json_object_get(ui, "arn"));
-	issuer = json_string_value(json_object_get(json_object_get(json_object_get(ui, "sessionContext"),
-								    "sessionIssuer"), "arn"));
-	if (who && issuer && strcmp(who, issuer))
-		c->culprit.who = xasprintf("%s (role %s)", who, issuer);
-	else
-		c->culprit.who = xstrdup(who ? who : "unknown principal");
-	c->culprit.when = aws_json_strdup(s.best, "eventTime");
-	c->culprit.source_ip = aws_json_strdup(s.best, "sourceIPAddress");
-	c->culprit.event = aws_json_strdup(s.best, "eventName");
-	c->culprit.event_id = aws_json_strdup(s.best, "eventID");
-	dr_ev(c, "cloudtrail event %s by %s at %s from %s (event id %s, %s %s)",
-	   c->culprit.event ? c->culprit.event : "?", c->culprit.who,
-	   c->culprit.when ? c->culprit.when : "?", c->culprit.source_ip ? c->culprit.source_ip : "?",
-	   c->culprit.event_id ? c->culprit.event_id : "?", account, region);
+	set_culprit(c, s.best, account, region);
 	json_decref(s.best);
 	return 1;
 }

@@ -181,6 +181,58 @@ void doctor_cells_free(struct doctor_cell_in *c, size_t n)
 	free(c);
 }
 
+/* The cell's delivery from the bucket: the newest log object today or
+ * yesterday (UTC).  The symptom, or NULL when it is fresh. */
+static char *delivery_symptom(struct dstate *st, struct aws_ctx *ctx, const char *account, const char *r)
+{
+	const struct doctor_opts *o = st->o;
+	const struct tk_config *cfg = o->cfg;
+	char *sym = NULL;
+	char *prefix = doctor_cell_prefix(cfg, account, r);
+	time_t newest = 0, day;
+	int k;
+
+	for (k = 0; k < 2 && !newest; k++) {
+		struct s3_list_params lp;
+		struct tm tm;
+		char ymd[16];
+		char *p;
+		struct errbuf e;
+
+		day = o->now - (time_t)k * 86400;
+		if (!gmtime_r(&day, &tm)) {
+			sym = xstrdup("cell_unchecked: the time is out of range");
+			break;
+		}
+		strftime(ymd, sizeof(ymd), "%Y/%m/%d/", &tm);
+		p = xasprintf("%s%s", prefix, ymd);
+		memset(&lp, 0, sizeof(lp));
+		lp.prefix = p;
+		lp.on_object = newest_cb;
+		lp.ud = &newest;
+		/* a day holds at most 86400 objects (one a second,
+		 * 300x CloudTrail's rate): more pages is an error */
+		lp.max_pages = 100;
+		st->calls++;
+		if (s3_list_objects(ctx, cfg->bucket, &lp, &e)) {
+			sym = xasprintf("access_denied: %s", e.msg);
+			free(p);
+			break;
+		}
+		free(p);
+	}
+	free(prefix);
+	if (!sym && !newest)
+		sym = xstrdup("delivery_none: no log object today or yesterday");
+	else if (!sym && o->now - newest > cfg->max_delivery_age) {
+		char when[32];
+
+		tk_format_iso(newest, when, sizeof(when));
+		sym = xasprintf("delivery_stale: newest log object %s", when);
+	}
+	return sym;
+}
+
 int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_opts *o,
 		  const char *const *accounts, size_t naccounts, const char *const *regions,
 		  size_t nregions, struct errbuf *err)
@@ -231,50 +283,8 @@ int doctor_select(struct doctor_cell_in **out, size_t *n, const struct doctor_op
 			}
 			if (!sym && t->rc == 0 && cfg->include_global_events && !strcmp(r, cfg->home_region))
 				sym = global_duplicated(&st, a->id, t);
-			if (!sym) {
-				char *prefix = doctor_cell_prefix(cfg, a->id, r);
-				time_t newest = 0, day;
-				int k;
-
-				for (k = 0; k < 2 && !newest; k++) {
-					struct s3_list_params lp;
-					struct tm tm;
-					char ymd[16];
-					char *p;
-					struct errbuf e;
-
-					day = o->now - (time_t)k * 86400;
-					if (!gmtime_r(&day, &tm)) {
-						sym = xstrdup("cell_unchecked: the time is out of range");
-						break;
-					}
-					strftime(ymd, sizeof(ymd), "%Y/%m/%d/", &tm);
-					p = xasprintf("%s%s", prefix, ymd);
-					memset(&lp, 0, sizeof(lp));
-					lp.prefix = p;
-					lp.on_object = newest_cb;
-					lp.ud = &newest;
-					/* a day holds at most 86400 objects (one a second,
-					 * 300x CloudTrail's rate): more pages is an error */
-					lp.max_pages = 100;
-					st.calls++;
-					if (s3_list_objects(ctx, cfg->bucket, &lp, &e)) {
-						sym = xasprintf("access_denied: %s", e.msg);
-						free(p);
-						break;
-					}
-					free(p);
-				}
-				free(prefix);
-				if (!sym && !newest)
-					sym = xstrdup("delivery_none: no log object today or yesterday");
-				else if (!sym && o->now - newest > cfg->max_delivery_age) {
-					char when[32];
-
-					tk_format_iso(newest, when, sizeof(when));
-					sym = xasprintf("delivery_stale: newest log object %s", when);
-				}
-			}
+			if (!sym)
+				sym = delivery_symptom(&st, ctx, a->id, r);
 			c->red = sym != NULL;
 			c->symptom = sym;
 		}
