@@ -1,6 +1,7 @@
 /* doctor.c: see doctor.h.  The run: each cell diagnosed (the checks in
  * order, the first that explains it wins), evidence and fix lines, fix
  * diffs, delivery errors linked; the parts: doctor_int.h. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cloudtrail.h"
 #include "diff.h"
 #include "endpoint.h"
+#include "http.h"
 #include "kms.h"
 #include "org_check.h"
 #include "policy.h"
@@ -350,11 +352,221 @@ static void diagnose_light(struct dstate *st, struct doctor_cell *c, bool *defer
 	dr_set_fix(c, "none needed here: CloudTrail no longer reports a delivery error");
 }
 
+/* ---- the run: cells one after another, or accounts in parallel ---------- */
+
+/* What one cell needs in phase 0 (the trail checks of a cell that looks
+ * healthy, then the cells with a problem of their own) or phase 1 (the cells
+ * that only show the trail's delivery error, which phase 0's cells may
+ * already explain). */
+static int run_cell(struct dstate *st, const struct doctor_opts *o, struct doctor_report *out, bool *red,
+		    bool *deferred, size_t i, int phase, struct errbuf *err)
+{
+	int rc;
+
+	if (phase == 0 && o->trail_checks && !red[i]) {
+		char *sym;
+
+		if (!st->self_account && (rc = dr_self_account(st, err)) != 0)
+			return rc;
+		sym = trail_symptom(st, out->cells[i].account, out->cells[i].region);
+		if (sym) {
+			red[i] = true;
+			free(out->cells[i].symptom);
+			out->cells[i].symptom = sym;
+		}
+	}
+	if (!red[i] || (phase == 0) == o->cells[i].delivery_error_only)
+		return 0;
+	if (!st->self_account && (rc = dr_self_account(st, err)) != 0)
+		return rc;
+	if (phase == 1 && explained_elsewhere(o, out, i))
+		diagnose_light(st, &out->cells[i], &deferred[i]);
+	else
+		diagnose(st, &o->cells[i], &out->cells[i], &deferred[i]);
+	return 0;
+}
+
+struct workers {
+	const struct doctor_opts *o;
+	struct doctor_report *out;
+	bool *red, *deferred;
+	const struct org_view *org;   /* read once before the workers start */
+	size_t *order;                /* cell indices, an account's cells together */
+	size_t *gstart, ngroups;      /* group g: order[gstart[g] .. gstart[g + 1]) */
+	int phase;
+	pthread_mutex_t lock;
+	size_t next;                  /* the next group to take */
+	size_t calls;
+	int rc;
+	struct errbuf err;
+	int seq;
+};
+
+static void *worker(void *arg)
+{
+	struct workers *w = arg;
+	const struct aws_ctx *src = w->o->aws;
+	struct doctor_opts wo = *w->o;
+	struct aws_ctx_options co;
+	struct http_pool *pool = NULL;
+	struct aws_ctx ctx;
+	struct dstate st;
+	struct errbuf e;
+	int rc, seq;
+
+	err_clear(&e);
+	pthread_mutex_lock(&w->lock);
+	seq = ++w->seq;
+	pthread_mutex_unlock(&w->lock);
+	rc = http_pool_new(&pool, w->o->http_opts, &e);
+	if (!rc) {
+		/* a context of its own: its pool, its endpoint cache; the
+		 * credentials as they are now (no shared refresh across threads:
+		 * if they expire during the run, the calls fail and the cells are
+		 * unexamined, never healthy) */
+		memset(&co, 0, sizeof(co));
+		co.http = pool;
+		co.creds = &src->creds;
+		co.region = src->region;
+		co.endpoints = src->endpoints;
+		co.clock = src->clock;
+		co.clock_ud = src->clock_ud;
+		co.sleep_ms = src->sleep_ms;
+		co.sleep_ud = src->sleep_ud;
+		co.seed = src->rng + (uint64_t)seq * 7919u;
+		co.max_attempts = src->max_attempts;
+		co.backoff_scale = src->backoff_scale;
+		rc = aws_ctx_init(&ctx, &co, &e);
+		if (rc) {
+			http_pool_free(pool);
+			pool = NULL;
+		}
+	}
+	if (rc) {
+		pthread_mutex_lock(&w->lock);
+		if (!w->rc) {
+			w->rc = rc;
+			w->err = e;
+		}
+		pthread_mutex_unlock(&w->lock);
+		return NULL;
+	}
+	wo.aws = &ctx;
+	memset(&st, 0, sizeof(st));
+	st.o = &wo;
+	st.shared_org = w->org;
+	for (;;) {
+		size_t g, k;
+
+		pthread_mutex_lock(&w->lock);
+		g = w->rc ? w->ngroups : w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (g >= w->ngroups)
+			break;
+		for (k = w->gstart[g]; k < w->gstart[g + 1] && !rc; k++)
+			rc = run_cell(&st, w->o, w->out, w->red, w->deferred, w->order[k], w->phase, &e);
+		if (rc) {
+			pthread_mutex_lock(&w->lock);
+			if (!w->rc) {
+				w->rc = rc;
+				w->err = e;
+			}
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+	}
+	pthread_mutex_lock(&w->lock);
+	w->calls += st.calls;
+	pthread_mutex_unlock(&w->lock);
+	dr_state_release(&st);
+	aws_ctx_release(&ctx);
+	http_pool_free(pool);
+	return NULL;
+}
+
+static int cmp_cell_account(const void *a, const void *b, void *ud)
+{
+	const struct doctor_cell_in *c = ud;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = strcmp(c[x].account, c[y].account);
+
+	return r ? r : (x > y) - (x < y);
+}
+
+/* qsort_r is not C11: a small insertion sort by account keeps the order stable */
+static void sort_by_account(size_t *v, size_t n, const struct doctor_cell_in *cells)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		size_t t = v[i];
+
+		for (j = i; j > 0 && cmp_cell_account(&v[j - 1], &t, (void *)(uintptr_t)cells) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+#define DOCTOR_MAX_JOBS 64
+
+/* Phases 0 and 1 with a worker per account (at most o->jobs at once). */
+static int run_parallel(struct dstate *st, const struct doctor_opts *o, struct doctor_report *out, bool *red,
+			bool *deferred, struct errbuf *err)
+{
+	struct workers w;
+	pthread_t th[DOCTOR_MAX_JOBS];
+	size_t i, n = o->ncells, alloc = 0;
+	int jobs = o->jobs > DOCTOR_MAX_JOBS ? DOCTOR_MAX_JOBS : o->jobs, nth, k;
+
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.out = out;
+	w.red = red;
+	w.deferred = deferred;
+	w.order = xmallocarray(n ? n : 1, sizeof(*w.order));
+	for (i = 0; i < n; i++)
+		w.order[i] = i;
+	/* an account's cells on one worker: its credentials and trail are read once */
+	sort_by_account(w.order, n, o->cells);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(o->cells[w.order[i]].account, o->cells[w.order[i - 1]].account)) {
+			ALLOC_GROW(w.gstart, w.ngroups + 2, alloc);
+			w.gstart[w.ngroups++] = i;
+		}
+	ALLOC_GROW(w.gstart, w.ngroups + 1, alloc);
+	w.gstart[w.ngroups] = n;
+	/* Organizations is read once, here, for every worker */
+	if (o->cfg->mode == TK_MODE_ORGANIZATION)
+		w.org = dr_org_get(st);
+	pthread_mutex_init(&w.lock, NULL);
+	err_clear(&w.err);
+	for (w.phase = 0; w.phase < 2 && !w.rc; w.phase++) {
+		w.next = 0;
+		nth = 0;
+		for (k = 0; k < jobs && (size_t)k < w.ngroups; k++) {
+			if (pthread_create(&th[nth], NULL, worker, &w))
+				break;
+			nth++;
+		}
+		if (!nth)   /* no thread at all: the phase on this thread */
+			worker(&w);
+		for (k = 0; k < nth; k++)
+			pthread_join(th[k], NULL);
+	}
+	pthread_mutex_destroy(&w.lock);
+	st->calls += w.calls;
+	if (w.rc)
+		err_set(err, w.rc, "%s", w.err.msg);
+	free(w.order);
+	free(w.gstart);
+	return w.rc;
+}
+
 int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct errbuf *err)
 {
 	struct dstate st;
 	size_t i;
-	int rc = 0, pass;
+	int rc = 0, phase;
 	bool *red, *deferred;
 
 	memset(out, 0, sizeof(*out));
@@ -373,45 +585,28 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 		c->status = DOCTOR_HEALTHY;
 		red[i] = o->cells[i].red;
 	}
-	if (o->trail_checks) {
-		for (i = 0; i < o->ncells; i++) {
-			struct doctor_cell *c = &out->cells[i];
-			char *sym;
-
-			if (red[i])
-				continue;
-			if (!st.self_account && (rc = dr_self_account(&st, err)) != 0)
-				goto done;
-			sym = trail_symptom(&st, c->account, c->region);
-			if (sym) {
-				red[i] = true;
-				free(c->symptom);
-				c->symptom = sym;
+	if (o->jobs > 1 && o->http_opts && o->ncells > 1) {
+		rc = run_parallel(&st, o, out, red, deferred, err);
+	} else {
+		/* the trail checks and the cells with a problem of their own
+		 * first; then the cells that only show the trail's delivery error */
+		for (phase = 0; phase < 2 && !rc; phase++)
+			for (i = 0; i < o->ncells && !rc; i++)
+				rc = run_cell(&st, o, out, red, deferred, i, phase, err);
+	}
+	if (rc)
+		goto done;
+	for (i = 0; i < o->ncells; i++) {
+		if (out->cells[i].status == DOCTOR_CAUSE) {
+			out->ncauses++;
+			if (o->cells[i].warning_only) {
+				out->cells[i].warning = true;
+				out->nwarnings++;
 			}
+		} else if (out->cells[i].status == DOCTOR_UNEXAMINED) {
+			out->nunexamined++;
 		}
 	}
-	/* cells with a problem of their own first; then the cells that only
-	 * show the trail's delivery error, which those may already explain */
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < o->ncells; i++) {
-			if (!red[i] || (pass == 0) == o->cells[i].delivery_error_only)
-				continue;
-			if (!st.self_account && (rc = dr_self_account(&st, err)) != 0)
-				goto done;
-			if (pass == 1 && explained_elsewhere(o, out, i))
-				diagnose_light(&st, &out->cells[i], &deferred[i]);
-			else
-				diagnose(&st, &o->cells[i], &out->cells[i], &deferred[i]);
-			if (out->cells[i].status == DOCTOR_CAUSE) {
-				out->ncauses++;
-				if (o->cells[i].warning_only) {
-					out->cells[i].warning = true;
-					out->nwarnings++;
-				}
-			}
-			else if (out->cells[i].status == DOCTOR_UNEXAMINED)
-				out->nunexamined++;
-		}
 	link_delivery_errors(o, out, deferred);
 done:
 	free(red);

@@ -190,6 +190,8 @@ struct doctor_report {
 };
 void doctor_report_release(struct doctor_report *r);
 
+struct http_pool_options;
+
 struct doctor_opts {
 	const struct tk_config *cfg;
 	const struct plan *plan;          /* desired state, for fix diffs (may be NULL) */
@@ -206,6 +208,11 @@ struct doctor_opts {
 	 * once per trail, and a fresh-looking cell can already be broken.  Costs
 	 * the per-trail calls (GetTrail, GetTrailStatus, GetEventSelectors). */
 	bool trail_checks;
+	/* accounts examined at once (a worker per account, each with its own
+	 * HTTP pool made with http_opts, its own credentials and run cache);
+	 * 0 or 1, or http_opts NULL: one cell after another on aws's pool */
+	int jobs;
+	const struct http_pool_options *http_opts;
 };
 
 /* Examine every red cell.  Returns 0 when the run could be made (cells that

@@ -504,12 +504,14 @@ int dr_check_validation(struct cellctx *x)
 
 /* ---- organization: membership and CloudTrail's trusted access ------------ */
 
-static const struct org_view *org_get(struct dstate *st)
+const struct org_view *dr_org_get(struct dstate *st)
 {
 	const struct tk_config *cfg = st->o->cfg;
 	struct aws_ctx *ctx;
 	struct errbuf e;
 
+	if (st->shared_org)
+		return st->shared_org;
 	if (st->org.accounts_loaded && st->org.access_loaded)
 		return &st->org;
 	err_clear(&e);
@@ -614,6 +616,6 @@ int dr_check_org(struct cellctx *x, const struct doctor_cell_in *in)
 
 	if (cfg->mode != TK_MODE_ORGANIZATION || !cfg->management_account[0])
 		return 0;
-	v = org_get(x->st);
+	v = dr_org_get(x->st);
 	return check_membership(x, v, global) || check_trusted_access(x, in, v, global);
 }

@@ -99,6 +99,7 @@ struct dstate {
 	size_t nevc, alloc_evc;
 	size_t calls;
 	struct org_view org;           /* Organizations, read once (org_check.h) */
+	const struct org_view *shared_org;   /* a worker's: the run's view, read-only */
 };
 
 struct cellctx {
@@ -160,6 +161,7 @@ int dr_check_selectors(struct cellctx *x);
 int dr_check_global(struct cellctx *x);
 int dr_check_validation(struct cellctx *x);
 int dr_check_org(struct cellctx *x, const struct doctor_cell_in *in);
+const struct org_view *dr_org_get(struct dstate *st);
 
 /* doctor_check_store.c */
 int dr_check_bucket_policy(struct cellctx *x);

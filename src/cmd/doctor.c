@@ -23,6 +23,7 @@
 #include "doctor.h"
 #include "doctor_accounts.h"
 #include "findings.h"
+#include "http.h"
 #include "plan.h"
 #include "textesc.h"
 #include "verify.h"
@@ -163,6 +164,7 @@ static void print_text(const struct doctor_report *r, const struct doctor_accoun
 }
 
 #define SYMPTOM_LIMIT 2048
+#define DOCTOR_JOBS 16   /* accounts examined at once */
 
 /* Red cells from the verify engine (control plane + freshness, no integrity).
  * The findings stay in the caller's f (the account-level ones are doctor's too). */
@@ -282,6 +284,7 @@ int cmd_doctor(int argc, char **argv)
 	struct awsenv env;
 	struct awsenv_options eo;
 	struct doctor_opts dopts;
+	struct http_pool_options ho;
 	struct doctor_report rep;
 	struct findings vf;
 	struct doctor_account_in *ain = NULL;
@@ -360,6 +363,16 @@ int cmd_doctor(int argc, char **argv)
 	dopts.now = cli_now();
 	dopts.session_name = "trailkeep-doctor";
 	dopts.trail_checks = true;
+	/* accounts examined in parallel, each worker on a pool of its own */
+	memset(&ho, 0, sizeof(ho));
+	ho.max_in_flight = 4;
+	ho.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (ho.ca_bundle && !*ho.ca_bundle)
+		ho.ca_bundle = NULL;
+	ho.insecure = g_cli.no_verify_ssl;
+	awsenv_pool_deadline(&ho);   /* --timeout */
+	dopts.http_opts = &ho;
+	dopts.jobs = DOCTOR_JOBS;
 
 	if (cli_test_knob("TRAILKEEP_DOCTOR_SELECT") && !strcmp(cli_test_knob("TRAILKEEP_DOCTOR_SELECT"), "internal"))
 		/* doctor's own, simpler selection (tests and the benchmark compare) */
