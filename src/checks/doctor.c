@@ -207,7 +207,7 @@ static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct 
 		goto found;
 	if (dr_check_delivery_error(&x) || dr_check_bucket(&x) || dr_check_bucket_policy(&x) || dr_check_kms(&x) ||
 	    dr_check_prefix(&x) || dr_check_region(&x) || dr_check_selectors(&x) || dr_check_global(&x) ||
-	    dr_check_validation(&x))
+	    dr_check_validation(&x) || dr_check_monitoring(&x, in))
 		goto found;
 	if (x.deferred_error) {
 		*deferred = true;

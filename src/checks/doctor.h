@@ -65,6 +65,12 @@
  *                                     cloudtrail.amazonaws.com: a member's cell, or
  *                                     the management account's cell verify
  *                                     reported it on (culprit: DisableAWSServiceAccess)
+ *   cloudwatch_settings_changed, log_group_missing, cloudwatch_role_missing,
+ *   cloudwatch_role_untrusted, cloudwatch_role_denies, alarm_missing,
+ *   alarm_action_missing, alarm_topic_missing, topic_policy_denies,
+ *   access_logging_off, access_log_policy_denies
+ *                                     [monitoring], a cell whose symptom is a
+ *                                     monitoring code (doctor_monitoring.c)
  *   unknown                           red, but nothing above explains it: the
  *                                     evidence lists everything checked
  *
@@ -127,6 +133,17 @@ enum doctor_cause {
 	DC_VALIDATION_DISABLED,
 	DC_ACCOUNT_LEFT_ORG,
 	DC_ORG_TRUSTED_ACCESS_DISABLED,
+	DC_CLOUDWATCH_SETTINGS_CHANGED,   /* [monitoring] (doctor_monitoring.c) */
+	DC_LOG_GROUP_MISSING,
+	DC_CLOUDWATCH_ROLE_MISSING,
+	DC_CLOUDWATCH_ROLE_UNTRUSTED,
+	DC_CLOUDWATCH_ROLE_DENIES,
+	DC_ALARM_MISSING,
+	DC_ALARM_ACTION_MISSING,
+	DC_ALARM_TOPIC_MISSING,
+	DC_TOPIC_POLICY_DENIES,
+	DC_ACCESS_LOGGING_OFF,
+	DC_ACCESS_LOG_POLICY_DENIES,
 	DC_ACCOUNT_UNCONFIGURED,  /* account-level (doctor_accounts.h) */
 	DC_PREFIX_FOREIGN,        /* account-level (doctor_accounts.h) */
 	DC_UNKNOWN,

@@ -7,7 +7,8 @@
  *   doctor_culprit.c     the culprit search (LookupEvents)
  *   doctor_checks.c      the checks on the trail and the organization
  *   doctor_check_store.c the checks on the bucket, the key and the region
- *   doctor_select.c      cell selection without a verify report */
+ *   doctor_select.c      cell selection without a verify report
+ *   doctor_monitoring.c  the [monitoring] causes */
 #ifndef TK_DOCTOR_INT_H
 #define TK_DOCTOR_INT_H
 
@@ -168,6 +169,10 @@ int dr_check_bucket_policy(struct cellctx *x);
 int dr_check_kms(struct cellctx *x);
 int dr_check_bucket(struct cellctx *x);
 int dr_check_region(struct cellctx *x);
+
+/* doctor_monitoring.c: [monitoring] causes of a cell whose symptom is a
+ * monitoring code; 1 found, 0 not (incomplete set when a read failed) */
+int dr_check_monitoring(struct cellctx *x, const struct doctor_cell_in *in);
 
 /* doctor_select.c */
 bool dr_listed(const char *const *v, size_t n, const char *s);

@@ -22,7 +22,10 @@ static void test_cause_table(void **state)
 		"bucket_missing", "bucket_wrong_region", "bucket_foreign_owner", "bucket_changed",
 		"prefix_changed", "org_path_layout", "region_not_enabled", "selectors_exclude",
 		"global_events_off", "global_events_duplicated", "validation_disabled", "account_left_org",
-		"org_trusted_access_disabled", "account_unconfigured", "prefix_foreign", "unknown" };
+		"org_trusted_access_disabled", "cloudwatch_settings_changed", "log_group_missing",
+		"cloudwatch_role_missing", "cloudwatch_role_untrusted", "cloudwatch_role_denies", "alarm_missing",
+		"alarm_action_missing", "alarm_topic_missing", "topic_policy_denies", "access_logging_off",
+		"access_log_policy_denies", "account_unconfigured", "prefix_foreign", "unknown" };
 	size_t i, j;
 
 	(void)state;

@@ -1,0 +1,404 @@
+/* doctor_monitoring.c: doctor's causes for [monitoring] (README "Monitoring",
+ * "doctor"), for a cell whose symptom is one of verify's monitoring codes:
+ *
+ *   cloudwatch_delivery_stale / cloudwatch_delivery_error / monitoring_drift
+ *   (the trail owner's cells):
+ *     cloudwatch_settings_changed  the trail's CloudWatch Logs ARNs are not the
+ *                                  planned ones (culprit: UpdateTrail)
+ *     log_group_missing            DescribeLogGroups has no planned group
+ *                                  (culprit: DeleteLogGroup)
+ *     cloudwatch_role_missing      GetRole: NoSuchEntity (culprit: DeleteRole)
+ *     cloudwatch_role_untrusted    the trust policy, evaluated with policy.h for
+ *                                  cloudtrail.amazonaws.com sts:AssumeRole with the
+ *                                  trail's aws:SourceArn / aws:SourceAccount, does
+ *                                  not allow (culprit: UpdateAssumeRolePolicy)
+ *     cloudwatch_role_denies       the role's inline policy does not allow
+ *                                  logs:CreateLogStream + logs:PutLogEvents on the
+ *                                  trail's stream in the group (culprit:
+ *                                  PutRolePolicy / DeleteRolePolicy)
+ *     alarm_missing                a planned alarm is gone (culprit: DeleteAlarms)
+ *     alarm_action_missing         an alarm does not notify the topic (culprit:
+ *                                  PutMetricAlarm)
+ *     alarm_topic_missing          the topic is gone (culprit: DeleteTopic)
+ *     topic_policy_denies          the topic policy, evaluated for
+ *                                  cloudwatch.amazonaws.com SNS:Publish with the
+ *                                  alarm's aws:SourceArn, does not allow
+ *                                  (culprit: SetTopicAttributes)
+ *   access_log_stale / access_log_none (the central account's cell):
+ *     access_logging_off           the log bucket's logging does not target the
+ *                                  access-log bucket (culprit: PutBucketLogging)
+ *     access_log_policy_denies     the access-log bucket policy, evaluated for
+ *                                  logging.s3.amazonaws.com s3:PutObject with the
+ *                                  log bucket's aws:SourceArn / aws:SourceAccount,
+ *                                  does not allow (culprit: PutBucketPolicy /
+ *                                  DeleteBucketPolicy)
+ * Each fix is trailkeep apply (it converges every one of them).  A read that
+ * fails leaves the cell incomplete (unexamined), never "unknown". */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doctor_int.h"
+#include "endpoint.h"
+#include "monitoring.h"
+#include "s3.h"
+#include "banned.h"
+
+static const char *sv(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static bool same_group(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= 2 && !strcmp(a + la - 2, ":*"))
+		la -= 2;
+	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
+		lb -= 2;
+	return la == lb && !strncmp(a, b, la);
+}
+
+/* evaluate a policy text for a service principal; 1 allowed, 0 not (with
+ * evidence), -1 the policy cannot be evaluated (incomplete) */
+static int service_allowed(struct cellctx *x, const char *what, const char *text, const char *service,
+			   const char *action, const char *resource, const char *const *ctxkv, size_t nctx)
+{
+	struct policy_context *pc = policy_context_new();
+	struct policy_request req;
+	struct policy_result res;
+	struct errbuf e;
+	size_t i;
+	int rc;
+
+	err_clear(&e);
+	for (i = 0; i + 1 < nctx; i += 2)
+		policy_context_add(pc, ctxkv[i], ctxkv[i + 1], &e);
+	memset(&req, 0, sizeof(req));
+	req.principal.kind = PRINCIPAL_SERVICE;
+	req.principal.arn = service;
+	req.action = action;
+	req.resource = resource;
+	req.context = pc;
+	rc = policy_eval_text(&res, text, strlen(text), &req, &e);
+	policy_context_free(pc);
+	if (rc) {
+		dr_ev(x->c, "%s cannot be evaluated: %s", what, e.msg);
+		dr_incomplete(x, e.msg);
+		return -1;
+	}
+	if (res.decision == POLICY_ALLOW) {
+		dr_ev(x->c, "%s allows %s %s%s%s (%s)", what, service, action, resource ? " on " : "",
+		      resource ? resource : "", res.explain);
+		return 1;
+	}
+	dr_ev(x->c, "%s %s %s %s%s%s: %s", what, res.decision == POLICY_DENY ? "explicitly denies" : "does not allow",
+	      service, action, resource ? " on " : "", resource ? resource : "", res.explain);
+	return 0;
+}
+
+static void found(struct cellctx *x, enum doctor_cause cause, const char *account, const char *region,
+		  const char *event1, const char *event2, const char *match)
+{
+	const char *names[2] = { event1, event2 };
+	const char *m[1] = { match };
+
+	if (event1)
+		dr_find_culprit(x->st, x->c, account, region, names, event2 ? 2 : 1, m, match ? 1 : 0);
+	x->c->cause = cause;
+	dr_fix_apply(x->st, x->c, NULL);
+}
+
+static int check_cloudwatch(struct cellctx *x, const char *owner)
+{
+	struct dstate *st = x->st;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *part = cfg->partition ? cfg->partition : "aws";
+	const char *iam_region = endpoint_global_region(part, "iam");
+	char *path = xasprintf("monitoring/%s/monitoring.json", owner);
+	const json_t *mon = dr_plan_doc(st, path);
+	const json_t *tr = json_object_get(mon, "Trail"), *ro = json_object_get(mon, "CloudWatchLogsRole");
+	const json_t *topic = json_object_get(mon, "Topic"), *list = json_object_get(mon, "Alarms"), *a, *y;
+	const char *group = sv(json_object_get(mon, "LogGroup"), "LogGroupName");
+	const char *group_arn = sv(tr, "CloudWatchLogsLogGroupArn"), *role_arn = sv(tr, "CloudWatchLogsRoleArn");
+	const char *role = sv(ro, "RoleName"), *pname = sv(ro, "PolicyName"), *topic_arn = sv(topic, "TopicArn");
+	struct trail_cache *t = dr_trail_get(st, owner);
+	const char **names = NULL;
+	char *trust = NULL, *perm = NULL, *stream = NULL, *alarm_arn = NULL;
+	json_t *alarms = NULL, *attrs = NULL;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	long retention;
+	bool exists;
+	size_t i, k;
+	int rc = 0, ok;
+
+	free(path);
+	if (!mon || !group || !group_arn || !role_arn || !role || !pname || !topic_arn || !t || t->rc)
+		return 0;   /* no plan for it, or the trail's own check spoke */
+	err_clear(&e);
+	ctx = dr_ctx_for(st, owner, cfg->home_region, &e);
+	if (!ctx) {
+		dr_incomplete(x, e.msg);
+		return 0;
+	}
+	/* the trail's two ARNs */
+	if (!t->trail.cw_log_group_arn || !same_group(t->trail.cw_log_group_arn, group_arn) || !t->trail.cw_role_arn ||
+	    strcmp(t->trail.cw_role_arn, role_arn)) {
+		dr_ev(x->c, "cloudtrail GetTrail '%s': CloudWatchLogsLogGroupArn '%s', CloudWatchLogsRoleArn '%s'; planned "
+		      "'%s' with '%s'", t->arn, t->trail.cw_log_group_arn ? t->trail.cw_log_group_arn : "(none)",
+		      t->trail.cw_role_arn ? t->trail.cw_role_arn : "(none)", group_arn, role_arn);
+		found(x, DC_CLOUDWATCH_SETTINGS_CHANGED, owner, cfg->home_region, "UpdateTrail", NULL, NULL);
+		return 1;
+	}
+	dr_ev(x->c, "cloudtrail GetTrail '%s': delivers to log group '%s' with role '%s', as planned", t->arn, group_arn,
+	      role_arn);
+	/* the log group */
+	if ((rc = mon_log_group(ctx, group, &exists, &retention, &e))) {
+		dr_ev(x->c, "logs DescribeLogGroups '%s': not checked: %s", group, e.msg);
+		dr_incomplete(x, e.msg);
+		return 0;
+	}
+	if (!exists) {
+		dr_ev(x->c, "logs DescribeLogGroups '%s': no such log group in account '%s'", group, owner);
+		found(x, DC_LOG_GROUP_MISSING, owner, cfg->home_region, "DeleteLogGroup", NULL, group);
+		return 1;
+	}
+	dr_ev(x->c, "logs DescribeLogGroups '%s': exists", group);
+	/* the role: exists, trusts CloudTrail for this trail, may write the stream */
+	rc = mon_get_role(ctx, role, &trust, &e);
+	if (rc == TK_ENOTFOUND) {
+		dr_ev(x->c, "iam GetRole '%s': NoSuchEntity", role);
+		found(x, DC_CLOUDWATCH_ROLE_MISSING, owner, iam_region, "DeleteRole", NULL, role);
+		rc = 1;
+		goto done;
+	}
+	if (rc) {
+		dr_ev(x->c, "iam GetRole '%s': not checked: %s", role, e.msg);
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	{
+		const char *kv[] = { "aws:SourceArn", t->arn, "aws:SourceAccount", owner };
+
+		ok = service_allowed(x, "the role's trust policy", trust, "cloudtrail.amazonaws.com", "sts:AssumeRole",
+				     NULL, kv, 4);
+	}
+	if (ok < 0) {
+		rc = 0;
+		goto done;
+	}
+	if (!ok) {
+		found(x, DC_CLOUDWATCH_ROLE_UNTRUSTED, owner, iam_region, "UpdateAssumeRolePolicy", NULL, role);
+		rc = 1;
+		goto done;
+	}
+	if (cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id)
+		stream = xasprintf("%s_%s_CloudTrail_%s", cfg->org_id, owner, cfg->home_region);
+	else
+		stream = xasprintf("%s_CloudTrail_%s", owner, cfg->home_region);
+	rc = mon_get_role_policy(ctx, role, pname, &perm, &e);
+	if (rc && rc != TK_ENOTFOUND) {
+		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': not checked: %s", role, pname, e.msg);
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	if (rc == TK_ENOTFOUND) {
+		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': NoSuchEntity: the role may not write to CloudWatch Logs", role,
+		      pname);
+		found(x, DC_CLOUDWATCH_ROLE_DENIES, owner, iam_region, "DeleteRolePolicy", "PutRolePolicy", role);
+		rc = 1;
+		goto done;
+	}
+	{
+		char *res = xasprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s", part, cfg->home_region, owner, group,
+				      stream);
+
+		/* an identity policy: no Principal, the role is who asks */
+		ok = service_allowed(x, "the role's inline policy", perm, role_arn, "logs:PutLogEvents", res, NULL, 0);
+		if (ok == 1)
+			ok = service_allowed(x, "the role's inline policy", perm, role_arn, "logs:CreateLogStream", res,
+					     NULL, 0);
+		free(res);
+	}
+	if (ok < 0) {
+		rc = 0;
+		goto done;
+	}
+	if (!ok) {
+		found(x, DC_CLOUDWATCH_ROLE_DENIES, owner, iam_region, "PutRolePolicy", NULL, role);
+		rc = 1;
+		goto done;
+	}
+	/* the alarms and their topic */
+	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
+	json_array_foreach(list, i, a)
+		names[i] = sv(a, "Name");
+	if (json_array_size(list) && (rc = mon_alarms(ctx, names, json_array_size(list), &alarms, &e))) {
+		dr_ev(x->c, "cloudwatch DescribeAlarms: not checked: %s", e.msg);
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		const json_t *have = NULL;
+		bool notifies = false;
+
+		json_array_foreach(alarms, k, y)
+			if (sv(y, "AlarmName") && names[i] && !strcmp(sv(y, "AlarmName"), names[i]))
+				have = y;
+		if (!have) {
+			dr_ev(x->c, "cloudwatch DescribeAlarms: no alarm '%s'", names[i]);
+			found(x, DC_ALARM_MISSING, owner, cfg->home_region, "DeleteAlarms", NULL, NULL);   /* AlarmNames is a list */
+			rc = 1;
+			goto done;
+		}
+		json_array_foreach(json_object_get(have, "AlarmActions"), k, y)
+			notifies = notifies || (json_string_value(y) && !strcmp(json_string_value(y), topic_arn));
+		if (!notifies) {
+			dr_ev(x->c, "cloudwatch DescribeAlarms: alarm '%s' does not notify '%s'", names[i], topic_arn);
+			found(x, DC_ALARM_ACTION_MISSING, owner, cfg->home_region, "PutMetricAlarm", NULL, names[i]);
+			rc = 1;
+			goto done;
+		}
+	}
+	dr_ev(x->c, "cloudwatch DescribeAlarms: every planned alarm exists and notifies '%s'", topic_arn);
+	rc = mon_topic_attributes(ctx, topic_arn, &attrs, &e);
+	if (rc == TK_ENOTFOUND) {
+		dr_ev(x->c, "sns GetTopicAttributes '%s': NotFound", topic_arn);
+		found(x, DC_ALARM_TOPIC_MISSING, owner, cfg->home_region, "DeleteTopic", NULL, topic_arn);
+		rc = 1;
+		goto done;
+	}
+	if (rc) {
+		dr_ev(x->c, "sns GetTopicAttributes '%s': not checked: %s", topic_arn, e.msg);
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	if (names && names[0] && sv(attrs, "Policy")) {
+		const char *kv[] = { "aws:SourceArn", NULL, "aws:SourceAccount", owner, "AWS:SourceOwner", owner };
+
+		alarm_arn = xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", part, cfg->home_region, owner, names[0]);
+		kv[1] = alarm_arn;
+		ok = service_allowed(x, "the topic policy", sv(attrs, "Policy"), "cloudwatch.amazonaws.com", "SNS:Publish",
+				     topic_arn, kv, 6);
+		if (ok < 0) {
+			rc = 0;
+			goto done;
+		}
+		if (!ok) {
+			found(x, DC_TOPIC_POLICY_DENIES, owner, cfg->home_region, "SetTopicAttributes", NULL, topic_arn);
+			rc = 1;
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	free(names);
+	free(trust);
+	free(perm);
+	free(stream);
+	free(alarm_arn);
+	json_decref(alarms);
+	json_decref(attrs);
+	return rc;
+}
+
+static int check_access_logs(struct cellctx *x)
+{
+	struct dstate *st = x->st;
+	const struct tk_config *cfg = st->o->cfg;
+	const char *part = cfg->partition ? cfg->partition : "aws";
+	const char *central = config_central_account(cfg);
+	char *tb = NULL, *tp = NULL, *want = xasprintf("%s/", cfg->bucket), *res = NULL, *src = NULL;
+	struct res_cache *r;
+	struct aws_ctx *ctx;
+	struct errbuf e;
+	int rc, ok;
+
+	err_clear(&e);
+	ctx = dr_ctx_for(st, central, cfg->home_region, &e);
+	if (!ctx) {
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	if ((rc = s3_get_logging(ctx, cfg->bucket, &tb, &tp, &e))) {
+		dr_ev(x->c, "s3 GetBucketLogging '%s': not checked: %s", cfg->bucket, e.msg);
+		dr_incomplete(x, e.msg);
+		rc = 0;
+		goto done;
+	}
+	if (!tb || strcmp(tb, cfg->access_log_bucket) || !tp || strcmp(tp, want)) {
+		dr_ev(x->c, "s3 GetBucketLogging '%s': target '%s%s%s', planned '%s/%s'", cfg->bucket, tb ? tb : "(none)",
+		      tb ? "/" : "", tp ? tp : "", cfg->access_log_bucket, want);
+		found(x, DC_ACCESS_LOGGING_OFF, central, cfg->home_region, "PutBucketLogging", NULL, cfg->bucket);
+		rc = 1;
+		goto done;
+	}
+	dr_ev(x->c, "s3 GetBucketLogging '%s': logs into '%s/%s', as planned", cfg->bucket, tb, tp);
+	r = dr_bucket_policy(st, cfg->access_log_bucket);
+	if (r->rc == TK_ENOTFOUND && r->region && !strcmp(r->region, "NoSuchBucketPolicy")) {
+		dr_ev(x->c, "s3 GetBucketPolicy '%s': NoSuchBucketPolicy: the logging service may not write",
+		      cfg->access_log_bucket);
+		found(x, DC_ACCESS_LOG_POLICY_DENIES, central, cfg->home_region, "DeleteBucketPolicy", NULL,
+		      cfg->access_log_bucket);
+		rc = 1;
+		goto done;
+	}
+	if (r->rc || !r->text) {
+		dr_ev(x->c, "s3 GetBucketPolicy '%s': not checked: %s", cfg->access_log_bucket, r->msg);
+		dr_incomplete(x, r->msg);
+		rc = 0;
+		goto done;
+	}
+	res = xasprintf("arn:%s:s3:::%s/%s2026-01-01-00-00-00-0000000000000000", part, cfg->access_log_bucket, want);
+	src = xasprintf("arn:%s:s3:::%s", part, cfg->bucket);
+	{
+		const char *kv[] = { "aws:SourceArn", src, "aws:SourceAccount", central, "aws:SecureTransport", "true" };
+
+		ok = service_allowed(x, "the access-log bucket policy", r->text, "logging.s3.amazonaws.com", "s3:PutObject",
+				     res, kv, 6);
+	}
+	if (ok < 0) {
+		rc = 0;
+		goto done;
+	}
+	if (!ok) {
+		found(x, DC_ACCESS_LOG_POLICY_DENIES, central, cfg->home_region, "PutBucketPolicy", NULL,
+		      cfg->access_log_bucket);
+		rc = 1;
+		goto done;
+	}
+	rc = 0;
+done:
+	free(tb);
+	free(tp);
+	free(want);
+	free(res);
+	free(src);
+	return rc;
+}
+
+int dr_check_monitoring(struct cellctx *x, const struct doctor_cell_in *in)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const char *sym = in->symptom;
+	const char *owner = dr_trail_owner(cfg, x->c->account);
+	int rc;
+
+	if (!cfg->monitoring || !sym)
+		return 0;
+	if ((strstr(sym, "cloudwatch_delivery_") || strstr(sym, "monitoring_drift")) &&
+	    (rc = check_cloudwatch(x, owner)))
+		return rc;
+	if (strstr(sym, "access_log_") && cfg->access_log_bucket &&
+	    !strcmp(x->c->account, config_central_account(cfg)))
+		return check_access_logs(x);
+	return 0;
+}
