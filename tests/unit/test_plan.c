@@ -211,11 +211,20 @@ static void check_plan(const struct tk_config *c, const struct plan *p)
 	json_t *st, *sids = json_object();
 	size_t i, nwrite = 0;
 
-	/* every file parses back to the same document */
+	/* every file parses back to the same document (the athena SQL files
+	 * are text: written as rendered, checked by monitoring_plan.py) */
 	for (i = 0; i < p->nfiles; i++) {
-		char *text = plan_dump(p->files[i].doc);
+		char *text;
 		json_error_t e;
-		json_t *back = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+		json_t *back;
+
+		if (!p->files[i].doc) {
+			assert_non_null(p->files[i].text);
+			assert_non_null(strstr(p->files[i].path, ".sql"));
+			continue;
+		}
+		text = plan_dump(p->files[i].doc);
+		back = json_loads(text, JSON_REJECT_DUPLICATES, &e);
 
 		if (!back)
 			fail_msg("%s does not parse: %s", p->files[i].path, e.text);
