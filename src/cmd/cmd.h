@@ -33,6 +33,13 @@ int cmd_help(int argc, char **argv);
 struct json_t;
 void report_set_run(struct json_t *run);
 void report_attach_run(struct json_t *doc);
+/* verify --html FILE: the page of `trailkeep report` from the findings and
+ * cells (sorted and tallied) and the run set above, written atomically.
+ * 0, or TK_EXIT_RUNTIME after a message. */
+struct findings;
+struct cell_stats;
+int report_html_file(const char *cmd, const char *path, const struct findings *f,
+		     const struct cell_stats *cells, size_t ncells, time_t now);
 
 const struct cmd *cmd_lookup(const char *name);
 const struct cmd *cmd_table(size_t *n);

@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "buf.h"
 #include "fileutil.h"
+#include "findings.h"
 #include "report_html.h"
 #include "banned.h"
 
@@ -32,6 +33,28 @@ void report_attach_run(json_t *doc)
 {
 	if (run_info)
 		json_object_set(doc, "run", run_info);
+}
+
+int report_html_file(const char *cmd, const char *path, const struct findings *f,
+		     const struct cell_stats *cells, size_t ncells, time_t now)
+{
+	struct buf page = BUF_INIT_LIMIT(REPORT_MAX_PAGE);
+	struct report_html_opts ro;
+	struct errbuf err;
+	json_t *doc = findings_to_json(f, cells, ncells);
+	int rc = 0;
+
+	report_attach_run(doc);
+	memset(&ro, 0, sizeof(ro));
+	ro.now = now;
+	err_clear(&err);
+	if (report_html_render(doc, &ro, &page, &err))
+		rc = cli_error(cmd, TK_EXIT_RUNTIME, "cannot write the HTML page '%s': %s", path, err.msg);
+	else if (tk_write_file_atomic(path, page.data, page.len, 0644, &err))
+		rc = cli_error(cmd, TK_EXIT_RUNTIME, "%s", err.msg);
+	json_decref(doc);
+	buf_release(&page);
+	return rc;
 }
 
 int cmd_report(int argc, char **argv)

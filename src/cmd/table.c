@@ -22,9 +22,9 @@ static const struct cmd commands[] = {
 	  "  --templates DIR      templates to render (as plan)\n" },
 	{ "verify", cmd_verify, "check every account x region delivers fresh, intact logs",
 	  "trailkeep verify CONFIG [--since DURATION | --start T [--end T]] [--account ID]... [--region R]...\n"
-	  "                        [--jobs N] [--json] [--metrics FILE] [--no-integrity]\n"
+	  "                        [--jobs N] [--json] [--metrics FILE] [--html FILE] [--no-integrity]\n"
 	  "                        [--shard K/N] [--state FILE]\n"
-	  "trailkeep verify CONFIG --merge FILE... [--json] [--metrics FILE]", true,
+	  "trailkeep verify CONFIG --merge FILE... [--json] [--metrics FILE] [--html FILE]", true,
 	  "  --since DURATION     integrity window ending now: 30m, 6h, 2d (default 24h)\n"
 	  "  --start T, --end T   integrity window (ISO-8601 UTC)\n"
 	  "  --account ID, --region R\n"
@@ -32,6 +32,7 @@ static const struct cmd commands[] = {
 	  "  --jobs N             requests in flight (default 64)\n"
 	  "  --json               one JSON document on stdout\n"
 	  "  --metrics FILE       Prometheus text exposition for node_exporter's textfile collector\n"
+	  "  --html FILE          also write the HTML page of 'trailkeep report' (atomically)\n"
 	  "  --no-integrity       control plane and freshness only (no digests or log files)\n"
 	  "  --shard K/N          only shard K of N of the account x region cells\n"
 	  "  --merge FILE...      combine the --json documents of the N shards of one run\n"

@@ -100,7 +100,7 @@ static int report_shard(struct findings *f, struct cell_stats *cells, size_t nce
 
 /* The shards' --json documents -> one run's report (verify_merge.h). */
 static int merge(const char *config, const struct tk_config *cfg, const char *const *files,
-		 size_t nfiles, bool json, const char *metrics, time_t now)
+		 size_t nfiles, bool json, const char *metrics, const char *html, time_t now)
 {
 	struct verify_merged m;
 	struct errbuf err;
@@ -113,6 +113,8 @@ static int merge(const char *config, const struct tk_config *cfg, const char *co
 	 * valid and the same in every shard */
 	report_set_run(report_run_copy(m.run));
 	rc = report_findings(CMD, &m.f, m.cells, m.ncells, json, metrics, now);
+	if (html && rc != TK_EXIT_USAGE && report_html_file(CMD, html, &m.f, m.cells, m.ncells, now))
+		rc = TK_EXIT_RUNTIME;
 	verify_merged_release(&m);
 	return rc;
 }
@@ -124,7 +126,7 @@ int cmd_verify(int argc, char **argv)
 	const char **accounts, **regions, **files;
 	size_t naccounts, nregions, nfiles, i, ncells = 0;
 	const char *config = NULL, *since_s = NULL, *start_s = NULL, *end_s = NULL;
-	const char *jobs_s = NULL, *metrics = NULL, *shard_s = NULL, *state_path = NULL;
+	const char *jobs_s = NULL, *metrics = NULL, *html = NULL, *shard_s = NULL, *state_path = NULL;
 	const char *templates = NULL;
 	struct plan plan;
 	bool plan_loaded = false;
@@ -156,6 +158,7 @@ int cmd_verify(int argc, char **argv)
 			{ "--end", NULL, CLI_VALUE, &end_s },
 			{ "--jobs", NULL, CLI_VALUE, &jobs_s },
 			{ "--metrics", NULL, CLI_VALUE, &metrics },
+			{ "--html", NULL, CLI_VALUE, &html },
 			{ "--shard", NULL, CLI_VALUE, &shard_s },
 			{ "--state", NULL, CLI_VALUE, &state_path },
 			{ "--account", NULL, CLI_LIST, &acc },
@@ -185,7 +188,7 @@ int cmd_verify(int argc, char **argv)
 			return cli_usage(CMD, "--merge needs the --json files of the shards");
 		if (shard_s || state_path || since_s || start_s || end_s || jobs_s || naccounts ||
 		    nregions || !integrity)
-			return cli_usage(CMD, "--merge takes only CONFIG, the files, --json and --metrics");
+			return cli_usage(CMD, "--merge takes only CONFIG, the files, --json and --metrics (and --html)");
 	}
 	if (shard_s && !parse_shard(shard_s, &shard_k, &shard_n))
 		return cli_usage(CMD, "--shard '%s' is not K/N with 1 <= K <= N <= %d", shard_s,
@@ -215,7 +218,7 @@ int cmd_verify(int argc, char **argv)
 		goto done;
 	cfg_loaded = true;
 	if (merging) {
-		rc = merge(config, &cfg, files, nfiles, json, metrics, now);
+		rc = merge(config, &cfg, files, nfiles, json, metrics, html, now);
 		goto done;
 	}
 	rc = cli_check_selection(CMD, &cfg, config, accounts, naccounts, regions, nregions);
@@ -288,6 +291,8 @@ int cmd_verify(int argc, char **argv)
 				  verify_cell_count(&vo));
 	else
 		rc = report_findings(CMD, &f, cells, ncells, json, metrics, now);
+	if (html && report_html_file(CMD, html, &f, cells, ncells, now))
+		rc = TK_EXIT_RUNTIME;   /* the page of `trailkeep report` (report.c) */
 	if (state_path) {
 		err_clear(&err);
 		if (verify_state_save(&state, state_path, &err))

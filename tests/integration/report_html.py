@@ -5,7 +5,8 @@ browser: Debian's chromium, headless.
 A real `verify --json` against the fake AWS (the world of validate_fakeaws.py:
 an organization trail, 3 simulated hours; then one member denied for 2 more
 hours, and a log object whose key is HTML markup put under another member's
-prefix) is rendered with `trailkeep report`, then chromium
+prefix) is rendered with `trailkeep report` (and by verify itself with --html), then
+chromium
   - takes a screenshot (--screenshot): a PNG whose pixels include the ok and
     the findings colors of the grid;
   - dumps the DOM after rendering (--dump-dom), parsed with html.parser: the
@@ -254,7 +255,8 @@ def run(fa, tmp):
     r = vf.aws(fa, w["la"], "s3api", "put-object", "--bucket", vf.BUCKET, "--key", key, "--body", cfg)
     check(r.returncode == 0, "a log object with markup in its key is put", r.stderr[-300:])
 
-    p = vf.run_verify(fa, w, now_s, [cfg, "--json", "--since", "5h"])
+    vpage = os.path.join(tmp, "verify.html")
+    p = vf.run_verify(fa, w, now_s, [cfg, "--json", "--since", "5h", "--html", vpage])
     doc = vf.json_of(p)
     check(p.returncode == 1 and doc is not None, "verify --json: exit 1 (findings)", p.stderr[-500:])
     if not doc:
@@ -286,6 +288,13 @@ def run(fa, tmp):
           (s.returncode, s.stderr[-500:], colors and len(colors)))
 
     dom, _ = check_page(doc, page, tmp, "findings", now, cfg)
+    # verify --html: the same page, written by verify itself
+    check(os.path.isfile(vpage), "verify --html FILE wrote the page")
+    if os.path.isfile(vpage):
+        vdom, _ = check_page(doc, vpage, tmp, "verify --html", now, cfg)
+        check(sorted(map(str, vdom.cells)) == sorted(map(str, dom.cells)) and
+              [g["findings"] for g in vdom.groups] == [g["findings"] for g in dom.groups],
+              "verify --html: the grid and findings of 'report' of its --json")
     hostile_text = [x for g in dom.groups for x in g["findings"] if key in x["parts"].get("obj", "")]
     check(hostile_text and all(g["account"] == marked for g in dom.groups
                                for x in g["findings"] if x in hostile_text),
@@ -304,12 +313,21 @@ def run(fa, tmp):
         with open(sp, "w") as f:
             f.write(q.stdout)
         shards.append(sp)
-    same = vf.run_verify(fa, w, now_s, [cfg, "--json", "--merge", shards[0], shards[1]])
+    mpage = os.path.join(tmp, "merged.html")
+    same = vf.run_verify(fa, w, now_s, [cfg, "--json", "--merge", shards[0], shards[1], "--html", mpage])
     mixed = vf.run_verify(fa, w, now_s, [cfg, "--json", "--merge", shards[0], shards[2]])
     ds, dm = vf.json_of(same), vf.json_of(mixed)
     check(ds is not None and ds.get("run") == doc["run"] and dm is not None and "run" not in dm,
           "--merge: the shards' \"run\" kept when they agree, left out when they differ",
           (ds and ds.get("run"), dm and dm.get("run"), same.stderr[-300:], mixed.stderr[-300:]))
+    if ds is not None and os.path.isfile(mpage):
+        _, mdom = render_dom(mpage, tmp)
+        check(sorted((c["account"], c["region"], c["status"]) for c in mdom.cells) ==
+              sorted((c["account"], c["region"], c["status"]) for c in ds["cells"]) and
+              mdom.ids.get("run-time") == iso(now),
+              "verify --merge --html: the page of the merged run (cells, run)", mdom.ids)
+    else:
+        check(False, "verify --merge --html wrote the page", same.stderr[-300:])
     if dm is not None:
         mp = os.path.join(tmp, "mixed.json")
         with open(mp, "w") as f:
