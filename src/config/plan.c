@@ -135,8 +135,10 @@ static void monitoring_vars(json_t *v, const struct tk_config *c)
 	free(ids);
 
 	/* Athena (the athena SQL files) */
-	buf_init(&accts, 1u << 20);
-	buf_init(&regs, 1u << 20);
+	/* never full: every id and region comes from the config, which is at
+	 * most TK_CONFIG_MAX_BYTES and spells each at least as long as here */
+	buf_init(&accts, TK_CONFIG_MAX_BYTES);
+	buf_init(&regs, TK_CONFIG_MAX_BYTES);
 	for (i = 0; i < c->naccounts; i++)
 		buf_addf(&accts, "%s%s", i ? "," : "", c->accounts[i].id);
 	{
