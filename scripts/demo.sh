@@ -45,6 +45,15 @@ aws_as() {
 		"$PYTHON" -m tests.fakeaws.aws_at "$TRAILKEEP_NOW" -- --endpoint-url "$FAKEAWS_URL" "$@"
 	)
 }
+# the messages CloudWatch alarms published to the [monitoring] topic, oldest first
+ALARM_TOPIC=arn:aws:sns:us-east-1:111111111111:acme-cloudtrail-alarms
+alarm_messages() {
+	fakeaws_post sns_messages "{\"topic\": \"$ALARM_TOPIC\"}" | "$PYTHON" -c 'import json,sys
+for m in json.load(sys.stdin)["messages"]:
+    d = json.loads(m["message"])
+    print("alarm message: %s %s -> %s" % (d["AlarmName"], d["NewStateValue"],
+          ", ".join(m["endpoints"]) or "(no confirmed subscriber)"))'
+}
 tamper() {
 	printf 'tamper: %s\n' "$1"
 	fakeaws_post tamper "$1" | "$PYTHON" -c 'import json,sys
@@ -80,6 +89,9 @@ printf '(%s lines of diff; exit %s)\n' "$(wc -l <"$WORK/dry.txt")" "$rc"
 
 step "4. apply --yes: create the key, bucket, policies and the organization trail"
 run apply "$CONFIG" --yes
+# [monitoring] in $CONFIG: apply also made the alarm topic; secops confirms the
+# e-mail subscription (the link in SNS's confirmation mail)
+fakeaws_post confirm_subscription "{\"topic\": \"$ALARM_TOPIC\", \"endpoint\": \"secops@example.com\"}" >/dev/null
 
 step "5. three hours pass: CloudTrail delivers logs and hourly digests"
 advance 10800
@@ -106,7 +118,10 @@ ROLE=LogArchiveAdmin aws_as 222222222222 s3api put-bucket-policy --bucket acme-o
 echo "(b) a log file and a digest of account 333333333333 are deleted and edited"
 tamper '{"kind": "delete_log", "trail": "org-trail", "account": "333333333333", "region": "us-east-1"}'
 tamper '{"kind": "modify_digest", "trail": "org-trail", "account": "333333333333", "region": "eu-west-1"}'
+seen=$(alarm_messages | grep -c '^alarm message' || true)
 advance 7200
+echo "([monitoring]) the bucket policy change reached CloudWatch Logs: the alarm fired, secops got the message"
+alarm_messages | tail -n +$((seen + 1))
 
 step "9. verify: red, each problem with its finding code"
 run verify "$CONFIG" --since 5h
@@ -133,7 +148,9 @@ step "14. the log-archive admin disables the KMS key: every delivery stops, sile
 # (DisableKey takes a key id or key ARN, not an alias: look the id up first)
 KEY_ID=$(aws_as 222222222222 kms describe-key --key-id alias/acme-cloudtrail --query KeyMetadata.KeyId --output text) || exit 3
 aws_as 222222222222 kms disable-key --key-id "$KEY_ID"
+seen=$(alarm_messages | grep -c '^alarm message' || true)
 advance 3600
+alarm_messages | tail -n +$((seen + 1))
 run verify "$CONFIG" --since 1h --no-integrity --account 333333333333
 run doctor "$CONFIG" --account 333333333333 --region us-east-1
 
