@@ -17,7 +17,12 @@ echo "$rc" >"$dir/$name.rc"
 echo "$secs" >"$dir/$name.secs"
 p=$(grep -c '^PASS: ' "$out"); f=$(grep -c '^FAIL: ' "$out")
 if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ] || [ "$p" -eq 0 ]; then
-	{ echo "FAIL integration/$name (exit $rc, $secs s)"; grep -v '^PASS: ' "$out" | tail -n 40 | sed 's/^/    /'; } >"$dir/$name.line"
+	# the FAIL lines first (a long summary must not push them out of view),
+	# then the last lines of everything else
+	{ echo "FAIL integration/$name (exit $rc, $secs s)"
+	  grep -A6 '^FAIL: ' "$out" | head -n 60 | sed 's/^/    /'
+	  echo "    ... last lines:"
+	  grep -v '^PASS: ' "$out" | tail -n 20 | sed 's/^/    /'; } >"$dir/$name.line"
 else
 	echo "ok   integration/$name ($p checks, $secs s)" >"$dir/$name.line"
 fi
