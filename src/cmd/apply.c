@@ -344,13 +344,7 @@ int cmd_apply(int argc, char **argv)
 	env_open = true;
 
 	/* every worker makes its own HTTP pool with these options */
-	memset(&ho, 0, sizeof(ho));
-	ho.max_in_flight = 4;
-	ho.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
-	if (ho.ca_bundle && !*ho.ca_bundle)
-		ho.ca_bundle = NULL;
-	ho.insecure = g_cli.no_verify_ssl;
-	awsenv_pool_deadline(&ho);   /* --timeout */
+	awsenv_worker_pool_options(&ho, 4);
 	memset(&ao, 0, sizeof(ao));
 	ao.creds = &env.creds;
 	ao.region = cfg.home_region;

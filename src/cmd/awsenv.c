@@ -36,6 +36,17 @@ void awsenv_pool_deadline(struct http_pool_options *po)
 	po->deadline_ms = cli_deadline_ms();
 }
 
+void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight)
+{
+	memset(po, 0, sizeof(*po));
+	po->max_in_flight = in_flight;
+	po->ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
+	if (po->ca_bundle && !*po->ca_bundle)
+		po->ca_bundle = NULL;
+	po->insecure = g_cli.no_verify_ssl;
+	awsenv_pool_deadline(po);   /* --timeout */
+}
+
 /* The HTTP pool every command uses: CA bundle, --no-verify-ssl (refused by
  * http.c for non-loopback hosts), -v trace with secrets redacted. */
 static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct errbuf *err)

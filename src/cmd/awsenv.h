@@ -49,6 +49,9 @@ struct awsenv {
 /* The run's deadline (--timeout, cli_deadline_ms) into pool options: every
  * pool a command makes gets it (awsenv's own, and apply's per worker). */
 void awsenv_pool_deadline(struct http_pool_options *po);
+/* The options of a worker's own pool (apply's and doctor's workers): the
+ * CA bundle, --no-verify-ssl, --timeout, in_flight requests at once. */
+void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight);
 
 /* Set everything up.  Returns 0, or the exit code after printing the error
  * as "trailkeep: CMD: ...". */

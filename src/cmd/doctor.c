@@ -364,13 +364,7 @@ int cmd_doctor(int argc, char **argv)
 	dopts.session_name = "trailkeep-doctor";
 	dopts.trail_checks = true;
 	/* accounts examined in parallel, each worker on a pool of its own */
-	memset(&ho, 0, sizeof(ho));
-	ho.max_in_flight = 4;
-	ho.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
-	if (ho.ca_bundle && !*ho.ca_bundle)
-		ho.ca_bundle = NULL;
-	ho.insecure = g_cli.no_verify_ssl;
-	awsenv_pool_deadline(&ho);   /* --timeout */
+	awsenv_worker_pool_options(&ho, 4);
 	dopts.http_opts = &ho;
 	dopts.jobs = DOCTOR_JOBS;
 
