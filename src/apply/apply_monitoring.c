@@ -430,17 +430,6 @@ done:
 	return rc;
 }
 
-static bool same_group(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la >= 2 && !strcmp(a + la - 2, ":*"))
-		la -= 2;
-	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
-		lb -= 2;
-	return la == lb && !strncmp(a, b, la);
-}
-
 /* The trail's two ARNs (both in one call).  Right after the role is made,
  * IAM may not have it everywhere yet: CloudTrail's check of the role is
  * retried a few times. */
@@ -509,7 +498,7 @@ int ap_run_monitoring(struct run *r, struct aws_ctx *ctx, const char *account, c
 		rc = err_set(err, TK_EUSAGE, "the plan's monitoring.json has no trail settings");
 		goto done;
 	}
-	if (!cur.cw_log_group_arn || !same_group(cur.cw_log_group_arn, group) || !cur.cw_role_arn ||
+	if (!cur.cw_log_group_arn || !mon_group_arn_equal(cur.cw_log_group_arn, group) || !cur.cw_role_arn ||
 	    strcmp(cur.cw_role_arn, role_arn))
 		rc = trail_logs(&m, trail, group, role_arn, &cur, err);
 done:

@@ -50,17 +50,6 @@ static const char *sv(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-static bool same_group(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la >= 2 && !strcmp(a + la - 2, ":*"))
-		la -= 2;
-	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
-		lb -= 2;
-	return la == lb && !strncmp(a, b, la);
-}
-
 /* evaluate a policy text for a service principal; 1 allowed, 0 not (with
  * evidence), -1 the policy cannot be evaluated (incomplete) */
 static int service_allowed(struct cellctx *x, const char *what, const char *text, const char *service,
@@ -145,7 +134,7 @@ static int check_cloudwatch(struct cellctx *x, const char *owner)
 		return 0;
 	}
 	/* the trail's two ARNs */
-	if (!t->trail.cw_log_group_arn || !same_group(t->trail.cw_log_group_arn, group_arn) || !t->trail.cw_role_arn ||
+	if (!t->trail.cw_log_group_arn || !mon_group_arn_equal(t->trail.cw_log_group_arn, group_arn) || !t->trail.cw_role_arn ||
 	    strcmp(t->trail.cw_role_arn, role_arn)) {
 		dr_ev(x->c, "cloudtrail GetTrail '%s': CloudWatchLogsLogGroupArn '%s', CloudWatchLogsRoleArn '%s'; planned "
 		      "'%s' with '%s'", t->arn, t->trail.cw_log_group_arn ? t->trail.cw_log_group_arn : "(none)",

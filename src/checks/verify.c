@@ -262,17 +262,6 @@ done:
  * LatestCloudWatchLogsDeliveryError -> cloudwatch_delivery_error; a logging
  * trail whose LatestCloudWatchLogsDeliveryTime is missing or older than
  * max_cloudwatch_delivery_age -> cloudwatch_delivery_stale. */
-static bool same_group_arn(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la >= 2 && !strcmp(a + la - 2, ":*"))
-		la -= 2;
-	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
-		lb -= 2;
-	return la == lb && !strncmp(a, b, la);
-}
-
 /* The monitoring resources the alarms need, in the trail owner's account:
  * the log group, one metric filter (the planned pattern) and one alarm (the
  * topic among its actions) per event class, the topic; an alarm in
@@ -402,7 +391,7 @@ static void monitoring_findings(struct vstate *v, const char *owner, const struc
 			      cfg->trail_name, group, role);
 		return;
 	}
-	if (!same_group_arn(t->cw_log_group_arn, group) || !t->cw_role_arn || strcmp(t->cw_role_arn, role)) {
+	if (!mon_group_arn_equal(t->cw_log_group_arn, group) || !t->cw_role_arn || strcmp(t->cw_role_arn, role)) {
 		trail_finding(v, owner, F_MONITORING_DRIFT, NULL,
 			      "trail '%s' delivers to log group '%s' with role '%s', planned '%s' with role '%s'",
 			      cfg->trail_name, t->cw_log_group_arn, t->cw_role_arn ? t->cw_role_arn : "(none)",

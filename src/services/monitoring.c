@@ -579,3 +579,14 @@ int mon_set_trail_logs(struct aws_ctx *ctx, const char *trail, const char *group
 	json_decref(in);
 	return rc;
 }
+
+bool mon_group_arn_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= 2 && !strcmp(a + la - 2, ":*"))
+		la -= 2;
+	if (lb >= 2 && !strcmp(b + lb - 2, ":*"))
+		lb -= 2;
+	return la == lb && !strncmp(a, b, la);
+}

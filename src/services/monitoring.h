@@ -16,6 +16,9 @@
 #include "aws.h"
 
 /* DescribeLogGroups (prefix = name, all pages): *exists, *retention (0: none). */
+/* Two log group ARNs name the same group (CloudTrail stores the group's ARN
+ * with ":*" at the end; the plan's has none). */
+bool mon_group_arn_equal(const char *a, const char *b);
 int mon_log_group(struct aws_ctx *ctx, const char *name, bool *exists, long *retention, struct errbuf *err);
 int mon_create_log_group(struct aws_ctx *ctx, const char *name, struct errbuf *err);
 int mon_put_retention(struct aws_ctx *ctx, const char *name, long days, struct errbuf *err);
