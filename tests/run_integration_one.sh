@@ -8,8 +8,8 @@ name=$(basename "$s")
 out="$dir/$name.out"
 t0=$(date +%s.%N)
 case "$s" in
-*.py) timeout 600 "$PYTHON" "$s" >"$out" 2>&1 ;;
-*) timeout 600 sh "$s" >"$out" 2>&1 ;;
+*.py) timeout "${ITIMEOUT:-1200}" "$PYTHON" "$s" >"$out" 2>&1 ;;
+*) timeout "${ITIMEOUT:-1200}" sh "$s" >"$out" 2>&1 ;;
 esac
 rc=$?
 secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
