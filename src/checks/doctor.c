@@ -185,21 +185,28 @@ const json_t *dr_plan_trail(struct dstate *st, const char *account)
 	return d;
 }
 
+/* Every walk starts with the trail: -1 the cell is unexamined, 1 the trail
+ * explains it, 0 go on (c is then DOCTOR_CAUSE, its cause still to find). */
+static int walk_begin(struct cellctx *x, struct dstate *st, struct doctor_cell *c)
+{
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->st = st;
+	x->c = c;
+	x->bucket = st->o->cfg->bucket;
+	rc = dr_check_trail(x);
+	c->status = rc < 0 ? DOCTOR_UNEXAMINED : DOCTOR_CAUSE;
+	return rc;
+}
+
 static void diagnose(struct dstate *st, const struct doctor_cell_in *in, struct doctor_cell *c, bool *deferred)
 {
 	struct cellctx x;
-	int rc;
+	int rc = walk_begin(&x, st, c);
 
-	memset(&x, 0, sizeof(x));
-	x.st = st;
-	x.c = c;
-	x.bucket = st->o->cfg->bucket;
-	rc = dr_check_trail(&x);
-	if (rc < 0) {
-		c->status = DOCTOR_UNEXAMINED;
+	if (rc < 0)
 		return;
-	}
-	c->status = DOCTOR_CAUSE;
 	if (rc > 0)
 		return;
 	/* organization membership and trusted access (org_check.h) */
@@ -330,18 +337,10 @@ static bool explained_elsewhere(const struct doctor_opts *o, const struct doctor
 static void diagnose_light(struct dstate *st, struct doctor_cell *c, bool *deferred)
 {
 	struct cellctx x;
-	int rc;
+	int rc = walk_begin(&x, st, c);
 
-	memset(&x, 0, sizeof(x));
-	x.st = st;
-	x.c = c;
-	x.bucket = st->o->cfg->bucket;
-	rc = dr_check_trail(&x);
-	if (rc < 0) {
-		c->status = DOCTOR_UNEXAMINED;
+	if (rc < 0)
 		return;
-	}
-	c->status = DOCTOR_CAUSE;
 	if (rc > 0 || dr_check_delivery_error(&x))
 		return;
 	c->cause = DC_DELIVERY_ERROR;
@@ -484,27 +483,35 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int cmp_cell_account(const void *a, const void *b, void *ud)
-{
-	const struct doctor_cell_in *c = ud;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	int r = strcmp(c[x].account, c[y].account);
+struct acct_idx {
+	const char *account;
+	size_t i;
+};
 
-	return r ? r : (x > y) - (x < y);
+/* by account, then input order (the sort is stable through i) */
+static int cmp_acct_idx(const void *a, const void *b)
+{
+	const struct acct_idx *x = a, *y = b;
+	int r = strcmp(x->account, y->account);
+
+	return r ? r : (x->i > y->i) - (x->i < y->i);
 }
 
-/* qsort_r is not C11: a small insertion sort by account keeps the order stable */
-static void sort_by_account(size_t *v, size_t n, const struct doctor_cell_in *cells)
+/* order[]: the cell indices with an account's cells together, O(n log n)
+ * (an organization has 17,000 cells and more) */
+static void order_by_account(size_t *order, size_t n, const struct doctor_cell_in *cells)
 {
-	size_t i, j;
+	struct acct_idx *v = xmallocarray(n ? n : 1, sizeof(*v));
+	size_t i;
 
-	for (i = 1; i < n; i++) {
-		size_t t = v[i];
-
-		for (j = i; j > 0 && cmp_cell_account(&v[j - 1], &t, (void *)(uintptr_t)cells) > 0; j--)
-			v[j] = v[j - 1];
-		v[j] = t;
+	for (i = 0; i < n; i++) {
+		v[i].account = cells[i].account;
+		v[i].i = i;
 	}
+	qsort(v, n, sizeof(*v), cmp_acct_idx);
+	for (i = 0; i < n; i++)
+		order[i] = v[i].i;
+	free(v);
 }
 
 #define DOCTOR_MAX_JOBS 64
@@ -524,10 +531,8 @@ static int run_parallel(struct dstate *st, const struct doctor_opts *o, struct d
 	w.red = red;
 	w.deferred = deferred;
 	w.order = xmallocarray(n ? n : 1, sizeof(*w.order));
-	for (i = 0; i < n; i++)
-		w.order[i] = i;
 	/* an account's cells on one worker: its credentials and trail are read once */
-	sort_by_account(w.order, n, o->cells);
+	order_by_account(w.order, n, o->cells);
 	for (i = 0; i < n; i++)
 		if (i == 0 || strcmp(o->cells[w.order[i]].account, o->cells[w.order[i - 1]].account)) {
 			ALLOC_GROW(w.gstart, w.ngroups + 2, alloc);
