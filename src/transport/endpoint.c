@@ -62,6 +62,11 @@ const char *endpoint_global_region(const char *partition, const char *service)
 	return "us-east-1";
 }
 
+static bool is_global(const char *service)
+{
+	return !strcmp(service, "iam") || !strcmp(service, "organizations") || !strcmp(service, "account");
+}
+
 static bool region_ok(const char *r)
 {
 	size_t i, n = r ? strlen(r) : 0;
@@ -255,7 +260,12 @@ int endpoint_resolve(struct endpoint *out, const char *service, const char *regi
 			return rc;
 		}
 		out->custom = true;
-		out->signing_region = xstrdup(region);
+		/* a custom endpoint changes where a request goes, not its credential
+		 * scope: IAM, Organizations and Account Management answer only
+		 * requests signed for their partition's global region
+		 * ("Credential should be scoped to a valid region") */
+		out->signing_region = xstrdup(is_global(service) ? endpoint_global_region(out->partition, service)
+								 : region);
 		/* credentials and session tokens in the clear to another machine:
 		 * only on request (http MinIO, LocalStack), and warned about */
 		if (!strcmp(out->scheme, "http") && !endpoint_is_loopback(out) && !(cfg && cfg->allow_http)) {

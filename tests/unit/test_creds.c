@@ -542,6 +542,16 @@ static void test_endpoints_custom_order(void **state)
 	assert_int_equal(e.port, 4000);
 	assert_string_equal(e.signing_region, "eu-west-1");
 	endpoint_release(&e);
+	/* a custom endpoint keeps a global service's credential scope (IAM
+	 * refuses "Credential should be scoped to a valid region" otherwise) */
+	assert_int_equal(endpoint_resolve(&e, "iam", "eu-central-1", &cfg, &err), 0);
+	assert_true(e.custom);
+	assert_string_equal(e.host, "profile.example:8443");
+	assert_string_equal(e.signing_region, "us-east-1");
+	endpoint_release(&e);
+	assert_int_equal(endpoint_resolve(&e, "organizations", "cn-north-1", &cfg, &err), 0);
+	assert_string_equal(e.signing_region, "cn-northwest-1");
+	endpoint_release(&e);
 	assert_int_equal(endpoint_resolve(&e, "s3", "eu-west-1", &cfg, &err), 0);
 	assert_string_equal(e.host, "profile.example:8443");
 	assert_string_equal(e.base_path, "/base");
