@@ -117,12 +117,14 @@ struct strings {
 	size_t n, alloc;
 };
 
+/* Every principal is kept (no cap: a dropped one would read as "trusted
+ * access off"); the list is bounded by ORGS_MAX_PAGES answers. */
 static void add_principal(void *ud, const json_t *a)
 {
 	struct strings *l = ud;
 	const char *p = json_string_value(json_object_get(a, "ServicePrincipal"));
 
-	if (!p || l->n >= 10000)
+	if (!p)
 		return;
 	ALLOC_GROW(l->v, l->n + 1, l->alloc);
 	l->v[l->n++] = xstrdup(p);
