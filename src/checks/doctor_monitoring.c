@@ -100,140 +100,151 @@ static void found(struct cellctx *x, enum doctor_cause cause, const char *accoun
 	dr_fix_apply(x->st, x->c, NULL);
 }
 
-static int check_cloudwatch(struct cellctx *x, const char *owner)
-{
-	struct dstate *st = x->st;
-	const struct tk_config *cfg = st->o->cfg;
-	const char *part = cfg->partition ? cfg->partition : "aws";
-	const char *iam_region = endpoint_global_region(part, "iam");
-	char *path = xasprintf("monitoring/%s/monitoring.json", owner);
-	const json_t *mon = dr_plan_doc(st, path);
-	const json_t *tr = json_object_get(mon, "Trail"), *ro = json_object_get(mon, "CloudWatchLogsRole");
-	const json_t *topic = json_object_get(mon, "Topic"), *list = json_object_get(mon, "Alarms"), *a, *y;
-	const char *group = sv(json_object_get(mon, "LogGroup"), "LogGroupName");
-	const char *group_arn = sv(tr, "CloudWatchLogsLogGroupArn"), *role_arn = sv(tr, "CloudWatchLogsRoleArn");
-	const char *role = sv(ro, "RoleName"), *pname = sv(ro, "PolicyName"), *topic_arn = sv(topic, "TopicArn");
-	struct trail_cache *t = dr_trail_get(st, owner);
-	const char **names = NULL;
-	char *trust = NULL, *perm = NULL, *stream = NULL, *alarm_arn = NULL;
-	json_t *alarms = NULL, *attrs = NULL;
+/* What check_cloudwatch's steps share: the plan's names for owner. */
+struct cwplan {
+	const char *owner, *part, *iam_region;
+	const char *group, *group_arn, *role_arn, *role, *pname, *topic_arn;
+	const json_t *alarms;           /* the plan's Alarms */
+	struct trail_cache *t;
 	struct aws_ctx *ctx;
+};
+
+/* step results: 1 a cause was found, 0 go on, -1 stop (incomplete) */
+#define CW_FOUND 1
+#define CW_NEXT 0
+#define CW_STOP (-1)
+
+/* the trail's two ARNs, then the log group */
+static int cw_trail_and_group(struct cellctx *x, const struct cwplan *p)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const struct ct_trail *tr = &p->t->trail;
 	struct errbuf e;
 	long retention;
 	bool exists;
-	size_t i, k;
-	int rc = 0, ok;
 
-	free(path);
-	if (!mon || !group || !group_arn || !role_arn || !role || !pname || !topic_arn || !t || t->rc)
-		return 0;   /* no plan for it, or the trail's own check spoke */
-	err_clear(&e);
-	ctx = dr_ctx_for(st, owner, cfg->home_region, &e);
-	if (!ctx) {
-		dr_incomplete(x, e.msg);
-		return 0;
-	}
-	/* the trail's two ARNs */
-	if (!t->trail.cw_log_group_arn || !mon_group_arn_equal(t->trail.cw_log_group_arn, group_arn) || !t->trail.cw_role_arn ||
-	    strcmp(t->trail.cw_role_arn, role_arn)) {
+	if (!tr->cw_log_group_arn || !mon_group_arn_equal(tr->cw_log_group_arn, p->group_arn) || !tr->cw_role_arn ||
+	    strcmp(tr->cw_role_arn, p->role_arn)) {
 		dr_ev(x->c, "cloudtrail GetTrail '%s': CloudWatchLogsLogGroupArn '%s', CloudWatchLogsRoleArn '%s'; planned "
-		      "'%s' with '%s'", t->arn, t->trail.cw_log_group_arn ? t->trail.cw_log_group_arn : "(none)",
-		      t->trail.cw_role_arn ? t->trail.cw_role_arn : "(none)", group_arn, role_arn);
-		found(x, DC_CLOUDWATCH_SETTINGS_CHANGED, owner, cfg->home_region, "UpdateTrail", NULL, NULL);
-		return 1;
+		      "'%s' with '%s'", p->t->arn, tr->cw_log_group_arn ? tr->cw_log_group_arn : "(none)",
+		      tr->cw_role_arn ? tr->cw_role_arn : "(none)", p->group_arn, p->role_arn);
+		found(x, DC_CLOUDWATCH_SETTINGS_CHANGED, p->owner, cfg->home_region, "UpdateTrail", NULL, NULL);
+		return CW_FOUND;
 	}
-	dr_ev(x->c, "cloudtrail GetTrail '%s': delivers to log group '%s' with role '%s', as planned", t->arn, group_arn,
-	      role_arn);
-	/* the log group */
-	if ((rc = mon_log_group(ctx, group, &exists, &retention, &e))) {
-		dr_ev(x->c, "logs DescribeLogGroups '%s': not checked: %s", group, e.msg);
+	dr_ev(x->c, "cloudtrail GetTrail '%s': delivers to log group '%s' with role '%s', as planned", p->t->arn,
+	      p->group_arn, p->role_arn);
+	err_clear(&e);
+	if (mon_log_group(p->ctx, p->group, &exists, &retention, &e)) {
+		dr_ev(x->c, "logs DescribeLogGroups '%s': not checked: %s", p->group, e.msg);
 		dr_incomplete(x, e.msg);
-		return 0;
+		return CW_STOP;
 	}
 	if (!exists) {
-		dr_ev(x->c, "logs DescribeLogGroups '%s': no such log group in account '%s'", group, owner);
-		found(x, DC_LOG_GROUP_MISSING, owner, cfg->home_region, "DeleteLogGroup", NULL, group);
-		return 1;
+		dr_ev(x->c, "logs DescribeLogGroups '%s': no such log group in account '%s'", p->group, p->owner);
+		found(x, DC_LOG_GROUP_MISSING, p->owner, cfg->home_region, "DeleteLogGroup", NULL, p->group);
+		return CW_FOUND;
 	}
-	dr_ev(x->c, "logs DescribeLogGroups '%s': exists", group);
-	/* the role: exists, trusts CloudTrail for this trail, may write the stream */
-	rc = mon_get_role(ctx, role, &trust, &e);
+	dr_ev(x->c, "logs DescribeLogGroups '%s': exists", p->group);
+	return CW_NEXT;
+}
+
+/* the role's inline policy lets it create and write the trail's stream */
+static int cw_role_policy(struct cellctx *x, const struct cwplan *p)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	char *perm = NULL, *stream, *res;
+	struct errbuf e;
+	int rc, ok;
+
+	if (cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id)
+		stream = xasprintf("%s_%s_CloudTrail_%s", cfg->org_id, p->owner, cfg->home_region);
+	else
+		stream = xasprintf("%s_CloudTrail_%s", p->owner, cfg->home_region);
+	err_clear(&e);
+	rc = mon_get_role_policy(p->ctx, p->role, p->pname, &perm, &e);
+	if (rc && rc != TK_ENOTFOUND) {
+		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': not checked: %s", p->role, p->pname, e.msg);
+		dr_incomplete(x, e.msg);
+		free(stream);
+		return CW_STOP;
+	}
 	if (rc == TK_ENOTFOUND) {
-		dr_ev(x->c, "iam GetRole '%s': NoSuchEntity", role);
-		found(x, DC_CLOUDWATCH_ROLE_MISSING, owner, iam_region, "DeleteRole", NULL, role);
-		rc = 1;
-		goto done;
+		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': NoSuchEntity: the role may not write to CloudWatch Logs", p->role,
+		      p->pname);
+		found(x, DC_CLOUDWATCH_ROLE_DENIES, p->owner, p->iam_region, "DeleteRolePolicy", "PutRolePolicy", p->role);
+		free(stream);
+		return CW_FOUND;
+	}
+	res = xasprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s", p->part, cfg->home_region, p->owner, p->group,
+			stream);
+	/* an identity policy: no Principal, the role is who asks */
+	ok = service_allowed(x, "the role's inline policy", perm, p->role_arn, "logs:PutLogEvents", res, NULL, 0);
+	if (ok == 1)
+		ok = service_allowed(x, "the role's inline policy", perm, p->role_arn, "logs:CreateLogStream", res, NULL, 0);
+	free(res);
+	free(perm);
+	free(stream);
+	if (ok < 0)
+		return CW_STOP;
+	if (!ok) {
+		found(x, DC_CLOUDWATCH_ROLE_DENIES, p->owner, p->iam_region, "PutRolePolicy", NULL, p->role);
+		return CW_FOUND;
+	}
+	return CW_NEXT;
+}
+
+/* the role: exists, trusts CloudTrail for this trail, may write the stream */
+static int cw_role(struct cellctx *x, const struct cwplan *p)
+{
+	char *trust = NULL;
+	struct errbuf e;
+	int rc, ok;
+
+	err_clear(&e);
+	rc = mon_get_role(p->ctx, p->role, &trust, &e);
+	if (rc == TK_ENOTFOUND) {
+		dr_ev(x->c, "iam GetRole '%s': NoSuchEntity", p->role);
+		found(x, DC_CLOUDWATCH_ROLE_MISSING, p->owner, p->iam_region, "DeleteRole", NULL, p->role);
+		return CW_FOUND;
 	}
 	if (rc) {
-		dr_ev(x->c, "iam GetRole '%s': not checked: %s", role, e.msg);
+		dr_ev(x->c, "iam GetRole '%s': not checked: %s", p->role, e.msg);
 		dr_incomplete(x, e.msg);
-		rc = 0;
-		goto done;
+		return CW_STOP;
 	}
 	{
-		const char *kv[] = { "aws:SourceArn", t->arn, "aws:SourceAccount", owner };
+		const char *kv[] = { "aws:SourceArn", p->t->arn, "aws:SourceAccount", p->owner };
 
 		ok = service_allowed(x, "the role's trust policy", trust, "cloudtrail.amazonaws.com", "sts:AssumeRole",
 				     NULL, kv, 4);
 	}
-	if (ok < 0) {
-		rc = 0;
-		goto done;
-	}
+	free(trust);
+	if (ok < 0)
+		return CW_STOP;
 	if (!ok) {
-		found(x, DC_CLOUDWATCH_ROLE_UNTRUSTED, owner, iam_region, "UpdateAssumeRolePolicy", NULL, role);
-		rc = 1;
-		goto done;
+		found(x, DC_CLOUDWATCH_ROLE_UNTRUSTED, p->owner, p->iam_region, "UpdateAssumeRolePolicy", NULL, p->role);
+		return CW_FOUND;
 	}
-	if (cfg->mode == TK_MODE_ORGANIZATION && cfg->org_id)
-		stream = xasprintf("%s_%s_CloudTrail_%s", cfg->org_id, owner, cfg->home_region);
-	else
-		stream = xasprintf("%s_CloudTrail_%s", owner, cfg->home_region);
-	rc = mon_get_role_policy(ctx, role, pname, &perm, &e);
-	if (rc && rc != TK_ENOTFOUND) {
-		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': not checked: %s", role, pname, e.msg);
-		dr_incomplete(x, e.msg);
-		rc = 0;
-		goto done;
-	}
-	if (rc == TK_ENOTFOUND) {
-		dr_ev(x->c, "iam GetRolePolicy '%s' '%s': NoSuchEntity: the role may not write to CloudWatch Logs", role,
-		      pname);
-		found(x, DC_CLOUDWATCH_ROLE_DENIES, owner, iam_region, "DeleteRolePolicy", "PutRolePolicy", role);
-		rc = 1;
-		goto done;
-	}
-	{
-		char *res = xasprintf("arn:%s:logs:%s:%s:log-group:%s:log-stream:%s", part, cfg->home_region, owner, group,
-				      stream);
+	return cw_role_policy(x, p);
+}
 
-		/* an identity policy: no Principal, the role is who asks */
-		ok = service_allowed(x, "the role's inline policy", perm, role_arn, "logs:PutLogEvents", res, NULL, 0);
-		if (ok == 1)
-			ok = service_allowed(x, "the role's inline policy", perm, role_arn, "logs:CreateLogStream", res,
-					     NULL, 0);
-		free(res);
-	}
-	if (ok < 0) {
-		rc = 0;
-		goto done;
-	}
-	if (!ok) {
-		found(x, DC_CLOUDWATCH_ROLE_DENIES, owner, iam_region, "PutRolePolicy", NULL, role);
-		rc = 1;
-		goto done;
-	}
-	/* the alarms and their topic */
-	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
-	json_array_foreach(list, i, a)
-		names[i] = sv(a, "Name");
-	if (json_array_size(list) && (rc = mon_alarms(ctx, names, json_array_size(list), &alarms, &e))) {
+/* every planned alarm exists and notifies the topic */
+static int cw_alarms(struct cellctx *x, const struct cwplan *p, const char *const *names)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	size_t n = json_array_size(p->alarms), i, k;
+	json_t *alarms = NULL;
+	const json_t *y;
+	struct errbuf e;
+	int rc = CW_NEXT;
+
+	err_clear(&e);
+	if (n && mon_alarms(p->ctx, names, n, &alarms, &e)) {
 		dr_ev(x->c, "cloudwatch DescribeAlarms: not checked: %s", e.msg);
 		dr_incomplete(x, e.msg);
-		rc = 0;
-		goto done;
+		return CW_STOP;
 	}
-	for (i = 0; i < json_array_size(list); i++) {
+	for (i = 0; i < n && rc == CW_NEXT; i++) {
 		const json_t *have = NULL;
 		bool notifies = false;
 
@@ -242,60 +253,112 @@ static int check_cloudwatch(struct cellctx *x, const char *owner)
 				have = y;
 		if (!have) {
 			dr_ev(x->c, "cloudwatch DescribeAlarms: no alarm '%s'", names[i]);
-			found(x, DC_ALARM_MISSING, owner, cfg->home_region, "DeleteAlarms", NULL, NULL);   /* AlarmNames is a list */
-			rc = 1;
-			goto done;
+			found(x, DC_ALARM_MISSING, p->owner, cfg->home_region, "DeleteAlarms", NULL, NULL);   /* AlarmNames is a list */
+			rc = CW_FOUND;
+			break;
 		}
 		json_array_foreach(json_object_get(have, "AlarmActions"), k, y)
-			notifies = notifies || (json_string_value(y) && !strcmp(json_string_value(y), topic_arn));
+			notifies = notifies || (json_string_value(y) && !strcmp(json_string_value(y), p->topic_arn));
 		if (!notifies) {
-			dr_ev(x->c, "cloudwatch DescribeAlarms: alarm '%s' does not notify '%s'", names[i], topic_arn);
-			found(x, DC_ALARM_ACTION_MISSING, owner, cfg->home_region, "PutMetricAlarm", NULL, names[i]);
-			rc = 1;
-			goto done;
+			dr_ev(x->c, "cloudwatch DescribeAlarms: alarm '%s' does not notify '%s'", names[i], p->topic_arn);
+			found(x, DC_ALARM_ACTION_MISSING, p->owner, cfg->home_region, "PutMetricAlarm", NULL, names[i]);
+			rc = CW_FOUND;
 		}
 	}
-	dr_ev(x->c, "cloudwatch DescribeAlarms: every planned alarm exists and notifies '%s'", topic_arn);
-	rc = mon_topic_attributes(ctx, topic_arn, &attrs, &e);
+	if (rc == CW_NEXT)
+		dr_ev(x->c, "cloudwatch DescribeAlarms: every planned alarm exists and notifies '%s'", p->topic_arn);
+	json_decref(alarms);
+	return rc;
+}
+
+/* the topic exists and its policy lets CloudWatch publish for the first alarm */
+static int cw_topic(struct cellctx *x, const struct cwplan *p, const char *const *names)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	json_t *attrs = NULL;
+	char *alarm_arn = NULL;
+	struct errbuf e;
+	int rc, ok;
+
+	err_clear(&e);
+	rc = mon_topic_attributes(p->ctx, p->topic_arn, &attrs, &e);
 	if (rc == TK_ENOTFOUND) {
-		dr_ev(x->c, "sns GetTopicAttributes '%s': NotFound", topic_arn);
-		found(x, DC_ALARM_TOPIC_MISSING, owner, cfg->home_region, "DeleteTopic", NULL, topic_arn);
-		rc = 1;
-		goto done;
+		dr_ev(x->c, "sns GetTopicAttributes '%s': NotFound", p->topic_arn);
+		found(x, DC_ALARM_TOPIC_MISSING, p->owner, cfg->home_region, "DeleteTopic", NULL, p->topic_arn);
+		return CW_FOUND;
 	}
 	if (rc) {
-		dr_ev(x->c, "sns GetTopicAttributes '%s': not checked: %s", topic_arn, e.msg);
+		dr_ev(x->c, "sns GetTopicAttributes '%s': not checked: %s", p->topic_arn, e.msg);
 		dr_incomplete(x, e.msg);
-		rc = 0;
-		goto done;
+		return CW_STOP;
 	}
+	rc = CW_NEXT;
 	if (names && names[0] && sv(attrs, "Policy")) {
-		const char *kv[] = { "aws:SourceArn", NULL, "aws:SourceAccount", owner, "AWS:SourceOwner", owner };
+		const char *kv[] = { "aws:SourceArn", NULL, "aws:SourceAccount", p->owner, "AWS:SourceOwner", p->owner };
 
-		alarm_arn = xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", part, cfg->home_region, owner, names[0]);
+		alarm_arn = xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", p->part, cfg->home_region, p->owner, names[0]);
 		kv[1] = alarm_arn;
 		ok = service_allowed(x, "the topic policy", sv(attrs, "Policy"), "cloudwatch.amazonaws.com", "SNS:Publish",
-				     topic_arn, kv, 6);
-		if (ok < 0) {
-			rc = 0;
-			goto done;
-		}
-		if (!ok) {
-			found(x, DC_TOPIC_POLICY_DENIES, owner, cfg->home_region, "SetTopicAttributes", NULL, topic_arn);
-			rc = 1;
-			goto done;
+				     p->topic_arn, kv, 6);
+		if (ok < 0)
+			rc = CW_STOP;
+		else if (!ok) {
+			found(x, DC_TOPIC_POLICY_DENIES, p->owner, cfg->home_region, "SetTopicAttributes", NULL,
+			      p->topic_arn);
+			rc = CW_FOUND;
 		}
 	}
-	rc = 0;
-done:
-	free(names);
-	free(trust);
-	free(perm);
-	free(stream);
 	free(alarm_arn);
-	json_decref(alarms);
 	json_decref(attrs);
 	return rc;
+}
+
+static int check_cloudwatch(struct cellctx *x, const char *owner)
+{
+	struct dstate *st = x->st;
+	const struct tk_config *cfg = st->o->cfg;
+	char *path = xasprintf("monitoring/%s/monitoring.json", owner);
+	const json_t *mon = dr_plan_doc(st, path);
+	const json_t *tr = json_object_get(mon, "Trail"), *ro = json_object_get(mon, "CloudWatchLogsRole"), *a;
+	const char **names = NULL;
+	struct cwplan p;
+	struct errbuf e;
+	size_t i;
+	int rc;
+
+	free(path);
+	memset(&p, 0, sizeof(p));
+	p.owner = owner;
+	p.part = cfg->partition ? cfg->partition : "aws";
+	p.iam_region = endpoint_global_region(p.part, "iam");
+	p.group = sv(json_object_get(mon, "LogGroup"), "LogGroupName");
+	p.group_arn = sv(tr, "CloudWatchLogsLogGroupArn");
+	p.role_arn = sv(tr, "CloudWatchLogsRoleArn");
+	p.role = sv(ro, "RoleName");
+	p.pname = sv(ro, "PolicyName");
+	p.topic_arn = sv(json_object_get(mon, "Topic"), "TopicArn");
+	p.alarms = json_object_get(mon, "Alarms");
+	p.t = dr_trail_get(st, owner);
+	if (!mon || !p.group || !p.group_arn || !p.role_arn || !p.role || !p.pname || !p.topic_arn || !p.t || p.t->rc)
+		return 0;   /* no plan for it, or the trail's own check spoke */
+	err_clear(&e);
+	p.ctx = dr_ctx_for(st, owner, cfg->home_region, &e);
+	if (!p.ctx) {
+		dr_incomplete(x, e.msg);
+		return 0;
+	}
+	names = xcalloc(json_array_size(p.alarms) + 1, sizeof(*names));
+	json_array_foreach(p.alarms, i, a)
+		names[i] = sv(a, "Name");
+	rc = cw_trail_and_group(x, &p);
+	if (rc == CW_NEXT)
+		rc = cw_role(x, &p);
+	if (rc == CW_NEXT)
+		rc = cw_alarms(x, &p, names);
+	if (rc == CW_NEXT)
+		rc = cw_topic(x, &p, names);
+	free(names);
+	return rc == CW_FOUND;
 }
 
 static int check_access_logs(struct cellctx *x)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "verify.h"
+#include "verify_int.h"
 #include "aws.h"
 #include "aws_async.h"
 #include "buf.h"
@@ -27,30 +28,6 @@
 
 #define MAX_PREFIX_PAGES 100   /* 100,000 account prefixes; more: the listing fails (unchecked) */
 
-struct acct_ctx {
-	const char *account;
-	struct aws_ctx ctx;         /* home region */
-	int rc;                     /* 0: ctx ready */
-	char msg[ERRBUF_LEN];
-};
-
-struct vstate {
-	const struct verify_opts *o;
-	const struct tk_config *cfg;
-	struct findings *out;
-	char *caller;               /* account of the caller's credentials */
-	struct acct_ctx **ac;       /* stable pointers: contexts are never moved */
-	size_t nac, alloc_ac;
-	struct validate_cell *cells;
-	size_t ncells;
-	bool trail_owner;           /* this shard reports organization trail findings */
-	bool first_shard;           /* this shard reports prefix_unexpected */
-	bool key_loaded;            /* planned_key() asked KMS once */
-	char *key_arn;              /* the key [central] kms_alias names, NULL: unknown */
-	int key_rc;                 /* planned_key()'s result */
-	char key_msg[ERRBUF_LEN];
-};
-
 static bool selected(const char *const *list, size_t n, const char *s)
 {
 	size_t i;
@@ -65,7 +42,7 @@ static bool selected(const char *const *list, size_t n, const char *s)
 
 /* An aws_ctx for account, in the home region: the caller's own credentials
  * when it is that account, else STS AssumeRole of [organization] assume_role. */
-static struct acct_ctx *ctx_for(struct vstate *v, const char *account)
+struct acct_ctx *verify_ctx_for(struct vstate *v, const char *account)
 {
 	const struct tk_config *cfg = v->cfg;
 	struct acct_ctx *a;
@@ -105,7 +82,7 @@ static struct acct_ctx *ctx_for(struct vstate *v, const char *account)
 }
 
 /* cell_unchecked for every selected cell of account (NULL: every cell) */
-static void unchecked(struct vstate *v, const char *account, const char *what, const char *msg)
+void verify_unchecked(struct vstate *v, const char *account, const char *what, const char *msg)
 {
 	size_t i;
 
@@ -123,10 +100,8 @@ static void unchecked(struct vstate *v, const char *account, const char *what, c
  * (multi-region) trail is what every one of its cells depends on; a cell in
  * another region than home_region, or a --region filter without the home
  * region, would otherwise show "ok" under a stopped or missing trail. */
-static void trail_finding(struct vstate *v, const char *owner, enum finding_code code,
-			  const char *bucket, const char *fmt, ...) TK_PRINTF(5, 6);
-static void trail_finding(struct vstate *v, const char *owner, enum finding_code code,
-			  const char *bucket, const char *fmt, ...)
+void verify_trail_finding(struct vstate *v, const char *owner, enum finding_code code, const char *bucket,
+			  const char *fmt, ...)
 {
 	va_list ap, cp;
 	char *msg;
@@ -172,7 +147,7 @@ static int planned_key(struct vstate *v, const char **arn, const char **msg)
 	*msg = "";
 	if (!v->key_loaded) {
 		v->key_loaded = true;
-		a = ctx_for(v, config_central_account(cfg));
+		a = verify_ctx_for(v, config_central_account(cfg));
 		if (a->rc) {
 			v->key_rc = a->rc;
 			snprintf(v->key_msg, sizeof(v->key_msg), "%s", a->msg);
@@ -215,211 +190,74 @@ static void drift_findings(struct vstate *v, const char *owner, const struct ct_
 	memset(&d, 0, sizeof(d));
 	free(path);
 	if (!pf) {
-		unchecked(v, unit, "cannot compare the trail", "the plan has no trail for this account");
+		verify_unchecked(v, unit, "cannot compare the trail", "the plan has no trail for this account");
 		return;
 	}
 	if (json_string_value(json_object_get(create, "KmsKeyId")) && t->kms_key_id && *t->kms_key_id) {
 		krc = planned_key(v, &karn, &kmsg);
 		if (krc == TK_ENOTFOUND)
-			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-				      "trail '%s' encrypts with key '%s', planned '%s', which does not exist: "
-				      "apply would create it", cfg->trail_name, t->kms_key_id, cfg->kms_alias);
+			verify_trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+					     "trail '%s' encrypts with key '%s', planned '%s', which does not exist: "
+					     "apply would create it", cfg->trail_name, t->kms_key_id, cfg->kms_alias);
 	}
 	err_clear(&err);
 	if (trail_drift_compute(pf->doc, t, sel, karn, &d, &err)) {
-		unchecked(v, unit, "cannot compare the trail with the plan", err.msg);
+		verify_unchecked(v, unit, "cannot compare the trail with the plan", err.msg);
 		goto done;
 	}
 	if (d.key_unknown && krc != TK_ENOTFOUND)
 		/* fail closed: a key that cannot be compared is not "as planned" */
-		unchecked(v, unit, "cannot tell which key the trail should use", kmsg);
+		verify_unchecked(v, unit, "cannot tell which key the trail should use", kmsg);
 	for (i = 0; i < d.n; i++) {
 		const struct trail_drift_item *it = &d.v[i];
 		char *line = trail_drift_describe(it);
 
 		if (!strcmp(it->setting, "EnableLogFileValidation") && it->planned &&
 		    !strcmp(it->planned, "true"))
-			trail_finding(v, owner, F_VALIDATION_DISABLED, NULL,
-				      "log file validation is off for trail '%s'", cfg->trail_name);
+			verify_trail_finding(v, owner, F_VALIDATION_DISABLED, NULL,
+					     "log file validation is off for trail '%s'", cfg->trail_name);
 		else if (!strcmp(it->setting, "KmsKeyId") && it->current && karn)
-			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
-				      "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed "
-				      "to decrypt the planned key cannot read its new logs", cfg->trail_name,
-				      it->current, cfg->kms_alias, karn);
+			verify_trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
+					     "trail '%s' encrypts with key '%s', planned '%s' (key '%s'): readers allowed "
+					     "to decrypt the planned key cannot read its new logs", cfg->trail_name,
+					     it->current, cfg->kms_alias, karn);
 		else
-			trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT,
-				      !strcmp(it->setting, "S3BucketName") ? it->current : NULL,
-				      "trail '%s': %s", cfg->trail_name, line);
+			verify_trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT,
+					     !strcmp(it->setting, "S3BucketName") ? it->current : NULL,
+					     "trail '%s': %s", cfg->trail_name, line);
 		free(line);
 	}
 done:
 	trail_drift_release(&d);
 }
 
-/* [monitoring] on the trail (README "Monitoring"): the trail delivers to
- * the planned log group with the planned role, else monitoring_drift (and
- * its delivery status says nothing about the plan); CloudTrail's
- * LatestCloudWatchLogsDeliveryError -> cloudwatch_delivery_error; a logging
- * trail whose LatestCloudWatchLogsDeliveryTime is missing or older than
- * max_cloudwatch_delivery_age -> cloudwatch_delivery_stale. */
-/* The monitoring resources the alarms need, in the trail owner's account:
- * the log group, one metric filter (the planned pattern) and one alarm (the
- * topic among its actions) per event class, the topic; an alarm in
- * INSUFFICIENT_DATA for more than a day.  Missing or different ->
- * monitoring_drift; a call that fails makes the trail's cells unchecked. */
-#define INSUFFICIENT_DATA_MAX_S 86400
-
-static void monitoring_resources(struct vstate *v, const char *owner, const json_t *mon)
+/* exactly one trail with global service events (else events are duplicated) */
+static void global_events(struct vstate *v, struct aws_ctx *ctx, const char *owner)
 {
-	const struct tk_config *cfg = v->cfg;
-	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
-	struct acct_ctx *a = ctx_for(v, owner);
-	const char *group = json_string_value(json_object_get(json_object_get(mon, "LogGroup"), "LogGroupName"));
-	const char *topic = json_string_value(json_object_get(json_object_get(mon, "Topic"), "TopicArn"));
-	const json_t *list = json_object_get(mon, "Alarms"), *al, *f, *x;
-	const char **names = NULL;
-	json_t *filters = NULL, *alarms = NULL, *attrs = NULL;
+	struct ct_trail *all = NULL;
 	struct errbuf err;
-	long retention;
-	bool exists;
-	size_t i, k;
-	int rc;
+	size_t n = 0, i, g = 0;
 
-	if (a->rc || !group || !topic)
-		return;   /* reported by check_trail, or the plan is not usable (checked there) */
 	err_clear(&err);
-	if ((rc = mon_log_group(&a->ctx, group, &exists, &retention, &err))) {
-		unchecked(v, unit, "cannot read the log group", err.msg);
+	if (ct_describe_trails(ctx, NULL, 0, true, &all, &n, &err)) {
+		/* fail closed: duplicates cannot be ruled out */
+		verify_unchecked(v, v->cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				 "cannot list the account's trails", err.msg);
 		return;
 	}
-	if (!exists) {
-		trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "log group '%s' does not exist in account '%s'",
-			      group, owner);
-		return;
-	}
-	rc = mon_topic_attributes(&a->ctx, topic, &attrs, &err);
-	json_decref(attrs);
-	if (rc == TK_ENOTFOUND)
-		trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "the alarm topic '%s' does not exist", topic);
-	else if (rc) {
-		unchecked(v, unit, "cannot read the alarm topic", err.msg);
-		return;
-	}
-	if ((rc = mon_metric_filters(&a->ctx, group, &filters, &err))) {
-		unchecked(v, unit, "cannot read the metric filters", err.msg);
-		return;
-	}
-	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
-	json_array_foreach(list, i, al)
-		names[i] = json_string_value(json_object_get(al, "Name"));
-	if (json_array_size(list) && (rc = mon_alarms(&a->ctx, names, json_array_size(list), &alarms, &err))) {
-		unchecked(v, unit, "cannot read the alarms", err.msg);
-		goto done;
-	}
-	json_array_foreach(list, i, al) {
-		const char *name = names[i];
-		const char *pattern = json_string_value(json_object_get(al, "FilterPattern"));
-		const json_t *have = NULL, *acts;
-		bool has_topic = false;
-
-		if (!name || !pattern)
-			continue;
-		json_array_foreach(filters, k, f)
-			if (json_string_value(json_object_get(f, "filterName")) &&
-			    !strcmp(json_string_value(json_object_get(f, "filterName")), name))
-				have = f;
-		if (!have)
-			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "log group '%s' has no metric filter '%s'",
-				      group, name);
-		else if (!json_string_value(json_object_get(have, "filterPattern")) ||
-			 strcmp(json_string_value(json_object_get(have, "filterPattern")), pattern))
-			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "metric filter '%s' of log group '%s' has "
-				      "another pattern than planned", name, group);
-		have = NULL;
-		json_array_foreach(alarms, k, x)
-			if (json_string_value(json_object_get(x, "AlarmName")) &&
-			    !strcmp(json_string_value(json_object_get(x, "AlarmName")), name))
-				have = x;
-		if (!have) {
-			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' does not exist", name);
-			continue;
-		}
-		acts = json_object_get(have, "AlarmActions");
-		json_array_foreach(acts, k, x)
-			has_topic = has_topic || (json_string_value(x) && !strcmp(json_string_value(x), topic));
-		if (!has_topic)
-			trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' does not notify topic '%s'",
-				      name, topic);
-		if (json_string_value(json_object_get(have, "StateValue")) &&
-		    !strcmp(json_string_value(json_object_get(have, "StateValue")), "INSUFFICIENT_DATA")) {
-			const char *ts = json_string_value(json_object_get(have, "StateUpdatedTimestamp"));
-			struct tk_time since;
-
-			if (ts && !tk_time_parse(ts, strlen(ts), TK_TS_AWS, &since) &&
-			    v->o->now - since.sec > INSUFFICIENT_DATA_MAX_S)
-				trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "alarm '%s' has been in "
-					      "INSUFFICIENT_DATA since %s: it sees no data", name, ts);
-		}
-	}
-done:
-	free(names);
-	json_decref(filters);
-	json_decref(alarms);
-}
-
-static void monitoring_findings(struct vstate *v, const char *owner, const struct ct_trail *t,
-				const struct ct_status *st)
-{
-	const struct tk_config *cfg = v->cfg;
-	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
-	char *path = xasprintf("monitoring/%s/monitoring.json", owner);
-	const struct plan_file *pf = plan_find(v->o->plan, path);
-	const json_t *tr = pf ? json_object_get(pf->doc, "Trail") : NULL;
-	const char *group = json_string_value(json_object_get(tr, "CloudWatchLogsLogGroupArn"));
-	const char *role = json_string_value(json_object_get(tr, "CloudWatchLogsRoleArn"));
-	char when[32], age[32];
-
-	free(path);
-	if (!group || !role) {
-		unchecked(v, unit, "cannot compare the trail's CloudWatch Logs settings",
-			  "the plan has no monitoring for this account");
-		return;
-	}
-	if (!t->cw_log_group_arn || !*t->cw_log_group_arn) {
-		trail_finding(v, owner, F_MONITORING_DRIFT, NULL,
-			      "trail '%s' sends no events to CloudWatch Logs, planned log group '%s' with role '%s'",
-			      cfg->trail_name, group, role);
-		return;
-	}
-	if (!mon_group_arn_equal(t->cw_log_group_arn, group) || !t->cw_role_arn || strcmp(t->cw_role_arn, role)) {
-		trail_finding(v, owner, F_MONITORING_DRIFT, NULL,
-			      "trail '%s' delivers to log group '%s' with role '%s', planned '%s' with role '%s'",
-			      cfg->trail_name, t->cw_log_group_arn, t->cw_role_arn ? t->cw_role_arn : "(none)",
-			      group, role);
-		return;
-	}
-	monitoring_resources(v, owner, pf->doc);
-	if (st->latest_cw_delivery_error)
-		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_ERROR, NULL,
-			      "CloudTrail reports a CloudWatch Logs delivery error for log group '%s': %s", group,
-			      st->latest_cw_delivery_error);
-	if (st->is_logging != 1)
-		return;   /* trail_not_logging says it */
-	if (!st->latest_cw_delivery)
-		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_STALE, NULL,
-			      "CloudTrail never delivered to log group '%s'", group);
-	else if (v->o->now - st->latest_cw_delivery > cfg->max_cw_delivery_age)
-		trail_finding(v, owner, F_CLOUDWATCH_DELIVERY_STALE, NULL,
-			      "CloudTrail's last delivery to log group '%s' was at %s (%s ago, more than %lds)",
-			      group, tk_format_iso(st->latest_cw_delivery, when, sizeof(when)),
-			      tk_format_age(v->o->now, st->latest_cw_delivery, age, sizeof(age)),
-			      cfg->max_cw_delivery_age);
+	for (i = 0; i < n; i++)
+		if (all[i].global_events == 1)
+			g++;
+	if (g > 1)
+		verify_trail_finding(v, owner, F_GLOBAL_EVENTS_DUPLICATED, NULL,
+				     "%zu trails record global service events in account '%s'", g, owner);
+	ct_trails_free(all, n);
 }
 
 static void check_trail(struct vstate *v, const char *owner)
 {
 	const struct tk_config *cfg = v->cfg;
-	struct acct_ctx *a = ctx_for(v, owner);
+	struct acct_ctx *a = verify_ctx_for(v, owner);
 	char *arn = config_trail_arn(cfg, owner);
 	struct ct_trail t;
 	struct ct_status st;
@@ -430,76 +268,57 @@ static void check_trail(struct vstate *v, const char *owner)
 	memset(&t, 0, sizeof(t));
 	memset(&st, 0, sizeof(st));
 	if (a->rc) {
-		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-			  "cannot reach the trail's account", a->msg);
+		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				 "cannot reach the trail's account", a->msg);
 		goto done;
 	}
 	err_clear(&err);
 	rc = ct_get_trail(&a->ctx, arn, &t, &err);
 	if (rc == TK_ENOTFOUND) {
-		trail_finding(v, owner, F_TRAIL_MISSING, NULL,
-			      "trail '%s' does not exist", arn);
+		verify_trail_finding(v, owner, F_TRAIL_MISSING, NULL,
+				     "trail '%s' does not exist", arn);
 		goto done;
 	}
 	if (rc == TK_EAUTH) {
-		trail_finding(v, owner, F_ACCESS_DENIED, NULL,
-			      "%s", err.msg);
-		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
-			  err.msg);
+		verify_trail_finding(v, owner, F_ACCESS_DENIED, NULL,
+				     "%s", err.msg);
+		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
+				 err.msg);
 		goto done;
 	}
 	if (rc) {
-		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
-			  err.msg);
+		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
+				 err.msg);
 		goto done;
 	}
 	/* every difference apply would converge (trail_drift.h: one place for
 	 * verify, doctor and apply) */
 	rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
 	if (rc) {
-		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-			  "cannot read the event selectors", err.msg);
+		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				 "cannot read the event selectors", err.msg);
 		goto done;
 	}
 	drift_findings(v, owner, &t, sel);
 	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
 	if (rc) {
-		unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-			  "cannot read the trail status", err.msg);
+		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
+				 "cannot read the trail status", err.msg);
 		goto done;
 	}
 	if (st.is_logging != 1)
-		trail_finding(v, owner, F_TRAIL_NOT_LOGGING, NULL,
-			      "trail '%s' is not logging", cfg->trail_name);
+		verify_trail_finding(v, owner, F_TRAIL_NOT_LOGGING, NULL,
+				     "trail '%s' is not logging", cfg->trail_name);
 	if (st.latest_delivery_error)
-		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
-			      "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
+		verify_trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
+				     "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
 	if (st.latest_digest_delivery_error)
-		trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
-			      "CloudTrail reports a digest delivery error: %s",
-			     st.latest_digest_delivery_error);
+		verify_trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
+				     "CloudTrail reports a digest delivery error: %s",
+				     st.latest_digest_delivery_error);
 	if (cfg->monitoring)
-		monitoring_findings(v, owner, &t, &st);
-	/* exactly one trail with global service events (else events are duplicated) */
-	{
-		struct ct_trail *all = NULL;
-		size_t n = 0, i, g = 0;
-
-		if (ct_describe_trails(&a->ctx, NULL, 0, true, &all, &n, &err) == 0) {
-			for (i = 0; i < n; i++)
-				if (all[i].global_events == 1)
-					g++;
-			if (g > 1)
-				trail_finding(v, owner, F_GLOBAL_EVENTS_DUPLICATED, NULL,
-			      "%zu trails record global service events in account '%s'", g,
-					     owner);
-			ct_trails_free(all, n);
-		} else {
-			/* fail closed: duplicates cannot be ruled out */
-			unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				  "cannot list the account's trails", err.msg);
-		}
-	}
+		verify_monitoring_trail(v, owner, &t, &st);
+	global_events(v, &a->ctx, owner);
 done:
 	json_decref(sel);
 	ct_status_release(&st);
@@ -595,91 +414,6 @@ done:
 		free(l.v[i]);
 	free(l.v);
 	free(base);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- access logs */
-
-struct access_newest {
-	const char *prefix;
-	char *key;                  /* the newest access-log object's key */
-};
-
-static int on_access_object(void *ud, const struct s3_object *o)
-{
-	struct access_newest *a = ud;
-
-	/* keys are PREFIX + YYYY-mm-DD-HH-MM-SS-ID: the last one is the newest */
-	if (strlen(o->key) >= strlen(a->prefix) + 20) {
-		free(a->key);
-		a->key = xstrdup(o->key);
-	}
-	return 0;
-}
-
-/* "YYYY-mm-DD-HH-MM-SS" at s: 0 and *t, or -1 (timeutil's one parser) */
-static int access_key_time(const char *s, time_t *t)
-{
-	struct tk_time tt;
-
-	if (strlen(s) < 19 || tk_time_parse(s, 19, TK_TS_DASHED, &tt))
-		return -1;
-	*t = tt.sec;
-	return 0;
-}
-
-#define MAX_ACCESS_LOG_PAGES 100
-
-/* [monitoring] with [central] access_log_bucket: the newest S3 server access
- * log of the log bucket (ACCESS-LOG-BUCKET/BUCKET/YYYY-mm-DD-HH-MM-SS-ID),
- * listed from twice access_log_max_age (at least a day) back: none ->
- * access_log_none, older than access_log_max_age -> access_log_stale.  Once
- * per run (shard 1), on the central account's home-region cell. */
-static int check_access_logs(struct vstate *v, struct aws_ctx *central, struct errbuf *err)
-{
-	const struct tk_config *cfg = v->cfg;
-	const char *acct = config_central_account(cfg);
-	char *prefix = xasprintf("%s/", cfg->bucket), *after;
-	long window = 2 * cfg->access_log_max_age > 86400 ? 2 * cfg->access_log_max_age : 86400;
-	struct access_newest a = { prefix, NULL };
-	struct s3_list_params p;
-	char iso[32], age[32];
-	time_t t;
-	size_t i;
-	int rc;
-
-	tk_format_iso(v->o->now - window, iso, sizeof(iso));
-	for (i = 0; iso[i]; i++)
-		if (iso[i] == 'T' || iso[i] == ':')
-			iso[i] = '-';
-	if (i && iso[i - 1] == 'Z')
-		iso[i - 1] = '\0';
-	after = xasprintf("%s%s", prefix, iso);
-	memset(&p, 0, sizeof(p));
-	p.prefix = prefix;
-	p.start_after = after;
-	p.max_pages = MAX_ACCESS_LOG_PAGES;
-	p.on_object = on_access_object;
-	p.ud = &a;
-	rc = s3_list_objects(central, cfg->access_log_bucket, &p, err);
-	if (rc)
-		goto done;
-	if (!a.key)
-		findings_add(v->out, F_ACCESS_LOG_NONE, acct, cfg->home_region, cfg->access_log_bucket, prefix,
-			     "no S3 server access log of bucket '%s' under 's3://%s/%s' in the last %lds",
-			     cfg->bucket, cfg->access_log_bucket, prefix, window);
-	else if (access_key_time(a.key + strlen(prefix), &t) < 0)
-		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
-			     "the newest access log '%s' does not carry S3's time stamp in its name", a.key);
-	else if (v->o->now - t > cfg->access_log_max_age)
-		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
-			     "the newest S3 server access log of bucket '%s' is from %s (%s ago, more than %lds)",
-			     cfg->bucket, tk_format_iso(t, iso, sizeof(iso)), tk_format_age(v->o->now, t, age, sizeof(age)),
-			     cfg->access_log_max_age);
-done:
-	free(a.key);
-	free(after);
-	free(prefix);
 	return rc;
 }
 
@@ -810,226 +544,301 @@ static void release_cells(struct cell_stats *c, size_t n)
 	free(c);
 }
 
+/* One run's working state (verify_run's steps share it). */
+struct vrun {
+	struct vstate v;
+	struct sts_identity id;
+	struct validate_opts vo;
+	struct cell_stats *fresh, *integ;
+	struct validate_anchor *anchors;
+	bool *present;              /* per configured account: has its prefix */
+};
+
+/* step results: go on, stop and tally what there is (the cells got
+ * cell_unchecked), or an error that stops everything (< 0) */
+#define STEP_NEXT 0
+#define STEP_TALLY 1
+
+/* Who are we?  GetCallerIdentity needs no permission: when it fails, the
+ * credentials or the network are the problem, and its error is the one to
+ * show (an AssumeRole tried without knowing who we are would hide it). */
+static int identify(struct vrun *r, struct errbuf *err)
+{
+	struct errbuf e;
+	int rc;
+
+	err_clear(&e);
+	rc = sts_get_caller_identity(r->v.o->aws, &r->id, &e);
+	if (rc == TK_EUSAGE)
+		return err_set(err, rc, "%s", e.msg);
+	if (rc) {
+		/* nothing can be checked without knowing who we are: every cell
+		 * unchecked (exit 3), with this error */
+		verify_unchecked(&r->v, NULL, "cannot tell whose the credentials are", e.msg);
+		return STEP_TALLY;
+	}
+	r->v.caller = xstrdup(r->id.account);
+	return STEP_NEXT;
+}
+
+/* 1. control plane: the trail(s), and in organization mode membership and
+ * CloudTrail's trusted access (org_check.h) */
+static void control_plane(struct vstate *v)
+{
+	const struct tk_config *cfg = v->cfg;
+	size_t i, k;
+
+	if (cfg->mode == TK_MODE_ORGANIZATION) {
+		/* a shard without cells and without the trail's cell has no use for it */
+		if (v->ncells || v->trail_owner)
+			check_trail(v, cfg->management_account);
+		if (v->ncells || v->trail_owner || v->first_shard) {
+			struct acct_ctx *m = verify_ctx_for(v, cfg->management_account);
+			struct org_check_opts oc = { .cfg = cfg, .mgmt = m->rc ? NULL : &m->ctx,
+				.cells = v->cells, .ncells = v->ncells, .org_owner = v->trail_owner,
+				.first_shard = v->first_shard, .filtered = v->o->naccounts > 0 };
+
+			org_check_verify(&oc, v->out);
+		}
+		return;
+	}
+	/* each account's own trail, in its own account; an account none of
+	 * whose cells is selected (--region) is not contacted */
+	for (i = 0; i < cfg->naccounts; i++) {
+		bool any = false;
+
+		for (k = 0; k < v->ncells && !any; k++)
+			any = !strcmp(v->cells[k].account, cfg->accounts[i].id);
+		if (any)
+			check_trail(v, cfg->accounts[i].id);
+	}
+}
+
+/* prefix_missing / delivery_none / delivery_stale from the listing's newest
+ * log file per cell (r->fresh) */
+static void freshness_findings(struct vrun *r)
+{
+	const struct verify_opts *o = r->v.o;
+	const struct tk_config *cfg = r->v.cfg;
+	const struct validate_opts *vo = &r->vo;
+	size_t i, k;
+
+	for (i = 0; i < r->v.ncells; i++) {
+		const struct validate_cell *c = &r->v.cells[i];
+		const struct cell_stats *f = &r->fresh[i];
+		bool has_prefix = false;
+		char t[32], t2[32];
+
+		for (k = 0; k < cfg->naccounts; k++)
+			if (!strcmp(cfg->accounts[k].id, c->account))
+				has_prefix = r->present[k];
+		if (!has_prefix) {
+			findings_add(r->v.out, F_PREFIX_MISSING, c->account, c->region, cfg->bucket, NULL,
+				     "no 'AWSLogs/%s%s%s/' prefix in the bucket: nothing was ever delivered "
+				     "for this account", vo->org_id ? vo->org_id : "", vo->org_id ? "/" : "",
+				     c->account);
+		} else if (!f->has_newest || f->newest_delivery < vo->start) {
+			/* a key elsewhere in the first day's folder, older than the
+			 * window, does not count (README: looked for in the window) */
+			if (f->has_newest)
+				findings_add(r->v.out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
+					     "no log file delivered since %s (the newest is from %s)",
+					     tk_format_iso(vo->start, t, sizeof(t)),
+					     tk_format_iso(f->newest_delivery, t2, sizeof(t2)));
+			else
+				findings_add(r->v.out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
+					     "no log file delivered since %s", tk_format_iso(vo->start, t, sizeof(t)));
+		} else if (o->now - f->newest_delivery > cfg->max_delivery_age) {
+			findings_add(r->v.out, F_DELIVERY_STALE, c->account, c->region, cfg->bucket, NULL,
+				     "newest log file is from %s, %ld minutes ago (limit %ld)",
+				     tk_format_iso(f->newest_delivery, t, sizeof(t)),
+				     (long)(o->now - f->newest_delivery) / 60, cfg->max_delivery_age / 60);
+		}
+	}
+}
+
+/* 2. delivery, from the central bucket: the account prefixes, the access
+ * logs ([monitoring]), the newest log file of every cell */
+static int delivery(struct vrun *r, struct errbuf *err)
+{
+	struct vstate *v = &r->v;
+	const struct verify_opts *o = v->o;
+	const struct tk_config *cfg = v->cfg;
+	struct validate_opts *vo = &r->vo;
+	struct acct_ctx *central = verify_ctx_for(v, config_central_account(cfg));
+	struct errbuf e;
+	int rc;
+
+	if (central->rc) {
+		verify_unchecked(v, NULL, "cannot read the central bucket", central->msg);
+		return STEP_TALLY;
+	}
+	err_clear(&e);
+	if (check_prefixes(v, &central->ctx, r->present, &e)) {
+		verify_unchecked(v, NULL, "cannot list the central bucket", e.msg);
+		return STEP_TALLY;
+	}
+	if (cfg->monitoring && cfg->access_log_bucket && v->first_shard) {
+		err_clear(&e);
+		if (verify_access_logs(v, &central->ctx, &e))
+			/* fail closed: the access logs could not be looked at */
+			findings_add(v->out, F_CELL_UNCHECKED, config_central_account(cfg), cfg->home_region,
+				     cfg->access_log_bucket, NULL, "cannot list the S3 server access logs: %s", e.msg);
+	}
+	memset(vo, 0, sizeof(*vo));
+	vo->bucket = cfg->bucket;
+	vo->prefix = cfg->key_prefix;
+	vo->trail = cfg->trail_name;
+	vo->org_id = cfg->mode == TK_MODE_ORGANIZATION ? cfg->org_id : NULL;
+	vo->home_region = cfg->home_region;
+	vo->cells = v->cells;
+	vo->ncells = v->ncells;
+	vo->aws = &central->ctx;
+	vo->sched = o->sched;
+	vo->progress = o->progress;
+	vo->progress_ud = o->progress_ud;
+	vo->list_only = 1;
+	vo->start = o->now - verify_freshness_window(cfg);
+	vo->end = o->now;
+	rc = validate_run(vo, v->out, &r->fresh, err);
+	if (rc)
+		return rc;
+	freshness_findings(r);
+	return STEP_NEXT;
+}
+
+/* 3. integrity over the window, from the --state anchors; cells without
+ * any finding in this whole run get their new anchor */
+static int integrity(struct vrun *r, struct errbuf *err)
+{
+	struct vstate *v = &r->v;
+	const struct verify_opts *o = v->o;
+	size_t i;
+	int rc;
+
+	r->vo.list_only = 0;
+	r->vo.start = o->start;
+	r->vo.end = o->end;
+	if (o->state) {
+		r->anchors = xcalloc(v->ncells + 1, sizeof(*r->anchors));
+		for (i = 0; i < v->ncells; i++) {
+			const struct verify_state_cell *sc =
+				verify_state_find(o->state, v->cells[i].account, v->cells[i].region);
+
+			if (!sc || (o->start_explicit && o->start < sc->end))
+				continue;
+			r->anchors[i].key = sc->key;
+			r->anchors[i].sig = sc->sig;
+			r->anchors[i].end = sc->end;
+		}
+		r->vo.anchors = r->anchors;
+	}
+	rc = validate_run(&r->vo, v->out, &r->integ, err);
+	if (rc || !r->anchors)
+		return rc;
+	{
+		bool *has = cells_with_findings(v->out, v->cells, v->ncells);
+
+		for (i = 0; i < v->ncells; i++)
+			if (r->anchors[i].new_key && !has[i])
+				verify_state_set(o->state, v->cells[i].account, v->cells[i].region,
+						 r->anchors[i].new_key, r->anchors[i].new_sig,
+						 r->anchors[i].new_end);
+		free(has);
+	}
+	return 0;
+}
+
+/* the per-cell statistics of the run */
+static struct cell_stats *tally(const struct vrun *r)
+{
+	struct cell_stats *res = xcalloc(r->v.ncells + 1, sizeof(*res));
+	size_t i;
+
+	for (i = 0; i < r->v.ncells; i++) {
+		cell_init(&res[i], r->v.cells[i].account, r->v.cells[i].region);
+		if (r->fresh) {
+			res[i].has_newest = r->fresh[i].has_newest;
+			res[i].newest_delivery = r->fresh[i].newest_delivery;
+		}
+		if (r->integ) {
+			res[i].digests_checked = r->integ[i].digests_checked;
+			res[i].logs_checked = r->integ[i].logs_checked;
+		}
+	}
+	return res;
+}
+
+static void vrun_release(struct vrun *r)
+{
+	struct vstate *v = &r->v;
+	size_t i;
+
+	release_cells(r->fresh, v->ncells);
+	release_cells(r->integ, v->ncells);
+	for (i = 0; r->anchors && i < v->ncells; i++) {
+		free(r->anchors[i].new_key);
+		free(r->anchors[i].new_sig);
+	}
+	free(r->anchors);
+	for (i = 0; i < v->nac; i++) {
+		if (!v->ac[i]->rc)
+			aws_ctx_release(&v->ac[i]->ctx);
+		free(v->ac[i]);
+	}
+	free(v->ac);
+	free(v->caller);
+	free(v->key_arn);
+	free(v->cells);
+	free(r->present);
+	sts_identity_release(&r->id);
+}
+
 int verify_run(const struct verify_opts *o, struct findings *out, struct cell_stats **cells_out,
 	       size_t *ncells, struct errbuf *err)
 {
 	const struct tk_config *cfg = o->cfg;
-	struct vstate v;
-	struct sts_identity id;
-	struct validate_opts vo;
-	struct cell_stats *fresh = NULL, *integ = NULL, *res = NULL;
-	struct acct_ctx *central = NULL;
-	struct errbuf e;
-	struct validate_anchor *anchors = NULL;
-	bool *present = NULL;
-	size_t i, k, n = 0;
+	struct vrun r;
+	struct vstate *v = &r.v;
+	size_t i, n = 0;
 	int rc = 0;
 
 	*cells_out = NULL;
 	*ncells = 0;
-	memset(&v, 0, sizeof(v));
-	memset(&id, 0, sizeof(id));
+	memset(&r, 0, sizeof(r));
 	if (!o->plan)
 		return err_set(err, TK_EUSAGE, "verify needs the plan of the config (plan_build)");
-	v.o = o;
-	v.cfg = cfg;
-	v.out = out;
+	v->o = o;
+	v->cfg = cfg;
+	v->out = out;
 	for (i = 0; i < cfg->naccounts; i++)
 		n += cfg->accounts[i].regions.n;
-	v.cells = xcalloc(n + 1, sizeof(*v.cells));
-	v.ncells = select_cells(o, v.cells);
+	v->cells = xcalloc(n + 1, sizeof(*v->cells));
+	v->ncells = select_cells(o, v->cells);
 	if (o->shard_count && (o->shard_index < 1 || o->shard_index > o->shard_count)) {
 		rc = err_set(err, TK_EUSAGE, "shard %u/%u does not exist", o->shard_index,
 			     o->shard_count);
 		goto done;
 	}
-	shard_cells(&v);
+	shard_cells(v);
 	/* a shard with nothing to report makes no call at all */
-	if (o->shard_count && !v.ncells && !v.first_shard && !v.trail_owner)
+	if (o->shard_count && !v->ncells && !v->first_shard && !v->trail_owner)
 		goto tally;
-	present = xcalloc(cfg->naccounts + 1, sizeof(*present));
-	/* who are we? */
-	err_clear(&e);
-	/* GetCallerIdentity needs no permission: when it fails, the credentials
-	 * or the network are the problem, and its error is the one to show (an
-	 * AssumeRole tried without knowing who we are would hide it) */
-	rc = sts_get_caller_identity(o->aws, &id, &e);
-	if (rc == TK_EUSAGE) {
-		err_set(err, rc, "%s", e.msg);
+	r.present = xcalloc(cfg->naccounts + 1, sizeof(*r.present));
+	rc = identify(&r, err);
+	if (rc == STEP_NEXT) {
+		control_plane(v);
+		rc = delivery(&r, err);
+	}
+	if (rc == STEP_NEXT && o->integrity)
+		rc = integrity(&r, err);
+	if (rc < 0)
 		goto done;
-	}
-	if (rc) {
-		/* nothing can be checked without knowing who we are: every cell
-		 * unchecked (exit 3), with this error */
-		rc = 0;
-		unchecked(&v, NULL, "cannot tell whose the credentials are", e.msg);
-		goto tally;
-	}
-	v.caller = xstrdup(id.account);
-	/* 1. control plane */
-	if (cfg->mode == TK_MODE_ORGANIZATION) {
-		/* a shard without cells and without the trail's cell has no use for it */
-		if (v.ncells || v.trail_owner)
-			check_trail(&v, cfg->management_account);
-		/* membership and CloudTrail's trusted access (org_check.h) */
-		if (v.ncells || v.trail_owner || v.first_shard) {
-			struct acct_ctx *m = ctx_for(&v, cfg->management_account);
-			struct org_check_opts oc = { .cfg = cfg, .mgmt = m->rc ? NULL : &m->ctx,
-				.cells = v.cells, .ncells = v.ncells, .org_owner = v.trail_owner,
-				.first_shard = v.first_shard, .filtered = o->naccounts > 0 };
-
-			org_check_verify(&oc, out);
-		}
-	} else {
-		/* each account's own trail, in its own account; an account none
-		 * of whose cells is selected (--region) is not contacted */
-		for (i = 0; i < cfg->naccounts; i++) {
-			bool any = false;
-
-			for (k = 0; k < v.ncells && !any; k++)
-				any = !strcmp(v.cells[k].account, cfg->accounts[i].id);
-			if (any)
-				check_trail(&v, cfg->accounts[i].id);
-		}
-	}
-	/* 2. delivery, from the central bucket */
-	central = ctx_for(&v, config_central_account(cfg));
-	if (central->rc) {
-		unchecked(&v, NULL, "cannot read the central bucket", central->msg);
-		goto tally;
-	}
-	err_clear(&e);
-	if (check_prefixes(&v, &central->ctx, present, &e)) {
-		unchecked(&v, NULL, "cannot list the central bucket", e.msg);
-		goto tally;
-	}
-	if (cfg->monitoring && cfg->access_log_bucket && v.first_shard) {
-		err_clear(&e);
-		if (check_access_logs(&v, &central->ctx, &e))
-			/* fail closed: the access logs could not be looked at */
-			findings_add(out, F_CELL_UNCHECKED, config_central_account(cfg), cfg->home_region,
-				     cfg->access_log_bucket, NULL, "cannot list the S3 server access logs: %s", e.msg);
-	}
-	memset(&vo, 0, sizeof(vo));
-	vo.bucket = cfg->bucket;
-	vo.prefix = cfg->key_prefix;
-	vo.trail = cfg->trail_name;
-	vo.org_id = cfg->mode == TK_MODE_ORGANIZATION ? cfg->org_id : NULL;
-	vo.home_region = cfg->home_region;
-	vo.cells = v.cells;
-	vo.ncells = v.ncells;
-	vo.aws = &central->ctx;
-	vo.sched = o->sched;
-	vo.progress = o->progress;
-	vo.progress_ud = o->progress_ud;
-	vo.list_only = 1;
-	vo.start = o->now - verify_freshness_window(cfg);
-	vo.end = o->now;
-	rc = validate_run(&vo, out, &fresh, err);
-	if (rc)
-		goto done;
-	for (i = 0; i < v.ncells; i++) {
-		const struct validate_cell *c = &v.cells[i];
-		bool has_prefix = false;
-
-		for (k = 0; k < cfg->naccounts; k++)
-			if (!strcmp(cfg->accounts[k].id, c->account))
-				has_prefix = present[k];
-		if (!has_prefix) {
-			findings_add(out, F_PREFIX_MISSING, c->account, c->region, cfg->bucket, NULL,
-				     "no 'AWSLogs/%s%s%s/' prefix in the bucket: nothing was ever delivered "
-				     "for this account", vo.org_id ? vo.org_id : "", vo.org_id ? "/" : "",
-				     c->account);
-		} else if (!fresh[i].has_newest || fresh[i].newest_delivery < vo.start) {
-			char t[32], t2[32];
-
-			/* a key elsewhere in the first day's folder, older than the
-			 * window, does not count (README: looked for in the window) */
-			if (fresh[i].has_newest)
-				findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
-					     "no log file delivered since %s (the newest is from %s)",
-					     tk_format_iso(vo.start, t, sizeof(t)),
-					     tk_format_iso(fresh[i].newest_delivery, t2, sizeof(t2)));
-			else
-				findings_add(out, F_DELIVERY_NONE, c->account, c->region, cfg->bucket, NULL,
-					     "no log file delivered since %s", tk_format_iso(vo.start, t, sizeof(t)));
-		} else if (o->now - fresh[i].newest_delivery > cfg->max_delivery_age) {
-			char t[32];
-
-			findings_add(out, F_DELIVERY_STALE, c->account, c->region, cfg->bucket, NULL,
-				     "newest log file is from %s, %ld minutes ago (limit %ld)",
-				     tk_format_iso(fresh[i].newest_delivery, t, sizeof(t)),
-				     (long)(o->now - fresh[i].newest_delivery) / 60,
-				     cfg->max_delivery_age / 60);
-		}
-	}
-	/* 3. integrity */
-	if (o->integrity) {
-		vo.list_only = 0;
-		vo.start = o->start;
-		vo.end = o->end;
-		if (o->state) {
-			anchors = xcalloc(v.ncells + 1, sizeof(*anchors));
-			for (i = 0; i < v.ncells; i++) {
-				const struct verify_state_cell *sc =
-					verify_state_find(o->state, v.cells[i].account, v.cells[i].region);
-
-				if (!sc || (o->start_explicit && o->start < sc->end))
-					continue;
-				anchors[i].key = sc->key;
-				anchors[i].sig = sc->sig;
-				anchors[i].end = sc->end;
-			}
-			vo.anchors = anchors;
-		}
-		rc = validate_run(&vo, out, &integ, err);
-		if (rc)
-			goto done;
-		/* new anchors: cells without any finding in this whole run */
-		if (anchors) {
-			bool *has = cells_with_findings(out, v.cells, v.ncells);
-
-			for (i = 0; i < v.ncells; i++)
-				if (anchors[i].new_key && !has[i])
-					verify_state_set(o->state, v.cells[i].account,
-							 v.cells[i].region, anchors[i].new_key,
-							 anchors[i].new_sig, anchors[i].new_end);
-			free(has);
-		}
-	}
 tally:
-	res = xcalloc(v.ncells + 1, sizeof(*res));
-	for (i = 0; i < v.ncells; i++) {
-		cell_init(&res[i], v.cells[i].account, v.cells[i].region);
-		if (fresh) {
-			res[i].has_newest = fresh[i].has_newest;
-			res[i].newest_delivery = fresh[i].newest_delivery;
-		}
-		if (integ) {
-			res[i].digests_checked = integ[i].digests_checked;
-			res[i].logs_checked = integ[i].logs_checked;
-		}
-	}
-	*cells_out = res;
-	*ncells = v.ncells;
+	*cells_out = tally(&r);
+	*ncells = v->ncells;
+	rc = 0;
 done:
-	release_cells(fresh, v.ncells);
-	release_cells(integ, v.ncells);
-	for (i = 0; anchors && i < v.ncells; i++) {
-		free(anchors[i].new_key);
-		free(anchors[i].new_sig);
-	}
-	free(anchors);
-	for (i = 0; i < v.nac; i++) {
-		if (!v.ac[i]->rc)
-			aws_ctx_release(&v.ac[i]->ctx);
-		free(v.ac[i]);
-	}
-	free(v.ac);
-	free(v.caller);
-	free(v.key_arn);
-	free(v.cells);
-	free(present);
-	sts_identity_release(&id);
+	vrun_release(&r);
 	return rc;
 }
