@@ -34,7 +34,7 @@ struct creds_net {
 	struct endpoint_cache *epcache;   /* STS endpoints, resolved once per region */
 	char *imds;
 	struct cache_entry *cache;
-	size_t ncache;
+	size_t ncache, acache;
 };
 
 static void free_secret(char *s)
@@ -643,7 +643,7 @@ int aws_account_creds(struct creds_net *net, const struct aws_creds *source, con
 			goto done;
 		fresh.source = xasprintf("assume role '%s'", arn);
 		if (!e) {
-			net->cache = xrealloc(net->cache, (net->ncache + 1) * sizeof(*net->cache));
+			ALLOC_GROW(net->cache, net->ncache + 1, net->acache);
 			e = &net->cache[net->ncache++];
 			e->key = key;
 			key = NULL;

@@ -70,6 +70,7 @@ static void headers_free(struct http_response *r)
 	free(r->headers);
 	r->headers = NULL;
 	r->nheaders = 0;
+	r->aheaders = 0;
 	r->header_bytes = 0;
 }
 
@@ -160,8 +161,11 @@ static const char *url_shown(const char *url, char *out, size_t n)
 static char *url_part(CURLU *u, CURLUPart what)
 {
 	char *v = NULL, *copy;
+	CURLUcode uc = curl_url_get(u, what, &v, 0);
 
-	if (curl_url_get(u, what, &v, 0) != CURLUE_OK || !v) {
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		tk_oom();
+	if (uc != CURLUE_OK || !v) {
 		curl_free(v);
 		return NULL;
 	}
@@ -195,6 +199,8 @@ int http_url_parse(struct http_url *out, const char *url, bool as_is, struct err
 	if (!u)
 		tk_oom();
 	uc = curl_url_set(u, CURLUPART_URL, url, as_is ? CURLU_PATH_AS_IS | CURLU_ALLOW_SPACE : 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		tk_oom();
 	if (uc != CURLUE_OK) {
 		curl_url_cleanup(u);
 		return err_set(err, TK_EUSAGE, "'%s' is not a valid URL (%s)", url_shown(url, shown, sizeof(shown)),
@@ -206,11 +212,17 @@ int http_url_parse(struct http_url *out, const char *url, bool as_is, struct err
 	out->path = url_part(u, CURLUPART_PATH);
 	out->query = url_part(u, CURLUPART_QUERY);
 	out->fragment = url_part(u, CURLUPART_FRAGMENT);
-	if (curl_url_get(u, CURLUPART_USER, &v, 0) == CURLUE_OK)
+	uc = curl_url_get(u, CURLUPART_USER, &v, 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		tk_oom();
+	if (uc == CURLUE_OK)
 		out->has_userinfo = true;
 	curl_free(v);
 	v = NULL;
-	if (curl_url_get(u, CURLUPART_PASSWORD, &v, 0) == CURLUE_OK)
+	uc = curl_url_get(u, CURLUPART_PASSWORD, &v, 0);
+	if (uc == CURLUE_OUT_OF_MEMORY)
+		tk_oom();
+	if (uc == CURLUE_OK)
 		out->has_userinfo = true;
 	if (v)
 		memset(v, 0, strlen(v));
@@ -338,16 +350,24 @@ int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, s
 	p->opt.ca_bundle = p->ca_bundle;
 	p->opt.user_agent = p->user_agent;
 	p->multi = curl_multi_init();
-	if (!p->multi) {
-		http_pool_free(p);
-		return err_set(err, TK_EFAIL, "cannot create a curl multi handle");
-	}
+	if (!p->multi)
+		tk_oom();   /* after curl_global_init, only an allocation fails here */
 	n = p->opt.max_in_flight;
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
 	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, n);
 	*out = p;
 	return 0;
+}
+
+/* curl_slist_append returns NULL only when it cannot allocate */
+static struct curl_slist *slist_add(struct curl_slist *l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(l, line);
+
+	if (!n)
+		tk_oom();
+	return n;
 }
 
 static void xfer_free(struct xfer *x)
@@ -476,7 +496,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 		vs++;
 	while (ve > vs && (ptr[ve - 1] == '\r' || ptr[ve - 1] == '\n' || ptr[ve - 1] == ' ' || ptr[ve - 1] == '\t'))
 		ve--;
-	r->headers = xrealloc(r->headers, (r->nheaders + 1) * sizeof(*r->headers));
+	ALLOC_GROW(r->headers, r->nheaders + 1, r->aheaders);
 	h = &r->headers[r->nheaders++];
 	h->name = xstrndup(ptr, nl);
 	for (i = 0; i < nl; i++)
@@ -580,15 +600,10 @@ int http_submit(struct http_pool *p, const struct http_request *req, http_done_f
 	http_response_init(&x->resp);
 	x->resp.body.limit = req->body_limit ? req->body_limit : HTTP_MAX_BODY;
 	for (i = 0; i < req->nheaders; i++) {
-		struct curl_slist *s = curl_slist_append(x->hdrs, req->headers[i]);
-		if (!s) {
-			xfer_free(x);
-			return err_set(err, TK_EFAIL, "out of memory");
-		}
-		x->hdrs = s;
+		x->hdrs = slist_add(x->hdrs, req->headers[i]);
 	}
 	/* no "Expect: 100-continue" round trip */
-	x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+	x->hdrs = slist_add(x->hdrs, "Expect:");
 	if (p->qtail)
 		p->qtail->next = x;
 	else
@@ -602,6 +617,7 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 {
 	long long left = http_pool_time_left_ms(p);
 	long timeout = x->timeout_ms;
+	CURLMcode mc;
 	CURL *e;
 
 	if (left == 0) {
@@ -620,11 +636,8 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 		x->deadline_capped = true;
 	}
 	e = curl_easy_init();
-	if (!e) {
-		x->resp.result = TK_EFAIL;
-		snprintf(x->resp.errmsg, sizeof(x->resp.errmsg), "cannot create a curl handle");
-		return -1;
-	}
+	if (!e)
+		tk_oom();   /* after curl_global_init, only an allocation fails here */
 	x->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
@@ -662,7 +675,10 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 		if (strcmp(x->method, "POST"))
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, x->method);
 	}
-	if (curl_multi_add_handle(p->multi, e) != CURLM_OK) {
+	mc = curl_multi_add_handle(p->multi, e);
+	if (mc == CURLM_OUT_OF_MEMORY)
+		tk_oom();
+	if (mc != CURLM_OK) {
 		curl_easy_cleanup(e);
 		x->easy = NULL;
 		x->resp.result = TK_EFAIL;
@@ -698,6 +714,10 @@ static void xfer_finish(struct http_pool *p, struct xfer *x, CURLcode cc)
 {
 	struct http_response *r = &x->resp;
 
+	/* CURLE_OUT_OF_MEMORY stays a transfer error here: libcurl 7.x also
+	 * reports a server's over-long header line with it, and an answer must
+	 * not be able to abort the run (allocation failures of the multi
+	 * handle call tk_oom()) */
 	if (cc != CURLE_OK && !r->result) {
 		r->result = TK_ENET;
 		r->timed_out = cc == CURLE_OPERATION_TIMEDOUT;
@@ -761,6 +781,8 @@ static int run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
 	while (p->pending && !(flag && *flag)) {
 		start_queued(p);
 		mc = curl_multi_perform(p->multi, &still);
+		if (mc == CURLM_OUT_OF_MEMORY)
+			tk_oom();
 		if (mc != CURLM_OK)
 			return err_set(err, TK_EFAIL, "curl: %s", curl_multi_strerror(mc));
 		while ((m = curl_multi_info_read(p->multi, &nmsg))) {
@@ -777,6 +799,8 @@ static int run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
 		if (p->qhead && p->running < (size_t)p->opt.max_in_flight)
 			continue;
 		mc = curl_multi_poll(p->multi, NULL, 0, 1000, NULL);
+		if (mc == CURLM_OUT_OF_MEMORY)
+			tk_oom();
 		if (mc != CURLM_OK)
 			return err_set(err, TK_EFAIL, "curl: %s", curl_multi_strerror(mc));
 	}

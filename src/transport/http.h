@@ -101,6 +101,7 @@ struct http_response {
 	char errmsg[256];            /* for result != 0: what went wrong (no secrets) */
 	struct http_header *headers;
 	size_t nheaders;
+	size_t aheaders;             /* allocated elements of headers */
 	size_t header_bytes;
 	struct buf body;             /* collected body (or the error body when streaming) */
 };

@@ -35,7 +35,7 @@ struct parse {
 	char **lines;
 	size_t nlines, next;         /* next: index of the next line to hand to inih */
 	char **longv;                /* raw long values */
-	size_t nlong;
+	size_t nlong, along;
 	/* state */
 	struct profile_section *cur;
 	char *cur_raw;               /* raw section header of cur */
@@ -89,10 +89,7 @@ static int split_lines(struct parse *st, const char *text, size_t len, const cha
 		if (i < len)
 			i++;   /* the '\n' */
 		p = text + start;
-		if (st->nlines == cap) {
-			cap = cap ? cap * 2 : 64;
-			st->lines = xrealloc(st->lines, cap * sizeof(*st->lines));
-		}
+		ALLOC_GROW(st->lines, st->nlines + 1, cap);
 		st->lines[st->nlines++] = NULL;
 		for (k = 0; k < n; k++) {
 			unsigned char c = (unsigned char)p[k];
@@ -114,7 +111,7 @@ static int split_lines(struct parse *st, const char *text, size_t len, const cha
 				*what = "line is too long";
 				return (int)st->nlines;
 			}
-			st->longv = xrealloc(st->longv, (st->nlong + 1) * sizeof(*st->longv));
+			ALLOC_GROW(st->longv, st->nlong + 1, st->along);
 			st->longv[st->nlong] = trim_dup(p + d + 1, n - d - 1);
 			ref = xasprintf("%.*s= %c%zu", (int)d, p, LONG_MARK, st->nlong);
 			st->nlong++;
@@ -174,7 +171,7 @@ static struct profile_section *section_get(struct profile_set *ps, enum profile_
 	}
 	if (ps->nsec >= PROFILE_MAX_SECTIONS)
 		return NULL;
-	ps->sec = xrealloc(ps->sec, (ps->nsec + 1) * sizeof(*ps->sec));
+	ALLOC_GROW(ps->sec, ps->nsec + 1, ps->asec);
 	s = &ps->sec[ps->nsec++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
@@ -208,7 +205,7 @@ static int kv_set(struct parse *st, const char *key, const char *value, int line
 		set_err(st, "too many keys");
 		return 0;
 	}
-	st->cur->kv = xrealloc(st->cur->kv, (st->cur->nkv + 1) * sizeof(*st->cur->kv));
+	ALLOC_GROW(st->cur->kv, st->cur->nkv + 1, st->cur->akv);
 	kv = &st->cur->kv[st->cur->nkv++];
 	kv->key = xstrdup(key);
 	kv->value = xstrdup(value);

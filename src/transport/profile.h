@@ -39,7 +39,7 @@ struct profile_section {
 	enum profile_kind kind;
 	int line;
 	struct profile_kv *kv;
-	size_t nkv;
+	size_t nkv, akv;            /* used and allocated elements */
 };
 
 struct profile_set {
@@ -48,7 +48,7 @@ struct profile_set {
 	bool config_found;
 	bool credentials_found;
 	struct profile_section *sec;
-	size_t nsec;
+	size_t nsec, asec;          /* used and allocated elements */
 };
 
 /* Load both files, paths from env (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,

@@ -145,7 +145,7 @@ int xml_parse(struct xml_doc *out, const char *data, size_t len, struct errbuf *
 	buf_init(&s.text, XML_MAX_TEXT);
 	s.parser = XML_ParserCreateNS("UTF-8", '|');
 	if (!s.parser)
-		return err_set(err, TK_EFAIL, "out of memory");
+		tk_oom();
 	XML_SetUserData(s.parser, &s);
 	XML_SetElementHandler(s.parser, on_start, on_end);
 	XML_SetCharacterDataHandler(s.parser, on_text);
@@ -158,6 +158,8 @@ int xml_parse(struct xml_doc *out, const char *data, size_t len, struct errbuf *
 	} while (st == XML_STATUS_OK && off < len);
 	if (len == 0)
 		st = XML_Parse(s.parser, "", 0, 1);
+	if (st != XML_STATUS_OK && XML_GetErrorCode(s.parser) == XML_ERROR_NO_MEMORY)
+		tk_oom();   /* the one out-of-memory policy (buf.h) */
 	if (s.rc) {
 		rc = err_set(err, s.rc, "%s XML at line %lu: %s", s.rc == TK_ELIMIT ? "oversized" : "malformed",
 			     (unsigned long)XML_GetCurrentLineNumber(s.parser), s.why);

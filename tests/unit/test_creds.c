@@ -270,6 +270,44 @@ static void test_profile_long_token_and_errors(void **state)
 	free(text);
 }
 
+/* Arrays grow with ALLOC_GROW (issue 14): many sections, keys and long
+ * lines, every one of them kept and found again. */
+static void test_profile_many_entries(void **state)
+{
+	struct profile_set ps;
+	struct errbuf err;
+	struct buf b;
+	char *text, name[32], key[32], want[200];
+	size_t i, j;
+
+	(void)state;
+	buf_init(&b, PROFILE_MAX_FILE);
+	for (i = 0; i < 300; i++) {
+		buf_addf(&b, "[profile p%zu]\n", i);
+		for (j = 0; j < 20; j++)
+			buf_addf(&b, "k%zu = v%zu.%zu\n", j, i, j);
+		/* a line longer than inih's: stored aside, behind a reference */
+		buf_addf(&b, "long = %0180zu\n", i);
+	}
+	assert_int_equal(b.err, 0);
+	text = buf_detach(&b);
+	memset(&ps, 0, sizeof(ps));
+	assert_int_equal(profile_parse_string(&ps, text, strlen(text), PROFILE_CONFIG, "cfg", &err), 0);
+	assert_int_equal(ps.nsec, 300);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "p%zu", i);
+		for (j = 0; j < 20; j++) {
+			snprintf(key, sizeof(key), "k%zu", j);
+			snprintf(want, sizeof(want), "v%zu.%zu", i, j);
+			assert_string_equal(profile_get(&ps, name, key), want);
+		}
+		snprintf(want, sizeof(want), "%0180zu", i);
+		assert_string_equal(profile_get(&ps, name, "long"), want);
+	}
+	profile_release(&ps);
+	free(text);
+}
+
 /* ---- the chain --------------------------------------------------------- */
 
 static void test_env_first_unless_cli_profile(void **state)
@@ -698,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_url_parser),
 		cmocka_unit_test(test_profile_parse),
 		cmocka_unit_test(test_profile_long_token_and_errors),
+		cmocka_unit_test(test_profile_many_entries),
 		cmocka_unit_test_setup_teardown(test_env_first_unless_cli_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_profile_and_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imds_last, setup, teardown),
