@@ -98,7 +98,9 @@ void sigv4_sha256_hex(const void *data, size_t len, char hex[65])
 	unsigned char d[32];
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
-	if (!ctx || sha256_2(ctx, data ? data : "", len, NULL, 0, d)) {
+	if (!ctx)
+		tk_oom();
+	if (sha256_2(ctx, data ? data : "", len, NULL, 0, d)) {
 		memset(d, 0, sizeof(d));   /* cannot happen short of OOM in OpenSSL */
 	}
 	EVP_MD_CTX_free(ctx);
@@ -442,10 +444,7 @@ static int parse_query(struct qpair **v, size_t *n, size_t *cap, const char *que
 			if (*n >= SIGV4_MAX_PAIRS)
 				return err_set(err, TK_ELIMIT, "query has more than %d parameters",
 					       SIGV4_MAX_PAIRS);
-			if (*n == *cap) {
-				*cap = *cap ? *cap * 2 : 16;
-				*v = xrealloc(*v, *cap * sizeof(**v));
-			}
+			ALLOC_GROW(*v, *n + 1, *cap);
 			buf_init(&bn, SIGV4_MAX_TEXT);
 			buf_init(&bv, SIGV4_MAX_TEXT);
 			if (reencode(&bn, p, nlen) ||
@@ -705,29 +704,38 @@ int sigv4_sign(struct sigv4_result *out, const struct sigv4_request *req,
 	return sigv4_sign_ex(out, req, p, &o, err);
 }
 
-int sigv4_sign_ex(struct sigv4_result *out, const struct sigv4_request *req,
-		  const struct sigv4_params *p, const struct sigv4_options *opt,
-		  struct errbuf *err)
+/* What one signature is made of, built step by step by sigv4_sign_ex. */
+struct signing {
+	const struct sigv4_request *req;
+	const struct sigv4_params *p;
+	const struct sigv4_options *opt;
+	const struct aws_creds *cr;
+	bool presign;
+	const char *token;          /* the session token, or NULL */
+	const char *host;
+	const char *payload;        /* the payload hash */
+	char amzdate[32], scope_date[9], payload_hex[65];
+	char *scope, *cred;
+	struct hdr *h;              /* the signed headers */
+	size_t nh;
+	char *chead, *slist;        /* canonical header block, signed header list */
+};
+
+static void signing_release(struct signing *s)
+{
+	hdrs_free(s->h, s->nh);
+	free(s->scope);
+	free(s->cred);
+	free_secret(s->chead);
+	free(s->slist);
+}
+
+/* The request, parameters and credentials are complete and well-formed. */
+static int sign_check(const struct sigv4_request *req, const struct sigv4_params *p,
+		      const struct sigv4_options *opt, struct errbuf *err)
 {
 	const struct aws_creds *cr = p ? p->creds : NULL;
-	char amzdate[32], scope_date[9], payload_hex[65], sts_hash[65], sig_hex[65];
-	char *scope = NULL, *cred = NULL, *uri = NULL, *cquery = NULL, *chead = NULL;
-	char *slist = NULL;
-	const char *payload = NULL, *host = req ? req->host : NULL, *token;
-	struct hdr *h = NULL;
-	size_t nh = 0, i;
-	struct qpair *qv = NULL;
-	size_t nq = 0, qcap = 0;
-	struct buf b;
-	unsigned char key[32], sig[32];
-	EVP_MD_CTX *ctx = NULL;
-	bool presign = p && p->presign;
-	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	memset(key, 0, sizeof(key));
-	memset(sig, 0, sizeof(sig));
-	buf_init(&b, SIGV4_MAX_TEXT);
 	if (!req || !p || !opt || !req->method || !*req->method)
 		return err_set(err, TK_EUSAGE, "sigv4: no request to sign");
 	if (!cr || !cr->access_key_id || !*cr->access_key_id || !cr->secret_access_key ||
@@ -743,205 +751,273 @@ int sigv4_sign_ex(struct sigv4_result *out, const struct sigv4_request *req,
 		return err_set(err, TK_EUSAGE, "sigv4: access key id is not valid");
 	if (req->nheaders > SIGV4_MAX_HEADERS)
 		return err_set(err, TK_ELIMIT, "sigv4: more than %d headers", SIGV4_MAX_HEADERS);
-	if (presign && (p->presign_expires < 1 || p->presign_expires > 604800))
+	if (p->presign && (p->presign_expires < 1 || p->presign_expires > 604800))
 		return err_set(err, TK_EUSAGE, "sigv4: presigned URL expiry %ld is not 1..604800 s",
 			       p->presign_expires);
-	token = cr->session_token && *cr->session_token ? cr->session_token : NULL;
+	return 0;
+}
 
-	if (!tk_format_amz(p->when, amzdate, sizeof(amzdate)) || strlen(amzdate) != 16)
-		return err_set(err, TK_EUSAGE, "sigv4: time %lld cannot be formatted",
-			       (long long)p->when);
-	memcpy(scope_date, amzdate, 8);
-	scope_date[8] = '\0';
-	scope = xasprintf("%s/%s/%s/aws4_request", scope_date, p->region, p->service);
-	cred = xasprintf("%s/%s", cr->access_key_id, scope);
+/* The request's headers into s->h (host aside into s->host; a given
+ * x-amz-content-sha256 may become the payload hash), then host. */
+static int sign_request_headers(struct signing *s, struct errbuf *err)
+{
+	const struct sigv4_request *req = s->req;
+	size_t i;
+	int rc;
 
-	/* headers: host, the request's, then ours */
-	h = xcalloc(req->nheaders + 4, sizeof(*h));
+	s->h = xcalloc(req->nheaders + 4, sizeof(*s->h));
 	for (i = 0; i < req->nheaders; i++) {
 		const char *name = req->headers[i].name;
 
 		if (header_is(name, "host")) {
-			if (host) {
-				rc = err_set(err, TK_EUSAGE, "sigv4: header 'host' given twice");
-				goto done;
-			}
-			host = req->headers[i].value;
+			if (s->host)
+				return err_set(err, TK_EUSAGE, "sigv4: header 'host' given twice");
+			s->host = req->headers[i].value;
 			continue;
 		}
 		if (header_is(name, "x-amz-date") || header_is(name, "authorization") ||
-		    (header_is(name, "x-amz-security-token") && token)) {
-			rc = err_set(err, TK_EUSAGE, "sigv4: header '%s' is added by the signer", name);
-			goto done;
-		}
-		if (header_is(name, "x-amz-content-sha256") && !presign) {
+		    (header_is(name, "x-amz-security-token") && s->token))
+			return err_set(err, TK_EUSAGE, "sigv4: header '%s' is added by the signer", name);
+		if (header_is(name, "x-amz-content-sha256") && !s->presign) {
 			if (!req->payload_hash)
-				payload = req->headers[i].value;
-			if (opt->content_sha256_header)
+				s->payload = req->headers[i].value;
+			if (s->opt->content_sha256_header)
 				continue;   /* added below with the payload hash */
 		}
-		rc = hdr_make(&h[nh], name ? name : "", req->headers[i].value, i + 1, err);
+		rc = hdr_make(&s->h[s->nh], name ? name : "", req->headers[i].value, i + 1, err);
 		if (rc)
-			goto done;
-		if (unsigned_header(h[nh].name)) {
-			free(h[nh].name);
-			free(h[nh].value);
+			return rc;
+		if (unsigned_header(s->h[s->nh].name)) {
+			free(s->h[s->nh].name);
+			free(s->h[s->nh].value);
 			continue;
 		}
-		nh++;
+		s->nh++;
 	}
-	if (!host || !*host) {
-		rc = err_set(err, TK_EUSAGE, "sigv4: no host to sign");
-		goto done;
-	}
-	rc = hdr_make(&h[nh++], "host", host, 0, err);
-	if (rc)
-		goto done;
+	if (!s->host || !*s->host)
+		return err_set(err, TK_EUSAGE, "sigv4: no host to sign");
+	return hdr_make(&s->h[s->nh++], "host", s->host, 0, err);
+}
+
+/* s->payload: given, UNSIGNED-PAYLOAD (presigned S3) or the body's hash */
+static int sign_payload(struct signing *s, struct errbuf *err)
+{
+	const struct sigv4_request *req = s->req;
 
 	if (req->payload_hash)
-		payload = req->payload_hash;
-	else if (presign && p->s3_rules)
-		payload = "UNSIGNED-PAYLOAD";   /* botocore S3SigV4QueryAuth */
-	if (!payload) {
-		if (req->body_len && !req->body) {
-			rc = err_set(err, TK_EUSAGE, "sigv4: body length without a body");
-			goto done;
-		}
-		sigv4_sha256_hex(req->body, req->body_len, payload_hex);
-		payload = payload_hex;
+		s->payload = req->payload_hash;
+	else if (s->presign && s->p->s3_rules)
+		s->payload = "UNSIGNED-PAYLOAD";   /* botocore S3SigV4QueryAuth */
+	if (!s->payload) {
+		if (req->body_len && !req->body)
+			return err_set(err, TK_EUSAGE, "sigv4: body length without a body");
+		sigv4_sha256_hex(req->body, req->body_len, s->payload_hex);
+		s->payload = s->payload_hex;
 	}
-	if (!*payload || strlen(payload) > 128) {
-		rc = err_set(err, TK_EUSAGE, "sigv4: payload hash is not valid");
-		goto done;
+	if (!*s->payload || strlen(s->payload) > 128)
+		return err_set(err, TK_EUSAGE, "sigv4: payload hash is not valid");
+	return 0;
+}
+
+/* The signer's own headers (not for a presigned URL), then the canonical
+ * block and the signed list. */
+static int sign_headers(struct signing *s, struct errbuf *err)
+{
+	int rc = sign_request_headers(s, err);
+
+	if (rc == 0)
+		rc = sign_payload(s, err);
+	if (rc == 0 && !s->presign) {
+		rc = hdr_make(&s->h[s->nh++], "x-amz-date", s->amzdate, SIZE_MAX - 2, err);
+		if (rc == 0 && s->token && !s->opt->omit_session_token)
+			rc = hdr_make(&s->h[s->nh++], "x-amz-security-token", s->token, SIZE_MAX - 1, err);
+		if (rc == 0 && s->opt->content_sha256_header)
+			rc = hdr_make(&s->h[s->nh++], "x-amz-content-sha256", s->payload, SIZE_MAX, err);
 	}
+	if (rc == 0)
+		rc = headers_join(&s->chead, &s->slist, s->h, s->nh, err);
+	return rc;
+}
 
-	if (!presign) {
-		rc = hdr_make(&h[nh++], "x-amz-date", amzdate, SIZE_MAX - 2, err);
-		if (rc == 0 && token && !opt->omit_session_token)
-			rc = hdr_make(&h[nh++], "x-amz-security-token", token, SIZE_MAX - 1, err);
-		if (rc == 0 && opt->content_sha256_header)
-			rc = hdr_make(&h[nh++], "x-amz-content-sha256", payload, SIZE_MAX, err);
-		if (rc)
-			goto done;
-	}
-	rc = headers_join(&chead, &slist, h, nh, err);
-	if (rc)
-		goto done;
+/* The canonical query: the request's pairs plus, for a presigned URL, the
+ * X-Amz-* parameters. */
+static int sign_query(struct signing *s, char **cquery, struct errbuf *err)
+{
+	struct qpair *qv = NULL;
+	size_t nq = 0, qcap = 0;
+	int rc;
 
-	rc = sigv4_canonical_uri(&uri, req->path, opt->normalize_path, opt->encode_path, err);
-	if (rc)
-		goto done;
-
-	rc = parse_query(&qv, &nq, &qcap, req->query, err);
-	if (rc)
-		goto done;
-	if (presign) {
+	rc = parse_query(&qv, &nq, &qcap, s->req->query, err);
+	if (rc == 0 && s->presign) {
 		char expires[32];
 		const char *extra[6][2];
 		size_t ne = 0, k;
 
-		snprintf(expires, sizeof(expires), "%ld", p->presign_expires);
+		snprintf(expires, sizeof(expires), "%ld", s->p->presign_expires);
 		extra[ne][0] = "X-Amz-Algorithm"; extra[ne++][1] = ALGORITHM;
-		extra[ne][0] = "X-Amz-Credential"; extra[ne++][1] = cred;
-		extra[ne][0] = "X-Amz-Date"; extra[ne++][1] = amzdate;
+		extra[ne][0] = "X-Amz-Credential"; extra[ne++][1] = s->cred;
+		extra[ne][0] = "X-Amz-Date"; extra[ne++][1] = s->amzdate;
 		extra[ne][0] = "X-Amz-Expires"; extra[ne++][1] = expires;
-		extra[ne][0] = "X-Amz-SignedHeaders"; extra[ne++][1] = slist;
-		if (token && !opt->omit_session_token) {
+		extra[ne][0] = "X-Amz-SignedHeaders"; extra[ne++][1] = s->slist;
+		if (s->token && !s->opt->omit_session_token) {
 			extra[ne][0] = "X-Amz-Security-Token";
-			extra[ne++][1] = token;
+			extra[ne++][1] = s->token;
 		}
-		for (k = 0; k < ne; k++) {
-			if (nq == qcap) {
-				qcap = qcap ? qcap * 2 : 16;
-				qv = xrealloc(qv, qcap * sizeof(*qv));
-			}
+		for (k = 0; k < ne && rc == 0; k++) {
+			ALLOC_GROW(qv, nq + 1, qcap);
 			qv[nq].name = sigv4_uri_encode(extra[k][0], strlen(extra[k][0]), false);
 			qv[nq].value = sigv4_uri_encode(extra[k][1], strlen(extra[k][1]), false);
-			if (!qv[nq].name || !qv[nq].value) {
-				nq++;
+			if (!qv[nq].name || !qv[nq].value)
 				rc = err_set(err, TK_ELIMIT, "sigv4: query string is too long");
-				goto done;
-			}
 			nq++;
 		}
 	}
-	rc = join_query(&cquery, qv, nq, err);
-	if (rc)
-		goto done;
+	if (rc == 0)
+		rc = join_query(cquery, qv, nq, err);
+	qpairs_free(qv, nq);
+	return rc;
+}
 
-	if (buf_adds(&b, req->method) || buf_addc(&b, '\n') || buf_adds(&b, uri) ||
-	    buf_addc(&b, '\n') || buf_adds(&b, cquery) || buf_addc(&b, '\n') ||
-	    buf_adds(&b, chead) || buf_addc(&b, '\n') || buf_adds(&b, slist) ||
-	    buf_addc(&b, '\n') || buf_adds(&b, payload)) {
+/* out->canonical_request and out->string_to_sign */
+static int sign_canonical(struct signing *s, struct sigv4_result *out, struct errbuf *err)
+{
+	char *uri = NULL, *cquery = NULL, sts_hash[65];
+	struct buf b;
+	int rc;
+
+	buf_init(&b, SIGV4_MAX_TEXT);
+	rc = sigv4_canonical_uri(&uri, s->req->path, s->opt->normalize_path, s->opt->encode_path, err);
+	if (rc == 0)
+		rc = sign_query(s, &cquery, err);
+	if (rc == 0 &&
+	    (buf_adds(&b, s->req->method) || buf_addc(&b, '\n') || buf_adds(&b, uri) ||
+	     buf_addc(&b, '\n') || buf_adds(&b, cquery) || buf_addc(&b, '\n') ||
+	     buf_adds(&b, s->chead) || buf_addc(&b, '\n') || buf_adds(&b, s->slist) ||
+	     buf_addc(&b, '\n') || buf_adds(&b, s->payload)))
 		rc = err_set(err, TK_ELIMIT, "sigv4: canonical request is too long");
-		goto done;
+	if (rc == 0) {
+		out->canonical_request = buf_detach(&b);
+		sigv4_sha256_hex(out->canonical_request, strlen(out->canonical_request), sts_hash);
+		out->string_to_sign = xasprintf(ALGORITHM "\n%s\n%s\n%s", s->amzdate, s->scope, sts_hash);
 	}
-	out->canonical_request = buf_detach(&b);
-	sigv4_sha256_hex(out->canonical_request, strlen(out->canonical_request), sts_hash);
-	out->string_to_sign = xasprintf(ALGORITHM "\n%s\n%s\n%s", amzdate, scope, sts_hash);
-
-	ctx = EVP_MD_CTX_new();
-	if (!ctx || signing_key(ctx, cr->secret_access_key, scope_date, p->region, p->service, key) ||
-	    hmac_sha256(ctx, key, sizeof(key), out->string_to_sign, strlen(out->string_to_sign), sig)) {
-		rc = err_set(err, TK_EFAIL, "sigv4: OpenSSL could not compute the signature");
-		goto done;
-	}
-	hex32(sig, sig_hex);
-	out->signature = xstrdup(sig_hex);
-	out->signed_headers = xstrdup(slist);
-
-	if (presign) {
-		struct buf q;
-		char *e_cred = sigv4_uri_encode(cred, strlen(cred), false);
-		char *e_sl = sigv4_uri_encode(slist, strlen(slist), false);
-		char *e_tok = token ? sigv4_uri_encode(token, strlen(token), false) : NULL;
-
-		buf_init(&q, SIGV4_MAX_TEXT);
-		if (req->query && *req->query)
-			buf_addf(&q, "%s&", req->query);
-		buf_addf(&q, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=%s&X-Amz-Date=%s"
-			 "&X-Amz-SignedHeaders=%s&X-Amz-Expires=%ld", e_cred ? e_cred : "", amzdate,
-			 e_sl ? e_sl : "", p->presign_expires);
-		if (e_tok)
-			buf_addf(&q, "&X-Amz-Security-Token=%s", e_tok);
-		rc = buf_addf(&q, "&X-Amz-Signature=%s", sig_hex);
-		free(e_cred);
-		free(e_sl);
-		free_secret(e_tok);
-		if (rc || !e_cred || !e_sl || (token && !e_tok)) {
-			OPENSSL_cleanse(q.data, q.cap);
-			buf_release(&q);
-			rc = err_set(err, TK_ELIMIT, "sigv4: presigned query is too long");
-			goto done;
-		}
-		out->presigned_query = buf_detach(&q);
-	} else {
-		out->authorization = xasprintf(ALGORITHM " Credential=%s, SignedHeaders=%s, Signature=%s",
-					       cred, slist, sig_hex);
-		if (token)
-			result_add(out, "X-Amz-Security-Token", token);
-		result_add(out, "X-Amz-Date", amzdate);
-		if (opt->content_sha256_header)
-			result_add(out, "x-amz-content-sha256", payload);
-		result_add(out, "Authorization", out->authorization);
-	}
-
-done:
-	if (rc)
-		sigv4_result_release(out);
 	if (b.data)
 		OPENSSL_cleanse(b.data, b.cap);
 	buf_release(&b);
+	free(uri);
+	free(cquery);
+	return rc;
+}
+
+/* the hex signature of out->string_to_sign */
+static int sign_compute(struct signing *s, const struct sigv4_result *out, char sig_hex[65],
+			struct errbuf *err)
+{
+	unsigned char key[32], sig[32];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = 0;
+
+	memset(key, 0, sizeof(key));
+	memset(sig, 0, sizeof(sig));
+	if (!ctx)
+		tk_oom();
+	if (signing_key(ctx, s->cr->secret_access_key, s->scope_date, s->p->region, s->p->service, key) ||
+	    hmac_sha256(ctx, key, sizeof(key), out->string_to_sign, strlen(out->string_to_sign), sig))
+		rc = err_set(err, TK_EFAIL, "sigv4: OpenSSL could not compute the signature");
+	else
+		hex32(sig, sig_hex);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(sig, sizeof(sig));
 	EVP_MD_CTX_free(ctx);
-	hdrs_free(h, nh);
-	qpairs_free(qv, nq);
-	free(scope);
-	free(cred);
-	free(uri);
-	free(cquery);
-	free_secret(chead);
-	free(slist);
+	return rc;
+}
+
+/* out->presigned_query: the request's query and the X-Amz-* parameters */
+static int sign_presigned_query(struct signing *s, struct sigv4_result *out, const char *sig_hex,
+				struct errbuf *err)
+{
+	struct buf q;
+	char *e_cred = sigv4_uri_encode(s->cred, strlen(s->cred), false);
+	char *e_sl = sigv4_uri_encode(s->slist, strlen(s->slist), false);
+	char *e_tok = s->token ? sigv4_uri_encode(s->token, strlen(s->token), false) : NULL;
+	int rc;
+
+	buf_init(&q, SIGV4_MAX_TEXT);
+	if (s->req->query && *s->req->query)
+		buf_addf(&q, "%s&", s->req->query);
+	buf_addf(&q, "X-Amz-Algorithm=" ALGORITHM "&X-Amz-Credential=%s&X-Amz-Date=%s"
+		 "&X-Amz-SignedHeaders=%s&X-Amz-Expires=%ld", e_cred ? e_cred : "", s->amzdate,
+		 e_sl ? e_sl : "", s->p->presign_expires);
+	if (e_tok)
+		buf_addf(&q, "&X-Amz-Security-Token=%s", e_tok);
+	rc = buf_addf(&q, "&X-Amz-Signature=%s", sig_hex);   /* sticky: any failed add */
+	free(e_cred);
+	free(e_sl);
+	free_secret(e_tok);
+	if (rc || !e_cred || !e_sl || (s->token && !e_tok)) {
+		OPENSSL_cleanse(q.data, q.cap);
+		buf_release(&q);
+		return err_set(err, TK_ELIMIT, "sigv4: presigned query is too long");
+	}
+	out->presigned_query = buf_detach(&q);
+	return 0;
+}
+
+/* out->authorization and the headers to add to the request */
+static void sign_authorization(struct signing *s, struct sigv4_result *out, const char *sig_hex)
+{
+	out->authorization = xasprintf(ALGORITHM " Credential=%s, SignedHeaders=%s, Signature=%s",
+				       s->cred, s->slist, sig_hex);
+	if (s->token)
+		result_add(out, "X-Amz-Security-Token", s->token);
+	result_add(out, "X-Amz-Date", s->amzdate);
+	if (s->opt->content_sha256_header)
+		result_add(out, "x-amz-content-sha256", s->payload);
+	result_add(out, "Authorization", out->authorization);
+}
+
+int sigv4_sign_ex(struct sigv4_result *out, const struct sigv4_request *req,
+		  const struct sigv4_params *p, const struct sigv4_options *opt,
+		  struct errbuf *err)
+{
+	struct signing s;
+	char sig_hex[65];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sign_check(req, p, opt, err);
+	if (rc)
+		return rc;
+	memset(&s, 0, sizeof(s));
+	s.req = req;
+	s.p = p;
+	s.opt = opt;
+	s.cr = p->creds;
+	s.presign = p->presign;
+	s.host = req->host;
+	s.token = s.cr->session_token && *s.cr->session_token ? s.cr->session_token : NULL;
+	if (!tk_format_amz(p->when, s.amzdate, sizeof(s.amzdate)) || strlen(s.amzdate) != 16)
+		return err_set(err, TK_EUSAGE, "sigv4: time %lld cannot be formatted",
+			       (long long)p->when);
+	memcpy(s.scope_date, s.amzdate, 8);
+	s.scope_date[8] = '\0';
+	s.scope = xasprintf("%s/%s/%s/aws4_request", s.scope_date, p->region, p->service);
+	s.cred = xasprintf("%s/%s", s.cr->access_key_id, s.scope);
+
+	rc = sign_headers(&s, err);
+	if (rc == 0)
+		rc = sign_canonical(&s, out, err);
+	if (rc == 0)
+		rc = sign_compute(&s, out, sig_hex, err);
+	if (rc == 0) {
+		out->signature = xstrdup(sig_hex);
+		out->signed_headers = xstrdup(s.slist);
+		if (s.presign)
+			rc = sign_presigned_query(&s, out, sig_hex, err);
+		else
+			sign_authorization(&s, out, sig_hex);
+	}
+	if (rc)
+		sigv4_result_release(out);
+	signing_release(&s);
 	return rc;
 }
