@@ -54,6 +54,19 @@ PER_A = dict(multi_region=True, opt_in=True, data_events=True, retention=(0, "no
 PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-central-1",
              n_accounts=3, access_log=True, role=("TrailkeepAdmin", "ext-202"), key_prefix_raw=None,
              archive_is_mgmt=True)
+# [monitoring] (README "Monitoring"): the monitoring breaks, and a few others
+# with monitoring on (a stopped trail also stops CloudWatch Logs delivery)
+MON_ALL = ["mon_cloudwatch_cleared", "mon_log_group_deleted", "mon_role_untrusted",
+           "mon_role_policy_deleted", "mon_role_deleted", "mon_alarm_deleted", "mon_alarm_action_removed",
+           "mon_topic_deleted", "mon_access_logging_off", "mon_access_log_policy_deleted"]
+ORG_M = dict(monitoring={"alarms": "tampering, unauthorized, root", "subscribe": "mailto:secops@example.com",
+                         "cw_max_age": ("2h", 7200), "access_max_age": ("3h", 10800)},
+             access_log=True, archive_section=True, home="eu-central-1", n_accounts=3, multi_region=True,
+             retention=(30, "none"))
+PER_M = dict(monitoring={"alarms": "tampering", "notify": "mx-alerts", "log_group": "/mx/ct",
+                         "topic_key": "none", "retention": 30},
+             access_log=True, archive_section=True, mgmt_section=True, home="us-west-2", n_accounts=3,
+             retention=(0, "none"))
 
 SAMPLE = [
     (101, "organization", ORG_A, [
@@ -84,15 +97,19 @@ SAMPLE = [
         "validation_off", "global_events_off", "global_events_duplicated", "logs_deleted",
         "kms_key_missing", "prefix_changed", "lifecycle_removed", "key_rotation_disabled",
         "account_prefix_deleted"]),
+    (104, "organization", ORG_M, MON_ALL + ["trail_not_logging", "kms_key_disabled", "validation_off"]),
+    (203, "per-account", PER_M, MON_ALL + ["trail_deleted", "bucket_policy_deleted"]),
 ]
 
 
 # The fail-closed sample (issue 13): in these generated worlds every call
 # verify and doctor make is failed in turn (403; `make matrix FAILCLOSED=403,500`
 # runs more): `logs_deleted` is the world where doctor walks every check
-# (cause `unknown`), so each of its calls is reached.
+# (cause `unknown`), so each of its calls is reached; `mon_role_untrusted`
+# makes doctor walk the monitoring checks.
 FC_SAMPLE = [
     (103, "organization", ORG_C, ["logs_deleted"]),
+    (104, "organization", ORG_M, ["mon_role_untrusted"]),
     (202, "per-account", PER_B, ["logs_deleted"]),
 ]
 

@@ -534,6 +534,101 @@ def b_trusted_access_off(w, ctx, rng):
     _orgs(w, key).disable_aws_service_access(ServicePrincipal="cloudtrail.amazonaws.com")
 
 
+# --- [monitoring] (README "Monitoring" and doctor's monitoring causes) ------------------------
+# Made in the monitoring account (organization: the management account;
+# per-account: the broken trail's owner) by its user mallory, in home_region.
+
+CW_ROLE = "trailkeep-cloudtrail-to-cloudwatch-logs"
+ALARMS = {"tampering": "trailkeep-cloudtrail-changes", "unauthorized": "trailkeep-unauthorized-calls",
+          "root": "trailkeep-root-activity"}
+
+
+def _mon_person(w, ctx, service):
+    key = w.user(ctx.owner, "mallory")
+    ctx.who = "arn:aws:iam::%s:user/mallory" % ctx.owner
+    ctx.when = w.now
+    # IAM is global: signed for us-east-1 whatever the home region
+    return w.client(service, key, region="us-east-1" if service == "iam" else None)
+
+
+def b_mon_cloudwatch_cleared(w, ctx, rng):
+    _mon_person(w, ctx, "cloudtrail").update_trail(
+        Name=_trail_arn(w, ctx), CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn="")
+
+
+def b_mon_log_group_deleted(w, ctx, rng):
+    _mon_person(w, ctx, "logs").delete_log_group(logGroupName=w.cfg.log_group())
+
+
+def b_mon_role_untrusted(w, ctx, rng):
+    _mon_person(w, ctx, "iam").update_assume_role_policy(RoleName=CW_ROLE, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))
+
+
+def b_mon_role_policy_deleted(w, ctx, rng):
+    iam = _mon_person(w, ctx, "iam")
+    for name in iam.list_role_policies(RoleName=CW_ROLE)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=CW_ROLE, PolicyName=name)
+
+
+def b_mon_role_deleted(w, ctx, rng):
+    iam = _mon_person(w, ctx, "iam")
+    for name in iam.list_role_policies(RoleName=CW_ROLE)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=CW_ROLE, PolicyName=name)
+    ctx.when = w.now
+    iam.delete_role(RoleName=CW_ROLE)
+
+
+def _an_alarm(w, rng):
+    return ALARMS[rng.choice(sorted(a for a in w.cfg.alarm_sets() if a in ALARMS))]
+
+
+def b_mon_alarm_deleted(w, ctx, rng):
+    name = _an_alarm(w, rng)
+    ctx.note = name
+    _mon_person(w, ctx, "cloudwatch").delete_alarms(AlarmNames=[name])
+
+
+def b_mon_alarm_action_removed(w, ctx, rng):
+    name = _an_alarm(w, rng)
+    ctx.note = name
+    cw = _mon_person(w, ctx, "cloudwatch")
+    a = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    cw.put_metric_alarm(AlarmName=name, MetricName=a["MetricName"], Namespace=a["Namespace"],
+                        Statistic=a["Statistic"], Period=a["Period"], EvaluationPeriods=a["EvaluationPeriods"],
+                        Threshold=a["Threshold"], ComparisonOperator=a["ComparisonOperator"],
+                        TreatMissingData=a.get("TreatMissingData", "notBreaching"), AlarmActions=[])
+
+
+def b_mon_topic_deleted(w, ctx, rng):
+    _mon_person(w, ctx, "sns").delete_topic(TopicArn=w.cfg.topic_arn(ctx.owner))
+
+
+def b_mon_topic_policy_denies(w, ctx, rng):
+    """The topic policy without CloudWatch's statement: alarms fire into nothing."""
+    topic = w.cfg.topic_arn(ctx.owner)
+    sns = _mon_person(w, ctx, "sns")
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Sid": "OwnerOnly", "Effect": "Allow",
+                                                "Principal": {"AWS": "arn:aws:iam::%s:root" % ctx.owner},
+                                                "Action": "SNS:Publish", "Resource": topic}]}))
+
+
+def b_mon_access_logging_off(w, ctx, rng):
+    sess, who = w.break_glass("mallory")
+    ctx.when = w.now
+    w.client("s3", sess).put_bucket_logging(Bucket=w.cfg.bucket, BucketLoggingStatus={})
+    ctx.who, ctx.who_contains = who, True
+
+
+def b_mon_access_log_policy_deleted(w, ctx, rng):
+    key = w.user(w.cfg.central, "mallory")
+    ctx.who = "arn:aws:iam::%s:user/mallory" % w.cfg.central
+    ctx.when = w.now
+    w.client("s3", key).delete_bucket_policy(Bucket=w.cfg.access_bucket)
+
+
 def pending_reason(w, name):
     """Why a break cannot be built in this fake yet (None: it can)."""
     need = {"account_left_org": "LeaveOrganization", "account_removed_from_org":

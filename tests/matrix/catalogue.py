@@ -51,6 +51,22 @@ Fields:
   integrity     after the fix, verify WITH integrity must be green too, or
                 report exactly `integrity_after` {kind: codes}
   pending       why the break cannot run yet (printed, counted as PENDING)
+  mon_may       with [monitoring]: codes the trail cells may also have (a
+                trail that stopped logging stops delivering to CloudWatch
+                Logs too: README cloudwatch_delivery_stale)
+  advance_cw    the delivery after the break outlasts the larger of
+                max_delivery_age and max_cloudwatch_delivery_age (+15 min)
+  advance_access  the delivery after the break outlasts access_log_max_age
+                (+1 h)
+
+Cell kind `central` (monitoring breaks on access logs): the central
+account's home-region cell (README access_log_stale: "on the central
+account's home-region cell").
+
+Monitoring breaks (README "Monitoring", verify's table, doctor's monitoring
+causes) are trail-level: verify puts them where it puts the trail's findings
+(README "verify": `[monitoring]` findings are reported on the trail cells);
+they apply to configs with [monitoring] (`needs` "monitoring").
 """
 
 APPLY = "apply"
@@ -68,16 +84,19 @@ EXPECT = {
     # trailkeep apply CONFIG; verify step 1 `trail_missing`.  Built as a trail
     # deleted more than LookupEvents' 90 days ago (fake op age_events).
     "trail_missing": dict(
+        mon_may={"cloudwatch_delivery_stale"},
         modes=BOTH, verify={"trail": {"trail_missing"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"trail_missing"})], main="trail_missing",
         culprit=None, fix=APPLY),
     # trail_deleted | the same, and a DeleteTrail event names the trail | apply
     "trail_deleted": dict(
+        mon_may={"cloudwatch_delivery_stale"},
         modes=BOTH, verify={"trail": {"trail_missing"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"trail_deleted"})], main="trail_deleted",
         culprit="DeleteTrail", fix=APPLY),
     # trail_not_logging | IsLogging false (culprit: StopLogging) | apply
     "trail_not_logging": dict(
+        mon_may={"cloudwatch_delivery_stale"},
         modes=BOTH, verify={"trail": {"trail_not_logging"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"trail_not_logging"})], main="trail_not_logging",
         culprit="StopLogging", fix=APPLY),
@@ -85,6 +104,7 @@ EXPECT = {
     # under each account's region prefix in the last day ... none:
     # delivery_none" (issue 12 defect 6)
     "trail_stopped_25h": dict(
+        mon_may={"cloudwatch_delivery_stale"},
         modes=BOTH, verify={"trail": {"trail_not_logging"}, "covered": {"delivery_none"}},
         verify_exit=1, red=["covered"], cause=[("covered", {"trail_not_logging"})],
         main="trail_not_logging", culprit="StopLogging", fix=APPLY, advance=25 * 3600),
@@ -372,4 +392,80 @@ EXPECT = {
         verify_exit=1, red=["trail", "members"],
         cause=[("covered", {"org_trusted_access_disabled"})], main="org_trusted_access_disabled",
         culprit="DisableAWSServiceAccess", fix=APPLY),
+
+    # --- [monitoring] -----------------------------------------------------------------
+    # verify monitoring_drift: "the trail sends no events to CloudWatch Logs";
+    # doctor cloudwatch_settings_changed (culprit UpdateTrail) | apply.  The
+    # last delivery to CloudWatch Logs then ages: cloudwatch_delivery_stale may
+    # show too.
+    "mon_cloudwatch_cleared": dict(
+        modes=BOTH, needs=["monitoring"], verify={"trail": {"monitoring_drift"}},
+        verify_may={"trail": {"cloudwatch_delivery_stale"}}, verify_exit=1, red=["trail"],
+        cause=[("trail", {"cloudwatch_settings_changed"})], main="cloudwatch_settings_changed",
+        culprit="UpdateTrail", fix=APPLY, advance_cw=True),
+    # monitoring_drift "the log group ... is missing"; log_group_missing
+    # (culprit DeleteLogGroup) | apply (re-creates it and its metric filters).
+    # CloudTrail cannot deliver into a missing group: the CloudWatch Logs
+    # delivery codes may show too.
+    "mon_log_group_deleted": dict(
+        modes=BOTH, needs=["monitoring"], verify={"trail": {"monitoring_drift"}},
+        verify_may={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"log_group_missing"})], main="log_group_missing",
+        culprit="DeleteLogGroup", fix=APPLY, advance_cw=True),
+    # CloudTrail cannot assume the role / write with it: its last delivery to
+    # CloudWatch Logs is old or it reports an error (cloudwatch_delivery_*);
+    # doctor cloudwatch_role_untrusted (UpdateAssumeRolePolicy),
+    # cloudwatch_role_denies (DeleteRolePolicy), cloudwatch_role_missing
+    # (DeleteRole) | apply
+    "mon_role_untrusted": dict(
+        modes=BOTH, needs=["monitoring"],
+        verify_any={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}},
+        verify_may={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"cloudwatch_role_untrusted"})], main="cloudwatch_role_untrusted",
+        culprit="UpdateAssumeRolePolicy", fix=APPLY, advance_cw=True),
+    "mon_role_policy_deleted": dict(
+        modes=BOTH, needs=["monitoring"],
+        verify_any={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}},
+        verify_may={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"cloudwatch_role_denies"})], main="cloudwatch_role_denies",
+        culprit="DeleteRolePolicy", fix=APPLY, advance_cw=True),
+    "mon_role_deleted": dict(
+        modes=BOTH, needs=["monitoring"],
+        verify_any={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}},
+        verify_may={"trail": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"cloudwatch_role_missing"})], main="cloudwatch_role_missing",
+        culprit="DeleteRole", fix=APPLY, advance_cw=True),
+    # monitoring_drift "an alarm ... is missing" / "an alarm's topic action";
+    # alarm_missing (DeleteAlarms), alarm_action_missing (PutMetricAlarm) | apply
+    "mon_alarm_deleted": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"alarm_missing"})], main="alarm_missing",
+        culprit="DeleteAlarms", fix=APPLY, advance=0),
+    "mon_alarm_action_removed": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"alarm_action_missing"})], main="alarm_action_missing",
+        culprit="PutMetricAlarm", fix=APPLY, advance=0),
+    # monitoring_drift "the topic is missing"; alarm_topic_missing
+    # (DeleteTopic) | apply (subscribers confirm again: the world's subscriber does)
+    "mon_topic_deleted": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"alarm_topic_missing"})], main="alarm_topic_missing",
+        culprit="DeleteTopic", fix=APPLY, advance=0),
+    # access logs: README access_log_stale (warning) "on the central account's
+    # home-region cell"; none in twice access_log_max_age may be
+    # access_log_none.  doctor access_logging_off (PutBucketLogging) /
+    # access_log_policy_denies (DeleteBucketPolicy) | apply; warnings alone:
+    # verify and doctor exit 0, doctor's cause severity warning.
+    "mon_access_logging_off": dict(
+        scope="central", modes=BOTH, needs=["monitoring", "access_log"],
+        verify_any={"central": {"access_log_stale", "access_log_none"}},
+        verify_may={"central": {"access_log_stale", "access_log_none"}}, verify_exit=0,
+        red=["central"], cause=[("central", {"access_logging_off"})], main="access_logging_off",
+        culprit="PutBucketLogging", fix=APPLY, advance_access=True),
+    "mon_access_log_policy_deleted": dict(
+        scope="central", modes=BOTH, needs=["monitoring", "access_log"],
+        verify_any={"central": {"access_log_stale", "access_log_none"}},
+        verify_may={"central": {"access_log_stale", "access_log_none"}}, verify_exit=0,
+        red=["central"], cause=[("central", {"access_log_policy_denies"})], main="access_log_policy_denies",
+        culprit="DeleteBucketPolicy", fix=APPLY, advance_access=True),
 }

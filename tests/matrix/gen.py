@@ -17,11 +17,16 @@ users vary (issue 12, "The test system"; issue 18: multi_region is one):
   retention_days, object_lock
   multi_region        true / false (false: the home region only)
   accounts            2 to 8 in the world
+  [monitoring]        absent / present (README "Monitoring"): log group name
+                      and retention, alarm sets, topic name, topic key (or
+                      none), a mailto subscription, the CloudWatch Logs and
+                      access-log freshness limits
 
 Mgmt is 111111111111 and the log archive 222222222222 (tests/fakeaws seed_org);
 members follow.  gen(seed, mode, **force) is deterministic; force pins any
 field (the fixed sample of `make test` uses it to reach every break)."""
 
+import json
 import random
 
 MGMT = "111111111111"
@@ -55,6 +60,8 @@ class Config:
             v = f.pop(name) if name in f else fn()
             if isinstance(v, list) and name in ("retention", "role", "max_age"):
                 v = tuple(v)        # forced from JSON
+            if isinstance(v, dict):
+                v = {k: tuple(x) if isinstance(x, list) else x for k, x in v.items()}
             setattr(self, name, v)
             return v
 
@@ -93,6 +100,9 @@ class Config:
         pick("kms_alias_raw", lambda: r.choice([None, "alias/mx-%d" % seed]))
         self.kms_alias = self.kms_alias_raw or "alias/trailkeep-cloudtrail"
         pick("max_age", lambda: r.choice([("1h", 3600), ("90m", 5400)]))
+        # its own stream, so adding the dimension left every earlier config as it was
+        rm = random.Random("%d/%s/monitoring" % (seed, mode))
+        pick("monitoring", lambda: self._monitoring(rm, seed) if rm.random() < 0.35 else None)
         # per-account region lists: None = all of [organization] regions
         acct_regions = {}
         for a in self.all_accounts():
@@ -116,7 +126,48 @@ class Config:
         self.access_bucket = "mx-%d-access" % seed if self.access_log else None
         self.org_id = None          # known once the fake has seeded the organization
 
+    @staticmethod
+    def _monitoring(r, seed):
+        """A [monitoring] section's choices (None = the README default)."""
+        return {
+            "log_group": r.choice([None, "/mx/%d/cloudtrail" % seed]),
+            "retention": r.choice([None, 30, 400]),
+            "alarms": r.choice(["tampering", "tampering", "tampering, unauthorized, root",
+                                "unauthorized, tampering"]),
+            "notify": r.choice([None, "mx-alerts-%d" % seed]),
+            "topic_key": r.choice([None, "none", "alias/mx-topic-%d" % seed]),
+            "subscribe": r.choice([None, "mailto:secops-%d@example.com" % seed]),
+            "cw_max_age": r.choice([None, ("2h", 7200)]),
+            "access_max_age": r.choice([None, ("3h", 10800)]),
+        }
+
     # --- facts -------------------------------------------------------------
+    def mon(self, key, default=None):
+        """A [monitoring] choice, or the README default."""
+        m = self.monitoring or {}
+        v = m.get(key)
+        return default if v is None else v
+
+    def cw_max_age(self):
+        """max_cloudwatch_delivery_age in seconds (README default 1h)."""
+        return self.mon("cw_max_age", ("1h", 3600))[1]
+
+    def access_max_age(self):
+        """access_log_max_age in seconds (README default 6h)."""
+        return self.mon("access_max_age", ("6h", 21600))[1]
+
+    def alarm_sets(self):
+        return [x.strip() for x in self.mon("alarms", "tampering").split(",")]
+
+    def topic_name(self):
+        return self.mon("notify", "trailkeep-alarms")
+
+    def topic_arn(self, owner=MGMT):
+        return "arn:aws:sns:%s:%s:%s" % (self.home, owner, self.topic_name())
+
+    def log_group(self):
+        return self.mon("log_group", "/trailkeep/cloudtrail")
+
     def all_accounts(self):
         out = [MGMT]
         if not self.archive_is_mgmt:
@@ -203,7 +254,8 @@ class Config:
                     self.seed, self.mode, self.n_accounts, self.home, ",".join(self.regions),
                     self.multi_region, self.key_prefix_raw, self.assume_role, self.external_id,
                     self.data_events, self.access_log, self.retention_days, self.object_lock,
-                    self.mgmt_section, self.archive_section, self.archive_is_mgmt))
+                    self.mgmt_section, self.archive_section, self.archive_is_mgmt)) + \
+            (" monitoring=%s" % json.dumps(self.monitoring, sort_keys=True) if self.monitoring else "")
 
     # --- the INI file ------------------------------------------------------------
     def ini(self, extra_regions=None):
@@ -249,6 +301,20 @@ class Config:
             L.append("multi_region = false")
         if self.data_bucket:
             L.append("data_events = s3:%s" % self.data_bucket)
+        if self.monitoring:
+            m = self.monitoring
+            L += ["", "[monitoring]"]
+            for key, field in (("cloudwatch_log_group", "log_group"),
+                               ("cloudwatch_retention_days", "retention"), ("notify", "notify"),
+                               ("topic_kms_alias", "topic_key"), ("subscribe", "subscribe")):
+                if m.get(field) is not None:
+                    L.append("%s = %s" % (key, m[field]))
+            if m.get("alarms"):
+                L.append("alarms = %s" % m["alarms"])
+            if m.get("cw_max_age"):
+                L.append("max_cloudwatch_delivery_age = %s" % m["cw_max_age"][0])
+            if m.get("access_max_age") and self.access_bucket:
+                L.append("access_log_max_age = %s" % m["access_max_age"][0])
         for a in self.sections():
             L += ["", "[account %s]" % self.name_of(a), "id = %s" % a]
             rs = list(self.acct_regions.get(a) or [])

@@ -361,6 +361,15 @@ class Runner:
                 return "needs data_events"
             if n == "mgmt_trail" and MGMT not in cfg.sections():
                 return "needs a management account [account] section"
+            if n == "monitoring" and not cfg.monitoring:
+                return "needs [monitoring]"
+            if n == "alarms" and (not cfg.monitoring or "none" in cfg.alarm_sets()):
+                return "needs [monitoring] alarms"
+            if n == "access_log" and not cfg.access_bucket:
+                return "needs access_log_bucket"
+        if exp.get("scope") == "central" and "central" in exp.get("red", []) and \
+                (cfg.central, cfg.home) not in cfg.cells():
+            return "needs the central account's home-region cell (README access_log_stale)"
         if name in ("account_left_org", "account_removed_from_org", "account_suspended") and not cfg.members:
             return "needs a member account"
         if name == "bucket_changed_unreadable" and not [a for a in cfg.trail_owners() if a != cfg.central]:
@@ -393,6 +402,14 @@ class Runner:
             text = open(w.config).read()
             # the newest log before the break is then older than max_delivery_age
             adv = exp.get("advance", cfg.max_age[1] + 900)
+            if exp.get("advance_cw"):
+                adv = max(cfg.max_age[1], cfg.cw_max_age()) + 900
+            if exp.get("advance_access"):
+                adv = cfg.access_max_age() + 3600
+            if cfg.monitoring and exp.get("mon_may"):
+                may = {k: set(v) for k, v in exp.get("verify_may", {}).items()}
+                may["trail"] = may.get("trail", set()) | set(exp["mon_may"])
+                exp = dict(exp, verify_may=may)
             if adv:
                 w.advance(adv)
             cells = list(cfg.cells())
@@ -467,6 +484,7 @@ class Runner:
             k["others"] = [c for c in cells if c[0] != ctx.victim and c[0] in cfg.trail_owners()]
         if ctx.cell:
             k["cell"] = [ctx.cell]
+        k["central"] = [c for c in cells if c == (cfg.central, cfg.home)]
         return k
 
     def run_config(self, cfg, names):

@@ -178,7 +178,28 @@ class World:
         """apply --yes; (rc, output, write calls it made)."""
         m = self.mark()
         rc, out, err = self.tk("apply", "--yes", *extra)
-        return rc, out + err, self.writes_since(m)
+        writes = self.writes_since(m)
+        self.confirm_subscriptions()
+        return rc, out + err, writes
+
+    def monitoring_owners(self):
+        """README "Monitoring": the accounts with a log group, alarms and a
+        topic (organization: the management account; per-account: every
+        trail owner)."""
+        return self.cfg.trail_owners() if self.cfg.monitoring else []
+
+    def confirm_subscriptions(self):
+        """The subscriber follows the link in SNS's confirmation mail (a new
+        topic made by apply asks again: README "doctor", alarm_topic_missing)."""
+        sub = self.cfg.mon("subscribe")
+        if not sub:
+            return
+        for o in self.monitoring_owners():
+            try:
+                self.fa.post("confirm_subscription", topic=self.cfg.topic_arn(o),
+                             endpoint=sub.split(":", 1)[1])
+            except Exception:       # no topic (yet): nothing to confirm
+                pass
 
     # --- people ---------------------------------------------------------------------------
     def user(self, account, name):
