@@ -190,15 +190,27 @@ class World:
 
     def confirm_subscriptions(self):
         """The subscriber follows the link in SNS's confirmation mail (a new
-        topic made by apply asks again: README "doctor", alarm_topic_missing)."""
-        sub = self.cfg.mon("subscribe")
-        if not sub:
+        topic made by apply asks again: README "doctor", alarm_topic_missing).
+        Without `subscribe` in the config the team subscribes its pager by
+        hand, as README "Monitoring" leaves it to them (else verify's
+        notify_unconfirmed warning: nobody receives the alarms)."""
+        if not self.cfg.monitoring:
             return
+        sub = self.cfg.mon("subscribe")
         for o in self.monitoring_owners():
+            topic = self.cfg.topic_arn(o)
+            if sub:
+                endpoint = sub[len("mailto:"):] if sub.startswith("mailto:") else sub
+            else:
+                endpoint = "https://pager.example.com/%s" % o
+                try:
+                    self.client("sns", self.keys[o]).subscribe(
+                        TopicArn=topic, Protocol="https", Endpoint=endpoint)
+                except Exception:   # no topic (a break deleted it): nothing to subscribe to
+                    continue
             try:
-                self.fa.post("confirm_subscription", topic=self.cfg.topic_arn(o),
-                             endpoint=sub.split(":", 1)[1])
-            except Exception:       # no topic (yet): nothing to confirm
+                self.fa.post("confirm_subscription", topic=topic, endpoint=endpoint)
+            except RuntimeError:    # no topic (yet): nothing to confirm
                 pass
 
     # --- people ---------------------------------------------------------------------------
