@@ -63,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 import yaml
 
@@ -92,8 +93,8 @@ HOSTILE_DIR = "cfg <b>bold</b> <img src=x onerror=alert(3)> \"q\" 'a'&amp;"
 # The worlds: (seed, mode, forced fields).  Forced fields only where a break
 # needs them; the seed varies the rest (accounts, regions, prefix, roles...).
 WORLDS = {
-    "organization": [(1601, {"n_accounts": 4, "multi_region": True}), (1602, {})],
-    "per-account": [(1611, {"multi_region": True}), (1612, {"n_accounts": 3})],
+    "organization": [(1601, {"n_accounts": 4, "multi_region": True}), (1602, {}), (1617, {})],
+    "per-account": [(1611, {"multi_region": True}), (1612, {"n_accounts": 3}), (1618, {})],
 }
 # breaks whose integrity side is known (no key or location change: verify
 # with integrity, as the Kubernetes job runs it, adds nothing to the
@@ -391,11 +392,26 @@ def prometheus(label, st, prom_text, predicted, stray, run_time, exp_unchecked):
         yaml.safe_dump(test, f, sort_keys=False)
     r = dp.promtool("test", "rules", tf)
     nwant = {k[len("Trailkeep"):]: len(v) for k, v in want.items() if v}
+    # the same test with one alert too many (or one missing) must fail
+    bad = copy.deepcopy(test)
+    c0 = bad["tests"][0]["alert_rule_test"]
+    hit = [c for c in c0 if c["exp_alerts"] and c["alertname"] != "TrailkeepNotRun"]
+    if hit:
+        hit[0]["exp_alerts"].pop()
+    else:
+        c0[0]["exp_alerts"].append(exp(c0[0]["alertname"], {"severity": "page", "code": "x", "account": "1",
+                                                              "region": "r"}))
+    bf = os.path.join(st, "rules-test-bad.yml")
+    with open(bf, "w") as f:
+        yaml.safe_dump(bad, f, sort_keys=False)
+    rb = dp.promtool("test", "rules", bf)
     check(r.returncode == 0 and "SUCCESS" in r.stdout,
           "%s: promtool test rules on the run's series: exactly the alerts the README derives from the "
           "expected findings (%s), with account/region/code; not-run fires 2 h after the last run, not "
           "before" % (label, ", ".join("%s %d" % x for x in sorted(nwant.items())) or "none"),
           (r.stdout + r.stderr)[-2500:])
+    check(rb.returncode != 0, "%s: promtool test rules fails with one expected alert %s" % (
+        label, "missing" if hit else "too many"))
     return sum(len(v) for v in want.values())
 
 
@@ -520,15 +536,14 @@ def chromium_dom(page, st):
     return p, g
 
 
-def report_checks(label, st, page, cfg, predicted, config, excluded):
-    if not os.path.isfile(page):
-        check(False, "%s: verify --html wrote the page" % label)
-        return
-    p, g = chromium_dom(page, st)
-    check(p.returncode == 0 and "</html>" in p.stdout, "%s: chromium --dump-dom rendered the page" % label,
-          p.stderr[-500:])
-    # README "report": accounts and regions in the document's order, a dash
-    # where the config has no such cell
+WANT_COLOR = {"ok": "green", "red": "red", "warning": "amber", "unchecked": "grey-hatched"}
+
+
+def grid(g, cfg, predicted, style=None):
+    """(problems, colors seen per status, cells, rows, regions, dup) of the
+    rendered grid against the README: one td.cell per configured cell with
+    data-status the JSON status of its expected findings and the background
+    the README's color for it (from the page's CSS, or style), '-' elsewhere."""
     cells = set(cfg.cells())
     header = [t["text"].strip() for t in (g.rows[0]["th"] if g.rows else [])]
     regions = header[1:]
@@ -539,13 +554,9 @@ def report_checks(label, st, page, cfg, predicted, config, excluded):
         if acct in rows:
             dup.append(acct)
         rows[acct] = row["cells"]
-    want_regions = sorted(set(rg for _, rg in cells))
-    want_accts = sorted(set(a for a, _ in cells))
-    check(sorted(regions) == want_regions and sorted(rows) == want_accts and not dup,
-          "%s: the grid has one row per expected account (%d) and one column per configured region (%d)"
-          % (label, len(want_accts), len(want_regions)), (regions, sorted(rows), dup))
     bad, colors = [], {}
-    want_color = {"ok": "green", "red": "red", "warning": "amber", "unchecked": "grey-hatched"}
+    want_color = WANT_COLOR
+    css = "".join(g.style) if style is None else style
     for acct, tds in rows.items():
         for i, td in enumerate(tds):
             rg = regions[i] if i < len(regions) else None
@@ -557,17 +568,46 @@ def report_checks(label, st, page, cfg, predicted, config, excluded):
                 continue
             st_want = status_of(predicted.get((acct, rg), set()))
             json_status = {"ok": "ok", "red": "findings", "warning": "findings", "unchecked": "unchecked"}[st_want]
-            col = color_name(css_background("".join(g.style), cls))
+            col = color_name(css_background(css, cls))
             colors[st_want] = col
             if "cell" not in cls or a.get("data-account") != acct or a.get("data-region") != rg or \
                     a.get("data-status") != json_status or col != want_color[st_want]:
                 bad.append((acct, rg, cls, a.get("data-status"), col, "want", json_status, want_color[st_want]))
     n_cells = sum(1 for tds in rows.values() for td in tds if "cell" in (td["attrs"].get("class") or "").split())
-    check(not bad and n_cells == len(cells),
+    if n_cells != len(cells):
+        bad.append("%d cells in the grid, %d configured" % (n_cells, len(cells)))
+    return bad, colors, cells, rows, regions, dup
+
+
+def report_checks(label, st, page, cfg, predicted, config, excluded, hostile):
+    if not os.path.isfile(page):
+        check(False, "%s: verify --html wrote the page" % label)
+        return
+    p, g = chromium_dom(page, st)
+    check(p.returncode == 0 and "</html>" in p.stdout, "%s: chromium --dump-dom rendered the page" % label,
+          p.stderr[-500:])
+    # README "report": accounts and regions in the document's order, a dash
+    # where the config has no such cell
+    bad, colors, cells, rows, regions, dup = grid(g, cfg, predicted)
+    want_regions = sorted(set(rg for _, rg in cells))
+    want_accts = sorted(set(a for a, _ in cells))
+    check(sorted(regions) == want_regions and sorted(rows) == want_accts and not dup,
+          "%s: the grid has one row per expected account (%d) and one column per configured region (%d)"
+          % (label, len(want_accts), len(want_regions)), (regions, sorted(rows), dup))
+    check(not bad,
           "%s: each of the %d configured cells appears once, colored as the README says for its expected "
           "findings (%s), a dash elsewhere" % (label, len(cells), ", ".join(
               "%s %s" % (k, v) for k, v in sorted(colors.items()))), bad[:4])
+    # the check can fail: the page's four colors rotated (ok red, red amber,
+    # amber grey, grey green)
+    css = "".join(g.style)
+    rot = {"b9e4bd": "f4b4b4", "f4b4b4": "fde2a7", "fde2a7": "cfd4da", "cfd4da": "b9e4bd"}
+    swapped = re.sub(r"#([0-9a-f]{6})", lambda m: "#" + rot.get(m.group(1), m.group(1)), css)
+    check(css != swapped and grid(g, cfg, predicted, style=swapped)[0],
+          "%s: the color check notices a page whose status colors are rotated" % label)
     text = "".join(g.text)
+    if hostile:
+        check(HOSTILE in text, "%s: the hostile key is on the page as text, markup and all" % label)
     if excluded:
         check(not [x for x in excluded if x in text],
               "%s: the accounts left out on purpose (exclude_accounts) appear nowhere on the page" % label)
@@ -693,16 +733,24 @@ def state(w, tmp, label, expect, config, ns, excluded=None, systemd_too=False):
     want_rc = exit_of(predicted, expect.stray())
     check(p.returncode == want_rc, "%s: exit %d, the README's exit for the expected findings" % (label, want_rc),
           p.returncode)
+    t = [time.time()]
     prom_text = open(prom).read()
     unchecked = [c for c, codes in predicted.items() if "cell_unchecked" in codes]
     prometheus(label, st, prom_text, predicted, expect.stray(), _epoch(w.now), unchecked)
-    report_checks(label, st, page, cfg, predicted, config, excluded)
+    t.append(time.time())
+    report_checks(label, st, page, cfg, predicted, config, excluded, "hostile" in expect.kinds)
+    t.append(time.time())
     for n in ns:
         k8s(w, st, label, config, n, doc, prom, want_rc)
+        t.append(time.time())
     if systemd_too:
         plain = os.path.join(st, "org.ini")
         shutil.copy(config, plain)
         systemd(w, st, label, plain, prom, want_rc)
+    t.append(time.time())
+    print("# %s: %d cells, seconds: prometheus %.1f, report %.1f, kubernetes N=%s %s, systemd %.1f" % (
+        label, len(expect.cells), t[1] - t[0], t[2] - t[1], ns,
+        " ".join("%.1f" % (t[3 + i] - t[2 + i]) for i in range(len(ns))), t[-1] - t[-2]), flush=True)
 
 
 def _epoch(iso):
@@ -754,6 +802,14 @@ def world(seed, mode, force, tmp):
             w.advance(600)              # the organization trail delivers its logs too
         unknown_logs(w)
         excluded.append(B.UNKNOWN_ACCOUNT)
+        # without exclude_accounts they are reported (warnings): the exclusion is what is tested
+        rc, doc, out = w.tk_json("verify", "--no-integrity")
+        got = sorted((f["code"], f["account"]) for f in (doc or {}).get("findings", []))
+        want = sorted([("prefix_unexpected", B.UNKNOWN_ACCOUNT)] + (
+            [("account_unconfigured", EXCLUDED_MEMBER), ("prefix_unexpected", EXCLUDED_MEMBER)]
+            if mode == "organization" else []))
+        check(rc == 0 and got == want, "[seed %d %s clean] without exclude_accounts verify warns about the "
+              "accounts (%s), exit 0" % (seed, mode, ", ".join("%s %s" % x for x in want)), (rc, got, out[-500:]))
         w.write_config(with_exclude(cfg.ini(), excluded))
         state(w, d, "[seed %d %s clean]" % (seed, mode), Expect(cfg, cells, {}, {"verify_exit": 0}),
               w.config, [3], excluded=excluded)
@@ -878,8 +934,7 @@ def main(mode, with_install):
         for seed, force in WORLDS[mode]:
             try:
                 world(seed, mode, force, tmp)
-            except Exception as e:  # noqa: BLE001  a harness failure is a failure, never a skip
-                import traceback
+            except Exception:  # noqa: BLE001  a harness failure is a failure, never a skip
                 check(False, "[seed %d %s] the world ran" % (seed, mode), traceback.format_exc()[-2000:])
         if with_install:
             install(tmp)
