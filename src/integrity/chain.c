@@ -26,6 +26,11 @@ struct dentry {
 	struct digest d;
 	char *sig, *sig_alg;
 	int visited, valid;
+	/* digest_verify's answer for vkey, kept: the walk runs once per
+	 * chain_wanted round and once more in chain_walk */
+	const struct pubkey *vkey;
+	int vchecked, vrc;
+	char *vmsg;
 };
 
 struct lentry {
@@ -93,6 +98,7 @@ void chain_free(struct chain *c)
 		free(c->d[i].load_msg);
 		free(c->d[i].sig);
 		free(c->d[i].sig_alg);
+		free(c->d[i].vmsg);
 		digest_release(&c->d[i].d);
 	}
 	free(c->d);
@@ -189,6 +195,62 @@ void chain_add_fetched(struct chain *c, const char *bucket, const char *key,
 	e->load_rc = digest_load_gz(&e->d, gz, len, &err);
 	if (e->load_rc)
 		e->load_msg = xstrdup(err.msg);
+}
+
+void chain_preload(struct chain_loaded *l, const struct keyset *keys, const void *gz, size_t len,
+		   const char *sig)
+{
+	struct errbuf err;
+
+	memset(l, 0, sizeof(*l));
+	err.msg[0] = '\0';
+	l->load_rc = digest_load_gz(&l->d, gz, len, &err);
+	if (l->load_rc) {
+		l->load_msg = xstrdup(err.msg);
+		return;
+	}
+	if (!sig || !l->d.fingerprint)
+		return;
+	l->key = keyset_find(keys, l->d.fingerprint);
+	if (!l->key)
+		return;
+	err.msg[0] = '\0';
+	l->verify_rc = digest_verify(&l->d, l->key, sig, &err);
+	l->verify_msg = l->verify_rc ? xstrdup(err.msg) : NULL;
+	l->checked = 1;
+}
+
+void chain_loaded_release(struct chain_loaded *l)
+{
+	free(l->load_msg);
+	free(l->verify_msg);
+	digest_release(&l->d);
+	memset(l, 0, sizeof(*l));
+}
+
+void chain_add_loaded(struct chain *c, const char *bucket, const char *key, const char *sig,
+		      const char *sig_alg, struct chain_loaded *l)
+{
+	struct dentry *e = add_entry(c, bucket, key);
+
+	if (e->fetched)
+		return;
+	e->fetched = 1;
+	e->st = CHAIN_FETCH_OK;
+	e->sig = dupn(sig);
+	e->sig_alg = dupn(sig_alg);
+	e->load_rc = l->load_rc;
+	e->load_msg = l->load_msg;
+	l->load_msg = NULL;
+	e->d = l->d;   /* moved */
+	memset(&l->d, 0, sizeof(l->d));
+	if (l->checked) {
+		e->vchecked = 1;
+		e->vkey = l->key;
+		e->vrc = l->verify_rc;
+		e->vmsg = l->verify_msg;
+		l->verify_msg = NULL;
+	}
 }
 
 /* ---- the walk ---- */
@@ -304,13 +366,21 @@ static int check_digest(struct walk *w, struct dentry *e)
 			    w->c->loc.home_region, e->d.fingerprint);
 		return 0;
 	}
-	rc = digest_verify(&e->d, k, e->sig, &err);
+	if (!e->vchecked || e->vkey != k) {
+		err.msg[0] = '\0';
+		e->vrc = digest_verify(&e->d, k, e->sig, &err);
+		free(e->vmsg);
+		e->vmsg = e->vrc ? xstrdup(err.msg) : NULL;
+		e->vkey = k;
+		e->vchecked = 1;
+	}
+	rc = e->vrc;
 	if (rc == TK_ETAMPERED) {
-		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e, "%s", err.msg);
+		add_finding(w, F_DIGEST_SIGNATURE_INVALID, e, "%s", e->vmsg);
 		return 0;
 	}
 	if (rc) {
-		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e, "%s", err.msg);
+		add_finding(w, F_DIGEST_PUBLIC_KEY_UNKNOWN, e, "%s", e->vmsg);
 		return 0;
 	}
 	if (strcmp(e->sig_alg, "SHA256withRSA")) {

@@ -108,6 +108,28 @@ void chain_add_fetched(struct chain *c, const char *bucket, const char *key,
 		       enum chain_fetch st, const void *gz, size_t len, const char *sig,
 		       const char *sig_alg, const char *errmsg);
 
+/* The CPU-bound part of chain_add_fetched (inflate, parse, and the RSA
+ * signature check with the key the walk will pick: keyset_find on the
+ * digest's fingerprint), done off the chain's thread (validate_s3.c: on
+ * the hash pool's workers).  chain_preload touches only *l and reads keys
+ * (which must not change meanwhile); chain_add_loaded then hands the result
+ * to the chain (the digest is moved out of *l; release *l after), with the
+ * same findings as chain_add_fetched(CHAIN_FETCH_OK, gz, ...). */
+struct chain_loaded {
+	int load_rc;                    /* digest_load_gz's */
+	char *load_msg;
+	struct digest d;
+	const struct pubkey *key;       /* checked: the key used */
+	int checked;                    /* digest_verify ran */
+	int verify_rc;
+	char *verify_msg;
+};
+void chain_preload(struct chain_loaded *l, const struct keyset *keys, const void *gz, size_t len,
+		   const char *sig);
+void chain_add_loaded(struct chain *c, const char *bucket, const char *key, const char *sig,
+		      const char *sig_alg, struct chain_loaded *l);
+void chain_loaded_release(struct chain_loaded *l);
+
 /* Decide.  Appends findings.  0, or TK_EUSAGE when chain_wanted() is not 0. */
 int chain_walk(struct chain *c, struct findings *out);
 

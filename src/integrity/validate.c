@@ -57,8 +57,9 @@ void vd_job_free(struct job *j)
 {
 	if (!j)
 		return;
-	if (j->h)
-		loghash_free(j->h);
+	if (j->hi)
+		hashpool_abandon(j->hi);
+	vd_digest_work_free(j->dw);
 	if (j->fd >= 0)
 		close(j->fd);
 	free(j->key);
@@ -275,6 +276,15 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 			goto done;
 		r.cells[i].stats = &stats[i];
 	}
+	if (!o->list_only) {
+		long nt = o->threads;
+
+		if (nt <= 0)
+			nt = sysconf(_SC_NPROCESSORS_ONLN);
+		if (nt > VALIDATE_MAX_THREADS)
+			nt = VALIDATE_MAX_THREADS;
+		r.pool = hashpool_new(nt > 1 ? (int)nt : 0, HASHPOOL_QUEUE_LIMIT);
+	}
 	r.kstart = o->start;
 	for (i = 0; i < o->ncells; i++)
 		if (r.cells[i].start < r.kstart)
@@ -305,6 +315,7 @@ done:
 		r.qhead = j->next;
 		vd_job_free(j);
 	}
+	hashpool_free(r.pool);
 	for (i = 0; i < r.ncells; i++)
 		cell_cleanup(&r.cells[i]);
 	free(r.cells);

@@ -35,7 +35,7 @@ struct aws_sched;
  * region and year) by this: */
 #define VALIDATE_MAX_KEY_PAGES 100
 #define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
-#define VALIDATE_MAX_THREADS 16            /* --local hashing threads */
+#define VALIDATE_MAX_THREADS 16            /* hashing threads */
 
 struct validate_cell {
 	const char *account;
@@ -74,7 +74,9 @@ struct validate_opts {
 	                                   newest_delivery); no digests, no findings */
 
 	const char *local_dir;          /* non-NULL: offline, from a saved copy */
-	int threads;                    /* --local: hashing threads (0/1: this thread only) */
+	int threads;                    /* log hashing and digest checks, online and --local
+	                                   (hashpool.h): that many worker threads; 1: on this
+	                                   thread only; 0: one per online CPU (sysconf) */
 	const char *save_dir;           /* online: also write a --local copy here */
 
 	/* online */

@@ -3,9 +3,11 @@
  *   validate.c        the run: options, cells and their findings, the
  *                     public keys, saving (--save)
  *   validate_local.c  a local copy (--local): listing by directory, digests
- *                     from files, log hashing on a thread pool
+ *                     from files, log files hashed on the run's hash pool
  *   validate_s3.c     online: listings, digests, logs and keys fetched with
- *                     many requests in flight on the async scheduler */
+ *                     many requests in flight on the async scheduler; the
+ *                     event loop only moves bytes: log bodies are hashed on
+ *                     the run's hash pool (hashpool.h) */
 #ifndef TK_VALIDATE_INT_H
 #define TK_VALIDATE_INT_H
 
@@ -18,6 +20,7 @@
 #include "chain.h"
 #include "digest.h"
 #include "err.h"
+#include "hashpool.h"
 #include "loghash.h"
 #include "validate.h"
 
@@ -26,6 +29,7 @@
 #define LOG_WINDOW_AFTER (2 * 3600)     /* ... to end + 2h (the newest digest may end at end + 1h) */
 
 struct vrun;
+struct digest_work;
 
 enum cell_phase { PH_LIST, PH_DIGESTS, PH_LOGS, PH_UNREF, PH_DONE };
 
@@ -59,10 +63,10 @@ struct job {
 	char *region;                   /* JOB_KEYS */
 	size_t idx;                     /* GET_LOG: chain log index, or (size_t)-1 for save-only */
 	size_t pages;
-	/* streaming log state */
-	struct loghash *h;
-	enum loghash_status hs;
+	/* streaming log state: the body goes to the hash pool as it arrives */
+	struct hp_item *hi;
 	bool stopped;
+	struct digest_work *dw;         /* GET_DIGEST: the body's check on the pool */
 	int fd;
 	unsigned long long bytes;
 	struct job *next;
@@ -85,6 +89,9 @@ struct vrun {
 	struct vcell **lcells;
 	size_t nlcells, lhead;
 	size_t inflight, max_inflight;
+	struct hashpool *pool;          /* log hashing (and digest checks) off this thread */
+	size_t hashing;                 /* GET_LOG jobs whose body is received, hash not collected */
+	bool collecting;
 	int fatal;                      /* an error that stops the run */
 	struct errbuf fatal_err;
 	struct validate_progress prog;
@@ -112,5 +119,6 @@ void vd_local_cell(struct vcell *c);
 
 /* validate_s3.c */
 int vd_online_run(struct vrun *r, struct errbuf *err);
+void vd_digest_work_free(struct digest_work *dw);
 
 #endif

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -158,128 +158,56 @@ static void local_fetch_digest(struct vcell *c, const char *bucket, const char *
 	free(path);
 }
 
-/* One log file of a --local copy, hashed by a worker thread: touches
- * nothing shared (no findings, no strerror), only its own task. */
-struct hash_task {
-	char *path;                     /* NULL: not a usable key (refused by local_path) */
-	uint64_t max_inflated;
-	int open_errno;                 /* 0: opened */
-	enum loghash_status st;
-	char hex[65];
-	unsigned long long bytes;
-};
-
-static void hash_one(struct hash_task *t, char *tmp)
-{
-	struct loghash *h;
-	ssize_t n;
-	int fd;
-
-	if (!t->path) {
-		t->open_errno = ENOENT;
-		return;
-	}
-	fd = tk_open_tree_file(t->path);
-	if (fd < 0) {
-		t->open_errno = errno ? errno : EIO;
-		return;
-	}
-	h = loghash_new(t->max_inflated, 0);
-	while ((n = read(fd, tmp, READ_CHUNK)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		t->bytes += (unsigned long long)n;
-		if (loghash_feed(h, tmp, (size_t)n) > LOGHASH_TRAILING_DATA)
-			break;
-	}
-	close(fd);
-	t->st = loghash_finish(h, t->hex);
-	loghash_free(h);
-}
-
-struct hash_pool {
-	struct hash_task *tasks;
-	size_t n, next;
-	pthread_mutex_t lock;
-};
-
-static void *hash_worker(void *ud)
-{
-	struct hash_pool *p = ud;
-	char *tmp = xmalloc(READ_CHUNK);
-
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&p->lock);
-		i = p->next < p->n ? p->next++ : p->n;
-		pthread_mutex_unlock(&p->lock);
-		if (i >= p->n)
-			break;
-		hash_one(&p->tasks[i], tmp);
-	}
-	free(tmp);
-	return NULL;
-}
-
-/* Hash every log file of the cell's valid digests, on up to o->threads
- * threads (inflate + SHA-256 is CPU-bound offline), then report in order. */
+/* Hash every log file of the cell's valid digests on the run's hash pool
+ * (inflate + SHA-256 is CPU-bound offline), then report in order. */
 static void local_hash_logs(struct vcell *c)
 {
 	struct vrun *r = c->run;
 	const struct validate_opts *o = r->o;
-	size_t n = chain_nlogs(c->chain), i, nt;
-	struct hash_pool p;
-	pthread_t th[VALIDATE_MAX_THREADS];
-	size_t started = 0;
+	size_t n = chain_nlogs(c->chain), i;
+	struct hp_item **done, *it;
+	char **paths;
 
 	if (!n)
 		return;
-	memset(&p, 0, sizeof(p));
-	p.tasks = xcalloc(n, sizeof(*p.tasks));
-	p.n = n;
-	pthread_mutex_init(&p.lock, NULL);
+	done = xcalloc(n, sizeof(*done));
+	paths = xcalloc(n, sizeof(*paths));
 	for (i = 0; i < n; i++) {
 		const struct chain_log *l = chain_log(c->chain, i);
 
-		p.tasks[i].max_inflated = o->max_inflated ? o->max_inflated : LOGHASH_MAX_INFLATED;
-		/* in its own bucket (after a bucket change, the earlier one) */
-		if (local_path(&p.tasks[i].path, o->local_dir, l->bucket, l->key, strlen(l->key), NULL))
-			p.tasks[i].path = NULL;
+		/* in its own bucket (after a bucket change, the earlier one); a
+		 * key local_path refuses is not there (NULL path: ENOENT) */
+		(void)local_path(&paths[i], o->local_dir, l->bucket, l->key, strlen(l->key), NULL);
+		hashpool_file(r->pool, paths[i], o->max_inflated, (void *)(uintptr_t)i);
 	}
-	nt = o->threads > 1 ? (size_t)o->threads : 1;
-	if (nt > VALIDATE_MAX_THREADS)
-		nt = VALIDATE_MAX_THREADS;
-	if (nt > n)
-		nt = n;
-	for (i = 1; i < nt; i++)
-		if (pthread_create(&th[started], NULL, hash_worker, &p) == 0)
-			started++;
-	hash_worker(&p);   /* this thread works too */
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p.lock);
+	/* the pool works for this cell only: every item done is one of these */
+	while ((it = hashpool_next_done(r->pool, true)))
+		done[(uintptr_t)hashpool_item_ud(it)] = it;
 	for (i = 0; i < n; i++) {
-		struct hash_task *t = &p.tasks[i];
+		char hex[65];
+		enum loghash_status st;
+		int en;
 
-		if (t->open_errno == ENOENT || t->open_errno == ENOTDIR) {
+		it = done[i];
+		en = hashpool_item_errno(it);
+		st = hashpool_item_status(it, hex);
+		if (en == ENOENT || en == ENOTDIR) {
 			chain_log_result(c->chain, i, CHAIN_FETCH_NOT_FOUND, LOGHASH_OK, NULL, NULL, r->out);
-		} else if (t->open_errno) {
-			char *msg = xasprintf("cannot open '%s': %s", t->path, tk_open_strerror(t->open_errno));
+		} else if (en) {
+			char *msg = xasprintf("cannot open '%s': %s", paths[i], tk_open_strerror(en));
 
 			chain_log_result(c->chain, i, CHAIN_FETCH_ERROR, LOGHASH_OK, NULL, msg, r->out);
 			free(msg);
 		} else {
-			chain_log_result(c->chain, i, CHAIN_FETCH_OK, t->st, t->hex, NULL, r->out);
+			chain_log_result(c->chain, i, CHAIN_FETCH_OK, st, hex, NULL, r->out);
 			r->prog.logs++;
-			r->prog.bytes += t->bytes;
+			r->prog.bytes += hashpool_item_bytes(it);
 		}
-		free(t->path);
+		hashpool_item_free(it);
+		free(paths[i]);
 	}
-	free(p.tasks);
+	free(paths);
+	free(done);
 }
 
 int vd_local_load_keys(struct vrun *r, struct errbuf *err)

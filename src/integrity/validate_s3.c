@@ -35,6 +35,7 @@
 
 static void pump(struct vrun *r);
 static void cell_advance(struct vcell *c);
+static void collect_hashes(struct vrun *r, bool wait);
 
 static void enqueue(struct vrun *r, struct job *j)
 {
@@ -59,6 +60,7 @@ static void job_done(struct vrun *r, struct job *j)
 		if (!c->pending)
 			cell_advance(c);
 	}
+	collect_hashes(r, false);
 	pump(r);
 	vd_progress(r);
 }
@@ -154,6 +156,37 @@ done:
 	job_done(r, j);
 }
 
+/* a fetched digest, inflated, parsed and checked on the hash pool */
+struct digest_work {
+	char *body;
+	size_t len;
+	char *sig, *alg;
+	struct chain_loaded l;
+};
+
+void vd_digest_work_free(struct digest_work *dw)
+{
+	if (!dw)
+		return;
+	free(dw->body);
+	free(dw->sig);
+	free(dw->alg);
+	chain_loaded_release(&dw->l);
+	free(dw);
+}
+
+/* on a worker: touches the job's digest_work and reads the run's keys,
+ * which do not change once the cells start */
+static void digest_work_run(void *ud)
+{
+	struct job *j = ud;
+	struct digest_work *dw = j->dw;
+
+	chain_preload(&dw->l, &j->run->keys, dw->body ? dw->body : "", dw->len, dw->sig);
+	free(dw->body);
+	dw->body = NULL;
+}
+
 static void digest_done(void *ud, struct aws_async_result *res)
 {
 	struct job *j = ud;
@@ -165,20 +198,32 @@ static void digest_done(void *ud, struct aws_async_result *res)
 		const char *alg = http_header_get(res->resp, "x-amz-meta-signature-algorithm");
 		const char *body = res->resp->body.data ? res->resp->body.data : "";
 		size_t len = res->rc ? 0 : res->resp->body.len;
+		struct digest_work *dw = xcalloc(1, sizeof(*dw));
 
 		r->prog.digests++;
 		r->prog.bytes += len;
-		chain_add_fetched(c->chain, j->bucket, j->key, CHAIN_FETCH_OK, body, len, sig, alg,
-				  NULL);
 		if (!res->rc) {
 			/* a linked digest in the trail's earlier bucket goes to DIR/<that bucket>/ */
 			vd_save_blob(r, j->bucket, j->key, 0, body, len);
 			vd_save_meta(r, j->bucket, j->key, sig, alg);
 		}
-	} else {
-		chain_add_fetched(c->chain, j->bucket, j->key, fetch_status(res), NULL, 0, NULL, NULL,
-				  res->errmsg);
+		/* the parse and the signature check go to the pool; the job (and
+		 * its cell) waits for them, collected by collect_hashes */
+		dw->body = xmalloc(len + 1);
+		memcpy(dw->body, body, len);
+		dw->len = len;
+		dw->sig = sig ? xstrdup(sig) : NULL;
+		dw->alg = alg ? xstrdup(alg) : NULL;
+		j->dw = dw;
+		r->hashing++;
+		r->inflight--;
+		hashpool_call(r->pool, digest_work_run, j);
+		collect_hashes(r, false);
+		pump(r);
+		return;
 	}
+	chain_add_fetched(c->chain, j->bucket, j->key, fetch_status(res), NULL, 0, NULL, NULL,
+			  res->errmsg);
 	job_done(r, j);
 }
 
@@ -205,9 +250,12 @@ static int log_sink(void *ud, const void *data, size_t n)
 	}
 	if (j->idx == (size_t)-1 || j->stopped)
 		return 0;
-	if (!j->h)
-		j->h = loghash_new(r->o->max_inflated ? r->o->max_inflated : LOGHASH_MAX_INFLATED, 0);
-	if (loghash_feed(j->h, data, n) > LOGHASH_TRAILING_DATA) {
+	/* the event loop only copies the bytes: a worker inflates and hashes
+	 * them (this blocks while the pool's queue is full) */
+	if (!j->hi)
+		j->hi = hashpool_stream(r->pool, r->o->max_inflated, j);
+	if (hashpool_feed(j->hi, data, n) > LOGHASH_TRAILING_DATA) {
+		/* the workers already know the answer (final) */
 		j->stopped = true;
 		/* nothing more to learn: stop reading, unless saving a copy */
 		if (j->fd < 0)
@@ -220,9 +268,9 @@ static int log_sink_reset(void *ud)
 {
 	struct job *j = ud;
 
-	if (j->h) {
-		loghash_free(j->h);
-		j->h = NULL;
+	if (j->hi) {
+		hashpool_abandon(j->hi);
+		j->hi = NULL;
 	}
 	j->stopped = false;
 	j->bytes = 0;
@@ -231,12 +279,48 @@ static int log_sink_reset(void *ud)
 	return 0;
 }
 
+/* Report the work the pool has finished, log hashes and digests (wait:
+ * block until one is, when any is outstanding).  Not reentrant: the cells it
+ * advances may start jobs, whose completions come later. */
+static void collect_hashes(struct vrun *r, bool wait)
+{
+	struct hp_item *it;
+
+	if (r->collecting)
+		return;
+	r->collecting = true;
+	while (r->hashing && (it = hashpool_next_done(r->pool, wait))) {
+		struct job *j = hashpool_item_ud(it);
+		struct vcell *c = j->cell;
+
+		wait = false;
+		if (j->kind == JOB_GET_DIGEST) {
+			chain_add_loaded(c->chain, j->bucket, j->key, j->dw->sig, j->dw->alg, &j->dw->l);
+		} else {
+			enum loghash_status st;
+			char hex[65];
+
+			st = hashpool_item_status(it, hex);
+			r->prog.logs++;
+			chain_log_result(c->chain, j->idx, CHAIN_FETCH_OK, st, hex, NULL, r->out);
+		}
+		hashpool_item_free(it);
+		j->hi = NULL;
+		r->hashing--;
+		vd_job_free(j);
+		c->pending--;
+		if (!c->pending)
+			cell_advance(c);
+	}
+	r->collecting = false;
+	vd_progress(r);
+}
+
 static void log_done(void *ud, struct aws_async_result *res)
 {
 	struct job *j = ud;
 	struct vcell *c = j->cell;
 	struct vrun *r = c->run;
-	char hex[65] = "";
 
 	if (j->idx == (size_t)-1) {
 		/* save-only download of an unreferenced log */
@@ -244,16 +328,18 @@ static void log_done(void *ud, struct aws_async_result *res)
 		return;
 	}
 	if (res->rc == 0 || (res->rc == TK_ETAMPERED && j->stopped)) {
-		enum loghash_status st;
-
-		if (!j->h)   /* empty object */
-			j->h = loghash_new(r->o->max_inflated ? r->o->max_inflated : LOGHASH_MAX_INFLATED, 0);
-		st = loghash_finish(j->h, hex);
-		r->prog.logs++;
-		chain_log_result(c->chain, j->idx, CHAIN_FETCH_OK, st, hex, NULL, r->out);
-	} else {
-		chain_log_result(c->chain, j->idx, fetch_status(res), LOGHASH_OK, NULL, res->errmsg, r->out);
+		/* the body is in: free its request slot now; the job (and its
+		 * cell) waits for the hash, collected by collect_hashes */
+		if (!j->hi)   /* empty object */
+			j->hi = hashpool_stream(r->pool, r->o->max_inflated, j);
+		hashpool_end(j->hi);
+		r->hashing++;
+		r->inflight--;
+		collect_hashes(r, false);
+		pump(r);
+		return;
 	}
+	chain_log_result(c->chain, j->idx, fetch_status(res), LOGHASH_OK, NULL, res->errmsg, r->out);
 	job_done(r, j);
 }
 
@@ -574,6 +660,21 @@ static void cell_advance(struct vcell *c)
 	}
 }
 
+/* A run that stops: the jobs waiting for their hash are freed unreported. */
+static void drop_hashes(struct vrun *r)
+{
+	struct hp_item *it;
+
+	while (r->hashing && (it = hashpool_next_done(r->pool, true))) {
+		struct job *j = hashpool_item_ud(it);
+
+		hashpool_item_free(it);
+		j->hi = NULL;
+		r->hashing--;
+		vd_job_free(j);
+	}
+}
+
 int vd_online_run(struct vrun *r, struct errbuf *err)
 {
 	const struct validate_opts *o = r->o;
@@ -628,9 +729,18 @@ cells:
 		enqueue(r, vd_job_new(JOB_LIST_LOGS, r, c, NULL));
 	}
 	pump(r);
-	rc = aws_sched_run(o->sched, err);
-	if (rc)
-		return rc;
+	for (;;) {
+		rc = aws_sched_run(o->sched, err);
+		if (rc) {
+			drop_hashes(r);
+			return rc;
+		}
+		if (!r->hashing)
+			break;
+		/* the network is idle, hashes are not: their cells may go on */
+		collect_hashes(r, true);
+		pump(r);
+	}
 	if (r->fatal)
 		return err_set(err, r->fatal, "%s", r->fatal_err.msg);
 	for (i = 0; i < r->ncells; i++)

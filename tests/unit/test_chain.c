@@ -85,6 +85,7 @@ static void list_dir(const char *root, const char *rel, struct keys_list *out)
 static const char *g_deny_bucket, *g_deny_prefix;
 static const char *g_anchor_key, *g_anchor_sig;
 static size_t g_digests_valid, g_logs_valid;
+static int g_preload;   /* digests through chain_preload + chain_add_loaded */
 
 /* validate a --local copy; returns the findings */
 static void run_local(const char *dir, const struct digest_loc *loc, time_t start, time_t end,
@@ -142,8 +143,17 @@ static void run_local(const char *dir, const struct digest_loc *loc, time_t star
 				if (read_file(meta, &m, 65536) == 0)
 					assert_int_equal(local_read_meta(m.data, m.len, &sig, &alg, NULL), 0);
 				buf_release(&m);
-				chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_OK, b.data,
-						  b.len, sig, alg, NULL);
+				if (g_preload) {
+					/* as validate_s3.c: parsed and checked apart, then added */
+					struct chain_loaded l;
+
+					chain_preload(&l, &ks, b.data ? b.data : "", b.len, sig);
+					chain_add_loaded(c, want[i].bucket, want[i].key, sig, alg, &l);
+					chain_loaded_release(&l);
+				} else {
+					chain_add_fetched(c, want[i].bucket, want[i].key, CHAIN_FETCH_OK, b.data,
+							  b.len, sig, alg, NULL);
+				}
 			}
 			buf_release(&b);
 			free(sig);
@@ -472,10 +482,34 @@ static void test_location_anchor(void **state)
 	free(path);
 }
 
+/* every scenario again with the digests parsed and signature-checked by
+ * chain_preload (validate online does that on the hash pool's workers):
+ * the same findings, exactly */
+static void test_all_scenarios_preloaded(void **state)
+{
+	static const char *const names[] = {
+		"clean", "log-modified", "log-truncated", "log-trailing", "log-multimember",
+		"log-missing", "log-unreferenced", "log-bomb", "digest-deleted", "digest-moved",
+		"digest-bad-signature", "digest-unknown-key", "digest-wrong-types", "digest-skipped",
+		"chain-restart", "digest-foreign-bucket", "location-prefix-change",
+		"location-prefix-none", "location-bucket-change", "location-bucket-change-logs-stay",
+		"location-link-missing", "location-old-digest-altered", "location-link-tampered",
+		"location-link-newer", "location-link-other-account", "location-link-bad-bucket",
+	};
+	size_t i;
+
+	(void)state;
+	g_preload = 1;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		check_scenario(names[i], 1u << 20);
+	g_preload = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_all_scenarios_preloaded),
 		cmocka_unit_test(test_log_modified),
 		cmocka_unit_test(test_log_truncated),
 		cmocka_unit_test(test_log_trailing),
