@@ -66,6 +66,8 @@ static const struct {
 	[DC_ALARM_ACTION_MISSING] = { "alarm_action_missing", "an alarm no longer notifies the topic: it changes state silently; trailkeep apply restores its action" },
 	[DC_ALARM_TOPIC_MISSING] = { "alarm_topic_missing", "the alarm topic was deleted: alarms fire into nothing; trailkeep apply re-creates it (subscribers confirm again)" },
 	[DC_TOPIC_POLICY_DENIES] = { "topic_policy_denies", "the topic policy does not let CloudWatch publish the alarms: trailkeep apply restores its statements" },
+	[DC_TOPIC_KEY_DENIES] = { "topic_key_denies", "the alarm topic's KMS key does not let CloudWatch encrypt the alarms' messages (alias/aws/sns, another key, disabled, pending deletion or its key policy): trailkeep apply restores the topic's key and its policy; enable a disabled key" },
+	[DC_SUBSCRIPTION_UNCONFIRMED] = { "subscription_unconfirmed", "nobody has confirmed a subscription to the alarm topic, so the alarms reach nobody: the subscriber confirms the link in SNS's confirmation message; trailkeep apply subscribes a removed endpoint again" },
 	[DC_ACCESS_LOGGING_OFF] = { "access_logging_off", "the log bucket's S3 server access logging is off or points elsewhere: trailkeep apply sets it back" },
 	[DC_ACCESS_LOG_POLICY_DENIES] = { "access_log_policy_denies", "the access-log bucket policy does not let logging.s3.amazonaws.com write the log bucket's access logs: trailkeep apply restores it" },
 	[DC_PREFIX_FOREIGN] = { "prefix_foreign", "logs under the prefix of an account that is neither configured nor an ACTIVE member: logs kept from before it was removed, or another trail writing into the bucket" },

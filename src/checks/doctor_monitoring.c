@@ -23,7 +23,19 @@
  *     topic_policy_denies          the topic policy, evaluated for
  *                                  cloudwatch.amazonaws.com SNS:Publish with the
  *                                  alarm's aws:SourceArn, does not allow
- *                                  (culprit: SetTopicAttributes)
+ *                                  (culprit: SetTopicAttributes); also for
+ *                                  notify_denied, for every planned alarm
+ *   notify_denied (the trail owner's cells), after the topic policy:
+ *     topic_key_denies             the topic's KmsMasterKeyId is alias/aws/sns or
+ *                                  not the planned key (SetTopicAttributes), the
+ *                                  key is not Enabled (DisableKey /
+ *                                  ScheduleKeyDeletion: the fix enables it), or
+ *                                  its policy does not allow cloudwatch
+ *                                  kms:GenerateDataKey + kms:Decrypt (PutKeyPolicy)
+ *   notify_unconfirmed (the trail owner's cells), after all of the above:
+ *     subscription_unconfirmed     ListSubscriptionsByTopic: none confirmed (none
+ *                                  at all: culprit Unsubscribe, fix apply; else
+ *                                  the subscriber confirms)
  *   access_log_stale / access_log_none (the central account's cell):
  *     access_logging_off           the log bucket's logging does not target the
  *                                  access-log bucket (culprit: PutBucketLogging)
@@ -32,7 +44,7 @@
  *                                  log bucket's aws:SourceArn / aws:SourceAccount,
  *                                  does not allow (culprit: PutBucketPolicy /
  *                                  DeleteBucketPolicy)
- * Each fix is trailkeep apply (it converges every one of them).  A read that
+ * Each fix is trailkeep apply unless said otherwise.  A read that
  * fails leaves the cell incomplete (unexamined), never "unknown". */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -43,6 +55,7 @@
 #include "endpoint.h"
 #include "monitoring.h"
 #include "s3.h"
+#include "verify_monitoring.h"
 #include "banned.h"
 
 static const char *sv(const json_t *o, const char *k)
@@ -104,6 +117,7 @@ static void found(struct cellctx *x, enum doctor_cause cause, const char *accoun
 struct cwplan {
 	const char *owner, *part, *iam_region;
 	const char *group, *group_arn, *role_arn, *role, *pname, *topic_arn;
+	const char *topic_key;          /* the plan's topic key alias (NULL: none) */
 	const json_t *alarms;           /* the plan's Alarms */
 	struct trail_cache *t;
 	struct aws_ctx *ctx;
@@ -271,13 +285,99 @@ static int cw_alarms(struct cellctx *x, const struct cwplan *p, const char *cons
 	return rc;
 }
 
-/* the topic exists and its policy lets CloudWatch publish for the first alarm */
+/* the topic's key lets CloudWatch encrypt the alarms' messages */
+static int cw_topic_key(struct cellctx *x, const struct cwplan *p, const json_t *attrs, const char *alarm_arn)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const char *ref = sv(attrs, "KmsMasterKeyId");
+	struct vmon_key_verdict kv;
+	struct errbuf e;
+	const char *event;
+
+	err_clear(&e);
+	if (vmon_topic_key_check(p->ctx, ref, alarm_arn, p->owner, &kv, &e)) {
+		dr_ev(x->c, "kms DescribeKey/GetKeyPolicy '%s': not checked: %s", ref, e.msg);
+		dr_incomplete(x, e.msg);
+		vmon_key_verdict_release(&kv);
+		return CW_STOP;
+	}
+	if (kv.ok) {
+		if (ref && *ref)
+			dr_ev(x->c, "the topic's key '%s' lets cloudwatch.amazonaws.com use it", kv.key_arn ? kv.key_arn : ref);
+		vmon_key_verdict_release(&kv);
+		return CW_NEXT;
+	}
+	dr_ev(x->c, "sns GetTopicAttributes '%s': KmsMasterKeyId '%s'%s%s%s: %s", p->topic_arn, ref,
+	      p->topic_key ? ", planned '" : "", p->topic_key ? p->topic_key : "", p->topic_key ? "'" : "", kv.reason);
+	/* another key than planned: whoever set it; else the key's own change */
+	event = p->topic_key && strcmp(ref, p->topic_key) ? "SetTopicAttributes" : kv.event;
+	if (!strcmp(event, "SetTopicAttributes"))
+		dr_find_culprit(x->st, x->c, p->owner, cfg->home_region, &event, 1, &p->topic_arn, 1);
+	else
+		dr_find_culprit(x->st, x->c, p->owner, cfg->home_region, &event, 1, NULL, 0);
+	x->c->cause = DC_TOPIC_KEY_DENIES;
+	if (!strcmp(event, "DisableKey"))
+		dr_set_fix(x->c, "aws kms enable-key --key-id %s", kv.key_arn ? kv.key_arn : ref);
+	else if (!strcmp(event, "ScheduleKeyDeletion"))
+		dr_set_fix(x->c, "aws kms cancel-key-deletion --key-id %s, then aws kms enable-key --key-id %s",
+			   kv.key_arn ? kv.key_arn : ref, kv.key_arn ? kv.key_arn : ref);
+	else
+		dr_fix_apply(x->st, x->c, NULL);
+	vmon_key_verdict_release(&kv);
+	return CW_FOUND;
+}
+
+/* somebody receives what the topic publishes (notify_unconfirmed only) */
+static int cw_subscribers(struct cellctx *x, const struct cwplan *p)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	const char *event = "Unsubscribe";
+	json_t *subs = NULL, *y;
+	struct errbuf e;
+	size_t i, confirmed = 0;
+
+	err_clear(&e);
+	if (mon_subscriptions(p->ctx, p->topic_arn, &subs, &e)) {
+		dr_ev(x->c, "sns ListSubscriptionsByTopic '%s': not checked: %s", p->topic_arn, e.msg);
+		dr_incomplete(x, e.msg);
+		return CW_STOP;
+	}
+	json_array_foreach(subs, i, y) {
+		const char *sa = sv(y, "SubscriptionArn");
+		bool ok = sa && !strncmp(sa, "arn:", 4);
+
+		confirmed += ok;
+		dr_ev(x->c, "sns ListSubscriptionsByTopic '%s': %s '%s': %s", p->topic_arn, sv(y, "Protocol"),
+		      sv(y, "Endpoint"), ok ? "confirmed" : (sa && *sa ? sa : "no subscription ARN"));
+	}
+	if (confirmed) {
+		json_decref(subs);
+		return CW_NEXT;
+	}
+	x->c->cause = DC_SUBSCRIPTION_UNCONFIRMED;
+	if (!json_array_size(subs)) {
+		dr_ev(x->c, "sns ListSubscriptionsByTopic '%s': no subscription at all", p->topic_arn);
+		/* Unsubscribe names the subscription, not the topic */
+		dr_find_culprit(x->st, x->c, p->owner, cfg->home_region, &event, 1, NULL, 0);
+		dr_fix_apply(x->st, x->c, NULL);
+		dr_set_fix_note(x->c, "subscribes the [monitoring] subscribe endpoints again; each confirms");
+	} else {
+		dr_set_fix(x->c, "the subscriber confirms: the link in SNS's \"Subscription Confirmation\" message to %s",
+			   sv(json_array_get(subs, 0), "Endpoint"));
+	}
+	json_decref(subs);
+	return CW_FOUND;
+}
+
+/* the topic exists, its policy lets CloudWatch publish for every planned
+ * alarm, its key lets CloudWatch use it; someone receives it */
 static int cw_topic(struct cellctx *x, const struct cwplan *p, const char *const *names)
 {
 	const struct tk_config *cfg = x->st->o->cfg;
 	json_t *attrs = NULL;
 	char *alarm_arn = NULL;
 	struct errbuf e;
+	size_t i;
 	int rc, ok;
 
 	err_clear(&e);
@@ -293,13 +393,21 @@ static int cw_topic(struct cellctx *x, const struct cwplan *p, const char *const
 		return CW_STOP;
 	}
 	rc = CW_NEXT;
-	if (names && names[0] && sv(attrs, "Policy")) {
-		const char *kv[] = { "aws:SourceArn", NULL, "aws:SourceAccount", p->owner, "AWS:SourceOwner", p->owner };
+	for (i = 0; names && names[i] && rc == CW_NEXT; i++) {
+		const char *kv[] = { "aws:SourceArn", NULL, "aws:SourceAccount", p->owner, "AWS:SourceOwner", p->owner,
+				     "aws:SecureTransport", "true" };
 
-		alarm_arn = xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", p->part, cfg->home_region, p->owner, names[0]);
+		if (!sv(attrs, "Policy")) {
+			dr_ev(x->c, "sns GetTopicAttributes '%s': no Policy", p->topic_arn);
+			dr_incomplete(x, "GetTopicAttributes has no Policy");
+			rc = CW_STOP;
+			break;
+		}
+		free(alarm_arn);
+		alarm_arn = xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", p->part, cfg->home_region, p->owner, names[i]);
 		kv[1] = alarm_arn;
 		ok = service_allowed(x, "the topic policy", sv(attrs, "Policy"), "cloudwatch.amazonaws.com", "SNS:Publish",
-				     p->topic_arn, kv, 6);
+				     p->topic_arn, kv, 8);
 		if (ok < 0)
 			rc = CW_STOP;
 		else if (!ok) {
@@ -308,12 +416,14 @@ static int cw_topic(struct cellctx *x, const struct cwplan *p, const char *const
 			rc = CW_FOUND;
 		}
 	}
+	if (rc == CW_NEXT && alarm_arn)
+		rc = cw_topic_key(x, p, attrs, alarm_arn);
 	free(alarm_arn);
 	json_decref(attrs);
 	return rc;
 }
 
-static int check_cloudwatch(struct cellctx *x, const char *owner)
+static int check_cloudwatch(struct cellctx *x, const char *owner, bool subscribers_only)
 {
 	struct dstate *st = x->st;
 	const struct tk_config *cfg = st->o->cfg;
@@ -337,6 +447,7 @@ static int check_cloudwatch(struct cellctx *x, const char *owner)
 	p.role = sv(ro, "RoleName");
 	p.pname = sv(ro, "PolicyName");
 	p.topic_arn = sv(json_object_get(mon, "Topic"), "TopicArn");
+	p.topic_key = sv(json_object_get(mon, "Topic"), "KmsMasterKeyId");
 	p.alarms = json_object_get(mon, "Alarms");
 	p.t = dr_trail_get(st, owner);
 	if (!mon || !p.group || !p.group_arn || !p.role_arn || !p.role || !p.pname || !p.topic_arn || !p.t || p.t->rc)
@@ -350,6 +461,12 @@ static int check_cloudwatch(struct cellctx *x, const char *owner)
 	names = xcalloc(json_array_size(p.alarms) + 1, sizeof(*names));
 	json_array_foreach(p.alarms, i, a)
 		names[i] = sv(a, "Name");
+	if (subscribers_only) {
+		/* notify_unconfirmed alone: verify saw the rest in order */
+		rc = cw_subscribers(x, &p);
+		free(names);
+		return rc == CW_FOUND;
+	}
 	rc = cw_trail_and_group(x, &p);
 	if (rc == CW_NEXT)
 		rc = cw_role(x, &p);
@@ -446,11 +563,14 @@ int dr_check_monitoring(struct cellctx *x, const struct doctor_cell_in *in)
 
 	if (!cfg->monitoring || !sym)
 		return 0;
-	if ((strstr(sym, "cloudwatch_delivery_") || strstr(sym, "monitoring_drift")) &&
-	    (rc = check_cloudwatch(x, owner)))
+	if ((strstr(sym, "cloudwatch_delivery_") || strstr(sym, "monitoring_drift") || strstr(sym, "notify_denied")) &&
+	    (rc = check_cloudwatch(x, owner, false)))
 		return rc;
 	if (strstr(sym, "access_log_") && cfg->access_log_bucket &&
-	    !strcmp(x->c->account, config_central_account(cfg)))
-		return check_access_logs(x);
+	    !strcmp(x->c->account, config_central_account(cfg)) && (rc = check_access_logs(x)))
+		return rc;
+	/* the warning last: a cell with a worse symptom gets that cause */
+	if (strstr(sym, "notify_unconfirmed"))
+		return check_cloudwatch(x, owner, true);
 	return 0;
 }

@@ -41,6 +41,8 @@ enum finding_code {
 	F_MONITORING_DRIFT,            /* [monitoring]: the trail's log group/role differ from the plan */
 	F_ACCESS_LOG_STALE,            /* [monitoring]: newest S3 server access log too old */
 	F_ACCESS_LOG_NONE,             /* [monitoring]: no S3 server access log at all */
+	F_NOTIFY_DENIED,               /* [monitoring]: the alarm topic (policy, key) refuses CloudWatch */
+	F_NOTIFY_UNCONFIRMED,          /* [monitoring]: the alarm topic has no confirmed subscription */
 	F_DIGEST_MISSING,
 	F_DIGEST_MOVED,
 	F_DIGEST_FORMAT_INVALID,

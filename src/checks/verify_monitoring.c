@@ -1,7 +1,10 @@
 /* verify_monitoring.c: verify's [monitoring] checks (README "Monitoring",
  * codes in docs/findings.md): the trail's CloudWatch Logs settings and
  * delivery status, the log group, metric filters, alarms and topic in the
- * trail owner's account, and the central bucket's S3 server access logs.
+ * trail owner's account, whether the topic lets CloudWatch publish the
+ * alarms (policy and key: notify_denied) and whether anybody confirmed a
+ * subscription (notify_unconfirmed), and the central bucket's S3 server
+ * access logs.
  * Called from verify.c (verify_int.h).  Library code: no printing, no clock. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -11,12 +14,217 @@
 #include <jansson.h>
 
 #include "verify_int.h"
+#include "verify_monitoring.h"
 #include "buf.h"
+#include "kms.h"
 #include "monitoring.h"
 #include "plan.h"
 #include "s3.h"
 #include "timeutil.h"
 #include "banned.h"
+
+/* ---------------------------------------------------------------- the alarm topic */
+
+static int eval_service(const char *text, const char *service, const char *action, const char *resource,
+			const char *const *kv, size_t nkv, struct policy_result *res, struct errbuf *err)
+{
+	struct policy_context *pc = policy_context_new();
+	struct policy_request req;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i + 1 < nkv && !rc; i += 2)
+		rc = policy_context_add(pc, kv[i], kv[i + 1], err);
+	if (!rc) {
+		memset(&req, 0, sizeof(req));
+		req.principal.kind = PRINCIPAL_SERVICE;
+		req.principal.arn = service;
+		req.action = action;
+		req.resource = resource;
+		req.context = pc;
+		rc = policy_eval_text(res, text, strlen(text), &req, err);
+	}
+	policy_context_free(pc);
+	return rc;
+}
+
+int vmon_topic_policy_eval(const char *policy, const char *topic_arn, const char *alarm_arn, const char *account,
+			   struct policy_result *res, struct errbuf *err)
+{
+	const char *kv[] = { "aws:SourceArn", alarm_arn, "aws:SourceAccount", account, "AWS:SourceOwner", account,
+			     "aws:SecureTransport", "true" };
+
+	return eval_service(policy, "cloudwatch.amazonaws.com", "SNS:Publish", topic_arn, kv, 8, res, err);
+}
+
+void vmon_key_verdict_release(struct vmon_key_verdict *v)
+{
+	free(v->key_arn);
+	v->key_arn = NULL;
+}
+
+static bool is_managed_topic_key(const char *ref)
+{
+	size_t n = strlen(ref), m = strlen(VMON_MANAGED_TOPIC_KEY);
+
+	return !strcmp(ref, VMON_MANAGED_TOPIC_KEY) || (n > m && ref[n - m - 1] == ':' &&
+							 !strcmp(ref + n - m, VMON_MANAGED_TOPIC_KEY));
+}
+
+int vmon_topic_key_check(struct aws_ctx *ctx, const char *key_ref, const char *alarm_arn, const char *account,
+			 struct vmon_key_verdict *out, struct errbuf *err)
+{
+	static const char *const actions[] = { "kms:GenerateDataKey", "kms:Decrypt" };
+	const char *kv[] = { "aws:SourceArn", alarm_arn, "aws:SourceAccount", account };
+	struct kms_key key;
+	struct policy_result res;
+	char *policy = NULL;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	if (!key_ref || !*key_ref)
+		return 0;
+	out->ok = false;
+	if (is_managed_topic_key(key_ref)) {
+		out->event = "SetTopicAttributes";
+		snprintf(out->reason, sizeof(out->reason), "the topic is encrypted with the AWS managed key '%s', whose "
+			 "policy never lets cloudwatch.amazonaws.com use it", key_ref);
+		return 0;
+	}
+	memset(&key, 0, sizeof(key));
+	rc = kms_describe_key(ctx, key_ref, &key, err);
+	if (rc == TK_ENOTFOUND) {
+		out->event = "SetTopicAttributes";
+		snprintf(out->reason, sizeof(out->reason), "the topic's key '%s' does not exist", key_ref);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	out->key_arn = xstrdup(key.arn ? key.arn : key_ref);
+	if (!key.state || strcmp(key.state, "Enabled")) {
+		out->event = key.state && !strcmp(key.state, "PendingDeletion") ? "ScheduleKeyDeletion" : "DisableKey";
+		snprintf(out->reason, sizeof(out->reason), "the topic's key '%s' is %s, not Enabled", out->key_arn,
+			 key.state ? key.state : "in no state");
+		goto done;
+	}
+	if ((rc = kms_get_key_policy(ctx, key.key_id ? key.key_id : key_ref, &policy, err)))
+		goto done;
+	for (i = 0; i < sizeof(actions) / sizeof(*actions); i++) {
+		if ((rc = eval_service(policy, "cloudwatch.amazonaws.com", actions[i], out->key_arn, kv, 4, &res, err)))
+			goto done;
+		if (res.decision != POLICY_ALLOW) {
+			out->event = "PutKeyPolicy";
+			snprintf(out->reason, sizeof(out->reason), "the policy of the topic's key '%s' %s "
+				 "cloudwatch.amazonaws.com %s: %s", out->key_arn,
+				 res.decision == POLICY_DENY ? "explicitly denies" : "does not allow", actions[i], res.explain);
+			goto done;
+		}
+	}
+	out->ok = true;
+done:
+	free(policy);
+	kms_key_release(&key);
+	return rc;
+}
+
+static char *alarm_arn(const struct tk_config *cfg, const char *owner, const char *name)
+{
+	return xasprintf("arn:%s:cloudwatch:%s:%s:alarm:%s", cfg->partition ? cfg->partition : "aws",
+			 cfg->home_region, owner, name);
+}
+
+/* notify_denied: the topic policy must let CloudWatch publish for every
+ * planned alarm, the topic's key (if any) must let CloudWatch use it.  A
+ * read or an evaluation that fails: unchecked.  Returns 0, or -1 when the
+ * cells were made unchecked. */
+static int check_notify(struct vstate *v, struct aws_ctx *ctx, const char *owner, const char *topic,
+			const json_t *attrs, const char *const *names, size_t n)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
+	const char *policy = json_string_value(json_object_get(attrs, "Policy"));
+	const char *first = NULL;
+	char *arn, why[POLICY_EXPLAIN_LEN + 32] = "", more[48] = "";
+	struct policy_result res;
+	struct vmon_key_verdict kv;
+	struct errbuf err;
+	size_t i, denied = 0;
+
+	if (!n)
+		return 0;
+	if (!policy) {
+		verify_unchecked(v, unit, "cannot read the alarm topic's policy", "GetTopicAttributes has no Policy");
+		return -1;
+	}
+	err_clear(&err);
+	for (i = 0; i < n; i++) {
+		if (!names[i])
+			continue;
+		arn = alarm_arn(cfg, owner, names[i]);
+		if (vmon_topic_policy_eval(policy, topic, arn, owner, &res, &err)) {
+			free(arn);
+			verify_unchecked(v, unit, "cannot evaluate the alarm topic's policy", err.msg);
+			return -1;
+		}
+		free(arn);
+		if (res.decision != POLICY_ALLOW && !denied++) {
+			first = names[i];
+			snprintf(why, sizeof(why), "%s%s", res.decision == POLICY_DENY ? "explicitly denied: " : "", res.explain);
+		}
+	}
+	if (denied > 1)
+		snprintf(more, sizeof(more), " and %zu more", denied - 1);
+	if (denied)
+		verify_trail_finding(v, owner, F_NOTIFY_DENIED, NULL, "the policy of topic '%s' does not let "
+				     "cloudwatch.amazonaws.com publish for alarm '%s'%s: %s", topic, first, more, why);
+	arn = alarm_arn(cfg, owner, names[0] ? names[0] : "");
+	if (vmon_topic_key_check(ctx, json_string_value(json_object_get(attrs, "KmsMasterKeyId")), arn, owner, &kv,
+				 &err)) {
+		free(arn);
+		vmon_key_verdict_release(&kv);
+		verify_unchecked(v, unit, "cannot check the alarm topic's key", err.msg);
+		return -1;
+	}
+	free(arn);
+	if (!kv.ok)
+		verify_trail_finding(v, owner, F_NOTIFY_DENIED, NULL, "topic '%s': CloudWatch cannot publish the alarms: %s",
+				     topic, kv.reason);
+	vmon_key_verdict_release(&kv);
+	return 0;
+}
+
+/* notify_unconfirmed: nobody receives what the topic publishes */
+static int check_subscribers(struct vstate *v, struct aws_ctx *ctx, const char *owner, const char *topic)
+{
+	const char *unit = v->cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
+	json_t *subs = NULL, *x;
+	struct errbuf err;
+	size_t i, confirmed = 0;
+
+	err_clear(&err);
+	if (mon_subscriptions(ctx, topic, &subs, &err)) {
+		verify_unchecked(v, unit, "cannot list the alarm topic's subscriptions", err.msg);
+		return -1;
+	}
+	json_array_foreach(subs, i, x) {
+		const char *sa = json_string_value(json_object_get(x, "SubscriptionArn"));
+
+		if (sa && !strncmp(sa, "arn:", 4))
+			confirmed++;
+	}
+	if (!json_array_size(subs))
+		verify_trail_finding(v, owner, F_NOTIFY_UNCONFIRMED, NULL, "topic '%s' has no subscription: the alarms "
+				     "reach nobody", topic);
+	else if (!confirmed)
+		verify_trail_finding(v, owner, F_NOTIFY_UNCONFIRMED, NULL, "topic '%s' has no confirmed subscription "
+				     "(%zu pending confirmation, e.g. %s '%s'): the alarms reach nobody", topic,
+				     json_array_size(subs), json_string_value(json_object_get(json_array_get(subs, 0), "Protocol")),
+				     json_string_value(json_object_get(json_array_get(subs, 0), "Endpoint")));
+	json_decref(subs);
+	return 0;
+}
 
 /* ---------------------------------------------------------------- trail and alarms */
 
@@ -105,21 +313,23 @@ static void monitoring_resources(struct vstate *v, const char *owner, const json
 				     group, owner);
 		return;
 	}
-	rc = mon_topic_attributes(&a->ctx, topic, &attrs, &err);
-	json_decref(attrs);
-	if (rc == TK_ENOTFOUND)
-		verify_trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "the alarm topic '%s' does not exist", topic);
-	else if (rc) {
-		verify_unchecked(v, unit, "cannot read the alarm topic", err.msg);
-		return;
-	}
-	if ((rc = mon_metric_filters(&a->ctx, group, &filters, &err))) {
-		verify_unchecked(v, unit, "cannot read the metric filters", err.msg);
-		return;
-	}
 	names = xcalloc(json_array_size(list) + 1, sizeof(*names));
 	json_array_foreach(list, i, al)
 		names[i] = json_string_value(json_object_get(al, "Name"));
+	rc = mon_topic_attributes(&a->ctx, topic, &attrs, &err);
+	if (rc == TK_ENOTFOUND) {
+		verify_trail_finding(v, owner, F_MONITORING_DRIFT, NULL, "the alarm topic '%s' does not exist", topic);
+	} else if (rc) {
+		verify_unchecked(v, unit, "cannot read the alarm topic", err.msg);
+		goto done;
+	} else if (check_notify(v, &a->ctx, owner, topic, attrs, names, json_array_size(list)) ||
+		   check_subscribers(v, &a->ctx, owner, topic)) {
+		goto done;
+	}
+	if ((rc = mon_metric_filters(&a->ctx, group, &filters, &err))) {
+		verify_unchecked(v, unit, "cannot read the metric filters", err.msg);
+		goto done;
+	}
 	if (json_array_size(list) && (rc = mon_alarms(&a->ctx, names, json_array_size(list), &alarms, &err))) {
 		verify_unchecked(v, unit, "cannot read the alarms", err.msg);
 		goto done;
@@ -129,6 +339,7 @@ static void monitoring_resources(struct vstate *v, const char *owner, const json
 			check_alarm(v, owner, group, topic, al, filters, alarms);
 done:
 	free(names);
+	json_decref(attrs);
 	json_decref(filters);
 	json_decref(alarms);
 }

@@ -434,9 +434,11 @@ int mon_subscriptions(struct aws_ctx *ctx, const char *arn, json_t **out, struct
 		for (m = xml_child(xml_path(d.root, "ListSubscriptionsByTopicResult/Subscriptions"), "member"); m;
 		     m = xml_next(m)) {
 			const char *pr = xml_path_text(m, "Protocol"), *ep = xml_path_text(m, "Endpoint");
+			const char *sa = xml_path_text(m, "SubscriptionArn");
 
 			if (pr && ep)
-				json_array_append_new(all, json_pack("{s:s, s:s}", "Protocol", pr, "Endpoint", ep));
+				json_array_append_new(all, json_pack("{s:s, s:s, s:s}", "Protocol", pr, "Endpoint", ep,
+								     "SubscriptionArn", sa ? sa : ""));
 		}
 		t = xml_path_text(d.root, "ListSubscriptionsByTopicResult/NextToken");
 		token = t && *t ? xstrdup(t) : NULL;

@@ -44,7 +44,9 @@ int mon_topic_attributes(struct aws_ctx *ctx, const char *arn, json_t **attrs, s
 int mon_create_topic(struct aws_ctx *ctx, const char *name, json_t *attrs, char **arn, struct errbuf *err);
 int mon_set_topic_attribute(struct aws_ctx *ctx, const char *arn, const char *name, const char *value,
 			    struct errbuf *err);
-/* ListSubscriptionsByTopic (all pages): *out an array of {"Protocol", "Endpoint"}. */
+/* ListSubscriptionsByTopic (all pages): *out an array of {"Protocol",
+ * "Endpoint", "SubscriptionArn"} ("PendingConfirmation" until the subscriber
+ * confirms; "" when the answer had none). */
 int mon_subscriptions(struct aws_ctx *ctx, const char *arn, json_t **out, struct errbuf *err);
 int mon_subscribe(struct aws_ctx *ctx, const char *arn, const char *protocol, const char *endpoint,
 		  struct errbuf *err);

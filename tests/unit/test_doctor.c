@@ -24,7 +24,8 @@ static void test_cause_table(void **state)
 		"global_events_off", "global_events_duplicated", "validation_disabled", "account_left_org",
 		"org_trusted_access_disabled", "cloudwatch_settings_changed", "log_group_missing",
 		"cloudwatch_role_missing", "cloudwatch_role_untrusted", "cloudwatch_role_denies", "alarm_missing",
-		"alarm_action_missing", "alarm_topic_missing", "topic_policy_denies", "access_logging_off",
+		"alarm_action_missing", "alarm_topic_missing", "topic_policy_denies", "topic_key_denies",
+		"subscription_unconfirmed", "access_logging_off",
 		"access_log_policy_denies", "account_unconfigured", "prefix_foreign", "unknown" };
 	size_t i, j;
 

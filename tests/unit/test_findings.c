@@ -16,7 +16,7 @@ static void test_table(void **state)
 		"delivery_stale", "delivery_none", "prefix_missing", "prefix_unexpected",
 		"account_not_in_org", "account_unconfigured", "org_trusted_access_disabled",
 		"cloudwatch_delivery_stale", "cloudwatch_delivery_error", "monitoring_drift",
-		"access_log_stale", "access_log_none",
+		"access_log_stale", "access_log_none", "notify_denied", "notify_unconfirmed",
 		"digest_missing", "digest_moved", "digest_format_invalid", "digest_signature_invalid",
 		"digest_public_key_unknown", "digest_chain_gap", "digest_link_unreadable",
 		"log_missing", "log_hash_mismatch",
@@ -69,7 +69,7 @@ static void test_severity(void **state)
 {
 	/* the S3 server access logs are best effort (README "Monitoring"): warnings */
 	static const enum finding_code warnings[] = { F_GLOBAL_EVENTS_DUPLICATED, F_PREFIX_UNEXPECTED,
-		F_ACCOUNT_UNCONFIGURED, F_ACCESS_LOG_STALE, F_ACCESS_LOG_NONE };
+		F_ACCOUNT_UNCONFIGURED, F_ACCESS_LOG_STALE, F_ACCESS_LOG_NONE, F_NOTIFY_UNCONFIRMED };
 	struct findings f;
 	size_t i, j;
 
