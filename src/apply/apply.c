@@ -23,6 +23,7 @@
 #include "sts.h"
 #include "timeutil.h"
 #include "trail_drift.h"
+#include "workers.h"
 #include "xml.h"
 #include "banned.h"
 
@@ -556,8 +557,7 @@ static void run_trails(struct run *r, struct apply_result *out, int crc)
 {
 	const struct apply_options *o = r->o;
 	const struct tk_config *c = r->cfg;
-	pthread_t th[APPLY_MAX_JOBS];
-	int jobs, nth = 0;
+	int jobs;
 	size_t i;
 
 	if (c->mode == TK_MODE_ORGANIZATION) {
@@ -579,13 +579,7 @@ static void run_trails(struct run *r, struct apply_result *out, int crc)
 			jobs = APPLY_MAX_JOBS;
 		if ((size_t)jobs > r->ntrails)
 			jobs = (int)r->ntrails;
-		for (nth = 0; nth < jobs; nth++)
-			if (pthread_create(&th[nth], NULL, trail_worker, r))
-				break;
-		if (nth == 0)
-			trail_worker(r);   /* no threads: do it here */
-		for (i = 0; i < (size_t)nth; i++)
-			pthread_join(th[i], NULL);
+		tk_run_workers(jobs, trail_worker, r);
 	}
 	for (i = 0; i < r->ntrails; i++) {
 		if (crc)

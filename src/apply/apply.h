@@ -90,7 +90,7 @@
 #include "plan.h"
 
 #define APPLY_SID_PREFIX "Trailkeep"
-#define APPLY_MAX_JOBS 64
+#define APPLY_MAX_JOBS 64             /* = TK_MAX_WORKERS (workers.h) */
 #define APPLY_POLICY_RETRY_MS 60000L
 /* the tag a key gets at creation (value: kms_alias), so a key whose
  * CreateKey reply was lost is found and adopted instead of made twice */

@@ -22,6 +22,7 @@
 #include "s3.h"
 #include "sts.h"
 #include "timeutil.h"
+#include "workers.h"
 #include "trail_drift.h"
 #include "digest.h"
 #include "banned.h"
@@ -514,16 +515,14 @@ static void order_by_account(size_t *order, size_t n, const struct doctor_cell_i
 	free(v);
 }
 
-#define DOCTOR_MAX_JOBS 64
 
 /* Phases 0 and 1 with a worker per account (at most o->jobs at once). */
 static int run_parallel(struct dstate *st, const struct doctor_opts *o, struct doctor_report *out, bool *red,
 			bool *deferred, struct errbuf *err)
 {
 	struct workers w;
-	pthread_t th[DOCTOR_MAX_JOBS];
 	size_t i, n = o->ncells, alloc = 0;
-	int jobs = o->jobs > DOCTOR_MAX_JOBS ? DOCTOR_MAX_JOBS : o->jobs, nth, k;
+	int jobs = o->jobs > TK_MAX_WORKERS ? TK_MAX_WORKERS : o->jobs;
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
@@ -547,16 +546,7 @@ static int run_parallel(struct dstate *st, const struct doctor_opts *o, struct d
 	err_clear(&w.err);
 	for (w.phase = 0; w.phase < 2 && !w.rc; w.phase++) {
 		w.next = 0;
-		nth = 0;
-		for (k = 0; k < jobs && (size_t)k < w.ngroups; k++) {
-			if (pthread_create(&th[nth], NULL, worker, &w))
-				break;
-			nth++;
-		}
-		if (!nth)   /* no thread at all: the phase on this thread */
-			worker(&w);
-		for (k = 0; k < nth; k++)
-			pthread_join(th[k], NULL);
+		tk_run_workers((size_t)jobs < w.ngroups ? jobs : (int)w.ngroups, worker, &w);
 	}
 	pthread_mutex_destroy(&w.lock);
 	st->calls += w.calls;
