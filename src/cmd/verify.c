@@ -119,51 +119,47 @@ static int merge(const char *config, const struct tk_config *cfg, const char *co
 	return rc;
 }
 
-int cmd_verify(int argc, char **argv)
+/* ---------------------------------------------------------------- the command */
+
+/* verify's command line */
+struct verify_args {
+	const char *config, *since_s, *start_s, *end_s, *jobs_s, *metrics, *html, *shard_s;
+	const char *state_path, *templates;
+	const char **accounts, **regions, **files;
+	size_t naccounts, nregions, nfiles;
+	bool json, integrity, merging;
+	unsigned shard_k, shard_n;
+	time_t now, start, end;
+	int jobs;
+};
+
+/* the options and their combinations: -1 to go on, else the exit code */
+static int verify_parse(struct verify_args *a, int argc, char **argv)
 {
 	/* static: they live for the process, like the argv they point into */
 	static struct cli_list acc, reg, pos;
-	const char **accounts, **regions, **files;
-	size_t naccounts, nregions, nfiles, i, ncells = 0;
-	const char *config = NULL, *since_s = NULL, *start_s = NULL, *end_s = NULL;
-	const char *jobs_s = NULL, *metrics = NULL, *html = NULL, *shard_s = NULL, *state_path = NULL;
-	const char *templates = NULL;
-	struct plan plan;
-	bool plan_loaded = false;
-	bool json = false, integrity, no_integrity = false, env_open = false, merging = false;
-	bool state_loaded = false;
-	unsigned shard_k = 0, shard_n = 0;
-	struct verify_state state;
-	struct tk_config cfg;
-	struct verify_opts vo;
-	struct cell_stats *cells = NULL;
-	struct findings f;
-	struct awsenv env;
-	struct report_progress pud = { CMD, 0, false };
-	struct errbuf err;
-	time_t now = cli_now(), start, end;
-	bool cfg_loaded = false;
-	int rc, jobs = 64;
+	bool no_integrity = false;
+	int rc;
 
-	findings_init(&f);
-	memset(&plan, 0, sizeof(plan));
-	memset(&cfg, 0, sizeof(cfg));
+	memset(a, 0, sizeof(*a));
+	a->now = cli_now();
+	a->jobs = 64;
 	{
 		const struct cli_opt copts[] = {
-			{ "--merge", NULL, CLI_FLAG, &merging },
-			{ "--json", NULL, CLI_FLAG, &json },
+			{ "--merge", NULL, CLI_FLAG, &a->merging },
+			{ "--json", NULL, CLI_FLAG, &a->json },
 			{ "--no-integrity", NULL, CLI_FLAG, &no_integrity },
-			{ "--since", NULL, CLI_VALUE, &since_s },
-			{ "--start", NULL, CLI_VALUE, &start_s },
-			{ "--end", NULL, CLI_VALUE, &end_s },
-			{ "--jobs", NULL, CLI_VALUE, &jobs_s },
-			{ "--metrics", NULL, CLI_VALUE, &metrics },
-			{ "--html", NULL, CLI_VALUE, &html },
-			{ "--shard", NULL, CLI_VALUE, &shard_s },
-			{ "--state", NULL, CLI_VALUE, &state_path },
+			{ "--since", NULL, CLI_VALUE, &a->since_s },
+			{ "--start", NULL, CLI_VALUE, &a->start_s },
+			{ "--end", NULL, CLI_VALUE, &a->end_s },
+			{ "--jobs", NULL, CLI_VALUE, &a->jobs_s },
+			{ "--metrics", NULL, CLI_VALUE, &a->metrics },
+			{ "--html", NULL, CLI_VALUE, &a->html },
+			{ "--shard", NULL, CLI_VALUE, &a->shard_s },
+			{ "--state", NULL, CLI_VALUE, &a->state_path },
 			{ "--account", NULL, CLI_LIST, &acc },
 			{ "--region", NULL, CLI_LIST, &reg },
-			{ "--templates", NULL, CLI_VALUE, &templates },
+			{ "--templates", NULL, CLI_VALUE, &a->templates },
 			{ NULL, NULL, CLI_FLAG, NULL },
 		};
 
@@ -171,114 +167,108 @@ int cmd_verify(int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 	}
-	integrity = !no_integrity;
-	accounts = acc.v;
-	naccounts = acc.n;
-	regions = reg.v;
-	nregions = reg.n;
-	config = pos.n ? pos.v[0] : NULL;
-	files = pos.n ? pos.v + 1 : NULL;
-	nfiles = pos.n ? pos.n - 1 : 0;
-	if (!config)
+	a->integrity = !no_integrity;
+	a->accounts = acc.v;
+	a->naccounts = acc.n;
+	a->regions = reg.v;
+	a->nregions = reg.n;
+	a->config = pos.n ? pos.v[0] : NULL;
+	a->files = pos.n ? pos.v + 1 : NULL;
+	a->nfiles = pos.n ? pos.n - 1 : 0;
+	if (!a->config)
 		return cli_usage(CMD, "missing CONFIG (an INI file such as examples/org.ini)");
-	if (nfiles && !merging)
-		return cli_usage(CMD, "too many arguments: '%s'", files[0]);
-	if (merging) {
-		if (!nfiles)
+	if (a->nfiles && !a->merging)
+		return cli_usage(CMD, "too many arguments: '%s'", a->files[0]);
+	if (a->merging) {
+		if (!a->nfiles)
 			return cli_usage(CMD, "--merge needs the --json files of the shards");
-		if (shard_s || state_path || since_s || start_s || end_s || jobs_s || naccounts ||
-		    nregions || !integrity)
+		if (a->shard_s || a->state_path || a->since_s || a->start_s || a->end_s || a->jobs_s ||
+		    a->naccounts || a->nregions || !a->integrity)
 			return cli_usage(CMD, "--merge takes only CONFIG, the files, --json and --metrics (and --html)");
 	}
-	if (shard_s && !parse_shard(shard_s, &shard_k, &shard_n))
-		return cli_usage(CMD, "--shard '%s' is not K/N with 1 <= K <= N <= %d", shard_s,
+	if (a->shard_s && !parse_shard(a->shard_s, &a->shard_k, &a->shard_n))
+		return cli_usage(CMD, "--shard '%s' is not K/N with 1 <= K <= N <= %d", a->shard_s,
 				 VERIFY_MAX_SHARDS);
-	if (state_path && !integrity)
+	if (a->state_path && !a->integrity)
 		return cli_usage(CMD, "--state needs the integrity checks (drop --no-integrity)");
-	if (since_s && (start_s || end_s))
+	if (a->since_s && (a->start_s || a->end_s))
 		return cli_usage(CMD, "--since cannot be combined with --start/--end");
-	if (end_s && !start_s)
+	if (a->end_s && !a->start_s)
 		return cli_usage(CMD, "--end needs --start");
-	end = now;
-	start = now - DEFAULT_SINCE;
-	if (since_s) {
+	a->end = a->now;
+	a->start = a->now - DEFAULT_SINCE;
+	if (a->since_s) {
 		long s;
 
-		if (tk_parse_duration(since_s, &s) || s <= 0)
-			return cli_usage(CMD, "--since '%s' is not a duration (e.g. 6h, 2d)", since_s);
-		start = now - s;
+		if (tk_parse_duration(a->since_s, &s) || s <= 0)
+			return cli_usage(CMD, "--since '%s' is not a duration (e.g. 6h, 2d)", a->since_s);
+		a->start = a->now - s;
 	}
-	if ((rc = cli_window(CMD, start_s, end_s, &start, &end)) >= 0)
+	if ((rc = cli_window(CMD, a->start_s, a->end_s, &a->start, &a->end)) >= 0)
 		return rc;
-	if ((rc = cli_jobs(CMD, jobs_s, &jobs)) >= 0)
-		return rc;
+	return cli_jobs(CMD, a->jobs_s, &a->jobs);
+}
+
+/* the planned trails: trail_config_drift is what apply would change.  0 or
+ * the exit code. */
+static int verify_plan(struct plan *plan, const struct tk_config *cfg, const char *templates)
+{
+	struct plan_opts po;
+	struct errbuf err;
+	char *tdir = templates ? xstrdup(templates) : cli_default_templates();
+	int rc;
+
+	memset(&po, 0, sizeof(po));
+	po.templates_dir = tdir;
+	po.no_limits = true;    /* only the trails are compared */
 	err_clear(&err);
-	rc = cli_load_config(CMD, config, &cfg);
-	if (rc)
-		goto done;
-	cfg_loaded = true;
-	if (merging) {
-		rc = merge(config, &cfg, files, nfiles, json, metrics, html, now);
-		goto done;
-	}
-	rc = cli_check_selection(CMD, &cfg, config, accounts, naccounts, regions, nregions);
-	if (rc)
-		goto done;
-	if (state_path) {
-		err_clear(&err);
-		state_loaded = true;
-		if (verify_state_load(&state, state_path, &cfg, &err)) {
-			rc = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
-			goto done;
-		}
-	}
-	{
-		/* the planned trails: trail_config_drift is what apply would change */
-		struct plan_opts po;
-		char *tdir = templates ? xstrdup(templates) : cli_default_templates();
+	rc = plan_build(plan, cfg, &po, &err);
+	free(tdir);
+	return rc ? cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg) : 0;
+}
 
-		memset(&po, 0, sizeof(po));
-		po.templates_dir = tdir;
-		po.no_limits = true;    /* only the trails are compared */
-		err_clear(&err);
-		rc = plan_build(&plan, &cfg, &po, &err);
-		free(tdir);
-		if (rc) {
-			rc = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
-			goto done;
-		}
-		plan_loaded = true;
-	}
-	{
-		struct awsenv_options eo = { cfg.home_region, jobs, 8, true };
+/* The checks on AWS and their report (state: NULL without --state).
+ * Returns the exit code. */
+static int verify_execute(const struct verify_args *a, const struct tk_config *cfg,
+			  const struct plan *plan, struct verify_state *state)
+{
+	struct verify_opts vo;
+	struct cell_stats *cells = NULL;
+	size_t ncells = 0, i;
+	struct findings f;
+	struct awsenv env;
+	struct awsenv_options eo = { cfg->home_region, a->jobs, 8, true };
+	struct report_progress pud = { CMD, 0, false };
+	struct errbuf err;
+	int rc;
 
-		rc = awsenv_open(&env, CMD, &eo);
-		if (rc)
-			goto done;
-		env_open = true;
-	}
+	rc = awsenv_open(&env, CMD, &eo);
+	if (rc)
+		return rc;
+	findings_init(&f);
 	memset(&vo, 0, sizeof(vo));
-	vo.cfg = &cfg;
-	vo.plan = &plan;
-	vo.accounts = accounts;
-	vo.naccounts = naccounts;
-	vo.regions = regions;
-	vo.nregions = nregions;
-	vo.now = now;
-	vo.start = start;
-	vo.end = end;
-	vo.integrity = integrity;
-	vo.shard_index = shard_k;
-	vo.shard_count = shard_n;
-	vo.state = state_path ? &state : NULL;
-	vo.start_explicit = start_s != NULL;
+	vo.cfg = cfg;
+	vo.plan = plan;
+	vo.accounts = a->accounts;
+	vo.naccounts = a->naccounts;
+	vo.regions = a->regions;
+	vo.nregions = a->nregions;
+	vo.now = a->now;
+	vo.start = a->start;
+	vo.end = a->end;
+	vo.integrity = a->integrity;
+	vo.shard_index = a->shard_k;
+	vo.shard_count = a->shard_n;
+	vo.state = state;
+	vo.start_explicit = a->start_s != NULL;
 	vo.aws = &env.ctx;
 	vo.sched = env.sched;
 	if (cli_progress_enabled()) {
 		vo.progress = report_progress;
 		vo.progress_ud = &pud;
 	}
-	report_set_run(report_run_json(config, now, start, end));   /* --json: "run" */
+	report_set_run(report_run_json(a->config, a->now, a->start, a->end));   /* --json: "run" */
+	err_clear(&err);
 	rc = verify_run(&vo, &f, &cells, &ncells, &err);
 	if (pud.shown)
 		fputs("\n", stderr);
@@ -286,32 +276,72 @@ int cmd_verify(int argc, char **argv)
 		rc = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
 		goto done;
 	}
-	if (shard_n)
-		rc = report_shard(&f, cells, ncells, json, metrics, now, shard_k, shard_n,
+	if (a->shard_n)
+		rc = report_shard(&f, cells, ncells, a->json, a->metrics, a->now, a->shard_k, a->shard_n,
 				  verify_cell_count(&vo));
 	else
-		rc = report_findings(CMD, &f, cells, ncells, json, metrics, now);
-	if (html && report_html_file(CMD, html, &f, cells, ncells, now))
+		rc = report_findings(CMD, &f, cells, ncells, a->json, a->metrics, a->now);
+	if (a->html && report_html_file(CMD, a->html, &f, cells, ncells, a->now))
 		rc = TK_EXIT_RUNTIME;   /* the page of `trailkeep report` (report.c) */
-	if (state_path) {
+	if (state) {
 		err_clear(&err);
-		if (verify_state_save(&state, state_path, &err))
+		if (verify_state_save(state, a->state_path, &err))
 			rc = cli_error(CMD, TK_EXIT_RUNTIME, "%s", err.msg);
 	}
 done:
-	if (state_loaded)
-		verify_state_release(&state);
 	if (cells) {
 		for (i = 0; i < ncells; i++)
 			cell_release(&cells[i]);
 		free(cells);
 	}
-	if (env_open)
-		awsenv_close(&env);
+	awsenv_close(&env);
+	findings_release(&f);
+	return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a;
+	struct verify_state state;
+	struct tk_config cfg;
+	struct plan plan;
+	struct errbuf err;
+	bool state_loaded = false, plan_loaded = false;
+	int rc;
+
+	rc = verify_parse(&a, argc, argv);
+	if (rc >= 0)
+		return rc;
+	memset(&plan, 0, sizeof(plan));
+	memset(&cfg, 0, sizeof(cfg));
+	rc = cli_load_config(CMD, a.config, &cfg);
+	if (rc)
+		return rc;
+	if (a.merging) {
+		rc = merge(a.config, &cfg, a.files, a.nfiles, a.json, a.metrics, a.html, a.now);
+		goto done;
+	}
+	rc = cli_check_selection(CMD, &cfg, a.config, a.accounts, a.naccounts, a.regions, a.nregions);
+	if (rc)
+		goto done;
+	if (a.state_path) {
+		err_clear(&err);
+		state_loaded = true;
+		if (verify_state_load(&state, a.state_path, &cfg, &err)) {
+			rc = cli_error(CMD, TK_EXIT_USAGE, "%s", err.msg);
+			goto done;
+		}
+	}
+	rc = verify_plan(&plan, &cfg, a.templates);
+	if (rc)
+		goto done;
+	plan_loaded = true;
+	rc = verify_execute(&a, &cfg, &plan, a.state_path ? &state : NULL);
+done:
+	if (state_loaded)
+		verify_state_release(&state);
 	if (plan_loaded)
 		plan_release(&plan);
-	if (cfg_loaded)
-		config_release(&cfg);
-	findings_release(&f);
+	config_release(&cfg);
 	return rc;
 }
