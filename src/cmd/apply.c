@@ -252,75 +252,192 @@ static bool ask(void)
 	       !strcmp(line, "yes");
 }
 
+/* apply's command line: -1 to go on, else the exit code.  *accounts (from
+ * --account) is the caller's to free, also on a non-negative return. */
+static int apply_parse(int argc, char **argv, const char **config_path, const char **templates,
+		       struct cli_list *acc, bool *dry, bool *yes)
+{
+	const struct cli_opt copts[] = {
+		{ "--dry-run", NULL, CLI_FLAG, dry },
+		{ "--yes", "-y", CLI_FLAG, yes },
+		{ "--account", NULL, CLI_LIST, acc },
+		{ "--templates", NULL, CLI_VALUE, templates },
+		{ NULL, NULL, CLI_FLAG, NULL },
+	};
+	struct cli_list pos;
+	int rc, ret = TK_EXIT_USAGE;
+
+	rc = cli_parse(CMD, argc, argv, copts, &pos);
+	if (rc >= 0)
+		return rc;
+	*config_path = cli_config_arg(CMD, &pos, &ret);
+	cli_list_release(&pos);
+	if (!*config_path)
+		return ret;
+	if (!*dry && !*yes && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)))
+		return cli_usage(CMD, "refusing to change AWS without confirmation: pass --yes "
+				 "(or --dry-run to see what would change)");
+	return -1;
+}
+
+/* What apply talks to AWS with: the environment, the options of every
+ * worker's AWS context and HTTP pool, and the per-account AssumeRole cache
+ * (creds_net.h) on a pool of its own.  Does not move once opened. */
+struct apply_aws {
+	struct awsenv env;
+	bool env_open;
+	struct aws_ctx_options ao;
+	struct http_pool_options ho;
+	struct http_pool *net_pool;
+	struct acreds ac;
+};
+
+/* 0 or the exit code (a is then for apply_aws_close) */
+static int apply_aws_open(struct apply_aws *a, const struct tk_config *cfg)
+{
+	struct awsenv_options eo;
+	struct creds_net_config nc;
+	struct errbuf err;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	memset(&eo, 0, sizeof(eo));
+	eo.region = cfg->home_region;
+	eo.need_creds = true;
+	eo.max_attempts = 5;   /* like botocore legacy mode: apply is a one-shot writer */
+	rc = awsenv_open(&a->env, CMD, &eo);
+	if (rc)
+		return rc;
+	a->env_open = true;
+
+	/* every worker makes its own HTTP pool with these options */
+	awsenv_worker_pool_options(&a->ho, 4);
+	a->ao.creds = &a->env.creds;
+	a->ao.region = cfg->home_region;
+	a->ao.endpoints = &a->env.endpoints;
+	a->ao.clock = a->env.ctx.clock;
+	a->ao.clock_ud = a->env.ctx.clock_ud;
+	a->ao.max_attempts = a->env.ctx.max_attempts;
+	a->ao.backoff_scale = a->env.ctx.backoff_scale;
+	a->ao.seed = a->env.ctx.rng;
+
+	err_clear(&err);
+	rc = http_pool_new(&a->net_pool, &a->ho, &err);
+	if (rc)
+		return cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+	memset(&nc, 0, sizeof(nc));
+	nc.http = a->net_pool;
+	nc.endpoints = &a->env.endpoints;
+	nc.clock = a->env.ctx.clock;
+	nc.clock_ud = a->env.ctx.clock_ud;
+	nc.backoff_scale = a->env.ctx.backoff_scale;
+	a->ac.net = creds_net_new(&nc);
+	a->ac.source = &a->env.creds;
+	a->ac.partition = cfg->partition ? cfg->partition : "aws";
+	a->ac.role = cfg->assume_role;
+	a->ac.external_id = cfg->external_id;
+	a->ac.region = cfg->home_region;
+	return 0;
+}
+
+static void apply_aws_close(struct apply_aws *a)
+{
+	creds_net_free(a->ac.net);
+	if (a->net_pool)
+		http_pool_free(a->net_pool);
+	if (a->env_open)
+		awsenv_close(&a->env);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Interactive: show what would change, then ask.  -1 to go on (the answer
+ * was yes), else the exit code. */
+static int apply_confirm(struct apply_options *opts, const struct tk_config *cfg)
+{
+	struct apply_result res;
+	struct errbuf err;
+	int rc, ret = -1;
+
+	memset(&res, 0, sizeof(res));
+	err_clear(&err);
+	opts->dry_run = true;
+	rc = apply_run(&res, opts, &err);
+	if (rc) {
+		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+	} else {
+		print_changes(&res, true);
+		if (res.nchanges == 0 || res.failed) {
+			print_summary(cfg, &res, true);
+			ret = res.failed ? TK_EXIT_RUNTIME : TK_EXIT_OK;
+		} else if (!ask()) {
+			printf("nothing changed\n");
+			ret = TK_EXIT_OK;
+		}
+	}
+	apply_result_release(&res);
+	return ret;
+}
+
+/* The run itself, its changes and summary: the exit code. */
+static int apply_execute(struct apply_options *opts, const struct tk_config *cfg, bool dry)
+{
+	struct apply_result res;
+	struct errbuf err;
+	int rc, ret;
+
+	memset(&res, 0, sizeof(res));
+	err_clear(&err);
+	opts->dry_run = dry;
+	rc = apply_run(&res, opts, &err);
+	if (rc) {
+		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+	} else {
+		print_changes(&res, dry);
+		print_summary(cfg, &res, dry);
+		if (res.failed)
+			ret = TK_EXIT_RUNTIME;
+		else if (dry && res.nchanges)
+			ret = TK_EXIT_CHANGES;
+		else
+			ret = TK_EXIT_OK;
+	}
+	apply_result_release(&res);
+	return ret;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	const char *config_path = NULL, *templates = NULL;
 	struct cli_list acc = { NULL, 0, 0 };
-	const char **accounts = NULL;
-	size_t naccounts = 0;
-	bool dry = false, yes = false, interactive, asked = false;
+	bool dry = false, yes = false;
 	struct tk_config cfg;
 	struct plan plan;
 	struct plan_opts popts;
-	struct awsenv env;
-	struct awsenv_options eo;
-	struct aws_ctx_options ao;
-	struct http_pool_options ho;
+	struct apply_aws aws;
 	struct apply_options opts;
-	struct apply_result res;
-	struct creds_net_config nc;
-	struct acreds ac;
 	struct errbuf err;
 	char *tdir = NULL;
-	bool cfg_loaded = false, plan_built = false, env_open = false;
+	bool cfg_loaded = false, plan_built = false;
 	int lock_fd = -1;
-	struct http_pool *net_pool = NULL;
-	int rc, ret = TK_EXIT_USAGE;
+	int rc, ret;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&plan, 0, sizeof(plan));
-	memset(&res, 0, sizeof(res));
-	memset(&ac, 0, sizeof(ac));
+	memset(&aws, 0, sizeof(aws));
 	err_clear(&err);
-	{
-		const struct cli_opt copts[] = {
-			{ "--dry-run", NULL, CLI_FLAG, &dry },
-			{ "--yes", "-y", CLI_FLAG, &yes },
-			{ "--account", NULL, CLI_LIST, &acc },
-			{ "--templates", NULL, CLI_VALUE, &templates },
-			{ NULL, NULL, CLI_FLAG, NULL },
-		};
-		struct cli_list pos;
-
-		rc = cli_parse(CMD, argc, argv, copts, &pos);
-		if (rc >= 0) {
-			cli_list_release(&acc);
-			return rc;
-		}
-		config_path = cli_config_arg(CMD, &pos, &ret);
-		cli_list_release(&pos);
-		if (!config_path) {
-			cli_list_release(&acc);
-			return ret;
-		}
-	}
-	accounts = acc.v;
-	naccounts = acc.n;
-	interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	if (!dry && !yes && !interactive) {
-		free(accounts);
-		return cli_usage(CMD, "refusing to change AWS without confirmation: pass --yes "
-				 "(or --dry-run to see what would change)");
+	ret = apply_parse(argc, argv, &config_path, &templates, &acc, &dry, &yes);
+	if (ret >= 0) {
+		cli_list_release(&acc);
+		return ret;
 	}
 
 	ret = cli_load_config(CMD, config_path, &cfg);
 	if (ret)
 		goto done;
 	cfg_loaded = true;
-	ret = cli_check_selection(CMD, &cfg, config_path, accounts, naccounts, NULL, 0);
+	ret = cli_check_selection(CMD, &cfg, config_path, acc.v, acc.n, NULL, 0);
 	if (ret)
 		goto done;
-	ret = TK_EXIT_USAGE;
 	tdir = templates ? xstrdup(templates) : cli_default_templates();
 	memset(&popts, 0, sizeof(popts));
 	popts.templates_dir = tdir;
@@ -332,113 +449,35 @@ int cmd_apply(int argc, char **argv)
 	}
 	plan_built = true;
 
-	memset(&eo, 0, sizeof(eo));
-	eo.region = cfg.home_region;
-	eo.need_creds = true;
-	eo.max_attempts = 5;   /* like botocore legacy mode: apply is a one-shot writer */
-	rc = awsenv_open(&env, CMD, &eo);
-	if (rc) {
-		ret = rc;
+	ret = apply_aws_open(&aws, &cfg);
+	if (ret)
 		goto done;
-	}
-	env_open = true;
-
-	/* every worker makes its own HTTP pool with these options */
-	awsenv_worker_pool_options(&ho, 4);
-	memset(&ao, 0, sizeof(ao));
-	ao.creds = &env.creds;
-	ao.region = cfg.home_region;
-	ao.endpoints = &env.endpoints;
-	ao.clock = env.ctx.clock;
-	ao.clock_ud = env.ctx.clock_ud;
-	ao.max_attempts = env.ctx.max_attempts;
-	ao.backoff_scale = env.ctx.backoff_scale;
-	ao.seed = env.ctx.rng;
-
-	/* the per-account AssumeRole cache (creds_net.h) on a pool of its own */
-	rc = http_pool_new(&net_pool, &ho, &err);
-	if (rc) {
-		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
-		goto done;
-	}
-	memset(&nc, 0, sizeof(nc));
-	nc.http = net_pool;
-	nc.endpoints = &env.endpoints;
-	nc.clock = env.ctx.clock;
-	nc.clock_ud = env.ctx.clock_ud;
-	nc.backoff_scale = env.ctx.backoff_scale;
-	ac.net = creds_net_new(&nc);
-	ac.source = &env.creds;
-	ac.partition = cfg.partition ? cfg.partition : "aws";
-	ac.role = cfg.assume_role;
-	ac.external_id = cfg.external_id;
-	ac.region = cfg.home_region;
-
 	memset(&opts, 0, sizeof(opts));
 	opts.cfg = &cfg;
 	opts.plan = &plan;
-	opts.accounts = naccounts ? accounts : NULL;
-	opts.naccounts = naccounts;
-	opts.aws = &ao;
-	opts.http_opts = &ho;
+	opts.accounts = acc.n ? acc.v : NULL;
+	opts.naccounts = acc.n;
+	opts.aws = &aws.ao;
+	opts.http_opts = &aws.ho;
 	opts.account_creds = account_creds;
-	opts.account_creds_ud = &ac;
+	opts.account_creds_ud = &aws.ac;
 
 	/* one apply at a time for this central account and bucket (a dry run
 	 * writes nothing and takes no lock) */
-	if (!dry && (lock_fd = take_lock(&cfg, &env.endpoints, &ret)) < 0)
+	if (!dry && (lock_fd = take_lock(&cfg, &aws.env.endpoints, &ret)) < 0)
 		goto done;
-	if (!dry && !yes) {
-		/* interactive: show what would change, then ask */
-		opts.dry_run = true;
-		rc = apply_run(&res, &opts, &err);
-		if (rc) {
-			ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
-			goto done;
-		}
-		print_changes(&res, true);
-		if (res.nchanges == 0 || res.failed) {
-			print_summary(&cfg, &res, true);
-			ret = res.failed ? TK_EXIT_RUNTIME : TK_EXIT_OK;
-			goto done;
-		}
-		if (!ask()) {
-			printf("nothing changed\n");
-			ret = TK_EXIT_OK;
-			goto done;
-		}
-		asked = true;
-		apply_result_release(&res);
-	}
-	opts.dry_run = dry;
-	rc = apply_run(&res, &opts, &err);
-	if (rc) {
-		ret = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
+	if (!dry && !yes && (ret = apply_confirm(&opts, &cfg)) >= 0)
 		goto done;
-	}
-	print_changes(&res, dry);
-	print_summary(&cfg, &res, dry);
-	if (res.failed)
-		ret = TK_EXIT_RUNTIME;
-	else if (dry && res.nchanges)
-		ret = TK_EXIT_CHANGES;
-	else
-		ret = TK_EXIT_OK;
-	(void)asked;
+	ret = apply_execute(&opts, &cfg, dry);
 done:
 	if (lock_fd >= 0)
 		close(lock_fd);   /* releases the lock */
-	apply_result_release(&res);
-	creds_net_free(ac.net);
-	if (net_pool)
-		http_pool_free(net_pool);
-	if (env_open)
-		awsenv_close(&env);
+	apply_aws_close(&aws);
 	if (plan_built)
 		plan_release(&plan);
 	if (cfg_loaded)
 		config_release(&cfg);
 	free(tdir);
-	free(accounts);
+	cli_list_release(&acc);
 	return ret;
 }
