@@ -198,44 +198,129 @@ static bool valid_bucket(const char *s)
 	return true;
 }
 
-int cmd_validate(int argc, char **argv)
+/* validate's command line */
+struct validate_args {
+	const char *bucket, *prefix, *trail, *org, *home, *start_s, *end_s, *local, *save;
+	const char *jobs_s, *maxlog_s;
+	const struct cli_list *accounts, *regions;
+	unsigned long long max_log;
+	char *trail_name, *home_from_arn;   /* owned */
+	bool json;
+	time_t now, start, end;
+	int jobs;
+};
+
+/* --max-log-size: "512M" and the like.  0 or -1. */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	char *e;
+	unsigned long long v = strtoull(s, &e, 10);
+	int shift = 0;
+
+	if (*e == 'K' || *e == 'k')
+		shift = 10;
+	else if (*e == 'M' || *e == 'm')
+		shift = 20;
+	else if (*e == 'G' || *e == 'g')
+		shift = 30;
+	if (shift)
+		e++;
+	if (e == s || *e || v == 0 || v > (1ULL << 40) >> shift || s[0] == '-')
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* --trail may be an ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
+ * -1 to go on, else the exit code. */
+static int parse_trail(struct validate_args *a)
+{
+	if (!strncmp(a->trail, "arn:", 4)) {
+		const char *t = strstr(a->trail, ":trail/");
+		const char *p = a->trail;
+		int k;
+
+		for (k = 0; k < 3 && p; k++) {
+			p = strchr(p, ':');
+			if (p)
+				p++;
+		}
+		if (!t || !p || !t[7])
+			return cli_usage(CMD, "'%s' is not a trail ARN", a->trail);
+		a->trail_name = xstrdup(t + 7);
+		a->home_from_arn = xstrndup(p, strcspn(p, ":"));
+	} else {
+		a->trail_name = xstrdup(a->trail);
+	}
+	if (!a->home)
+		a->home = a->home_from_arn && *a->home_from_arn ? a->home_from_arn : a->regions->v[0];
+	return -1;
+}
+
+/* the values one by one: -1 to go on, else the exit code */
+static int validate_check_args(struct validate_args *a)
+{
+	size_t i;
+	int rc;
+
+	if (!a->bucket || !a->trail || !a->accounts->n || !a->regions->n || !a->start_s)
+		return cli_usage(CMD, "--bucket, --account, --region, --trail and --start are required");
+	if (!valid_bucket(a->bucket))
+		return cli_usage(CMD, "'%s' is not a valid bucket name", a->bucket);
+	for (i = 0; i < a->accounts->n; i++)
+		if (!valid_account(a->accounts->v[i]))
+			return cli_usage(CMD, "account id '%s' is not 12 digits", a->accounts->v[i]);
+	for (i = 0; i < a->regions->n; i++)
+		if (!valid_region(a->regions->v[i]))
+			return cli_usage(CMD, "'%s' is not a region name", a->regions->v[i]);
+	if (a->home && !valid_region(a->home))
+		return cli_usage(CMD, "'%s' is not a region name", a->home);
+	if (a->org && (strncmp(a->org, "o-", 2) || strlen(a->org) < 12 || strlen(a->org) > 34))
+		return cli_usage(CMD, "'%s' is not an organization id (o-...)", a->org);
+	if (a->prefix && strlen(a->prefix) > VALIDATE_MAX_KEY)
+		return cli_usage(CMD, "--prefix is longer than %d bytes (the longest S3 key)", VALIDATE_MAX_KEY);
+	if (a->prefix && (a->prefix[0] == '/' || (a->prefix[0] && a->prefix[strlen(a->prefix) - 1] == '/')))
+		return cli_usage(CMD, "--prefix '%s' must not start or end with '/'", a->prefix);
+	a->start = 0;
+	a->end = a->now;
+	if ((rc = cli_window(CMD, a->start_s, a->end_s, &a->start, &a->end)) >= 0)
+		return rc;
+	if (a->local && a->save)
+		return cli_usage(CMD, "--local and --save cannot be used together");
+	if ((rc = cli_jobs(CMD, a->jobs_s, &a->jobs)) >= 0)
+		return rc;
+	if (a->maxlog_s && parse_size(a->maxlog_s, &a->max_log))
+		return cli_usage(CMD, "--max-log-size '%s' is not a size (e.g. 512M)", a->maxlog_s);
+	return parse_trail(a);
+}
+
+/* -1 to go on, else the exit code; a->trail_name and a->home_from_arn are
+ * the caller's to free either way */
+static int validate_parse(struct validate_args *a, int argc, char **argv)
 {
 	/* static: they live for the process, like the argv they point into */
 	static struct cli_list accounts, regions, pos;
-	const char *bucket = NULL, *prefix = NULL, *trail = NULL, *org = NULL, *home = NULL;
-	const char *start_s = NULL, *end_s = NULL, *local = NULL, *save = NULL, *jobs_s = NULL;
-	const char *maxlog_s = NULL;
-	unsigned long long max_log = 0;
-	char *trail_name = NULL, *home_from_arn = NULL;
-	bool json = false;
-	struct validate_opts vo;
-	struct validate_cell *cells = NULL;
-	struct cell_stats *stats = NULL;
-	struct findings f;
-	struct awsenv env;
-	struct report_progress pud = { CMD, 0, false };
-	struct errbuf err;
-	time_t start, end, now = cli_now();
-	bool env_open = false;
-	int rc, jobs = 64;
-	size_t a, r, n = 0;
+	int rc;
 
-	findings_init(&f);
-	memset(&env, 0, sizeof(env));
+	memset(a, 0, sizeof(*a));
+	a->now = cli_now();
+	a->jobs = 64;
+	a->accounts = &accounts;
+	a->regions = &regions;
 	{
 		const struct cli_opt copts[] = {
-			{ "--json", NULL, CLI_FLAG, &json },
-			{ "--bucket", NULL, CLI_VALUE, &bucket },
-			{ "--prefix", NULL, CLI_VALUE, &prefix },
-			{ "--trail", "--trail-arn", CLI_VALUE, &trail },
-			{ "--org-id", NULL, CLI_VALUE, &org },
-			{ "--home-region", NULL, CLI_VALUE, &home },
-			{ "--start", "--start-time", CLI_VALUE, &start_s },
-			{ "--end", "--end-time", CLI_VALUE, &end_s },
-			{ "--local", NULL, CLI_VALUE, &local },
-			{ "--save", NULL, CLI_VALUE, &save },
-			{ "--jobs", NULL, CLI_VALUE, &jobs_s },
-			{ "--max-log-size", NULL, CLI_VALUE, &maxlog_s },
+			{ "--json", NULL, CLI_FLAG, &a->json },
+			{ "--bucket", NULL, CLI_VALUE, &a->bucket },
+			{ "--prefix", NULL, CLI_VALUE, &a->prefix },
+			{ "--trail", "--trail-arn", CLI_VALUE, &a->trail },
+			{ "--org-id", NULL, CLI_VALUE, &a->org },
+			{ "--home-region", NULL, CLI_VALUE, &a->home },
+			{ "--start", "--start-time", CLI_VALUE, &a->start_s },
+			{ "--end", "--end-time", CLI_VALUE, &a->end_s },
+			{ "--local", NULL, CLI_VALUE, &a->local },
+			{ "--save", NULL, CLI_VALUE, &a->save },
+			{ "--jobs", NULL, CLI_VALUE, &a->jobs_s },
+			{ "--max-log-size", NULL, CLI_VALUE, &a->maxlog_s },
 			{ "--account", "--account-id", CLI_LIST, &accounts },
 			{ "--region", NULL, CLI_LIST, &regions },
 			{ NULL, NULL, CLI_FLAG, NULL },
@@ -247,90 +332,46 @@ int cmd_validate(int argc, char **argv)
 		if (pos.n)
 			return cli_usage(CMD, "unexpected argument '%s'", pos.v[0]);
 	}
-	if (!bucket || !trail || !accounts.n || !regions.n || !start_s)
-		return cli_usage(CMD, "--bucket, --account, --region, --trail and --start are required");
-	if (!valid_bucket(bucket))
-		return cli_usage(CMD, "'%s' is not a valid bucket name", bucket);
-	for (a = 0; a < accounts.n; a++)
-		if (!valid_account(accounts.v[a]))
-			return cli_usage(CMD, "account id '%s' is not 12 digits", accounts.v[a]);
-	for (r = 0; r < regions.n; r++)
-		if (!valid_region(regions.v[r]))
-			return cli_usage(CMD, "'%s' is not a region name", regions.v[r]);
-	if (home && !valid_region(home))
-		return cli_usage(CMD, "'%s' is not a region name", home);
-	if (org && (strncmp(org, "o-", 2) || strlen(org) < 12 || strlen(org) > 34))
-		return cli_usage(CMD, "'%s' is not an organization id (o-...)", org);
-	if (prefix && strlen(prefix) > VALIDATE_MAX_KEY)
-		return cli_usage(CMD, "--prefix is longer than %d bytes (the longest S3 key)", VALIDATE_MAX_KEY);
-	if (prefix && (prefix[0] == '/' || (prefix[0] && prefix[strlen(prefix) - 1] == '/')))
-		return cli_usage(CMD, "--prefix '%s' must not start or end with '/'", prefix);
-	start = 0;
-	end = now;
-	if ((rc = cli_window(CMD, start_s, end_s, &start, &end)) >= 0)
-		return rc;
-	if (local && save)
-		return cli_usage(CMD, "--local and --save cannot be used together");
-	if ((rc = cli_jobs(CMD, jobs_s, &jobs)) >= 0)
-		return rc;
-	if (maxlog_s) {
-		char *e;
-		unsigned long long v = strtoull(maxlog_s, &e, 10);
-		int shift = 0;
+	return validate_check_args(a);
+}
 
-		if (*e == 'K' || *e == 'k')
-			shift = 10;
-		else if (*e == 'M' || *e == 'm')
-			shift = 20;
-		else if (*e == 'G' || *e == 'g')
-			shift = 30;
-		if (shift)
-			e++;
-		if (e == maxlog_s || *e || v == 0 || v > (1ULL << 40) >> shift || maxlog_s[0] == '-')
-			return cli_usage(CMD, "--max-log-size '%s' is not a size (e.g. 512M)", maxlog_s);
-		max_log = v << shift;
-	}
-	/* --trail may be an ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME */
-	if (!strncmp(trail, "arn:", 4)) {
-		const char *t = strstr(trail, ":trail/");
-		const char *p = trail;
-		int k;
+/* The cells (every account x region), the run and its report: the exit
+ * code. */
+static int validate_execute(const struct validate_args *a)
+{
+	struct validate_opts vo;
+	struct validate_cell *cells = NULL;
+	struct cell_stats *stats = NULL;
+	struct findings f;
+	struct awsenv env;
+	struct report_progress pud = { CMD, 0, false };
+	struct errbuf err;
+	bool env_open = false;
+	int rc;
+	size_t i, r, n = 0;
 
-		for (k = 0; k < 3 && p; k++) {
-			p = strchr(p, ':');
-			if (p)
-				p++;
-		}
-		if (!t || !p || !t[7])
-			return cli_usage(CMD, "'%s' is not a trail ARN", trail);
-		trail_name = xstrdup(t + 7);
-		home_from_arn = xstrndup(p, strcspn(p, ":"));
-	} else {
-		trail_name = xstrdup(trail);
-	}
-	if (!home)
-		home = home_from_arn && *home_from_arn ? home_from_arn : regions.v[0];
-
-	cells = xcalloc(accounts.n * regions.n + 1, sizeof(*cells));
-	for (a = 0; a < accounts.n; a++)
-		for (r = 0; r < regions.n; r++) {
-			cells[n].account = accounts.v[a];
-			cells[n].region = regions.v[r];
+	findings_init(&f);
+	memset(&env, 0, sizeof(env));
+	cells = xcalloc(a->accounts->n * a->regions->n + 1, sizeof(*cells));
+	for (i = 0; i < a->accounts->n; i++)
+		for (r = 0; r < a->regions->n; r++) {
+			cells[n].account = a->accounts->v[i];
+			cells[n].region = a->regions->v[r];
 			n++;
 		}
 	memset(&vo, 0, sizeof(vo));
-	vo.bucket = bucket;
-	vo.prefix = prefix;
-	vo.trail = trail_name;
-	vo.org_id = org;
-	vo.home_region = home;
+	vo.bucket = a->bucket;
+	vo.prefix = a->prefix;
+	vo.trail = a->trail_name;
+	vo.org_id = a->org;
+	vo.home_region = a->home;
 	vo.cells = cells;
 	vo.ncells = n;
-	vo.start = start;
-	vo.end = end;
-	vo.local_dir = local;
-	vo.save_dir = save;
-	vo.max_inflated = max_log;
+	vo.start = a->start;
+	vo.end = a->end;
+	vo.local_dir = a->local;
+	vo.save_dir = a->save;
+	vo.max_inflated = a->max_log;
 	{
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -340,8 +381,8 @@ int cmd_validate(int argc, char **argv)
 		vo.progress = report_progress;
 		vo.progress_ud = &pud;
 	}
-	if (!local) {
-		struct awsenv_options eo = { home, jobs, 8, true };
+	if (!a->local) {
+		struct awsenv_options eo = { a->home, a->jobs, 8, true };
 
 		rc = awsenv_open(&env, CMD, &eo);
 		if (rc)
@@ -358,18 +399,28 @@ int cmd_validate(int argc, char **argv)
 		rc = cli_error(CMD, cli_exit_for(rc), "%s", err.msg);
 		goto done;
 	}
-	rc = report_findings(CMD, &f, stats, n, json, NULL, now);
+	rc = report_findings(CMD, &f, stats, n, a->json, NULL, a->now);
 done:
 	if (stats) {
-		for (a = 0; a < n; a++)
-			cell_release(&stats[a]);
+		for (i = 0; i < n; i++)
+			cell_release(&stats[i]);
 		free(stats);
 	}
 	if (env_open)
 		awsenv_close(&env);
 	findings_release(&f);
 	free(cells);
-	free(trail_name);
-	free(home_from_arn);
+	return rc;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	struct validate_args a;
+	int rc = validate_parse(&a, argc, argv);
+
+	if (rc < 0)
+		rc = validate_execute(&a);
+	free(a.trail_name);
+	free(a.home_from_arn);
 	return rc;
 }
