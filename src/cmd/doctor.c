@@ -270,17 +270,67 @@ done:
 	return rc;
 }
 
-int cmd_doctor(int argc, char **argv)
+/* doctor's command line */
+struct doctor_args {
+	const char *config_path, *templates;
+	struct cli_list acc, reg;
+	bool json;
+};
+
+/* -1 to go on, else the exit code (a->acc and a->reg are the caller's to
+ * release either way) */
+static int doctor_parse(struct doctor_args *a, int argc, char **argv)
 {
-	const char *config_path = NULL, *templates = NULL;
-	struct cli_list acc = { NULL, 0, 0 }, reg = { NULL, 0, 0 }, pos;
-	const char **accounts, **regions;
-	size_t naccounts, nregions, k;
-	bool json = false, env_open = false;
-	struct tk_config cfg;
-	struct plan plan;
-	bool have_plan = false;
-	struct plan_opts popts;
+	const struct cli_opt opts[] = {
+		{ "--account", NULL, CLI_LIST, &a->acc },
+		{ "--region", NULL, CLI_LIST, &a->reg },
+		{ "--json", NULL, CLI_FLAG, &a->json },
+		{ "--templates", NULL, CLI_VALUE, &a->templates },
+		{ NULL, NULL, CLI_FLAG, NULL },
+	};
+	struct cli_list pos;
+	int rc, ret = TK_EXIT_USAGE;
+
+	rc = cli_parse("doctor", argc, argv, opts, &pos);
+	if (rc >= 0)
+		return rc;
+	a->config_path = cli_config_arg("doctor", &pos, &ret);
+	cli_list_release(&pos);
+	return a->config_path ? -1 : ret;
+}
+
+/* the report, with the account-level causes: --json or text */
+static void doctor_print(const struct doctor_report *rep, const struct doctor_account *accs, size_t nacc,
+			 bool json)
+{
+	json_t *doc, *sum, *counts;
+	size_t k;
+
+	if (!json) {
+		print_text(rep, accs, nacc);
+		return;
+	}
+	doc = doctor_report_json(rep);
+	sum = json_object_get(doc, "summary");
+	counts = json_object_get(sum, "causes");
+	json_object_set_new(doc, "accounts", doctor_accounts_json(accs, nacc));
+	for (k = 0; k < nacc; k++) {
+		const char *name = doctor_cause_name(accs[k].cause);
+
+		json_object_set_new(counts, name, json_integer(json_integer_value(json_object_get(counts, name)) + 1));
+	}
+	json_object_set_new(sum, "warnings", json_integer((json_int_t)(rep->nwarnings + nacc)));
+
+	if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
+		fputc('\n', stdout);
+	json_decref(doc);   /* ours */
+}
+
+/* The cells to examine, the examination and its report: the exit code. */
+static int doctor_execute(const struct doctor_args *a, const struct tk_config *cfg, const struct plan *plan)
+{
+	const char **accounts = a->acc.n ? a->acc.v : NULL, **regions = a->reg.n ? a->reg.v : NULL;
+	const char *knob = cli_test_knob("TRAILKEEP_DOCTOR_SELECT");
 	struct awsenv env;
 	struct awsenv_options eo;
 	struct doctor_opts dopts;
@@ -290,75 +340,25 @@ int cmd_doctor(int argc, char **argv)
 	struct doctor_account_in *ain = NULL;
 	struct doctor_account *accs = NULL;
 	char **asym = NULL;
-	size_t nain = 0, nacc = 0;
+	size_t nain = 0, nacc = 0, k;
 	struct doctor_cell_in *cells = NULL;
 	size_t ncells = 0;
 	struct errbuf err;
-	char *tdir = NULL;
-	int rc, ret = TK_EXIT_USAGE;
-
-	memset(&cfg, 0, sizeof(cfg));
-	memset(&plan, 0, sizeof(plan));
-	memset(&rep, 0, sizeof(rep));
-	findings_init(&vf);
-	memset(&env, 0, sizeof(env));
-	err_clear(&err);
-	{
-		const struct cli_opt opts[] = {
-			{ "--account", NULL, CLI_LIST, &acc },
-			{ "--region", NULL, CLI_LIST, &reg },
-			{ "--json", NULL, CLI_FLAG, &json },
-			{ "--templates", NULL, CLI_VALUE, &templates },
-			{ NULL, NULL, CLI_FLAG, NULL },
-		};
-
-		rc = cli_parse("doctor", argc, argv, opts, &pos);
-		if (rc >= 0)
-			return rc;
-		config_path = cli_config_arg("doctor", &pos, &ret);
-		cli_list_release(&pos);
-		if (!config_path)
-			goto done;
-	}
-	accounts = acc.v;
-	naccounts = acc.n;
-	regions = reg.v;
-	nregions = reg.n;
-
-	ret = cli_load_config("doctor", config_path, &cfg);
-	if (ret)
-		goto done;
-	ret = cli_check_selection("doctor", &cfg, config_path, accounts, naccounts, regions, nregions);
-	if (ret)
-		goto done;
-	ret = TK_EXIT_USAGE;
-
-	/* the desired state: what drift is measured against, and the fix diffs */
-	tdir = templates ? xstrdup(templates) : cli_default_templates();
-	memset(&popts, 0, sizeof(popts));
-	popts.templates_dir = tdir;
-	popts.no_limits = true;
-	rc = plan_build(&plan, &cfg, &popts, &err);
-	if (rc < 0) {
-		ret = cli_error("doctor", TK_EXIT_USAGE, "%s", err.msg);
-		goto done;
-	}
-	have_plan = true;
+	int rc, ret;
 
 	memset(&eo, 0, sizeof(eo));
-	eo.region = cfg.home_region;
+	eo.region = cfg->home_region;
 	eo.need_creds = true;
 	rc = awsenv_open(&env, "doctor", &eo);
-	if (rc) {
-		ret = rc;
-		goto done;
-	}
-	env_open = true;
-
+	if (rc)
+		return rc;
+	memset(&rep, 0, sizeof(rep));
+	findings_init(&vf);
+	err_clear(&err);
 	memset(&dopts, 0, sizeof(dopts));
-	dopts.cfg = &cfg;
-	dopts.plan = have_plan ? &plan : NULL;
-	dopts.config_path = config_path;
+	dopts.cfg = cfg;
+	dopts.plan = plan;
+	dopts.config_path = a->config_path;
 	dopts.aws = &env.ctx;
 	dopts.now = cli_now();
 	dopts.session_name = "trailkeep-doctor";
@@ -368,13 +368,12 @@ int cmd_doctor(int argc, char **argv)
 	dopts.http_opts = &ho;
 	dopts.jobs = DOCTOR_JOBS;
 
-	if (cli_test_knob("TRAILKEEP_DOCTOR_SELECT") && !strcmp(cli_test_knob("TRAILKEEP_DOCTOR_SELECT"), "internal"))
+	if (knob && !strcmp(knob, "internal"))
 		/* doctor's own, simpler selection (tests and the benchmark compare) */
-		rc = doctor_select(&cells, &ncells, &dopts, naccounts ? accounts : NULL, naccounts,
-				   nregions ? regions : NULL, nregions, &err);
+		rc = doctor_select(&cells, &ncells, &dopts, accounts, a->acc.n, regions, a->reg.n, &err);
 	else
-		rc = select_with_verify(&cells, &ncells, &vf, &cfg, &plan, &env, dopts.now,
-					naccounts ? accounts : NULL, naccounts, nregions ? regions : NULL, nregions, &err);
+		rc = select_with_verify(&cells, &ncells, &vf, cfg, plan, &env, dopts.now, accounts, a->acc.n,
+					regions, a->reg.n, &err);
 	if (rc) {
 		ret = cli_error("doctor", TK_EXIT_RUNTIME, "%s", err.msg);
 		goto done;
@@ -388,32 +387,13 @@ int cmd_doctor(int argc, char **argv)
 	}
 	/* verify's account-level warnings get their cause too (doctor_accounts.h) */
 	ain = account_inputs(&vf, &nain, &asym);
-	doctor_accounts(&accs, &nacc, ain, nain, &cfg, config_path);
-	if (json) {
-		json_t *doc = doctor_report_json(&rep);
-		json_t *sum = json_object_get(doc, "summary"), *counts = json_object_get(sum, "causes");
-
-		json_object_set_new(doc, "accounts", doctor_accounts_json(accs, nacc));
-		for (k = 0; k < nacc; k++) {
-			const char *name = doctor_cause_name(accs[k].cause);
-
-			json_object_set_new(counts, name, json_integer(json_integer_value(json_object_get(counts, name)) + 1));
-		}
-		json_object_set_new(sum, "warnings", json_integer((json_int_t)(rep.nwarnings + nacc)));
-
-		if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) == 0)
-			fputc('\n', stdout);
-		json_decref(doc);   /* ours */
-	} else {
-		print_text(&rep, accs, nacc);
-	}
+	doctor_accounts(&accs, &nacc, ain, nain, cfg, a->config_path);
+	doctor_print(&rep, accs, nacc, a->json);
 	if (g_cli.verbose)
 		cli_info("doctor: %zu AWS calls", rep.aws_calls);
 	/* the severity rule of verify: causes of warning-only cells alone exit 0 */
 	ret = rep.nunexamined ? TK_EXIT_RUNTIME : rep.ncauses > rep.nwarnings ? TK_EXIT_FINDINGS : TK_EXIT_OK;
 done:
-	cli_list_release(&acc);
-	cli_list_release(&reg);
 	doctor_report_release(&rep);
 	doctor_cells_free(cells, ncells);
 	doctor_accounts_free(accs, nacc);
@@ -422,8 +402,50 @@ done:
 	free(asym);
 	free(ain);
 	findings_release(&vf);
-	if (env_open)
-		awsenv_close(&env);
+	awsenv_close(&env);
+	return ret;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct doctor_args a;
+	struct tk_config cfg;
+	struct plan plan;
+	bool have_plan = false;
+	struct plan_opts popts;
+	struct errbuf err;
+	char *tdir = NULL;
+	int rc, ret;
+
+	memset(&a, 0, sizeof(a));
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&plan, 0, sizeof(plan));
+	err_clear(&err);
+	ret = doctor_parse(&a, argc, argv);
+	if (ret >= 0)
+		goto done;
+	ret = cli_load_config("doctor", a.config_path, &cfg);
+	if (ret)
+		goto done;
+	ret = cli_check_selection("doctor", &cfg, a.config_path, a.acc.v, a.acc.n, a.reg.v, a.reg.n);
+	if (ret)
+		goto done;
+
+	/* the desired state: what drift is measured against, and the fix diffs */
+	tdir = a.templates ? xstrdup(a.templates) : cli_default_templates();
+	memset(&popts, 0, sizeof(popts));
+	popts.templates_dir = tdir;
+	popts.no_limits = true;
+	rc = plan_build(&plan, &cfg, &popts, &err);
+	if (rc < 0) {
+		ret = cli_error("doctor", TK_EXIT_USAGE, "%s", err.msg);
+		goto done;
+	}
+	have_plan = true;
+	ret = doctor_execute(&a, &cfg, &plan);
+done:
+	cli_list_release(&a.acc);
+	cli_list_release(&a.reg);
 	if (have_plan)
 		plan_release(&plan);
 	config_release(&cfg);
