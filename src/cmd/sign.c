@@ -165,66 +165,15 @@ static char *redact(const char *s, const char *secret)
 	return buf_detach(&b);
 }
 
-/* Sign r; on success fill *j (JSON result) or print text. */
-static int sign_one(const struct sreq *r, const struct aws_creds *creds, json_t **jout,
-		    bool with_signature, struct errbuf *err)
+/* The headers the request is sent with: Host, the given ones (a repeated
+ * name joined with ','), the signer's (the session token redacted). */
+static json_t *headers_json(const struct sreq *r, const char *host, const struct sigv4_result *res)
 {
-	struct url u;
-	struct sigv4_request req;
-	struct sigv4_params p;
-	struct sigv4_result res;
-	json_t *j = NULL, *hj;
-	time_t when;
-	const char *tok = creds->session_token;
+	json_t *hj = json_object();
 	size_t i;
-	int rc;
 
-	memset(&res, 0, sizeof(res));
-	if (!r->service || !r->region || !r->method || !r->url)
-		return err_set(err, TK_EUSAGE, "--service, --region, --method and --url are required");
-	if (r->date) {
-		if (strlen(r->date) != 16 || tk_parse_time(r->date, &when))
-			return err_set(err, TK_EUSAGE, "date '%s' is not YYYYMMDDTHHMMSSZ", r->date);
-	} else {
-		when = cli_now();
-	}
-	rc = url_parse(&u, r->url, err);
-	if (rc) {
-		url_release(&u);
-		return rc;
-	}
-	memset(&req, 0, sizeof(req));
-	req.method = r->method;
-	req.host = u.host;
-	req.path = u.path;
-	req.query = u.query;
-	req.headers = r->h;
-	req.nheaders = r->nh;
-	req.body = r->body;
-	req.body_len = r->body_len;
-	memset(&p, 0, sizeof(p));
-	p.region = r->region;
-	p.service = r->service;
-	p.when = when;
-	p.creds = creds;
-	p.s3_rules = !strcmp(r->service, "s3");
-	p.presign = r->presign > 0;
-	p.presign_expires = r->presign;
-	rc = sigv4_sign(&res, &req, &p, err);
-	if (rc)
-		goto done;
-
-	j = json_object();
 	/* json_object_set_new steals each new reference */
-	{
-		char *c = redact(res.canonical_request, tok);
-
-		json_object_set_new(j, "canonical_request", json_stringn_nocheck(c, strlen(c)));
-		free(c);
-	}
-	json_object_set_new(j, "string_to_sign", json_string_nocheck(res.string_to_sign));
-	hj = json_object();
-	json_object_set_new(hj, "Host", json_string_nocheck(u.host));
+	json_object_set_new(hj, "Host", json_string_nocheck(host));
 	for (i = 0; i < r->nh; i++) {
 		json_t *old = json_object_get(hj, r->h[i].name);
 
@@ -237,34 +186,98 @@ static int sign_one(const struct sreq *r, const struct aws_creds *creds, json_t 
 			json_object_set_new(hj, r->h[i].name, json_string_nocheck(r->h[i].value));
 		}
 	}
-	for (i = 0; i < res.nadd; i++) {
-		bool is_tok = !strcmp(res.add[i].name, "X-Amz-Security-Token");
+	for (i = 0; i < res->nadd; i++) {
+		bool is_tok = !strcmp(res->add[i].name, "X-Amz-Security-Token");
 
-		json_object_set_new(hj, res.add[i].name,
-				    json_string_nocheck(is_tok ? REDACTED : res.add[i].value));
+		json_object_set_new(hj, res->add[i].name,
+				    json_string_nocheck(is_tok ? REDACTED : res->add[i].value));
 	}
-	json_object_set_new(j, "headers", hj);   /* steals hj */
-	if (p.presign) {
-		char *q = redact(res.presigned_query, tok);
-		char *e = tok ? sigv4_uri_encode(tok, strlen(tok), false) : NULL;
-		char *q2 = redact(q, e);
+	return hj;
+}
 
-		{
-			char *full = xasprintf("%s://%s%s?%s", u.scheme, u.host, u.path, q2);
+/* The presigned URL with the session token redacted (as given and encoded) */
+static char *presigned_url(const struct url *u, const struct sigv4_result *res, const char *tok)
+{
+	char *q = redact(res->presigned_query, tok);
+	char *e = tok ? sigv4_uri_encode(tok, strlen(tok), false) : NULL;
+	char *q2 = redact(q, e);
+	char *full = xasprintf("%s://%s%s?%s", u->scheme, u->host, u->path, q2);
+
+	free(q);
+	free(q2);
+	free(e);
+	return full;
+}
+
+/* The request to sign: r and its parsed URL u.  0 or an error. */
+static int sign_request(const struct sreq *r, const struct url *u, const struct aws_creds *creds, time_t when,
+			struct sigv4_result *res, struct errbuf *err)
+{
+	struct sigv4_request req;
+	struct sigv4_params p;
+
+	memset(&req, 0, sizeof(req));
+	req.method = r->method;
+	req.host = u->host;
+	req.path = u->path;
+	req.query = u->query;
+	req.headers = r->h;
+	req.nheaders = r->nh;
+	req.body = r->body;
+	req.body_len = r->body_len;
+	memset(&p, 0, sizeof(p));
+	p.region = r->region;
+	p.service = r->service;
+	p.when = when;
+	p.creds = creds;
+	p.s3_rules = !strcmp(r->service, "s3");
+	p.presign = r->presign > 0;
+	p.presign_expires = r->presign;
+	return sigv4_sign(res, &req, &p, err);
+}
+
+/* Sign r; on success fill *jout (the JSON result). */
+static int sign_one(const struct sreq *r, const struct aws_creds *creds, json_t **jout,
+		    bool with_signature, struct errbuf *err)
+{
+	struct url u;
+	struct sigv4_result res;
+	json_t *j;
+	time_t when;
+	const char *tok = creds->session_token;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if (!r->service || !r->region || !r->method || !r->url)
+		return err_set(err, TK_EUSAGE, "--service, --region, --method and --url are required");
+	if (r->date) {
+		if (strlen(r->date) != 16 || tk_parse_time(r->date, &when))
+			return err_set(err, TK_EUSAGE, "date '%s' is not YYYYMMDDTHHMMSSZ", r->date);
+	} else {
+		when = cli_now();
+	}
+	rc = url_parse(&u, r->url, err);
+	if (rc == 0)
+		rc = sign_request(r, &u, creds, when, &res, err);
+	if (rc == 0) {
+		char *c = redact(res.canonical_request, tok);
+
+		/* json_object_set_new steals each new reference */
+		j = json_object();
+		json_object_set_new(j, "canonical_request", json_stringn_nocheck(c, strlen(c)));
+		free(c);
+		json_object_set_new(j, "string_to_sign", json_string_nocheck(res.string_to_sign));
+		json_object_set_new(j, "headers", headers_json(r, u.host, &res));
+		if (r->presign > 0) {
+			char *full = presigned_url(&u, &res, tok);
 
 			json_object_set_new(j, "url", json_string_nocheck(full));
 			free(full);
 		}
-		free(q);
-		free(q2);
-		free(e);
+		if (with_signature)
+			json_object_set_new(j, "signature", json_string_nocheck(res.signature));
+		*jout = j;
 	}
-	if (with_signature)
-		json_object_set_new(j, "signature", json_string_nocheck(res.signature));
-	*jout = j;
-	j = NULL;
-done:
-	json_decref(j);
 	sigv4_result_release(&res);
 	url_release(&u);
 	return rc;
@@ -411,132 +424,150 @@ static int run_batch(const char *path, const struct aws_creds *creds)
 	return rc;
 }
 
-int cmd_sign(int argc, char **argv)
-{
+/* sign's command line */
+struct sign_args {
 	struct sreq r;
-	char *names[MAX_HEADERS];
-	size_t nnames = 0, i;
-	const char *body_file = NULL, *batch = NULL;
-	char *body = NULL, *region = NULL;
-	bool json = false;
-	struct aws_creds creds;
+	char *names[MAX_HEADERS];   /* owned: the --header names */
+	size_t nnames;
+	const char *body_file, *batch;
+	bool json;
+};
+
+/* One option at argv[*a] (its value after it): -1 to go on, else the exit
+ * code. */
+static int sign_option(struct sign_args *s, int argc, char **argv, int *a)
+{
+	const char *o = argv[*a];
+	const char **slot = NULL;
 	struct errbuf err;
-	json_t *j = NULL;
-	int rc = TK_EXIT_OK, a, e;
+	int e;
 
-	memset(&r, 0, sizeof(r));
-	memset(&creds, 0, sizeof(creds));
-	for (a = 1; a < argc; a++) {
-		const char *o = argv[a];
-		const char **slot = NULL;
-
-		if (!strcmp(o, "--help") || !strcmp(o, "-h"))
-			return cli_help(CMD);
-		e = cli_global_option(CMD, argc, argv, &a);
-		if (e < 0)
-			return TK_EXIT_USAGE;
-		if (e > 0)
-			continue;
-		if (!strcmp(o, "--json")) {
-			json = true;
-			continue;
-		}
-		if (!strcmp(o, "--service"))
-			slot = &r.service;
-		else if (!strcmp(o, "--region"))
-			slot = &r.region;
-		else if (!strcmp(o, "--method"))
-			slot = &r.method;
-		else if (!strcmp(o, "--url"))
-			slot = &r.url;
-		else if (!strcmp(o, "--date"))
-			slot = &r.date;
-		else if (!strcmp(o, "--body-file"))
-			slot = &body_file;
-		else if (!strcmp(o, "--batch"))
-			slot = &batch;
-		else if (!strcmp(o, "--header") || !strcmp(o, "--presign"))
-			slot = NULL;
-		else {
-			rc = cli_usage(CMD, "unknown option '%s'", o);
-			goto done;
-		}
-		if (a + 1 >= argc) {
-			rc = cli_usage(CMD, "option '%s' needs a value", o);
-			goto done;
-		}
-		a++;
-		if (slot) {
-			*slot = argv[a];
-		} else if (!strcmp(o, "--presign")) {
-			char *end;
-
-			errno = 0;
-			r.presign = strtol(argv[a], &end, 10);
-			if (errno || *end || r.presign < 1 || r.presign > 604800) {
-				rc = cli_usage(CMD, "--presign '%s' is not 1..604800 seconds", argv[a]);
-				goto done;
-			}
-		} else if (nnames >= MAX_HEADERS) {
-			rc = cli_usage(CMD, "more than %d headers", MAX_HEADERS);
-			goto done;
-		} else if (add_header(&r, argv[a], &names[nnames], &err)) {
-			rc = cli_usage(CMD, "%s", err.msg);
-			goto done;
-		} else {
-			nnames++;
-		}
+	if (!strcmp(o, "--help") || !strcmp(o, "-h"))
+		return cli_help(CMD);
+	e = cli_global_option(CMD, argc, argv, a);
+	if (e < 0)
+		return TK_EXIT_USAGE;
+	if (e > 0)
+		return -1;
+	if (!strcmp(o, "--json")) {
+		s->json = true;
+		return -1;
 	}
-	if (!r.region)
-		r.region = g_cli.region;   /* a global --region before the command */
-	if (!r.region && !batch) {
+	if (!strcmp(o, "--service"))
+		slot = &s->r.service;
+	else if (!strcmp(o, "--region"))
+		slot = &s->r.region;
+	else if (!strcmp(o, "--method"))
+		slot = &s->r.method;
+	else if (!strcmp(o, "--url"))
+		slot = &s->r.url;
+	else if (!strcmp(o, "--date"))
+		slot = &s->r.date;
+	else if (!strcmp(o, "--body-file"))
+		slot = &s->body_file;
+	else if (!strcmp(o, "--batch"))
+		slot = &s->batch;
+	else if (strcmp(o, "--header") && strcmp(o, "--presign"))
+		return cli_usage(CMD, "unknown option '%s'", o);
+	if (*a + 1 >= argc)
+		return cli_usage(CMD, "option '%s' needs a value", o);
+	++*a;
+	if (slot) {
+		*slot = argv[*a];
+	} else if (!strcmp(o, "--presign")) {
+		char *end;
+
+		errno = 0;
+		s->r.presign = strtol(argv[*a], &end, 10);
+		if (errno || *end || s->r.presign < 1 || s->r.presign > 604800)
+			return cli_usage(CMD, "--presign '%s' is not 1..604800 seconds", argv[*a]);
+	} else if (s->nnames >= MAX_HEADERS) {
+		return cli_usage(CMD, "more than %d headers", MAX_HEADERS);
+	} else if (add_header(&s->r, argv[*a], &s->names[s->nnames], &err)) {
+		return cli_usage(CMD, "%s", err.msg);
+	} else {
+		s->nnames++;
+	}
+	return -1;
+}
+
+/* The options, the region and the body: -1 to go on, else the exit code.
+ * *region and *body are the caller's to free either way. */
+static int sign_parse(struct sign_args *s, int argc, char **argv, char **region, char **body)
+{
+	struct errbuf err;
+	int a, e;
+
+	for (a = 1; a < argc; a++) {
+		e = sign_option(s, argc, argv, &a);
+		if (e >= 0)
+			return e;
+	}
+	if (!s->r.region)
+		s->r.region = g_cli.region;   /* a global --region before the command */
+	if (!s->r.region && !s->batch) {
 		struct tk_env env = { env_get, NULL };
 
 		/* AWS_REGION, AWS_DEFAULT_REGION, the profile's region */
-		if (region_resolve(&region, NULL, &env, NULL, g_cli.profile, &err) == 0)
-			r.region = region;
+		if (region_resolve(region, NULL, &env, NULL, g_cli.profile, &err) == 0)
+			s->r.region = *region;
 	}
-	if (!batch && (!r.service || !r.region || !r.method || !r.url)) {
-		rc = cli_usage(CMD, "--service, --region, --method and --url are required");
+	if (!s->batch && (!s->r.service || !s->r.region || !s->r.method || !s->r.url))
+		return cli_usage(CMD, "--service, --region, --method and --url are required");
+	if (s->body_file) {
+		e = read_body(s->body_file, body, &s->r.body_len, &err);
+		if (e)
+			return cli_error(CMD, cli_exit_for(e), "%s", err.msg);
+		s->r.body = *body;
+	}
+	return -1;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct sign_args s;
+	char *body = NULL, *region = NULL;
+	struct aws_creds creds;
+	struct errbuf err;
+	json_t *j = NULL;
+	size_t i;
+	int rc, e;
+
+	memset(&s, 0, sizeof(s));
+	memset(&creds, 0, sizeof(creds));
+	rc = sign_parse(&s, argc, argv, &region, &body);
+	if (rc >= 0)
 		goto done;
-	}
-	if (body_file) {
-		e = read_body(body_file, &body, &r.body_len, &err);
-		if (e) {
-			rc = cli_error(CMD, cli_exit_for(e), "%s", err.msg);
-			goto done;
-		}
-		r.body = body;
-	}
+	rc = TK_EXIT_OK;
 	err_clear(&err);
-	e = get_creds(&creds, r.region, &err);
+	e = get_creds(&creds, s.r.region, &err);
 	if (e) {
 		rc = cli_error(CMD, cli_exit_for(e), "%s", err.msg);
 		goto done;
 	}
 	if (g_cli.verbose)
 		cli_info("trailkeep: sign: credentials from %s\n", creds.source ? creds.source : "?");
-	if (batch) {
-		rc = run_batch(batch, &creds);
+	if (s.batch) {
+		rc = run_batch(s.batch, &creds);
 		goto done;
 	}
-	e = sign_one(&r, &creds, &j, false, &err);
+	e = sign_one(&s.r, &creds, &j, false, &err);
 	if (e) {
 		rc = cli_error(CMD, cli_exit_for(e), "%s", err.msg);
 		goto done;
 	}
-	if (json) {
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s.json) {
+		char *out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
-		puts(s ? s : "{}");
-		free(s);
+		puts(out ? out : "{}");
+		free(out);
 	} else {
 		print_text(j);
 	}
 done:
 	json_decref(j);
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
+	for (i = 0; i < s.nnames; i++)
+		free(s.names[i]);
 	free(body);
 	free(region);
 	aws_creds_release(&creds);
