@@ -402,6 +402,17 @@ struct workers {
 	int seq;
 };
 
+/* the run stops at the first worker's failure; it is the one reported */
+static void first_failure(struct workers *w, int rc, const struct errbuf *e)
+{
+	pthread_mutex_lock(&w->lock);
+	if (!w->rc) {
+		w->rc = rc;
+		w->err = *e;
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void *worker(void *arg)
 {
 	struct workers *w = arg;
@@ -443,12 +454,7 @@ static void *worker(void *arg)
 		}
 	}
 	if (rc) {
-		pthread_mutex_lock(&w->lock);
-		if (!w->rc) {
-			w->rc = rc;
-			w->err = e;
-		}
-		pthread_mutex_unlock(&w->lock);
+		first_failure(w, rc, &e);
 		return NULL;
 	}
 	wo.aws = &ctx;
@@ -466,12 +472,7 @@ static void *worker(void *arg)
 		for (k = w->gstart[g]; k < w->gstart[g + 1] && !rc; k++)
 			rc = run_cell(&st, w->o, w->out, w->red, w->deferred, w->order[k], w->phase, &e);
 		if (rc) {
-			pthread_mutex_lock(&w->lock);
-			if (!w->rc) {
-				w->rc = rc;
-				w->err = e;
-			}
-			pthread_mutex_unlock(&w->lock);
+			first_failure(w, rc, &e);
 			break;
 		}
 	}

@@ -88,6 +88,29 @@ static void wipe_doc(struct xml_node *n)
 		wipe_doc(c);
 }
 
+/* RoleArn, RoleSessionName, the call's own parameter (when value is set)
+ * and DurationSeconds (when positive, written to dur); p has room for 4 */
+static size_t role_params(struct aws_param *p, const char *role_arn, const char *session_name,
+			  const char *name, const char *value, long duration_s, char dur[24])
+{
+	size_t n = 0;
+
+	p[n].name = "RoleArn";
+	p[n++].value = role_arn;
+	p[n].name = "RoleSessionName";
+	p[n++].value = session_name;
+	if (value) {
+		p[n].name = name;
+		p[n++].value = value;
+	}
+	if (duration_s > 0) {
+		snprintf(dur, 24, "%ld", duration_s);
+		p[n].name = "DurationSeconds";
+		p[n++].value = dur;
+	}
+	return n;
+}
+
 int sts_assume_role(struct aws_ctx *ctx, const char *role_arn, const char *session_name,
 		    const char *external_id, long duration_s, struct aws_creds *out, char **assumed_arn,
 		    struct errbuf *err)
@@ -95,25 +118,13 @@ int sts_assume_role(struct aws_ctx *ctx, const char *role_arn, const char *sessi
 	struct aws_param p[4];
 	struct xml_doc d;
 	char dur[24];
-	size_t n = 0;
+	size_t n;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (assumed_arn)
 		*assumed_arn = NULL;
-	p[n].name = "RoleArn";
-	p[n++].value = role_arn;
-	p[n].name = "RoleSessionName";
-	p[n++].value = session_name;
-	if (external_id) {
-		p[n].name = "ExternalId";
-		p[n++].value = external_id;
-	}
-	if (duration_s > 0) {
-		snprintf(dur, sizeof(dur), "%ld", duration_s);
-		p[n].name = "DurationSeconds";
-		p[n++].value = dur;
-	}
+	n = role_params(p, role_arn, session_name, "ExternalId", external_id, duration_s, dur);
 	rc = aws_query_call(ctx, "sts", STS_VERSION, "AssumeRole", role_arn, p, n, &d, err);
 	if (rc)
 		return rc;
@@ -130,21 +141,11 @@ int sts_assume_role_with_web_identity(struct aws_ctx *ctx, const char *role_arn,
 	struct aws_param p[4];
 	struct xml_doc d;
 	char dur[24];
-	size_t n = 0;
+	size_t n;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	p[n].name = "RoleArn";
-	p[n++].value = role_arn;
-	p[n].name = "RoleSessionName";
-	p[n++].value = session_name;
-	p[n].name = "WebIdentityToken";
-	p[n++].value = token;
-	if (duration_s > 0) {
-		snprintf(dur, sizeof(dur), "%ld", duration_s);
-		p[n].name = "DurationSeconds";
-		p[n++].value = dur;
-	}
+	n = role_params(p, role_arn, session_name, "WebIdentityToken", token, duration_s, dur);
 	rc = aws_query_call_anonymous(ctx, "sts", STS_VERSION, "AssumeRoleWithWebIdentity", role_arn, p, n, &d,
 				      err);
 	if (rc)
