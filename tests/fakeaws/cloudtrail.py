@@ -60,6 +60,9 @@ class Trail:
     chains: dict = field(default_factory=dict)    # (acct, region) -> chain state
     chain_epoch: Optional[float] = None           # when the current digest chains started
     dest_errors: dict = field(default_factory=dict)
+    # stopped: the events recorded up to this time (its own StopLogging call
+    # included) still go to CloudWatch Logs at the next tick (delivery.py)
+    final_cw_until: Optional[float] = None
 
     @property
     def arn(self):
@@ -475,6 +478,7 @@ def start_logging(world, t):
         return
     t.logging = True
     t.start_logging_time = float(world.now)
+    t.final_cw_until = None          # the next tick delivers everything anyway
     if t.validation:
         delivery.start_chains(world, t)
 
@@ -485,6 +489,11 @@ def stop_logging(world, t):
     delivery.stop_chains(world, t)
     t.logging = False
     t.stop_logging_time = float(world.now)
+    # AWS delivers the stopped trail's own StopLogging event (logging stops
+    # after it): the next tick sends what was recorded until now to CloudWatch
+    # Logs, so an alarm on StopLogging fires.  (Not to S3: the final digest
+    # was just written; see README "Monitoring services".)
+    t.final_cw_until = float(world.now) if t.cw_log_group else None
 
 
 def op_start_logging(world, ctx, body):

@@ -591,6 +591,17 @@ def _tick(world, t, cache):
         for c in cells:
             routes.setdefault(c, []).append(tr)
         plan.append((tr, cells))
+    # trails stopped since the last tick: their recorded events until the stop
+    # (their own StopLogging call included) still go to CloudWatch Logs
+    finals, final_routes = [], {}
+    for tr in _trails(world):
+        if tr.logging or tr.final_cw_until is None:
+            continue
+        regs = trail_regions(world, tr)
+        cells = [(a, r) for a in trail_accounts(world, tr) for r in regs if acctmod.region_runs(world, a, r)]
+        for c in cells:
+            final_routes.setdefault(c, []).append(tr)
+        finals.append((tr, cells))
     pending = {}    # (trail arn, acct, region) -> [events]
 
     def add(tr, a, r, ev):
@@ -612,6 +623,10 @@ def _tick(world, t, cache):
             if glob and not tr.include_global:
                 continue
             if management_selected(tr, ev):
+                add(tr, a, r, ev)
+        for tr in final_routes.get((a, r), ()):
+            if ev.get("_time", 0) <= tr.final_cw_until and (not glob or tr.include_global) \
+                    and management_selected(tr, ev):
                 add(tr, a, r, ev)
     st["cursor"] = i
     # background activity (once per account x region, routed to every trail)
@@ -641,6 +656,13 @@ def _tick(world, t, cache):
                 _write_log(world, tr, a, r, p, t, cache)
                 if tr.cw_log_group:
                     logs.deliver(world, tr, a, r, [_public_event(e) for e in p], t)
+    for tr, cells in finals:
+        for a, r in cells:
+            p = pending.get((tr.arn, a, r))
+            if p and tr.cw_log_group:
+                p.sort(key=lambda e: e["_time"])
+                logs.deliver(world, tr, a, r, [_public_event(e) for e in p], t)
+        tr.final_cw_until = None
     # digests
     if int(t) % HOUR == 0:
         for tr, cells in plan:

@@ -25,6 +25,7 @@ s 9 'error delivery_stale 444444444444 eu-west-1' "silently denied member accoun
 s 10 '444444444444 eu-west-1: bucket_policy_denies' "doctor names the bucket policy"
 s 10 'culprit: PutBucketPolicy by arn:aws:sts::222222222222:assumed-role/LogArchiveAdmin/demo' "doctor names who changed it"
 s 11 '^no findings' "verify is green again after apply"
+s 12 'alarm message: trailkeep-cloudtrail-changes ALARM -> secops@example.com' "the stopped trail's own StopLogging fires the alarm; secops gets the message"
 s 12 'trail_not_logging' "doctor names the stopped trail"
 s 12 'culprit: StopLogging by arn:aws:iam::111111111111:user/admin' "doctor names who stopped it"
 s 13 '^no findings' "verify is green after apply restarts logging"
