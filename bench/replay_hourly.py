@@ -17,7 +17,12 @@ world as it was at each run's clock (objects delivered later are hidden):
 Each run: wall time, requests, CPU seconds (user + sys), peak RSS, and it
 must be clean (exit 0, no findings).  Targets (issue 17): the hourly --state
 run under 2 minutes and under 256 MiB RSS at 256 in flight and 20 ms.
-Environment: ACCOUNTS, REGIONS, HOURS, NEXT, SHARD_NEXT, JOBS, LATENCY_MS,
+FIRST_HOURS (default HOURS) shortens the first run's window to the last
+FIRST_HOURS hours: FIRST_HOURS=1 seeds the state with a run over the last
+hour only, so that the hourly --state runs (the figure that matters) can be
+measured without the ~30 minute 24 h first run (the runs after it then
+check the same objects either way: each cell's next hour).
+Environment: ACCOUNTS, REGIONS, HOURS, FIRST_HOURS, NEXT, SHARD_NEXT, JOBS, LATENCY_MS,
 SHARDS (default 4; 0 skips step 3), SHARDED_ONLY=1 (step 3 only).  `make bench` (BENCH_SMALL=1): 100
 accounts, 3 + 1 hours.
 """
@@ -39,6 +44,7 @@ JOBS = rl.knob("JOBS", 256)
 LATENCY = rl.knob("LATENCY_MS", 20)
 SHARDS = rl.knob("SHARDS", 4)
 SHARDED_ONLY = rl.knob("SHARDED_ONLY", 0)
+FIRST_HOURS = min(rl.knob("FIRST_HOURS", HOURS), HOURS)
 T0 = 1767225600
 
 
@@ -111,11 +117,11 @@ def main():
                 return rl.env(srv, iso(now))
             state = os.path.join(tmp, "verify.state")
             e = at(HOURS)
-            r = None if SHARDED_ONLY else rl.Run([rl.TK, "verify", cfg, "--start", iso(T0), "--state", state, "--jobs", str(JOBS),
-                        "--json"], e, srv, timeout=7200)
+            r = None if SHARDED_ONLY else rl.Run([rl.TK, "verify", cfg, "--start", iso(T0 + (HOURS - FIRST_HOURS) * 3600),
+                                                  "--state", state, "--jobs", str(JOBS), "--json"], e, srv, timeout=7200)
             if r:
                 ok = ok and clean(r)
-                print(r.line("1. first run, %d h, writes the state" % HOURS) + ("" if clean(r) else
+                print(r.line("1. first run, %d h, writes the state" % FIRST_HOURS) + ("" if clean(r) else
                                                                                 "\n    NOT CLEAN: " + why(r)))
             worst = None
             for k in range(1, 0 if SHARDED_ONLY else NEXT + 1):

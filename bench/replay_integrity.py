@@ -127,9 +127,26 @@ def main():
                            + args, env=e, capture_output=True)
             rep = subprocess.run(["perf", "report", "-i", pd, "--children", "--stdio", "-g", "none",
                                   "--percent-limit", "3"], capture_output=True, text=True).stdout
+            # the split between the event loop (the main thread, "trailkeep")
+            # and the hash workers ("tk-hash"): the loop's share is what
+            # limits requests per second
+            byth = subprocess.run(["perf", "report", "-i", pd, "--no-children", "--stdio", "-g", "none",
+                                   "--sort", "comm"], capture_output=True, text=True).stdout
             os.unlink(pd)
-            keep = ("on_write", "loghash", "xcalloc", "memset", "inflate", "SHA256", "page_fault", "malloc",
-                    "sigv4", "xml", "json", "curl_multi_perform", "writev", "send", "recv", "epoll", "poll")
+            share = {}
+            for line in byth.splitlines():
+                f = line.split()
+                if len(f) == 2 and f[0].endswith("%"):
+                    share[f[1]] = float(f[0][:-1]) / 100
+            tot = sum(share.values()) or 1.0
+            loop = share.get("trailkeep", 0.0) / tot
+            print("    perf by thread: event loop %.0f%%, hash workers %.0f%% of the CPU samples: the loop "
+                  "spends about %.0f us per request (of %.0f us in all)"
+                  % (100 * loop, 100 * share.get("tk-hash", 0.0) / tot, 1e6 * z.cpu * loop / max(z.requests, 1),
+                     1e6 * z.cpu / max(z.requests, 1)))
+            keep = ("on_write", "loghash", "hashpool", "xcalloc", "memset", "inflate", "SHA256", "page_fault",
+                    "malloc", "sigv4", "xml", "json", "digest", "curl_multi_perform", "writev", "send", "recv",
+                    "epoll", "poll")
             print("    perf (children, share of trailkeep's CPU samples):")
             for line in rep.splitlines():
                 f = line.split()

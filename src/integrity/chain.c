@@ -136,7 +136,14 @@ static struct dentry *add_entry(struct chain *c, const char *bucket, const char 
 
 	if (e)
 		return e;
-	ALLOC_GROW(c->d, c->nd + 1, c->ad);
+	/* doubling from 2, not ALLOC_GROW's 24: an entry is ~350 bytes and an
+	 * hourly run holds 1-2 digests a cell (17,000 cells) */
+	if (c->nd + 1 > c->ad) {
+		size_t n = c->ad ? 2 * c->ad : 2;
+
+		c->d = xreallocarray(c->d, n, sizeof(*c->d));
+		c->ad = n;
+	}
 	e = &c->d[c->nd++];
 	memset(e, 0, sizeof(*e));
 	e->bucket = xstrdup(bucket);

@@ -202,7 +202,10 @@ static int cell_setup(struct vrun *r, struct vcell *c, size_t i, struct errbuf *
 	return 0;
 }
 
-static void cell_cleanup(struct vcell *c)
+/* A cell's working state (the chain: listings, parsed digests; its key
+ * texts), freed as soon as the cell is done: memory is per cell in flight,
+ * not per cell of the run.  Its stats stay.  Idempotent. */
+void vd_cell_release(struct vcell *c)
 {
 	chain_free(c->chain);
 	free(c->dprefix);
@@ -211,6 +214,8 @@ static void cell_cleanup(struct vcell *c)
 	free(c->lstart);
 	free(c->stop_key_d);
 	free(c->stop_key_l);
+	c->chain = NULL;
+	c->dprefix = c->lprefix = c->dmarker = c->lstart = c->stop_key_d = c->stop_key_l = NULL;
 }
 
 /* A listed log key: keep it when its time is near the window; note the
@@ -225,7 +230,9 @@ void vd_add_listed_log(struct vcell *c, const char *key)
 		c->stats->has_newest = 1;
 		c->stats->newest_delivery = t;
 	}
-	if (t < c->start - LOG_WINDOW_BEFORE || t > c->run->o->end + LOG_WINDOW_AFTER)
+	/* list_only (freshness) needs only the newest delivery */
+	if (c->run->o->list_only ||
+	    t < c->start - LOG_WINDOW_BEFORE || t > c->run->o->end + LOG_WINDOW_AFTER)
 		return;
 	chain_add_listed_log(c->chain, key);
 }
@@ -303,8 +310,10 @@ int validate_run(const struct validate_opts *o, struct findings *out,
 		rc = vd_local_load_keys(&r, err);
 		if (rc)
 			goto done;
-		for (i = 0; i < r.ncells; i++)
+		for (i = 0; i < r.ncells; i++) {
 			vd_local_cell(&r.cells[i]);
+			vd_cell_release(&r.cells[i]);
+		}
 	} else {
 		rc = vd_online_run(&r, err);
 	}
@@ -317,7 +326,7 @@ done:
 	}
 	hashpool_free(r.pool);
 	for (i = 0; i < r.ncells; i++)
-		cell_cleanup(&r.cells[i]);
+		vd_cell_release(&r.cells[i]);
 	free(r.cells);
 	free(r.lcells);
 	for (i = 0; i < r.nkey_regions; i++)

@@ -36,6 +36,11 @@ struct aws_sched;
 #define VALIDATE_MAX_KEY_PAGES 100
 #define VALIDATE_MAX_KEY 1024              /* S3 keys are at most 1024 bytes */
 #define VALIDATE_MAX_THREADS 16            /* hashing threads */
+/* Cells in progress at once, online.  Each holds its listings and parsed
+ * digests until it is done; 1024 cells keep 256 requests in flight (a
+ * cell has 2 listings, then its digests, then its log files) with the
+ * memory of 1024 cells, not of the whole organization (17,000 cells). */
+#define VALIDATE_ACTIVE_CELLS 1024
 
 struct validate_cell {
 	const char *account;
@@ -56,6 +61,7 @@ struct validate_anchor {
 
 struct validate_progress {
 	size_t cells, cells_done;
+	size_t cells_active;            /* online: started and not done (at most max_active_cells) */
 	size_t digests, logs;           /* fetched so far */
 	unsigned long long bytes;       /* compressed bytes received */
 };
@@ -84,6 +90,9 @@ struct validate_opts {
 	struct aws_sched *sched;        /* the async scheduler over aws->http */
 
 	struct validate_anchor *anchors;  /* NULL, or ncells entries (online and local) */
+	size_t max_active_cells;        /* online: cells in progress at once (each holds its
+	                                   listings and digests until done); 0:
+	                                   VALIDATE_ACTIVE_CELLS (1024) */
 
 	/* optional progress callback (the command layer prints it) */
 	void (*progress)(void *ud, const struct validate_progress *p);

@@ -92,6 +92,10 @@ struct vrun {
 	struct hashpool *pool;          /* log hashing (and digest checks) off this thread */
 	size_t hashing;                 /* GET_LOG jobs whose body is received, hash not collected */
 	bool collecting;
+	/* online: cells are started in order, at most max_active at
+	 * once (a cell's memory is freed when it is done) */
+	size_t next_cell, max_active;
+	bool starting;
 	int fatal;                      /* an error that stops the run */
 	struct errbuf fatal_err;
 	struct validate_progress prog;
@@ -112,6 +116,7 @@ void vd_save_meta(struct vrun *r, const char *bucket, const char *key, const cha
 int vd_load_keys(struct keyset *ks, const char *data, size_t len, struct errbuf *err);
 void vd_add_listed_log(struct vcell *c, const char *key);
 void vd_finish_cell_stats(struct vcell *c);
+void vd_cell_release(struct vcell *c);
 
 /* validate_local.c */
 int vd_local_load_keys(struct vrun *r, struct errbuf *err);

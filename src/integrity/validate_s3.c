@@ -36,6 +36,7 @@
 static void pump(struct vrun *r);
 static void cell_advance(struct vcell *c);
 static void collect_hashes(struct vrun *r, bool wait);
+static void cell_done(struct vcell *c);
 
 static void enqueue(struct vrun *r, struct job *j)
 {
@@ -589,6 +590,47 @@ static void pump(struct vrun *r)
 	}
 }
 
+/* Start cells in order while fewer than VALIDATE_ACTIVE_CELLS are in
+ * progress: list their digests and log files (or fail them at once when
+ * their region's public keys could not be had). */
+static void start_cells(struct vrun *r)
+{
+	size_t k;
+
+	if (r->starting)
+		return;
+	r->starting = true;
+	while (r->next_cell < r->ncells && r->prog.cells_active < r->max_active) {
+		struct vcell *c = &r->cells[r->next_cell++];
+
+		r->prog.cells_active++;
+		for (k = 0; k < r->nkey_regions; k++)
+			if (!strcmp(r->key_regions[k], c->region) && r->key_fail[k])
+				vd_cell_fail(c, NULL, "cannot get the public keys: ", r->key_fail[k]);
+		if (c->failed) {
+			cell_advance(c);
+			continue;
+		}
+		if (!r->o->list_only)
+			enqueue(r, vd_job_new(JOB_LIST_DIGESTS, r, c, NULL));
+		enqueue(r, vd_job_new(JOB_LIST_LOGS, r, c, NULL));
+	}
+	r->starting = false;
+	vd_progress(r);
+}
+
+/* The cell is done: free what it held, start the next. */
+static void cell_done(struct vcell *c)
+{
+	struct vrun *r = c->run;
+
+	c->phase = PH_DONE;
+	r->prog.cells_done++;
+	vd_cell_release(c);
+	r->prog.cells_active--;
+	start_cells(r);
+}
+
 static void cell_advance(struct vcell *c)
 {
 	struct vrun *r = c->run;
@@ -597,15 +639,13 @@ static void cell_advance(struct vcell *c)
 
 	if (c->failed && c->phase != PH_DONE) {
 		vd_finish_cell_stats(c);
-		c->phase = PH_DONE;
-		r->prog.cells_done++;
+		cell_done(c);
 		return;
 	}
 	switch (c->phase) {
 	case PH_LIST:
 		if (r->o->list_only) {
-			c->phase = PH_DONE;
-			r->prog.cells_done++;
+			cell_done(c);
 			return;
 		}
 		c->phase = PH_DIGESTS;
@@ -652,8 +692,7 @@ static void cell_advance(struct vcell *c)
 		/* fall through */
 	case PH_UNREF:
 		vd_finish_cell_stats(c);
-		c->phase = PH_DONE;
-		r->prog.cells_done++;
+		cell_done(c);
 		return;
 	case PH_DONE:
 		return;
@@ -713,21 +752,9 @@ int vd_online_run(struct vrun *r, struct errbuf *err)
 	if (r->fatal)
 		return err_set(err, r->fatal, "%s", r->fatal_err.msg);
 cells:
-	/* 2. every cell: list, digests, logs */
-	for (i = 0; i < r->ncells; i++) {
-		struct vcell *c = &r->cells[i];
-
-		for (k = 0; k < r->nkey_regions; k++)
-			if (!strcmp(r->key_regions[k], c->region) && r->key_fail[k])
-				vd_cell_fail(c, NULL, "cannot get the public keys: ", r->key_fail[k]);
-		if (c->failed) {
-			cell_advance(c);
-			continue;
-		}
-		if (!o->list_only)
-			enqueue(r, vd_job_new(JOB_LIST_DIGESTS, r, c, NULL));
-		enqueue(r, vd_job_new(JOB_LIST_LOGS, r, c, NULL));
-	}
+	/* 2. every cell: list, digests, logs (max_active at a time) */
+	r->max_active = o->max_active_cells ? o->max_active_cells : VALIDATE_ACTIVE_CELLS;
+	start_cells(r);
 	pump(r);
 	for (;;) {
 		rc = aws_sched_run(o->sched, err);
