@@ -265,29 +265,55 @@ static void add_time(struct page *out, bool has, json_int_t t)
 	pg_adds(out, tk_format_iso((time_t)t, s, sizeof(s)));
 }
 
-static int render(struct page *out, const struct report_html_opts *o, const char *config,
-		  bool has_time, json_int_t run_time, bool has_start, json_int_t wstart,
-		  bool has_end, json_int_t wend, struct rcell *cells, size_t nc,
-		  const struct rfinding *fs, size_t nf, const size_t *order,
-		  const struct rgroup *groups, size_t ng, const char **accts, size_t na,
-		  const char **regs, size_t nr, const long *grid)
-{
-	size_t i, j, nok = 0, nfind = 0, nunch = 0, nerr = 0, nwarn = 0;
-	time_t now = has_time ? (time_t)run_time : o->now;
-	char age[32];
+/* a verify --json document, read and indexed for the page */
+struct report {
+	const char *config;
+	bool has_time, has_start, has_end;
+	json_int_t run_time, wstart, wend;
+	struct rcell *cells;
+	size_t nc;
+	struct rfinding *fs;
+	size_t nf;
+	size_t *order;              /* findings sorted by (account, region, ...) */
+	struct rgroup *groups;
+	size_t ng;
+	const char **accts, **regs; /* the grid's rows and columns */
+	size_t na, nr;
+	long *grid;                 /* na x nr: index in cells, or -1 */
+};
 
-	for (i = 0; i < nc; i++) {
-		if (!strcmp(cells[i].status, "ok"))
+static void report_free(struct report *r)
+{
+	free(r->grid);
+	free(r->accts);
+	free(r->regs);
+	free(r->groups);
+	free(r->order);
+	free(r->fs);
+	free(r->cells);
+}
+
+/* ------------------------------------------------------------ the page */
+
+/* the title, the run and the counts */
+static void render_head(struct page *out, const struct report_html_opts *o, const struct report *r,
+			time_t now)
+{
+	size_t i, nok = 0, nfind = 0, nunch = 0, nerr = 0, nwarn = 0;
+	const char *config = r->config;
+
+	for (i = 0; i < r->nc; i++) {
+		if (!strcmp(r->cells[i].status, "ok"))
 			nok++;
-		else if (!strcmp(cells[i].status, "findings"))
+		else if (!strcmp(r->cells[i].status, "findings"))
 			nfind++;
 		else
 			nunch++;
 	}
-	for (i = 0; i < nf; i++) {
-		if (!strcmp(fs[i].severity, "error"))
+	for (i = 0; i < r->nf; i++) {
+		if (!strcmp(r->fs[i].severity, "error"))
 			nerr++;
-		else if (!strcmp(fs[i].severity, "warning"))
+		else if (!strcmp(r->fs[i].severity, "warning"))
 			nwarn++;
 	}
 	pg_adds(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -300,12 +326,12 @@ static int render(struct page *out, const struct report_html_opts *o, const char
 	pg_adds(out, "</h1>\n<dl class=\"run\">\n<dt>Config</dt><dd id=\"run-config\">");
 	add_esc(out, config ? config : "not recorded");
 	pg_adds(out, "</dd>\n<dt>Run at</dt><dd id=\"run-time\">");
-	add_time(out, has_time, run_time);
+	add_time(out, r->has_time, r->run_time);
 	pg_adds(out, "</dd>\n<dt>Window</dt><dd id=\"run-window\">");
-	if (has_start || has_end) {
-		add_time(out, has_start, wstart);
+	if (r->has_start || r->has_end) {
+		add_time(out, r->has_start, r->wstart);
 		pg_adds(out, " .. ");
-		add_time(out, has_end, wend);
+		add_time(out, r->has_end, r->wend);
 	} else {
 		pg_adds(out, "not recorded");
 	}
@@ -316,8 +342,8 @@ static int render(struct page *out, const struct report_html_opts *o, const char
 		pg_adds(out, "</dd>\n");
 	}
 	pg_addf(out, "<dt>Cells</dt><dd id=\"run-summary\">%zu: %zu ok, %zu with findings, %zu unchecked; "
-		 "%zu errors, %zu warnings</dd>\n</dl>\n", nc, nok, nfind, nunch, nerr, nwarn);
-	if (!has_time) {
+		 "%zu errors, %zu warnings</dd>\n</dl>\n", r->nc, nok, nfind, nunch, nerr, nwarn);
+	if (!r->has_time) {
 		char s[32];
 
 		pg_addf(out, "<p>Delivery ages as of %s (the document does not record its run time).</p>\n",
@@ -328,69 +354,111 @@ static int render(struct page *out, const struct report_html_opts *o, const char
 		 "<span style=\"background:#fde2a7\">findings (warnings only)</span>"
 		 "<span style=\"background:#cfd4da\">unchecked</span>"
 		 "<span style=\"background:#f7f7f7\">not configured</span></p>\n");
+}
 
-	/* the grid */
+/* one cell of the grid (ci: index in cells, or -1) */
+static void render_cell(struct page *out, const struct report *r, long ci, time_t now)
+{
+	static const char *const worst[] = { "worst-info", "worst-warning", "worst-error" };
+	const struct rcell *c;
+	char age[32];
+
+	if (ci < 0) {
+		pg_adds(out, "<td class=\"nocell\">-</td>");
+		return;
+	}
+	c = &r->cells[ci];
+	pg_adds(out, "<td class=\"cell status-");
+	add_esc(out, c->status);
+	if (c->group >= 0) {
+		pg_adds(out, " ");
+		pg_adds(out, worst[r->groups[c->group].worst]);
+	}
+	pg_adds(out, "\" data-account=\"");
+	add_esc(out, c->account);
+	pg_adds(out, "\" data-region=\"");
+	add_esc(out, c->region);
+	pg_adds(out, "\" data-status=\"");
+	add_esc(out, c->status);
+	pg_adds(out, "\">");
+	if (c->group >= 0)
+		pg_addf(out, "<a href=\"#g%ld\">", c->group);
+	pg_adds(out, "<span class=\"status\">");
+	add_esc(out, c->status);
+	pg_adds(out, "</span><span class=\"age\">");
+	if (c->has_newest)
+		pg_addf(out, "newest %s", tk_format_age(now, (time_t)c->newest, age, sizeof(age)));
+	else
+		pg_adds(out, "no delivery");
+	pg_adds(out, "</span>");
+	if (c->nfindings)
+		pg_addf(out, "<span class=\"age\">%lld finding%s</span>", (long long)c->nfindings,
+			 c->nfindings == 1 ? "" : "s");
+	if (c->group >= 0)
+		pg_adds(out, "</a>");
+	pg_adds(out, "</td>");
+}
+
+static void render_grid(struct page *out, const struct report *r, time_t now)
+{
+	size_t i, j;
+
 	pg_adds(out, "<h2>Accounts x regions</h2>\n<table class=\"grid\" id=\"grid\">\n<thead><tr><th>account</th>");
-	for (j = 0; j < nr; j++) {
+	for (j = 0; j < r->nr; j++) {
 		pg_adds(out, "<th scope=\"col\">");
-		add_esc(out, regs[j]);
+		add_esc(out, r->regs[j]);
 		pg_adds(out, "</th>");
 	}
 	pg_adds(out, "</tr></thead>\n<tbody>\n");
-	for (i = 0; i < na; i++) {
+	for (i = 0; i < r->na; i++) {
 		pg_adds(out, "<tr><th scope=\"row\">");
-		add_esc(out, accts[i]);
+		add_esc(out, r->accts[i]);
 		pg_adds(out, "</th>");
-		for (j = 0; j < nr; j++) {
-			long ci = grid[i * nr + j];
-			struct rcell *c;
-			static const char *const worst[] = { "worst-info", "worst-warning", "worst-error" };
-
-			if (ci < 0) {
-				pg_adds(out, "<td class=\"nocell\">-</td>");
-				continue;
-			}
-			c = &cells[ci];
-			pg_adds(out, "<td class=\"cell status-");
-			add_esc(out, c->status);
-			if (c->group >= 0) {
-				pg_adds(out, " ");
-				pg_adds(out, worst[groups[c->group].worst]);
-			}
-			pg_adds(out, "\" data-account=\"");
-			add_esc(out, c->account);
-			pg_adds(out, "\" data-region=\"");
-			add_esc(out, c->region);
-			pg_adds(out, "\" data-status=\"");
-			add_esc(out, c->status);
-			pg_adds(out, "\">");
-			if (c->group >= 0)
-				pg_addf(out, "<a href=\"#g%ld\">", c->group);
-			pg_adds(out, "<span class=\"status\">");
-			add_esc(out, c->status);
-			pg_adds(out, "</span><span class=\"age\">");
-			if (c->has_newest)
-				pg_addf(out, "newest %s", tk_format_age(now, (time_t)c->newest, age, sizeof(age)));
-			else
-				pg_adds(out, "no delivery");
-			pg_adds(out, "</span>");
-			if (c->nfindings)
-				pg_addf(out, "<span class=\"age\">%lld finding%s</span>", (long long)c->nfindings,
-					 c->nfindings == 1 ? "" : "s");
-			if (c->group >= 0)
-				pg_adds(out, "</a>");
-			pg_adds(out, "</td>");
-		}
+		for (j = 0; j < r->nr; j++)
+			render_cell(out, r, r->grid[i * r->nr + j], now);
 		pg_adds(out, "</tr>\n");
 	}
 	pg_adds(out, "</tbody>\n</table>\n");
+}
 
-	/* findings by cell */
-	pg_addf(out, "<h2>Findings (%zu)</h2>\n", nf);
-	if (!nf)
+static void render_finding(struct page *out, const struct rfinding *x)
+{
+	pg_adds(out, "<li class=\"finding sev-");
+	add_esc(out, x->severity);
+	pg_adds(out, "\"><span class=\"sev\">");
+	add_esc(out, x->severity);
+	pg_adds(out, "</span> <code class=\"code\">");
+	add_esc(out, x->code);
+	pg_adds(out, "</code> <span class=\"msg\">");
+	add_esc(out, x->message);
+	pg_adds(out, "</span>");
+	if (x->bucket || x->key) {
+		pg_adds(out, "<div class=\"obj\">s3://");
+		add_esc(out, x->bucket ? x->bucket : "");
+		if (x->key) {
+			pg_adds(out, "/");
+			add_esc(out, x->key);
+		}
+		pg_adds(out, "</div>");
+	}
+	if (x->hint) {
+		pg_adds(out, "<p class=\"hint\">");
+		add_esc(out, x->hint);
+		pg_adds(out, "</p>");
+	}
+	pg_adds(out, "</li>\n");
+}
+
+/* findings by cell */
+static void render_findings(struct page *out, const struct report *r)
+{
+	size_t i, j;
+
+	pg_addf(out, "<h2>Findings (%zu)</h2>\n", r->nf);
+	if (!r->nf)
 		pg_adds(out, "<p id=\"no-findings\">No findings.</p>\n");
-	for (i = 0; i < ng; i++) {
-		const struct rgroup *g = &groups[i];
+	for (i = 0; i < r->ng; i++) {
+		const struct rgroup *g = &r->groups[i];
 
 		pg_addf(out, "<section class=\"group\" id=\"g%zu\" data-account=\"", i);
 		add_esc(out, g->account ? g->account : "");
@@ -409,182 +477,193 @@ static int render(struct page *out, const struct report_html_opts *o, const char
 		else
 			pg_adds(out, "no region");
 		pg_addf(out, " (%zu)</h3>\n<ul class=\"findings\">\n", g->n);
-		for (j = g->first; j < g->first + g->n; j++) {
-			const struct rfinding *x = &fs[order[j]];
-
-			pg_adds(out, "<li class=\"finding sev-");
-			add_esc(out, x->severity);
-			pg_adds(out, "\"><span class=\"sev\">");
-			add_esc(out, x->severity);
-			pg_adds(out, "</span> <code class=\"code\">");
-			add_esc(out, x->code);
-			pg_adds(out, "</code> <span class=\"msg\">");
-			add_esc(out, x->message);
-			pg_adds(out, "</span>");
-			if (x->bucket || x->key) {
-				pg_adds(out, "<div class=\"obj\">s3://");
-				add_esc(out, x->bucket ? x->bucket : "");
-				if (x->key) {
-					pg_adds(out, "/");
-					add_esc(out, x->key);
-				}
-				pg_adds(out, "</div>");
-			}
-			if (x->hint) {
-				pg_adds(out, "<p class=\"hint\">");
-				add_esc(out, x->hint);
-				pg_adds(out, "</p>");
-			}
-			pg_adds(out, "</li>\n");
-		}
+		for (j = g->first; j < g->first + g->n; j++)
+			render_finding(out, &r->fs[r->order[j]]);
 		pg_adds(out, "</ul>\n</section>\n");
 	}
+}
+
+static int render(struct page *out, const struct report_html_opts *o, const struct report *r)
+{
+	time_t now = r->has_time ? (time_t)r->run_time : o->now;
+
+	render_head(out, o, r, now);
+	render_grid(out, r, now);
+	render_findings(out, r);
 	pg_adds(out, "</body>\n</html>\n");
 	return out->rc;
+}
+
+/* ------------------------------------------------------------ the document */
+
+/* "run": {config, time, window: {start, end}}, or absent / null */
+static int read_run(struct report *r, const json_t *run, struct errbuf *err)
+{
+	const json_t *w;
+
+	if (!run || json_is_null(run))
+		return 0;
+	w = json_object_get(run, "window");
+	if (!json_is_object(run) || get_str(run, "config", true, &r->config) ||
+	    get_time(run, "time", &r->has_time, &r->run_time) ||
+	    (w && !json_is_null(w) && !json_is_object(w)) ||
+	    get_time(w, "start", &r->has_start, &r->wstart) || get_time(w, "end", &r->has_end, &r->wend))
+		return bad(err, "\"run\" is not {config, time, window: {start, end}} (times 2013..2100)");
+	return 0;
+}
+
+static int read_cells(struct report *r, const json_t *jc, struct errbuf *err)
+{
+	size_t i;
+
+	r->cells = xcalloc(r->nc ? r->nc : 1, sizeof(*r->cells));
+	for (i = 0; i < r->nc; i++) {
+		struct rcell *c = &r->cells[i];
+		const json_t *x = json_array_get(jc, i);
+
+		if (!json_is_object(x) || get_str(x, "account", false, &c->account) ||
+		    get_str(x, "region", false, &c->region) || get_str(x, "status", false, &c->status) ||
+		    get_count(x, "digests_checked", &c->digests) || get_count(x, "logs_checked", &c->logs) ||
+		    get_count(x, "findings", &c->nfindings) ||
+		    get_time(x, "newest_delivery", &c->has_newest, &c->newest))
+			return err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu is not {account, "
+				       "region, newest_delivery (2013..2100 or null), digests_checked, logs_checked, "
+				       "findings, status}", i);
+		if (strcmp(c->status, "ok") && strcmp(c->status, "findings") && strcmp(c->status, "unchecked"))
+			return err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu has status '%s' "
+				       "(ok, findings or unchecked expected)", i, c->status);
+		c->group = -1;
+	}
+	return 0;
+}
+
+static int read_findings(struct report *r, const json_t *jf, struct errbuf *err)
+{
+	size_t i;
+
+	r->fs = xcalloc(r->nf ? r->nf : 1, sizeof(*r->fs));
+	for (i = 0; i < r->nf; i++) {
+		struct rfinding *f = &r->fs[i];
+		const json_t *x = json_array_get(jf, i);
+
+		if (!json_is_object(x) || get_str(x, "code", false, &f->code) ||
+		    get_str(x, "severity", false, &f->severity) || get_str(x, "message", false, &f->message) ||
+		    get_str(x, "account", true, &f->account) || get_str(x, "region", true, &f->region) ||
+		    get_str(x, "bucket", true, &f->bucket) || get_str(x, "key", true, &f->key) ||
+		    get_str(x, "hint", true, &f->hint) || sev_rank(f->severity) < 0)
+			return err_set(err, TK_EUSAGE, "not a verify --json document: finding %zu is not {code, "
+				       "severity (error, warning or info), account, region, bucket, key, message, "
+				       "hint}", i);
+	}
+	return 0;
+}
+
+/* groups: findings by (account, region), NULL first */
+static void build_groups(struct report *r)
+{
+	size_t i;
+
+	r->order = xcalloc(r->nf ? r->nf : 1, sizeof(*r->order));
+	for (i = 0; i < r->nf; i++)
+		r->order[i] = i;
+	sort_fs = r->fs;
+	qsort(r->order, r->nf, sizeof(*r->order), find_order);
+	sort_fs = NULL;
+	r->groups = xcalloc(r->nf ? r->nf : 1, sizeof(*r->groups));
+	for (i = 0; i < r->nf; i++) {
+		const struct rfinding *f = &r->fs[r->order[i]];
+		struct rgroup *g = r->ng ? &r->groups[r->ng - 1] : NULL;
+
+		if (!g || nstrcmp(g->account, f->account) || nstrcmp(g->region, f->region)) {
+			g = &r->groups[r->ng++];
+			g->account = f->account;
+			g->region = f->region;
+			g->first = i;
+			g->worst = 0;
+		}
+		g->n++;
+		if (sev_rank(f->severity) > g->worst)
+			g->worst = sev_rank(f->severity);
+	}
+}
+
+/* the grid: accounts x regions in the order the document lists them */
+static int build_grid(struct report *r, struct errbuf *err)
+{
+	size_t nc = r->nc, i, *aid, *rid;
+	const char **tmp;
+	int rc = 0;
+
+	aid = xcalloc(nc ? nc : 1, sizeof(*aid));
+	rid = xcalloc(nc ? nc : 1, sizeof(*rid));
+	tmp = xcalloc(nc ? nc : 1, sizeof(*tmp));
+	for (i = 0; i < nc; i++)
+		tmp[i] = r->cells[i].account;
+	r->na = intern(tmp, nc, aid, &r->accts);
+	for (i = 0; i < nc; i++)
+		tmp[i] = r->cells[i].region;
+	r->nr = intern(tmp, nc, rid, &r->regs);
+	if (r->na && r->nr > MAX_GRID / r->na) {
+		rc = err_set(err, TK_ELIMIT, "not shown: %zu accounts x %zu regions is more than %u cells",
+			     r->na, r->nr, MAX_GRID);
+		goto done;
+	}
+	/* na x nr <= MAX_GRID: no overflow */
+	r->grid = xcalloc(r->na * r->nr + 1, sizeof(*r->grid));
+	for (i = 0; i < r->na * r->nr; i++)
+		r->grid[i] = -1;
+	for (i = 0; i < nc; i++) {
+		size_t g = aid[i] * r->nr + rid[i];
+
+		if (r->grid[g] >= 0) {
+			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu repeats account "
+				     "'%s' region '%s'", i, r->cells[i].account, r->cells[i].region);
+			goto done;
+		}
+		r->grid[g] = (long)i;
+		r->cells[i].group = group_of(r->groups, r->ng, r->cells[i].account, r->cells[i].region);
+	}
+done:
+	free(tmp);
+	free(aid);
+	free(rid);
+	return rc;
 }
 
 int report_html_render(const json_t *doc, const struct report_html_opts *o, struct buf *out,
 		       struct errbuf *err)
 {
 	const json_t *jc = json_object_get(doc, "cells"), *jf = json_object_get(doc, "findings");
-	const json_t *run = json_object_get(doc, "run"), *x;
-	const char *config = NULL;
-	bool has_time = false, has_start = false, has_end = false;
-	json_int_t run_time = 0, wstart = 0, wend = 0;
-	struct rcell *cells = NULL;
-	struct rfinding *fs = NULL;
-	struct rgroup *groups = NULL;
-	size_t *order = NULL, *aid = NULL, *rid = NULL, nc, nf, ng = 0, na = 0, nr = 0, i;
-	const char **tmp = NULL, **accts = NULL, **regs = NULL;
-	long *grid = NULL;
+	struct report r;
 	struct page pg = { out, 0 };
-	int rc = 0;
+	int rc;
 
 	if (!json_is_object(doc) || !json_is_integer(json_object_get(doc, "version")) ||
 	    json_integer_value(json_object_get(doc, "version")) != 1 || !json_is_array(jc) ||
 	    !json_is_array(jf))
 		return bad(err, "version 1 with \"cells\" and \"findings\" arrays expected");
-	nc = json_array_size(jc);
-	nf = json_array_size(jf);
-	if (nc > MAX_CELLS || nf > 10 * (size_t)MAX_CELLS)
+	memset(&r, 0, sizeof(r));
+	r.nc = json_array_size(jc);
+	r.nf = json_array_size(jf);
+	if (r.nc > MAX_CELLS || r.nf > 10 * (size_t)MAX_CELLS)
 		return err_set(err, TK_ELIMIT, "not shown: more than %u cells or %u findings", MAX_CELLS,
 			       10 * MAX_CELLS);
-	if (run && !json_is_null(run)) {
-		const json_t *w = json_object_get(run, "window");
-
-		if (!json_is_object(run) || get_str(run, "config", true, &config) ||
-		    get_time(run, "time", &has_time, &run_time) ||
-		    (w && !json_is_null(w) && !json_is_object(w)) ||
-		    get_time(w, "start", &has_start, &wstart) || get_time(w, "end", &has_end, &wend))
-			return bad(err, "\"run\" is not {config, time, window: {start, end}} (times 2013..2100)");
-	}
-	cells = xcalloc(nc ? nc : 1, sizeof(*cells));
-	fs = xcalloc(nf ? nf : 1, sizeof(*fs));
-	for (i = 0; i < nc; i++) {
-		struct rcell *c = &cells[i];
-
-		x = json_array_get(jc, i);
-		if (!json_is_object(x) || get_str(x, "account", false, &c->account) ||
-		    get_str(x, "region", false, &c->region) || get_str(x, "status", false, &c->status) ||
-		    get_count(x, "digests_checked", &c->digests) || get_count(x, "logs_checked", &c->logs) ||
-		    get_count(x, "findings", &c->nfindings) ||
-		    get_time(x, "newest_delivery", &c->has_newest, &c->newest)) {
-			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu is not {account, "
-				     "region, newest_delivery (2013..2100 or null), digests_checked, logs_checked, "
-				     "findings, status}", i);
-			goto done;
-		}
-		if (strcmp(c->status, "ok") && strcmp(c->status, "findings") && strcmp(c->status, "unchecked")) {
-			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu has status '%s' "
-				     "(ok, findings or unchecked expected)", i, c->status);
-			goto done;
-		}
-		c->group = -1;
-	}
-	for (i = 0; i < nf; i++) {
-		struct rfinding *f = &fs[i];
-
-		x = json_array_get(jf, i);
-		if (!json_is_object(x) || get_str(x, "code", false, &f->code) ||
-		    get_str(x, "severity", false, &f->severity) || get_str(x, "message", false, &f->message) ||
-		    get_str(x, "account", true, &f->account) || get_str(x, "region", true, &f->region) ||
-		    get_str(x, "bucket", true, &f->bucket) || get_str(x, "key", true, &f->key) ||
-		    get_str(x, "hint", true, &f->hint) || sev_rank(f->severity) < 0) {
-			rc = err_set(err, TK_EUSAGE, "not a verify --json document: finding %zu is not {code, "
-				     "severity (error, warning or info), account, region, bucket, key, message, "
-				     "hint}", i);
-			goto done;
-		}
-	}
-
-	/* groups: findings by (account, region), NULL first */
-	order = xcalloc(nf ? nf : 1, sizeof(*order));
-	for (i = 0; i < nf; i++)
-		order[i] = i;
-	sort_fs = fs;
-	qsort(order, nf, sizeof(*order), find_order);
-	sort_fs = NULL;
-	groups = xcalloc(nf ? nf : 1, sizeof(*groups));
-	for (i = 0; i < nf; i++) {
-		const struct rfinding *f = &fs[order[i]];
-
-		if (!ng || nstrcmp(groups[ng - 1].account, f->account) ||
-		    nstrcmp(groups[ng - 1].region, f->region)) {
-			groups[ng].account = f->account;
-			groups[ng].region = f->region;
-			groups[ng].first = i;
-			groups[ng].worst = 0;
-			ng++;
-		}
-		groups[ng - 1].n++;
-		if (sev_rank(f->severity) > groups[ng - 1].worst)
-			groups[ng - 1].worst = sev_rank(f->severity);
-	}
-
-	/* the grid: accounts x regions in the order the document lists them */
-	aid = xcalloc(nc ? nc : 1, sizeof(*aid));
-	rid = xcalloc(nc ? nc : 1, sizeof(*rid));
-	tmp = xcalloc(nc ? nc : 1, sizeof(*tmp));
-	for (i = 0; i < nc; i++)
-		tmp[i] = cells[i].account;
-	na = intern(tmp, nc, aid, &accts);
-	for (i = 0; i < nc; i++)
-		tmp[i] = cells[i].region;
-	nr = intern(tmp, nc, rid, &regs);
-	if (na && nr > MAX_GRID / na) {
-		rc = err_set(err, TK_ELIMIT, "not shown: %zu accounts x %zu regions is more than %u cells",
-			     na, nr, MAX_GRID);
-		goto done;
-	}
-	grid = xcalloc(na * nr + 1, sizeof(*grid));
-	for (i = 0; i < na * nr; i++)
-		grid[i] = -1;
-	for (i = 0; i < nc; i++) {
-		size_t g = aid[i] * nr + rid[i];
-
-		if (grid[g] >= 0) {
-			rc = err_set(err, TK_EUSAGE, "not a verify --json document: cell %zu repeats account "
-				     "'%s' region '%s'", i, cells[i].account, cells[i].region);
-			goto done;
-		}
-		grid[g] = (long)i;
-		cells[i].group = group_of(groups, ng, cells[i].account, cells[i].region);
-	}
-	rc = render(&pg, o, config, has_time, run_time, has_start, wstart, has_end, wend, cells, nc, fs, nf,
-		    order, groups, ng, accts, na, regs, nr, grid);
+	rc = read_run(&r, json_object_get(doc, "run"), err);
 	if (rc)
-		err_set(err, rc, "the page is larger than %zu bytes", out->limit);
-done:
-	free(grid);
-	free(tmp);
-	free(accts);
-	free(regs);
-	free(aid);
-	free(rid);
-	free(groups);
-	free(order);
-	free(fs);
-	free(cells);
+		return rc;
+	rc = read_cells(&r, jc, err);
+	if (rc == 0)
+		rc = read_findings(&r, jf, err);
+	if (rc == 0) {
+		build_groups(&r);
+		rc = build_grid(&r, err);
+	}
+	if (rc == 0) {
+		rc = render(&pg, o, &r);
+		if (rc)
+			err_set(err, rc, "the page is larger than %zu bytes", out->limit);
+	}
+	report_free(&r);
 	return rc;
 }
 
