@@ -199,56 +199,14 @@ static void set_str(json_t *o, const char *k, const char *v)
 	json_object_set_new(o, k, json_string(v ? v : ""));   /* steals */
 }
 
-json_t *plan_vars(const struct tk_config *c)
+/* who administers the protection, which buckets trailkeep manages, and the
+ * data-event prefixes */
+static void principal_vars(json_t *v, const struct tk_config *c, const char *part, const char *central,
+			   const char *bucket_arn)
 {
-	json_t *v = json_object(), *accounts = json_array(), *writers = json_array();
-	json_t *trail_arns = json_array(), *ctx = json_array(), *admins, *buckets, *prefixes;
-	json_t *trail_accounts = json_array();
-	const char *part = c->partition ? c->partition : "aws";
-	const char *central = config_central_account(c);
-	char *bucket_arn = xasprintf("arn:%s:s3:::%s", part, c->bucket);
-	char *kp = c->key_prefix ? xasprintf("%s/", c->key_prefix) : xstrdup("");
-	char *logs = xasprintf("%s/%sAWSLogs", bucket_arn, kp);
-	bool org = c->mode == TK_MODE_ORGANIZATION;
+	json_t *admins, *buckets, *prefixes;
 	size_t i;
 
-	set_str(v, "partition", part);
-	set_str(v, "home_region", c->home_region);
-	set_str(v, "org_id", c->org_id);
-	set_str(v, "management_account", c->management_account);
-	set_str(v, "central_account", central);
-	set_str(v, "bucket", c->bucket);
-	set_str(v, "bucket_arn", bucket_arn);
-	set_str(v, "key_prefix", kp);
-	set_str(v, "key_prefix_name", c->key_prefix);
-	set_str(v, "logs_arn", logs);
-	set_str(v, "access_log_bucket", c->access_log_bucket);
-	set_str(v, "access_log_bucket_arn", "");
-	if (c->access_log_bucket) {
-		json_object_set_new(v, "access_log_bucket_arn",
-				    json_sprintf("arn:%s:s3:::%s", part, c->access_log_bucket));
-		json_object_set_new(v, "access_log_prefix", json_sprintf("%s/", c->bucket));
-	} else {
-		set_str(v, "access_log_prefix", "");
-	}
-	set_str(v, "kms_alias", c->kms_alias);
-	json_object_set_new(v, "kms_key_arn",
-			    json_sprintf("arn:%s:kms:%s:%s:%s", part, c->home_region, central, c->kms_alias));
-	set_str(v, "trail_name", c->trail_name);
-	set_str(v, "mode", org ? "organization" : "per-account");
-	json_object_set_new(v, "is_org", json_boolean(org));
-	json_object_set_new(v, "is_per_account", json_boolean(!org));
-	json_object_set_new(v, "multi_region", json_boolean(c->multi_region));
-	json_object_set_new(v, "include_global_events", json_boolean(c->include_global_events));
-	json_object_set_new(v, "log_file_validation", json_boolean(c->log_file_validation));
-	json_object_set_new(v, "retention_days", json_integer(c->retention_days));
-	json_object_set_new(v, "object_lock", json_boolean(c->object_lock != TK_LOCK_NONE));
-	set_str(v, "object_lock_mode", c->object_lock == TK_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE");
-	json_object_set_new(v, "object_lock_days", json_integer(c->object_lock_days));
-	set_str(v, "assume_role", c->assume_role);
-	json_object_set_new(v, "regions", strlist_json(&c->regions));
-	json_object_set_new(v, "decrypt_principals", strlist_json(&c->decrypt_principals));
-	json_object_set_new(v, "break_glass_principals", strlist_json(&c->break_glass_principals));
 	admins = strlist_json(&c->break_glass_principals);
 	json_array_append_new(admins, json_sprintf("arn:%s:iam::%s:role/%s", part, central, c->assume_role));
 	for (i = 0; i < c->apply_principals.n; i++)
@@ -263,7 +221,16 @@ json_t *plan_vars(const struct tk_config *c)
 	for (i = 0; i < c->data_event_buckets.n; i++)
 		json_array_append_new(prefixes, json_sprintf("arn:%s:s3:::%s/", part, c->data_event_buckets.v[i]));
 	json_object_set_new(v, "data_event_prefixes", prefixes);
-	monitoring_vars(v, c);
+}
+
+/* the accounts, the trails and who may write where (logs: the bucket's
+ * .../AWSLogs ARN) */
+static void trail_vars(json_t *v, const struct tk_config *c, const char *part, const char *logs)
+{
+	json_t *accounts = json_array(), *writers = json_array();
+	json_t *trail_arns = json_array(), *ctx = json_array(), *trail_accounts = json_array();
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	size_t i;
 
 	if (org) {
 		char *arn = config_trail_arn(c, c->management_account);
@@ -304,6 +271,58 @@ json_t *plan_vars(const struct tk_config *c)
 	json_object_set_new(v, "trail_arns", trail_arns);
 	json_object_set_new(v, "trail_accounts", trail_accounts);
 	json_object_set_new(v, "encryption_context_arns", ctx);
+}
+
+json_t *plan_vars(const struct tk_config *c)
+{
+	json_t *v = json_object();
+	const char *part = c->partition ? c->partition : "aws";
+	const char *central = config_central_account(c);
+	char *bucket_arn = xasprintf("arn:%s:s3:::%s", part, c->bucket);
+	char *kp = c->key_prefix ? xasprintf("%s/", c->key_prefix) : xstrdup("");
+	char *logs = xasprintf("%s/%sAWSLogs", bucket_arn, kp);
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+
+	set_str(v, "partition", part);
+	set_str(v, "home_region", c->home_region);
+	set_str(v, "org_id", c->org_id);
+	set_str(v, "management_account", c->management_account);
+	set_str(v, "central_account", central);
+	set_str(v, "bucket", c->bucket);
+	set_str(v, "bucket_arn", bucket_arn);
+	set_str(v, "key_prefix", kp);
+	set_str(v, "key_prefix_name", c->key_prefix);
+	set_str(v, "logs_arn", logs);
+	set_str(v, "access_log_bucket", c->access_log_bucket);
+	set_str(v, "access_log_bucket_arn", "");
+	if (c->access_log_bucket) {
+		json_object_set_new(v, "access_log_bucket_arn",
+				    json_sprintf("arn:%s:s3:::%s", part, c->access_log_bucket));
+		json_object_set_new(v, "access_log_prefix", json_sprintf("%s/", c->bucket));
+	} else {
+		set_str(v, "access_log_prefix", "");
+	}
+	set_str(v, "kms_alias", c->kms_alias);
+	json_object_set_new(v, "kms_key_arn",
+			    json_sprintf("arn:%s:kms:%s:%s:%s", part, c->home_region, central, c->kms_alias));
+	set_str(v, "trail_name", c->trail_name);
+	set_str(v, "mode", org ? "organization" : "per-account");
+	json_object_set_new(v, "is_org", json_boolean(org));
+	json_object_set_new(v, "is_per_account", json_boolean(!org));
+	json_object_set_new(v, "multi_region", json_boolean(c->multi_region));
+	json_object_set_new(v, "include_global_events", json_boolean(c->include_global_events));
+	json_object_set_new(v, "log_file_validation", json_boolean(c->log_file_validation));
+	json_object_set_new(v, "retention_days", json_integer(c->retention_days));
+	json_object_set_new(v, "object_lock", json_boolean(c->object_lock != TK_LOCK_NONE));
+	set_str(v, "object_lock_mode", c->object_lock == TK_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE");
+	json_object_set_new(v, "object_lock_days", json_integer(c->object_lock_days));
+	set_str(v, "assume_role", c->assume_role);
+	json_object_set_new(v, "regions", strlist_json(&c->regions));
+	json_object_set_new(v, "decrypt_principals", strlist_json(&c->decrypt_principals));
+	json_object_set_new(v, "break_glass_principals", strlist_json(&c->break_glass_principals));
+	principal_vars(v, c, part, central, bucket_arn);
+	monitoring_vars(v, c);
+	trail_vars(v, c, part, logs);
 	free(bucket_arn);
 	free(kp);
 	free(logs);
@@ -549,28 +568,23 @@ static size_t count_regions(const struct tk_config *c)
 	return n;
 }
 
-int plan_build(struct plan *out, const struct tk_config *c, const struct plan_opts *o, struct errbuf *err)
+/* one trail in organization mode, one per account otherwise */
+static size_t trail_count(const struct tk_config *c)
 {
-	const char *dir = o->templates_dir;
-	json_t *vars = plan_vars(c), *meta = NULL, *order, *s, *trailvar;
-	const char *central = config_central_account(c);
-	bool org = c->mode == TK_MODE_ORGANIZATION;
-	size_t i, ntrails = org ? 1 : c->naccounts;
-	int rc;
+	return c->mode == TK_MODE_ORGANIZATION ? 1 : c->naccounts;
+}
 
-	memset(out, 0, sizeof(*out));
-	add_file(out, "plan.json", NULL);   /* filled in at the end */
-	if ((rc = render_into(out, dir, "bucket-policy.json", "central/bucket-policy.json", vars, err)) < 0 ||
-	    (rc = render_into(out, dir, "kms-key-policy.json", "central/kms-key-policy.json", vars, err)) < 0 ||
-	    (rc = render_into(out, dir, "bucket-settings.json", "central/bucket-settings.json", vars, err)) < 0)
-		goto done;
-	if (c->access_log_bucket &&
-	    (rc = render_into(out, dir, "access-log-bucket-policy.json", "central/access-log-bucket-policy.json",
-			      vars, err)) < 0)
-		goto done;
-	trailvar = json_object();
+/* the trails' files: accounts/ACCOUNT/trail.json.  0 or negative. */
+static int render_trails(struct plan *out, const char *dir, const struct tk_config *c, json_t *vars,
+			 struct errbuf *err)
+{
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	json_t *trailvar = json_object();
+	size_t i;
+	int rc = 0;
+
 	json_object_set_new(vars, "trail", trailvar);   /* steals; trailvar stays valid */
-	for (i = 0; i < ntrails; i++) {
+	for (i = 0; i < trail_count(c) && rc >= 0; i++) {
 		const char *acct = org ? c->management_account : c->accounts[i].id;
 		char *arn = config_trail_arn(c, acct);
 		char *path = xasprintf("accounts/%s/trail.json", acct);
@@ -580,10 +594,29 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 		rc = render_into(out, dir, "trail.json", path, vars, err);
 		free(arn);
 		free(path);
-		if (rc < 0)
-			goto done;
 	}
 	json_object_del(vars, "trail");
+	return rc < 0 ? rc : 0;
+}
+
+/* Every file of the plan but plan.json, from the templates.  0 or negative. */
+static int render_files(struct plan *out, const struct tk_config *c, const struct plan_opts *o, json_t *vars,
+			struct errbuf *err)
+{
+	const char *dir = o->templates_dir;
+	size_t i;
+	int rc;
+
+	if ((rc = render_into(out, dir, "bucket-policy.json", "central/bucket-policy.json", vars, err)) < 0 ||
+	    (rc = render_into(out, dir, "kms-key-policy.json", "central/kms-key-policy.json", vars, err)) < 0 ||
+	    (rc = render_into(out, dir, "bucket-settings.json", "central/bucket-settings.json", vars, err)) < 0)
+		return rc;
+	if (c->access_log_bucket &&
+	    (rc = render_into(out, dir, "access-log-bucket-policy.json", "central/access-log-bucket-policy.json",
+			      vars, err)) < 0)
+		return rc;
+	if ((rc = render_trails(out, dir, c, vars, err)) < 0)
+		return rc;
 	if (c->monitoring) {
 		const char **ids = xcalloc(c->naccounts + 1, sizeof(*ids));
 		size_t n = mon_accounts(c, ids, c->naccounts + 1);
@@ -593,17 +626,25 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 				break;
 		free(ids);
 		if (rc < 0)
-			goto done;
+			return rc;
 	}
 	/* Athena tables come with [monitoring] (README "Athena") */
 	if (c->monitoring &&
 	    ((rc = render_text(out, dir, "athena/cloudtrail.sql", "athena/cloudtrail.sql", vars, err)) < 0 ||
 	     (c->access_log_bucket &&
 	      (rc = render_text(out, dir, "athena/s3-access-logs.sql", "athena/s3-access-logs.sql", vars, err)) < 0)))
-		goto done;
+		return rc;
 	if ((rc = render_into(out, dir, "apply-role-policy.json", "iam/apply-role-policy.json", vars, err)) < 0 ||
 	    (rc = render_into(out, dir, "verify-role-policy.json", "iam/verify-role-policy.json", vars, err)) < 0)
-		goto done;
+		return rc;
+	return 0;
+}
+
+/* The policies' sizes and counts; over a service's limit is TK_ELIMIT
+ * (unless o->no_limits).  0 or negative. */
+static int measure(struct plan *out, const struct tk_config *c, const struct plan_opts *o, struct errbuf *err)
+{
+	bool org = c->mode == TK_MODE_ORGANIZATION;
 
 	out->bucket_policy_size = plan_policy_size(plan_find(out, "central/bucket-policy.json")->doc);
 	out->key_policy_size = plan_policy_size(plan_find(out, "central/kms-key-policy.json")->doc);
@@ -611,34 +652,36 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 		out->access_log_policy_size = plan_policy_size(plan_find(out, "central/access-log-bucket-policy.json")->doc);
 	out->naccounts = c->naccounts;
 	out->nregions = count_regions(c);
-	out->ntrails = ntrails;
+	out->ntrails = trail_count(c);
 	out->nstatements = count_statements(plan_find(out, "central/bucket-policy.json")->doc) +
 			   count_statements(plan_find(out, "central/kms-key-policy.json")->doc);
-	if (!o->no_limits) {
-		if (out->bucket_policy_size > TK_BUCKET_POLICY_LIMIT) {
-			rc = err_set(err, TK_ELIMIT, "the bucket policy would be %zu bytes, over S3's limit of %d bytes "
-				     "(20 KB)%s", out->bucket_policy_size, TK_BUCKET_POLICY_LIMIT,
-				     org ? ": shorten the bucket name or key_prefix" :
-				     ": use mode = organization (one trail, two write statements) "
-				     "or split the accounts over several buckets");
-			goto done;
-		}
-		if (out->key_policy_size > TK_KEY_POLICY_LIMIT) {
-			rc = err_set(err, TK_ELIMIT, "the KMS key policy would be %zu bytes, over KMS's limit of %d bytes "
-				     "(32 KB)%s", out->key_policy_size, TK_KEY_POLICY_LIMIT,
-				     org ? ": list fewer decrypt_principals or break_glass_principals" :
-				     ": use mode = organization or split the accounts over several keys");
-			goto done;
-		}
-		if (out->access_log_policy_size > TK_BUCKET_POLICY_LIMIT) {
-			rc = err_set(err, TK_ELIMIT, "the access-log bucket policy would be %zu bytes, over S3's limit "
-				     "of %d bytes (20 KB)", out->access_log_policy_size, TK_BUCKET_POLICY_LIMIT);
-			goto done;
-		}
-	}
+	if (o->no_limits)
+		return 0;
+	if (out->bucket_policy_size > TK_BUCKET_POLICY_LIMIT)
+		return err_set(err, TK_ELIMIT, "the bucket policy would be %zu bytes, over S3's limit of %d bytes "
+			       "(20 KB)%s", out->bucket_policy_size, TK_BUCKET_POLICY_LIMIT,
+			       org ? ": shorten the bucket name or key_prefix" :
+			       ": use mode = organization (one trail, two write statements) "
+			       "or split the accounts over several buckets");
+	if (out->key_policy_size > TK_KEY_POLICY_LIMIT)
+		return err_set(err, TK_ELIMIT, "the KMS key policy would be %zu bytes, over KMS's limit of %d bytes "
+			       "(32 KB)%s", out->key_policy_size, TK_KEY_POLICY_LIMIT,
+			       org ? ": list fewer decrypt_principals or break_glass_principals" :
+			       ": use mode = organization or split the accounts over several keys");
+	if (out->access_log_policy_size > TK_BUCKET_POLICY_LIMIT)
+		return err_set(err, TK_ELIMIT, "the access-log bucket policy would be %zu bytes, over S3's limit "
+			       "of %d bytes (20 KB)", out->access_log_policy_size, TK_BUCKET_POLICY_LIMIT);
+	return 0;
+}
 
-	/* plan.json: every resource, its desired state, the apply order */
-	order = json_array();
+/* plan.json's apply order: every resource and its desired state */
+static json_t *apply_order(const struct tk_config *c)
+{
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	const char *central = config_central_account(c);
+	json_t *order = json_array(), *s;
+	size_t i;
+
 	s = step(order, "kms_key", central, c->home_region, c->kms_alias);
 	json_object_set_new(s, "desired", json_pack("{s:s, s:s, s:b, s:s}", "KeySpec", "SYMMETRIC_DEFAULT",
 						     "KeyUsage", "ENCRYPT_DECRYPT", "KeyRotationEnabled", 1,
@@ -654,7 +697,7 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 							     "central/bucket-settings.json#AccessLogBucket",
 							     "Policy", "central/access-log-bucket-policy.json"));
 	}
-	for (i = 0; i < ntrails; i++) {
+	for (i = 0; i < trail_count(c); i++) {
 		const char *acct = org ? c->management_account : c->accounts[i].id;
 		char *path = xasprintf("accounts/%s/trail.json", acct);
 		char *arn = config_trail_arn(c, acct);
@@ -669,36 +712,60 @@ int plan_build(struct plan *out, const struct tk_config *c, const struct plan_op
 		free(path);
 		free(arn);
 	}
+	return order;
+}
+
+/* plan.json: the run's settings, the apply order, the sizes, the files */
+static json_t *plan_meta(const struct plan *out, const struct tk_config *c, const json_t *vars)
+{
+	bool org = c->mode == TK_MODE_ORGANIZATION;
+	json_t *meta, *files;
+	size_t i;
+
 	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
 			 "format", 1,
 			 "mode", org ? "organization" : "per-account",
 			 "partition", c->partition ? c->partition : "aws",
 			 "home_region", c->home_region,
-			 "central_account", central,
+			 "central_account", config_central_account(c),
 			 "bucket", c->bucket,
 			 "trail_name", c->trail_name,
 			 "kms_alias", c->kms_alias,
 			 "accounts", json_incref(json_object_get(vars, "accounts")),
-			 "apply_order", order,
+			 "apply_order", apply_order(c),
 			 "sizes", json_pack("{s:{s:I, s:i}, s:{s:I, s:i}}",
 					    "bucket_policy", "bytes", (json_int_t)out->bucket_policy_size,
 					    "limit", TK_BUCKET_POLICY_LIMIT,
 					    "kms_key_policy", "bytes", (json_int_t)out->key_policy_size,
 					    "limit", TK_KEY_POLICY_LIMIT));
-	if (!meta) {
-		rc = err_set(err, TK_EFAIL, "cannot build plan.json");
-		goto done;
-	}
+	if (!meta)
+		return NULL;
 	if (c->org_id)
 		json_object_set_new(meta, "organization_id", json_string(c->org_id));
 	if (c->management_account[0])
 		json_object_set_new(meta, "management_account", json_string(c->management_account));
-	json_object_set_new(meta, "files", json_array());
+	files = json_array();
 	for (i = 1; i < out->nfiles; i++)
-		json_array_append_new(json_object_get(meta, "files"), json_string(out->files[i].path));
-	out->files[0].doc = meta;
-	rc = 0;
-done:
+		json_array_append_new(files, json_string(out->files[i].path));
+	json_object_set_new(meta, "files", files);
+	return meta;
+}
+
+int plan_build(struct plan *out, const struct tk_config *c, const struct plan_opts *o, struct errbuf *err)
+{
+	json_t *vars = plan_vars(c);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	add_file(out, "plan.json", NULL);   /* filled in at the end */
+	rc = render_files(out, c, o, vars, err);
+	if (rc == 0)
+		rc = measure(out, c, o, err);
+	if (rc == 0) {
+		out->files[0].doc = plan_meta(out, c, vars);
+		if (!out->files[0].doc)
+			rc = err_set(err, TK_EFAIL, "cannot build plan.json");
+	}
 	json_decref(vars);
 	if (rc < 0)
 		plan_release(out);
