@@ -64,14 +64,102 @@ static int field(const char *s, size_t n, size_t at, int width, int *out)
 	return at + (size_t)width <= n ? tk_digits(s + at, width, out) : -1;
 }
 
+/* the fields of a time being parsed */
+struct tfields {
+	int y, mo, d, h, mi, se, oh, om, sign;
+	double frac;
+};
+
+/* YYYYMMDD, or YYYYMMDDTHHMMSSZ / YYYYMMDDTHHMMZ as syn allows.  0 or -1. */
+static int parse_compact(const char *s, size_t n, unsigned syn, struct tfields *f)
+{
+	tk_digits(s, 4, &f->y);
+	tk_digits(s + 4, 2, &f->mo);
+	tk_digits(s + 6, 2, &f->d);
+	if (n == 8)
+		return 0;
+	if ((syn & TK_TS_COMPACT) && n == 16 && s[15] == 'Z')
+		return field(s, n, 9, 2, &f->h) || field(s, n, 11, 2, &f->mi) || field(s, n, 13, 2, &f->se) ? -1 : 0;
+	if ((syn & TK_TS_COMPACT_MIN) && n == 14 && s[13] == 'Z')
+		return field(s, n, 9, 2, &f->h) || field(s, n, 11, 2, &f->mi) ? -1 : 0;
+	return -1;
+}
+
+/* [T ]HH:MM[:SS[.f]] at s[*i] (after the date).  0 or -1. */
+static int parse_clock(const char *s, size_t n, unsigned syn, size_t *i, struct tfields *f)
+{
+	if (!(syn & TK_TS_ISO) || (s[*i] != 'T' && s[*i] != ' ') || field(s, n, *i + 1, 2, &f->h) ||
+	    *i + 3 >= n || s[*i + 3] != ':' || field(s, n, *i + 4, 2, &f->mi))
+		return -1;
+	*i += 6;
+	if (*i < n && s[*i] == ':') {
+		if (field(s, n, *i + 1, 2, &f->se))
+			return -1;
+		*i += 3;
+		if ((syn & TK_TS_FRAC) && *i + 1 < n && s[*i] == '.' && isdigit((unsigned char)s[*i + 1])) {
+			double scale = 0.1;
+
+			for (++*i; *i < n && isdigit((unsigned char)s[*i]); ++*i, scale /= 10)
+				f->frac += (s[*i] - '0') * scale;
+		}
+	}
+	return 0;
+}
+
+/* Z, or +HH[:]MM / -HH[:]MM when syn allows offsets, at s[*i].  0 or -1. */
+static int parse_zone(const char *s, size_t n, unsigned syn, size_t *i, struct tfields *f)
+{
+	if (*i < n && s[*i] == 'Z') {
+		++*i;
+	} else if (*i < n && (s[*i] == '+' || s[*i] == '-') && (syn & TK_TS_OFFSET)) {
+		f->sign = s[*i] == '-' ? -1 : 1;
+		if (field(s, n, *i + 1, 2, &f->oh))
+			return -1;
+		*i += 3;
+		if (*i < n && s[*i] == ':')
+			++*i;
+		if (field(s, n, *i, 2, &f->om))
+			return -1;
+		*i += 2;
+		if (f->oh > 23 || f->om > 59)
+			return -1;
+	}
+	return 0;
+}
+
+/* YYYY-MM-DD[[T ]HH:MM[:SS[.f]]][Z|+HH:MM], or YYYY-MM-DD-HH-MM-SS, as syn
+ * allows.  0 or -1. */
+static int parse_dashed(const char *s, size_t n, unsigned syn, struct tfields *f)
+{
+	size_t i;
+
+	if (!(syn & (TK_TS_DATE | TK_TS_ISO | TK_TS_DASHED)) || n < 10 || tk_digits(s, 4, &f->y) ||
+	    s[4] != '-' || tk_digits(s + 5, 2, &f->mo) || s[7] != '-' || tk_digits(s + 8, 2, &f->d))
+		return -1;
+	if ((syn & TK_TS_DASHED) && n == 19 && s[10] == '-')   /* YYYY-MM-DD-HH-MM-SS */
+		return field(s, n, 11, 2, &f->h) || s[13] != '-' || field(s, n, 14, 2, &f->mi) || s[16] != '-' ||
+		       field(s, n, 17, 2, &f->se) ? -1 : 0;
+	i = 10;
+	if (i == n || s[i] == 'Z' || s[i] == '+' || s[i] == '-') {
+		if (!(syn & TK_TS_DATE))
+			return -1;
+	} else if (parse_clock(s, n, syn, &i, f)) {
+		return -1;
+	}
+	if (parse_zone(s, n, syn, &i, f))
+		return -1;
+	return i == n ? 0 : -1;
+}
+
 int tk_time_parse(const char *s, size_t n, unsigned syn, struct tk_time *out)
 {
-	int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, oh = 0, om = 0, sign = 0;
-	double frac = 0;
+	struct tfields f;
 	size_t i, ndig;
 	struct tm tm;
 	long long t;
+	int rc;
 
+	memset(&f, 0, sizeof(f));
 	if (syn & TK_TS_SPACES) {
 		while (n && isspace((unsigned char)s[0]))
 			s++, n--;
@@ -94,90 +182,26 @@ int tk_time_parse(const char *s, size_t n, unsigned syn, struct tk_time *out)
 		out->frac = 0;
 		return 0;
 	}
-	if (ndig == 8 && n == 8 && (syn & TK_TS_DATE_BASIC)) {   /* YYYYMMDD */
-		tk_digits(s, 4, &y);
-		tk_digits(s + 4, 2, &mo);
-		tk_digits(s + 6, 2, &d);
-		goto check;
-	}
-	if (ndig == 8 && n > 8 && s[8] == 'T') {   /* YYYYMMDDTHHMM[SS]Z */
-		tk_digits(s, 4, &y);
-		tk_digits(s + 4, 2, &mo);
-		tk_digits(s + 6, 2, &d);
-		if ((syn & TK_TS_COMPACT) && n == 16 && s[15] == 'Z') {
-			if (field(s, n, 9, 2, &h) || field(s, n, 11, 2, &mi) || field(s, n, 13, 2, &se))
-				return -1;
-		} else if ((syn & TK_TS_COMPACT_MIN) && n == 14 && s[13] == 'Z') {
-			if (field(s, n, 9, 2, &h) || field(s, n, 11, 2, &mi))
-				return -1;
-		} else {
-			return -1;
-		}
-		goto check;
-	}
-	/* YYYY-MM-DD[[T ]HH:MM[:SS[.f]]][Z|+HH:MM] */
-	if (!(syn & (TK_TS_DATE | TK_TS_ISO | TK_TS_DASHED)) || n < 10 || tk_digits(s, 4, &y) || s[4] != '-' ||
-	    tk_digits(s + 5, 2, &mo) || s[7] != '-' || tk_digits(s + 8, 2, &d))
+	if (ndig == 8 && ((n == 8 && (syn & TK_TS_DATE_BASIC)) || (n > 8 && s[8] == 'T')))
+		rc = parse_compact(s, n, syn, &f);   /* YYYYMMDD, YYYYMMDDTHHMM[SS]Z */
+	else
+		rc = parse_dashed(s, n, syn, &f);
+	if (rc)
 		return -1;
-	if ((syn & TK_TS_DASHED) && n == 19 && s[10] == '-') {   /* YYYY-MM-DD-HH-MM-SS */
-		if (field(s, n, 11, 2, &h) || s[13] != '-' || field(s, n, 14, 2, &mi) || s[16] != '-' ||
-		    field(s, n, 17, 2, &se))
-			return -1;
-		goto check;
-	}
-	i = 10;
-	if (i == n || s[i] == 'Z' || s[i] == '+' || s[i] == '-') {
-		if (!(syn & TK_TS_DATE))
-			return -1;
-	} else {
-		if (!(syn & TK_TS_ISO) || (s[i] != 'T' && s[i] != ' ') || field(s, n, i + 1, 2, &h) ||
-		    i + 3 >= n || s[i + 3] != ':' || field(s, n, i + 4, 2, &mi))
-			return -1;
-		i += 6;
-		if (i < n && s[i] == ':') {
-			if (field(s, n, i + 1, 2, &se))
-				return -1;
-			i += 3;
-			if ((syn & TK_TS_FRAC) && i + 1 < n && s[i] == '.' && isdigit((unsigned char)s[i + 1])) {
-				double scale = 0.1;
-
-				for (i++; i < n && isdigit((unsigned char)s[i]); i++, scale /= 10)
-					frac += (s[i] - '0') * scale;
-			}
-		}
-	}
-	if (i < n && s[i] == 'Z') {
-		i++;
-	} else if (i < n && (s[i] == '+' || s[i] == '-') && (syn & TK_TS_OFFSET)) {
-		sign = s[i] == '-' ? -1 : 1;
-		if (field(s, n, i + 1, 2, &oh))
-			return -1;
-		i += 3;
-		if (i < n && s[i] == ':')
-			i++;
-		if (field(s, n, i, 2, &om))
-			return -1;
-		i += 2;
-		if (oh > 23 || om > 59)
-			return -1;
-	}
-	if (i != n)
-		return -1;
-check:
 	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
+	tm.tm_year = f.y - 1900;
+	tm.tm_mon = f.mo - 1;
+	tm.tm_mday = f.d;
+	tm.tm_hour = f.h;
+	tm.tm_min = f.mi;
+	tm.tm_sec = f.se;
 	if (valid_tm(&tm))
 		return -1;
-	t = (long long)tk_timegm(&tm) - sign * (oh * 3600LL + om * 60LL);
+	t = (long long)tk_timegm(&tm) - f.sign * (f.oh * 3600LL + f.om * 60LL);
 	if (t > TK_TIME_MAX)
 		return -1;
 	out->sec = (time_t)t;
-	out->frac = frac;
+	out->frac = f.frac;
 	return 0;
 }
 
