@@ -500,6 +500,96 @@ static char *url_decode(const char *s)
 	return out;
 }
 
+/* the query of one list request (token: the continuation, or NULL) */
+static void list_query(struct buf *q, const struct s3_list_params *p, const char *token)
+{
+	buf_reset(q);
+	if (!p->v1)
+		aws_query_add(q, "list-type", "2");
+	aws_query_add(q, "encoding-type", "url");
+	if (p->prefix)
+		aws_query_add(q, "prefix", p->prefix);
+	if (p->delimiter)
+		aws_query_add(q, "delimiter", p->delimiter);
+	if (p->max_keys > 0) {
+		char n[16];
+		snprintf(n, sizeof(n), "%d", p->max_keys);
+		aws_query_add(q, "max-keys", n);
+	}
+	if (p->v1) {
+		if (token || p->start_after)
+			aws_query_add(q, "marker", token ? token : p->start_after);
+	} else if (token) {
+		aws_query_add(q, "continuation-token", token);
+	} else if (p->start_after) {
+		aws_query_add(q, "start-after", p->start_after);
+	}
+}
+
+/* One page's objects and common prefixes to the callbacks (url: keys are
+ * URL-encoded); *last: the greatest key or prefix seen (v1's marker).
+ * 0, > 0 (a callback stopped) or an error. */
+static int list_page(const struct xml_node *root, const struct s3_list_params *p, bool url, const char *op,
+		     const char *bucket, char **last, struct errbuf *err)
+{
+	const struct xml_node *c;
+	int rc = 0;
+
+	for (c = xml_child(root, "Contents"); c && !rc; c = xml_next(c)) {
+		struct s3_object o;
+		const char *k = xml_path_text(c, "Key");
+		char *key;
+		if (!k)
+			return bad_response(err, op, bucket, "Contents without Key");
+		key = url ? url_decode(k) : xstrdup(k);
+		memset(&o, 0, sizeof(o));
+		o.key = key;
+		if (xml_path_u64(c, "Size", &o.size))
+			o.size = 0;
+		o.etag = xml_path_text(c, "ETag");
+		o.last_modified = xml_path_text(c, "LastModified");
+		o.storage_class = xml_path_text(c, "StorageClass");
+		if (p->on_object)
+			rc = p->on_object(p->ud, &o);
+		free(*last);
+		*last = key;
+	}
+	for (c = xml_child(root, "CommonPrefixes"); c && !rc; c = xml_next(c)) {
+		const char *pf = xml_path_text(c, "Prefix");
+		char *pfx;
+		if (!pf)
+			continue;
+		pfx = url ? url_decode(pf) : xstrdup(pf);
+		if (p->on_prefix)
+			rc = p->on_prefix(p->ud, pfx);
+		if (!*last || strcmp(pfx, *last) > 0) {
+			free(*last);
+			*last = pfx;
+		} else {
+			free(pfx);
+		}
+	}
+	return rc;
+}
+
+/* The continuation of a truncated page into *next: it must be there and
+ * move on from token.  0 or an error. */
+static int list_next(const struct xml_node *root, const struct s3_list_params *p, bool url, const char *last,
+		     const char *token, char **next, const char *op, const char *bucket, struct errbuf *err)
+{
+	const char *t = xml_path_text(root, p->v1 ? "NextMarker" : "NextContinuationToken");
+
+	if (t && *t)
+		*next = p->v1 && url ? url_decode(t) : xstrdup(t);
+	else if (p->v1 && last)
+		*next = xstrdup(last);
+	if (!*next)
+		return bad_response(err, op, bucket, "truncated page without a continuation");
+	if (token && !strcmp(token, *next))
+		return bad_response(err, op, bucket, "the continuation did not advance");
+	return 0;
+}
+
 int s3_list_objects(struct aws_ctx *ctx, const char *bucket, const struct s3_list_params *p,
 		    struct errbuf *err)
 {
@@ -512,32 +602,12 @@ int s3_list_objects(struct aws_ctx *ctx, const char *bucket, const struct s3_lis
 	buf_init(&q, 64 * 1024);
 	for (;;) {
 		struct xml_doc d;
-		const struct xml_node *c;
-		bool url = false;
+		const char *enc;
+		bool url;
 		int trunc;
 		char *last = NULL;
 
-		buf_reset(&q);
-		if (!p->v1)
-			aws_query_add(&q, "list-type", "2");
-		aws_query_add(&q, "encoding-type", "url");
-		if (p->prefix)
-			aws_query_add(&q, "prefix", p->prefix);
-		if (p->delimiter)
-			aws_query_add(&q, "delimiter", p->delimiter);
-		if (p->max_keys > 0) {
-			char n[16];
-			snprintf(n, sizeof(n), "%d", p->max_keys);
-			aws_query_add(&q, "max-keys", n);
-		}
-		if (p->v1) {
-			if (token || p->start_after)
-				aws_query_add(&q, "marker", token ? token : p->start_after);
-		} else if (token) {
-			aws_query_add(&q, "continuation-token", token);
-		} else if (p->start_after) {
-			aws_query_add(&q, "start-after", p->start_after);
-		}
+		list_query(&q, p, token);
 		if (buf_error(&q)) {
 			rc = err_set(err, TK_ELIMIT, "s3 %s '%s': query string too long (is the prefix longer than S3 keys can be?)",
 				     op, bucket);
@@ -551,58 +621,15 @@ int s3_list_objects(struct aws_ctx *ctx, const char *bucket, const struct s3_lis
 			xml_doc_release(&d);
 			break;
 		}
-		url = xml_path_text(d.root, "EncodingType") && !strcmp(xml_path_text(d.root, "EncodingType"), "url");
-		for (c = xml_child(d.root, "Contents"); c && !rc; c = xml_next(c)) {
-			struct s3_object o;
-			const char *k = xml_path_text(c, "Key");
-			char *key;
-			if (!k) {
-				rc = bad_response(err, op, bucket, "Contents without Key");
-				break;
-			}
-			key = url ? url_decode(k) : xstrdup(k);
-			memset(&o, 0, sizeof(o));
-			o.key = key;
-			if (xml_path_u64(c, "Size", &o.size))
-				o.size = 0;
-			o.etag = xml_path_text(c, "ETag");
-			o.last_modified = xml_path_text(c, "LastModified");
-			o.storage_class = xml_path_text(c, "StorageClass");
-			if (p->on_object)
-				rc = p->on_object(p->ud, &o);
-			free(last);
-			last = key;
-		}
-		for (c = xml_child(d.root, "CommonPrefixes"); c && !rc; c = xml_next(c)) {
-			const char *pf = xml_path_text(c, "Prefix");
-			char *pfx;
-			if (!pf)
-				continue;
-			pfx = url ? url_decode(pf) : xstrdup(pf);
-			if (p->on_prefix)
-				rc = p->on_prefix(p->ud, pfx);
-			if (!last || strcmp(pfx, last) > 0) {
-				free(last);
-				last = pfx;
-			} else {
-				free(pfx);
-			}
-		}
+		enc = xml_path_text(d.root, "EncodingType");
+		url = enc && !strcmp(enc, "url");
+		rc = list_page(d.root, p, url, op, bucket, &last, err);
 		pages++;
 		trunc = xml_path_bool(d.root, "IsTruncated");
 		free(next);
 		next = NULL;
-		if (!rc && trunc == 1) {
-			const char *t = xml_path_text(d.root, p->v1 ? "NextMarker" : "NextContinuationToken");
-			if (t && *t)
-				next = p->v1 && url ? url_decode(t) : xstrdup(t);
-			else if (p->v1 && last)
-				next = xstrdup(last);
-			if (!next)
-				rc = bad_response(err, op, bucket, "truncated page without a continuation");
-			else if (token && !strcmp(token, next))
-				rc = bad_response(err, op, bucket, "the continuation did not advance");
-		}
+		if (!rc && trunc == 1)
+			rc = list_next(d.root, p, url, last, token, &next, op, bucket, err);
 		free(last);
 		xml_doc_release(&d);
 		if (!rc && trunc == 1 && p->max_pages && pages >= p->max_pages) {
