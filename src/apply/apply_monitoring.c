@@ -43,6 +43,15 @@ static bool change(struct mjob *m, struct apply_change **chg, char *subject, con
 	return !DRY(m->r, m->ch);
 }
 
+/* After a write change() allowed: rc < 0 is its error, 0 a write done
+ * (counted), 1 a dry run's "not written".  0 or the error. */
+static int wrote(struct mjob *m, struct apply_change *chg, int rc)
+{
+	if (rc == 0)
+		ap_write_done(m->r, chg);
+	return rc < 0 ? rc : 0;
+}
+
 static const char *str(const json_t *o, const char *path1, const char *path2)
 {
 	const json_t *v = json_object_get(o, path1);
@@ -82,10 +91,9 @@ static int log_group(struct mjob *m, struct errbuf *err)
 		rc = change(m, &chg, xasprintf("log group '%s'", name), "create", NULL, a, false) ?
 		     mon_create_log_group(m->ctx, name, err) : 1;
 		json_decref(a);
-		if (rc < 0)
+		rc = wrote(m, chg, rc);
+		if (rc)
 			return rc;
-		if (!rc)
-			ap_write_done(m->r, chg);
 	}
 	if (have != want) {
 		b = exists ? (have ? json_pack("{s:I}", "retentionInDays", (json_int_t)have) :
@@ -95,10 +103,9 @@ static int log_group(struct mjob *m, struct errbuf *err)
 		     mon_put_retention(m->ctx, name, want, err) : 1;
 		json_decref(a);
 		json_decref(b);
-		if (rc < 0)
+		rc = wrote(m, chg, rc);
+		if (rc)
 			return rc;
-		if (!rc)
-			ap_write_done(m->r, chg);
 	}
 	return 0;
 }
@@ -133,17 +140,15 @@ static int role(struct mjob *m, struct errbuf *err)
 	if (!exists) {
 		rc = change(m, &chg, xasprintf("iam role '%s'", name), "create", NULL, trust, true) ?
 		     mon_create_role(m->ctx, name, trust_text, err) : 1;
-		if (rc < 0)
+		rc = wrote(m, chg, rc);
+		if (rc)
 			goto done_subject;
-		if (!rc)
-			ap_write_done(m->r, chg);
 	} else if (!curj || !json_equal(curj, trust)) {
 		rc = change(m, &chg, xstrdup(subject), "update", curj, trust, true) ?
 		     mon_update_trust(m->ctx, name, trust_text, err) : 1;
-		if (rc < 0)
+		rc = wrote(m, chg, rc);
+		if (rc)
 			goto done_subject;
-		if (!rc)
-			ap_write_done(m->r, chg);
 	}
 	free(cur);
 	cur = NULL;
@@ -158,10 +163,9 @@ static int role(struct mjob *m, struct errbuf *err)
 	if (!curj || !json_equal(curj, perm)) {
 		rc = change(m, &chg, xasprintf("iam role '%s' policy '%s'", name, pname), curj ? "update" : "set",
 			    curj, perm, true) ? mon_put_role_policy(m->ctx, name, pname, perm_text, err) : 1;
-		if (rc < 0)
+		rc = wrote(m, chg, rc);
+		if (rc)
 			goto done_subject;
-		if (!rc)
-			ap_write_done(m->r, chg);
 	}
 	rc = 0;
 done_subject:
@@ -219,15 +223,120 @@ done:
 	return rc;
 }
 
+/* The planned topic does not exist: create it with its policy and key,
+ * then read its attributes into *attrs (a dry run: an empty object).
+ * 0 or an error. */
+static int topic_create(struct mjob *m, const char *arn, const char *name, const char *alias,
+			const json_t *want, const char *text, json_t **attrs, struct errbuf *err)
+{
+	struct apply_change *chg;
+	json_t *a = json_pack("{s:s}", "Policy", text);
+	char *made = NULL;
+	int rc;
+
+	if (alias)
+		json_object_set_new(a, "KmsMasterKeyId", json_string(alias));
+	rc = change(m, &chg, xasprintf("sns topic '%s'", arn), "create", NULL, want, true) ?
+	     mon_create_topic(m->ctx, name, a, &made, err) : 1;
+	json_decref(a);
+	if (rc < 0)
+		goto done;
+	if (!rc)
+		ap_write_done(m->r, chg);
+	if (!rc && strcmp(made, arn)) {
+		rc = err_set(err, TK_EFAIL, "sns CreateTopic '%s' made '%s', planned '%s'", name, made, arn);
+		goto done;
+	}
+	json_decref(*attrs);
+	*attrs = NULL;
+	if (rc) {   /* a dry run: nothing more can be read */
+		rc = 0;
+		*attrs = json_object();
+	} else {
+		rc = mon_topic_attributes(m->ctx, arn, attrs, err);
+	}
+done:
+	free(made);
+	return rc;
+}
+
+/* The topic exists with attrs: its policy and key as planned.  *curj: its
+ * policy as JSON (NULL if none).  0 or an error. */
+static int topic_update(struct mjob *m, const char *arn, const char *alias, const json_t *want,
+			const char *text, const json_t *attrs, json_t **curj, struct errbuf *err)
+{
+	const char *have = str(attrs, "KmsMasterKeyId", NULL);
+	struct apply_change *chg;
+	int rc;
+
+	*curj = as_json(str(attrs, "Policy", NULL));
+	if (!*curj || !json_equal(*curj, want)) {
+		rc = change(m, &chg, xasprintf("sns topic '%s' policy", arn), "update", *curj, want, true) ?
+		     mon_set_topic_attribute(m->ctx, arn, "Policy", text, err) : 1;
+		rc = wrote(m, chg, rc);
+		if (rc)
+			return rc;
+	}
+	if (alias && (!have || strcmp(have, alias))) {
+		json_t *b = json_pack("{s:s}", "KmsMasterKeyId", have ? have : "(none)");
+		json_t *a = json_pack("{s:s}", "KmsMasterKeyId", alias);
+
+		rc = change(m, &chg, xasprintf("sns topic '%s' encryption", arn), "set", b, a, false) ?
+		     mon_set_topic_attribute(m->ctx, arn, "KmsMasterKeyId", alias, err) : 1;
+		json_decref(a);
+		json_decref(b);
+		rc = wrote(m, chg, rc);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* subscriptions: the planned ones that are missing (confirmation is the
+ * subscriber's: a pending one is listed and not asked again).  exists:
+ * false in a dry run of a topic that does not exist yet.  0 or an error. */
+static int topic_subscriptions(struct mjob *m, const json_t *t, const char *arn, bool exists,
+			       struct errbuf *err)
+{
+	const json_t *planned = json_object_get(t, "Subscriptions"), *s;
+	struct apply_change *chg;
+	json_t *subs = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (!json_array_size(planned))
+		return 0;
+	if (!exists)
+		subs = json_array();
+	else if ((rc = mon_subscriptions(m->ctx, arn, &subs, err)))
+		return rc;
+	json_array_foreach(planned, i, s) {
+		const char *pr = str(s, "Protocol", NULL), *ep = str(s, "Endpoint", NULL);
+		const json_t *x;
+		size_t k;
+		bool have = false;
+
+		json_array_foreach(subs, k, x)
+			have = have || (!strcmp(str(x, "Protocol", NULL), pr) && !strcmp(str(x, "Endpoint", NULL), ep));
+		if (have)
+			continue;
+		rc = change(m, &chg, xasprintf("sns topic '%s' subscription", arn), "subscribe", NULL, s, false) ?
+		     mon_subscribe(m->ctx, arn, pr, ep, err) : 1;
+		rc = wrote(m, chg, rc);
+		if (rc)
+			break;
+	}
+	json_decref(subs);
+	return rc;
+}
+
 static int topic(struct mjob *m, struct errbuf *err)
 {
 	const json_t *t = json_object_get(m->mon, "Topic");
 	const char *arn = str(t, "TopicArn", NULL), *name = str(t, "Name", NULL);
 	const char *alias = str(t, "KmsMasterKeyId", NULL), *prel = str(t, "Policy", NULL);
-	json_t *attrs = NULL, *want = NULL, *curj = NULL, *subs = NULL, *s;
-	char *text = NULL, *made = NULL;
-	struct apply_change *chg;
-	size_t i;
+	json_t *attrs = NULL, *want = NULL, *curj = NULL;
+	char *text = NULL;
 	int rc;
 
 	if (!arn || !name)
@@ -245,91 +354,16 @@ static int topic(struct mjob *m, struct errbuf *err)
 	if ((rc = plan_text(m, prel, &want, &text, err)))
 		return rc;
 	rc = mon_topic_attributes(m->ctx, arn, &attrs, err);
-	if (rc == TK_ENOTFOUND) {
-		json_t *a = json_pack("{s:s}", "Policy", text);
-
-		if (alias)
-			json_object_set_new(a, "KmsMasterKeyId", json_string(alias));
-		rc = change(m, &chg, xasprintf("sns topic '%s'", arn), "create", NULL, want, true) ?
-		     mon_create_topic(m->ctx, name, a, &made, err) : 1;
-		json_decref(a);
-		if (rc < 0)
-			goto done;
-		if (!rc)
-			ap_write_done(m->r, chg);
-		if (!rc && strcmp(made, arn)) {
-			rc = err_set(err, TK_EFAIL, "sns CreateTopic '%s' made '%s', planned '%s'", name, made, arn);
-			goto done;
-		}
-		if (rc) {   /* a dry run: nothing more can be read */
-			rc = 0;
-			attrs = json_object();
-		} else {
-			json_decref(attrs);
-			attrs = NULL;
-			if ((rc = mon_topic_attributes(m->ctx, arn, &attrs, err)))
-				goto done;
-		}
-	} else if (rc) {
-		goto done;
-	} else {
-		curj = as_json(str(attrs, "Policy", NULL));
-		if (!curj || !json_equal(curj, want)) {
-			rc = change(m, &chg, xasprintf("sns topic '%s' policy", arn), "update", curj, want, true) ?
-			     mon_set_topic_attribute(m->ctx, arn, "Policy", text, err) : 1;
-			if (rc < 0)
-				goto done;
-			if (!rc)
-				ap_write_done(m->r, chg);
-		}
-		if (alias && (!str(attrs, "KmsMasterKeyId", NULL) || strcmp(str(attrs, "KmsMasterKeyId", NULL), alias))) {
-			json_t *b = json_pack("{s:s}", "KmsMasterKeyId", str(attrs, "KmsMasterKeyId", NULL) ?
-					      str(attrs, "KmsMasterKeyId", NULL) : "(none)");
-			json_t *a = json_pack("{s:s}", "KmsMasterKeyId", alias);
-
-			rc = change(m, &chg, xasprintf("sns topic '%s' encryption", arn), "set", b, a, false) ?
-			     mon_set_topic_attribute(m->ctx, arn, "KmsMasterKeyId", alias, err) : 1;
-			json_decref(a);
-			json_decref(b);
-			if (rc < 0)
-				goto done;
-			if (!rc)
-				ap_write_done(m->r, chg);
-		}
-	}
-	/* subscriptions: the planned ones that are missing (confirmation is the
-	 * subscriber's: a pending one is listed and not asked again) */
-	if (json_array_size(json_object_get(t, "Subscriptions"))) {
-		if (DRY(m->r, m->ch) && !json_object_size(attrs) && !curj)
-			subs = json_array();   /* a dry run of a topic that does not exist yet */
-		else if ((rc = mon_subscriptions(m->ctx, arn, &subs, err)))
-			goto done;
-		json_array_foreach(json_object_get(t, "Subscriptions"), i, s) {
-			const char *pr = str(s, "Protocol", NULL), *ep = str(s, "Endpoint", NULL);
-			const json_t *x;
-			size_t k;
-			bool have = false;
-
-			json_array_foreach(subs, k, x)
-				have = have || (!strcmp(str(x, "Protocol", NULL), pr) && !strcmp(str(x, "Endpoint", NULL), ep));
-			if (have)
-				continue;
-			rc = change(m, &chg, xasprintf("sns topic '%s' subscription", arn), "subscribe", NULL, s, false) ?
-			     mon_subscribe(m->ctx, arn, pr, ep, err) : 1;
-			if (rc < 0)
-				goto done;
-			if (!rc)
-				ap_write_done(m->r, chg);
-		}
-	}
-	rc = 0;
-done:
-	json_decref(subs);
+	if (rc == TK_ENOTFOUND)
+		rc = topic_create(m, arn, name, alias, want, text, &attrs, err);
+	else if (rc == 0)
+		rc = topic_update(m, arn, alias, want, text, attrs, &curj, err);
+	if (rc == 0)
+		rc = topic_subscriptions(m, t, arn, !(DRY(m->r, m->ch) && !json_object_size(attrs) && !curj), err);
 	json_decref(curj);
 	json_decref(attrs);
 	json_decref(want);
 	free(text);
-	free(made);
 	return rc;
 }
 
@@ -387,8 +421,7 @@ static int alarms(struct mjob *m, struct errbuf *err)
 			rc = change(m, &chg, xasprintf("log group '%s' metric filter '%s'", group, name),
 				    hadf ? "update" : "create", hadf, wantf, false) ?
 			     mon_put_metric_filter(m->ctx, group, name, pattern, ns, name, err) : 1;
-			if (rc >= 0 && !rc)
-				ap_write_done(m->r, chg);
+			rc = wrote(m, chg, rc);
 		}
 		json_decref(hadf);
 		json_decref(wantf);
@@ -413,8 +446,7 @@ static int alarms(struct mjob *m, struct errbuf *err)
 		if (!hada || !json_equal(hada, wanta)) {
 			rc = change(m, &chg, xasprintf("cloudwatch alarm '%s'", name), hada ? "update" : "create", hada,
 				    wanta, false) ? mon_put_alarm(m->ctx, wanta, err) : 1;
-			if (rc >= 0 && !rc)
-				ap_write_done(m->r, chg);
+			rc = wrote(m, chg, rc);
 		}
 		json_decref(hada);
 		json_decref(wanta);
