@@ -473,6 +473,65 @@ done:
 	return rc;
 }
 
+/* The process's output from fd into b until end of file, within limit_ms
+ * of silence and the run's deadline.  0 or an error. */
+static int process_read(struct creds_net *net, int fd, const char *prog, long limit_ms, struct buf *b,
+			struct errbuf *err)
+{
+	char chunk[4096];
+	ssize_t n;
+	long waited = 0;
+	int rc = 0;
+
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		/* the run's deadline (--timeout) bounds the process too, on top
+		 * of its own limit: checked before every wait of at most 100 ms */
+		long long left = http_pool_time_left_ms(net->cfg.http);
+		int pr;
+
+		if (left == 0) {
+			rc = err_set(err, TK_ENET, "credential_process '%s': %s", prog, HTTP_DEADLINE_MSG);
+			break;
+		}
+		pr = poll(&pf, 1, left > 0 && left < 100 ? (int)left : 100);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0) {
+			waited += 100;
+			if (waited >= limit_ms) {
+				rc = err_set(err, TK_EAUTH, "credential_process '%s': no output within %ld s", prog,
+					     limit_ms / 1000);
+				break;
+			}
+			continue;
+		}
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_add(b, chunk, (size_t)n)) {
+			rc = err_set(err, TK_ELIMIT, "credential_process '%s': output larger than %d bytes", prog,
+				     CREDS_NET_MAX_PROCESS_OUTPUT);
+			break;
+		}
+	}
+	OPENSSL_cleanse(chunk, sizeof(chunk));
+	return rc;
+}
+
+/* a wait status other than exit 0 is an error */
+static int process_status(int status, const char *prog, struct errbuf *err)
+{
+	if (WIFSIGNALED(status))
+		return err_set(err, TK_EAUTH, "credential_process '%s': killed by signal %d", prog, WTERMSIG(status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return err_set(err, TK_EAUTH, "credential_process '%s': exited with status %d", prog,
+			       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}
+
 static int op_process(void *ud, struct aws_creds *out, const char *command, struct errbuf *err)
 {
 	struct creds_net *net = ud;
@@ -482,10 +541,8 @@ static int op_process(void *ud, struct aws_creds *out, const char *command, stru
 	bool fa_ready = false;
 	pid_t pid = -1;
 	struct buf b;
-	char chunk[4096];
-	ssize_t n;
 	int rc, status = 0, e;
-	long waited = 0, limit_ms = net->cfg.process_timeout_ms > 0 ? net->cfg.process_timeout_ms : 60000;
+	long limit_ms = net->cfg.process_timeout_ms > 0 ? net->cfg.process_timeout_ms : 60000;
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&b, CREDS_NET_MAX_PROCESS_OUTPUT);
@@ -510,53 +567,15 @@ static int op_process(void *ud, struct aws_creds *out, const char *command, stru
 		rc = err_set(err, TK_EAUTH, "credential_process: cannot run '%s': %s", argv[0], strerror(e));
 		goto done;
 	}
-	for (;;) {
-		struct pollfd pf = { .fd = pfd[0], .events = POLLIN };
-		/* the run's deadline (--timeout) bounds the process too, on top
-		 * of its own limit: checked before every wait of at most 100 ms */
-		long long left = http_pool_time_left_ms(net->cfg.http);
-		int pr;
-
-		if (left == 0) {
-			rc = err_set(err, TK_ENET, "credential_process '%s': %s", argv[0], HTTP_DEADLINE_MSG);
-			goto done;
-		}
-		pr = poll(&pf, 1, left > 0 && left < 100 ? (int)left : 100);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr == 0) {
-			waited += 100;
-			if (waited >= limit_ms) {
-				rc = err_set(err, TK_EAUTH, "credential_process '%s': no output within %ld s", argv[0],
-					     limit_ms / 1000);
-				goto done;
-			}
-			continue;
-		}
-		n = read(pfd[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)n)) {
-			rc = err_set(err, TK_ELIMIT, "credential_process '%s': output larger than %d bytes", argv[0],
-				     CREDS_NET_MAX_PROCESS_OUTPUT);
-			goto done;
-		}
-	}
+	rc = process_read(net, pfd[0], argv[0], limit_ms, &b, err);
+	if (rc)
+		goto done;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	pid = -1;
-	if (WIFSIGNALED(status)) {
-		rc = err_set(err, TK_EAUTH, "credential_process '%s': killed by signal %d", argv[0], WTERMSIG(status));
-		goto done;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = err_set(err, TK_EAUTH, "credential_process '%s': exited with status %d", argv[0],
-			     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		goto done;
-	}
-	rc = creds_parse_process_output(out, b.data ? buf_cstr(&b) : "", b.len, argv[0], err);
+	rc = process_status(status, argv[0], err);
+	if (rc == 0)
+		rc = creds_parse_process_output(out, b.data ? buf_cstr(&b) : "", b.len, argv[0], err);
 done:
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -569,7 +588,6 @@ done:
 		close(pfd[1]);
 	if (fa_ready)
 		posix_spawn_file_actions_destroy(&fa);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
 	if (b.data)
 		OPENSSL_cleanse(b.data, b.len);
 	buf_release(&b);
