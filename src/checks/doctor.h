@@ -66,9 +66,10 @@
  *                                     the management account's cell verify
  *                                     reported it on (culprit: DisableAWSServiceAccess)
  *   cloudwatch_settings_changed, log_group_missing, cloudwatch_role_missing,
- *   cloudwatch_role_untrusted, cloudwatch_role_denies, alarm_missing,
- *   alarm_action_missing, alarm_topic_missing, topic_policy_denies,
- *   access_logging_off, access_log_policy_denies
+ *   cloudwatch_role_untrusted, cloudwatch_role_denies, metric_filter_missing,
+ *   alarm_missing, alarm_action_missing, alarm_topic_missing, topic_policy_denies,
+ *   topic_key_denies, subscription_unconfirmed, access_logging_off,
+ *   access_log_policy_denies
  *                                     [monitoring], a cell whose symptom is a
  *                                     monitoring code (doctor_monitoring.c)
  *   unknown                           red, but nothing above explains it: the
@@ -138,6 +139,7 @@ enum doctor_cause {
 	DC_CLOUDWATCH_ROLE_MISSING,
 	DC_CLOUDWATCH_ROLE_UNTRUSTED,
 	DC_CLOUDWATCH_ROLE_DENIES,
+	DC_METRIC_FILTER_MISSING,
 	DC_ALARM_MISSING,
 	DC_ALARM_ACTION_MISSING,
 	DC_ALARM_TOPIC_MISSING,

@@ -62,6 +62,7 @@ static const struct {
 	[DC_CLOUDWATCH_ROLE_MISSING] = { "cloudwatch_role_missing", "the role CloudTrail uses to write to CloudWatch Logs is gone: trailkeep apply creates it" },
 	[DC_CLOUDWATCH_ROLE_UNTRUSTED] = { "cloudwatch_role_untrusted", "the CloudWatch Logs role does not trust CloudTrail for this trail: trailkeep apply restores its trust policy" },
 	[DC_CLOUDWATCH_ROLE_DENIES] = { "cloudwatch_role_denies", "the CloudWatch Logs role may not create the trail's log stream or put events into it: trailkeep apply restores its policy" },
+	[DC_METRIC_FILTER_MISSING] = { "metric_filter_missing", "a metric filter of the plan was deleted or its pattern changed: its alarm never sees those events; trailkeep apply restores it" },
 	[DC_ALARM_MISSING] = { "alarm_missing", "an alarm of the plan was deleted: nobody is told about that event class; trailkeep apply re-creates it" },
 	[DC_ALARM_ACTION_MISSING] = { "alarm_action_missing", "an alarm no longer notifies the topic: it changes state silently; trailkeep apply restores its action" },
 	[DC_ALARM_TOPIC_MISSING] = { "alarm_topic_missing", "the alarm topic was deleted: alarms fire into nothing; trailkeep apply re-creates it (subscribers confirm again)" },

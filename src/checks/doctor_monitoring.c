@@ -16,6 +16,9 @@
  *                                  logs:CreateLogStream + logs:PutLogEvents on the
  *                                  trail's stream in the group (culprit:
  *                                  PutRolePolicy / DeleteRolePolicy)
+ *     metric_filter_missing        a planned metric filter is gone (culprit:
+ *                                  DeleteMetricFilter) or has another pattern
+ *                                  (culprit: PutMetricFilter)
  *     alarm_missing                a planned alarm is gone (culprit: DeleteAlarms)
  *     alarm_action_missing         an alarm does not notify the topic (culprit:
  *                                  PutMetricAlarm)
@@ -240,6 +243,51 @@ static int cw_role(struct cellctx *x, const struct cwplan *p)
 		return CW_FOUND;
 	}
 	return cw_role_policy(x, p);
+}
+
+/* every planned metric filter exists with the planned pattern */
+static int cw_filters(struct cellctx *x, const struct cwplan *p)
+{
+	const struct tk_config *cfg = x->st->o->cfg;
+	json_t *filters = NULL;
+	const json_t *a, *f;
+	struct errbuf e;
+	size_t i, k;
+	int rc = CW_NEXT;
+
+	err_clear(&e);
+	if (mon_metric_filters(p->ctx, p->group, &filters, &e)) {
+		dr_ev(x->c, "logs DescribeMetricFilters '%s': not checked: %s", p->group, e.msg);
+		dr_incomplete(x, e.msg);
+		return CW_STOP;
+	}
+	json_array_foreach(p->alarms, i, a) {
+		const char *name = sv(a, "Name"), *pattern = sv(a, "FilterPattern");
+		const json_t *have = NULL;
+
+		if (!name || !pattern)
+			continue;
+		json_array_foreach(filters, k, f)
+			if (sv(f, "filterName") && !strcmp(sv(f, "filterName"), name))
+				have = f;
+		if (!have) {
+			dr_ev(x->c, "logs DescribeMetricFilters '%s': no metric filter '%s'", p->group, name);
+			found(x, DC_METRIC_FILTER_MISSING, p->owner, cfg->home_region, "DeleteMetricFilter", NULL, name);
+			rc = CW_FOUND;
+			break;
+		}
+		if (!sv(have, "filterPattern") || strcmp(sv(have, "filterPattern"), pattern)) {
+			dr_ev(x->c, "logs DescribeMetricFilters '%s': metric filter '%s' has pattern '%s', planned '%s'",
+			      p->group, name, sv(have, "filterPattern") ? sv(have, "filterPattern") : "(none)", pattern);
+			found(x, DC_METRIC_FILTER_MISSING, p->owner, cfg->home_region, "PutMetricFilter", NULL, name);
+			rc = CW_FOUND;
+			break;
+		}
+	}
+	if (rc == CW_NEXT)
+		dr_ev(x->c, "logs DescribeMetricFilters '%s': every planned metric filter, with its pattern", p->group);
+	json_decref(filters);
+	return rc;
 }
 
 /* every planned alarm exists and notifies the topic */
@@ -470,6 +518,8 @@ static int check_cloudwatch(struct cellctx *x, const char *owner, bool subscribe
 	rc = cw_trail_and_group(x, &p);
 	if (rc == CW_NEXT)
 		rc = cw_role(x, &p);
+	if (rc == CW_NEXT)
+		rc = cw_filters(x, &p);
 	if (rc == CW_NEXT)
 		rc = cw_alarms(x, &p, names);
 	if (rc == CW_NEXT)

@@ -23,7 +23,8 @@ static void test_cause_table(void **state)
 		"prefix_changed", "org_path_layout", "region_not_enabled", "selectors_exclude",
 		"global_events_off", "global_events_duplicated", "validation_disabled", "account_left_org",
 		"org_trusted_access_disabled", "cloudwatch_settings_changed", "log_group_missing",
-		"cloudwatch_role_missing", "cloudwatch_role_untrusted", "cloudwatch_role_denies", "alarm_missing",
+		"cloudwatch_role_missing", "cloudwatch_role_untrusted", "cloudwatch_role_denies", "metric_filter_missing",
+		"alarm_missing",
 		"alarm_action_missing", "alarm_topic_missing", "topic_policy_denies", "topic_key_denies",
 		"subscription_unconfirmed", "access_logging_off",
 		"access_log_policy_denies", "account_unconfigured", "prefix_foreign", "unknown" };
