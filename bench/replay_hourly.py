@@ -22,11 +22,17 @@ FIRST_HOURS hours: FIRST_HOURS=1 seeds the state with a run over the last
 hour only, so that the hourly --state runs (the figure that matters) can be
 measured without the ~30 minute 24 h first run (the runs after it then
 check the same objects either way: each cell's next hour).
-Environment: ACCOUNTS, REGIONS, HOURS, FIRST_HOURS, NEXT, SHARD_NEXT, JOBS, LATENCY_MS,
+KEEP_STATE=FILE: the state file the first run writes is copied to FILE;
+when FILE exists, step 1 is skipped and the hourly runs start from a copy of
+it (the same world and clock: a first run measured earlier, reused).
+FIRST_TIMEOUT=DURATION gives the first run that --timeout (the default 30m
+is not enough for 1000 x 17 x 24 h on a shared 2-core machine).
+Environment: ACCOUNTS, REGIONS, HOURS, FIRST_HOURS, FIRST_TIMEOUT, KEEP_STATE, NEXT, SHARD_NEXT, JOBS, LATENCY_MS,
 SHARDS (default 4; 0 skips step 3), SHARDED_ONLY=1 (step 3 only).  `make bench` (BENCH_SMALL=1): 100
 accounts, 3 + 1 hours.
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,8 +123,19 @@ def main():
                 return rl.env(srv, iso(now))
             state = os.path.join(tmp, "verify.state")
             e = at(HOURS)
-            r = None if SHARDED_ONLY else rl.Run([rl.TK, "verify", cfg, "--start", iso(T0 + (HOURS - FIRST_HOURS) * 3600),
-                                                  "--state", state, "--jobs", str(JOBS), "--json"], e, srv, timeout=7200)
+            keep = os.environ.get("KEEP_STATE")
+            reuse = bool(keep) and os.path.exists(keep) and not SHARDED_ONLY
+            if reuse:
+                shutil.copyfile(keep, state)
+                print("1. first run skipped: the state file of an earlier first run (%s, %s)"
+                      % (keep, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(keep)))))
+            first = [rl.TK, "verify", cfg, "--start", iso(T0 + (HOURS - FIRST_HOURS) * 3600), "--state", state,
+                     "--jobs", str(JOBS), "--json"]
+            if os.environ.get("FIRST_TIMEOUT"):
+                first[2:2] = ["--timeout", os.environ["FIRST_TIMEOUT"]]
+            r = None if SHARDED_ONLY or reuse else rl.Run(first, e, srv, timeout=7200)
+            if r and keep and clean(r):
+                shutil.copyfile(state, keep)
             if r:
                 ok = ok and clean(r)
                 print(r.line("1. first run, %d h, writes the state" % FIRST_HOURS) + ("" if clean(r) else
