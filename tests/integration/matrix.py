@@ -48,7 +48,10 @@ ORG_B = dict(multi_region=False, retention=(400, "governance:30"), key_prefix_ra
 # defect 1: they are expected accounts all the same)
 ORG_C = dict(multi_region=True, retention=(0, "none"), home="us-west-2", n_accounts=3,
              mgmt_section=False, archive_section=False, key_prefix_raw=None,
-             role=("OrganizationAccountAccessRole", None))
+             role=("OrganizationAccountAccessRole", None),
+             # an unencrypted alarm topic nobody in the config subscribes to
+             # (the team subscribes its pager by hand: tests/matrix/world.py)
+             monitoring={"alarms": "unauthorized", "topic_key": "none"})
 PER_A = dict(multi_region=True, opt_in=True, data_events=True, retention=(0, "none"),
              home="ap-southeast-2", n_accounts=4, mgmt_section=True, key_prefix_raw="cloudtrail")
 PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-central-1",
@@ -58,13 +61,15 @@ PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-ce
 # with monitoring on (a stopped trail also stops CloudWatch Logs delivery)
 MON_ALL = ["mon_cloudwatch_cleared", "mon_log_group_deleted", "mon_role_untrusted",
            "mon_role_policy_deleted", "mon_role_deleted", "mon_alarm_deleted", "mon_alarm_action_removed",
-           "mon_topic_deleted", "mon_access_logging_off", "mon_access_log_policy_deleted"]
+           "mon_topic_deleted", "mon_access_logging_off", "mon_access_log_policy_deleted",
+           "mon_topic_policy_denies", "mon_topic_key_disabled", "mon_topic_key_policy", "mon_unsubscribed"]
 ORG_M = dict(monitoring={"alarms": "tampering, unauthorized, root", "subscribe": "mailto:secops@example.com",
                          "cw_max_age": ("2h", 7200), "access_max_age": ("3h", 10800)},
              access_log=True, archive_section=True, home="eu-central-1", n_accounts=3, multi_region=True,
              retention=(30, "none"))
 PER_M = dict(monitoring={"alarms": "tampering", "notify": "mx-alerts", "log_group": "/mx/ct",
-                         "topic_key": "none", "retention": 30},
+                         "topic_key": "alias/mx-topic", "retention": 30,
+                         "subscribe": "https://hooks.example.com/mx"},
              access_log=True, archive_section=True, mgmt_section=True, home="us-west-2", n_accounts=3,
              retention=(0, "none"))
 
@@ -83,7 +88,8 @@ SAMPLE = [
         "unknown_account_logs", "account_removed_from_org", "account_suspended", "member_unconfigured",
         "bucket_changed_unreadable", "public_access_block_removed", "key_rotation_disabled",
         "account_prefix_deleted"]),
-    (103, "organization", ORG_C, ["trail_not_logging", "validation_off", "prefix_changed"]),
+    (103, "organization", ORG_C, ["trail_not_logging", "validation_off", "prefix_changed",
+                                  "mon_alarm_deleted", "mon_topic_policy_denies"]),
     (201, "per-account", PER_A, [
         "trail_deleted", "trail_stopped_25h", "trail_region_not_covered", "bucket_missing",
         "bucket_foreign_owner", "bucket_policy_deleted", "kms_key_pending_deletion",

@@ -615,6 +615,38 @@ def b_mon_topic_policy_denies(w, ctx, rng):
                                                 "Action": "SNS:Publish", "Resource": topic}]}))
 
 
+def _topic_key(w, ctx, kms):
+    return kms.describe_key(KeyId=w.cfg.mon("topic_key", "alias/trailkeep-alarms"))["KeyMetadata"]["KeyId"]
+
+
+def b_mon_topic_key_disabled(w, ctx, rng):
+    kms = _mon_person(w, ctx, "kms")
+    kid = _topic_key(w, ctx, kms)
+    ctx.when = w.now
+    kms.disable_key(KeyId=kid)
+    ctx.revert = lambda: w.client("kms", w.user(ctx.owner, "carol")).enable_key(KeyId=kid)
+
+
+def b_mon_topic_key_policy(w, ctx, rng):
+    """The topic key's policy without the statement for CloudWatch."""
+    kms = _mon_person(w, ctx, "kms")
+    kid = _topic_key(w, ctx, kms)
+    pol = json.loads(kms.get_key_policy(KeyId=kid, PolicyName="default")["Policy"])
+    pol["Statement"] = [st for st in pol["Statement"]
+                        if "cloudwatch.amazonaws.com" not in json.dumps(st.get("Principal", {}))]
+    ctx.when = w.now
+    kms.put_key_policy(KeyId=kid, PolicyName="default", Policy=json.dumps(pol))
+
+
+def b_mon_unsubscribed(w, ctx, rng):
+    """The configured subscriber's subscription is removed."""
+    sns = _mon_person(w, ctx, "sns")
+    subs = sns.list_subscriptions_by_topic(TopicArn=w.cfg.topic_arn(ctx.owner))["Subscriptions"]
+    ctx.when = w.now
+    for sub in subs:
+        sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+
+
 def b_mon_access_logging_off(w, ctx, rng):
     sess, who = w.break_glass("mallory")
     ctx.when = w.now

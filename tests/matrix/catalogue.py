@@ -451,6 +451,30 @@ EXPECT = {
         modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
         red=["trail"], cause=[("trail", {"alarm_topic_missing"})], main="alarm_topic_missing",
         culprit="DeleteTopic", fix=APPLY, advance=0),
+    # verify notify_denied (error): the topic policy or its key refuses
+    # CloudWatch, "as monitoring_drift, on the trail owner's cells"; doctor
+    # topic_policy_denies (SetTopicAttributes) | apply; topic_key_denies:
+    # disabled (DisableKey) | `aws kms enable-key`, key policy (PutKeyPolicy) | apply
+    "mon_topic_policy_denies": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"notify_denied"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"topic_policy_denies"})], main="topic_policy_denies",
+        culprit="SetTopicAttributes", fix=APPLY, advance=0),
+    "mon_topic_key_disabled": dict(
+        modes=BOTH, needs=["alarms", "topic_key"], verify={"trail": {"notify_denied"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"topic_key_denies"})], main="topic_key_denies",
+        culprit="DisableKey", fix="aws kms enable-key", advance=0, revert=True),
+    "mon_topic_key_policy": dict(
+        modes=BOTH, needs=["alarms", "topic_key"], verify={"trail": {"notify_denied"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"topic_key_denies"})], main="topic_key_denies",
+        culprit="PutKeyPolicy", fix=APPLY, advance=0),
+    # notify_unconfirmed (warning): no confirmed subscription; doctor
+    # subscription_unconfirmed (culprit Unsubscribe when there is none at all)
+    # | a removed `subscribe` endpoint: apply subscribes it again (and the
+    # subscriber confirms).  Warnings alone: exit 0.
+    "mon_unsubscribed": dict(
+        modes=BOTH, needs=["alarms", "subscribe"], verify={"trail": {"notify_unconfirmed"}}, verify_exit=0,
+        red=["trail"], cause=[("trail", {"subscription_unconfirmed"})], main="subscription_unconfirmed",
+        culprit="Unsubscribe", fix=APPLY, advance=0),
     # access logs: README access_log_stale (warning) "on the central account's
     # home-region cell"; none in twice access_log_max_age may be
     # access_log_none.  doctor access_logging_off (PutBucketLogging) /

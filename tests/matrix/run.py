@@ -365,6 +365,10 @@ class Runner:
                 return "needs [monitoring]"
             if n == "alarms" and (not cfg.monitoring or "none" in cfg.alarm_sets()):
                 return "needs [monitoring] alarms"
+            if n == "topic_key" and cfg.mon("topic_key") == "none":
+                return "needs an encrypted alarm topic"
+            if n == "subscribe" and not cfg.mon("subscribe"):
+                return "needs [monitoring] subscribe"
             if n == "access_log" and not cfg.access_bucket:
                 return "needs access_log_bucket"
         if exp.get("scope") == "central" and "central" in exp.get("red", []) and \
