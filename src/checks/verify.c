@@ -682,7 +682,7 @@ static int delivery(struct vrun *r, struct errbuf *err)
 		err_clear(&e);
 		if (verify_access_logs(v, &central->ctx, &e))
 			/* fail closed: the access logs could not be looked at */
-			findings_add(v->out, F_CELL_UNCHECKED, config_central_account(cfg), cfg->home_region,
+			findings_add(v->out, F_CELL_UNCHECKED, config_central_account(cfg), verify_access_log_region(v),
 				     cfg->access_log_bucket, NULL, "cannot list the S3 server access logs: %s", e.msg);
 	}
 	memset(vo, 0, sizeof(*vo));

@@ -54,5 +54,9 @@ void verify_monitoring_trail(struct vstate *v, const char *owner, const struct c
 /* the S3 server access logs of the central bucket; 0 or an error (the
  * caller makes the central cell unchecked) */
 int verify_access_logs(struct vstate *v, struct aws_ctx *central, struct errbuf *err);
+/* The region of the access-log findings: home_region when the config declares
+ * (and the run selects) the central account's home-region cell, else NULL (an
+ * account-level finding: no cell shows what no cell is declared for) */
+const char *verify_access_log_region(const struct vstate *v);
 
 #endif

@@ -431,15 +431,42 @@ static int access_key_time(const char *s, time_t *t)
 
 #define MAX_ACCESS_LOG_PAGES 100
 
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+const char *verify_access_log_region(const struct vstate *v)
+{
+	const struct tk_config *cfg = v->cfg;
+	const char *acct = config_central_account(cfg);
+	size_t i;
+
+	if ((v->o->naccounts && !in_list(v->o->accounts, v->o->naccounts, acct)) ||
+	    (v->o->nregions && !in_list(v->o->regions, v->o->nregions, cfg->home_region)))
+		return NULL;
+	for (i = 0; i < cfg->naccounts; i++)
+		if (!strcmp(cfg->accounts[i].id, acct))
+			return in_list((const char *const *)cfg->accounts[i].regions.v, cfg->accounts[i].regions.n,
+				       cfg->home_region) ? cfg->home_region : NULL;
+	return NULL;
+}
+
 /* [monitoring] with [central] access_log_bucket: the newest S3 server access
  * log of the log bucket (ACCESS-LOG-BUCKET/BUCKET/YYYY-mm-DD-HH-MM-SS-ID),
  * listed from twice access_log_max_age (at least a day) back: none ->
  * access_log_none, older than access_log_max_age -> access_log_stale.  Once
- * per run (shard 1), on the central account's home-region cell. */
+ * per run (shard 1), on the central account's home-region cell (without a
+ * region when the config declares no such cell: verify_access_log_region). */
 int verify_access_logs(struct vstate *v, struct aws_ctx *central, struct errbuf *err)
 {
 	const struct tk_config *cfg = v->cfg;
-	const char *acct = config_central_account(cfg);
+	const char *acct = config_central_account(cfg), *region = verify_access_log_region(v);
 	char *prefix = xasprintf("%s/", cfg->bucket), *after;
 	long window = 2 * cfg->access_log_max_age > 86400 ? 2 * cfg->access_log_max_age : 86400;
 	struct access_newest a = { prefix, NULL };
@@ -466,14 +493,14 @@ int verify_access_logs(struct vstate *v, struct aws_ctx *central, struct errbuf 
 	if (rc)
 		goto done;
 	if (!a.key)
-		findings_add(v->out, F_ACCESS_LOG_NONE, acct, cfg->home_region, cfg->access_log_bucket, prefix,
+		findings_add(v->out, F_ACCESS_LOG_NONE, acct, region, cfg->access_log_bucket, prefix,
 			     "no S3 server access log of bucket '%s' under 's3://%s/%s' in the last %lds",
 			     cfg->bucket, cfg->access_log_bucket, prefix, window);
 	else if (access_key_time(a.key + strlen(prefix), &t) < 0)
-		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
+		findings_add(v->out, F_ACCESS_LOG_STALE, acct, region, cfg->access_log_bucket, a.key,
 			     "the newest access log '%s' does not carry S3's time stamp in its name", a.key);
 	else if (v->o->now - t > cfg->access_log_max_age)
-		findings_add(v->out, F_ACCESS_LOG_STALE, acct, cfg->home_region, cfg->access_log_bucket, a.key,
+		findings_add(v->out, F_ACCESS_LOG_STALE, acct, region, cfg->access_log_bucket, a.key,
 			     "the newest S3 server access log of bucket '%s' is from %s (%s ago, more than %lds)",
 			     cfg->bucket, tk_format_iso(t, iso, sizeof(iso)), tk_format_age(v->o->now, t, age, sizeof(age)),
 			     cfg->access_log_max_age);
