@@ -70,8 +70,9 @@ ORG_M = dict(monitoring={"alarms": "tampering, unauthorized, root", "subscribe":
 PER_M = dict(monitoring={"alarms": "tampering", "notify": "mx-alerts", "log_group": "/mx/ct",
                          "topic_key": "alias/mx-topic", "retention": 30,
                          "subscribe": "https://hooks.example.com/mx"},
-             access_log=True, archive_section=True, mgmt_section=True, home="us-west-2", n_accounts=3,
-             retention=(0, "none"))
+             access_log=True, archive_section=False, mgmt_section=True, home="us-west-2", n_accounts=3,
+             retention=(0, "none"))     # the central account declares no cell: access-log findings
+                                        # have no region (README access_log_stale)
 
 SAMPLE = [
     (101, "organization", ORG_A, [

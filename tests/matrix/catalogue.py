@@ -27,6 +27,8 @@ Fields:
   verify_any    {kind: codes of which every such cell must have at least one}
   verify_may    {kind: codes such a cell may also have}
   extra         findings on no declared cell: [(code, "unknown-account")]
+  extra_may     findings on no declared cell that may also be there
+  extra_any     [set of (code, account)]: one of each set must be there
   verify_exit   verify's exit status (README: 1 findings, 3 a cell unchecked)
   red           kinds whose cells doctor must report with a cause
   red_may       kinds whose cells doctor may also report
@@ -51,9 +53,18 @@ Fields:
   integrity     after the fix, verify WITH integrity must be green too, or
                 report exactly `integrity_after` {kind: codes}
   pending       why the break cannot run yet (printed, counted as PENDING)
-  mon_may       with [monitoring]: codes the trail cells may also have (a
-                trail that stopped logging stops delivering to CloudWatch
-                Logs too: README cloudwatch_delivery_stale)
+  mon_may       with [monitoring]: codes the trail cells (or {kind: codes})
+                may also have: a trail that logs fewer events or none
+                delivers less or nothing to CloudWatch Logs
+                (cloudwatch_delivery_stale), and a trail whose stream names
+                change (the organization flag) is refused by the role, whose
+                policy names the planned streams (README "Monitoring", Role:
+                cloudwatch_delivery_error).
+                With access logs, a break whose delivery lasts longer than
+                access_log_max_age may leave the log bucket without requests,
+                so without S3 server access logs: access_log_stale/_none on
+                the central cell, or without a region when the config
+                declares no such cell (run.py)
   advance_cw    the delivery after the break outlasts the larger of
                 max_delivery_age and max_cloudwatch_delivery_age (+15 min)
   advance_access  the delivery after the break outlasts access_log_max_age
@@ -112,6 +123,7 @@ EXPECT = {
     # region, or the config asks for multi-region (culprit: UpdateTrail) |
     # apply; verify step 1 trail_config_drift (multi-region)
     "trail_region_not_covered": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, needs=["multi_region"],
         verify={"trail": {"trail_config_drift"}, "nonhome": {"delivery_stale"}}, verify_exit=1,
         red=["trail", "nonhome"], red_may=["covered"],
@@ -238,6 +250,7 @@ EXPECT = {
     # the flag the fix is the drift's: apply (README: "whatever apply would
     # change on a trail").
     "org_flag_off": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=ORG, verify={"trail": {"trail_config_drift"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"org_path_layout"})], main="org_path_layout",
         culprit="UpdateTrail", fix=APPLY),
@@ -246,6 +259,7 @@ EXPECT = {
     # see an organization trail with global events besides their own:
     # global_events_duplicated (verify step 1, DescribeTrails) on their cells.
     "org_flag_on": dict(
+        mon_may={"victim": {"cloudwatch_delivery_stale", "cloudwatch_delivery_error"}},
         modes=PER, needs=["mgmt_trail"],
         verify={"victim": {"trail_config_drift", "delivery_stale"},
                 "others": {"global_events_duplicated"}},
@@ -258,21 +272,25 @@ EXPECT = {
     # trail is trail_config_drift; README step 1 lists data-event buckets).
     # Fewer events may also leave cells stale.
     "selectors_read_only": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, verify={"trail": {"trail_config_drift"}},
         verify_may={"covered": {"delivery_stale"}}, verify_exit=1,
         red=["covered"], cause=[("covered", {"selectors_exclude"})], main="selectors_exclude",
         culprit="PutEventSelectors", fix=APPLY),
     "selectors_write_only": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, verify={"trail": {"trail_config_drift"}},
         verify_may={"covered": {"delivery_stale"}}, verify_exit=1,
         red=["covered"], cause=[("covered", {"selectors_exclude"})], main="selectors_exclude",
         culprit="PutEventSelectors", fix=APPLY),
     "selectors_no_management": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, verify={"trail": {"trail_config_drift"}},
         verify_may={"covered": {"delivery_stale"}}, verify_exit=1,
         red=["covered"], cause=[("covered", {"selectors_exclude"})], main="selectors_exclude",
         culprit="PutEventSelectors", fix=APPLY),
     "selectors_data_removed": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, needs=["data_events"], verify={"trail": {"trail_config_drift"}},
         verify_may={"covered": {"delivery_stale"}}, verify_exit=1,
         red=["covered"], cause=[("covered", {"selectors_exclude"})], main="selectors_exclude",
@@ -289,6 +307,7 @@ EXPECT = {
     # events".  A multi-region trail cannot leave them out (CloudTrail's
     # InvalidParameterCombinationException), so multi_region = false only.
     "global_events_off": dict(
+        mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, needs=["single_region"], verify={"trail": {"trail_config_drift"}},
         verify_exit=1, red=["covered"], cause=[("covered", {"global_events_off"})],
         main="global_events_off", culprit="UpdateTrail", fix=APPLY),
