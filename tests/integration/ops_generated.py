@@ -174,8 +174,22 @@ class Expect:
         return [code for code, _ in self.exp.get("extra", [])]
 
 
+def advance_of(cfg, name):
+    """How long the break is left to act (tests/matrix/run.py's rule)."""
+    exp = EXPECT[name]
+    adv = exp.get("advance", cfg.max_age[1] + 900)
+    if exp.get("advance_cw"):
+        adv = max(cfg.max_age[1], cfg.cw_max_age()) + 900
+    if exp.get("advance_access"):
+        adv = cfg.access_max_age() + 3600
+    return adv
+
+
 def expect_break(cfg, ctx, name, cells, hostile_cell):
     exp = copy.deepcopy(EXPECT[name])
+    if hasattr(Runner, "monitoring_may"):
+        # what [monitoring] may add (catalogue mon_may, the access logs' age)
+        exp = Runner.monitoring_may(cfg, exp, advance_of(cfg, name))
     kinds = Runner("/tmp").kinds(cfg, ctx, cells, exp.get("scope"))
     kinds["hostile"] = [hostile_cell]
     exp.setdefault("verify", {})["hostile"] = {"log_unreferenced"}
@@ -842,7 +856,7 @@ def world(seed, mode, force, tmp):
         bcells = sorted(set(cells) | ({ctx.cell} if ctx.cell else set()))
         hcell = rng.choice([c for c in cells if c != ctx.cell])
         put_object(w, hostile_key(w, *hcell), b"not even gzip")
-        adv = EXPECT[name].get("advance", cfg.max_age[1] + 900)
+        adv = advance_of(cfg, name)
         if adv:
             w.advance(adv)
         config = os.path.join(hdir, "org.ini")
