@@ -5,7 +5,7 @@
 set -u
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libjansson-dev libinih-dev
 libexpat1-dev zlib1g-dev libcmocka-dev python3 python3-botocore python3-cryptography awscli python3-sqlglot
-prometheus chromium python3-kubernetes python3-yaml systemd groff-base man-db bash-completion
+prometheus chromium python3-kubernetes python3-yaml systemd groff-base man-db bash-completion zsh
 wrk"
 missing=""
 for p in $PKGS; do

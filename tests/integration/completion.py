@@ -7,8 +7,9 @@ COMP_WORDS/COMP_CWORD set and _trailkeep called:
     (synopsis and option lines);
   - CONFIG completes to *.ini files and directories, report's VERIFY.json to
     *.json, `-o` of plan (DIR) to directories, `help` to the commands.
-zsh: completion/_trailkeep is syntax-checked with `zsh -n` when zsh is
-installed (not a Debian default; noted otherwise).
+zsh: completion/_trailkeep is syntax-checked with `zsh -n`, then the same
+cases are completed in a real interactive zsh (compinit, driven through a
+pseudo-terminal by zsh_complete.zsh).
 Prints PASS:/FAIL: lines; exit 1 on any failure.
 """
 
@@ -19,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
 from tests.fakeaws.testing import Checks  # noqa: E402
@@ -102,12 +104,40 @@ def run(tmp):
         check(helps[name] <= got and helps[name], "trailkeep %s -<TAB>: every option of '%s --help' (%d)"
               % (name, name, len(helps[name])), sorted(helps[name] - got))
     zsh = shutil.which("zsh")
-    if zsh:
-        z = subprocess.run([zsh, "-n", os.path.join(TOP, "completion", "_trailkeep")], capture_output=True,
-                           text=True)
-        check(z.returncode == 0, "zsh -n completion/_trailkeep: valid zsh", z.stderr)
-    else:
-        print("# zsh not installed: completion/_trailkeep not checked")
+    if not zsh:
+        check(False, "zsh is installed (scripts/deps.sh installs it)", "")
+        return
+    z = subprocess.run([zsh, "-n", os.path.join(TOP, "completion", "_trailkeep")], capture_output=True,
+                       text=True)
+    check(z.returncode == 0, "zsh -n completion/_trailkeep: valid zsh", z.stderr)
+    zcases = ["trailkeep ver", "trailkeep verify --sh", "trailkeep ", "trailkeep verify ",
+              "trailkeep plan org.ini -o "] + ["trailkeep %s -" % n for n in names]
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    if not os.path.exists(os.path.join(bindir, "trailkeep")):
+        os.symlink(os.path.abspath(TK), os.path.join(bindir, "trailkeep"))
+    p = subprocess.run([zsh, "-f", os.path.join(HERE, "zsh_complete.zsh"), os.path.join(TOP, "completion"),
+                        bindir] + zcases, capture_output=True, text=True, cwd=tmp, timeout=300)
+    parts = p.stdout.split("__CASE__\n")[:len(zcases)]
+    check(len(parts) == len(zcases), "zsh (compinit, a pseudo-terminal): every case answered",
+          (p.returncode, p.stdout[-800:], p.stderr[-800:]))
+    if len(parts) != len(zcases):
+        return
+    zres = {c: sorted(set(re.findall(r"<<([^<>\n]*)>>", part))) for c, part in zip(zcases, parts)}
+    check(zres["trailkeep ver"] == ["verify"], "zsh: trailkeep ver<TAB> -> verify", zres["trailkeep ver"])
+    check(zres["trailkeep verify --sh"] == ["--shard"], "zsh: trailkeep verify --sh<TAB> -> --shard",
+          zres["trailkeep verify --sh"])
+    check(zres["trailkeep "] == sorted(names), "zsh: trailkeep <TAB>: every command", zres["trailkeep "])
+    check({"org.ini", "per-account.ini"} <= set(zres["trailkeep verify "]) and
+          "notes.txt" not in zres["trailkeep verify "], "zsh: CONFIG completes *.ini files, not others",
+          zres["trailkeep verify "])
+    check("plans/" in zres["trailkeep plan org.ini -o "] or "plans" in zres["trailkeep plan org.ini -o "],
+          "zsh: plan -o DIR offers directories", zres["trailkeep plan org.ini -o "])
+    for name in names:
+        got = set(zres["trailkeep %s -" % name])
+        check(helps[name] <= got and helps[name], "zsh: trailkeep %s -<TAB>: every option of '%s --help' (%d)"
+              % (name, name, len(helps[name])), sorted(helps[name] - got))
+
 
 if __name__ == "__main__":
     sys.exit(main())
