@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 	/* one out-of-memory policy (docs/architecture.md): jansson too */
 	json_set_alloc_funcs(xmalloc, free);
 	cli_start();   /* --timeout counts from here */
+	cli_check_test_knobs();
 
 	while (i < argc && argv[i][0] == '-') {
 		int g;

@@ -374,6 +374,19 @@ const char *cli_test_knob(const char *name)
 #endif
 }
 
+/* every test setting (cli_test_knob's names): a release build refuses to
+ * start with any of them set, whatever the command reads */
+static const char *const test_knobs[] = { "TRAILKEEP_NOW", "TRAILKEEP_SEED", "TRAILKEEP_BACKOFF_SCALE",
+					  "TRAILKEEP_DOCTOR_SELECT" };
+
+void cli_check_test_knobs(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(test_knobs) / sizeof(test_knobs[0]); i++)
+		(void)cli_test_knob(test_knobs[i]);
+}
+
 time_t cli_now(void)
 {
 	const char *s = cli_test_knob("TRAILKEEP_NOW");

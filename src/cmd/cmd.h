@@ -128,6 +128,9 @@ time_t cli_now(void);
 /* getenv() of a test setting; a release build (TEST_KNOBS=0) exits 2 when
  * it is set (cli.c) */
 const char *cli_test_knob(const char *name);
+/* a release build: exit 2 if any test setting is set (called first by main);
+ * a development build: nothing */
+void cli_check_test_knobs(void);
 
 struct tk_config;
 /* Load a command's CONFIG: its diagnostics and error printed as

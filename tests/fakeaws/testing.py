@@ -42,6 +42,21 @@ def run_trailkeep(tk, args, env, stdin=None, timeout=300):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+def make_install(top, build, stage, timeout=600):
+    """`make install DESTDIR=stage PREFIX=/usr` with the development build's
+    binary and man page taken as they are; the release build it compiles
+    (build/release) is shared, so scripts running at once (tests/run.sh runs
+    IJOBS at a time) take turns through a lock instead of compiling it over
+    each other."""
+    import fcntl
+    os.makedirs(os.path.join(top, "build"), exist_ok=True)
+    with open(os.path.join(top, "build", ".release.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return subprocess.run(["make", "--no-print-directory", "-o", "%s/trailkeep" % build, "-o",
+                               "%s/trailkeep.1" % build, "BUILD=" + build, "install", "DESTDIR=" + stage,
+                               "PREFIX=/usr"], cwd=top, capture_output=True, text=True, timeout=timeout)
+
+
 def aws_cli_env(acct, region="us-east-1", pager=True):
     """A clean environment for the aws CLI (or botocore) with acct's keys: no
     config or credentials files, no instance metadata; pager: AWS_PAGER=""."""

@@ -25,7 +25,7 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, TOP)
 
-from tests.fakeaws.testing import Checks  # noqa: E402
+from tests.fakeaws.testing import Checks, make_install  # noqa: E402
 
 BUILD = os.environ.get("BUILD", "build/default")
 check = Checks(limit=3000)
@@ -58,7 +58,7 @@ def run(tmp):
         check(False, "%s/trailkeep.1 exists (make tools builds it)" % BUILD)
         return
     stage = os.path.join(tmp, "stage")
-    p = make("install", "DESTDIR=" + stage, "PREFIX=/usr")
+    p = make_install(TOP, BUILD, stage, timeout=300)
     check(p.returncode == 0, "make install DESTDIR=%s PREFIX=/usr" % "TMP", p.stdout[-800:] + p.stderr[-1500:])
     usr = os.path.join(stage, "usr")
     tk = os.path.join(usr, "bin", "trailkeep")
@@ -88,12 +88,16 @@ def run(tmp):
     env0.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
                 AWS_SECRET_ACCESS_KEY="x" * 40)
     org = os.path.join(TOP, "examples", "org.ini")
-    for knob, val in (("TRAILKEEP_NOW", "2026-01-01T00:00:00Z"), ("TRAILKEEP_SEED", "7")):
-        r = subprocess.run([tk, "verify", org, "--timeout", "2s"], env=dict(env0, **{knob: val}),
-                           capture_output=True, text=True, timeout=60)
-        check(r.returncode == 2 and knob in r.stderr and "test setting" in r.stderr,
-              "the installed (release) binary refuses %s (exit 2, names it)" % knob,
-              (r.returncode, r.stderr[-400:]))
+    knobs = (("TRAILKEEP_NOW", "2026-01-01T00:00:00Z"), ("TRAILKEEP_SEED", "7"),
+             ("TRAILKEEP_BACKOFF_SCALE", "0.01"), ("TRAILKEEP_DOCTOR_SELECT", "x"))
+    for knob, val in knobs:
+        # whatever the command: plan reads none of them, and is refused all the same
+        for args in (["verify", org, "--timeout", "2s"], ["plan", org, "-o", os.path.join(tmp, "knob-plan")]):
+            r = subprocess.run([tk] + args, env=dict(env0, **{knob: val}),
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 2 and knob in r.stderr and "test setting" in r.stderr,
+                  "the installed (release) binary refuses %s for %s (exit 2, names it)" % (knob, args[0]),
+                  (r.returncode, r.stderr[-400:]))
     r = subprocess.run([os.path.join(TOP, BUILD, "trailkeep"), "verify", org, "--timeout", "2s"],
                        env=dict(env0, TRAILKEEP_NOW="2026-01-01T00:00:00Z"), capture_output=True, text=True,
                        timeout=60)
@@ -103,7 +107,7 @@ def run(tmp):
     # the installed binary finds the installed templates
     work = os.path.join(tmp, "work")
     os.mkdir(work)
-    env = {"PATH": "/usr/bin:/bin", "HOME": work, "TRAILKEEP_NOW": "2026-01-01T00:00:00Z"}
+    env = {"PATH": "/usr/bin:/bin", "HOME": work}   # no test setting: the release build refuses them
     org = os.path.join(TOP, "examples", "org.ini")
     p = subprocess.run([tk, "plan", org, "-o", "installed"], cwd=work, env=env, capture_output=True, text=True)
     q = subprocess.run([os.path.join(TOP, BUILD, "trailkeep"), "plan", org, "-o", "checkout", "--templates",

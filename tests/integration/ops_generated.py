@@ -73,7 +73,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 sys.path.insert(0, HERE)
 
-from tests.fakeaws.testing import Checks  # noqa: E402
+from tests.fakeaws.testing import Checks, make_install  # noqa: E402
 from tests.matrix import breaks as B  # noqa: E402
 from tests.matrix.catalogue import EXPECT  # noqa: E402
 from tests.matrix.gen import MGMT, gen  # noqa: E402
@@ -903,9 +903,7 @@ def install(tmp):
         check(False, "%s/trailkeep.1 exists (make tools builds it)" % BUILD)
         return
     stage = os.path.join(tmp, "stage")
-    p = subprocess.run(["make", "--no-print-directory", "-o", "%s/trailkeep" % BUILD, "-o",
-                        "%s/trailkeep.1" % BUILD, "BUILD=" + BUILD, "install", "DESTDIR=" + stage,
-                        "PREFIX=/usr"], cwd=TOP, capture_output=True, text=True, timeout=600)
+    p = make_install(TOP, BUILD, stage)
     tk = os.path.join(stage, "usr", "bin", "trailkeep")
     check(p.returncode == 0 and os.access(tk, os.X_OK), "make install DESTDIR=TMP PREFIX=/usr",
           (p.stdout + p.stderr)[-1500:])
