@@ -179,8 +179,10 @@ static int creds_from_json(struct aws_creds *out, const char *body, size_t len, 
 		rc = err_set(err, TK_EAUTH, "%s: credentials response without AccessKeyId/SecretAccessKey", what);
 		goto done;
 	}
+	/* present but not a time (a number, null, an object): malformed, never
+	 * "does not expire" (credential_process's rule too) */
 	exp = json_string_value(json_object_get(o, "Expiration"));
-	if (exp && sts_parse_time(exp, &t)) {
+	if ((json_object_get(o, "Expiration") && !exp) || (exp && sts_parse_time(exp, &t))) {
 		rc = err_set(err, TK_EAUTH, "%s: credentials response with a malformed Expiration", what);
 		goto done;
 	}

@@ -140,6 +140,10 @@ def metadata(method, path, headers, body):
         if role == "role1":
             return 200, [], json.dumps(creds).encode()
         return 404, [], b""
+    if path == "/container/creds-numexp":
+        # Expiration as a number: not a time, so not "never expires"
+        creds.update(AccessKeyId="ASIANUM", Expiration=1700000000)
+        return 200, [], json.dumps(creds).encode()
     if path == "/container/creds":
         if headers.get("authorization") != "ctok":
             return 403, [], b'{"message":"denied"}'

@@ -88,6 +88,12 @@ def test_container(tmp):
         rc, out, err = run_trailkeep(TK, SIGN, env)
         check(rc == 0 and "Credential=ASIACONT/" in auth_of(out),
               "sign: container credentials with AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", out + err)
+        # an Expiration that is not a time string is malformed (it was read as
+        # "never expires": credentials cached forever)
+        env2 = base_env(tmp, AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:%d/container/creds-numexp" % port)
+        rc, out, err = run_trailkeep(TK, SIGN, env2)
+        check(rc != 0 and "malformed Expiration" in err and "ASIANUM" not in auth_of(out),
+              "sign: container credentials with a numeric Expiration are refused", (rc, err[-400:]))
         # environment keys come first: the endpoint is not contacted
         env.update(AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                    AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:%d/s/envfirst/200" % port)
