@@ -83,8 +83,11 @@ def main():
         print(v.line("validate (every cell, one run)"))
         # awscli validate-logs, one cell after another
         cells = [(a, r) for a in info["accounts"] for r in info["regions"]]
+        # a sample takes every region in turn (cells are account-major: every
+        # k-th cell alone would sample one region, the busy home region)
         sample = cells if not REF_CELLS or REF_CELLS >= len(cells) else \
-            [cells[i * len(cells) // REF_CELLS] for i in range(REF_CELLS)]
+            [cells[min(i * len(cells) // REF_CELLS + i % len(info["regions"]), len(cells) - 1)]
+             for i in range(REF_CELLS)]
         t_ref, bad = 0.0, 0
         for acct, region in sample:
             re = dict(e)
