@@ -71,24 +71,12 @@ static const char *sv(const json_t *o, const char *k)
 static int service_allowed(struct cellctx *x, const char *what, const char *text, const char *service,
 			   const char *action, const char *resource, const char *const *ctxkv, size_t nctx)
 {
-	struct policy_context *pc = policy_context_new();
-	struct policy_request req;
 	struct policy_result res;
 	struct errbuf e;
-	size_t i;
 	int rc;
 
 	err_clear(&e);
-	for (i = 0; i + 1 < nctx; i += 2)
-		policy_context_add(pc, ctxkv[i], ctxkv[i + 1], &e);
-	memset(&req, 0, sizeof(req));
-	req.principal.kind = PRINCIPAL_SERVICE;
-	req.principal.arn = service;
-	req.action = action;
-	req.resource = resource;
-	req.context = pc;
-	rc = policy_eval_text(&res, text, strlen(text), &req, &e);
-	policy_context_free(pc);
+	rc = policy_eval_service(&res, text, service, action, resource, ctxkv, nctx, &e);
 	if (rc) {
 		dr_ev(x->c, "%s cannot be evaluated: %s", what, e.msg);
 		dr_incomplete(x, e.msg);

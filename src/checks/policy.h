@@ -135,6 +135,11 @@ int policy_eval(struct policy_result *out, const json_t *policy,
 /* The same on JSON text (at most POLICY_MAX_TEXT bytes). */
 int policy_eval_text(struct policy_result *out, const char *text, size_t len,
                      const struct policy_request *req, struct errbuf *err);
+/* policy_eval_text for a service principal (e.g. "cloudwatch.amazonaws.com")
+ * calling action on resource (NULL: none), with the request context kv:
+ * nkv strings, name and value pairs ("aws:SourceArn", ARN, ...). */
+int policy_eval_service(struct policy_result *out, const char *text, const char *service, const char *action,
+			const char *resource, const char *const *kv, size_t nkv, struct errbuf *err);
 /* Parse policy text into a jansson tree, with the size limit.  Caller decrefs. */
 int policy_parse(json_t **out, const char *text, size_t len, struct errbuf *err);
 

@@ -668,3 +668,28 @@ done:
 	json_decref(doc);
 	return rc;
 }
+
+int policy_eval_service(struct policy_result *out, const char *text, const char *service, const char *action,
+			const char *resource, const char *const *kv, size_t nkv, struct errbuf *err)
+{
+	struct policy_context *pc = policy_context_new();
+	struct policy_request req;
+	size_t i;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->statement = -1;
+	for (i = 0; i + 1 < nkv && !rc; i += 2)
+		rc = policy_context_add(pc, kv[i], kv[i + 1], err);
+	if (!rc) {
+		memset(&req, 0, sizeof(req));
+		req.principal.kind = PRINCIPAL_SERVICE;
+		req.principal.arn = service;
+		req.action = action;
+		req.resource = resource;
+		req.context = pc;
+		rc = policy_eval_text(out, text, strlen(text), &req, err);
+	}
+	policy_context_free(pc);
+	return rc;
+}

@@ -25,36 +25,13 @@
 
 /* ---------------------------------------------------------------- the alarm topic */
 
-static int eval_service(const char *text, const char *service, const char *action, const char *resource,
-			const char *const *kv, size_t nkv, struct policy_result *res, struct errbuf *err)
-{
-	struct policy_context *pc = policy_context_new();
-	struct policy_request req;
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i + 1 < nkv && !rc; i += 2)
-		rc = policy_context_add(pc, kv[i], kv[i + 1], err);
-	if (!rc) {
-		memset(&req, 0, sizeof(req));
-		req.principal.kind = PRINCIPAL_SERVICE;
-		req.principal.arn = service;
-		req.action = action;
-		req.resource = resource;
-		req.context = pc;
-		rc = policy_eval_text(res, text, strlen(text), &req, err);
-	}
-	policy_context_free(pc);
-	return rc;
-}
-
 int vmon_topic_policy_eval(const char *policy, const char *topic_arn, const char *alarm_arn, const char *account,
 			   struct policy_result *res, struct errbuf *err)
 {
 	const char *kv[] = { "aws:SourceArn", alarm_arn, "aws:SourceAccount", account, "AWS:SourceOwner", account,
 			     "aws:SecureTransport", "true" };
 
-	return eval_service(policy, "cloudwatch.amazonaws.com", "SNS:Publish", topic_arn, kv, 8, res, err);
+	return policy_eval_service(res, policy, "cloudwatch.amazonaws.com", "SNS:Publish", topic_arn, kv, 8, err);
 }
 
 void vmon_key_verdict_release(struct vmon_key_verdict *v)
@@ -112,7 +89,7 @@ int vmon_topic_key_check(struct aws_ctx *ctx, const char *key_ref, const char *a
 	if ((rc = kms_get_key_policy(ctx, key.key_id ? key.key_id : key_ref, &policy, err)))
 		goto done;
 	for (i = 0; i < sizeof(actions) / sizeof(*actions); i++) {
-		if ((rc = eval_service(policy, "cloudwatch.amazonaws.com", actions[i], out->key_arn, kv, 4, &res, err)))
+		if ((rc = policy_eval_service(&res, policy, "cloudwatch.amazonaws.com", actions[i], out->key_arn, kv, 4, err)))
 			goto done;
 		if (res.decision != POLICY_ALLOW) {
 			out->event = "PutKeyPolicy";

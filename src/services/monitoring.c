@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "monitoring.h"
 #include "xml.h"
+#include "sigv4.h"
 #include "banned.h"
 
 #define LOGS_TARGET "Logs_20140328"
@@ -55,17 +56,6 @@ static void params_release(struct params *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* IAM sends policy documents URL-encoded (RFC 3986); NULL when malformed */
 static char *url_decode(const char *s)
 {
@@ -78,8 +68,8 @@ static char *url_decode(const char *s)
 
 			if (i + 2 >= n)
 				goto bad;
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
+			h = sigv4_hexval((unsigned char)s[i + 1]);
+			l = sigv4_hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				goto bad;
 			out[j++] = (char)(h * 16 + l);

@@ -491,6 +491,34 @@ static void test_near_miss_choice(void **state)
 	policy_context_free(ctx);
 }
 
+/* a service principal with its request context, from text (verify's and
+ * doctor's topic policy checks) */
+static void test_eval_service(void **state)
+{
+	static const char pol[] =
+		"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Alarms\",\"Effect\":\"Allow\","
+		"\"Principal\":{\"Service\":\"cloudwatch.amazonaws.com\"},\"Action\":\"SNS:Publish\","
+		"\"Resource\":\"arn:aws:sns:us-east-1:111111111111:t\",\"Condition\":{\"ArnLike\":"
+		"{\"aws:SourceArn\":\"arn:aws:cloudwatch:us-east-1:111111111111:alarm:trailkeep-*\"}}}]}";
+	const char *ok[] = { "aws:SourceArn", "arn:aws:cloudwatch:us-east-1:111111111111:alarm:trailkeep-x" };
+	const char *other[] = { "aws:SourceArn", "arn:aws:cloudwatch:us-east-1:222222222222:alarm:trailkeep-x" };
+	struct policy_result r;
+	struct errbuf err;
+
+	(void)state;
+	assert_int_equal(policy_eval_service(&r, pol, "cloudwatch.amazonaws.com", "SNS:Publish",
+					     "arn:aws:sns:us-east-1:111111111111:t", ok, 2, &err), 0);
+	assert_int_equal(r.decision, POLICY_ALLOW);
+	assert_int_equal(policy_eval_service(&r, pol, "cloudwatch.amazonaws.com", "SNS:Publish",
+					     "arn:aws:sns:us-east-1:111111111111:t", other, 2, &err), 0);
+	assert_int_not_equal(r.decision, POLICY_ALLOW);
+	assert_int_equal(policy_eval_service(&r, pol, "events.amazonaws.com", "SNS:Publish",
+					     "arn:aws:sns:us-east-1:111111111111:t", ok, 2, &err), 0);
+	assert_int_not_equal(r.decision, POLICY_ALLOW);
+	assert_int_not_equal(policy_eval_service(&r, "{", "cloudwatch.amazonaws.com", "SNS:Publish", NULL, ok, 2,
+						 &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_explain_over_buffer),
 		cmocka_unit_test(test_date_conditions),
 		cmocka_unit_test(test_near_miss_choice),
+		cmocka_unit_test(test_eval_service),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
