@@ -143,7 +143,7 @@ static int key_index(const char *const *keys, const char *name)
 	return -1;
 }
 
-void cfgp_strlist_release(struct tk_strlist *l)
+void tk_strlist_release(struct tk_strlist *l)
 {
 	size_t i;
 
@@ -619,27 +619,27 @@ void config_release(struct tk_config *c)
 	free(c->path);
 	free(c->org_id);
 	free(c->home_region);
-	cfgp_strlist_release(&c->regions);
+	tk_strlist_release(&c->regions);
 	free(c->assume_role);
 	free(c->external_id);
-	cfgp_strlist_release(&c->exclude_accounts);
+	tk_strlist_release(&c->exclude_accounts);
 	free(c->bucket);
 	free(c->key_prefix);
 	free(c->kms_alias);
-	cfgp_strlist_release(&c->decrypt_principals);
-	cfgp_strlist_release(&c->break_glass_principals);
-	cfgp_strlist_release(&c->apply_principals);
+	tk_strlist_release(&c->decrypt_principals);
+	tk_strlist_release(&c->break_glass_principals);
+	tk_strlist_release(&c->apply_principals);
 	free(c->access_log_bucket);
 	free(c->trail_name);
-	cfgp_strlist_release(&c->data_event_buckets);
+	tk_strlist_release(&c->data_event_buckets);
 	free(c->cw_log_group);
 	free(c->notify_topic);
 	free(c->notify_topic_arn);
 	free(c->topic_kms_alias);
-	cfgp_strlist_release(&c->subscribe);
+	tk_strlist_release(&c->subscribe);
 	for (i = 0; i < c->naccounts; i++) {
 		free(c->accounts[i].name);
-		cfgp_strlist_release(&c->accounts[i].regions);
+		tk_strlist_release(&c->accounts[i].regions);
 	}
 	free(c->accounts);
 	memset(c, 0, sizeof(*c));

@@ -32,6 +32,8 @@ struct tk_strlist {
 	char **v;
 	size_t n, alloc;   /* alloc: ALLOC_GROW's count (buf.h) */
 };
+/* free every string and the array; the list is empty after */
+void tk_strlist_release(struct tk_strlist *l);
 
 struct tk_account {
 	char *name;                       /* the NAME of [account NAME] */

@@ -58,7 +58,6 @@ struct pstate {
 /* config.c */
 void cfgp_diag(struct pstate *st, int line, const char *fmt, ...) TK_PRINTF(3, 4);
 const char *cfgp_closest(const char *word, const char *const *names);
-void cfgp_strlist_release(struct tk_strlist *l);
 void cfgp_strlist_add(struct tk_strlist *l, const char *s, size_t n);
 bool cfgp_strlist_has(const struct tk_strlist *l, const char *s);
 

@@ -55,7 +55,7 @@ static void parse_list(struct pstate *st, const char *key, const char *v, struct
 {
 	const char *p = v;
 
-	cfgp_strlist_release(l);
+	tk_strlist_release(l);
 	if (!*v)
 		return;
 	for (;;) {
@@ -181,7 +181,7 @@ void cfgp_org_key(struct pstate *st, int k, const char *v)
 
 			cfgp_strlist_add(&one, v, strlen(v));
 			check_regions(st, "home_region", &one);
-			cfgp_strlist_release(&one);
+			tk_strlist_release(&one);
 		}
 		break;
 	case K_REGIONS:
@@ -340,7 +340,7 @@ void cfgp_trail_key(struct pstate *st, int k, const char *v)
 		size_t i;
 
 		parse_list(st, "data_events", v, &raw);
-		cfgp_strlist_release(&c->data_event_buckets);
+		tk_strlist_release(&c->data_event_buckets);
 		for (i = 0; i < raw.n; i++) {
 			const char *b = raw.v[i];
 
@@ -356,7 +356,7 @@ void cfgp_trail_key(struct pstate *st, int k, const char *v)
 			}
 			cfgp_strlist_add(&c->data_event_buckets, b, strlen(b));
 		}
-		cfgp_strlist_release(&raw);
+		tk_strlist_release(&raw);
 		break;
 	}
 	}
@@ -501,7 +501,7 @@ void cfgp_monitoring_key(struct pstate *st, int k, const char *v)
 				cfgp_diag(st, st->lx.lineno, "unknown alarm set '%s' in 'alarms': expected tampering, "
 				     "unauthorized, root (or none alone)", l.v[i]);
 		}
-		cfgp_strlist_release(&l);
+		tk_strlist_release(&l);
 		break;
 	case K_MON_NOTIFY:
 		free(c->notify_topic_arn);

@@ -176,17 +176,6 @@ static bool dir_empty(const char *path)
 
 /* ---- is an existing directory a plan this tool wrote? ---- */
 
-static void strlist_release(struct tk_strlist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = l->alloc = 0;
-}
-
 /* The files a previous plan wrote (relative paths, plan.json first), taken
  * from its plan.json when that is trailkeep's own: a JSON object with
  * "format": 1, an "apply_order" array and a "files" array of relative
@@ -218,7 +207,7 @@ static struct tk_strlist *previous_plan_files(const char *dir)
 
 		if (!s || !*s || s[0] == '/' || strstr(s, "..") || strstr(s, "//") || s[strlen(s) - 1] == '/' ||
 		    !strcmp(s, "plan.json")) {
-			strlist_release(l);
+			tk_strlist_release(l);
 			free(l);
 			l = NULL;
 			goto done;
@@ -417,9 +406,9 @@ done:
 	free(bad);
 	free(dircopy);
 	if (prev) {
-		strlist_release(prev);
+		tk_strlist_release(prev);
 		free(prev);
 	}
-	strlist_release(&ours);
+	tk_strlist_release(&ours);
 	return rc;
 }
