@@ -459,13 +459,12 @@ static int link_ok(const struct chain *c, const struct dentry *e)
 	       digest_key_matches_trail(&c->loc, e->d.prev_object);
 }
 
-/* Returns with w->need set when a digest must be fetched first. */
-static void walk_regular(struct walk *w)
+/* A walk's start: every listed digest of the window (backfills aside) on the
+ * stack, newest on top; returns the newest, unvisited marks cleared. */
+static struct dentry *walk_newest(struct walk *w)
 {
 	struct chain *c = w->c;
-	struct dentry *e;
-	time_t last_start;
-	size_t i, guard = 0;
+	size_t i;
 
 	for (i = 0; i < c->nd; i++)
 		c->d[i].visited = 0;
@@ -476,8 +475,43 @@ static void walk_regular(struct walk *w)
 	sort_chain = c;
 	qsort(w->stack, w->sp, sizeof(*w->stack), cmp_idx);
 	sort_chain = NULL;
+	return w->sp ? &c->d[w->stack[--w->sp]] : NULL;
+}
 
-	e = w->sp ? &c->d[w->stack[--w->sp]] : NULL;
+/* After the walk: what it never reached */
+static void walk_unreached(struct walk *w)
+{
+	struct chain *c = w->c;
+	struct dentry *e;
+	size_t i;
+
+	/* incremental: the chain must arrive at the digest a previous run verified */
+	if (c->anchor_key) {
+		e = find_entry(c, c->bucket, c->anchor_key);
+		if (!e || !e->visited)
+			findings_add(w->out, F_DIGEST_CHAIN_GAP, c->loc.account, c->loc.region,
+				     c->bucket, c->anchor_key, "the digest chain does not arrive at "
+				     "'%s', the last digest a previous run verified (state file)",
+				     c->anchor_key);
+	}
+	/* beyond the CLI: listed digests the walk never reached */
+	for (i = 0; i < c->nd; i++) {
+		e = &c->d[i];
+		if (e->listed && e->in_window && !e->backfill && !e->visited)
+			add_finding(w, F_DIGEST_MISSING, e, "digest file is not part of the "
+				    "chain: no newer digest links to it");
+	}
+}
+
+/* Returns with w->need set when a digest must be fetched first. */
+static void walk_regular(struct walk *w)
+{
+	struct chain *c = w->c;
+	struct dentry *e;
+	time_t last_start;
+	size_t guard = 0;
+
+	e = walk_newest(w);
 	last_start = e ? e->t : 0;
 	while (e && c->start <= last_start) {
 		if (++guard > 2 * c->nd + 16)
@@ -553,24 +587,8 @@ static void walk_regular(struct walk *w)
 			e = p;
 		}
 	}
-	if (!w->out)
-		return;
-	/* incremental: the chain must arrive at the digest a previous run verified */
-	if (c->anchor_key) {
-		e = find_entry(c, c->bucket, c->anchor_key);
-		if (!e || !e->visited)
-			findings_add(w->out, F_DIGEST_CHAIN_GAP, c->loc.account, c->loc.region,
-				     c->bucket, c->anchor_key, "the digest chain does not arrive at "
-				     "'%s', the last digest a previous run verified (state file)",
-				     c->anchor_key);
-	}
-	/* beyond the CLI: listed digests the walk never reached */
-	for (i = 0; i < c->nd; i++) {
-		e = &c->d[i];
-		if (e->listed && e->in_window && !e->backfill && !e->visited)
-			add_finding(w, F_DIGEST_MISSING, e, "digest file is not part of the "
-				    "chain: no newer digest links to it");
-	}
+	if (w->out)
+		walk_unreached(w);
 }
 
 size_t chain_wanted(struct chain *c, const struct chain_ref **refs)

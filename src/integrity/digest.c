@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "loghash.h"
 #include "timeutil.h"
+#include "sigv4.h"
 #include "banned.h"
 
 /* ---------- parsing ---------- */
@@ -86,6 +87,37 @@ static int get_str(char **out, json_t *obj, const char *name, int flags,
 	return 0;
 }
 
+/* the digest's logFiles array (not null) into d->logs */
+static int parse_logfiles(struct digest *d, const json_t *logs, struct errbuf *err)
+{
+	size_t i;
+	int rc;
+
+	if (!json_is_array(logs))
+		return err_set(err, TK_ETAMPERED, "'logFiles' is not an array");
+	if (json_array_size(logs) > MAX_DIGEST_LOGFILES)
+		return err_set(err, TK_ETAMPERED, "'logFiles' has more than %d entries", MAX_DIGEST_LOGFILES);
+	d->nlogs = json_array_size(logs);
+	d->logs = xcalloc(d->nlogs ? d->nlogs : 1, sizeof(*d->logs));
+	for (i = 0; i < d->nlogs; i++) {
+		json_t *e = json_array_get(logs, i);
+		struct digest_logfile *l = &d->logs[i];
+		char where[48];
+
+		snprintf(where, sizeof(where), "logFiles[%zu]: ", i);
+		if (!json_is_object(e))
+			return err_set(err, TK_ETAMPERED, "%snot an object", where);
+		if ((rc = get_str(&l->bucket, e, "s3Bucket", REQUIRED, where, err)) ||
+		    (rc = get_str(&l->key, e, "s3Object", REQUIRED, where, err)) ||
+		    (rc = get_str(&l->hash, e, "hashValue", REQUIRED, where, err)) ||
+		    (rc = get_str(&l->hash_alg, e, "hashAlgorithm", NULLABLE, where, err)) ||
+		    (rc = get_str(&l->newest_event, e, "newestEventTime", NULLABLE, where, err)) ||
+		    (rc = get_str(&l->oldest_event, e, "oldestEventTime", NULLABLE, where, err)))
+			return rc;
+	}
+	return 0;
+}
+
 int digest_parse_json(struct digest *out, const char *json, size_t len, struct errbuf *err)
 {
 	json_t *root = NULL, *logs;
@@ -93,7 +125,6 @@ int digest_parse_json(struct digest *out, const char *json, size_t len, struct e
 	struct digest d;
 	char hex[65];
 	int rc = 0;
-	size_t i;
 
 	memset(&d, 0, sizeof(d));
 	memset(out, 0, sizeof(*out));
@@ -101,26 +132,8 @@ int digest_parse_json(struct digest *out, const char *json, size_t len, struct e
 		rc = err_set(err, TK_ETAMPERED, "digest is larger than %u bytes", MAX_DIGEST_JSON);
 		goto done;
 	}
-	{
-		/* sha256 of exactly these bytes: it goes into the string to sign */
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		unsigned char h[32];
-		unsigned int hl = 0;
-		static const char dg[] = "0123456789abcdef";
-
-		if (!md)
-			tk_oom();
-		if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-		    EVP_DigestUpdate(md, json, len) != 1 ||
-		    EVP_DigestFinal_ex(md, h, &hl) != 1 || hl != 32)
-			tk_bug("SHA-256 of a digest failed");
-		EVP_MD_CTX_free(md);
-		for (i = 0; i < 32; i++) {
-			hex[2 * i] = dg[h[i] >> 4];
-			hex[2 * i + 1] = dg[h[i] & 15];
-		}
-		hex[64] = '\0';
-	}
+	/* sha256 of exactly these bytes: it goes into the string to sign */
+	sigv4_sha256_hex(json, len, hex);
 	root = json_loadb(json, len, 0, &jerr);
 	if (!root) {
 		rc = err_set(err, TK_ETAMPERED, "digest is not valid JSON: %s (line %d)",
@@ -165,37 +178,8 @@ int digest_parse_json(struct digest *out, const char *json, size_t len, struct e
 		rc = err_set(err, TK_ETAMPERED, "required key 'logFiles' is missing");
 		goto done;
 	}
-	if (!json_is_null(logs)) {
-		if (!json_is_array(logs)) {
-			rc = err_set(err, TK_ETAMPERED, "'logFiles' is not an array");
-			goto done;
-		}
-		if (json_array_size(logs) > MAX_DIGEST_LOGFILES) {
-			rc = err_set(err, TK_ETAMPERED, "'logFiles' has more than %d entries",
-				     MAX_DIGEST_LOGFILES);
-			goto done;
-		}
-		d.nlogs = json_array_size(logs);
-		d.logs = xcalloc(d.nlogs ? d.nlogs : 1, sizeof(*d.logs));
-		for (i = 0; i < d.nlogs; i++) {
-			json_t *e = json_array_get(logs, i);
-			struct digest_logfile *l = &d.logs[i];
-			char where[48];
-
-			snprintf(where, sizeof(where), "logFiles[%zu]: ", i);
-			if (!json_is_object(e)) {
-				rc = err_set(err, TK_ETAMPERED, "%snot an object", where);
-				goto done;
-			}
-			if ((rc = get_str(&l->bucket, e, "s3Bucket", REQUIRED, where, err)) ||
-			    (rc = get_str(&l->key, e, "s3Object", REQUIRED, where, err)) ||
-			    (rc = get_str(&l->hash, e, "hashValue", REQUIRED, where, err)) ||
-			    (rc = get_str(&l->hash_alg, e, "hashAlgorithm", NULLABLE, where, err)) ||
-			    (rc = get_str(&l->newest_event, e, "newestEventTime", NULLABLE, where, err)) ||
-			    (rc = get_str(&l->oldest_event, e, "oldestEventTime", NULLABLE, where, err)))
-				goto done;
-		}
-	}
+	if (!json_is_null(logs) && (rc = parse_logfiles(&d, logs, err)))
+		goto done;
 	memcpy(d.sha256, hex, sizeof(hex));
 	*out = d;
 	memset(&d, 0, sizeof(d));
