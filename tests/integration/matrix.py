@@ -62,7 +62,8 @@ PER_B = dict(multi_region=False, retention=(2555, "compliance:365"), home="eu-ce
 MON_ALL = ["mon_cloudwatch_cleared", "mon_log_group_deleted", "mon_role_untrusted",
            "mon_role_policy_deleted", "mon_role_deleted", "mon_alarm_deleted", "mon_alarm_action_removed",
            "mon_topic_deleted", "mon_access_logging_off", "mon_access_log_policy_deleted",
-           "mon_topic_policy_denies", "mon_topic_key_disabled", "mon_topic_key_policy", "mon_unsubscribed"]
+           "mon_topic_policy_denies", "mon_topic_key_disabled", "mon_topic_key_policy", "mon_unsubscribed",
+           "mon_metric_filter_deleted", "mon_metric_filter_changed"]
 ORG_M = dict(monitoring={"alarms": "tampering, unauthorized, root", "subscribe": "mailto:secops@example.com",
                          "cw_max_age": ("2h", 7200), "access_max_age": ("3h", 10800)},
              access_log=True, archive_section=True, home="eu-central-1", n_accounts=3, multi_region=True,
@@ -105,7 +106,7 @@ SAMPLE = [
         "kms_key_missing", "prefix_changed", "lifecycle_removed", "key_rotation_disabled",
         "account_prefix_deleted"]),
     (104, "organization", ORG_M, MON_ALL + ["trail_not_logging", "kms_key_disabled", "validation_off"]),
-    (203, "per-account", PER_M, MON_ALL + ["trail_deleted", "bucket_policy_deleted"]),
+    (203, "per-account", PER_M, MON_ALL + ["trail_deleted", "bucket_policy_deleted", "trail_not_logging"]),
 ]
 
 

@@ -601,6 +601,24 @@ def b_mon_alarm_action_removed(w, ctx, rng):
                         TreatMissingData=a.get("TreatMissingData", "notBreaching"), AlarmActions=[])
 
 
+def b_mon_metric_filter_deleted(w, ctx, rng):
+    name = _an_alarm(w, rng)
+    ctx.note = name
+    _mon_person(w, ctx, "logs").delete_metric_filter(logGroupName=w.cfg.log_group(), filterName=name)
+
+
+def b_mon_metric_filter_changed(w, ctx, rng):
+    """The filter of one alarm with another pattern (the alarm then watches other events)."""
+    name = _an_alarm(w, rng)
+    ctx.note = name
+    logs = _mon_person(w, ctx, "logs")
+    f = [x for x in logs.describe_metric_filters(logGroupName=w.cfg.log_group())["metricFilters"]
+         if x["filterName"] == name][0]
+    logs.put_metric_filter(logGroupName=w.cfg.log_group(), filterName=name,
+                           filterPattern='{ $.eventName = "NothingEverHappens" }',
+                           metricTransformations=f["metricTransformations"])
+
+
 def b_mon_topic_deleted(w, ctx, rng):
     _mon_person(w, ctx, "sns").delete_topic(TopicArn=w.cfg.topic_arn(ctx.owner))
 

@@ -65,6 +65,13 @@ Fields:
                 so without S3 server access logs: access_log_stale/_none on
                 the central cell, or without a region when the config
                 declares no such cell (run.py)
+  alarm         with [monitoring] alarms `tampering`: the alarm whose message must
+                reach the topic's confirmed subscriber after the break (README
+                "Monitoring": StopLogging/UpdateTrail -> trailkeep-cloudtrail-
+                changes, DisableKey in the log archive account ->
+                trailkeep-log-key-changes), in the monitoring account that
+                records the culprit's call (organization: the management
+                account; per-account: the culprit's account, if it owns a trail)
   advance_cw    the delivery after the break outlasts the larger of
                 max_delivery_age and max_cloudwatch_delivery_age (+15 min)
   advance_access  the delivery after the break outlasts access_log_max_age
@@ -107,6 +114,7 @@ EXPECT = {
         culprit="DeleteTrail", fix=APPLY),
     # trail_not_logging | IsLogging false (culprit: StopLogging) | apply
     "trail_not_logging": dict(
+        alarm="trailkeep-cloudtrail-changes",
         mon_may={"cloudwatch_delivery_stale"},
         modes=BOTH, verify={"trail": {"trail_not_logging"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"trail_not_logging"})], main="trail_not_logging",
@@ -123,6 +131,7 @@ EXPECT = {
     # region, or the config asks for multi-region (culprit: UpdateTrail) |
     # apply; verify step 1 trail_config_drift (multi-region)
     "trail_region_not_covered": dict(
+        alarm="trailkeep-cloudtrail-changes",
         mon_may={"cloudwatch_delivery_stale", "cloudwatch_delivery_error"},
         modes=BOTH, needs=["multi_region"],
         verify={"trail": {"trail_config_drift"}, "nonhome": {"delivery_stale"}}, verify_exit=1,
@@ -181,6 +190,7 @@ EXPECT = {
         culprit="ScheduleKeyDeletion", fix=APPLY, advance=7 * 86400 + 3600, slow=True),
     # kms_key_disabled | KeyState Disabled (culprit: DisableKey) | apply (enables the key)
     "kms_key_disabled": dict(
+        alarm="trailkeep-log-key-changes",
         scope="central", modes=BOTH, verify={"trail": {"trail_delivery_error"}, **STALE}, verify_exit=1,
         red=["covered"], cause=[("covered", {"kms_key_disabled"})], main="kms_key_disabled",
         culprit="DisableKey", fix=APPLY, fix_note="enables the key"),
@@ -300,6 +310,7 @@ EXPECT = {
     # UpdateTrail) | apply.  Logs still arrive: doctor must report the cell
     # verify reported (the trail cell), and may fan out to the covered cells.
     "validation_off": dict(
+        alarm="trailkeep-cloudtrail-changes",
         modes=BOTH, verify={"trail": {"validation_disabled"}}, verify_exit=1,
         red=["trail"], red_may=["covered"], cause=[("covered", {"validation_disabled"})],
         main="validation_disabled", culprit="UpdateTrail", fix=APPLY),
@@ -464,6 +475,16 @@ EXPECT = {
         modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
         red=["trail"], cause=[("trail", {"alarm_action_missing"})], main="alarm_action_missing",
         culprit="PutMetricAlarm", fix=APPLY, advance=0),
+    # monitoring_drift "a planned metric filter (or its pattern)"; doctor
+    # metric_filter_missing (DeleteMetricFilter / PutMetricFilter) | apply
+    "mon_metric_filter_deleted": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"metric_filter_missing"})], main="metric_filter_missing",
+        culprit="DeleteMetricFilter", fix=APPLY, advance=0),
+    "mon_metric_filter_changed": dict(
+        modes=BOTH, needs=["alarms"], verify={"trail": {"monitoring_drift"}}, verify_exit=1,
+        red=["trail"], cause=[("trail", {"metric_filter_missing"})], main="metric_filter_missing",
+        culprit="PutMetricFilter", fix=APPLY, advance=0),
     # monitoring_drift "the topic is missing"; alarm_topic_missing
     # (DeleteTopic) | apply (subscribers confirm again: the world's subscriber does)
     "mon_topic_deleted": dict(

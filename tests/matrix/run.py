@@ -421,6 +421,7 @@ class Runner:
             kinds = self.kinds(cfg, ctx, cells, exp.get("scope"))
             if "central" in exp.get("red", []) and not kinds["central"]:
                 exp = self.no_central_cell(cfg, exp)
+            self.check_alarm(res, w, cfg, ctx, exp)
             rc, doc, out = w.tk_json("verify", "--no-integrity")
             check_verify(res, rc, doc, out, cells, kinds, exp, "verify", ctx.labels)
             if exp.get("doctor", True):
@@ -444,6 +445,20 @@ class Runner:
             self.timings[(cfg.seed, cfg.mode, name)] = time.time() - t0
             self.sanitizer(res, w)
         return res, text
+
+    @staticmethod
+    def check_alarm(res, w, cfg, ctx, exp):
+        """catalogue `alarm`: the alarm's message reached the subscriber."""
+        if not exp.get("alarm") or not cfg.monitoring or "tampering" not in cfg.alarm_sets() or not ctx.who:
+            return
+        acct = MGMT if cfg.mode == "organization" else ctx.who.split(":")[4]
+        if acct not in cfg.trail_owners():
+            return
+        topic = cfg.topic_arn(acct)
+        msgs = w.fa.post("sns_messages", topic=topic)["messages"]
+        got = [json.loads(m["message"]).get("AlarmName") for m in msgs if m.get("endpoints")]
+        if exp["alarm"] not in got:
+            res.fail("alarm %s did not reach the subscriber of %s (delivered: %s)" % (exp["alarm"], topic, got))
 
     @staticmethod
     def no_central_cell(cfg, exp):
