@@ -42,6 +42,31 @@ def run_trailkeep(tk, args, env, stdin=None, timeout=300):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+def boto_client(fa, service, account, region="us-east-1"):
+    """A botocore client of account (a seed_org dict) against the fake, no retries."""
+    import botocore.session
+    from botocore.config import Config
+    return botocore.session.Session().create_client(
+        service, region_name=region, endpoint_url=fa.url, aws_access_key_id=account["access_key_id"],
+        aws_secret_access_key=account["secret_access_key"], config=Config(retries={"max_attempts": 0}))
+
+
+def run_at_sim_clock(tk, fa, account, args, top):
+    """trailkeep ARGS as account at the fake's simulated now (TRAILKEEP_NOW and
+    the fake's signature clock both pinned to it); a CompletedProcess."""
+    now = fa.post("advance", seconds=0)["now"]
+    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    e.update(fa.env(account))
+    e.update({"TRAILKEEP_NOW": now, "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
+              "TRAILKEEP_TEMPLATES": os.path.join(top, "templates")})
+    fa.post("set_auth_clock", time=now)
+    try:
+        return subprocess.run([tk] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=300)
+    finally:
+        fa.post("set_auth_clock", time=None)
+
+
 def make_install(top, build, stage, timeout=600):
     """`make install DESTDIR=stage PREFIX=/usr` with the development build's
     binary and man page taken as they are; the release build it compiles

@@ -25,11 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import Checks, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, boto_client, run_at_sim_clock, trailkeep_path  # noqa: E402
 
 check = Checks(limit=2500)
 TK = trailkeep_path(TOP)
@@ -71,23 +69,11 @@ subscribe = mailto:%s
 
 
 def client(fa, svc, acct):
-    return botocore.session.Session().create_client(
-        svc, region_name=HOME, endpoint_url=fa.url, aws_access_key_id=acct["access_key_id"],
-        aws_secret_access_key=acct["secret_access_key"], config=Config(retries={"max_attempts": 0}))
+    return boto_client(fa, svc, acct, HOME)
 
 
 def tk(fa, acct, args):
-    now = fa.post("advance", seconds=0)["now"]
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(fa.env(acct))
-    e.update({"TRAILKEEP_NOW": now, "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
-              "TRAILKEEP_TEMPLATES": os.path.join(TOP, "templates")})
-    fa.post("set_auth_clock", time=now)
-    try:
-        return subprocess.run([TK] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=300)
-    finally:
-        fa.post("set_auth_clock", time=None)
+    return run_at_sim_clock(TK, fa, acct, args, TOP)
 
 
 def scenario(mode):
