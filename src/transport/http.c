@@ -40,6 +40,11 @@ struct http_pool {
 	char *user_agent;
 	struct xfer *qhead, *qtail;   /* queued, not started */
 	struct xfer *rhead;           /* running */
+	/* finished easy handles kept for the next requests (issue 17: one
+	 * curl_easy_init/cleanup per request was ~5% of the event loop's CPU,
+	 * plus the page faults of its buffers); at most max_in_flight */
+	CURL **idle;
+	size_t nidle;
 	size_t running;
 	size_t pending;               /* queued + running */
 	bool in_run;
@@ -349,6 +354,7 @@ int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, s
 	p->user_agent = xstrdup(p->opt.user_agent ? p->opt.user_agent : "trailkeep");
 	p->opt.ca_bundle = p->ca_bundle;
 	p->opt.user_agent = p->user_agent;
+	p->idle = xcalloc((size_t)p->opt.max_in_flight, sizeof(*p->idle));
 	p->multi = curl_multi_init();
 	if (!p->multi)
 		tk_oom();   /* after curl_global_init, only an allocation fails here */
@@ -399,6 +405,9 @@ void http_pool_free(struct http_pool *p)
 			curl_multi_remove_handle(p->multi, x->easy);
 		xfer_free(x);
 	}
+	while (p->nidle)
+		curl_easy_cleanup(p->idle[--p->nidle]);
+	free(p->idle);
 	if (p->multi)
 		curl_multi_cleanup(p->multi);
 	free(p->ca_bundle);
@@ -635,9 +644,16 @@ static int xfer_start(struct http_pool *p, struct xfer *x)
 		timeout = (long)(left > 0x7fffffffL ? 0x7fffffffL : left);
 		x->deadline_capped = true;
 	}
-	e = curl_easy_init();
-	if (!e)
-		tk_oom();   /* after curl_global_init, only an allocation fails here */
+	if (p->nidle) {
+		/* every option back to its default (connections stay in the
+		 * multi handle's cache): the request below sets all it uses */
+		e = p->idle[--p->nidle];
+		curl_easy_reset(e);
+	} else {
+		e = curl_easy_init();
+		if (!e)
+			tk_oom();   /* after curl_global_init, only an allocation fails here */
+	}
 	x->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
@@ -742,6 +758,10 @@ static void xfer_finish(struct http_pool *p, struct xfer *x, CURLcode cc)
 		if (st)
 			r->status = st;
 		curl_multi_remove_handle(p->multi, x->easy);
+		if (p->nidle < (size_t)p->opt.max_in_flight) {
+			p->idle[p->nidle++] = x->easy;
+			x->easy = NULL;
+		}
 		p->running--;
 		if (x->rprev)
 			x->rprev->rnext = x->rnext;

@@ -107,6 +107,85 @@ static void test_streaming_sink(void **state)
 	http_pool_free(p);
 }
 
+/* One request on a pool of one slot, then what the server saw (/last). */
+static char *reuse_step(struct http_pool *p, struct http_pool *q, const struct http_request *req,
+			long want_status, const char *want_body)
+{
+	struct http_response r;
+	struct errbuf err;
+
+	assert_int_equal(http_do(p, req, &r, &err), 0);
+	assert_int_equal(r.status, want_status);
+	assert_string_equal(buf_cstr(&r.body), want_body);
+	http_response_release(&r);
+	return tu_scriptserver_get(q, &srv, "/last");
+}
+
+/* The pool keeps finished curl handles for the next requests (issue 17):
+ * nothing of one request may leak into the next on the same handle (method,
+ * body, headers, sink, timeout). */
+static void test_handle_reuse_keeps_requests_apart(void **state)
+{
+	struct http_pool_options o = { .max_in_flight = 1, .low_speed_time_s = 5 };
+	struct http_pool *p, *q = pool();
+	struct errbuf err;
+	char *u1 = url("/s/reuse1/200"), *u2 = url("/s/reuse2/200"), *u3 = url("/s/reuse3/200");
+	char *u4 = url("/s/reuse4/200"), *u5 = url("/s/reuse5/200"), *u6 = url("/s/reuse6/200");
+	char *u7 = url("/s/reuse7/200");
+	const char *hdr[] = { "X-Reuse: one" };
+	struct sum sm = { 0, 0 };
+	struct http_request put = { .method = "PUT", .url = u1, .headers = hdr, .nheaders = 1,
+				    .body = "put-body", .body_len = 8, .timeout_ms = 3000 };
+	struct http_request head = { .method = "HEAD", .url = u2 };
+	struct http_request get = { .method = "GET", .url = u3 };
+	struct http_request del = { .method = "DELETE", .url = u4 };
+	struct http_request sink = { .method = "GET", .url = u5, .sink = sum_sink, .sink_ud = &sm };
+	struct http_request post = { .method = "POST", .url = u6, .body = "p", .body_len = 1 };
+	struct http_request get2 = { .method = "GET", .url = u7 };
+	char *last;
+
+	(void)state;
+	assert_int_equal(http_pool_new(&p, &o, &err), 0);
+	last = reuse_step(p, q, &put, 200, "ok");
+	assert_non_null(strstr(last, "\"method\": \"PUT\""));
+	assert_non_null(strstr(last, "\"body\": \"put-body\""));
+	assert_non_null(strstr(last, "\"x-reuse\": \"one\""));
+	free(last);
+	last = reuse_step(p, q, &head, 200, "");   /* HEAD: no body read */
+	assert_non_null(strstr(last, "\"method\": \"HEAD\""));
+	free(last);
+	last = reuse_step(p, q, &get, 200, "ok");  /* after a HEAD and a PUT: a plain GET */
+	assert_non_null(strstr(last, "\"method\": \"GET\""));
+	assert_non_null(strstr(last, "\"body\": \"\""));
+	assert_null(strstr(last, "x-reuse"));
+	assert_null(strstr(last, "content-length"));
+	free(last);
+	last = reuse_step(p, q, &del, 200, "ok");
+	assert_non_null(strstr(last, "\"method\": \"DELETE\""));
+	free(last);
+	last = reuse_step(p, q, &sink, 200, "");   /* streamed: nothing collected */
+	assert_int_equal(sm.n, 2);
+	free(last);
+	last = reuse_step(p, q, &post, 200, "ok");
+	assert_non_null(strstr(last, "\"method\": \"POST\""));
+	assert_non_null(strstr(last, "\"body\": \"p\""));
+	free(last);
+	last = reuse_step(p, q, &get2, 200, "ok"); /* after a DELETE and a POST: a GET, collected */
+	assert_non_null(strstr(last, "\"method\": \"GET\""));
+	assert_non_null(strstr(last, "\"body\": \"\""));
+	assert_int_equal(sm.n, 2);
+	free(last);
+	free(u1);
+	free(u2);
+	free(u3);
+	free(u4);
+	free(u5);
+	free(u6);
+	free(u7);
+	http_pool_free(p);
+	http_pool_free(q);
+}
+
 static void test_error_body_not_streamed(void **state)
 {
 	struct http_pool *p = pool();
@@ -347,6 +426,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_collects_body_and_headers),
 		cmocka_unit_test(test_streaming_sink),
+		cmocka_unit_test(test_handle_reuse_keeps_requests_apart),
 		cmocka_unit_test(test_error_body_not_streamed),
 		cmocka_unit_test(test_body_limit),
 		cmocka_unit_test(test_truncated_and_reset),
