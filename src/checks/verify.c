@@ -23,9 +23,11 @@
 #include "plan.h"
 #include "timeutil.h"
 #include "trail_drift.h"
+#include "trail_reads.h"
 #include "verify_state.h"
 #include "banned.h"
 
+#define VERIFY_SESSION "trailkeep-verify"
 #define MAX_PREFIX_PAGES 100   /* 100,000 account prefixes; more: the listing fails (unchecked) */
 
 static bool selected(const char *const *list, size_t n, const char *s)
@@ -40,42 +42,70 @@ static bool selected(const char *const *list, size_t n, const char *s)
 	return false;
 }
 
-/* An aws_ctx for account, in the home region: the caller's own credentials
- * when it is that account, else STS AssumeRole of [organization] assume_role. */
-struct acct_ctx *verify_ctx_for(struct vstate *v, const char *account)
+static struct acct_ctx *acct_find(struct vstate *v, const char *account)
 {
-	const struct tk_config *cfg = v->cfg;
-	struct acct_ctx *a;
-	struct errbuf err;
 	size_t i;
 
 	for (i = 0; i < v->nac; i++)
 		if (!strcmp(v->ac[i]->account, account))
 			return v->ac[i];
+	return NULL;
+}
+
+static struct acct_ctx *acct_add(struct vstate *v, const char *account)
+{
+	struct acct_ctx *a = xcalloc(1, sizeof(*a));
+
 	ALLOC_GROW(v->ac, v->nac + 1, v->alloc_ac);
-	a = xcalloc(1, sizeof(*a));
 	v->ac[v->nac++] = a;
 	a->account = account;
+	return a;
+}
+
+/* How to reach account: *role NULL for the caller's own credentials, else
+ * the role to assume (caller frees); an error when there is no way in. */
+static int acct_role(struct vstate *v, const char *account, char **role, struct errbuf *err)
+{
+	const struct tk_config *cfg = v->cfg;
+
+	*role = NULL;
+	if (v->caller && !strcmp(v->caller, account))
+		return 0;
+	if (!cfg->assume_role)
+		return err_set(err, TK_EUSAGE,
+			       "the credentials are for account '%s', not '%s', and [organization] "
+			       "assume_role is not set", v->caller ? v->caller : "?", account);
+	*role = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws", account,
+			  cfg->assume_role);
+	return 0;
+}
+
+/* An aws_ctx for account, in the home region: the caller's own credentials
+ * when it is that account, else STS AssumeRole of [organization] assume_role. */
+struct acct_ctx *verify_ctx_for(struct vstate *v, const char *account)
+{
+	struct acct_ctx *a = acct_find(v, account);
+	struct errbuf err;
+	char *role = NULL;
+
+	if (a)
+		return a;
+	a = acct_add(v, account);
 	err_clear(&err);
-	if (v->caller && !strcmp(v->caller, account)) {
-		a->rc = aws_ctx_clone(&a->ctx, v->o->aws, cfg->home_region, NULL, &err);
-	} else if (!cfg->assume_role) {
-		a->rc = err_set(&err, TK_EUSAGE,
-				"the credentials are for account '%s', not '%s', and [organization] "
-				"assume_role is not set", v->caller ? v->caller : "?", account);
-	} else {
-		char *arn = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws",
-				      account, cfg->assume_role);
+	a->rc = acct_role(v, account, &role, &err);
+	if (!a->rc && !role) {
+		a->rc = aws_ctx_clone(&a->ctx, v->o->aws, v->cfg->home_region, NULL, &err);
+	} else if (!a->rc) {
 		struct aws_creds creds;
 
 		memset(&creds, 0, sizeof(creds));
-		a->rc = sts_assume_role(v->o->aws, arn, "trailkeep-verify", cfg->external_id, 0, &creds,
-					NULL, &err);
+		a->rc = sts_assume_role(v->o->aws, role, VERIFY_SESSION, v->cfg->external_id, 0, &creds, NULL,
+					&err);
 		if (!a->rc)
-			a->rc = aws_ctx_clone(&a->ctx, v->o->aws, cfg->home_region, &creds, &err);
+			a->rc = aws_ctx_clone(&a->ctx, v->o->aws, v->cfg->home_region, &creds, &err);
 		aws_creds_release(&creds);
-		free(arn);
 	}
+	free(role);
 	if (a->rc)
 		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
 	return a;
@@ -232,98 +262,148 @@ done:
 }
 
 /* exactly one trail with global service events (else events are duplicated) */
-static void global_events(struct vstate *v, struct aws_ctx *ctx, const char *owner)
+static void global_events(struct vstate *v, const char *owner, const struct trail_read *r)
 {
-	struct ct_trail *all = NULL;
-	struct errbuf err;
-	size_t n = 0, i, g = 0;
+	size_t i, g = 0;
 
-	err_clear(&err);
-	if (ct_describe_trails(ctx, NULL, 0, true, &all, &n, &err)) {
+	if (r->list_r.rc) {
 		/* fail closed: duplicates cannot be ruled out */
 		verify_unchecked(v, v->cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				 "cannot list the account's trails", err.msg);
+				 "cannot list the account's trails", r->list_r.msg);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (all[i].global_events == 1)
+	for (i = 0; i < r->nall; i++)
+		if (r->all[i].global_events == 1)
 			g++;
 	if (g > 1)
 		verify_trail_finding(v, owner, F_GLOBAL_EVENTS_DUPLICATED, NULL,
 				     "%zu trails record global service events in account '%s'", g, owner);
-	ct_trails_free(all, n);
 }
 
-static void check_trail(struct vstate *v, const char *owner)
+/* The checks of owner's trail, from its reads (trail_reads.h) */
+static void check_trail(struct vstate *v, const char *owner, const struct trail_read *r)
 {
 	const struct tk_config *cfg = v->cfg;
 	struct acct_ctx *a = verify_ctx_for(v, owner);
-	char *arn = config_trail_arn(cfg, owner);
-	struct ct_trail t;
-	struct ct_status st;
-	struct errbuf err;
-	json_t *sel = NULL;
-	int rc;
+	const char *who = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
 
-	memset(&t, 0, sizeof(t));
-	memset(&st, 0, sizeof(st));
 	if (a->rc) {
-		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				 "cannot reach the trail's account", a->msg);
-		goto done;
+		verify_unchecked(v, who, "cannot reach the trail's account", a->msg);
+		return;
 	}
-	err_clear(&err);
-	rc = ct_get_trail(&a->ctx, arn, &t, &err);
-	if (rc == TK_ENOTFOUND) {
-		verify_trail_finding(v, owner, F_TRAIL_MISSING, NULL,
-				     "trail '%s' does not exist", arn);
-		goto done;
+	if (r->trail_r.rc == TK_ENOTFOUND) {
+		verify_trail_finding(v, owner, F_TRAIL_MISSING, NULL, "trail '%s' does not exist", r->arn);
+		return;
 	}
-	if (rc == TK_EAUTH) {
-		verify_trail_finding(v, owner, F_ACCESS_DENIED, NULL,
-				     "%s", err.msg);
-		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
-				 err.msg);
-		goto done;
+	if (r->trail_r.rc == TK_EAUTH) {
+		verify_trail_finding(v, owner, F_ACCESS_DENIED, NULL, "%s", r->trail_r.msg);
+		verify_unchecked(v, who, "cannot read the trail", r->trail_r.msg);
+		return;
 	}
-	if (rc) {
-		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner, "cannot read the trail",
-				 err.msg);
-		goto done;
+	if (r->trail_r.rc) {
+		verify_unchecked(v, who, "cannot read the trail", r->trail_r.msg);
+		return;
 	}
 	/* every difference apply would converge (trail_drift.h: one place for
 	 * verify, doctor and apply) */
-	rc = ct_get_event_selectors(&a->ctx, arn, &sel, &err);
-	if (rc) {
-		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				 "cannot read the event selectors", err.msg);
-		goto done;
+	if (r->sel_r.rc) {
+		verify_unchecked(v, who, "cannot read the event selectors", r->sel_r.msg);
+		return;
 	}
-	drift_findings(v, owner, &t, sel);
-	rc = ct_get_trail_status(&a->ctx, arn, &st, &err);
-	if (rc) {
-		verify_unchecked(v, cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner,
-				 "cannot read the trail status", err.msg);
-		goto done;
+	drift_findings(v, owner, &r->trail, r->selectors);
+	if (r->status_r.rc) {
+		verify_unchecked(v, who, "cannot read the trail status", r->status_r.msg);
+		return;
 	}
-	if (st.is_logging != 1)
+	if (r->status.is_logging != 1)
 		verify_trail_finding(v, owner, F_TRAIL_NOT_LOGGING, NULL,
 				     "trail '%s' is not logging", cfg->trail_name);
-	if (st.latest_delivery_error)
+	if (r->status.latest_delivery_error)
 		verify_trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
-				     "CloudTrail reports a log delivery error: %s", st.latest_delivery_error);
-	if (st.latest_digest_delivery_error)
+				     "CloudTrail reports a log delivery error: %s", r->status.latest_delivery_error);
+	if (r->status.latest_digest_delivery_error)
 		verify_trail_finding(v, owner, F_TRAIL_DELIVERY_ERROR, cfg->bucket,
 				     "CloudTrail reports a digest delivery error: %s",
-				     st.latest_digest_delivery_error);
+				     r->status.latest_digest_delivery_error);
 	if (cfg->monitoring)
-		verify_monitoring_trail(v, owner, &t, &st);
-	global_events(v, &a->ctx, owner);
-done:
-	json_decref(sel);
-	ct_status_release(&st);
-	ct_trail_release(&t);
-	free(arn);
+		verify_monitoring_trail(v, owner, &r->trail, &r->status);
+	global_events(v, owner, r);
+}
+
+/* The trails of owners[0..n), read together on the scheduler; each
+ * owner's context joins v's (verify_ctx_for finds it), then each trail is
+ * checked in order.  An owner with no way in is checked without reads
+ * (unchecked). */
+static int check_trails(struct vstate *v, const char *const *owners, size_t n, struct errbuf *err)
+{
+	const struct tk_config *cfg = v->cfg;
+	struct trail_read *rd = xcalloc(n ? n : 1, sizeof(*rd));
+	char **roles = xcalloc(n ? n : 1, sizeof(*roles)), **arns = xcalloc(n ? n : 1, sizeof(*arns));
+	size_t *slot = xcalloc(n ? n : 1, sizeof(*slot));     /* owner i's read: rd[slot[i]] */
+	struct trail_reads_opts to = {
+		.sched = v->o->sched, .base = v->o->aws, .region = cfg->home_region,
+		.session_name = VERIFY_SESSION, .external_id = cfg->external_id, .describe = true,
+	};
+	struct trail_read none;
+	size_t i, m = 0;
+	int rc = 0;
+
+	memset(&none, 0, sizeof(none));
+	for (i = 0; i < n; i++) {
+		struct acct_ctx *a = acct_find(v, owners[i]);
+		struct errbuf e;
+
+		arns[i] = config_trail_arn(cfg, owners[i]);
+		slot[i] = SIZE_MAX;
+		err_clear(&e);
+		if (!a) {
+			int arc = acct_role(v, owners[i], &roles[i], &e);
+
+			if (arc) {
+				/* no way in: checked without reads (unchecked) */
+				a = acct_add(v, owners[i]);
+				a->rc = arc;
+				snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+			}
+		}
+		if (a && a->rc)
+			continue;
+		rd[m].account = owners[i];
+		rd[m].arn = arns[i];
+		rd[m].role_arn = roles[i];
+		rd[m].ctx_in = a ? &a->ctx : NULL;
+		slot[i] = m++;
+	}
+	if (m)
+		rc = trail_reads_run(&to, rd, m, err);
+	for (i = 0; i < n && !rc; i++) {
+		struct trail_read *r = slot[i] == SIZE_MAX ? &none : &rd[slot[i]];
+
+		if (r != &none && !acct_find(v, owners[i])) {
+			/* the context the reads made is the account's from now on */
+			struct acct_ctx *a = acct_add(v, owners[i]);
+
+			a->rc = r->ctx_r.rc;
+			snprintf(a->msg, sizeof(a->msg), "%s", r->ctx_r.msg);
+			if (r->has_ctx) {
+				a->ctx = r->ctx;
+				r->has_ctx = false;
+			}
+		}
+		none.arn = arns[i];
+		check_trail(v, owners[i], r);
+	}
+	for (i = 0; i < m; i++)
+		trail_read_release(&rd[i]);
+	for (i = 0; i < n; i++) {
+		free(roles[i]);
+		free(arns[i]);
+	}
+	free(slot);
+	free(rd);
+	free(roles);
+	free(arns);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- prefixes */
@@ -583,16 +663,20 @@ static int identify(struct vrun *r, struct errbuf *err)
 
 /* 1. control plane: the trail(s), and in organization mode membership and
  * CloudTrail's trusted access (org_check.h) */
-static void control_plane(struct vstate *v)
+static int control_plane(struct vstate *v, struct errbuf *err)
 {
 	const struct tk_config *cfg = v->cfg;
-	size_t i, k;
+	const char **owners = xcalloc(cfg->naccounts + 1, sizeof(*owners));
+	size_t i, k, n = 0;
+	int rc = 0;
 
 	if (cfg->mode == TK_MODE_ORGANIZATION) {
 		/* a shard without cells and without the trail's cell has no use for it */
-		if (v->ncells || v->trail_owner)
-			check_trail(v, cfg->management_account);
-		if (v->ncells || v->trail_owner || v->first_shard) {
+		if (v->ncells || v->trail_owner) {
+			owners[0] = cfg->management_account;
+			rc = check_trails(v, owners, 1, err);
+		}
+		if (!rc && (v->ncells || v->trail_owner || v->first_shard)) {
 			struct acct_ctx *m = verify_ctx_for(v, cfg->management_account);
 			struct org_check_opts oc = { .cfg = cfg, .mgmt = m->rc ? NULL : &m->ctx,
 				.cells = v->cells, .ncells = v->ncells, .org_owner = v->trail_owner,
@@ -600,7 +684,8 @@ static void control_plane(struct vstate *v)
 
 			org_check_verify(&oc, v->out);
 		}
-		return;
+		free(owners);
+		return rc;
 	}
 	/* each account's own trail, in its own account; an account none of
 	 * whose cells is selected (--region) is not contacted */
@@ -610,8 +695,11 @@ static void control_plane(struct vstate *v)
 		for (k = 0; k < v->ncells && !any; k++)
 			any = !strcmp(v->cells[k].account, cfg->accounts[i].id);
 		if (any)
-			check_trail(v, cfg->accounts[i].id);
+			owners[n++] = cfg->accounts[i].id;
 	}
+	rc = check_trails(v, owners, n, err);
+	free(owners);
+	return rc;
 }
 
 /* prefix_missing / delivery_none / delivery_stale from the listing's newest
@@ -827,8 +915,9 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 	r.present = xcalloc(cfg->naccounts + 1, sizeof(*r.present));
 	rc = identify(&r, err);
 	if (rc == STEP_NEXT) {
-		control_plane(v);
-		rc = delivery(&r, err);
+		rc = control_plane(v, err);
+		if (!rc)
+			rc = delivery(&r, err);
 	}
 	if (rc == STEP_NEXT && o->integrity)
 		rc = integrity(&r, err);

@@ -113,16 +113,11 @@ int ct_update_trail(struct aws_ctx *ctx, const struct ct_trail_params *p, struct
 	return create_update(ctx, "UpdateTrail", p, out, err);
 }
 
-int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nnames, bool include_shadow,
-		       struct ct_trail **out, size_t *n, struct errbuf *err)
+static json_t *describe_params(const char *const *names, size_t nnames, bool include_shadow)
 {
-	json_t *in = json_object(), *resp = NULL, *list, *t;
-	struct ct_trail *v = NULL;
-	size_t i, nv = 0, alloc = 0;
-	int rc;
+	json_t *in = json_object();
+	size_t i;
 
-	*out = NULL;
-	*n = 0;
 	if (nnames) {
 		json_t *a = json_array();
 		for (i = 0; i < nnames; i++)
@@ -130,41 +125,69 @@ int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nna
 		json_object_set_new(in, "trailNameList", a);
 	}
 	json_object_set_new(in, "includeShadowTrails", json_boolean(include_shadow));
-	rc = call(ctx, "DescribeTrails", nnames == 1 ? names[0] : NULL, in, &resp, err);
-	if (rc)
-		return rc;
-	list = json_object_get(resp, "trailList");
-	if (list && !json_is_array(list)) {
-		json_decref(resp);
+	return in;
+}
+
+/* DescribeTrails' response: its trailList */
+static int trails_parse(const json_t *resp, struct ct_trail **out, size_t *n, struct errbuf *err)
+{
+	const json_t *list = json_object_get(resp, "trailList"), *t;
+	struct ct_trail *v = NULL;
+	size_t i, nv = 0, alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (list && !json_is_array(list))
 		return err_set(err, TK_EFAIL, "cloudtrail DescribeTrails: unexpected response: trailList "
 			       "is not a list");
-	}
 	json_array_foreach(list, i, t) {
 		if (!json_is_object(t))
 			continue;
 		ALLOC_GROW(v, nv + 1, alloc);
 		trail_from(&v[nv++], t);
 	}
-	json_decref(resp);
 	*out = v;
 	*n = nv;
 	return 0;
 }
 
+int ct_describe_trails(struct aws_ctx *ctx, const char *const *names, size_t nnames, bool include_shadow,
+		       struct ct_trail **out, size_t *n, struct errbuf *err)
+{
+	json_t *resp = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	rc = call(ctx, "DescribeTrails", nnames == 1 ? names[0] : NULL,
+		  describe_params(names, nnames, include_shadow), &resp, err);
+	if (!rc)
+		rc = trails_parse(resp, out, n, err);
+	json_decref(resp);
+	return rc;
+}
+
+/* GetTrail's response: its Trail */
+static int trail_parse(const json_t *resp, const char *name, struct ct_trail *out, struct errbuf *err)
+{
+	const json_t *t = json_object_get(resp, "Trail");
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(t))
+		return err_set(err, TK_EFAIL, "cloudtrail GetTrail '%s': unexpected response: no Trail", name);
+	trail_from(out, t);
+	return 0;
+}
+
 int ct_get_trail(struct aws_ctx *ctx, const char *name, struct ct_trail *out, struct errbuf *err)
 {
-	json_t *resp = NULL, *t;
+	json_t *resp = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = call(ctx, "GetTrail", name, json_pack("{s:s}", "Name", name), &resp, err);
-	if (rc)
-		return rc;
-	t = json_object_get(resp, "Trail");
-	if (!json_is_object(t))
-		rc = err_set(err, TK_EFAIL, "cloudtrail GetTrail '%s': unexpected response: no Trail", name);
-	else
-		trail_from(out, t);
+	if (!rc)
+		rc = trail_parse(resp, name, out, err);
 	json_decref(resp);
 	return rc;
 }
@@ -179,15 +202,12 @@ void ct_status_release(struct ct_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status *out, struct errbuf *err)
+/* GetTrailStatus' response */
+static int status_parse(const json_t *resp, const char *name, struct ct_status *out, struct errbuf *err)
 {
-	json_t *resp = NULL;
-	int rc;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	rc = call(ctx, "GetTrailStatus", name, json_pack("{s:s}", "Name", name), &resp, err);
-	if (rc)
-		return rc;
 	out->is_logging = aws_json_bool(resp, "IsLogging");
 	if (out->is_logging < 0) {
 		rc = err_set(err, TK_EFAIL, "cloudtrail GetTrailStatus '%s': unexpected response: no IsLogging",
@@ -202,6 +222,18 @@ int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status 
 	out->latest_digest_delivery_error = aws_json_strdup(resp, "LatestDigestDeliveryError");
 	out->latest_cw_delivery = aws_json_time(resp, "LatestCloudWatchLogsDeliveryTime");
 	out->latest_cw_delivery_error = aws_json_strdup(resp, "LatestCloudWatchLogsDeliveryError");
+	return rc;
+}
+
+int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status *out, struct errbuf *err)
+{
+	json_t *resp = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = call(ctx, "GetTrailStatus", name, json_pack("{s:s}", "Name", name), &resp, err);
+	if (!rc)
+		rc = status_parse(resp, name, out, err);
 	json_decref(resp);
 	return rc;
 }
@@ -238,6 +270,104 @@ int ct_put_event_selectors(struct aws_ctx *ctx, const char *trail, const json_t 
 int ct_get_event_selectors(struct aws_ctx *ctx, const char *trail, json_t **out, struct errbuf *err)
 {
 	return call(ctx, "GetEventSelectors", trail, json_pack("{s:s}", "TrailName", trail), out, err);
+}
+
+/* ---------------------------------------------------------------- asynchronous reads */
+
+enum ct_read { CT_READ_TRAIL, CT_READ_STATUS, CT_READ_SELECTORS, CT_READ_TRAILS };
+
+struct ct_async {
+	enum ct_read what;
+	char *name;
+	void *out;
+	size_t *n;
+	ct_done_fn done;
+	void *ud;
+};
+
+static void async_done(void *ud, int rc, json_t *resp, const char *errmsg)
+{
+	struct ct_async *a = ud;
+	struct errbuf e;
+
+	err_clear(&e);
+	if (!rc) {
+		switch (a->what) {
+		case CT_READ_TRAIL:
+			rc = trail_parse(resp, a->name, a->out, &e);
+			break;
+		case CT_READ_STATUS:
+			rc = status_parse(resp, a->name, a->out, &e);
+			break;
+		case CT_READ_SELECTORS:
+			*(json_t **)a->out = resp;
+			resp = NULL;
+			break;
+		case CT_READ_TRAILS:
+			rc = trails_parse(resp, a->out, a->n, &e);
+			break;
+		}
+		errmsg = e.msg;
+	}
+	json_decref(resp);
+	a->done(a->ud, rc, rc ? errmsg : NULL);
+	free(a->name);
+	free(a);
+}
+
+static int submit(struct aws_sched *s, struct aws_ctx *ctx, enum ct_read what, const char *op,
+		  const char *name, json_t *in, void *out, size_t *n, ct_done_fn done, void *ud,
+		  struct errbuf *err)
+{
+	struct ct_async *a = xcalloc(1, sizeof(*a));
+	int rc;
+
+	a->what = what;
+	a->name = name ? xstrdup(name) : NULL;
+	a->out = out;
+	a->n = n;
+	a->done = done;
+	a->ud = ud;
+	rc = aws_json_call_async(s, ctx, "cloudtrail", CT_TARGET, op, name, in, async_done, a, err);
+	json_decref(in);
+	if (rc) {
+		free(a->name);
+		free(a);
+	}
+	return rc;
+}
+
+int ct_get_trail_async(struct aws_sched *s, struct aws_ctx *ctx, const char *name, struct ct_trail *out,
+		       ct_done_fn done, void *ud, struct errbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return submit(s, ctx, CT_READ_TRAIL, "GetTrail", name, json_pack("{s:s}", "Name", name), out, NULL,
+		      done, ud, err);
+}
+
+int ct_get_trail_status_async(struct aws_sched *s, struct aws_ctx *ctx, const char *name,
+			      struct ct_status *out, ct_done_fn done, void *ud, struct errbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return submit(s, ctx, CT_READ_STATUS, "GetTrailStatus", name, json_pack("{s:s}", "Name", name), out,
+		      NULL, done, ud, err);
+}
+
+int ct_get_event_selectors_async(struct aws_sched *s, struct aws_ctx *ctx, const char *trail, json_t **out,
+				 ct_done_fn done, void *ud, struct errbuf *err)
+{
+	*out = NULL;
+	return submit(s, ctx, CT_READ_SELECTORS, "GetEventSelectors", trail,
+		      json_pack("{s:s}", "TrailName", trail), out, NULL, done, ud, err);
+}
+
+int ct_describe_trails_async(struct aws_sched *s, struct aws_ctx *ctx, bool include_shadow,
+			     struct ct_trail **out, size_t *n, ct_done_fn done, void *ud, struct errbuf *err)
+{
+	*out = NULL;
+	*n = 0;
+	return submit(s, ctx, CT_READ_TRAILS, "DescribeTrails", NULL, describe_params(NULL, 0, include_shadow),
+		      out, n, done, ud, err);
 }
 
 int ct_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen)

@@ -79,6 +79,23 @@ int ct_put_event_selectors(struct aws_ctx *ctx, const char *trail, const json_t 
 			   json_t **out, struct errbuf *err);
 int ct_get_event_selectors(struct aws_ctx *ctx, const char *trail, json_t **out, struct errbuf *err);
 
+/* The reads above, asynchronous (aws_async.h): queued on s and completed
+ * in its run, with the same requests, results and messages.  *out (and *n)
+ * is filled before done is called; done gets 0, or the code and message the
+ * synchronous call would return.  done is called exactly once unless the
+ * submission itself fails (its error in err).  DescribeTrails: every trail
+ * of the account (no name list). */
+struct aws_sched;
+typedef void (*ct_done_fn)(void *ud, int rc, const char *errmsg);
+int ct_get_trail_async(struct aws_sched *s, struct aws_ctx *ctx, const char *name, struct ct_trail *out,
+		       ct_done_fn done, void *ud, struct errbuf *err);
+int ct_get_trail_status_async(struct aws_sched *s, struct aws_ctx *ctx, const char *name,
+			      struct ct_status *out, ct_done_fn done, void *ud, struct errbuf *err);
+int ct_get_event_selectors_async(struct aws_sched *s, struct aws_ctx *ctx, const char *trail, json_t **out,
+				 ct_done_fn done, void *ud, struct errbuf *err);
+int ct_describe_trails_async(struct aws_sched *s, struct aws_ctx *ctx, bool include_shadow,
+			     struct ct_trail **out, size_t *n, ct_done_fn done, void *ud, struct errbuf *err);
+
 /* ListPublicKeys (all pages) between start and end (0: server default).
  * Value (a base64 blob in JSON) is decoded to DER; when the decoded bytes
  * are base64 text of DER again (double encoding), they are decoded twice. */

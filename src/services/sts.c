@@ -134,6 +134,54 @@ int sts_assume_role(struct aws_ctx *ctx, const char *role_arn, const char *sessi
 	return rc;
 }
 
+struct assume_async {
+	char *role_arn;
+	struct aws_creds *out;
+	sts_done_fn done;
+	void *ud;
+};
+
+static void assume_done(void *ud, int rc, const struct xml_doc *d, const char *errmsg)
+{
+	struct assume_async *a = ud;
+	struct errbuf e;
+
+	err_clear(&e);
+	if (!rc) {
+		rc = creds_from(xml_child(d->root, "AssumeRoleResult"), "AssumeRole", a->role_arn, a->out, NULL,
+				&e);
+		errmsg = e.msg;
+		wipe_doc(d->root);
+	}
+	a->done(a->ud, rc, rc ? errmsg : NULL);
+	free(a->role_arn);
+	free(a);
+}
+
+int sts_assume_role_async(struct aws_sched *s, struct aws_ctx *ctx, const char *role_arn,
+			  const char *session_name, const char *external_id, long duration_s,
+			  struct aws_creds *out, sts_done_fn done, void *ud, struct errbuf *err)
+{
+	struct assume_async *a = xcalloc(1, sizeof(*a));
+	struct aws_param p[4];
+	char dur[24];
+	size_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	a->role_arn = xstrdup(role_arn);
+	a->out = out;
+	a->done = done;
+	a->ud = ud;
+	n = role_params(p, role_arn, session_name, "ExternalId", external_id, duration_s, dur);
+	rc = aws_query_call_async(s, ctx, "sts", STS_VERSION, "AssumeRole", role_arn, p, n, assume_done, a, err);
+	if (rc) {
+		free(a->role_arn);
+		free(a);
+	}
+	return rc;
+}
+
 int sts_assume_role_with_web_identity(struct aws_ctx *ctx, const char *role_arn, const char *session_name,
 				      const char *token, long duration_s, struct aws_creds *out,
 				      struct errbuf *err)

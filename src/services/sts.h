@@ -22,6 +22,14 @@ int sts_get_caller_identity(struct aws_ctx *ctx, struct sts_identity *out, struc
 int sts_assume_role(struct aws_ctx *ctx, const char *role_arn, const char *session_name,
 		    const char *external_id, long duration_s, struct aws_creds *out, char **assumed_arn,
 		    struct errbuf *err);
+/* sts_assume_role, asynchronous (aws_async.h): *out is filled before done
+ * is called with 0, or with the synchronous call's code and message; done
+ * is called exactly once unless the submission fails (its error in err). */
+struct aws_sched;
+typedef void (*sts_done_fn)(void *ud, int rc, const char *errmsg);
+int sts_assume_role_async(struct aws_sched *s, struct aws_ctx *ctx, const char *role_arn,
+			  const char *session_name, const char *external_id, long duration_s,
+			  struct aws_creds *out, sts_done_fn done, void *ud, struct errbuf *err);
 /* AssumeRoleWithWebIdentity (unsigned): token is the OIDC token's content. */
 int sts_assume_role_with_web_identity(struct aws_ctx *ctx, const char *role_arn, const char *session_name,
 				      const char *token, long duration_s, struct aws_creds *out,

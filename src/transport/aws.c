@@ -238,64 +238,105 @@ int aws_call(struct aws_ctx *ctx, const struct aws_request *req, struct http_res
 	return rc;
 }
 
-/* One JSON request: awsJson1_1 (target set: POST / with X-Amz-Target) or
- * REST-JSON (target NULL: POST path). */
+/* One JSON request's parts (awsJson1_1 with a target: POST / with
+ * X-Amz-Target; REST-JSON without: POST path).  r points into the struct:
+ * it must not move while the request is in use. */
+struct json_req {
+	char *target;
+	char *body;
+	char *subject;
+	struct sigv4_header h[2];
+	struct aws_request r;
+};
+
+static int json_req_init(struct json_req *q, const char *service, const char *target_prefix,
+			 const char *path, const char *op, const char *subject, json_t *in,
+			 struct errbuf *err)
+{
+	json_t *empty = NULL;
+
+	memset(q, 0, sizeof(*q));
+	if (!in)
+		in = empty = json_object();
+	q->body = json_dumps(in, JSON_COMPACT);
+	json_decref(empty);
+	if (!q->body)
+		return err_set(err, TK_EFAIL, "%s %s: cannot encode the request", service, op);
+	q->target = target_prefix ? xasprintf("%s.%s", target_prefix, op) : NULL;
+	q->subject = subject ? xstrdup(subject) : NULL;
+	q->h[0].name = "Content-Type";
+	q->h[0].value = q->target ? "application/x-amz-json-1.1" : "application/json";
+	q->h[1].name = "X-Amz-Target";
+	q->h[1].value = q->target;
+	q->r.service = service;
+	q->r.operation = op;
+	q->r.subject = q->subject;
+	q->r.proto = AWS_PROTO_JSON;
+	q->r.method = "POST";
+	q->r.path = path;
+	q->r.headers = q->h;
+	q->r.nheaders = q->target ? 2 : 1;
+	q->r.body = q->body;
+	q->r.body_len = strlen(q->body);
+	q->r.body_limit = AWS_MAX_JSON_BODY;
+	return 0;
+}
+
+static void json_req_release(struct json_req *q)
+{
+	free(q->target);
+	free(q->body);
+	free(q->subject);
+}
+
+/* A 2xx response's body as a JSON object (an empty body: {}) */
+static int json_resp_parse(const struct json_req *q, const struct http_response *resp, json_t **out,
+			   struct errbuf *err)
+{
+	json_t *parsed;
+	json_error_t je;
+
+	*out = NULL;
+	if (resp->body.len == 0) {
+		*out = json_object();
+		return 0;
+	}
+	parsed = json_loadb(resp->body.data, resp->body.len, 0, &je);
+	if (!parsed || !json_is_object(parsed)) {
+		int rc = err_set(err, TK_EFAIL, "%s %s%s%s%s: malformed JSON response%s%.100s", q->r.service,
+				 q->r.operation, q->subject ? " '" : "", q->subject ? q->subject : "",
+				 q->subject ? "'" : "", parsed ? " (not an object)" : ": ", parsed ? "" : je.text);
+
+		json_decref(parsed);
+		return rc;
+	}
+	*out = parsed;
+	return 0;
+}
+
 static int json_call(struct aws_ctx *ctx, const char *service, const char *target_prefix,
 		     const char *path, const char *op, const char *subject, json_t *in, json_t **out,
 		     struct errbuf *err)
 {
 	struct http_response resp;
-	struct sigv4_header h[2];
-	char *target = target_prefix ? xasprintf("%s.%s", target_prefix, op) : NULL;
-	char *body = NULL;
-	json_t *empty = NULL, *parsed = NULL;
-	json_error_t je;
+	struct json_req q;
+	json_t *parsed = NULL;
 	int rc;
 
 	if (out)
 		*out = NULL;
-	if (!in)
-		in = empty = json_object();
-	body = json_dumps(in, JSON_COMPACT);
-	if (!body) {
-		rc = err_set(err, TK_EFAIL, "%s %s: cannot encode the request", service, op);
-		goto done;
+	rc = json_req_init(&q, service, target_prefix, path, op, subject, in, err);
+	if (!rc)
+		rc = aws_call(ctx, &q.r, &resp, err);
+	if (!rc) {
+		rc = json_resp_parse(&q, &resp, &parsed, err);
+		http_response_release(&resp);
 	}
-	h[0].name = "Content-Type";
-	h[0].value = target ? "application/x-amz-json-1.1" : "application/json";
-	h[1].name = "X-Amz-Target";
-	h[1].value = target;
-	{
-		struct aws_request r = {
-			.service = service, .operation = op, .subject = subject, .proto = AWS_PROTO_JSON,
-			.method = "POST", .path = path, .headers = h, .nheaders = target ? 2 : 1,
-			.body = body, .body_len = strlen(body), .body_limit = AWS_MAX_JSON_BODY,
-		};
-		rc = aws_call(ctx, &r, &resp, err);
-	}
-	if (rc)
-		goto done;
-	if (resp.body.len == 0) {
-		parsed = json_object();
-	} else {
-		parsed = json_loadb(resp.body.data, resp.body.len, 0, &je);
-		if (!parsed || !json_is_object(parsed)) {
-			rc = err_set(err, TK_EFAIL, "%s %s%s%s%s: malformed JSON response%s%.100s", service, op,
-				     subject ? " '" : "", subject ? subject : "", subject ? "'" : "",
-				     parsed ? " (not an object)" : ": ", parsed ? "" : je.text);
-			json_decref(parsed);
-			parsed = NULL;
-		}
-	}
-	http_response_release(&resp);
 	if (!rc && out)
 		*out = parsed;
 	else
 		json_decref(parsed);
-done:
-	free(target);
-	free(body);
-	json_decref(empty);
+	json_req_release(&q);
 	return rc;
 }
 
@@ -311,56 +352,130 @@ int aws_rest_json_call(struct aws_ctx *ctx, const char *service, const char *pat
 	return json_call(ctx, service, NULL, path, op, subject, in, out, err);
 }
 
+struct json_async {
+	struct json_req q;
+	aws_json_done_fn done;
+	void *ud;
+};
+
+static void json_async_done(void *ud, struct aws_async_result *r)
+{
+	struct json_async *a = ud;
+	struct errbuf e;
+	json_t *out = NULL;
+	int rc = r->rc;
+
+	err_clear(&e);
+	if (rc)
+		err_set(&e, rc, "%s", r->errmsg);
+	else
+		rc = json_resp_parse(&a->q, r->resp, &out, &e);
+	a->done(a->ud, rc, out, rc ? e.msg : NULL);
+	json_req_release(&a->q);
+	free(a);
+}
+
+int aws_json_call_async(struct aws_sched *s, struct aws_ctx *ctx, const char *service,
+			const char *target_prefix, const char *op, const char *subject, json_t *in,
+			aws_json_done_fn done, void *ud, struct errbuf *err)
+{
+	struct json_async *a = xcalloc(1, sizeof(*a));
+	int rc = json_req_init(&a->q, service, target_prefix, "/", op, subject, in, err);
+
+	a->done = done;
+	a->ud = ud;
+	if (!rc)
+		rc = aws_call_async(s, ctx, &a->q.r, NULL, json_async_done, a, err);
+	if (rc) {
+		json_req_release(&a->q);
+		free(a);
+	}
+	return rc;
+}
+
+/* One query-protocol request's parts (the body may hold a secret: wiped) */
+struct query_req {
+	struct buf body;
+	char *subject;
+	struct sigv4_header h[1];
+	struct aws_request r;
+};
+
+static void query_req_release(struct query_req *q)
+{
+	if (q->body.data)
+		memset(q->body.data, 0, q->body.len);
+	buf_release(&q->body);
+	free(q->subject);
+}
+
+static int query_req_init(struct query_req *q, const char *service, const char *version, const char *op,
+			  const char *subject, const struct aws_param *params, size_t nparams,
+			  bool anonymous, struct errbuf *err)
+{
+	size_t i;
+	int rc;
+
+	memset(q, 0, sizeof(*q));
+	buf_init(&q->body, 1024 * 1024);
+	rc = aws_query_add(&q->body, "Action", op);
+	if (!rc)
+		rc = aws_query_add(&q->body, "Version", version);
+	for (i = 0; !rc && i < nparams; i++)
+		rc = aws_query_add(&q->body, params[i].name, params[i].value);
+	if (rc)
+		return err_set(err, TK_ELIMIT, "%s %s%s%s%s: the request is larger than %zu bytes", service, op,
+			       subject ? " '" : "", subject ? subject : "", subject ? "'" : "", q->body.limit);
+	q->subject = subject ? xstrdup(subject) : NULL;
+	q->h[0].name = "Content-Type";
+	q->h[0].value = "application/x-www-form-urlencoded; charset=utf-8";
+	q->r.service = service;
+	q->r.operation = op;
+	q->r.subject = q->subject;
+	q->r.proto = AWS_PROTO_QUERY;
+	q->r.method = "POST";
+	q->r.path = "/";
+	q->r.headers = q->h;
+	q->r.nheaders = 1;
+	q->r.body = q->body.data;
+	q->r.body_len = q->body.len;
+	q->r.body_limit = AWS_MAX_XML_BODY;
+	q->r.anonymous = anonymous;
+	return 0;
+}
+
+/* A 2xx response's body as XML; the body is wiped (it may hold credentials) */
+static int query_resp_parse(const struct query_req *q, struct http_response *resp, struct xml_doc *out,
+			    struct errbuf *err)
+{
+	struct errbuf xe;
+	int rc = xml_parse(out, resp->body.data ? resp->body.data : "", resp->body.len, &xe);
+
+	if (rc)
+		rc = err_set(err, rc, "%s %s%s%s%s: %s", q->r.service, q->r.operation, q->subject ? " '" : "",
+			     q->subject ? q->subject : "", q->subject ? "'" : "", xe.msg);
+	if (resp->body.data)
+		memset(resp->body.data, 0, resp->body.len);
+	return rc;
+}
+
 static int query_call(struct aws_ctx *ctx, const char *service, const char *version, const char *op,
 		      const char *subject, const struct aws_param *params, size_t nparams,
 		      bool anonymous, struct xml_doc *out, struct errbuf *err)
 {
 	struct http_response resp;
-	struct buf body;
-	struct sigv4_header h[1];
-	struct errbuf xe;
-	size_t i;
+	struct query_req q;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	buf_init(&body, 1024 * 1024);
-	rc = aws_query_add(&body, "Action", op);
+	rc = query_req_init(&q, service, version, op, subject, params, nparams, anonymous, err);
 	if (!rc)
-		rc = aws_query_add(&body, "Version", version);
-	for (i = 0; !rc && i < nparams; i++)
-		rc = aws_query_add(&body, params[i].name, params[i].value);
-	if (rc) {
-		rc = err_set(err, TK_ELIMIT, "%s %s%s%s%s: the request is larger than %zu bytes", service, op,
-			     subject ? " '" : "", subject ? subject : "", subject ? "'" : "", body.limit);
-		if (body.data)
-			memset(body.data, 0, body.len);
-		buf_release(&body);
-		return rc;
+		rc = aws_call(ctx, &q.r, &resp, err);
+	if (!rc) {
+		rc = query_resp_parse(&q, &resp, out, err);
+		http_response_release(&resp);
 	}
-	h[0].name = "Content-Type";
-	h[0].value = "application/x-www-form-urlencoded; charset=utf-8";
-	{
-		struct aws_request r = {
-			.service = service, .operation = op, .subject = subject, .proto = AWS_PROTO_QUERY,
-			.method = "POST", .path = "/", .headers = h, .nheaders = 1,
-			.body = body.data, .body_len = body.len, .body_limit = AWS_MAX_XML_BODY,
-			.anonymous = anonymous,
-		};
-		rc = aws_call(ctx, &r, &resp, err);
-	}
-	/* the body holds secrets for some calls (web identity token) */
-	if (body.data)
-		memset(body.data, 0, body.len);
-	buf_release(&body);
-	if (rc)
-		return rc;
-	rc = xml_parse(out, resp.body.data ? resp.body.data : "", resp.body.len, &xe);
-	if (rc)
-		rc = err_set(err, rc, "%s %s%s%s%s: %s", service, op, subject ? " '" : "", subject ? subject : "",
-			     subject ? "'" : "", xe.msg);
-	if (resp.body.data)
-		memset(resp.body.data, 0, resp.body.len);   /* may hold credentials */
-	http_response_release(&resp);
+	query_req_release(&q);
 	return rc;
 }
 
@@ -376,6 +491,50 @@ int aws_query_call_anonymous(struct aws_ctx *ctx, const char *service, const cha
 			     size_t nparams, struct xml_doc *out, struct errbuf *err)
 {
 	return query_call(ctx, service, version, op, subject, params, nparams, true, out, err);
+}
+
+struct query_async {
+	struct query_req q;
+	aws_xml_done_fn done;
+	void *ud;
+};
+
+static void query_async_done(void *ud, struct aws_async_result *r)
+{
+	struct query_async *a = ud;
+	struct xml_doc doc;
+	struct errbuf e;
+	int rc = r->rc;
+
+	memset(&doc, 0, sizeof(doc));
+	err_clear(&e);
+	if (rc)
+		err_set(&e, rc, "%s", r->errmsg);
+	else
+		rc = query_resp_parse(&a->q, r->resp, &doc, &e);
+	a->done(a->ud, rc, rc ? NULL : &doc, rc ? e.msg : NULL);
+	xml_doc_release(&doc);
+	query_req_release(&a->q);
+	free(a);
+}
+
+int aws_query_call_async(struct aws_sched *s, struct aws_ctx *ctx, const char *service,
+			 const char *version, const char *op, const char *subject,
+			 const struct aws_param *params, size_t nparams, aws_xml_done_fn done, void *ud,
+			 struct errbuf *err)
+{
+	struct query_async *a = xcalloc(1, sizeof(*a));
+	int rc = query_req_init(&a->q, service, version, op, subject, params, nparams, false, err);
+
+	a->done = done;
+	a->ud = ud;
+	if (!rc)
+		rc = aws_call_async(s, ctx, &a->q.r, NULL, query_async_done, a, err);
+	if (rc) {
+		query_req_release(&a->q);
+		free(a);
+	}
+	return rc;
 }
 
 int aws_s3_call(struct aws_ctx *ctx, const struct aws_s3_request *r, struct http_response *resp,

@@ -142,6 +142,23 @@ int aws_query_call_anonymous(struct aws_ctx *ctx, const char *service, const cha
 			     const char *op, const char *subject, const struct aws_param *params,
 			     size_t nparams, struct xml_doc *out, struct errbuf *err);
 
+/* Asynchronous forms (aws_async.h: queued on s, completed in its run) of
+ * aws_json_call and aws_query_call, with the same requests, errors and
+ * messages.  done is called exactly once unless this returns an error:
+ * rc 0 with out (JSON: the caller's, decref it; XML: valid during the
+ * callback only: the callback wipes what is secret in it) or rc with
+ * errmsg. */
+struct aws_sched;
+typedef void (*aws_json_done_fn)(void *ud, int rc, json_t *out, const char *errmsg);
+typedef void (*aws_xml_done_fn)(void *ud, int rc, const struct xml_doc *out, const char *errmsg);
+int aws_json_call_async(struct aws_sched *s, struct aws_ctx *ctx, const char *service,
+			const char *target_prefix, const char *op, const char *subject, json_t *in,
+			aws_json_done_fn done, void *ud, struct errbuf *err);
+int aws_query_call_async(struct aws_sched *s, struct aws_ctx *ctx, const char *service,
+			 const char *version, const char *op, const char *subject,
+			 const struct aws_param *params, size_t nparams, aws_xml_done_fn done, void *ud,
+			 struct errbuf *err);
+
 /* S3 REST-XML: method on bucket (and key), query (encoded), headers, body;
  * with sink the 2xx body streams there, else it is collected into *resp. */
 struct aws_s3_request {

@@ -188,6 +188,7 @@ def stats(world, body):
     return {"calls": len(calls), "per_op": per_op, "writes": writes,
             "writes_per_account": per_acct, "next": len(world.calls),
             "faults_injected": dict(world.faults.injected) if world.faults else {},
+            "max_in_flight": dict(world.faults.max_in_flight) if world.faults else {},
             "events": len(world.events), "now": iso8601(world.now)}
 
 

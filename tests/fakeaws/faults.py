@@ -41,6 +41,10 @@ class Faults:
         self.fail_after_code = cfg.get("fail_after_code", "InternalError")
         self.served = 0
         self.injected = {}
+        # during the added latency: requests in flight at once, per
+        # "service:Operation", and the most seen (stats "max_in_flight")
+        self.in_flight = {}
+        self.max_in_flight = {}
 
     def active(self):
         return (self.latency or any(self.rates.values()) or self.forced
@@ -132,7 +136,15 @@ def before(world, ctx):
             f.injected[kind] = f.injected.get(kind, 0) + 1
         latency = f.latency
     if latency:
-        time.sleep(latency)
+        key = "%s:%s" % (ctx.service, ctx.operation)
+        with world.lock:
+            n = f.in_flight[key] = f.in_flight.get(key, 0) + 1
+            f.max_in_flight[key] = max(f.max_in_flight.get(key, 0), n)
+        try:
+            time.sleep(latency)
+        finally:
+            with world.lock:
+                f.in_flight[key] -= 1
     if err in ("lost_reply", "drop"):
         setattr(ctx, err, True)     # server.py: performs the call then resets / skips it
         return

@@ -12,7 +12,9 @@ simulated hours delivered, then:
     its regions only, its cells "findings", the others "ok";
   - a member whose role cannot be assumed (external id required): its cells
     cell_unchecked, exit 3, every other cell still checked;
-  - --json parses and names every configured cell, text output names them.
+  - --json parses and names every configured cell, text output names them;
+  - with 300 ms added per call, the accounts' AssumeRole and trail reads
+    are in flight together (the fake's max_in_flight), not one by one.
 Verify runs as the management account: each trail is read in its own account
 via AssumeRole, the bucket from the log archive account.
 Prints PASS:/FAIL: lines; exit 1 on any failure.
@@ -180,6 +182,22 @@ def run(fa, tmp):
     rc, _, out, err = verify(fa, accts, cfg, "--since", "3h", now=now, json_out=False)
     check(rc == 0 and all(a in out for a in IDS) and all(r in out for r in REGIONS),
           "text output: exit 0 and names every account and region", out[-1500:] + err[-300:])
+
+    # --- the trails are read together (README "Performance": verify reads
+    # every account's trail on the async scheduler, not one after another) ---
+    fa.post("set_faults", latency_ms=300)
+    since = fa.post("stats")["next"]
+    rc, doc, out, err = verify(fa, accts, cfg, "--since", "3h", "--no-integrity", now=now)
+    st = fa.post("stats", since=since)
+    fa.post("set_faults")
+    mif = st.get("max_in_flight", {})
+    check(rc == 0 and doc is not None and doc["findings"] == [],
+          "with 300 ms per call: still exit 0, no findings", "rc=%d %s" % (rc, err[-500:]))
+    # three members' roles assumed at once, then their trails read at once
+    # (one after another would never have two in flight)
+    check(mif.get("sts:AssumeRole", 0) >= 2 and mif.get("cloudtrail:GetTrail", 0) >= 2
+          and mif.get("cloudtrail:GetTrailStatus", 0) >= 2,
+          "the accounts' AssumeRole and trail reads are in flight together", json.dumps(mif))
 
     # --- one member's trail stopped (by that member) -------------------------------------
     r = aws(fa, accts[M1], "cloudtrail", "stop-logging", "--name", TRAIL)
