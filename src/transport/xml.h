@@ -30,9 +30,12 @@ struct xml_node {
 	struct xml_node *next;      /* next sibling */
 };
 
+struct xml_block;
+
 struct xml_doc {
 	struct xml_node *root;
 	size_t nodes;
+	struct xml_block *blocks;   /* the nodes and their strings live here (xml.c) */
 };
 
 /* Parse data into *out.  TK_EFAIL with "malformed XML at line N: why",

@@ -131,6 +131,56 @@ static void test_limits(void **state)
 	buf_release(&b);
 }
 
+/* A document's nodes and strings share a few blocks (issue 17): texts of
+ * every size, up to the limit, next to small ones, each intact and with its
+ * length; the largest text exactly at XML_MAX_TEXT. */
+static void test_large_and_small_texts(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 15, 16, 17, 4095, 4096, 70000, 3, XML_MAX_TEXT, 5, 65536 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	const struct xml_node *c;
+	struct xml_doc d;
+	struct errbuf err;
+	struct buf b;
+	size_t i, j;
+
+	(void)state;
+	buf_init(&b, 1 << 24);
+	buf_adds(&b, "<r>");
+	for (i = 0; i < n; i++) {
+		buf_addf(&b, "<t%zu>", i);
+		for (j = 0; j < sizes[i]; j++)
+			buf_addc(&b, (char)('a' + (i + j) % 26));
+		buf_addf(&b, "</t%zu><k>%zu</k>", i, i);
+	}
+	buf_adds(&b, "</r>");
+	assert_int_equal(buf_error(&b), 0);
+	assert_int_equal(xml_parse(&d, b.data, b.len, &err), 0);
+	assert_int_equal(d.nodes, 1 + 2 * n);
+	for (i = 0, c = d.root->child; i < n; i++) {
+		char name[16], num[16];
+
+		snprintf(name, sizeof(name), "t%zu", i);
+		snprintf(num, sizeof(num), "%zu", i);
+		assert_non_null(c);
+		assert_string_equal(c->name, name);
+		assert_int_equal(c->text ? strlen(c->text) : 0, sizes[i]);
+		assert_int_equal(c->text_len, sizes[i]);
+		for (j = 0; j < sizes[i]; j++)
+			assert_int_equal(c->text[j], 'a' + (i + j) % 26);
+		assert_ptr_equal(c->parent, d.root);
+		c = c->next;
+		assert_string_equal(c->name, "k");
+		assert_string_equal(c->text, num);
+		c = c->next;
+	}
+	assert_null(c);
+	xml_doc_release(&d);
+	assert_null(d.root);
+	xml_doc_release(&d);   /* released twice: nothing left to free */
+	buf_release(&b);
+}
+
 static void test_writer_escapes(void **state)
 {
 	struct buf b;
@@ -165,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_location_and_values),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_large_and_small_texts),
 		cmocka_unit_test(test_writer_escapes),
 	};
 
