@@ -391,6 +391,7 @@ struct workers {
 	struct doctor_report *out;
 	bool *red, *deferred;
 	const struct org_view *org;   /* read once before the workers start */
+	const struct dstate *main;    /* the run's state: its prefetched trails (read-only) */
 	size_t *order;                /* cell indices, an account's cells together */
 	size_t *gstart, ngroups;      /* group g: order[gstart[g] .. gstart[g + 1]) */
 	int phase;
@@ -461,6 +462,8 @@ static void *worker(void *arg)
 	memset(&st, 0, sizeof(st));
 	st.o = &wo;
 	st.shared_org = w->org;
+	st.pre = w->main->pre;
+	st.npre = w->main->npre;
 	for (;;) {
 		size_t g, k;
 
@@ -530,6 +533,7 @@ static int run_parallel(struct dstate *st, const struct doctor_opts *o, struct d
 	w.out = out;
 	w.red = red;
 	w.deferred = deferred;
+	w.main = st;
 	w.order = xmallocarray(n ? n : 1, sizeof(*w.order));
 	/* an account's cells on one worker: its credentials and trail are read once */
 	order_by_account(w.order, n, o->cells);
@@ -563,7 +567,7 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 	struct dstate st;
 	size_t i;
 	int rc = 0, phase;
-	bool *red, *deferred;
+	bool *red, *deferred, *examine;
 
 	memset(out, 0, sizeof(*out));
 	memset(&st, 0, sizeof(st));
@@ -581,6 +585,15 @@ int doctor_run(struct doctor_report *out, const struct doctor_opts *o, struct er
 		c->status = DOCTOR_HEALTHY;
 		red[i] = o->cells[i].red;
 	}
+	/* the trails every examined cell needs, and their owners' credentials,
+	 * read together on the async scheduler first */
+	examine = xcalloc(o->ncells ? o->ncells : 1, sizeof(*examine));
+	for (i = 0; i < o->ncells; i++)
+		examine[i] = red[i] || o->trail_checks;
+	rc = dr_prefetch_trails(&st, examine, err);
+	free(examine);
+	if (rc)
+		goto done;
 	if (o->jobs > 1 && o->http_opts && o->ncells > 1) {
 		rc = run_parallel(&st, o, out, red, deferred, err);
 	} else {

@@ -1,8 +1,8 @@
 /* doctor_cache.c: what one doctor run reads once: credentials per account
  * (AssumeRole, cached), a context per account and region, the trails and
  * their status and selectors, bucket policies and locations, keys and key
- * policies (see doctor.h).  Each lookup is independent of the others, so
- * they can be issued concurrently later. */
+ * policies (see doctor.h).  The trails of the examined cells and their
+ * owners' credentials are read together first (dr_prefetch_trails). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +100,15 @@ void dr_state_release(struct dstate *st)
 	}
 	free(st->evc);
 	org_view_release(&st->org);
+	if (st->pre_owner) {
+		for (i = 0; i < st->npre; i++) {
+			trail_read_release(&st->pre[i]);
+			free(st->pre_strs[2 * i]);
+			free(st->pre_strs[2 * i + 1]);
+		}
+		free(st->pre);
+		free(st->pre_strs);
+	}
 }
 
 int dr_self_account(struct dstate *st, struct errbuf *err)
@@ -119,11 +128,107 @@ int dr_self_account(struct dstate *st, struct errbuf *err)
 	return 0;
 }
 
+/* the role doctor assumes in account */
+static char *role_arn_for(const struct tk_config *cfg, const char *account)
+{
+	return xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws", account,
+			 cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
+}
+
+static const char *session_name(const struct dstate *st)
+{
+	return st->o->session_name ? st->o->session_name : "trailkeep-doctor";
+}
+
+static const struct trail_read *pre_find(const struct dstate *st, const char *account)
+{
+	size_t i;
+
+	for (i = 0; i < st->npre; i++)
+		if (!strcmp(st->pre[i].account, account))
+			return &st->pre[i];
+	return NULL;
+}
+
+/* The trails of the owners of the cells to examine, and the owners'
+ * credentials, read together on the async scheduler (trail_reads.h) before
+ * any cell is examined; dr_ctx_for and dr_trail_get take what they would
+ * have read one call at a time from there. */
+int dr_prefetch_trails(struct dstate *st, const bool *examine, struct errbuf *err)
+{
+	const struct doctor_opts *o = st->o;
+	const struct tk_config *cfg = o->cfg;
+	struct trail_reads_opts to;
+	struct aws_sched *s = NULL;
+	struct trail_read *v = xcalloc(o->ncells + 1, sizeof(*v));
+	size_t i, k, n = 0;
+	int rc;
+
+	for (i = 0; i < o->ncells; i++) {
+		const char *owner = dr_trail_owner(cfg, o->cells[i].account);
+
+		if (!examine[i] || (n && !strcmp(v[n - 1].account, owner)))
+			continue;
+		for (k = 0; k < n && strcmp(v[k].account, owner); k++)
+			;
+		if (k == n)
+			v[n++].account = owner;
+	}
+	if (!n || (rc = dr_self_account(st, err)) != 0) {
+		free(v);
+		return n ? rc : 0;
+	}
+	st->pre_strs = xcalloc(2 * n, sizeof(*st->pre_strs));
+	for (k = 0; k < n; k++) {
+		v[k].arn = st->pre_strs[2 * k] = config_trail_arn(cfg, v[k].account);
+		if (strcmp(st->self_account, v[k].account))
+			v[k].role_arn = st->pre_strs[2 * k + 1] = role_arn_for(cfg, v[k].account);
+	}
+	memset(&to, 0, sizeof(to));
+	aws_sched_new(&s, o->aws->http);
+	to.sched = s;
+	to.base = o->aws;
+	to.region = cfg->home_region;
+	to.session_name = session_name(st);
+	to.external_id = cfg->external_id;
+	rc = trail_reads_run(&to, v, n, err);
+	aws_sched_free(s);
+	st->calls += to.calls;
+	st->pre = v;
+	st->npre = n;
+	st->pre_owner = true;
+	return rc;
+}
+
+/* account's credentials: from the prefetch when it assumed the role */
+static void creds_get(struct dstate *st, struct acct_creds *ac, const char *account)
+{
+	const struct trail_read *p = pre_find(st, account);
+	char *role = role_arn_for(st->o->cfg, account);
+	struct errbuf e2;
+
+	err_clear(&e2);
+	if (p && p->role_arn && p->creds.access_key_id) {
+		ac->rc = aws_creds_copy(&ac->creds, &p->creds) ? TK_EFAIL : 0;
+		if (ac->rc)
+			snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': out of memory", role);
+	} else if (p && p->role_arn) {
+		ac->rc = p->ctx_r.rc;
+		snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': %.700s", role, p->ctx_r.msg);
+	} else {
+		st->calls++;
+		ac->rc = sts_assume_role(st->o->aws, role, session_name(st), st->o->cfg->external_id, 0,
+					 &ac->creds, NULL, &e2);
+		if (ac->rc)
+			snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': %.700s", role, e2.msg);
+	}
+	free(role);
+}
+
 /* An AWS context for account x region (cached; creds by AssumeRole). */
 struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *region,
 			   struct errbuf *err)
 {
-	const struct tk_config *cfg = st->o->cfg;
 	struct acct_creds *ac = NULL;
 	struct rctx *r;
 	size_t i;
@@ -157,21 +262,11 @@ struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *r
 			if (!strcmp(st->creds[i].account, account))
 				ac = &st->creds[i];
 		if (!ac) {
-			char *role = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws",
-					       account, cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
-			struct errbuf e2;
-
 			ALLOC_GROW(st->creds, st->ncreds + 1, st->alloc_creds);
 			ac = &st->creds[st->ncreds++];
 			memset(ac, 0, sizeof(*ac));
 			snprintf(ac->account, sizeof(ac->account), "%s", account);
-			err_clear(&e2);
-			st->calls++;
-			ac->rc = sts_assume_role(st->o->aws, role, st->o->session_name ? st->o->session_name
-						 : "trailkeep-doctor", cfg->external_id, 0, &ac->creds, NULL, &e2);
-			if (ac->rc)
-				snprintf(ac->msg, sizeof(ac->msg), "cannot assume '%.200s': %.700s", role, e2.msg);
-			free(role);
+			creds_get(st, ac, account);
 		}
 		if (ac->rc) {
 			rc = err_set(err, ac->rc, "%s", ac->msg);
@@ -192,6 +287,33 @@ struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *r
 const char *dr_trail_owner(const struct tk_config *c, const char *account)
 {
 	return c->mode == TK_MODE_ORGANIZATION ? c->management_account : account;
+}
+
+static void lazy_from(struct lazy *l, const struct tr_result *r)
+{
+	l->loaded = true;
+	l->rc = r->rc;
+	snprintf(l->msg, sizeof(l->msg), "%s", r->msg);
+}
+
+/* t's trail, status and selectors from the prefetch (false: not there) */
+static bool pre_take(struct dstate *st, struct trail_cache *t)
+{
+	const struct trail_read *p = pre_find(st, t->owner);
+
+	if (!p || p->ctx_r.rc || strcmp(p->arn, t->arn))
+		return false;
+	t->rc = p->trail_r.rc;
+	snprintf(t->msg, sizeof(t->msg), "%s", p->trail_r.msg);
+	if (!t->rc)
+		ct_trail_copy(&t->trail, &p->trail);
+	lazy_from(&t->status_l, &p->status_r);
+	if (!p->status_r.rc)
+		ct_status_copy(&t->status, &p->status);
+	lazy_from(&t->sel_l, &p->sel_r);
+	if (!p->sel_r.rc)
+		t->selectors = json_deep_copy(p->selectors);
+	return true;
 }
 
 struct trail_cache *dr_trail_get(struct dstate *st, const char *account)
@@ -221,13 +343,14 @@ struct trail_cache *dr_trail_get(struct dstate *st, const char *account)
 		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
 		return t;
 	}
+	if (pre_take(st, t))
+		return t;
 	st->calls++;
 	t->rc = ct_get_trail(ctx, t->arn, &t->trail, &e);
 	if (t->rc)
 		snprintf(t->msg, sizeof(t->msg), "%s", e.msg);
 	return t;
 }
-
 
 /* Make a per-trail call once, in the trail owner's home region. */
 static int trail_once(struct dstate *st, struct trail_cache *t, struct lazy *l, trail_fetch fetch)

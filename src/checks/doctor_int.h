@@ -25,6 +25,7 @@
 #include "kms.h"
 #include "org_check.h"
 #include "policy.h"
+#include "trail_reads.h"
 
 #define FIX_DIFF_LIMIT (256u * 1024)
 #define LINE_LIMIT 4096
@@ -100,6 +101,13 @@ struct dstate {
 	size_t nevc, alloc_evc;
 	size_t calls;
 	struct org_view org;           /* Organizations, read once (org_check.h) */
+	/* the trails of the examined cells' owners, read together before the
+	 * cells are examined (dr_prefetch_trails); read-only, shared with the
+	 * workers, owned by the run's first state */
+	struct trail_read *pre;
+	size_t npre;
+	char **pre_strs;               /* the ARNs and roles pre borrows */
+	bool pre_owner;
 	const struct org_view *shared_org;   /* a worker's: the run's view, read-only */
 };
 
@@ -134,6 +142,7 @@ bool dr_delivery_error_deferred(const char *v);
 
 /* doctor_cache.c */
 void dr_state_release(struct dstate *st);
+int dr_prefetch_trails(struct dstate *st, const bool *examine, struct errbuf *err);
 int dr_self_account(struct dstate *st, struct errbuf *err);
 struct aws_ctx *dr_ctx_for(struct dstate *st, const char *account, const char *region,
 			   struct errbuf *err);

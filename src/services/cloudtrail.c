@@ -34,6 +34,24 @@ void ct_trail_release(struct ct_trail *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void ct_trail_copy(struct ct_trail *out, const struct ct_trail *in)
+{
+	*out = *in;
+	out->name = dup_or_null(in->name);
+	out->arn = dup_or_null(in->arn);
+	out->home_region = dup_or_null(in->home_region);
+	out->s3_bucket = dup_or_null(in->s3_bucket);
+	out->s3_prefix = dup_or_null(in->s3_prefix);
+	out->kms_key_id = dup_or_null(in->kms_key_id);
+	out->cw_log_group_arn = dup_or_null(in->cw_log_group_arn);
+	out->cw_role_arn = dup_or_null(in->cw_role_arn);
+}
+
 void ct_trails_free(struct ct_trail *t, size_t n)
 {
 	size_t i;
@@ -223,6 +241,14 @@ static int status_parse(const json_t *resp, const char *name, struct ct_status *
 	out->latest_cw_delivery = aws_json_time(resp, "LatestCloudWatchLogsDeliveryTime");
 	out->latest_cw_delivery_error = aws_json_strdup(resp, "LatestCloudWatchLogsDeliveryError");
 	return rc;
+}
+
+void ct_status_copy(struct ct_status *out, const struct ct_status *in)
+{
+	*out = *in;
+	out->latest_delivery_error = dup_or_null(in->latest_delivery_error);
+	out->latest_digest_delivery_error = dup_or_null(in->latest_digest_delivery_error);
+	out->latest_cw_delivery_error = dup_or_null(in->latest_cw_delivery_error);
 }
 
 int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status *out, struct errbuf *err)

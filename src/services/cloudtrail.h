@@ -30,6 +30,7 @@ struct ct_trail {
 	int custom_event_selectors;
 };
 void ct_trail_release(struct ct_trail *t);
+void ct_trail_copy(struct ct_trail *out, const struct ct_trail *in);   /* a deep copy */
 void ct_trails_free(struct ct_trail *t, size_t n);
 
 struct ct_trail_params {
@@ -65,6 +66,7 @@ struct ct_status {
 	char *latest_cw_delivery_error;     /* LatestCloudWatchLogsDeliveryError */
 };
 void ct_status_release(struct ct_status *s);
+void ct_status_copy(struct ct_status *out, const struct ct_status *in);   /* a deep copy */
 /* GetTrailStatus */
 int ct_get_trail_status(struct aws_ctx *ctx, const char *name, struct ct_status *out, struct errbuf *err);
 /* StartLogging / StopLogging / DeleteTrail */

@@ -14,7 +14,8 @@ simulated hours delivered, then:
     cell_unchecked, exit 3, every other cell still checked;
   - --json parses and names every configured cell, text output names them;
   - with 300 ms added per call, the accounts' AssumeRole and trail reads
-    are in flight together (the fake's max_in_flight), not one by one.
+    are in flight together (the fake's max_in_flight), not one by one, in
+    verify and in doctor.
 Verify runs as the management account: each trail is read in its own account
 via AssumeRole, the bucket from the log archive account.
 Prints PASS:/FAIL: lines; exit 1 on any failure.
@@ -198,6 +199,28 @@ def run(fa, tmp):
     check(mif.get("sts:AssumeRole", 0) >= 2 and mif.get("cloudtrail:GetTrail", 0) >= 2
           and mif.get("cloudtrail:GetTrailStatus", 0) >= 2,
           "the accounts' AssumeRole and trail reads are in flight together", json.dumps(mif))
+
+    # doctor (its own cell selection, so that only doctor_run reads the
+    # trails concurrently): every examined account's trail, with the role
+    # assumed first, read together before the cells are examined
+    fa.post("set_faults", latency_ms=300)
+    fa.post("set_auth_clock", time=now)
+    since = fa.post("stats")["next"]
+    env = tk_env(fa, accts[MGMT], now)
+    env["TRAILKEEP_DOCTOR_SELECT"] = "internal"
+    try:
+        p = subprocess.run([TK, "doctor", cfg, "--json"], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=300)
+    finally:
+        fa.post("set_auth_clock", time=None)
+    st = fa.post("stats", since=since)
+    fa.post("set_faults")
+    mif = st.get("max_in_flight", {})
+    check(p.returncode == 0, "doctor with 300 ms per call: exit 0 (nothing to explain)",
+          "rc=%d %s" % (p.returncode, p.stderr[-500:]))
+    check(mif.get("sts:AssumeRole", 0) >= 2 and mif.get("cloudtrail:GetTrail", 0) >= 2
+          and mif.get("cloudtrail:GetEventSelectors", 0) >= 2,
+          "doctor: the accounts' AssumeRole and trail reads are in flight together", json.dumps(mif))
 
     # --- one member's trail stopped (by that member) -------------------------------------
     r = aws(fa, accts[M1], "cloudtrail", "stop-logging", "--name", TRAIL)

@@ -23,6 +23,7 @@
 #include "orgs.h"
 #include "s3.h"
 #include "sts.h"
+#include "trail_reads.h"
 
 #define NOW 1767225600   /* 2026-01-01T00:00:00Z */
 #define MGMT "111111111111"
@@ -483,6 +484,105 @@ static void test_cloudtrail(void **state)
 	assert_int_equal(ct_get_trail(&ctx, "tk-trail", &t, &err), TK_ENOTFOUND);
 }
 
+/* two error messages equal up to their " (request id ...)" */
+static bool same_but_request_id(const char *a, const char *b)
+{
+	const char *x = strstr(a, " (request id "), *y = strstr(b, " (request id ");
+	size_t la = x ? (size_t)(x - a) : strlen(a), lb = y ? (size_t)(y - b) : strlen(b);
+
+	if (la != lb || strncmp(a, b, la))
+		fail_msg("'%s' != '%s'", a, b);
+	return true;
+}
+
+/* trail_reads.h: the reads made together on the async scheduler give what
+ * the synchronous calls give, results and messages alike: the caller's own
+ * account, an assumed account whose trail does not exist, and an account
+ * whose role cannot be assumed (its reads not made, each an error). */
+static void test_trail_reads(void **state)
+{
+	struct errbuf err;
+	struct ct_trail_params p = { .name = "tk-reads", .s3_bucket = BUCKET, .multi_region = true,
+				     .global_events = true, .log_file_validation = true };
+	struct trail_read v[3];
+	struct trail_reads_opts o;
+	struct aws_sched *s = NULL;
+	struct ct_trail t;
+	struct ct_status st;
+	struct aws_creds ac;
+	struct aws_ctx other;
+	json_t *sel;
+	size_t i;
+
+	(void)state;
+	OK(ct_create_trail(&ctx, &p, NULL, &err));
+	OK(ct_start_logging(&ctx, "tk-reads", &err));
+	memset(v, 0, sizeof(v));
+	v[0].account = MGMT;
+	v[0].arn = "arn:aws:cloudtrail:us-east-1:" MGMT ":trail/tk-reads";
+	v[1].account = "222222222222";
+	v[1].arn = "arn:aws:cloudtrail:us-east-1:222222222222:trail/tk-none";
+	v[1].role_arn = "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole";
+	v[2].account = "333333333333";
+	v[2].arn = "arn:aws:cloudtrail:us-east-1:333333333333:trail/tk-reads";
+	v[2].role_arn = "arn:aws:iam::333333333333:role/NoSuchRole";
+	memset(&o, 0, sizeof(o));
+	aws_sched_new(&s, pool);
+	o.sched = s;
+	o.base = &ctx;
+	o.region = "us-east-1";
+	o.session_name = "tk-test";
+	o.describe = true;
+	OK(trail_reads_run(&o, v, 3, &err));
+	assert_int_equal(o.calls, 4 + 1 + 4 + 1);
+	/* the caller's own account: as ct_get_trail / _status / _event_selectors / describe */
+	assert_int_equal(v[0].ctx_r.rc, 0);
+	assert_true(v[0].has_ctx);
+	OK(ct_get_trail(&ctx, v[0].arn, &t, &err));
+	assert_int_equal(v[0].trail_r.rc, 0);
+	assert_string_equal(v[0].trail.arn, t.arn);
+	assert_string_equal(v[0].trail.s3_bucket, t.s3_bucket);
+	assert_int_equal(v[0].trail.multi_region, t.multi_region);
+	ct_trail_release(&t);
+	OK(ct_get_trail_status(&ctx, v[0].arn, &st, &err));
+	assert_int_equal(v[0].status_r.rc, 0);
+	assert_int_equal(v[0].status.is_logging, 1);
+	assert_int_equal(v[0].status.start_logging, st.start_logging);
+	ct_status_release(&st);
+	OK(ct_get_event_selectors(&ctx, v[0].arn, &sel, &err));
+	assert_int_equal(v[0].sel_r.rc, 0);
+	assert_true(json_equal(v[0].selectors, sel));
+	json_decref(sel);
+	assert_int_equal(v[0].list_r.rc, 0);
+	for (i = 0; i < v[0].nall && strcmp(v[0].all[i].name, "tk-reads"); i++)
+		;
+	assert_true(i < v[0].nall);
+	/* the assumed account: its own credentials, and the synchronous error */
+	assert_int_equal(v[1].ctx_r.rc, 0);
+	assert_non_null(v[1].creds.session_token);
+	OK(aws_ctx_clone(&other, &ctx, NULL, &v[1].creds, &err));
+	assert_int_equal(ct_get_trail(&other, v[1].arn, &t, &err), TK_ENOTFOUND);
+	assert_int_equal(v[1].trail_r.rc, TK_ENOTFOUND);
+	assert_true(same_but_request_id(v[1].trail_r.msg, err.msg));
+	assert_int_equal(ct_get_trail_status(&other, v[1].arn, &st, &err), v[1].status_r.rc);
+	assert_true(same_but_request_id(v[1].status_r.msg, err.msg));
+	aws_ctx_release(&other);
+	/* no way in: AssumeRole's own error, and no read counted as made */
+	memset(&ac, 0, sizeof(ac));
+	assert_int_equal(sts_assume_role(&ctx, v[2].role_arn, "tk-test", NULL, 0, &ac, NULL, &err), TK_EAUTH);
+	assert_int_equal(v[2].ctx_r.rc, TK_EAUTH);
+	assert_true(same_but_request_id(v[2].ctx_r.msg, err.msg));
+	assert_false(v[2].has_ctx);
+	assert_int_equal(v[2].trail_r.rc, TK_EAUTH);
+	assert_int_equal(v[2].sel_r.rc, TK_EAUTH);
+	assert_int_equal(v[2].status_r.rc, TK_EAUTH);
+	assert_int_equal(v[2].list_r.rc, TK_EAUTH);
+	for (i = 0; i < 3; i++)
+		trail_read_release(&v[i]);
+	aws_sched_free(s);
+	OK(ct_delete_trail(&ctx, "tk-reads", &err));
+}
+
 static void test_account_regions(void **state)
 {
 	struct errbuf err;
@@ -543,6 +643,7 @@ int main(void)
 		cmocka_unit_test(test_s3_objects),
 		cmocka_unit_test(test_kms),
 		cmocka_unit_test(test_cloudtrail),
+		cmocka_unit_test(test_trail_reads),
 		cmocka_unit_test(test_account_regions),
 		cmocka_unit_test(test_bad_signature_rejected),
 	};
