@@ -33,38 +33,34 @@ static void reads_fail(struct trail_read *r, int rc, const char *msg)
 			set_result(res[i], rc, msg);
 }
 
+/* a read submitted (counted) or not (its error is its result) */
+static void submitted(struct trail_reads_opts *o, struct tr_result *res, int rc, const struct errbuf *e)
+{
+	if (rc)
+		set_result(res, rc, e->msg);
+	else
+		o->calls++;
+}
+
 static void submit_reads(struct trail_reads_opts *o, struct trail_read *r)
 {
 	struct errbuf e;
-	int rc;
 
 	err_clear(&e);
 	r->cb[1] = (struct tr_cb){ o, r, &r->trail_r };
-	rc = ct_get_trail_async(o->sched, &r->ctx, r->arn, &r->trail, read_done, &r->cb[1], &e);
-	if (rc)
-		set_result(&r->trail_r, rc, e.msg);
-	else
-		o->calls++;
+	submitted(o, &r->trail_r, ct_get_trail_async(o->sched, &r->ctx, r->arn, &r->trail, read_done,
+						     &r->cb[1], &e), &e);
 	r->cb[2] = (struct tr_cb){ o, r, &r->sel_r };
-	rc = ct_get_event_selectors_async(o->sched, &r->ctx, r->arn, &r->selectors, read_done, &r->cb[2], &e);
-	if (rc)
-		set_result(&r->sel_r, rc, e.msg);
-	else
-		o->calls++;
+	submitted(o, &r->sel_r, ct_get_event_selectors_async(o->sched, &r->ctx, r->arn, &r->selectors,
+							     read_done, &r->cb[2], &e), &e);
 	r->cb[3] = (struct tr_cb){ o, r, &r->status_r };
-	rc = ct_get_trail_status_async(o->sched, &r->ctx, r->arn, &r->status, read_done, &r->cb[3], &e);
-	if (rc)
-		set_result(&r->status_r, rc, e.msg);
-	else
-		o->calls++;
+	submitted(o, &r->status_r, ct_get_trail_status_async(o->sched, &r->ctx, r->arn, &r->status,
+							     read_done, &r->cb[3], &e), &e);
 	if (!o->describe)
 		return;
 	r->cb[4] = (struct tr_cb){ o, r, &r->list_r };
-	rc = ct_describe_trails_async(o->sched, &r->ctx, true, &r->all, &r->nall, read_done, &r->cb[4], &e);
-	if (rc)
-		set_result(&r->list_r, rc, e.msg);
-	else
-		o->calls++;
+	submitted(o, &r->list_r, ct_describe_trails_async(o->sched, &r->ctx, true, &r->all, &r->nall,
+							  read_done, &r->cb[4], &e), &e);
 }
 
 /* the account's context is settled: clone it and read, or fail its reads */
