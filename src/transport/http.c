@@ -1,11 +1,14 @@
 /* http.c: see http.h. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -45,6 +48,11 @@ struct http_pool {
 	 * plus the page faults of its buffers); at most max_in_flight */
 	CURL **idle;
 	size_t nidle;
+	/* curl's sockets, watched with epoll: the loop hands curl only the
+	 * sockets that are ready (curl_multi_socket_action) instead of
+	 * curl_multi_perform walking every transfer on each wake-up */
+	int epfd;
+	CURLMcode sock_err;           /* an epoll_ctl failure seen in on_socket */
 	size_t running;
 	size_t pending;               /* queued + running */
 	bool in_run;
@@ -326,6 +334,32 @@ bool http_url_is_loopback(const char *url)
 	return lo;
 }
 
+/* CURLMOPT_SOCKETFUNCTION: watch s for what curl waits on.  socketp is
+ * what curl_multi_assign gave s: non-NULL once s is in the epoll set. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *socketp)
+{
+	struct http_pool *p = ud;
+	struct epoll_event ev;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		/* curl may already have closed s (then it left the set by itself);
+		 * curl forgets the assigned pointer with the socket */
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+	ev.data.fd = s;
+	if (epoll_ctl(p->epfd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) &&
+	    epoll_ctl(p->epfd, socketp ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev)) {
+		p->sock_err = CURLM_INTERNAL_ERROR;
+		return -1;
+	}
+	curl_multi_assign(p->multi, s, p);
+	return 0;
+}
+
 int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, struct errbuf *err)
 {
 	struct http_pool *p;
@@ -355,9 +389,21 @@ int http_pool_new(struct http_pool **out, const struct http_pool_options *opt, s
 	p->opt.ca_bundle = p->ca_bundle;
 	p->opt.user_agent = p->user_agent;
 	p->idle = xcalloc((size_t)p->opt.max_in_flight, sizeof(*p->idle));
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0) {
+		int e = errno;
+
+		free(p->idle);
+		free(p->ca_bundle);
+		free(p->user_agent);
+		free(p);
+		return err_set(err, TK_EFAIL, "cannot create an epoll instance: %s", strerror(e));
+	}
 	p->multi = curl_multi_init();
 	if (!p->multi)
 		tk_oom();   /* after curl_global_init, only an allocation fails here */
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(p->multi, CURLMOPT_SOCKETDATA, p);
 	n = p->opt.max_in_flight;
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n);
@@ -410,6 +456,8 @@ void http_pool_free(struct http_pool *p)
 	free(p->idle);
 	if (p->multi)
 		curl_multi_cleanup(p->multi);
+	if (p->epfd >= 0)
+		close(p->epfd);
 	free(p->ca_bundle);
 	free(p->user_agent);
 	free(p);
@@ -791,20 +839,53 @@ static void start_queued(struct http_pool *p)
 	}
 }
 
+#define MAX_EVENTS 256
+#define MAX_WAIT_MS 1000   /* wait at most this long without asking curl */
+
+/* Hand curl what is ready: the sockets epoll reports after waiting at most
+ * until curl's next timer (curl_multi_timeout: curl reads its own clock),
+ * or, when none is ready, the timers (CURL_SOCKET_TIMEOUT; curl also runs
+ * its due timers after each socket action). */
+static CURLMcode drive(struct http_pool *p)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	long timeout = -1;
+	int n, i, still = 0;
+	CURLMcode mc;
+
+	mc = curl_multi_timeout(p->multi, &timeout);
+	if (mc != CURLM_OK)
+		return mc;
+	if (timeout < 0 || timeout > MAX_WAIT_MS)
+		timeout = MAX_WAIT_MS;
+	n = epoll_wait(p->epfd, ev, MAX_EVENTS, (int)timeout);
+	if (n < 0 && errno != EINTR)
+		return CURLM_INTERNAL_ERROR;
+	if (n <= 0 && (mc = curl_multi_socket_action(p->multi, CURL_SOCKET_TIMEOUT, 0, &still)) != CURLM_OK)
+		return mc;
+	for (i = 0; i < n; i++) {
+		int what = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			   (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			   (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+
+		mc = curl_multi_socket_action(p->multi, ev[i].data.fd, what, &still);
+		if (mc != CURLM_OK)
+			return mc;
+	}
+	mc = p->sock_err;
+	p->sock_err = CURLM_OK;
+	return mc;
+}
+
 /* Run until *flag is true (flag NULL: until nothing is pending). */
 static int run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
 {
-	int still = 0, nmsg;
+	int nmsg;
 	CURLMsg *m;
 	CURLMcode mc;
 
 	while (p->pending && !(flag && *flag)) {
 		start_queued(p);
-		mc = curl_multi_perform(p->multi, &still);
-		if (mc == CURLM_OUT_OF_MEMORY)
-			tk_oom();
-		if (mc != CURLM_OK)
-			return err_set(err, TK_EFAIL, "curl: %s", curl_multi_strerror(mc));
 		while ((m = curl_multi_info_read(p->multi, &nmsg))) {
 			struct xfer *x = NULL;
 			if (m->msg != CURLMSG_DONE)
@@ -818,7 +899,7 @@ static int run_until(struct http_pool *p, const bool *flag, struct errbuf *err)
 			break;
 		if (p->qhead && p->running < (size_t)p->opt.max_in_flight)
 			continue;
-		mc = curl_multi_poll(p->multi, NULL, 0, 1000, NULL);
+		mc = drive(p);
 		if (mc == CURLM_OUT_OF_MEMORY)
 			tk_oom();
 		if (mc != CURLM_OK)
