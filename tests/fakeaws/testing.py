@@ -51,20 +51,29 @@ def boto_client(fa, service, account, region="us-east-1"):
         aws_secret_access_key=account["secret_access_key"], config=Config(retries={"max_attempts": 0}))
 
 
-def run_at_sim_clock(tk, fa, account, args, top):
-    """trailkeep ARGS as account at the fake's simulated now (TRAILKEEP_NOW and
-    the fake's signature clock both pinned to it); a CompletedProcess."""
-    now = fa.post("advance", seconds=0)["now"]
+def run_as(tk, fa, account, args, top, now=None):
+    """trailkeep ARGS as account (a seed_org dict) against the fake: the clock
+    pinned to now (ISO-8601; the fake's signature clock with it) or, when
+    now is None, to the real time; a CompletedProcess."""
     e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     e.update(fa.env(account))
-    e.update({"TRAILKEEP_NOW": now, "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
+    e.update({"TRAILKEEP_NOW": now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
               "TRAILKEEP_TEMPLATES": os.path.join(top, "templates")})
-    fa.post("set_auth_clock", time=now)
+    if now:
+        fa.post("set_auth_clock", time=now)
     try:
         return subprocess.run([tk] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=300)
     finally:
-        fa.post("set_auth_clock", time=None)
+        if now:
+            fa.post("set_auth_clock", time=None)
+
+
+def run_at_sim_clock(tk, fa, account, args, top):
+    """trailkeep ARGS as account at the fake's simulated now (TRAILKEEP_NOW and
+    the fake's signature clock both pinned to it); a CompletedProcess."""
+    return run_as(tk, fa, account, args, top, fa.post("advance", seconds=0)["now"])
 
 
 def make_install(top, build, stage, timeout=600):

@@ -19,17 +19,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import Checks, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, boto_client, run_as, trailkeep_path  # noqa: E402
 
 check = Checks(limit=2500)
 TK = trailkeep_path(TOP)
@@ -73,26 +70,8 @@ subscribe = mailto:secops@example.com, https://hooks.example.com/ct
     return s
 
 
-def client(fa, svc, acct):
-    return botocore.session.Session().create_client(
-        svc, region_name="us-east-1", endpoint_url=fa.url, aws_access_key_id=acct["access_key_id"],
-        aws_secret_access_key=acct["secret_access_key"], config=Config(retries={"max_attempts": 0}))
-
-
 def tk(fa, acct, args, now=None):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(fa.env(acct))
-    e.update({"TRAILKEEP_NOW": now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
-              "TRAILKEEP_TEMPLATES": os.path.join(TOP, "templates")})
-    if now:
-        fa.post("set_auth_clock", time=now)
-    try:
-        return subprocess.run([TK] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=300)
-    finally:
-        if now:
-            fa.post("set_auth_clock", time=None)
+    return run_as(TK, fa, acct, args, TOP, now)
 
 
 def scenario(mode):
@@ -115,30 +94,30 @@ def scenario(mode):
         check(p.returncode == 4 and "log group '%s'" % GROUP in out and "cloudwatch alarm 'trailkeep-cloudtrail-changes'" in out
               and "iam role '%s'" % ROLE in out and "sns topic '%s'" % topic in out,
               tag + "--dry-run lists the monitoring changes (exit 4)", (p.returncode, out[-3000:]))
-        logs = client(fa, "logs", accts[owner])
+        logs = boto_client(fa, "logs", accts[owner])
         check(logs.describe_log_groups()["logGroups"] == [], tag + "--dry-run wrote nothing")
 
         p = tk(fa, accts[MGMT], ["apply", cfg, "--yes"])
         if not check(p.returncode == 0, tag + "apply --yes", (p.returncode, p.stdout[-3000:] + p.stderr[-2000:])):
             return
         for o in owners:
-            lg = client(fa, "logs", accts[o]).describe_log_groups()["logGroups"]
+            lg = boto_client(fa, "logs", accts[o]).describe_log_groups()["logGroups"]
             check([(g["logGroupName"], g.get("retentionInDays")) for g in lg] == [(GROUP, 400)],
                   tag + "%s: the log group with its retention" % o, lg)
-            al = client(fa, "cloudwatch", accts[o]).describe_alarms()["MetricAlarms"]
+            al = boto_client(fa, "cloudwatch", accts[o]).describe_alarms()["MetricAlarms"]
             check(sorted(a["AlarmName"] for a in al) == sorted(ALARMS + (["trailkeep-organizations-changes"]
                                                                           if mode == "org" else []))
                   and all(a["AlarmActions"] == ["arn:aws:sns:us-east-1:%s:acme-alarms" % o] and
                           a["TreatMissingData"] == "notBreaching" for a in al),
                   tag + "%s: one alarm per event class, the topic as action" % o, al)
-            sns = client(fa, "sns", accts[o])
+            sns = boto_client(fa, "sns", accts[o])
             at = sns.get_topic_attributes(TopicArn="arn:aws:sns:us-east-1:%s:acme-alarms" % o)["Attributes"]
             check(at.get("KmsMasterKeyId") == "alias/trailkeep-alarms" and "cloudwatch.amazonaws.com" in at["Policy"],
                   tag + "%s: the topic, encrypted with its key, CloudWatch may publish" % o, at)
             subs = sns.list_subscriptions_by_topic(TopicArn=at["TopicArn"])["Subscriptions"]
             check(sorted(s["Endpoint"] for s in subs) == ["https://hooks.example.com/ct", "secops@example.com"],
                   tag + "%s: the subscriptions" % o, subs)
-            t = client(fa, "cloudtrail", accts[o]).get_trail(Name="arn:aws:cloudtrail:us-east-1:%s:trail/amon-trail"
+            t = boto_client(fa, "cloudtrail", accts[o]).get_trail(Name="arn:aws:cloudtrail:us-east-1:%s:trail/amon-trail"
                                                             % o)["Trail"]
             check(t.get("CloudWatchLogsLogGroupArn") == "arn:aws:logs:us-east-1:%s:log-group:%s:*" % (o, GROUP) and
                   t.get("CloudWatchLogsRoleArn") == "arn:aws:iam::%s:role/%s" % (o, ROLE),
@@ -157,7 +136,7 @@ def scenario(mode):
         doc = json.loads(p.stdout) if p.stdout.startswith("{") else {}
         check(p.returncode == 0 and doc.get("findings") == [], tag + "verify is green",
               (p.returncode, doc.get("findings", [])[:4], p.stderr[-500:]))
-        ct = client(fa, "cloudtrail", accts[owner])
+        ct = boto_client(fa, "cloudtrail", accts[owner])
         n0 = len(fa.post("sns_messages", topic=topic)["messages"])
         ct.stop_logging(Name=trail)
         ct.start_logging(Name=trail)
@@ -169,7 +148,7 @@ def scenario(mode):
               tag + "someone stops the trail: the alarm's message reaches the subscriber", msgs)
 
         # breaks that apply converges
-        iam, cw = client(fa, "iam", accts[owner]), client(fa, "cloudwatch", accts[owner])
+        iam, cw = boto_client(fa, "iam", accts[owner]), boto_client(fa, "cloudwatch", accts[owner])
         iam.update_assume_role_policy(RoleName=ROLE, PolicyDocument=json.dumps({
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
                                                     "Action": "sts:AssumeRole"}]}))

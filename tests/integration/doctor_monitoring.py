@@ -17,17 +17,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import Checks, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, boto_client, run_as, trailkeep_path  # noqa: E402
 
 check = Checks(limit=2500)
 TK = trailkeep_path(TOP)
@@ -70,26 +67,8 @@ access_log_max_age = 2h
     return s
 
 
-def client(fa, svc, acct):
-    return botocore.session.Session().create_client(
-        svc, region_name="us-east-1", endpoint_url=fa.url, aws_access_key_id=acct["access_key_id"],
-        aws_secret_access_key=acct["secret_access_key"], config=Config(retries={"max_attempts": 0}))
-
-
 def tk(fa, acct, args, now=None):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(fa.env(acct))
-    e.update({"TRAILKEEP_NOW": now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
-              "TRAILKEEP_TEMPLATES": os.path.join(TOP, "templates")})
-    if now:
-        fa.post("set_auth_clock", time=now)
-    try:
-        return subprocess.run([TK] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=300)
-    finally:
-        if now:
-            fa.post("set_auth_clock", time=None)
+    return run_as(TK, fa, acct, args, TOP, now)
 
 
 def now_of(fa):
@@ -120,9 +99,8 @@ def scenario(mode):
             return
         fa.post("advance", seconds=3 * 3600)
         owner = MGMT if mode == "org" else M1
-        admin_arn = "arn:aws:iam::%s:user/admin" % owner
         o = accts[owner]
-        iam, logs, cw, sns, ct = (client(fa, s, o) for s in ("iam", "logs", "cloudwatch", "sns", "cloudtrail"))
+        iam, logs, cw, sns, ct = (boto_client(fa, s, o) for s in ("iam", "logs", "cloudwatch", "sns", "cloudtrail"))
         topic = "arn:aws:sns:us-east-1:%s:trailkeep-alarms" % owner
         trail = "arn:aws:cloudtrail:us-east-1:%s:trail/dmon-trail" % owner
 
@@ -201,7 +179,7 @@ def scenario(mode):
         expect("topic policy without CloudWatch", "topic_policy_denies", "SetTopicAttributes", advance=4000,
                before_fix=lambda: fa.post("set_delivery_fault", trail=trail, kind="cloudwatch", error=None))
         # access logs
-        s3 = client(fa, "s3", accts[LOGA])
+        s3 = boto_client(fa, "s3", accts[LOGA])
         s3.delete_bucket_policy(Bucket=ACCESS)
         expect("access-log bucket policy deleted", "access_log_policy_denies", "DeleteBucketPolicy", account=LOGA,
                advance=3 * 3600)

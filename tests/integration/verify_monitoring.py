@@ -21,17 +21,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, TOP)
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 from tests.fakeaws.control import FakeAWS  # noqa: E402
-from tests.fakeaws.testing import Checks, trailkeep_path  # noqa: E402
+from tests.fakeaws.testing import Checks, boto_client, run_as, trailkeep_path  # noqa: E402
 
 check = Checks(limit=2500)
 TK = trailkeep_path(TOP)
@@ -73,26 +70,8 @@ access_log_max_age = 3h
     return s
 
 
-def client(fa, svc, acct):
-    return botocore.session.Session().create_client(
-        svc, region_name="us-east-1", endpoint_url=fa.url, aws_access_key_id=acct["access_key_id"],
-        aws_secret_access_key=acct["secret_access_key"], config=Config(retries={"max_attempts": 0}))
-
-
 def tk(fa, acct, args, now=None):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(fa.env(acct))
-    e.update({"TRAILKEEP_NOW": now or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "TRAILKEEP_BACKOFF_SCALE": "0.01", "TRAILKEEP_SEED": "1",
-              "TRAILKEEP_TEMPLATES": os.path.join(TOP, "templates")})
-    if now:
-        fa.post("set_auth_clock", time=now)
-    try:
-        return subprocess.run([TK] + list(args), env=e, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=300)
-    finally:
-        if now:
-            fa.post("set_auth_clock", time=None)
+    return run_as(TK, fa, acct, args, TOP, now)
 
 
 def verify(fa, accts, cfg):
@@ -150,7 +129,7 @@ def scenario(mode):
         check(rc == 0, tag + "3 hours later: exit 0", (rc, doc and doc["findings"][:3], err[-500:]))
 
         # 3. the role no longer trusts CloudTrail
-        iam = client(fa, "iam", accts[broken])
+        iam = boto_client(fa, "iam", accts[broken])
         role = mons[broken]["CloudWatchLogsRole"]["RoleName"]
         good_trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps({
@@ -186,7 +165,7 @@ def scenario(mode):
               tag + "trust restored: no cloudwatch finding", mon_findings(doc))
 
         # 4. the trail's CloudWatch Logs ARNs cleared
-        ct = client(fa, "cloudtrail", accts[broken])
+        ct = boto_client(fa, "cloudtrail", accts[broken])
         trail_arn = mons[broken]["Trail"]["TrailARN"]
         ct.update_trail(Name=trail_arn, CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn="")
         rc, doc, err = verify(fa, accts, cfg)
@@ -200,8 +179,8 @@ def scenario(mode):
 
         # 4b. resources the alarms need: an alarm deleted, one without its action,
         #     a metric filter deleted -> monitoring_drift naming each
-        cw = client(fa, "cloudwatch", accts[broken])
-        logs = client(fa, "logs", accts[broken])
+        cw = boto_client(fa, "cloudwatch", accts[broken])
+        logs = boto_client(fa, "logs", accts[broken])
         cw.delete_alarms(AlarmNames=["trailkeep-log-key-changes"])
         a0 = cw.describe_alarms(AlarmNames=["trailkeep-log-bucket-changes"])["MetricAlarms"][0]
         cw.put_metric_alarm(AlarmName=a0["AlarmName"], MetricName=a0["MetricName"], Namespace=a0["Namespace"],
@@ -231,7 +210,7 @@ def scenario(mode):
         check(p.returncode == 0, tag + "apply re-creates the log group", p.stdout[-1500:])
 
         # 5. the access-log bucket refuses the logging service
-        s3 = client(fa, "s3", accts[LOGA])
+        s3 = boto_client(fa, "s3", accts[LOGA])
         s3.delete_bucket_policy(Bucket=ACCESS)
         fa.post("advance", seconds=4 * 3600)
         rc, doc, err = verify(fa, accts, cfg)
