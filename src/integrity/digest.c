@@ -737,28 +737,43 @@ int digest_bucket_name_ok(const char *name)
 	return 1;
 }
 
+/* p starts with s: what follows, else NULL (p NULL: NULL) */
+static const char *eat(const char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	return p && !strncmp(p, s, n) ? p + n : NULL;
+}
+
+/* What log_list_prefix() and log_key_time()'s name test build as strings,
+ * matched piece by piece: called twice for every listed log file on the
+ * event loop, this was four allocations a call (issue 17). */
 int log_key_time(const struct digest_loc *loc, const char *key, time_t *out)
 {
-	char *pre = NULL, *name = NULL;
-	const char *p;
-	size_t n;
-	int rc = -1;
+	const char *p = key;
+	size_t len = 8 + strlen(loc->account) + 1 + 11 + strlen(loc->region) + 1;
+	int i;
 
-	if (log_list_prefix(&pre, loc))
-		return -1;   /* longer than any key: not this location's */
-	p = after_date_dirs(key, pre);
-	if (!p)
-		goto done;
-	name = xasprintf("%s_CloudTrail_%s_", loc->account, loc->region);
-	n = strlen(name);
-	if (strncmp(p, name, n) || strlen(p + n) < 15 || p[n + 14] != '_' ||
-	    !ends_with(p, strlen(p), ".json.gz"))
-		goto done;
-	rc = parse_compact_time(p + n, 0, out);
-done:
-	free(pre);
-	free(name);
-	return rc;
+	if (loc->prefix && *loc->prefix)
+		len += strlen(loc->prefix) + 1;
+	if (loc->org_id && *loc->org_id)
+		len += strlen(loc->org_id) + 1;
+	if (len > DIGEST_MAX_KEY_TEXT)
+		return -1;   /* log_list_prefix() refuses it: not this location's */
+	/* log_list_prefix(): [prefix/]AWSLogs/[org_id/]account/CloudTrail/region/ */
+	if (loc->prefix && *loc->prefix)
+		p = eat(eat(p, loc->prefix), "/");
+	p = eat(p, "AWSLogs/");
+	if (loc->org_id && *loc->org_id)
+		p = eat(eat(p, loc->org_id), "/");
+	p = eat(eat(eat(eat(eat(p, loc->account), "/"), "CloudTrail/"), loc->region), "/");
+	for (i = 0; i < 3 && p; i++)
+		p = skip_num_dir(p);
+	/* account_CloudTrail_region_YYYYMMDDTHHMMZ_*.json.gz */
+	p = eat(eat(eat(eat(p, loc->account), "_CloudTrail_"), loc->region), "_");
+	if (!p || strlen(p) < 15 || p[14] != '_' || !ends_with(p, strlen(p), ".json.gz"))
+		return -1;
+	return parse_compact_time(p, 0, out);
 }
 
 /* ---------- --save / --local layout ---------- */

@@ -276,6 +276,60 @@ static void test_base64_values(void **state)
 
 static const struct digest_loc LOC = { "logs", NULL, "111122223333", "us-east-1", "org-trail", "us-east-1" };
 
+/* A log file's key as CloudTrail writes it (aws-wire.md, cloudtrail-
+ * integrity.md): [prefix/]AWSLogs/[o-id/]account/CloudTrail/region/YYYY/MM/DD/
+ * account_CloudTrail_region_YYYYMMDDTHHMMZ_unique.json.gz; every other
+ * shape is not this location's log (issue 17: matched without building
+ * strings). */
+static void test_log_key_layout(void **state)
+{
+	static const struct digest_loc org = { "p/q", "o-abc123", "111122223333", "eu-west-1", "t", "us-east-1" };
+	static const struct digest_loc bare = { NULL, NULL, "111122223333", "us-east-1", "t", "us-east-1" };
+	static const char *const bad[] = {
+		"p/q/AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/01/"       /* no org id */
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"  /* another prefix */
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc124/111122223333/CloudTrail/eu-west-1/2024/03/01/"  /* another org */
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223334/CloudTrail/eu-west-1/2024/03/01/"  /* another account */
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"  /* name: another account */
+		"111122223334_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail-Digest/eu-west-1/2024/03/01/"
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/"     /* two date dirs */
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/x3/01/"
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz",
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"
+		"111122223333_CloudTrail_eu-west-1_20240301T0210ZxA0.json.gz",       /* no '_' after the time */
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"
+		"111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json",          /* not .json.gz */
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"
+		"111122223333_CloudTrail_eu-west-1_20240301T02",                     /* cut short */
+		"p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/",
+		"",
+	};
+	time_t t, want;
+	size_t i;
+
+	(void)state;
+	tk_parse_time("2024-03-01T02:10:00Z", &want);
+	t = 0;
+	assert_int_equal(log_key_time(&org, "p/q/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/03/01/"
+				      "111122223333_CloudTrail_eu-west-1_20240301T0210Z_A0.json.gz", &t), 0);
+	assert_int_equal(t, want);
+	t = 0;
+	assert_int_equal(log_key_time(&bare, "AWSLogs/111122223333/CloudTrail/us-east-1/2024/3/1/"
+				      "111122223333_CloudTrail_us-east-1_20240301T0210Z_x.json.gz", &t), 0);
+	assert_int_equal(t, want);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(log_key_time(&org, bad[i], &t), -1);
+	assert_int_equal(log_key_time(&bare, "x/AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/"
+				      "111122223333_CloudTrail_us-east-1_20240301T0210Z_x.json.gz", &t), -1);
+}
+
 static void test_key_names(void **state)
 {
 	struct digest_loc org = { NULL, "o-abc123", "111122223333", "eu-west-1", "t", "us-east-1" };
@@ -488,6 +542,7 @@ static void test_digest_too_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_key_layout),
 		cmocka_unit_test(test_parse_fixture),
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_string_to_sign),
