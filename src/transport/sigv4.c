@@ -28,6 +28,7 @@
 #define SIGV4_MAX_PAIRS 4096
 #define KEY_CACHE_N 8
 #define ALGORITHM "AWS4-HMAC-SHA256"
+#define SHA256_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* ---- SHA-256 / HMAC ---------------------------------------------------- */
 
@@ -501,10 +502,22 @@ int sigv4_canonical_query(char **out, const char *query, struct errbuf *err)
 /* ---- canonical headers ------------------------------------------------- */
 
 struct hdr {
-	char *name;     /* lower case */
-	char *value;    /* trimmed, whitespace collapsed */
+	char *name;     /* lower case; one allocation of size bytes holds both */
+	char *value;    /* trimmed, whitespace collapsed; points into name's block */
+	size_t size;
 	size_t order;
 };
+
+/* wiped: the value may be a session token */
+static void hdr_release(struct hdr *h)
+{
+	if (h->name) {
+		OPENSSL_cleanse(h->name, h->size);
+		free(h->name);
+	}
+	h->name = h->value = NULL;
+	h->size = 0;
+}
 
 static int hdr_cmp(const void *a, const void *b)
 {
@@ -532,7 +545,7 @@ static int hdr_make(struct hdr *h, const char *name, const char *value, size_t o
 {
 	size_t i, n = strlen(name);
 	const char *v = value ? value : "";
-	struct buf b;
+	char *o;
 	bool space = false;
 
 	if (!n)
@@ -544,11 +557,14 @@ static int hdr_make(struct hdr *h, const char *name, const char *value, size_t o
 		if ((unsigned char)v[i] < 32 && v[i] != '\t')
 			return err_set(err, TK_EUSAGE, "header '%.64s' has a control character in its value",
 				       name);
-	h->name = xstrdup(name);
+	/* name and value in one block (issue 17: signing made ~40
+	 * allocations a request on the event loop) */
+	h->size = n + 1 + strlen(v) + 1;
+	h->name = xmalloc(h->size);
 	for (i = 0; i < n; i++)
-		if (h->name[i] >= 'A' && h->name[i] <= 'Z')
-			h->name[i] = (char)(h->name[i] - 'A' + 'a');
-	buf_init(&b, strlen(v) + 1);
+		h->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	h->name[n] = '\0';
+	h->value = o = h->name + n + 1;
 	while (is_ws(*v))
 		v++;
 	for (; *v; v++) {
@@ -557,11 +573,11 @@ static int hdr_make(struct hdr *h, const char *name, const char *value, size_t o
 			continue;
 		}
 		if (space)
-			buf_addc(&b, ' ');
+			*o++ = ' ';
 		space = false;
-		buf_addc(&b, *v);
+		*o++ = *v;
 	}
-	h->value = buf_detach(&b);
+	*o = '\0';
 	h->order = order;
 	return 0;
 }
@@ -570,10 +586,8 @@ static void hdrs_free(struct hdr *h, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(h[i].name);
-		free_secret(h[i].value);   /* may be a session token */
-	}
+	for (i = 0; i < n; i++)
+		hdr_release(&h[i]);
 	free(h);
 }
 
@@ -634,8 +648,7 @@ int sigv4_canonical_headers(char **canon, char **signed_list, const struct sigv4
 		if (rc)
 			break;
 		if (unsigned_header(h[k].name)) {
-			free(h[k].name);
-			free(h[k].value);
+			hdr_release(&h[k]);
 			continue;
 		}
 		k++;
@@ -791,8 +804,7 @@ static int sign_request_headers(struct signing *s, struct errbuf *err)
 		if (rc)
 			return rc;
 		if (unsigned_header(s->h[s->nh].name)) {
-			free(s->h[s->nh].name);
-			free(s->h[s->nh].value);
+			hdr_release(&s->h[s->nh]);
 			continue;
 		}
 		s->nh++;
@@ -814,7 +826,10 @@ static int sign_payload(struct signing *s, struct errbuf *err)
 	if (!s->payload) {
 		if (req->body_len && !req->body)
 			return err_set(err, TK_EUSAGE, "sigv4: body length without a body");
-		sigv4_sha256_hex(req->body, req->body_len, s->payload_hex);
+		if (req->body_len)
+			sigv4_sha256_hex(req->body, req->body_len, s->payload_hex);
+		else   /* most requests: SHA-256 of nothing */
+			memcpy(s->payload_hex, SHA256_EMPTY, sizeof(s->payload_hex));
 		s->payload = s->payload_hex;
 	}
 	if (!*s->payload || strlen(s->payload) > 128)
