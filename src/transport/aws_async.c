@@ -142,6 +142,25 @@ static void finish(struct acall *c, int rc, struct http_response *resp, const st
 	acall_free(c);
 }
 
+/* "name: value" and its NUL (header names and values are short: a sum
+ * of a few of them cannot overflow) */
+static size_t line_size(const char *name, const char *value)
+{
+	return strlen(name) + 2 + strlen(value) + 1;
+}
+
+static const char *put_line(char *blk, size_t *pos, const char *name, const char *value)
+{
+	char *line = blk + *pos;
+	size_t n = strlen(name), v = strlen(value);
+
+	memcpy(line, name, n);
+	memcpy(line + n, ": ", 2);
+	memcpy(line + n + 2, value, v + 1);
+	*pos += n + 2 + v + 1;
+	return line;
+}
+
 /* Sign and submit one attempt.  0, or an error (message in err). */
 static int submit_attempt(struct acall *c, struct errbuf *err)
 {
@@ -150,8 +169,9 @@ static int submit_attempt(struct acall *c, struct errbuf *err)
 	struct sigv4_request sr;
 	struct sigv4_params sp;
 	struct sigv4_result res;
-	char **lines = NULL;
-	size_t nlines = 0, i;
+	const char **lines = NULL;
+	size_t nlines = 0, i, total, pos = 0;
+	char *blk;
 	int rc;
 
 	c->attempt++;
@@ -184,27 +204,33 @@ static int submit_attempt(struct acall *c, struct errbuf *err)
 		free(c->signed_akid);
 		c->signed_akid = xstrdup(ctx->creds.access_key_id);
 	}
+	/* the header lines in one block, sized first (issue 17: were an
+	 * allocation each) */
 	lines = xcalloc(c->nheaders + 8, sizeof(*lines));
-	lines[nlines++] = xasprintf("Host: %s", c->host);
+	total = line_size("Host", c->host);
 	for (i = 0; i < c->nheaders; i++)
-		lines[nlines++] = xasprintf("%s: %s", c->headers[i].name, c->headers[i].value);
+		total += line_size(c->headers[i].name, c->headers[i].value);
 	for (i = 0; i < res.nadd; i++)
-		lines[nlines++] = xasprintf("%s: %s", res.add[i].name, res.add[i].value);
+		total += line_size(res.add[i].name, res.add[i].value);
+	blk = xmalloc(total);
+	lines[nlines++] = put_line(blk, &pos, "Host", c->host);
+	for (i = 0; i < c->nheaders; i++)
+		lines[nlines++] = put_line(blk, &pos, c->headers[i].name, c->headers[i].value);
+	for (i = 0; i < res.nadd; i++)
+		lines[nlines++] = put_line(blk, &pos, res.add[i].name, res.add[i].value);
 	sigv4_result_release(&res);
 	{
 		struct http_request hr = {
-			.method = c->method, .url = c->url, .headers = (const char *const *)lines,
+			.method = c->method, .url = c->url, .headers = lines,
 			.nheaders = nlines, .body = c->body, .body_len = c->body_len,
 			.body_limit = c->body_limit ? c->body_limit : AWS_MAX_XML_BODY,
 			.sink = c->sink, .sink_ud = c->sink_ud,
 		};
 		rc = http_submit(c->s->http, &hr, http_done, c, err);
 	}
-	for (i = 0; i < nlines; i++) {
-		/* the Authorization line: wipe before free (http copied it) */
-		memset(lines[i], 0, strlen(lines[i]));
-		free(lines[i]);
-	}
+	/* the Authorization line: wipe before free (http copied it) */
+	memset(blk, 0, total);
+	free(blk);
 	free(lines);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct xfer {
 	char curl_err[CURL_ERROR_SIZE];
 	struct xfer *next;            /* queue */
 	struct xfer *rprev, *rnext;   /* running list */
+	char store[];                 /* url and method (one allocation) */
 };
 
 struct http_pool {
@@ -76,10 +77,8 @@ static void headers_free(struct http_response *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
+	for (i = 0; i < r->nheaders; i++)
+		free(r->headers[i].name);   /* the value is in the same block */
 	free(r->headers);
 	r->headers = NULL;
 	r->nheaders = 0;
@@ -429,8 +428,6 @@ static void xfer_free(struct xfer *x)
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
-	free(x->url);
-	free(x->method);
 	http_response_release(&x->resp);
 	free(x);
 }
@@ -555,10 +552,14 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 		ve--;
 	ALLOC_GROW(r->headers, r->nheaders + 1, r->aheaders);
 	h = &r->headers[r->nheaders++];
-	h->name = xstrndup(ptr, nl);
+	/* name and value in one block (n < HTTP_MAX_HEADER_BYTES: no overflow) */
+	h->name = xmalloc(nl + 1 + (ve - vs) + 1);
 	for (i = 0; i < nl; i++)
-		h->name[i] = (char)tolower((unsigned char)h->name[i]);
-	h->value = xstrndup(ptr + vs, ve - vs);
+		h->name[i] = (char)tolower((unsigned char)ptr[i]);
+	h->name[nl] = '\0';
+	h->value = h->name + nl + 1;
+	memcpy(h->value, ptr + vs, ve - vs);
+	h->value[ve - vs] = '\0';
 	return n;
 }
 
@@ -643,10 +644,18 @@ int http_submit(struct http_pool *p, const struct http_request *req, http_done_f
 		return rc;
 	}
 	free(host);
-	x = xcalloc(1, sizeof(*x));
+	{
+		size_t ul = strlen(req->url), ml = strlen(req->method), sz;
+
+		if (st_add(&sz, sizeof(*x), ul) || st_add(&sz, sz, ml + 2))
+			tk_oom();
+		x = xcalloc(1, sz);
+		x->url = x->store;
+		memcpy(x->url, req->url, ul + 1);
+		x->method = x->store + ul + 1;
+		memcpy(x->method, req->method, ml + 1);
+	}
 	x->pool = p;
-	x->url = xstrdup(req->url);
-	x->method = xstrdup(req->method);
 	x->body = req->body;
 	x->body_len = req->body_len;
 	x->sink = req->sink;
