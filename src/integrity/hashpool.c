@@ -7,6 +7,7 @@
 #define _GNU_SOURCE   /* pthread_setname_np: the workers show as tk-hash in perf/top */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,7 +286,15 @@ static void *worker(void *ud)
 {
 	struct hashpool *p = ud;
 	char *readbuf = NULL;
+	struct sched_param sp;
 
+	/* SCHED_BATCH: a worker woken for a new item does not preempt the
+	 * event loop on its core (issue 17: on 2 cores the loop was switched
+	 * out ~3,700 times a run of 4,900 requests, right after handing a
+	 * finished download over, and fell behind at 256 in flight); the
+	 * workers still take every core the loop leaves.  Best effort. */
+	memset(&sp, 0, sizeof(sp));
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		struct hp_item *it;
