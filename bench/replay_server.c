@@ -23,7 +23,10 @@
  * socket (backlog 4096), epoll loop and timerfd.  Every response is queued
  * with the deadline arrival + latency; as the latency is the same for every
  * request, the queue is a FIFO and one timerfd armed at its head is the whole
- * timer wheel.  TCP_NODELAY, keep-alive, Content-Length bodies.
+ * timer wheel.  TCP_NODELAY, keep-alive, Content-Length bodies.  The
+ * threads run SCHED_BATCH: a request's arrival does not preempt the client
+ * on a shared core (woken, the server waits for the client's time slice or
+ * a free core, as a remote service would not take the client's CPU).
  * Control (not counted): GET /_replay/stats answers {"served": N, "unknown": M,
  * "in_flight": requests received and not yet answered, "now": T}; POST /_replay/now?t=EPOCH hides every object whose LastModified
  * is after T (the world as it was at T: a benchmark steps through the hours).
@@ -36,6 +39,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -1149,7 +1153,12 @@ static void *run(void *arg)
 	struct worker *w = arg;
 	struct epoll_event ev, evs[256];
 	static char lmark, tmark;
+	struct sched_param sp;
 
+	/* SCHED_BATCH: a request arriving does not make the server preempt the
+	 * client it shares the cores with (it stands for a remote service) */
+	memset(&sp, 0, sizeof(sp));
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (w->ep < 0 || w->tfd < 0)
