@@ -138,15 +138,18 @@ class Run:
         os.close(fd)
         before = srv.served() if srv else 0
         self.samples = []
+        self.timeline = []   # (s since start, in flight, answered so far)
         done = threading.Event()
 
         def sampler():
             # the server's in-flight count every 10 ms: how full the client keeps the pipe
             while not done.wait(0.01):
                 try:
-                    self.samples.append(srv.ctl("stats")["in_flight"])
+                    st = srv.ctl("stats")
                 except OSError:
-                    pass
+                    continue
+                self.samples.append(st["in_flight"])
+                self.timeline.append((time.time() - t0, st["in_flight"], st["served"] - before))
         th = threading.Thread(target=sampler, daemon=True) if sample and srv else None
         t0 = time.time()
         if th:
@@ -173,8 +176,20 @@ class Run:
             return ""
         mean = sum(self.samples) / float(len(self.samples))
         low = sum(1 for x in self.samples if x < jobs / 2.0) / float(len(self.samples))
-        return "in flight at the server: mean %.0f of %d, below %d for %.0f%% of the run" % (
+        out = "in flight at the server: mean %.0f of %d, below %d for %.0f%% of the run" % (
             mean, jobs, jobs // 2, 100 * low)
+        # the run's two parts: until 3% of its requests are answered (the
+        # control-plane reads, the cells' listings and digests: round trips
+        # that depend on each other) and the bulk of the downloads after it
+        k = max(1, int(0.03 * self.requests))
+        first = next((x for x in self.timeline if x[2] >= k), None)
+        if first and self.wall > first[0]:
+            bulk = [x[1] for x in self.timeline if x[0] >= first[0]]
+            n = self.requests - first[2]
+            out += ("\n    the first %d requests took %.2f s; the other %d %.2f s: %.0f requests/s, %.0f in flight "
+                    "on average" % (first[2], first[0], n, self.wall - first[0], n / (self.wall - first[0]),
+                                    sum(bulk) / float(max(len(bulk), 1))))
+        return out
 
     def json(self):
         try:
