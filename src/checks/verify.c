@@ -280,7 +280,8 @@ static void global_events(struct vstate *v, const char *owner, const struct trai
 				     "%zu trails record global service events in account '%s'", g, owner);
 }
 
-/* The checks of owner's trail, from its reads (trail_reads.h) */
+/* The checks of owner's trail, from its reads (trail_reads.h; NULL when the
+ * account could not be reached) */
 static void check_trail(struct vstate *v, const char *owner, const struct trail_read *r)
 {
 	const struct tk_config *cfg = v->cfg;
@@ -344,11 +345,9 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 		.sched = v->o->sched, .base = v->o->aws, .region = cfg->home_region,
 		.session_name = VERIFY_SESSION, .external_id = cfg->external_id, .describe = true,
 	};
-	struct trail_read none;
 	size_t i, m = 0;
 	int rc = 0;
 
-	memset(&none, 0, sizeof(none));
 	for (i = 0; i < n; i++) {
 		struct acct_ctx *a = acct_find(v, owners[i]);
 		struct errbuf e;
@@ -377,9 +376,10 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 	if (m)
 		rc = trail_reads_run(&to, rd, m, err);
 	for (i = 0; i < n && !rc; i++) {
-		struct trail_read *r = slot[i] == SIZE_MAX ? &none : &rd[slot[i]];
+		/* no read: the account could not be reached (check_trail says so first) */
+		struct trail_read *r = slot[i] == SIZE_MAX ? NULL : &rd[slot[i]];
 
-		if (r != &none && !acct_find(v, owners[i])) {
+		if (r && !acct_find(v, owners[i])) {
 			/* the context the reads made is the account's from now on */
 			struct acct_ctx *a = acct_add(v, owners[i]);
 
@@ -390,7 +390,6 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 				r->has_ctx = false;
 			}
 		}
-		none.arn = arns[i];
 		check_trail(v, owners[i], r);
 	}
 	for (i = 0; i < m; i++)
