@@ -57,7 +57,7 @@ int apply_merge_policy(json_t **out, const json_t *current, const json_t *desire
 			       "not changing it", subject);
 	placed = xcalloc(nwant ? nwant : 1, sizeof(*placed));
 	res = json_deep_copy(current);
-	json_object_set(res, "Version", json_object_get(desired, "Version"));   /* adds a reference */
+	json_object_set_new(res, "Version", json_deep_copy(json_object_get(desired, "Version")));   /* a copy: desired may be the plan's, shared by threads */
 	sts = json_array();
 	n = json_is_array(cur) ? json_array_size(cur) : 1;
 	for (i = 0; i < n; i++) {
@@ -77,7 +77,7 @@ int apply_merge_policy(json_t **out, const json_t *current, const json_t *desire
 				break;
 		}
 		if (j < nwant) {
-			json_array_append(sts, json_array_get(want, j));   /* adds a reference */
+			json_array_append_new(sts, json_deep_copy(json_array_get(want, j)));   /* a copy */
 			placed[j] = true;
 		}
 		insert_at = json_array_size(sts);
@@ -88,7 +88,7 @@ int apply_merge_policy(json_t **out, const json_t *current, const json_t *desire
 		insert_at = json_array_size(sts);
 	for (j = 0; j < nwant; j++)
 		if (!placed[j])
-			json_array_insert(sts, insert_at++, json_array_get(want, j));   /* adds a reference */
+			json_array_insert_new(sts, insert_at++, json_deep_copy(json_array_get(want, j)));   /* a copy */
 	json_object_set_new(res, "Statement", sts);   /* steals */
 	*out = res;
 	free(placed);

@@ -241,10 +241,12 @@ static json_t *canon_value(const json_t *v)
 		if (k && !strcmp(json_string_value(items[i]), json_string_value(items[k - 1])))
 			continue;
 		items[k++] = items[i];
-		json_array_append(out, items[i]);   /* adds a reference */
+		/* copies: v may be the plan's, read by several threads at once
+		 * (a reference count is a write) */
+		json_array_append_new(out, json_deep_copy(items[i]));
 	}
 	if (k == 1) {
-		json_t *s = json_incref(items[0]);
+		json_t *s = json_deep_copy(items[0]);
 
 		json_decref(out);
 		out = s;
@@ -332,8 +334,11 @@ bool diff_policy_equal(const json_t *a, const json_t *b)
 
 char *diff_json_text(const json_t *doc, bool policy)
 {
-	json_t *n = policy ? diff_policy_normalize(doc) : json_incref((json_t *)(uintptr_t)doc);
-	char *s = n ? json_dumps(n, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+	/* doc is read, never referenced: doctor's workers share the plan's
+	 * documents (a reference count is a write) */
+	json_t *n = policy ? diff_policy_normalize(doc) : NULL;
+	const json_t *d = policy ? n : doc;
+	char *s = d ? json_dumps(d, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 	char *t;
 
 	json_decref(n);

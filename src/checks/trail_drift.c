@@ -133,7 +133,7 @@ static json_t *sorted_list(const json_t *v)
 	size_t i, n;
 
 	if (!json_is_array(v)) {
-		json_array_append(out, (json_t *)(uintptr_t)v);   /* adds a reference */
+		json_array_append_new(out, json_deep_copy(v));   /* a copy: v is only read */
 		return out;
 	}
 	n = json_array_size(v);
@@ -158,11 +158,11 @@ static json_t *canon_field(const json_t *f)
 	json_t *v;
 
 	if (!json_is_object(f))
-		return json_pack("{s:O}", "(not an object)", f);
+		return json_pack("{s:o}", "(not an object)", json_deep_copy(f));
 	o = json_object();
 	json_object_foreach((json_t *)(uintptr_t)f, k, v) {
 		if (!strcmp(k, "Field"))
-			json_object_set(o, k, v);   /* adds a reference */
+			json_object_set_new(o, k, json_deep_copy(v));   /* a copy: v is only read */
 		else if (!(json_is_array(v) && json_array_size(v) == 0))
 			json_object_set_new(o, k, sorted_list(v));   /* steals */
 	}
@@ -177,7 +177,7 @@ static json_t *canon_advanced(const json_t *s)
 	size_t i;
 
 	if (!json_is_object(s))
-		return json_pack("{s:O}", "(not an object)", s);
+		return json_pack("{s:o}", "(not an object)", json_deep_copy(s));
 	o = json_object();
 	fs = json_array();
 	json_object_foreach((json_t *)(uintptr_t)s, k, v) {
@@ -185,7 +185,7 @@ static json_t *canon_advanced(const json_t *s)
 			json_array_foreach(v, i, f)
 				json_array_append_new(fs, canon_field(f));   /* steals */
 		} else {
-			json_object_set(o, k, v);   /* adds a reference */
+			json_object_set_new(o, k, json_deep_copy(v));   /* a copy: v is only read */
 		}
 	}
 	json_object_set_new(o, "FieldSelectors", sorted_list(fs));   /* steals */
@@ -200,30 +200,30 @@ static json_t *canon_basic(const json_t *s)
 	size_t i;
 
 	if (!json_is_object(s))
-		return json_pack("{s:O}", "(not an object)", s);
+		return json_pack("{s:o}", "(not an object)", json_deep_copy(s));
 	o = json_object();
 	dr = json_array();
 	/* defaults filled in; a value of the wrong type stays as it is (and
 	 * then counts as a filter, never as the default) */
 	v = json_object_get(s, "ReadWriteType");
 	if (v)
-		json_object_set(o, "ReadWriteType", (json_t *)(uintptr_t)v);   /* adds a reference */
+		json_object_set_new(o, "ReadWriteType", json_deep_copy(v));   /* a copy */
 	else
 		json_object_set_new(o, "ReadWriteType", json_string("All"));   /* steals */
 	v = json_object_get(s, "IncludeManagementEvents");
 	if (v)
-		json_object_set(o, "IncludeManagementEvents", (json_t *)(uintptr_t)v);   /* adds a reference */
+		json_object_set_new(o, "IncludeManagementEvents", json_deep_copy(v));   /* a copy */
 	else
 		json_object_set_new(o, "IncludeManagementEvents", json_true());   /* steals */
 	v = json_object_get(s, "DataResources");
 	if (v && !json_is_array(v))
-		json_array_append(dr, (json_t *)(uintptr_t)v);   /* adds a reference: kept as it is */
+		json_array_append_new(dr, json_deep_copy(v));   /* a copy, kept as it is */
 	json_array_foreach(v, i, r) {
 		json_t *c = json_object();
 		const json_t *vals = json_object_get(r, "Values");
 
 		if (json_object_get(r, "Type"))
-			json_object_set(c, "Type", json_object_get(r, "Type"));   /* adds a reference */
+			json_object_set_new(c, "Type", json_deep_copy(json_object_get(r, "Type")));   /* a copy */
 		if (vals && !(json_is_array(vals) && !json_array_size(vals)))
 			json_object_set_new(c, "Values", sorted_list(vals));   /* steals */
 		json_array_append_new(dr, c);   /* steals */
