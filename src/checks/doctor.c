@@ -419,7 +419,6 @@ static void *worker(void *arg)
 	struct workers *w = arg;
 	const struct aws_ctx *src = w->o->aws;
 	struct doctor_opts wo = *w->o;
-	struct aws_ctx_options co;
 	struct http_pool *pool = NULL;
 	struct aws_ctx ctx;
 	struct dstate st;
@@ -430,30 +429,10 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&w->lock);
 	seq = ++w->seq;
 	pthread_mutex_unlock(&w->lock);
-	rc = http_pool_new(&pool, w->o->http_opts, &e);
-	if (!rc) {
-		/* a context of its own: its pool, its endpoint cache; the
-		 * credentials as they are now (no shared refresh across threads:
-		 * if they expire during the run, the calls fail and the cells are
-		 * unexamined, never healthy) */
-		memset(&co, 0, sizeof(co));
-		co.http = pool;
-		co.creds = &src->creds;
-		co.region = src->region;
-		co.endpoints = src->endpoints;
-		co.clock = src->clock;
-		co.clock_ud = src->clock_ud;
-		co.sleep_ms = src->sleep_ms;
-		co.sleep_ud = src->sleep_ud;
-		co.seed = src->rng + (uint64_t)seq * 7919u;
-		co.max_attempts = src->max_attempts;
-		co.backoff_scale = src->backoff_scale;
-		rc = aws_ctx_init(&ctx, &co, &e);
-		if (rc) {
-			http_pool_free(pool);
-			pool = NULL;
-		}
-	}
+	/* a context of its own: its pool, its endpoint cache; the credentials
+	 * as they are now (if they expire during the run, the calls fail and
+	 * the cells are unexamined, never healthy) */
+	rc = aws_ctx_fork(&ctx, &pool, src, w->o->http_opts, (unsigned)seq, &e);
 	if (rc) {
 		first_failure(w, rc, &e);
 		return NULL;

@@ -138,6 +138,19 @@ void findings_release(struct findings *f)
 	findings_init(f);
 }
 
+void findings_move(struct findings *to, struct findings *from)
+{
+	if (!from->n) {
+		findings_release(from);
+		return;
+	}
+	ALLOC_GROW(to->v, to->n + from->n, to->alloc);
+	memcpy(to->v + to->n, from->v, from->n * sizeof(*from->v));
+	to->n += from->n;
+	free(from->v);
+	findings_init(from);
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;

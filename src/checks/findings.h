@@ -94,6 +94,8 @@ void findings_release(struct findings *f);
 void findings_add(struct findings *f, enum finding_code code, const char *account,
 		  const char *region, const char *bucket, const char *key,
 		  const char *fmt, ...) TK_PRINTF(7, 8);
+/* Move every finding of from to the end of to, in order; from is left empty. */
+void findings_move(struct findings *to, struct findings *from);
 /* Stable order: account, region, code, bucket, key, message. */
 void findings_sort(struct findings *f);
 size_t findings_count(const struct findings *f, enum finding_code code);

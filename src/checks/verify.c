@@ -1,5 +1,6 @@
 /* verify.c: see verify.h. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -631,6 +632,7 @@ struct vrun {
 	struct cell_stats *fresh, *integ;
 	struct validate_anchor *anchors;
 	bool *present;              /* per configured account: has its prefix */
+	bool integ_ran;             /* step 3 ran (its anchors may be new) */
 };
 
 /* step results: go on, stop and tally what there is (the cells got
@@ -794,14 +796,12 @@ static int delivery(struct vrun *r, struct errbuf *err)
 	return STEP_NEXT;
 }
 
-/* 3. integrity over the window, from the --state anchors; cells without
- * any finding in this whole run get their new anchor */
+/* 3. integrity over the window, from the --state anchors */
 static int integrity(struct vrun *r, struct errbuf *err)
 {
 	struct vstate *v = &r->v;
 	const struct verify_opts *o = v->o;
 	size_t i;
-	int rc;
 
 	r->vo.list_only = 0;
 	r->vo.start = o->start;
@@ -820,20 +820,148 @@ static int integrity(struct vrun *r, struct errbuf *err)
 		}
 		r->vo.anchors = r->anchors;
 	}
-	rc = validate_run(&r->vo, v->out, &r->integ, err);
-	if (rc || !r->anchors)
-		return rc;
-	{
-		bool *has = cells_with_findings(v->out, v->cells, v->ncells);
+	r->integ_ran = true;
+	return validate_run(&r->vo, v->out, &r->integ, err);
+}
 
-		for (i = 0; i < v->ncells; i++)
-			if (r->anchors[i].new_key && !has[i])
-				verify_state_set(o->state, v->cells[i].account, v->cells[i].region,
-						 r->anchors[i].new_key, r->anchors[i].new_sig,
-						 r->anchors[i].new_end);
-		free(has);
+/* After every step: the cells without any finding in this whole run get
+ * their new anchor (--state) */
+static void new_anchors(struct vrun *r)
+{
+	struct vstate *v = &r->v;
+	bool *has;
+	size_t i;
+
+	if (!r->anchors || !r->integ_ran)
+		return;
+	has = cells_with_findings(v->out, v->cells, v->ncells);
+	for (i = 0; i < v->ncells; i++)
+		if (r->anchors[i].new_key && !has[i])
+			verify_state_set(v->o->state, v->cells[i].account, v->cells[i].region,
+					 r->anchors[i].new_key, r->anchors[i].new_sig, r->anchors[i].new_end);
+	free(has);
+}
+
+/* 2 and 3: the bucket's reads */
+static int data_plane(struct vrun *r, struct errbuf *err)
+{
+	int rc = delivery(r, err);
+
+	if (rc == STEP_NEXT && r->v.o->integrity)
+		rc = integrity(r, err);
+	return rc;
+}
+
+/* Step 1 on a thread of its own while this one does 2 and 3: the control
+ * plane's round trips (its accounts' roles, the trails, the key, the
+ * organization) wait for nothing the bucket's reads need, nor these for
+ * them.  Its own context (aws_ctx_fork: pool, endpoint cache, the caller's
+ * credentials as they are now), scheduler, account contexts and findings;
+ * the central account's context made before the split is given to it (its
+ * credentials: no second AssumeRole).  The findings are merged as a run of
+ * one step after another has them: the control plane's first. */
+struct side {
+	struct vstate v;
+	struct verify_opts o;
+	struct findings out;
+	struct aws_ctx base;
+	struct http_pool *pool;
+	struct aws_sched *sched;
+	pthread_t th;
+	int rc;
+	struct errbuf err;
+};
+
+static void *side_main(void *arg)
+{
+	struct side *s = arg;
+
+	s->rc = control_plane(&s->v, &s->err);
+	return NULL;
+}
+
+static void side_release(struct side *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->v.nac; i++) {
+		if (!s->v.ac[i]->rc)
+			aws_ctx_release(&s->v.ac[i]->ctx);
+		free(s->v.ac[i]);
+	}
+	free(s->v.ac);
+	free(s->v.caller);
+	free(s->v.key_arn);
+	findings_release(&s->out);
+	aws_sched_free(s->sched);
+	aws_ctx_release(&s->base);
+	http_pool_free(s->pool);
+}
+
+/* 0: the thread runs; else the steps go one after another */
+static int side_start(struct side *s, struct vstate *v, const struct acct_ctx *central)
+{
+	struct acct_ctx *a;
+	struct errbuf e;
+
+	memset(s, 0, sizeof(*s));
+	err_clear(&e);
+	if (aws_ctx_fork(&s->base, &s->pool, v->o->aws, v->o->http_opts, 1, &e))
+		return -1;
+	aws_sched_new(&s->sched, s->pool);
+	findings_init(&s->out);
+	s->o = *v->o;
+	s->o.aws = &s->base;
+	s->o.sched = s->sched;
+	s->o.progress = NULL;
+	s->v.o = &s->o;
+	s->v.cfg = v->cfg;
+	s->v.out = &s->out;
+	s->v.caller = v->caller ? xstrdup(v->caller) : NULL;
+	s->v.cells = v->cells;
+	s->v.ncells = v->ncells;
+	s->v.trail_owner = v->trail_owner;
+	s->v.first_shard = v->first_shard;
+	a = acct_add(&s->v, central->account);
+	a->rc = central->rc;
+	snprintf(a->msg, sizeof(a->msg), "%s", central->msg);
+	if (!a->rc && (a->rc = aws_ctx_clone(&a->ctx, &s->base, v->cfg->home_region, &central->ctx.creds, &e)))
+		snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+	if (!s->sched || pthread_create(&s->th, NULL, side_main, s)) {
+		side_release(s);
+		return -1;
 	}
 	return 0;
+}
+
+/* Steps 1, 2 and 3: the control plane beside the bucket's reads when there
+ * is a pool for it (struct side), else one after another */
+static int checks(struct vrun *r, struct errbuf *err)
+{
+	struct vstate *v = &r->v;
+	struct findings *out = v->out, data;
+	struct side s;
+	int rc;
+
+	if (!v->o->http_opts || side_start(&s, v, verify_ctx_for(v, config_central_account(v->cfg)))) {
+		rc = control_plane(v, err);
+		return rc ? rc : data_plane(r, err);
+	}
+	findings_init(&data);
+	v->out = &data;
+	rc = data_plane(r, err);
+	pthread_join(s.th, NULL);
+	v->out = out;
+	findings_move(out, &s.out);
+	findings_move(out, &data);
+	if (s.rc) {
+		/* the control plane's error stops the run, as it would have
+		 * before the bucket was read */
+		rc = s.rc;
+		*err = s.err;
+	}
+	side_release(&s);
+	return rc;
 }
 
 /* the per-cell statistics of the run */
@@ -913,15 +1041,11 @@ int verify_run(const struct verify_opts *o, struct findings *out, struct cell_st
 		goto tally;
 	r.present = xcalloc(cfg->naccounts + 1, sizeof(*r.present));
 	rc = identify(&r, err);
-	if (rc == STEP_NEXT) {
-		rc = control_plane(v, err);
-		if (!rc)
-			rc = delivery(&r, err);
-	}
-	if (rc == STEP_NEXT && o->integrity)
-		rc = integrity(&r, err);
+	if (rc == STEP_NEXT)
+		rc = checks(&r, err);
 	if (rc < 0)
 		goto done;
+	new_anchors(&r);
 tally:
 	*cells_out = tally(&r);
 	*ncells = v->ncells;

@@ -78,6 +78,10 @@ struct verify_opts {
 	bool integrity;
 	struct aws_ctx *aws;            /* the caller's credentials */
 	struct aws_sched *sched;        /* async scheduler on aws->http */
+	/* the pool of the control plane's own thread (step 1 runs beside steps
+	 * 2 and 3, on a context of its own: aws_ctx_fork); NULL: the steps one
+	 * after another on aws */
+	const struct http_pool_options *http_opts;
 	void (*progress)(void *ud, const struct validate_progress *p);
 	void *progress_ud;
 	/* --shard K/N: 1 <= shard_index <= shard_count; 0/0: no sharding */

@@ -36,35 +36,28 @@ void awsenv_pool_deadline(struct http_pool_options *po)
 	po->deadline_ms = cli_deadline_ms();
 }
 
+/* Every HTTP pool of a command (awsenv_open's, and its workers' own): CA
+ * bundle, --no-verify-ssl (refused by http.c for non-loopback hosts),
+ * --timeout, -v trace with secrets redacted. */
 void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight)
 {
 	memset(po, 0, sizeof(*po));
-	po->max_in_flight = in_flight;
+	po->max_in_flight = in_flight > 0 ? in_flight : HTTP_DEFAULT_IN_FLIGHT;
 	po->ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
 	if (po->ca_bundle && !*po->ca_bundle)
 		po->ca_bundle = NULL;
 	po->insecure = g_cli.no_verify_ssl;
 	awsenv_pool_deadline(po);   /* --timeout */
+	if (g_cli.verbose > 0)
+		po->debug = debug_line;   /* one fprintf a line: whole lines from any thread */
 }
 
-/* The HTTP pool every command uses: CA bundle, --no-verify-ssl (refused by
- * http.c for non-loopback hosts), -v trace with secrets redacted. */
 static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct errbuf *err)
 {
 	struct http_pool_options po;
 
-	memset(&po, 0, sizeof(po));
-	po.max_in_flight = jobs > 0 ? jobs : HTTP_DEFAULT_IN_FLIGHT;
-	po.ca_bundle = g_cli.ca_bundle ? g_cli.ca_bundle : getenv("AWS_CA_BUNDLE");
-	if (po.ca_bundle && !*po.ca_bundle)
-		po.ca_bundle = NULL;
-	po.insecure = g_cli.no_verify_ssl;
-	awsenv_pool_deadline(&po);
-	if (g_cli.verbose > 0) {
-		po.debug = debug_line;
-		po.debug_ud = NULL;
-		debug_cmd = cmd;
-	}
+	awsenv_worker_pool_options(&po, jobs);
+	debug_cmd = cmd;
 	return http_pool_new(out, &po, err);
 }
 

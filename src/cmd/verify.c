@@ -233,6 +233,7 @@ static int verify_execute(const struct verify_args *a, const struct tk_config *c
 			  const struct plan *plan, struct verify_state *state)
 {
 	struct verify_opts vo;
+	struct http_pool_options ho;
 	struct cell_stats *cells = NULL;
 	size_t ncells = 0, i;
 	struct findings f;
@@ -263,6 +264,9 @@ static int verify_execute(const struct verify_args *a, const struct tk_config *c
 	vo.start_explicit = a->start_s != NULL;
 	vo.aws = &env.ctx;
 	vo.sched = env.sched;
+	/* the control plane's own thread: the trail reads of many accounts at once */
+	awsenv_worker_pool_options(&ho, a->jobs);
+	vo.http_opts = &ho;
 	if (cli_progress_enabled()) {
 		vo.progress = report_progress;
 		vo.progress_ud = &pud;

@@ -49,6 +49,7 @@ struct vcell {
 	int failed;                     /* cell_unchecked reported: stop */
 	size_t unref_from;              /* findings index before chain_unreferenced */
 	size_t next_log;                /* PH_LOGS: next chain log to fetch */
+	bool wait_keys;                 /* listed; its digests wait for the public keys */
 };
 
 /* one queued unit of online work */
@@ -82,6 +83,7 @@ struct vrun {
 	char **key_fail;                /* per distinct region: error message, or NULL */
 	const char **key_regions;
 	size_t nkey_regions;
+	size_t keys_pending;            /* regions whose ListPublicKeys is not over */
 	struct job *qhead, *qtail;
 	/* cells whose log files are being fetched, in order; each holds one
 	 * "pending" token until its last log job is made (jobs are made lazily:

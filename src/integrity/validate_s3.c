@@ -344,6 +344,39 @@ static void log_done(void *ud, struct aws_async_result *res)
 	job_done(r, j);
 }
 
+/* The key failure of c's region, NULL when its keys are in */
+static const char *keys_failed(const struct vrun *r, const struct vcell *c)
+{
+	size_t k;
+
+	for (k = 0; k < r->nkey_regions; k++)
+		if (!strcmp(r->key_regions[k], c->region))
+			return r->key_fail[k];
+	return NULL;
+}
+
+/* One region's ListPublicKeys is over (every page, or its failure).  After
+ * the last, the listed cells that waited go on: to their digests, or
+ * unchecked when their region's keys could not be had.  (Digests are
+ * verified on the hash pool, which reads r->keys: none is fetched before
+ * every key is in.) */
+static void keys_region_over(struct vrun *r)
+{
+	size_t i;
+
+	if (--r->keys_pending)
+		return;
+	for (i = 0; i < r->next_cell; i++) {
+		struct vcell *c = &r->cells[i];
+
+		if (c->wait_keys) {
+			c->wait_keys = false;
+			if (!c->pending)
+				cell_advance(c);
+		}
+	}
+}
+
 static void keys_done(void *ud, struct aws_async_result *res)
 {
 	struct job *j = ud;
@@ -352,6 +385,7 @@ static void keys_done(void *ud, struct aws_async_result *res)
 	json_t *doc = NULL, *list;
 	json_error_t je;
 	struct errbuf e;
+	bool more = false;
 
 	if (res->rc) {
 		r->key_fail[ri] = xstrdup(res->errmsg);
@@ -383,11 +417,14 @@ static void keys_done(void *ud, struct aws_async_result *res)
 				nj->region = xstrdup(j->region);
 				nj->pages = j->pages + 1;
 				enqueue(r, nj);
+				more = true;
 			}
 		}
 	}
 done:
 	json_decref(doc);
+	if (!more)
+		keys_region_over(r);
 	job_done(r, j);
 }
 
@@ -595,8 +632,6 @@ static void pump(struct vrun *r)
  * their region's public keys could not be had). */
 static void start_cells(struct vrun *r)
 {
-	size_t k;
-
 	if (r->starting)
 		return;
 	r->starting = true;
@@ -604,9 +639,8 @@ static void start_cells(struct vrun *r)
 		struct vcell *c = &r->cells[r->next_cell++];
 
 		r->prog.cells_active++;
-		for (k = 0; k < r->nkey_regions; k++)
-			if (!strcmp(r->key_regions[k], c->region) && r->key_fail[k])
-				vd_cell_fail(c, NULL, "cannot get the public keys: ", r->key_fail[k]);
+		if (!r->keys_pending && keys_failed(r, c))
+			vd_cell_fail(c, NULL, "cannot get the public keys: ", keys_failed(r, c));
 		if (c->failed) {
 			cell_advance(c);
 			continue;
@@ -645,6 +679,16 @@ static void cell_advance(struct vcell *c)
 	switch (c->phase) {
 	case PH_LIST:
 		if (r->o->list_only) {
+			cell_done(c);
+			return;
+		}
+		if (r->keys_pending) {
+			c->wait_keys = true;   /* keys_region_over goes on */
+			return;
+		}
+		if (keys_failed(r, c)) {
+			vd_cell_fail(c, NULL, "cannot get the public keys: ", keys_failed(r, c));
+			vd_finish_cell_stats(c);
 			cell_done(c);
 			return;
 		}
@@ -726,7 +770,9 @@ int vd_online_run(struct vrun *r, struct errbuf *err)
 		return err_set(err, TK_EUSAGE, "cannot create '%s': %s", o->save_dir, strerror(errno));
 	if (o->list_only)
 		goto cells;
-	/* 1. public keys, once per region of the cells (and the home region) */
+	/* 1. public keys, once per region of the cells (and the home region),
+	 * asked for with the cells' first listings: a listed cell waits for
+	 * them before its digests (cell_advance) */
 	r->key_regions = xcalloc(o->ncells + 1, sizeof(*r->key_regions));
 	r->key_fail = xcalloc(o->ncells + 1, sizeof(*r->key_fail));
 	for (i = 0; i <= o->ncells; i++) {
@@ -745,12 +791,7 @@ int vd_online_run(struct vrun *r, struct errbuf *err)
 		j->region = xstrdup(r->key_regions[k]);
 		enqueue(r, j);
 	}
-	pump(r);
-	rc = aws_sched_run(o->sched, err);
-	if (rc)
-		return rc;
-	if (r->fatal)
-		return err_set(err, r->fatal, "%s", r->fatal_err.msg);
+	r->keys_pending = r->nkey_regions;
 cells:
 	/* 2. every cell: list, digests, logs (max_active at a time) */
 	r->max_active = o->max_active_cells ? o->max_active_cells : VALIDATE_ACTIVE_CELLS;

@@ -98,6 +98,36 @@ int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *re
 	return aws_ctx_init(out, &o, err);
 }
 
+int aws_ctx_fork(struct aws_ctx *out, struct http_pool **pool, const struct aws_ctx *src,
+		 const struct http_pool_options *http_opts, unsigned seq, struct errbuf *err)
+{
+	struct aws_ctx_options o;
+	int rc;
+
+	*pool = NULL;
+	rc = http_pool_new(pool, http_opts, err);
+	if (rc)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.http = *pool;
+	o.creds = &src->creds;
+	o.region = src->region;
+	o.endpoints = src->endpoints;
+	o.clock = src->clock;
+	o.clock_ud = src->clock_ud;
+	o.sleep_ms = src->sleep_ms;
+	o.sleep_ud = src->sleep_ud;
+	o.seed = src->rng + (uint64_t)seq * 7919u;
+	o.max_attempts = src->max_attempts;
+	o.backoff_scale = src->backoff_scale;
+	rc = aws_ctx_init(out, &o, err);
+	if (rc) {
+		http_pool_free(*pool);
+		*pool = NULL;
+	}
+	return rc;
+}
+
 int aws_query_add(struct buf *q, const char *name, const char *value)
 {
 	char *n = sigv4_uri_encode(name, strlen(name), false);

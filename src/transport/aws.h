@@ -87,6 +87,15 @@ void aws_ctx_release(struct aws_ctx *ctx);
 int aws_ctx_clone(struct aws_ctx *out, const struct aws_ctx *src, const char *region,
 		  const struct aws_creds *creds, struct errbuf *err);
 
+/* A context for another thread: the settings of src, its credentials as
+ * they are now (no refresh: src's refresh state is not shared across
+ * threads; calls after they expire fail, never pass), a new HTTP pool made
+ * with http_opts (*pool, the caller frees it after aws_ctx_release), an
+ * endpoint cache of its own, the backoff RNG seeded from src and seq.
+ * Returns 0 or an error (nothing to release). */
+int aws_ctx_fork(struct aws_ctx *out, struct http_pool **pool, const struct aws_ctx *src,
+		 const struct http_pool_options *http_opts, unsigned seq, struct errbuf *err);
+
 /* One request with signing, retries and error parsing (all protocols). */
 struct aws_request {
 	const char *service;        /* endpoint service: "s3", "cloudtrail", "kms", "sts", "organizations" */

@@ -189,6 +189,8 @@ def stats(world, body):
             "writes_per_account": per_acct, "next": len(world.calls),
             "faults_injected": dict(world.faults.injected) if world.faults else {},
             "max_in_flight": dict(world.faults.max_in_flight) if world.faults else {},
+            "in_flight_with": ({k: sorted(v) for k, v in world.faults.in_flight_with.items()}
+                               if world.faults else {}),
             "events": len(world.events), "now": iso8601(world.now)}
 
 

@@ -45,6 +45,9 @@ class Faults:
         # "service:Operation", and the most seen (stats "max_in_flight")
         self.in_flight = {}
         self.max_in_flight = {}
+        # per "service:Operation", the other operations seen in their added
+        # latency at the same time (stats "in_flight_with")
+        self.in_flight_with = {}
 
     def active(self):
         return (self.latency or any(self.rates.values()) or self.forced
@@ -140,6 +143,10 @@ def before(world, ctx):
         with world.lock:
             n = f.in_flight[key] = f.in_flight.get(key, 0) + 1
             f.max_in_flight[key] = max(f.max_in_flight.get(key, 0), n)
+            for other, m in f.in_flight.items():
+                if m and other != key:
+                    f.in_flight_with.setdefault(key, set()).add(other)
+                    f.in_flight_with.setdefault(other, set()).add(key)
         try:
             time.sleep(latency)
         finally:

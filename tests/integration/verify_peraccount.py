@@ -188,7 +188,7 @@ def run(fa, tmp):
     # every account's trail on the async scheduler, not one after another) ---
     fa.post("set_faults", latency_ms=300)
     since = fa.post("stats")["next"]
-    rc, doc, out, err = verify(fa, accts, cfg, "--since", "3h", "--no-integrity", now=now)
+    rc, doc, out, err = verify(fa, accts, cfg, "--since", "3h", now=now)
     st = fa.post("stats", since=since)
     fa.post("set_faults")
     mif = st.get("max_in_flight", {})
@@ -199,6 +199,16 @@ def run(fa, tmp):
     check(mif.get("sts:AssumeRole", 0) >= 2 and mif.get("cloudtrail:GetTrail", 0) >= 2
           and mif.get("cloudtrail:GetTrailStatus", 0) >= 2,
           "the accounts' AssumeRole and trail reads are in flight together", json.dumps(mif))
+    # and beside the bucket's reads: the control plane runs on its own thread
+    # while the central bucket is listed (one after the other, no trail read
+    # would ever be in flight with a listing)
+    wth = st.get("in_flight_with", {})
+    check("s3:ListObjectsV2" in wth.get("cloudtrail:GetTrail", []),
+          "the trail reads are in flight while the central bucket is listed", json.dumps(wth))
+    # the integrity's public keys are asked for with the cells' first
+    # listings, not before them
+    check("s3:ListObjectsV2" in wth.get("cloudtrail:ListPublicKeys", []),
+          "ListPublicKeys is in flight with the cells' listings", json.dumps(wth))
 
     # doctor (its own cell selection, so that only doctor_run reads the
     # trails concurrently): every examined account's trail, with the role
