@@ -16,8 +16,8 @@ to the reference "the same calls one after another" (calls x latency):
 and the most calls of one operation in flight at once (max_in_flight).
 Exit 1 when a verdict is wrong.  Environment: ACCOUNTS (default 100, 40
 under `make bench`), LATENCY_MS (default 50), MONITORING=1 (a [monitoring]
-section: its reads of each account's log group, topic and alarms still go
-one after another), TRAILKEEP_BIN.
+section: its reads of each account's log group, topic and alarms, one after
+another within an account, several accounts at once), TRAILKEEP_BIN.
 """
 import json
 import os

@@ -26,6 +26,7 @@
 #include "trail_drift.h"
 #include "trail_reads.h"
 #include "verify_state.h"
+#include "workers.h"
 #include "banned.h"
 
 #define VERIFY_SESSION "trailkeep-verify"
@@ -201,6 +202,22 @@ static int planned_key(struct vstate *v, const char **arn, const char **msg)
 	return v->key_rc;
 }
 
+/* The trail's key is compared with the planned one: both name a key */
+static bool key_compared(const json_t *create, const struct ct_trail *t)
+{
+	return json_string_value(json_object_get(create, "KmsKeyId")) && t->kms_key_id && *t->kms_key_id;
+}
+
+/* The plan's file of owner's trail (NULL: the plan has none) */
+static const struct plan_file *planned_trail(const struct vstate *v, const char *owner)
+{
+	char *path = xasprintf("accounts/%s/trail.json", owner);
+	const struct plan_file *pf = plan_find(v->o->plan, path);
+
+	free(path);
+	return pf;
+}
+
 /* trail_config_drift / validation_disabled: whatever apply would change on
  * the trail (trail_drift.h).  The planned KmsKeyId is an alias: it is
  * resolved with DescribeKey; a key that cannot be resolved makes the cells
@@ -209,8 +226,7 @@ static void drift_findings(struct vstate *v, const char *owner, const struct ct_
 {
 	const struct tk_config *cfg = v->cfg;
 	const char *unit = cfg->mode == TK_MODE_ORGANIZATION ? NULL : owner;
-	char *path = xasprintf("accounts/%s/trail.json", owner);
-	const struct plan_file *pf = plan_find(v->o->plan, path);
+	const struct plan_file *pf = planned_trail(v, owner);
 	const json_t *create = pf ? json_object_get(pf->doc, "CreateTrail") : NULL;
 	const char *karn = NULL, *kmsg = "";
 	struct trail_drift d;
@@ -219,12 +235,11 @@ static void drift_findings(struct vstate *v, const char *owner, const struct ct_
 	int krc = 0;
 
 	memset(&d, 0, sizeof(d));
-	free(path);
 	if (!pf) {
 		verify_unchecked(v, unit, "cannot compare the trail", "the plan has no trail for this account");
 		return;
 	}
-	if (json_string_value(json_object_get(create, "KmsKeyId")) && t->kms_key_id && *t->kms_key_id) {
+	if (key_compared(create, t)) {
 		krc = planned_key(v, &karn, &kmsg);
 		if (krc == TK_ENOTFOUND)
 			verify_trail_finding(v, owner, F_TRAIL_CONFIG_DRIFT, NULL,
@@ -332,6 +347,103 @@ static void check_trail(struct vstate *v, const char *owner, const struct trail_
 	global_events(v, owner, r);
 }
 
+/* check_trail of owners[i] with reads[i], for every i.  With [monitoring],
+ * each owner's checks make about seven calls of their own, one depending on
+ * the other (log group, topic, its key, subscriptions, metric filters,
+ * alarms): the owners are then checked in parallel, VERIFY_OWNER_WORKERS at
+ * a time, each worker on a vstate of its own (vfork: its pool, the owner's
+ * context from the trail reads), each owner's findings apart, merged in
+ * owners' order as one after another would have them.  The planned key
+ * (planned_key: one DescribeKey a run) is read first when a check will
+ * compare it.  Owners no worker took (no pool for them) are checked here. */
+#define VERIFY_OWNER_WORKERS 16
+
+struct owner_jobs {
+	struct vstate *v;               /* read-only while the workers run */
+	const char *const *owners;
+	const struct trail_read *const *reads;
+	struct findings *out;           /* per owner */
+	bool *done;
+	size_t n, next;
+	unsigned seq;
+	pthread_mutex_t lock;
+};
+
+static void *owner_worker(void *arg)
+{
+	struct owner_jobs *w = arg;
+	struct vfork f;
+	unsigned seq;
+	size_t i;
+
+	pthread_mutex_lock(&w->lock);
+	seq = ++w->seq + 1;
+	pthread_mutex_unlock(&w->lock);
+	if (vfork_init(&f, w->v, NULL, seq))
+		return NULL;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		i = w->next < w->n ? w->next++ : w->n;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->n)
+			break;
+		if (acct_find(w->v, w->owners[i]))
+			vfork_adopt(&f, acct_find(w->v, w->owners[i]));
+		f.v.out = &w->out[i];
+		check_trail(&f.v, w->owners[i], w->reads[i]);
+		w->done[i] = true;
+	}
+	vfork_release(&f);
+	return NULL;
+}
+
+static void check_owners(struct vstate *v, const char *const *owners, const struct trail_read *const *reads,
+			 size_t n)
+{
+	struct findings *out = v->out;
+	struct owner_jobs w;
+	const char *arn, *msg;
+	size_t i;
+
+	if (!v->cfg->monitoring || n < 2 || !v->o->http_opts) {
+		for (i = 0; i < n; i++)
+			check_trail(v, owners[i], reads[i]);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const struct plan_file *pf = planned_trail(v, owners[i]);
+		const struct trail_read *r = reads[i];
+
+		if (pf && r && !r->ctx_r.rc && !r->trail_r.rc && !r->sel_r.rc &&
+		    key_compared(json_object_get(pf->doc, "CreateTrail"), &r->trail)) {
+			planned_key(v, &arn, &msg);
+			break;
+		}
+	}
+	memset(&w, 0, sizeof(w));
+	w.v = v;
+	w.owners = owners;
+	w.reads = reads;
+	w.n = n;
+	w.out = xcalloc(n, sizeof(*w.out));
+	w.done = xcalloc(n, sizeof(*w.done));
+	for (i = 0; i < n; i++)
+		findings_init(&w.out[i]);
+	pthread_mutex_init(&w.lock, NULL);
+	tk_run_workers(n < VERIFY_OWNER_WORKERS ? (int)n : VERIFY_OWNER_WORKERS, owner_worker, &w);
+	pthread_mutex_destroy(&w.lock);
+	for (i = 0; i < n; i++) {
+		if (!w.done[i]) {
+			v->out = &w.out[i];
+			check_trail(v, owners[i], reads[i]);
+			v->out = out;
+		}
+		findings_move(out, &w.out[i]);
+	}
+	free(w.out);
+	free(w.done);
+}
+
 /* The trails of owners[0..n), read together on the scheduler; each
  * owner's context joins v's (verify_ctx_for finds it), then each trail is
  * checked in order.  An owner with no way in is checked without reads
@@ -342,6 +454,7 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 	struct trail_read *rd = xcalloc(n ? n : 1, sizeof(*rd));
 	char **roles = xcalloc(n ? n : 1, sizeof(*roles)), **arns = xcalloc(n ? n : 1, sizeof(*arns));
 	size_t *slot = xcalloc(n ? n : 1, sizeof(*slot));     /* owner i's read: rd[slot[i]] */
+	const struct trail_read **reads = xcalloc(n ? n : 1, sizeof(*reads));
 	struct trail_reads_opts to = {
 		.sched = v->o->sched, .base = v->o->aws, .region = cfg->home_region,
 		.session_name = VERIFY_SESSION, .external_id = cfg->external_id, .describe = true,
@@ -380,6 +493,7 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 		/* no read: the account could not be reached (check_trail says so first) */
 		struct trail_read *r = slot[i] == SIZE_MAX ? NULL : &rd[slot[i]];
 
+		reads[i] = r;
 		if (r && !acct_find(v, owners[i])) {
 			/* the context the reads made is the account's from now on */
 			struct acct_ctx *a = acct_add(v, owners[i]);
@@ -391,8 +505,9 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 				r->has_ctx = false;
 			}
 		}
-		check_trail(v, owners[i], r);
 	}
+	if (!rc)
+		check_owners(v, owners, reads, n);
 	for (i = 0; i < m; i++)
 		trail_read_release(&rd[i]);
 	for (i = 0; i < n; i++) {
@@ -400,6 +515,7 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 		free(arns[i]);
 	}
 	free(slot);
+	free(reads);
 	free(rd);
 	free(roles);
 	free(arns);
@@ -861,12 +977,8 @@ static int data_plane(struct vrun *r, struct errbuf *err)
  * credentials: no second AssumeRole).  The findings are merged as a run of
  * one step after another has them: the control plane's first. */
 struct side {
-	struct vstate v;
-	struct verify_opts o;
+	struct vfork f;
 	struct findings out;
-	struct aws_ctx base;
-	struct http_pool *pool;
-	struct aws_sched *sched;
 	pthread_t th;
 	int rc;
 	struct errbuf err;
@@ -876,59 +988,20 @@ static void *side_main(void *arg)
 {
 	struct side *s = arg;
 
-	s->rc = control_plane(&s->v, &s->err);
+	s->rc = control_plane(&s->f.v, &s->err);
 	return NULL;
-}
-
-static void side_release(struct side *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->v.nac; i++) {
-		if (!s->v.ac[i]->rc)
-			aws_ctx_release(&s->v.ac[i]->ctx);
-		free(s->v.ac[i]);
-	}
-	free(s->v.ac);
-	free(s->v.caller);
-	free(s->v.key_arn);
-	findings_release(&s->out);
-	aws_sched_free(s->sched);
-	aws_ctx_release(&s->base);
-	http_pool_free(s->pool);
 }
 
 /* 0: the thread runs; else the steps go one after another */
 static int side_start(struct side *s, struct vstate *v, const struct acct_ctx *central)
 {
-	struct acct_ctx *a;
-	struct errbuf e;
-
 	memset(s, 0, sizeof(*s));
-	err_clear(&e);
-	if (aws_ctx_fork(&s->base, &s->pool, v->o->aws, v->o->http_opts, 1, &e))
-		return -1;
-	aws_sched_new(&s->sched, s->pool);
 	findings_init(&s->out);
-	s->o = *v->o;
-	s->o.aws = &s->base;
-	s->o.sched = s->sched;
-	s->o.progress = NULL;
-	s->v.o = &s->o;
-	s->v.cfg = v->cfg;
-	s->v.out = &s->out;
-	s->v.caller = v->caller ? xstrdup(v->caller) : NULL;
-	s->v.cells = v->cells;
-	s->v.ncells = v->ncells;
-	s->v.trail_owner = v->trail_owner;
-	s->v.first_shard = v->first_shard;
-	a = acct_add(&s->v, central->account);
-	a->rc = central->rc;
-	snprintf(a->msg, sizeof(a->msg), "%s", central->msg);
-	if (!a->rc && (a->rc = aws_ctx_clone(&a->ctx, &s->base, v->cfg->home_region, &central->ctx.creds, &e)))
-		snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
-	if (!s->sched || pthread_create(&s->th, NULL, side_main, s)) {
-		side_release(s);
+	if (vfork_init(&s->f, v, &s->out, 1))
+		return -1;
+	vfork_adopt(&s->f, central);
+	if (pthread_create(&s->th, NULL, side_main, s)) {
+		vfork_release(&s->f);
 		return -1;
 	}
 	return 0;
@@ -960,7 +1033,7 @@ static int checks(struct vrun *r, struct errbuf *err)
 		rc = s.rc;
 		*err = s.err;
 	}
-	side_release(&s);
+	vfork_release(&s.f);
 	return rc;
 }
 

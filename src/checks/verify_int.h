@@ -47,6 +47,26 @@ void verify_unchecked(struct vstate *v, const char *account, const char *what, c
 void verify_trail_finding(struct vstate *v, const char *owner, enum finding_code code, const char *bucket,
 			  const char *fmt, ...) TK_PRINTF(5, 6);
 
+/* verify_fork.c: a vstate for another thread (verify's control plane beside
+ * the bucket's reads; the trail owners' checks in parallel): from's settings
+ * and cells, findings into out, its own context (aws_ctx_fork: pool,
+ * endpoint cache, the caller's credentials as they are now; seq seeds its
+ * backoff), scheduler and account contexts, and the key planned_key() read,
+ * if it did.  Returns 0, or -1 when there is no pool for it
+ * (from->o->http_opts NULL) or it cannot be made: the caller does the work
+ * itself.  vfork_adopt: account a's context (made on another thread) joins
+ * f's, with a's credentials (no second AssumeRole) or a's failure. */
+struct vfork {
+	struct vstate v;
+	struct verify_opts o;
+	struct aws_ctx base;
+	struct http_pool *pool;
+	struct aws_sched *sched;
+};
+int vfork_init(struct vfork *f, const struct vstate *from, struct findings *out, unsigned seq);
+void vfork_adopt(struct vfork *f, const struct acct_ctx *a);
+void vfork_release(struct vfork *f);
+
 /* verify_monitoring.c */
 /* [monitoring] on the trail of owner and the resources its alarms need */
 void verify_monitoring_trail(struct vstate *v, const char *owner, const struct ct_trail *t,

@@ -174,6 +174,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, struct 
 			      struct errbuf *err)
 {
 	struct verify_opts vo;
+	struct http_pool_options ho;
 	struct findings f;
 	struct cell_stats *cells = NULL;
 	size_t ncells = 0, alloc = 0, i, j;
@@ -196,6 +197,9 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, struct 
 	vo.integrity = false;
 	vo.aws = &env->ctx;
 	vo.sched = env->sched;
+	/* verify's control plane on its own thread, its owners' checks in parallel */
+	awsenv_worker_pool_options(&ho, 0);
+	vo.http_opts = &ho;
 	rc = verify_run(&vo, &f, &cells, &ncells, err);
 	if (rc)
 		goto done;

@@ -127,6 +127,21 @@ def scenario(mode):
         check(doc is not None and mon_findings(doc) == [], tag + "3 hours later: no monitoring finding",
               (rc, mon_findings(doc), err[-500:]))
         check(rc == 0, tag + "3 hours later: exit 0", (rc, doc and doc["findings"][:3], err[-500:]))
+        if mode != "org":
+            # the owners' [monitoring] reads (about seven calls each, one
+            # after the other) run for several accounts at once (README
+            # "verify and validate"): with 300 ms a call, two accounts'
+            # reads of the same kind are in flight together; same verdict
+            fa.post("set_faults", latency_ms=300)
+            since = fa.post("stats")["next"]
+            rc2, doc2, err2 = verify(fa, accts, cfg)
+            mif = fa.post("stats", since=since).get("max_in_flight", {})
+            fa.post("set_faults")
+            mon_ops = {k: n for k, n in mif.items() if k.split(":")[0] in ("logs", "sns", "cloudwatch")}
+            check(mon_ops and all(n >= 2 for n in mon_ops.values()),
+                  tag + "the accounts' monitoring reads are in flight together", json.dumps(mif))
+            check(rc2 == 0 and doc2 is not None and doc2["findings"] == doc["findings"],
+                  tag + "with 300 ms a call: the same findings, exit 0", (rc2, err2[-500:]))
 
         # 3. the role no longer trusts CloudTrail
         iam = boto_client(fa, "iam", accts[broken])
