@@ -76,7 +76,9 @@ def main():
             print(r.line("verify --jobs %d (integrity, %d h)" % (n, HOURS)) +
                   "\n    " + r.profile(n) + "\n    floor %.2f s (requests / %d x %g ms): %.2fx the floor (target <= 1.2x at 64 and 256)%s"
                   % (floor, n, LATENCY, r.wall / floor if floor else 0, "" if clean else
-                     "  NOT CLEAN: " + (r.err[-300:] or r.out[-300:])))
+                     "  NOT CLEAN: " + (r.err[-300:] or r.out[-300:])) +
+                  "\n    CPU: trailkeep %.2f s + replay server %.2f s; %d cores give %.2f s in 1.2x the floor"
+                  % (r.cpu, r.srv_cpu, os.cpu_count() or 1, (os.cpu_count() or 1) * 1.2 * floor))
         v = rl.Run(validate_args(info), e, srv)
         vdoc = v.json()
         ok = ok and v.rc == 0 and vdoc is not None and not vdoc["findings"]

@@ -98,6 +98,12 @@ class Server:
     def served(self):
         return self.ctl("stats")["served"]
 
+    def cpu(self):
+        """the server's user + system CPU seconds so far (/proc)"""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
     def unknown(self):
         return self.ctl("stats")["unknown"]
 
@@ -137,6 +143,7 @@ class Run:
         fd, tf = tempfile.mkstemp(prefix="tk-time-")
         os.close(fd)
         before = srv.served() if srv else 0
+        srv_cpu0 = srv.cpu() if srv else 0.0
         self.samples = []
         self.timeline = []   # (s since start, in flight, answered so far)
         done = threading.Event()
@@ -161,6 +168,7 @@ class Run:
             done.set()
             th.join()
         self.requests = (srv.served() - before) if srv else 0
+        self.srv_cpu = (srv.cpu() - srv_cpu0) if srv else 0.0   # the replay server's CPU s in the run
         try:
             u, s, m = open(tf).read().split()[-3:]
             self.cpu, self.rss = float(u) + float(s), int(m) / 1024.0
