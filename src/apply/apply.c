@@ -197,7 +197,7 @@ int ap_account_ctx(struct aws_ctx *out, struct session *s, struct run *r, const 
 		aws_creds_release(&creds);
 		return rc;
 	}
-	role = xasprintf("arn:%s:iam::%s:role/%s", r->partition, account, c->assume_role);
+	role = config_role_arn(c, account, c->assume_role);
 	memset(&creds, 0, sizeof(creds));
 	rc = sts_assume_role(&s->base, role, r->o->session_name ? r->o->session_name : "trailkeep-apply",
 			     c->external_id, 0, &creds, NULL, err);

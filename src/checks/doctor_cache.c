@@ -131,8 +131,7 @@ int dr_self_account(struct dstate *st, struct errbuf *err)
 /* the role doctor assumes in account */
 static char *role_arn_for(const struct tk_config *cfg, const char *account)
 {
-	return xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws", account,
-			 cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
+	return config_role_arn(cfg, account, cfg->assume_role ? cfg->assume_role : "OrganizationAccountAccessRole");
 }
 
 static const char *session_name(const struct dstate *st)

@@ -77,8 +77,7 @@ static int acct_role(struct vstate *v, const char *account, char **role, struct 
 		return err_set(err, TK_EUSAGE,
 			       "the credentials are for account '%s', not '%s', and [organization] "
 			       "assume_role is not set", v->caller ? v->caller : "?", account);
-	*role = xasprintf("arn:%s:iam::%s:role/%s", cfg->partition ? cfg->partition : "aws", account,
-			  cfg->assume_role);
+	*role = config_role_arn(cfg, account, cfg->assume_role);
 	return 0;
 }
 

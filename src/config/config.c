@@ -676,6 +676,11 @@ char *config_trail_arn(const struct tk_config *c, const char *account_id)
 			 c->home_region ? c->home_region : "", owner, c->trail_name);
 }
 
+char *config_role_arn(const struct tk_config *c, const char *account_id, const char *role)
+{
+	return xasprintf("arn:%s:iam::%s:role/%s", c->partition ? c->partition : "aws", account_id, role);
+}
+
 bool config_account_excluded(const struct tk_config *c, const char *id)
 {
 	return id && cfgp_strlist_has(&c->exclude_accounts, id);

@@ -124,6 +124,8 @@ const struct tk_account *config_find_account(const struct tk_config *c, const ch
 /* The trail ARN for an account: organization mode -> the org trail in the
  * management account's home region; per-account -> that account's trail. */
 char *config_trail_arn(const struct tk_config *c, const char *account_id);
+/* The ARN of role (a role name) in account_id, in the config's partition. */
+char *config_role_arn(const struct tk_config *c, const char *account_id, const char *role);
 /* Is id listed in [organization] exclude_accounts? */
 bool config_account_excluded(const struct tk_config *c, const char *id);
 /* Central bucket/key account (log_archive_account or management_account). */
