@@ -311,7 +311,7 @@ static int apply_aws_open(struct apply_aws *a, const struct tk_config *cfg)
 	a->env_open = true;
 
 	/* every worker makes its own HTTP pool with these options */
-	awsenv_worker_pool_options(&a->ho, 4);
+	awsenv_pool_options(&a->ho, 4);
 	a->ao.creds = &a->env.creds;
 	a->ao.region = cfg->home_region;
 	a->ao.endpoints = &a->env.endpoints;

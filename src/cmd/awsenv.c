@@ -30,16 +30,10 @@ static void debug_line(void *ud, const char *line)
 	fprintf(stderr, "trailkeep: %s: %s\n", debug_cmd, line);
 }
 
-void awsenv_pool_deadline(struct http_pool_options *po)
-{
-	po->now_ms = cli_mono_ms;
-	po->deadline_ms = cli_deadline_ms();
-}
-
 /* Every HTTP pool of a command (awsenv_open's, and its workers' own): CA
  * bundle, --no-verify-ssl (refused by http.c for non-loopback hosts),
  * --timeout, -v trace with secrets redacted. */
-void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight)
+void awsenv_pool_options(struct http_pool_options *po, int in_flight)
 {
 	memset(po, 0, sizeof(*po));
 	po->max_in_flight = in_flight > 0 ? in_flight : HTTP_DEFAULT_IN_FLIGHT;
@@ -47,7 +41,8 @@ void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight)
 	if (po->ca_bundle && !*po->ca_bundle)
 		po->ca_bundle = NULL;
 	po->insecure = g_cli.no_verify_ssl;
-	awsenv_pool_deadline(po);   /* --timeout */
+	po->now_ms = cli_mono_ms;   /* --timeout */
+	po->deadline_ms = cli_deadline_ms();
 	if (g_cli.verbose > 0)
 		po->debug = debug_line;   /* one fprintf a line: whole lines from any thread */
 }
@@ -56,7 +51,7 @@ static int open_pool(struct http_pool **out, const char *cmd, int jobs, struct e
 {
 	struct http_pool_options po;
 
-	awsenv_worker_pool_options(&po, jobs);
+	awsenv_pool_options(&po, jobs);
 	debug_cmd = cmd;
 	return http_pool_new(out, &po, err);
 }

@@ -46,14 +46,11 @@ struct awsenv {
 	const char *cmd;             /* for messages */
 };
 
-/* The run's deadline (--timeout, cli_deadline_ms) into pool options: every
- * pool a command makes gets it (awsenv's own, and apply's per worker). */
-void awsenv_pool_deadline(struct http_pool_options *po);
 /* The options of every pool a command makes (awsenv_open's, and the own
  * pools of apply's and doctor's workers and verify's control plane): the CA
  * bundle, --no-verify-ssl, --timeout, the -v trace, in_flight requests at
  * once (0: the default). */
-void awsenv_worker_pool_options(struct http_pool_options *po, int in_flight);
+void awsenv_pool_options(struct http_pool_options *po, int in_flight);
 
 /* Set everything up.  Returns 0, or the exit code after printing the error
  * as "trailkeep: CMD: ...". */

@@ -198,7 +198,7 @@ static int select_with_verify(struct doctor_cell_in **out, size_t *nout, struct 
 	vo.aws = &env->ctx;
 	vo.sched = env->sched;
 	/* verify's control plane on its own thread, its owners' checks in parallel */
-	awsenv_worker_pool_options(&ho, 0);
+	awsenv_pool_options(&ho, 0);
 	vo.http_opts = &ho;
 	rc = verify_run(&vo, &f, &cells, &ncells, err);
 	if (rc)
@@ -368,7 +368,7 @@ static int doctor_execute(const struct doctor_args *a, const struct tk_config *c
 	dopts.session_name = "trailkeep-doctor";
 	dopts.trail_checks = true;
 	/* accounts examined in parallel, each worker on a pool of its own */
-	awsenv_worker_pool_options(&ho, 4);
+	awsenv_pool_options(&ho, 4);
 	dopts.http_opts = &ho;
 	dopts.jobs = DOCTOR_JOBS;
 

@@ -265,7 +265,7 @@ static int verify_execute(const struct verify_args *a, const struct tk_config *c
 	vo.aws = &env.ctx;
 	vo.sched = env.sched;
 	/* the control plane's own thread: the trail reads of many accounts at once */
-	awsenv_worker_pool_options(&ho, a->jobs);
+	awsenv_pool_options(&ho, a->jobs);
 	vo.http_opts = &ho;
 	if (cli_progress_enabled()) {
 		vo.progress = report_progress;
