@@ -54,7 +54,7 @@ static struct acct_ctx *acct_find(struct vstate *v, const char *account)
 	return NULL;
 }
 
-static struct acct_ctx *acct_add(struct vstate *v, const char *account)
+struct acct_ctx *verify_acct_add(struct vstate *v, const char *account)
 {
 	struct acct_ctx *a = xcalloc(1, sizeof(*a));
 
@@ -62,6 +62,20 @@ static struct acct_ctx *acct_add(struct vstate *v, const char *account)
 	v->ac[v->nac++] = a;
 	a->account = account;
 	return a;
+}
+
+void vstate_release(struct vstate *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nac; i++) {
+		if (!v->ac[i]->rc)
+			aws_ctx_release(&v->ac[i]->ctx);
+		free(v->ac[i]);
+	}
+	free(v->ac);
+	free(v->caller);
+	free(v->key_arn);
 }
 
 /* How to reach account: *role NULL for the caller's own credentials, else
@@ -91,7 +105,7 @@ struct acct_ctx *verify_ctx_for(struct vstate *v, const char *account)
 
 	if (a)
 		return a;
-	a = acct_add(v, account);
+	a = verify_acct_add(v, account);
 	err_clear(&err);
 	a->rc = acct_role(v, account, &role, &err);
 	if (!a->rc && !role) {
@@ -473,7 +487,7 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 
 			if (arc) {
 				/* no way in: checked without reads (unchecked) */
-				a = acct_add(v, owners[i]);
+				a = verify_acct_add(v, owners[i]);
 				a->rc = arc;
 				snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
 			}
@@ -495,7 +509,7 @@ static int check_trails(struct vstate *v, const char *const *owners, size_t n, s
 		reads[i] = r;
 		if (r && !acct_find(v, owners[i])) {
 			/* the context the reads made is the account's from now on */
-			struct acct_ctx *a = acct_add(v, owners[i]);
+			struct acct_ctx *a = verify_acct_add(v, owners[i]);
 
 			a->rc = r->ctx_r.rc;
 			snprintf(a->msg, sizeof(a->msg), "%s", r->ctx_r.msg);
@@ -747,7 +761,6 @@ struct vrun {
 	struct cell_stats *fresh, *integ;
 	struct validate_anchor *anchors;
 	bool *present;              /* per configured account: has its prefix */
-	bool integ_ran;             /* step 3 ran (its anchors may be new) */
 };
 
 /* step results: go on, stop and tally what there is (the cells got
@@ -935,7 +948,6 @@ static int integrity(struct vrun *r, struct errbuf *err)
 		}
 		r->vo.anchors = r->anchors;
 	}
-	r->integ_ran = true;
 	return validate_run(&r->vo, v->out, &r->integ, err);
 }
 
@@ -947,7 +959,7 @@ static void new_anchors(struct vrun *r)
 	bool *has;
 	size_t i;
 
-	if (!r->anchors || !r->integ_ran)
+	if (!r->anchors || !r->integ)   /* step 3 did not run, or failed */
 		return;
 	has = cells_with_findings(v->out, v->cells, v->ncells);
 	for (i = 0; i < v->ncells; i++)
@@ -1068,14 +1080,7 @@ static void vrun_release(struct vrun *r)
 		free(r->anchors[i].new_sig);
 	}
 	free(r->anchors);
-	for (i = 0; i < v->nac; i++) {
-		if (!v->ac[i]->rc)
-			aws_ctx_release(&v->ac[i]->ctx);
-		free(v->ac[i]);
-	}
-	free(v->ac);
-	free(v->caller);
-	free(v->key_arn);
+	vstate_release(v);
 	free(v->cells);
 	free(r->present);
 	sts_identity_release(&r->id);

@@ -45,12 +45,9 @@ int vfork_init(struct vfork *f, const struct vstate *from, struct findings *out,
 
 void vfork_adopt(struct vfork *f, const struct acct_ctx *from)
 {
-	struct acct_ctx *a = xcalloc(1, sizeof(*a));
+	struct acct_ctx *a = verify_acct_add(&f->v, from->account);
 	struct errbuf e;
 
-	ALLOC_GROW(f->v.ac, f->v.nac + 1, f->v.alloc_ac);
-	f->v.ac[f->v.nac++] = a;
-	a->account = from->account;
 	a->rc = from->rc;
 	snprintf(a->msg, sizeof(a->msg), "%s", from->msg);
 	err_clear(&e);
@@ -60,16 +57,7 @@ void vfork_adopt(struct vfork *f, const struct acct_ctx *from)
 
 void vfork_release(struct vfork *f)
 {
-	size_t i;
-
-	for (i = 0; i < f->v.nac; i++) {
-		if (!f->v.ac[i]->rc)
-			aws_ctx_release(&f->v.ac[i]->ctx);
-		free(f->v.ac[i]);
-	}
-	free(f->v.ac);
-	free(f->v.caller);
-	free(f->v.key_arn);
+	vstate_release(&f->v);
 	aws_sched_free(f->sched);
 	aws_ctx_release(&f->base);
 	http_pool_free(f->pool);

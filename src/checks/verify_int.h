@@ -40,6 +40,10 @@ struct vstate {
 /* An aws_ctx for account, in the home region (the caller's own credentials
  * or STS AssumeRole of [organization] assume_role); ->rc/->msg on failure. */
 struct acct_ctx *verify_ctx_for(struct vstate *v, const char *account);
+/* A new entry of v's account contexts (zeroed: rc 0, no context yet) */
+struct acct_ctx *verify_acct_add(struct vstate *v, const char *account);
+/* Frees v's account contexts, caller and key (not its cells: borrowed) */
+void vstate_release(struct vstate *v);
 /* cell_unchecked for every selected cell of account (NULL: every cell) */
 void verify_unchecked(struct vstate *v, const char *account, const char *what, const char *msg);
 /* A trail-level finding (organization mode: once, on the management

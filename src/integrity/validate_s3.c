@@ -632,6 +632,8 @@ static void pump(struct vrun *r)
  * their region's public keys could not be had). */
 static void start_cells(struct vrun *r)
 {
+	const char *why;
+
 	if (r->starting)
 		return;
 	r->starting = true;
@@ -639,8 +641,8 @@ static void start_cells(struct vrun *r)
 		struct vcell *c = &r->cells[r->next_cell++];
 
 		r->prog.cells_active++;
-		if (!r->keys_pending && keys_failed(r, c))
-			vd_cell_fail(c, NULL, "cannot get the public keys: ", keys_failed(r, c));
+		if (!r->keys_pending && (why = keys_failed(r, c)))
+			vd_cell_fail(c, NULL, "cannot get the public keys: ", why);
 		if (c->failed) {
 			cell_advance(c);
 			continue;
@@ -669,6 +671,7 @@ static void cell_advance(struct vcell *c)
 {
 	struct vrun *r = c->run;
 	const struct chain_ref *want;
+	const char *why;
 	size_t n, i;
 
 	if (c->failed && c->phase != PH_DONE) {
@@ -686,8 +689,8 @@ static void cell_advance(struct vcell *c)
 			c->wait_keys = true;   /* keys_region_over goes on */
 			return;
 		}
-		if (keys_failed(r, c)) {
-			vd_cell_fail(c, NULL, "cannot get the public keys: ", keys_failed(r, c));
+		if ((why = keys_failed(r, c))) {
+			vd_cell_fail(c, NULL, "cannot get the public keys: ", why);
 			vd_finish_cell_stats(c);
 			cell_done(c);
 			return;
